@@ -1,0 +1,57 @@
+//! `wordvec convert`.
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use anyhow::{Context, Result};
+use clap::{Args, ValueEnum};
+use wordvec::{Format, SaveOptions};
+
+use super::{open_vectors, progress_bar, FormatArg, LoadArgs};
+
+#[derive(Debug, Args)]
+pub struct ConvertArgs {
+    /// Input vectors (any supported format, possibly gzipped).
+    pub input: PathBuf,
+    /// Output file; written to a temporary file and renamed into place.
+    pub output: PathBuf,
+    /// Output format (default: from the output's extension: .wvec native, .txt/.vec text,
+    /// .glove GloVe, anything else word2vec binary).
+    #[arg(long, value_enum)]
+    pub to: Option<FormatArg>,
+    /// word2vec binary output: write a newline after each vector (auto keeps the input's layout).
+    #[arg(long, value_enum, default_value_t = Newline::Auto)]
+    pub binary_newline: Newline,
+    #[command(flatten)]
+    pub load: LoadArgs,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum Newline {
+    Auto,
+    Yes,
+    No,
+}
+
+pub fn run(a: ConvertArgs) -> Result<()> {
+    let emb = open_vectors(Some(&a.input), &a.load)?;
+    let format = a.to.map_or_else(|| Format::from_extension(&a.output), Format::from);
+    let opts = SaveOptions {
+        newline_after_vector: match a.binary_newline {
+            Newline::Auto => None,
+            Newline::Yes => Some(true),
+            Newline::No => Some(false),
+        },
+        progress: Some(progress_bar(&format!("writing {}", a.output.display()))),
+    };
+    let start = Instant::now();
+    wordvec::save(&emb, &a.output, format, &opts).with_context(|| format!("converting {}", a.input.display()))?;
+    eprintln!(
+        "wrote {} ({format}, {} words x {} dims) in {:.2} s",
+        a.output.display(),
+        emb.len(),
+        emb.dims(),
+        start.elapsed().as_secs_f64()
+    );
+    Ok(())
+}

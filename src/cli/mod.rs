@@ -1,0 +1,169 @@
+//! The `wordvec` command line: argument definitions and the glue from arguments to the library.
+//! No logic lives here that a library user would need.
+
+pub mod convert;
+pub mod eval;
+pub mod info;
+pub mod output;
+pub mod query;
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::{bail, Context, Result};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use indicatif::{ProgressBar, ProgressStyle};
+use wordvec::{Embeddings, Format, LoadOptions, UnicodeErrors};
+
+/// Word embeddings toolkit: load word2vec files by memory mapping, query and evaluate them.
+///
+/// Commands that take vectors use the embedded default model when no file is given: `wordvec nn
+/// king` asks the default model, `wordvec nn vectors.bin king` asks vectors.bin.
+#[derive(Debug, Parser)]
+#[command(name = "wordvec", version, propagate_version = true, after_help = "Example:\n  wordvec nn GoogleNews-vectors-negative300.bin king queen -k 5")]
+pub struct Cli {
+    /// More log output (-v info, -vv debug); RUST_LOG overrides.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Show what a vectors file holds: format, words, dimensions, first words.
+    #[command(after_help = "Example:\n  wordvec info GoogleNews-vectors-negative300.bin")]
+    Info(info::InfoArgs),
+    /// Nearest neighbours of a word, or of the sum of several (like word2vec's `distance`).
+    #[command(after_help = "Examples:\n  wordvec nn vectors.bin king -k 5\n  wordvec nn king --negative man   (embedded default model)\n  wordvec nn vectors.bin --queries words.txt --json")]
+    Nn(query::NnArgs),
+    /// Analogy: A is to B as C is to ? (3CosAdd, or 3CosMul with --cosmul).
+    #[command(after_help = "Example:\n  wordvec analogy vectors.bin man king woman   (-> queen)")]
+    Analogy(query::AnalogyArgs),
+    /// Cosine similarity of two words.
+    #[command(after_help = "Example:\n  wordvec similarity vectors.bin king queen")]
+    Similarity(query::SimilarityArgs),
+    /// The word that fits least with the others.
+    #[command(name = "doesnt-match", after_help = "Example:\n  wordvec doesnt-match vectors.bin red green blue computer")]
+    DoesntMatch(query::DoesntMatchArgs),
+    /// Convert between formats (bin, txt, glove, native); the output name picks the format.
+    #[command(after_help = "Examples:\n  wordvec convert GoogleNews-vectors-negative300.bin.gz news.wvec\n  wordvec convert news.wvec news.txt\n  wordvec convert in.bin out.bin --to bin --binary-newline no")]
+    Convert(convert::ConvertArgs),
+    /// Evaluate vectors on analogies or word-pair similarity (gensim's rules).
+    #[command(subcommand)]
+    Eval(eval::EvalCommand),
+    /// Interactive nearest neighbours: type words, get neighbours ("-word" subtracts).
+    #[command(after_help = "Example:\n  wordvec repl vectors.bin\n  > king -man woman")]
+    Repl(query::ReplArgs),
+}
+
+/// How to read a vectors file.
+#[derive(Debug, Clone, Args)]
+pub struct LoadArgs {
+    /// Read the file as this format instead of detecting it.
+    #[arg(long, value_enum)]
+    pub format: Option<FormatArg>,
+    /// What to do with words that are not valid UTF-8.
+    #[arg(long, value_enum, default_value_t = UnicodeErrorsArg::Strict)]
+    pub unicode_errors: UnicodeErrorsArg,
+    /// Read only the first N words.
+    #[arg(long, value_name = "N")]
+    pub limit: Option<usize>,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum FormatArg {
+    Bin,
+    Txt,
+    Glove,
+    Native,
+}
+
+impl From<FormatArg> for Format {
+    fn from(f: FormatArg) -> Self {
+        match f {
+            FormatArg::Bin => Format::Word2VecBinary,
+            FormatArg::Txt => Format::Word2VecText,
+            FormatArg::Glove => Format::GloveText,
+            FormatArg::Native => Format::Native,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum UnicodeErrorsArg {
+    Strict,
+    Replace,
+    Ignore,
+}
+
+impl From<UnicodeErrorsArg> for UnicodeErrors {
+    fn from(u: UnicodeErrorsArg) -> Self {
+        match u {
+            UnicodeErrorsArg::Strict => UnicodeErrors::Strict,
+            UnicodeErrorsArg::Replace => UnicodeErrors::Replace,
+            UnicodeErrorsArg::Ignore => UnicodeErrors::Ignore,
+        }
+    }
+}
+
+/// Files above this size get a progress bar while loading (they take about a second or more).
+const PROGRESS_BYTES: u64 = 64 << 20;
+
+/// A progress bar on stderr (drawn only on a terminal).
+pub fn progress_bar(message: &str) -> ProgressBar {
+    let pb = ProgressBar::new(0);
+    pb.set_style(
+        ProgressStyle::with_template("{msg} [{bar:40}] {percent:>3}% {elapsed} (eta {eta})")
+            .expect("valid template")
+            .progress_chars("=> "),
+    );
+    pb.set_message(message.to_owned());
+    pb
+}
+
+/// Opens `path`, or the embedded default model when `path` is `None`.
+pub fn open_vectors(path: Option<&Path>, load: &LoadArgs) -> Result<Embeddings> {
+    let Some(path) = path else {
+        return wordvec::default_model::load().context("loading the embedded default model");
+    };
+    let size = std::fs::metadata(path).with_context(|| format!("cannot open {}", path.display()))?.len();
+    let opts = LoadOptions {
+        format: load.format.map(Into::into),
+        unicode_errors: load.unicode_errors.into(),
+        limit: load.limit,
+        progress: (size > PROGRESS_BYTES).then(|| progress_bar(&format!("loading {}", path.display()))),
+    };
+    let start = Instant::now();
+    let emb = wordvec::load(path, &opts)?;
+    tracing::info!(path = %path.display(), words = emb.len(), dims = emb.dims(), elapsed = ?start.elapsed(), "loaded vectors");
+    Ok(emb)
+}
+
+/// Splits positional arguments into an optional vectors file and words: the first argument is
+/// the file when it names an existing file, or when `words_exact` words follow it.
+pub fn split_file_and_words(args: &[String], words_exact: Option<usize>) -> Result<(Option<PathBuf>, Vec<String>)> {
+    let Some(first) = args.first() else {
+        return Ok((None, Vec::new()));
+    };
+    let is_file = Path::new(first).is_file();
+    match words_exact {
+        Some(n) if args.len() == n + 1 => {
+            if !is_file {
+                bail!("{first}: no such vectors file");
+            }
+            Ok((Some(first.into()), args[1..].to_vec()))
+        }
+        Some(n) if args.len() != n => bail!("expected {n} words (after an optional vectors file), got {}", args.len()),
+        _ if is_file => Ok((Some(first.into()), args[1..].to_vec())),
+        _ => Ok((None, args.to_vec())),
+    }
+}
+
+/// A human-readable description of where vectors came from.
+pub fn describe(emb: &Embeddings) -> String {
+    match &emb.metadata().source {
+        Some(p) if !p.to_string_lossy().starts_with('<') => format!("{} ({} words x {} dims)", p.display(), emb.len(), emb.dims()),
+        _ => format!("default model ({} words x {} dims)", emb.len(), emb.dims()),
+    }
+}

@@ -1,0 +1,224 @@
+//! `nn`, `analogy`, `similarity`, `doesnt-match` and `repl`.
+
+use std::io::BufRead;
+use std::path::PathBuf;
+
+use anyhow::{bail, Context, Result};
+use clap::Args;
+use serde::Serialize;
+use wordvec::{Embeddings, Term};
+
+use super::output;
+use super::{describe, open_vectors, split_file_and_words, LoadArgs};
+
+#[derive(Debug, Args)]
+pub struct NnArgs {
+    /// [VECTORS] WORD...: an optional vectors file, then the words whose vectors are summed.
+    #[arg(value_name = "ARGS")]
+    pub args: Vec<String>,
+    /// Words to subtract from the query.
+    #[arg(short = 'n', long = "negative", value_name = "WORD")]
+    pub negative: Vec<String>,
+    /// How many neighbours.
+    #[arg(short, long, default_value_t = 10)]
+    pub k: usize,
+    /// Only consider the N most frequent words.
+    #[arg(long, value_name = "N")]
+    pub restrict_vocab: Option<usize>,
+    /// Read one query per line (words separated by spaces) from FILE ("-" for stdin).
+    #[arg(long, value_name = "FILE")]
+    pub queries: Option<PathBuf>,
+    /// Print JSON (one object per query) instead of a table.
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub load: LoadArgs,
+}
+
+#[derive(Serialize)]
+struct NnJson<'a> {
+    query: &'a [String],
+    negative: &'a [String],
+    neighbors: &'a [wordvec::Neighbor],
+}
+
+pub fn nn(a: NnArgs) -> Result<()> {
+    let (file, words) = split_file_and_words(&a.args, None)?;
+    let emb = open_vectors(file.as_deref(), &a.load)?;
+    let mut queries: Vec<Vec<String>> = Vec::new();
+    if !words.is_empty() {
+        queries.push(words);
+    }
+    if let Some(q) = &a.queries {
+        let reader: Box<dyn BufRead> = if q.as_os_str() == "-" {
+            Box::new(std::io::stdin().lock())
+        } else {
+            Box::new(std::io::BufReader::new(std::fs::File::open(q).with_context(|| format!("cannot open {}", q.display()))?))
+        };
+        for line in reader.lines() {
+            let line = line.with_context(|| format!("reading {}", q.display()))?;
+            let words: Vec<String> = line.split_whitespace().map(str::to_owned).collect();
+            if !words.is_empty() {
+                queries.push(words);
+            }
+        }
+    }
+    if queries.is_empty() && a.negative.is_empty() {
+        bail!("no query: give words (wordvec nn [VECTORS] WORD...) or --queries FILE");
+    }
+    if queries.is_empty() {
+        queries.push(Vec::new());
+    }
+    let negative: Vec<Term> = a.negative.iter().map(Term::from).collect();
+    for q in &queries {
+        let positive: Vec<Term> = q.iter().map(Term::from).collect();
+        let result = emb.most_similar(&positive, &negative, a.k, a.restrict_vocab)?;
+        if a.json {
+            output::json(&NnJson { query: q, negative: &a.negative, neighbors: &result })?;
+        } else {
+            let mut title = format!("nearest to {}", q.join(" + "));
+            for n in &a.negative {
+                title.push_str(&format!(" - {n}"));
+            }
+            output::neighbors_table(&format!("{title}  [{}]", describe(&emb)), &result, "cosine")?;
+        }
+    }
+    Ok(())
+}
+
+#[derive(Debug, Args)]
+pub struct AnalogyArgs {
+    /// [VECTORS] A B C: A is to B as C is to ?
+    #[arg(value_name = "ARGS", num_args = 3..=4)]
+    pub args: Vec<String>,
+    /// How many answers.
+    #[arg(short, long, default_value_t = 10)]
+    pub k: usize,
+    /// Use 3CosMul instead of 3CosAdd.
+    #[arg(long)]
+    pub cosmul: bool,
+    /// Only consider the N most frequent words.
+    #[arg(long, value_name = "N")]
+    pub restrict_vocab: Option<usize>,
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub load: LoadArgs,
+}
+
+pub fn analogy(a: AnalogyArgs) -> Result<()> {
+    let (file, words) = split_file_and_words(&a.args, Some(3))?;
+    let emb = open_vectors(file.as_deref(), &a.load)?;
+    let (x, y, z) = (&words[0], &words[1], &words[2]);
+    let positive = [Term::from(y), Term::from(z)];
+    let negative = [Term::from(x)];
+    let result = if a.cosmul {
+        emb.most_similar_cosmul(&positive, &negative, a.k, a.restrict_vocab)?
+    } else {
+        emb.most_similar(&positive, &negative, a.k, a.restrict_vocab)?
+    };
+    if a.json {
+        output::json(&result)
+    } else {
+        let title = format!("{x} is to {y} as {z} is to ?  [{}]", describe(&emb));
+        output::neighbors_table(&title, &result, if a.cosmul { "3cosmul" } else { "cosine" })
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct SimilarityArgs {
+    /// [VECTORS] WORD1 WORD2
+    #[arg(value_name = "ARGS", num_args = 2..=3)]
+    pub args: Vec<String>,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub load: LoadArgs,
+}
+
+pub fn similarity(a: SimilarityArgs) -> Result<()> {
+    let (file, words) = split_file_and_words(&a.args, Some(2))?;
+    let emb = open_vectors(file.as_deref(), &a.load)?;
+    let s = emb.similarity(&words[0], &words[1])?;
+    if a.json {
+        output::json(&serde_json::json!({"a": words[0], "b": words[1], "similarity": s}))
+    } else {
+        println!("{s:.6}");
+        Ok(())
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct DoesntMatchArgs {
+    /// [VECTORS] WORD...
+    #[arg(value_name = "ARGS", required = true)]
+    pub args: Vec<String>,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub load: LoadArgs,
+}
+
+pub fn doesnt_match(a: DoesntMatchArgs) -> Result<()> {
+    let (file, words) = split_file_and_words(&a.args, None)?;
+    let emb = open_vectors(file.as_deref(), &a.load)?;
+    let d = emb.doesnt_match(&words)?;
+    if a.json {
+        return output::json(&d);
+    }
+    if !d.ignored.is_empty() {
+        eprintln!("ignored (not in the vocabulary): {}", d.ignored.join(", "));
+    }
+    println!("{}", d.word);
+    Ok(())
+}
+
+#[derive(Debug, Args)]
+pub struct ReplArgs {
+    /// Vectors file (the embedded default model when omitted).
+    pub vectors: Option<PathBuf>,
+    /// How many neighbours.
+    #[arg(short, long, default_value_t = 10)]
+    pub k: usize,
+    #[command(flatten)]
+    pub load: LoadArgs,
+}
+
+/// Answers one REPL line: words are added, `-word`s subtracted.
+pub fn answer_line(emb: &Embeddings, line: &str, k: usize) -> Result<Vec<wordvec::Neighbor>> {
+    let (mut pos, mut neg) = (Vec::new(), Vec::new());
+    for tok in line.split_whitespace() {
+        match tok.strip_prefix('-') {
+            Some(w) if !w.is_empty() => neg.push(Term::Word(w)),
+            _ => pos.push(Term::Word(tok)),
+        }
+    }
+    Ok(emb.most_similar(&pos, &neg, k, None)?)
+}
+
+pub fn repl(a: ReplArgs) -> Result<()> {
+    let emb = open_vectors(a.vectors.as_deref(), &a.load)?;
+    eprintln!("{}: enter words (\"-word\" subtracts), an empty line or Ctrl-D quits", describe(&emb));
+    let mut editor = rustyline::DefaultEditor::new()?;
+    loop {
+        match editor.readline("> ") {
+            Ok(line) => {
+                let line = line.trim();
+                if line.is_empty() || line == "EXIT" {
+                    break;
+                }
+                let _ = editor.add_history_entry(line);
+                match answer_line(&emb, line, a.k) {
+                    Ok(r) => output::neighbors_table(&format!("nearest to {line}"), &r, "cosine")?,
+                    Err(e) => eprintln!("error: {e}"),
+                }
+            }
+            Err(rustyline::error::ReadlineError::Interrupted | rustyline::error::ReadlineError::Eof) => break,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,283 @@
+//! [`Embeddings`]: a vocabulary, its vectors, and their norms.
+
+use std::path::PathBuf;
+
+use rayon::prelude::*;
+
+use crate::bytes::Slice;
+use crate::error::{Error, Result};
+use crate::formats::Format;
+use crate::simd;
+use crate::storage::{DenseRows, Storage};
+use crate::vocab::{Vocab, VocabBuilder};
+
+/// Where a set of embeddings came from, and what a writer needs to reproduce its file.
+#[derive(Debug, Clone, Default)]
+pub struct Metadata {
+    /// The format it was read from.
+    pub format: Option<Format>,
+    /// The file it was read from.
+    pub source: Option<PathBuf>,
+    /// For word2vec binary input: whether each vector was followed by `\n` (the C tool writes
+    /// one; gensim and GoogleNews do not). Writers reproduce it by default.
+    pub newline_after_vector: bool,
+    /// Words skipped because they repeated an earlier word.
+    pub duplicates_skipped: usize,
+}
+
+/// Word vectors: row `i` of the storage is the vector of word `i` of the vocabulary.
+///
+/// Rows are either the vectors as read (`unit_rows == false`, word2vec files used in place) or
+/// unit-normalised (`unit_rows == true`, the native format); `norms` holds each vector's original
+/// length either way, so both answer queries identically and both can give back raw vectors.
+pub struct Embeddings {
+    vocab: Box<dyn Vocab>,
+    storage: Box<dyn Storage>,
+    norms: Slice<f32>,
+    unit_rows: bool,
+    meta: Metadata,
+}
+
+impl std::fmt::Debug for Embeddings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Embeddings")
+            .field("len", &self.len())
+            .field("dims", &self.dims())
+            .field("unit_rows", &self.unit_rows)
+            .field("meta", &self.meta)
+            .finish()
+    }
+}
+
+impl Embeddings {
+    /// Assembles embeddings from parts. `norms` must hold one entry per row.
+    pub fn from_parts(
+        vocab: Box<dyn Vocab>,
+        storage: Box<dyn Storage>,
+        norms: Slice<f32>,
+        unit_rows: bool,
+        meta: Metadata,
+    ) -> Result<Self> {
+        if vocab.len() != storage.len() || norms.len() != storage.len() {
+            return Err(Error::invalid(format!(
+                "{} words, {} vectors and {} norms do not match",
+                vocab.len(),
+                storage.len(),
+                norms.len()
+            )));
+        }
+        Ok(Embeddings { vocab, storage, norms, unit_rows, meta })
+    }
+
+    /// Embeddings from words and their raw vectors (`values.len() == words.len() * dims`).
+    /// Duplicate words are an error.
+    pub fn from_vectors<S: AsRef<str>>(words: &[S], values: Vec<f32>, dims: usize) -> Result<Self> {
+        if dims == 0 || values.len() != words.len() * dims {
+            return Err(Error::invalid(format!(
+                "{} values cannot be {} vectors of {dims} dimensions",
+                values.len(),
+                words.len()
+            )));
+        }
+        if let Some(i) = values.iter().position(|v| !v.is_finite()) {
+            return Err(Error::invalid(format!(
+                "vector of {:?} holds {} at dimension {}",
+                words[i / dims].as_ref(),
+                values[i],
+                i % dims
+            )));
+        }
+        let mut vb = VocabBuilder::with_capacity(words.len());
+        for w in words {
+            if !vb.push(w.as_ref()) {
+                return Err(Error::invalid(format!("duplicate word {:?}", w.as_ref())));
+            }
+        }
+        let storage = DenseRows::from_f32(values, dims).expect("length checked above");
+        let norms = compute_norms(&storage);
+        Embeddings::from_parts(Box::new(vb.build()), Box::new(storage), norms.into(), false, Metadata::default())
+    }
+
+    /// Number of words.
+    pub fn len(&self) -> usize {
+        self.storage.len()
+    }
+
+    /// True when there are no words.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Dimensions per vector.
+    pub fn dims(&self) -> usize {
+        self.storage.dims()
+    }
+
+    /// The vocabulary.
+    pub fn vocab(&self) -> &dyn Vocab {
+        &*self.vocab
+    }
+
+    /// The vector storage.
+    pub fn storage(&self) -> &dyn Storage {
+        &*self.storage
+    }
+
+    /// The original length of every vector.
+    pub fn norms(&self) -> &[f32] {
+        &self.norms
+    }
+
+    /// Whether stored rows are unit-normalised.
+    pub fn unit_rows(&self) -> bool {
+        self.unit_rows
+    }
+
+    /// Where these embeddings came from.
+    pub fn metadata(&self) -> &Metadata {
+        &self.meta
+    }
+
+    /// Mutable metadata (for writers that change the binary layout, say).
+    pub fn metadata_mut(&mut self) -> &mut Metadata {
+        &mut self.meta
+    }
+
+    /// The word of row `idx`.
+    pub fn word(&self, idx: usize) -> &str {
+        self.vocab.word(idx)
+    }
+
+    /// The row of `word`.
+    pub fn index(&self, word: &str) -> Option<usize> {
+        self.vocab.index(word)
+    }
+
+    /// The row of `word`, or an error naming it.
+    pub fn require(&self, word: &str) -> Result<usize> {
+        self.index(word).ok_or_else(|| Error::UnknownWords(vec![word.to_owned()]))
+    }
+
+    /// The rows of `words`, or one error naming every unknown word.
+    pub fn require_all<S: AsRef<str>>(&self, words: &[S]) -> Result<Vec<usize>> {
+        let mut rows = Vec::with_capacity(words.len());
+        let mut unknown = Vec::new();
+        for w in words {
+            match self.index(w.as_ref()) {
+                Some(i) => rows.push(i),
+                None => unknown.push(w.as_ref().to_owned()),
+            }
+        }
+        if unknown.is_empty() {
+            Ok(rows)
+        } else {
+            Err(Error::UnknownWords(unknown))
+        }
+    }
+
+    /// The vector of row `idx` as it was in the source file (for unit-normalised storage,
+    /// the stored row times its norm).
+    pub fn raw_row(&self, idx: usize) -> Vec<f32> {
+        let mut v = self.storage.row(idx);
+        if self.unit_rows {
+            let n = self.norms[idx];
+            v.iter_mut().for_each(|x| *x *= n);
+        }
+        v
+    }
+
+    /// The unit-length vector of row `idx` (all zeros for a zero vector).
+    pub fn unit_row(&self, idx: usize) -> Vec<f32> {
+        let mut v = self.storage.row(idx);
+        if !self.unit_rows {
+            let n = self.norms[idx];
+            if n > 0.0 {
+                v.iter_mut().for_each(|x| *x /= n);
+            } else {
+                v.iter_mut().for_each(|x| *x = 0.0);
+            }
+        }
+        v
+    }
+
+    /// The raw vector of `word`.
+    pub fn vector(&self, word: &str) -> Result<Vec<f32>> {
+        Ok(self.raw_row(self.require(word)?))
+    }
+
+    /// The unit vector of `word`.
+    pub fn unit_vector(&self, word: &str) -> Result<Vec<f32>> {
+        Ok(self.unit_row(self.require(word)?))
+    }
+
+    /// The factor that turns `row . q` into a cosine for a unit `q`: 1 for unit rows, 1 / norm
+    /// otherwise (0 for a zero vector, whose cosine with anything is taken as 0).
+    #[inline]
+    pub fn cosine_scale(&self, idx: usize) -> f32 {
+        if self.unit_rows {
+            1.0
+        } else {
+            let n = self.norms[idx];
+            if n > 0.0 {
+                1.0 / n
+            } else {
+                0.0
+            }
+        }
+    }
+
+    /// The cosine of row `idx` with the unit vector `unit_query`.
+    #[inline]
+    pub fn cosine_with(&self, dot: simd::DotFn, idx: usize, unit_query: &[f32]) -> f32 {
+        let d = dot(unit_query, self.storage.row_bytes(idx));
+        if self.unit_rows {
+            d
+        } else {
+            let n = self.norms[idx];
+            if n > 0.0 {
+                d / n
+            } else {
+                0.0
+            }
+        }
+    }
+}
+
+/// The Euclidean length of every row, computed on all cores.
+pub fn compute_norms(storage: &dyn Storage) -> Vec<f32> {
+    (0..storage.len()).into_par_iter().map(|i| simd::norm_sq(storage.row_bytes(i)).sqrt() as f32).collect()
+}
+
+/// Scales `v` to unit length in place, as gensim's `unitvec` does (a zero vector stays zero).
+pub fn normalize(v: &mut [f32]) {
+    let len = v.iter().map(|x| x * x).sum::<f32>().sqrt();
+    if len > 0.0 {
+        v.iter_mut().for_each(|x| *x /= len);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn raw_and_unit_rows() {
+        let e = Embeddings::from_vectors(&["a", "b", "z"], vec![3.0, 4.0, 0.0, 2.0, 0.0, 0.0], 2).unwrap();
+        assert_eq!(e.len(), 3);
+        assert_eq!(e.norms(), &[5.0, 2.0, 0.0]);
+        assert_eq!(e.vector("a").unwrap(), vec![3.0, 4.0]);
+        assert_eq!(e.unit_vector("a").unwrap(), vec![0.6, 0.8]);
+        assert_eq!(e.unit_vector("z").unwrap(), vec![0.0, 0.0]);
+        assert!(matches!(e.vector("q"), Err(Error::UnknownWords(w)) if w == ["q"]));
+        let err = e.require_all(&["a", "x", "y"]).unwrap_err();
+        assert_eq!(err.to_string(), "words not in the vocabulary: \"x\", \"y\"");
+    }
+
+    #[test]
+    fn from_vectors_rejects_bad_input() {
+        assert!(Embeddings::from_vectors(&["a", "a"], vec![1.0, 2.0], 1).is_err());
+        assert!(Embeddings::from_vectors(&["a"], vec![1.0, 2.0], 1).is_err());
+        let err = Embeddings::from_vectors(&["a", "b"], vec![1.0, f32::NAN], 1).unwrap_err();
+        assert!(err.to_string().contains("\"b\" holds NaN"), "{err}");
+    }
+}

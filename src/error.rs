@@ -1,0 +1,109 @@
+//! The library's error type.
+//!
+//! Every error that comes from reading a file says which file, and where in it (record number and
+//! byte offset) the problem was found, so that a user can open the file at that spot. Query errors
+//! name the words or arguments at fault. Binaries wrap these in `anyhow`; a server maps them to its
+//! own status codes by matching on the variant (see [`Error::kind`]).
+
+use std::path::PathBuf;
+
+/// Result alias used throughout the library.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Everything that can go wrong in the library.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// An operating-system error while opening, mapping, reading or writing a file.
+    #[error("{action} {path}: {source}")]
+    Io {
+        /// What was being done ("cannot open", "cannot write", ...).
+        action: &'static str,
+        /// The file.
+        path: PathBuf,
+        /// The underlying error.
+        #[source]
+        source: std::io::Error,
+    },
+
+    /// The file's contents do not follow its format. `offset` is the byte offset in the
+    /// (decompressed) file where the problem starts; `record` is the 0-based record (word) number
+    /// when the problem is inside a record.
+    #[error("{path}: {}byte offset {offset}: {message}", record.map(|r| format!("record {r}, ")).unwrap_or_default())]
+    Format {
+        /// The file being read.
+        path: PathBuf,
+        /// The 0-based record (word) number, if the error is inside a record.
+        record: Option<u64>,
+        /// Byte offset from the start of the (decompressed) file.
+        offset: u64,
+        /// What is wrong.
+        message: String,
+    },
+
+    /// A vector holds NaN or an infinity.
+    #[error("{path}: record {record} ({word:?}), byte offset {offset}: value {value} is not finite")]
+    NonFinite {
+        /// The file being read.
+        path: PathBuf,
+        /// The 0-based record number.
+        record: u64,
+        /// The word whose vector holds the value.
+        word: String,
+        /// Byte offset of the bad value.
+        offset: u64,
+        /// The value itself (NaN or +-inf).
+        value: f32,
+    },
+
+    /// Words that are not in the vocabulary.
+    #[error("{} not in the vocabulary: {}", if .0.len() == 1 { "word" } else { "words" }, .0.iter().map(|w| format!("{w:?}")).collect::<Vec<_>>().join(", "))]
+    UnknownWords(Vec<String>),
+
+    /// A query or option that cannot be answered as asked (empty word list, wrong vector
+    /// dimension, NaN in a query vector, ...).
+    #[error("invalid argument: {0}")]
+    InvalidArgument(String),
+}
+
+/// Coarse classes of [`Error`], for callers that map errors to their own codes (exit codes,
+/// gRPC statuses) without matching every variant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// The file system failed.
+    Io,
+    /// A file is malformed.
+    Data,
+    /// One or more words are unknown.
+    NotFound,
+    /// The caller asked for something invalid.
+    InvalidArgument,
+}
+
+impl Error {
+    /// The coarse class of this error.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            Error::Io { .. } => ErrorKind::Io,
+            Error::Format { .. } | Error::NonFinite { .. } => ErrorKind::Data,
+            Error::UnknownWords(_) => ErrorKind::NotFound,
+            Error::InvalidArgument(_) => ErrorKind::InvalidArgument,
+        }
+    }
+
+    pub(crate) fn io(action: &'static str, path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        Error::Io { action, path: path.into(), source }
+    }
+
+    pub(crate) fn format(
+        path: impl Into<PathBuf>,
+        record: Option<u64>,
+        offset: u64,
+        message: impl Into<String>,
+    ) -> Self {
+        Error::Format { path: path.into(), record, offset, message: message.into() }
+    }
+
+    pub(crate) fn invalid(message: impl Into<String>) -> Self {
+        Error::InvalidArgument(message.into())
+    }
+}

@@ -1,0 +1,140 @@
+//! Word analogies, as gensim's `evaluate_word_analogies`.
+//!
+//! The file has `: section` lines followed by questions `a b c d` ("a is to b as c is to d").
+//! Only the first `restrict_vocab` words take part; with `case_insensitive` every word is
+//! upper-cased and the most frequent case variant stands for it. A question with a word outside
+//! that vocabulary is skipped (and counted as out of vocabulary). The answer is the first of
+//! `most_similar(positive=[b, c], negative=[a], topn=5, restrict_vocab)` that is not a, b or c.
+
+use std::path::Path;
+
+use rayon::prelude::*;
+use serde::Serialize;
+
+use crate::embeddings::Embeddings;
+use crate::error::{Error, Result};
+use crate::eval::eval_vocab;
+use crate::query::Resolved;
+
+/// Correct and incorrect answers of one section (or of all, for "Total accuracy").
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Section {
+    /// The name after `: ` in the file.
+    pub section: String,
+    /// Questions answered correctly.
+    pub correct: usize,
+    /// Questions answered wrongly.
+    pub incorrect: usize,
+}
+
+impl Section {
+    /// correct / (correct + incorrect); 0 for an empty section.
+    pub fn accuracy(&self) -> f64 {
+        let n = self.correct + self.incorrect;
+        if n == 0 {
+            0.0
+        } else {
+            self.correct as f64 / n as f64
+        }
+    }
+}
+
+/// The result of an analogy evaluation.
+#[derive(Debug, Clone, Serialize)]
+pub struct AnalogyReport {
+    /// Per-section counts, in file order, then a last "Total accuracy" section.
+    pub sections: Vec<Section>,
+    /// Accuracy over all answered questions.
+    pub total_accuracy: f64,
+    /// Questions read (valid lines).
+    pub questions: usize,
+    /// Questions skipped because a word is outside the evaluated vocabulary.
+    pub oov: usize,
+    /// `oov / questions * 100`.
+    pub oov_percent: f64,
+}
+
+struct Question {
+    section: usize,
+    rows: [usize; 3],
+    words: [String; 4],
+}
+
+/// Evaluates `emb` on an analogy file (gensim defaults: `restrict_vocab` 300000,
+/// `case_insensitive` true).
+pub fn evaluate_analogies(emb: &Embeddings, path: &Path, restrict_vocab: usize, case_insensitive: bool) -> Result<AnalogyReport> {
+    let text = std::fs::read(path).map_err(|e| Error::io("cannot read", path, e))?;
+    let text = String::from_utf8(text)
+        .map_err(|e| Error::format(path, None, e.utf8_error().valid_up_to() as u64, "analogy file is not UTF-8"))?;
+    let vocab = eval_vocab(emb, restrict_vocab, case_insensitive);
+
+    let mut sections: Vec<Section> = Vec::new();
+    let mut questions = Vec::new();
+    let (mut total, mut oov) = (0usize, 0usize);
+    let mut offset = 0u64;
+    for (line_no, line) in text.split_inclusive('\n').enumerate() {
+        let at = offset;
+        offset += line.len() as u64;
+        if line.starts_with(": ") {
+            let name = line.trim_start_matches([':', ' ']).trim();
+            sections.push(Section { section: name.to_owned(), correct: 0, incorrect: 0 });
+            continue;
+        }
+        let Some(section) = sections.len().checked_sub(1) else {
+            return Err(Error::format(path, None, at, format!("line {}: a question before any \": section\" line", line_no + 1)));
+        };
+        let words: Vec<String> =
+            line.split_whitespace().map(|w| if case_insensitive { w.to_uppercase() } else { w.to_owned() }).collect();
+        let Ok(words) = <[String; 4]>::try_from(words) else {
+            tracing::debug!(line = line_no + 1, "skipping invalid analogy line");
+            continue;
+        };
+        total += 1;
+        match (vocab.get(&words[0]), vocab.get(&words[1]), vocab.get(&words[2]), vocab.get(&words[3])) {
+            (Some(&a), Some(&b), Some(&c), Some(_)) => questions.push(Question { section, rows: [a, b, c], words }),
+            _ => oov += 1,
+        }
+    }
+
+    let answers: Vec<bool> = questions
+        .par_iter()
+        .map(|q| {
+            let unit = |i: usize| Resolved { vector: emb.unit_row(i), row: Some(i) };
+            let [a, b, c] = q.rows;
+            let sims = emb.most_similar_resolved(&[unit(b), unit(c)], &[unit(a)], 5, Some(restrict_vocab));
+            let ignore = &q.words[..3];
+            let mut predicted = None;
+            for n in &sims {
+                let p = if case_insensitive { n.word.to_uppercase() } else { n.word.clone() };
+                let usable = vocab.contains_key(&p) && !ignore.contains(&p);
+                predicted = Some(p);
+                if usable {
+                    break;
+                }
+            }
+            predicted.as_deref() == Some(q.words[3].as_str())
+        })
+        .collect();
+    for (q, ok) in questions.iter().zip(answers) {
+        let s = &mut sections[q.section];
+        if ok {
+            s.correct += 1;
+        } else {
+            s.incorrect += 1;
+        }
+    }
+    let all = Section {
+        section: "Total accuracy".to_owned(),
+        correct: sections.iter().map(|s| s.correct).sum(),
+        incorrect: sections.iter().map(|s| s.incorrect).sum(),
+    };
+    let total_accuracy = all.accuracy();
+    sections.push(all);
+    Ok(AnalogyReport {
+        sections,
+        total_accuracy,
+        questions: total,
+        oov,
+        oov_percent: if total == 0 { 0.0 } else { oov as f64 / total as f64 * 100.0 },
+    })
+}

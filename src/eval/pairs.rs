@@ -1,0 +1,74 @@
+//! Word-pair similarity, as gensim's `evaluate_word_pairs`: Pearson and Spearman correlation
+//! between gold scores and the model's cosines, over the pairs whose words are both in the first
+//! `restrict_vocab` words (case-insensitively by default); lines starting with `#` are comments.
+
+use std::path::Path;
+
+use serde::Serialize;
+
+use crate::embeddings::Embeddings;
+use crate::error::{Error, Result};
+use crate::eval::{eval_vocab, stats};
+
+/// The result of a word-pair evaluation.
+#[derive(Debug, Clone, Serialize)]
+pub struct PairsReport {
+    /// Pearson's r between gold scores and cosines.
+    pub pearson: f64,
+    /// Spearman's rho (ties averaged).
+    pub spearman: f64,
+    /// Pairs scored.
+    pub pairs: usize,
+    /// Pairs skipped because a word is outside the evaluated vocabulary.
+    pub oov: usize,
+    /// `oov / (pairs + oov) * 100`.
+    pub oov_percent: f64,
+}
+
+/// Evaluates `emb` on a file of `word1 <delimiter> word2 <delimiter> score` lines.
+pub fn evaluate_pairs(
+    emb: &Embeddings,
+    path: &Path,
+    delimiter: char,
+    restrict_vocab: usize,
+    case_insensitive: bool,
+) -> Result<PairsReport> {
+    let text = std::fs::read(path).map_err(|e| Error::io("cannot read", path, e))?;
+    let text = String::from_utf8(text)
+        .map_err(|e| Error::format(path, None, e.utf8_error().valid_up_to() as u64, "word-pair file is not UTF-8"))?;
+    let vocab = eval_vocab(emb, restrict_vocab, case_insensitive);
+    let (mut gold, mut model, mut oov) = (Vec::new(), Vec::new(), 0usize);
+    for (line_no, line) in text.lines().enumerate() {
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let parts: Vec<&str> = line.split(delimiter).collect();
+        let [a, b, score] = parts[..] else {
+            tracing::debug!(line = line_no + 1, "skipping invalid word-pair line");
+            continue;
+        };
+        let Ok(score) = score.trim().parse::<f64>() else {
+            tracing::debug!(line = line_no + 1, "skipping word-pair line without a score");
+            continue;
+        };
+        let key = |w: &str| if case_insensitive { w.to_uppercase() } else { w.to_owned() };
+        match (vocab.get(&key(a)), vocab.get(&key(b))) {
+            (Some(&i), Some(&j)) => {
+                let (u, v) = (emb.unit_row(i), emb.unit_row(j));
+                gold.push(score);
+                model.push(f64::from(u.iter().zip(&v).map(|(x, y)| x * y).sum::<f32>()));
+            }
+            _ => oov += 1,
+        }
+    }
+    if gold.is_empty() {
+        return Err(Error::invalid(format!("{}: no word pair has both words in the vocabulary", path.display())));
+    }
+    Ok(PairsReport {
+        pearson: stats::pearson(&gold, &model),
+        spearman: stats::spearman(&gold, &model),
+        pairs: gold.len(),
+        oov,
+        oov_percent: oov as f64 / (gold.len() + oov) as f64 * 100.0,
+    })
+}

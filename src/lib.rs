@@ -1,0 +1,43 @@
+//! # wordvec
+//!
+//! Word embeddings as a library: open word2vec files (binary, gzipped, text, GloVe) by memory
+//! mapping them, convert them to a native format that is used in place, and answer gensim's
+//! queries (similarity, most_similar, 3CosAdd/3CosMul analogies, doesnt_match) and evaluations
+//! with gensim's semantics, on all cores with SIMD.
+//!
+//! ```
+//! let emb = wordvec::default_model::load()?;
+//! let best = emb.most_similar(&["king".into()], &[], 3, None)?;
+//! assert_eq!(best.len(), 3);
+//! # Ok::<(), wordvec::Error>(())
+//! ```
+//!
+//! Layout, one concept per module:
+//! - [`vocab`]: words and their rows ([`vocab::Vocab`]); [`storage`]: the vectors
+//!   ([`storage::Storage`]); [`embeddings`]: both together, with norms.
+//! - [`formats`]: one module per file format, and format detection.
+//! - [`simd`] dot-product kernels, [`topk`] parallel selection, [`query`] the gensim queries.
+//! - [`eval`]: analogy and word-pair evaluation.
+//! - [`default_model`]: the small model compiled into the binary.
+
+#[cfg(target_endian = "big")]
+compile_error!("wordvec reads little-endian float files in place and supports little-endian targets only");
+
+pub mod bytes;
+pub mod default_model;
+pub mod embeddings;
+pub mod error;
+pub mod eval;
+pub mod formats;
+pub mod io;
+pub mod query;
+pub mod simd;
+pub mod storage;
+pub mod topk;
+pub mod vocab;
+
+pub use embeddings::Embeddings;
+pub use error::{Error, ErrorKind, Result};
+pub use formats::{load, save, Format, LoadOptions, SaveOptions};
+pub use query::{DoesntMatch, Neighbor, Term};
+pub use vocab::UnicodeErrors;
