@@ -59,7 +59,11 @@ impl<T: Pod> Slice<T> {
         let data: &[u8] = (*backing).as_ref();
         let window = data.get(offset..end)?;
         bytemuck::try_cast_slice::<u8, T>(window).ok()?;
-        Some(Slice::Shared { backing, offset, len })
+        Some(Slice::Shared {
+            backing,
+            offset,
+            len,
+        })
     }
 
     /// Number of values.
@@ -86,7 +90,11 @@ impl<T: Pod> AsRef<[T]> for Slice<T> {
     fn as_ref(&self) -> &[T] {
         match self {
             Slice::Owned(v) => v,
-            Slice::Shared { backing, offset, len } => {
+            Slice::Shared {
+                backing,
+                offset,
+                len,
+            } => {
                 let data: &[u8] = (**backing).as_ref();
                 // Checked in `Slice::shared`: in bounds and aligned.
                 bytemuck::cast_slice(&data[*offset..*offset + *len * std::mem::size_of::<T>()])

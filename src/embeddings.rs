@@ -66,7 +66,13 @@ impl Embeddings {
                 norms.len()
             )));
         }
-        Ok(Embeddings { vocab, storage, norms, unit_rows, meta })
+        Ok(Embeddings {
+            vocab,
+            storage,
+            norms,
+            unit_rows,
+            meta,
+        })
     }
 
     /// Embeddings from words and their raw vectors (`values.len() == words.len() * dims`).
@@ -95,7 +101,13 @@ impl Embeddings {
         }
         let storage = DenseRows::from_f32(values, dims).expect("length checked above");
         let norms = compute_norms(&storage);
-        Embeddings::from_parts(Box::new(vb.build()), Box::new(storage), norms.into(), false, Metadata::default())
+        Embeddings::from_parts(
+            Box::new(vb.build()),
+            Box::new(storage),
+            norms.into(),
+            false,
+            Metadata::default(),
+        )
     }
 
     /// Number of words.
@@ -155,7 +167,8 @@ impl Embeddings {
 
     /// The row of `word`, or an error naming it.
     pub fn require(&self, word: &str) -> Result<usize> {
-        self.index(word).ok_or_else(|| Error::UnknownWords(vec![word.to_owned()]))
+        self.index(word)
+            .ok_or_else(|| Error::UnknownWords(vec![word.to_owned()]))
     }
 
     /// The rows of `words`, or one error naming every unknown word.
@@ -245,7 +258,10 @@ impl Embeddings {
 
 /// The Euclidean length of every row, computed on all cores.
 pub fn compute_norms(storage: &dyn Storage) -> Vec<f32> {
-    (0..storage.len()).into_par_iter().map(|i| simd::norm_sq(storage.row_bytes(i)).sqrt() as f32).collect()
+    (0..storage.len())
+        .into_par_iter()
+        .map(|i| simd::norm_sq(storage.row_bytes(i)).sqrt() as f32)
+        .collect()
 }
 
 /// Scales `v` to unit length in place, as gensim's `unitvec` does (a zero vector stays zero).
@@ -262,7 +278,8 @@ mod tests {
 
     #[test]
     fn raw_and_unit_rows() {
-        let e = Embeddings::from_vectors(&["a", "b", "z"], vec![3.0, 4.0, 0.0, 2.0, 0.0, 0.0], 2).unwrap();
+        let e = Embeddings::from_vectors(&["a", "b", "z"], vec![3.0, 4.0, 0.0, 2.0, 0.0, 0.0], 2)
+            .unwrap();
         assert_eq!(e.len(), 3);
         assert_eq!(e.norms(), &[5.0, 2.0, 0.0]);
         assert_eq!(e.vector("a").unwrap(), vec![3.0, 4.0]);

@@ -41,7 +41,9 @@ pub enum Error {
     },
 
     /// A vector holds NaN or an infinity.
-    #[error("{path}: record {record} ({word:?}), byte offset {offset}: value {value} is not finite")]
+    #[error(
+        "{path}: record {record} ({word:?}), byte offset {offset}: value {value} is not finite"
+    )]
     NonFinite {
         /// The file being read.
         path: PathBuf,
@@ -90,8 +92,16 @@ impl Error {
         }
     }
 
-    pub(crate) fn io(action: &'static str, path: impl Into<PathBuf>, source: std::io::Error) -> Self {
-        Error::Io { action, path: path.into(), source }
+    pub(crate) fn io(
+        action: &'static str,
+        path: impl Into<PathBuf>,
+        source: std::io::Error,
+    ) -> Self {
+        Error::Io {
+            action,
+            path: path.into(),
+            source,
+        }
     }
 
     pub(crate) fn format(
@@ -100,7 +110,12 @@ impl Error {
         offset: u64,
         message: impl Into<String>,
     ) -> Self {
-        Error::Format { path: path.into(), record, offset, message: message.into() }
+        Error::Format {
+            path: path.into(),
+            record,
+            offset,
+            message: message.into(),
+        }
     }
 
     pub(crate) fn invalid(message: impl Into<String>) -> Self {

@@ -19,7 +19,10 @@ pub const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
 /// refuse to map it).
 pub fn map_file(path: &Path) -> Result<Arc<Backing>> {
     let file = File::open(path).map_err(|e| Error::io("cannot open", path, e))?;
-    let len = file.metadata().map_err(|e| Error::io("cannot stat", path, e))?.len();
+    let len = file
+        .metadata()
+        .map_err(|e| Error::io("cannot stat", path, e))?
+        .len();
     if len == 0 {
         return Err(Error::format(path, None, 0, "the file is empty"));
     }
@@ -41,16 +44,34 @@ pub fn map_file(path: &Path) -> Result<Arc<Backing>> {
 /// counting compressed bytes.
 pub fn gunzip_file(path: &Path, progress: &ProgressBar) -> Result<Arc<Backing>> {
     let file = File::open(path).map_err(|e| Error::io("cannot open", path, e))?;
-    let len = file.metadata().map_err(|e| Error::io("cannot stat", path, e))?.len();
+    let len = file
+        .metadata()
+        .map_err(|e| Error::io("cannot stat", path, e))?
+        .len();
     progress.set_length(len);
     let reader = progress.wrap_read(std::io::BufReader::with_capacity(1 << 20, file));
     let mut out = Vec::with_capacity((len as usize).saturating_mul(2));
-    flate2::read::MultiGzDecoder::new(reader).read_to_end(&mut out).map_err(|e| {
-        Error::format(path, None, 0, format!("gzip stream broken after {} decompressed bytes: {e}", out.len()))
-    })?;
+    flate2::read::MultiGzDecoder::new(reader)
+        .read_to_end(&mut out)
+        .map_err(|e| {
+            Error::format(
+                path,
+                None,
+                0,
+                format!(
+                    "gzip stream broken after {} decompressed bytes: {e}",
+                    out.len()
+                ),
+            )
+        })?;
     progress.finish_and_clear();
     if out.is_empty() {
-        return Err(Error::format(path, None, 0, "the gzip file decompresses to nothing"));
+        return Err(Error::format(
+            path,
+            None,
+            0,
+            "the gzip file decompresses to nothing",
+        ));
     }
     Ok(Arc::new(Backing::Owned(out)))
 }
@@ -73,10 +94,15 @@ pub fn write_atomically(
         .map_err(|e| Error::io("cannot create a temporary file in", dir, e))?;
     {
         let mut w = BufWriter::with_capacity(1 << 20, tmp.as_file_mut());
-        write(&mut w).and_then(|_| w.flush()).map_err(|e| Error::io("cannot write", path, e))?;
+        write(&mut w)
+            .and_then(|_| w.flush())
+            .map_err(|e| Error::io("cannot write", path, e))?;
     }
-    tmp.as_file().sync_all().map_err(|e| Error::io("cannot sync", path, e))?;
-    tmp.persist(path).map_err(|e| Error::io("cannot rename into place", path, e.error))?;
+    tmp.as_file()
+        .sync_all()
+        .map_err(|e| Error::io("cannot sync", path, e))?;
+    tmp.persist(path)
+        .map_err(|e| Error::io("cannot rename into place", path, e.error))?;
     Ok(())
 }
 
@@ -107,6 +133,9 @@ mod tests {
         let p = dir.path().join("empty.bin");
         std::fs::write(&p, b"").unwrap();
         let err = map_file(&p).unwrap_err().to_string();
-        assert!(err.contains("empty.bin") && err.contains("the file is empty"), "{err}");
+        assert!(
+            err.contains("empty.bin") && err.contains("the file is empty"),
+            "{err}"
+        );
     }
 }

@@ -21,7 +21,9 @@
 //! - [`default_model`]: the small model compiled into the binary.
 
 #[cfg(target_endian = "big")]
-compile_error!("wordvec reads little-endian float files in place and supports little-endian targets only");
+compile_error!(
+    "wordvec reads little-endian float files in place and supports little-endian targets only"
+);
 
 pub mod bytes;
 pub mod default_model;

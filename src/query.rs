@@ -74,10 +74,16 @@ impl Embeddings {
         for t in terms {
             match *t {
                 Term::Word(w) => match self.index(w) {
-                    Some(i) => out.push(Resolved { vector: self.unit_row(i), row: Some(i) }),
+                    Some(i) => out.push(Resolved {
+                        vector: self.unit_row(i),
+                        row: Some(i),
+                    }),
                     None => unknown.push(w.to_owned()),
                 },
-                Term::Vector(v) => out.push(Resolved { vector: self.check_vector(v)?.to_vec(), row: None }),
+                Term::Vector(v) => out.push(Resolved {
+                    vector: self.check_vector(v)?.to_vec(),
+                    row: None,
+                }),
             }
         }
         if unknown.is_empty() {
@@ -90,10 +96,17 @@ impl Embeddings {
     /// Checks a caller's vector: right dimension, finite values.
     pub fn check_vector<'v>(&self, v: &'v [f32]) -> Result<&'v [f32]> {
         if v.len() != self.dims() {
-            return Err(Error::invalid(format!("query vector has {} dimensions, the embeddings have {}", v.len(), self.dims())));
+            return Err(Error::invalid(format!(
+                "query vector has {} dimensions, the embeddings have {}",
+                v.len(),
+                self.dims()
+            )));
         }
         if let Some(i) = v.iter().position(|x| !x.is_finite()) {
-            return Err(Error::invalid(format!("query vector holds {} at dimension {i}", v[i])));
+            return Err(Error::invalid(format!(
+                "query vector holds {} at dimension {i}",
+                v[i]
+            )));
         }
         Ok(v)
     }
@@ -103,7 +116,14 @@ impl Embeddings {
     }
 
     fn neighbors(&self, scored: Vec<crate::topk::Scored>) -> Vec<Neighbor> {
-        scored.into_iter().map(|s| Neighbor { word: self.word(s.index).to_owned(), index: s.index, score: s.score }).collect()
+        scored
+            .into_iter()
+            .map(|s| Neighbor {
+                word: self.word(s.index).to_owned(),
+                index: s.index,
+                score: s.score,
+            })
+            .collect()
     }
 
     /// Cosine similarity of two words.
@@ -119,7 +139,9 @@ impl Embeddings {
         let mut mean = vec![0f32; self.dims()];
         for (terms, w) in [(positive, 1f32), (negative, -1f32)] {
             for t in terms {
-                mean.iter_mut().zip(&t.vector).for_each(|(m, x)| *m += w * x);
+                mean.iter_mut()
+                    .zip(&t.vector)
+                    .for_each(|(m, x)| *m += w * x);
             }
         }
         let total = (positive.len() + negative.len()) as f32;
@@ -139,7 +161,9 @@ impl Embeddings {
     ) -> Result<Vec<Neighbor>> {
         let (pos, neg) = (self.resolve(positive)?, self.resolve(negative)?);
         if pos.is_empty() && neg.is_empty() {
-            return Err(Error::invalid("most_similar needs at least one positive or negative word or vector"));
+            return Err(Error::invalid(
+                "most_similar needs at least one positive or negative word or vector",
+            ));
         }
         Ok(self.most_similar_resolved(&pos, &neg, topn, restrict_vocab))
     }
@@ -155,12 +179,19 @@ impl Embeddings {
         let exclude: Vec<usize> = pos.iter().chain(neg).filter_map(|t| t.row).collect();
         let dot = simd::dot_fn();
         let rows = self.rows_to_scan(restrict_vocab);
-        self.neighbors(top_k(rows, topn, &exclude, |i| self.cosine_with(dot, i, &query)))
+        self.neighbors(top_k(rows, topn, &exclude, |i| {
+            self.cosine_with(dot, i, &query)
+        }))
     }
 
     /// The `topn` words closest to `vector` by cosine (gensim's `similar_by_vector`); nothing is
     /// excluded.
-    pub fn most_similar_to_vector(&self, vector: &[f32], topn: usize, restrict_vocab: Option<usize>) -> Result<Vec<Neighbor>> {
+    pub fn most_similar_to_vector(
+        &self,
+        vector: &[f32],
+        topn: usize,
+        restrict_vocab: Option<usize>,
+    ) -> Result<Vec<Neighbor>> {
         self.most_similar(&[Term::Vector(vector)], &[], topn, restrict_vocab)
     }
 
@@ -174,7 +205,9 @@ impl Embeddings {
     ) -> Result<Vec<Neighbor>> {
         let (pos, neg) = (self.resolve(positive)?, self.resolve(negative)?);
         if pos.is_empty() {
-            return Err(Error::invalid("most_similar_cosmul needs at least one positive word or vector"));
+            return Err(Error::invalid(
+                "most_similar_cosmul needs at least one positive word or vector",
+            ));
         }
         let exclude: Vec<usize> = pos.iter().chain(&neg).filter_map(|t| t.row).collect();
         let dot = simd::dot_fn();
@@ -206,7 +239,10 @@ impl Embeddings {
             return Err(Error::invalid(if ignored.is_empty() {
                 "doesnt_match needs at least one word".to_owned()
             } else {
-                format!("doesnt_match: none of the words is in the vocabulary: {}", ignored.join(", "))
+                format!(
+                    "doesnt_match: none of the words is in the vocabulary: {}",
+                    ignored.join(", ")
+                )
             }));
         }
         if !ignored.is_empty() {
@@ -223,7 +259,10 @@ impl Embeddings {
             .map(|(w, v)| (*w, v.iter().zip(&mean).map(|(a, b)| a * b).sum::<f32>()))
             .min_by(|a, b| a.1.total_cmp(&b.1).then_with(|| a.0.cmp(b.0)))
             .expect("at least one word");
-        Ok(DoesntMatch { word: word.to_owned(), ignored })
+        Ok(DoesntMatch {
+            word: word.to_owned(),
+            ignored,
+        })
     }
 }
 
@@ -250,16 +289,29 @@ mod tests {
         assert!((r[2].score + 1.0).abs() < 1e-6);
         let r = e.most_similar(&["a".into()], &[], 1, Some(2)).unwrap();
         assert_eq!(r[0].word, "b");
-        assert!(e.most_similar(&["a".into()], &[], 0, None).unwrap().is_empty());
+        assert!(e
+            .most_similar(&["a".into()], &[], 0, None)
+            .unwrap()
+            .is_empty());
     }
 
     #[test]
     fn bad_queries_are_errors() {
         let e = toy();
-        assert!(matches!(e.most_similar(&[], &[], 5, None), Err(Error::InvalidArgument(_))));
-        assert!(matches!(e.most_similar(&["zz".into(), "a".into(), "yy".into()], &[], 5, None), Err(Error::UnknownWords(w)) if w == ["zz", "yy"]));
-        let err = e.most_similar_to_vector(&[1.0, f32::NAN], 5, None).unwrap_err();
-        assert_eq!(err.to_string(), "invalid argument: query vector holds NaN at dimension 1");
+        assert!(matches!(
+            e.most_similar(&[], &[], 5, None),
+            Err(Error::InvalidArgument(_))
+        ));
+        assert!(
+            matches!(e.most_similar(&["zz".into(), "a".into(), "yy".into()], &[], 5, None), Err(Error::UnknownWords(w)) if w == ["zz", "yy"])
+        );
+        let err = e
+            .most_similar_to_vector(&[1.0, f32::NAN], 5, None)
+            .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "invalid argument: query vector holds NaN at dimension 1"
+        );
         assert!(e.most_similar_to_vector(&[1.0], 5, None).is_err());
         assert!(e.most_similar_cosmul(&[], &["a".into()], 5, None).is_err());
         assert!(e.doesnt_match(&["x", "y"]).is_err());

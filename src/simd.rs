@@ -83,9 +83,21 @@ unsafe fn dot_avx2(query: &[f32], row: &[u8]) -> f32 {
         let mut a3 = _mm256_setzero_ps();
         while i + 32 <= n {
             a0 = _mm256_fmadd_ps(_mm256_loadu_ps(q.add(i)), _mm256_loadu_ps(r.add(i)), a0);
-            a1 = _mm256_fmadd_ps(_mm256_loadu_ps(q.add(i + 8)), _mm256_loadu_ps(r.add(i + 8)), a1);
-            a2 = _mm256_fmadd_ps(_mm256_loadu_ps(q.add(i + 16)), _mm256_loadu_ps(r.add(i + 16)), a2);
-            a3 = _mm256_fmadd_ps(_mm256_loadu_ps(q.add(i + 24)), _mm256_loadu_ps(r.add(i + 24)), a3);
+            a1 = _mm256_fmadd_ps(
+                _mm256_loadu_ps(q.add(i + 8)),
+                _mm256_loadu_ps(r.add(i + 8)),
+                a1,
+            );
+            a2 = _mm256_fmadd_ps(
+                _mm256_loadu_ps(q.add(i + 16)),
+                _mm256_loadu_ps(r.add(i + 16)),
+                a2,
+            );
+            a3 = _mm256_fmadd_ps(
+                _mm256_loadu_ps(q.add(i + 24)),
+                _mm256_loadu_ps(r.add(i + 24)),
+                a3,
+            );
             i += 32;
         }
         while i + 8 <= n {
@@ -120,14 +132,21 @@ mod tests {
         for n in [0usize, 1, 7, 8, 9, 31, 32, 33, 100, 300] {
             let q: Vec<f32> = (0..n).map(|i| ((i * 7 % 13) as f32 - 6.0) / 10.0).collect();
             let r: Vec<f32> = (0..n).map(|i| ((i * 5 % 11) as f32 - 5.0) / 3.0).collect();
-            let exact: f64 = q.iter().zip(&r).map(|(a, b)| f64::from(*a) * f64::from(*b)).sum();
+            let exact: f64 = q
+                .iter()
+                .zip(&r)
+                .map(|(a, b)| f64::from(*a) * f64::from(*b))
+                .sum();
             for shift in 0..4 {
                 let mut buf = vec![0u8; shift];
                 buf.extend(bytes(&r));
                 let row = &buf[shift..];
                 for f in [dot_portable as DotFn, dot_fn()] {
                     let got = f(&q, row);
-                    assert!((f64::from(got) - exact).abs() < 1e-4, "n={n} shift={shift}: {got} vs {exact}");
+                    assert!(
+                        (f64::from(got) - exact).abs() < 1e-4,
+                        "n={n} shift={shift}: {got} vs {exact}"
+                    );
                 }
             }
         }

@@ -34,7 +34,10 @@ pub trait Storage: Send + Sync {
 
 /// Decodes little-endian `f32` bytes.
 pub fn decode_row(bytes: &[u8]) -> Vec<f32> {
-    bytes.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect()
+    bytes
+        .chunks_exact(4)
+        .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+        .collect()
 }
 
 /// Rows stored back to back.
@@ -48,7 +51,11 @@ pub struct DenseRows {
 impl DenseRows {
     /// Wraps `data`, which must hold exactly `len * dims` floats.
     pub fn new(data: Slice<u8>, dims: usize, len: usize) -> Option<Self> {
-        (len.checked_mul(dims)?.checked_mul(4)? == data.len()).then_some(DenseRows { data, dims, len })
+        (len.checked_mul(dims)?.checked_mul(4)? == data.len()).then_some(DenseRows {
+            data,
+            dims,
+            len,
+        })
     }
 
     /// Rows from owned floats (`values.len()` must be `len * dims`).
@@ -93,11 +100,14 @@ impl OffsetRows {
     pub fn new(data: Arc<Backing>, offsets: Vec<usize>, dims: usize) -> Option<Self> {
         let len = (*data).as_ref().len();
         let w = dims.checked_mul(4)?;
-        offsets.iter().all(|&o| o.checked_add(w).is_some_and(|end| end <= len)).then_some(OffsetRows {
-            data,
-            offsets,
-            dims,
-        })
+        offsets
+            .iter()
+            .all(|&o| o.checked_add(w).is_some_and(|end| end <= len))
+            .then_some(OffsetRows {
+                data,
+                offsets,
+                dims,
+            })
     }
 }
 

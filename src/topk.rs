@@ -24,7 +24,9 @@ impl Eq for Scored {}
 impl Ord for Scored {
     /// Better first: higher score, then lower row.
     fn cmp(&self, other: &Self) -> Ordering {
-        self.score.total_cmp(&other.score).then_with(|| other.index.cmp(&self.index))
+        self.score
+            .total_cmp(&other.score)
+            .then_with(|| other.index.cmp(&self.index))
     }
 }
 
@@ -45,7 +47,10 @@ pub struct TopK {
 impl TopK {
     /// An empty selection of at most `k` entries.
     pub fn new(k: usize) -> Self {
-        TopK { k, heap: BinaryHeap::with_capacity(k.saturating_add(1).min(1 << 20)) }
+        TopK {
+            k,
+            heap: BinaryHeap::with_capacity(k.saturating_add(1).min(1 << 20)),
+        }
     }
 
     /// Offers an entry; NaN scores are ignored.
@@ -81,7 +86,12 @@ impl TopK {
 
 /// The `k` best rows of `0..rows` under `score`, best first, skipping the rows in `exclude`;
 /// scored on all cores.
-pub fn top_k(rows: usize, k: usize, exclude: &[usize], score: impl Fn(usize) -> f32 + Sync) -> Vec<Scored> {
+pub fn top_k(
+    rows: usize,
+    k: usize,
+    exclude: &[usize],
+    score: impl Fn(usize) -> f32 + Sync,
+) -> Vec<Scored> {
     if k == 0 || rows == 0 {
         return Vec::new();
     }
@@ -92,7 +102,10 @@ pub fn top_k(rows: usize, k: usize, exclude: &[usize], score: impl Fn(usize) -> 
             || TopK::new(k),
             |mut top, i| {
                 if !exclude.contains(&i) {
-                    top.push(Scored { index: i, score: score(i) });
+                    top.push(Scored {
+                        index: i,
+                        score: score(i),
+                    });
                 }
                 top
             },
@@ -107,9 +120,15 @@ mod tests {
 
     #[test]
     fn matches_a_full_sort() {
-        let scores: Vec<f32> = (0..10_000).map(|i| ((i * 7919) % 1000) as f32 / 7.0).collect();
+        let scores: Vec<f32> = (0..10_000)
+            .map(|i| ((i * 7919) % 1000) as f32 / 7.0)
+            .collect();
         let got = top_k(scores.len(), 25, &[], |i| scores[i]);
-        let mut all: Vec<Scored> = scores.iter().enumerate().map(|(index, &score)| Scored { index, score }).collect();
+        let mut all: Vec<Scored> = scores
+            .iter()
+            .enumerate()
+            .map(|(index, &score)| Scored { index, score })
+            .collect();
         all.sort_by(|a, b| b.cmp(a));
         assert_eq!(got, all[..25].to_vec());
     }
@@ -119,7 +138,11 @@ mod tests {
         let scores = [1.0, f32::NAN, 3.0, 3.0, 2.0];
         let got = top_k(scores.len(), 100, &[4], |i| scores[i]);
         let idx: Vec<usize> = got.iter().map(|s| s.index).collect();
-        assert_eq!(idx, vec![2, 3, 0], "ties go to the lower row, NaN and excluded rows are dropped");
+        assert_eq!(
+            idx,
+            vec![2, 3, 0],
+            "ties go to the lower row, NaN and excluded rows are dropped"
+        );
         assert!(top_k(5, 0, &[], |i| scores[i]).is_empty());
         assert!(top_k(0, 5, &[], |i| scores[i]).is_empty());
     }

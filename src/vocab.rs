@@ -56,19 +56,31 @@ impl HashVocab {
     /// Wraps arrays read from a file, checking everything a lookup relies on: the strings are
     /// UTF-8, `ends` rise and fall on character boundaries, the table is a power of two larger
     /// than the vocabulary. Slot contents are checked at lookup time (a bad slot is a miss).
-    pub fn from_parts(strings: Slice<u8>, ends: Slice<u64>, slots: Slice<u32>) -> Result<Self, String> {
+    pub fn from_parts(
+        strings: Slice<u8>,
+        ends: Slice<u64>,
+        slots: Slice<u32>,
+    ) -> Result<Self, String> {
         let s = std::str::from_utf8(&strings).map_err(|e| {
-            format!("vocabulary is not UTF-8 at byte {} of the word list", e.valid_up_to())
+            format!(
+                "vocabulary is not UTF-8 at byte {} of the word list",
+                e.valid_up_to()
+            )
         })?;
         let mut prev = 0u64;
         for (i, &end) in ends.iter().enumerate() {
             if end < prev || end > s.len() as u64 || !s.is_char_boundary(end as usize) {
-                return Err(format!("vocabulary entry {i} ends at {end}, outside the word list"));
+                return Err(format!(
+                    "vocabulary entry {i} ends at {end}, outside the word list"
+                ));
             }
             prev = end;
         }
         if prev != s.len() as u64 {
-            return Err(format!("word list has {} bytes, the last word ends at {prev}", s.len()));
+            return Err(format!(
+                "word list has {} bytes, the last word ends at {prev}",
+                s.len()
+            ));
         }
         if !slots.len().is_power_of_two() || slots.len() <= ends.len() {
             return Err(format!(
@@ -77,7 +89,11 @@ impl HashVocab {
                 ends.len()
             ));
         }
-        Ok(HashVocab { strings, ends, slots })
+        Ok(HashVocab {
+            strings,
+            ends,
+            slots,
+        })
     }
 
     /// The raw arrays, for writers.
@@ -104,7 +120,11 @@ impl HashVocab {
     }
 
     fn word_bytes(&self, idx: usize) -> &[u8] {
-        let start = if idx == 0 { 0 } else { self.ends[idx - 1] as usize };
+        let start = if idx == 0 {
+            0
+        } else {
+            self.ends[idx - 1] as usize
+        };
         &self.strings[start..self.ends[idx] as usize]
     }
 }
@@ -184,7 +204,11 @@ impl VocabBuilder {
                 return Err(pos);
             }
             let idx = slot as usize;
-            let start = if idx == 0 { 0 } else { self.ends[idx - 1] as usize };
+            let start = if idx == 0 {
+                0
+            } else {
+                self.ends[idx - 1] as usize
+            };
             if &self.strings[start..self.ends[idx] as usize] == word {
                 return Ok(idx);
             }
@@ -219,7 +243,10 @@ impl VocabBuilder {
 }
 
 /// Decodes a word's bytes under a [`UnicodeErrors`] policy.
-pub fn decode_word(bytes: &[u8], policy: UnicodeErrors) -> Result<std::borrow::Cow<'_, str>, usize> {
+pub fn decode_word(
+    bytes: &[u8],
+    policy: UnicodeErrors,
+) -> Result<std::borrow::Cow<'_, str>, usize> {
     match std::str::from_utf8(bytes) {
         Ok(s) => Ok(s.into()),
         Err(e) => match policy {
@@ -297,10 +324,16 @@ mod tests {
         let bad_ends = vec![1u64, 3, 5];
         let err = HashVocab::from_parts(s.to_vec().into(), bad_ends.into(), t.to_vec().into());
         assert!(err.unwrap_err().contains("entry 1 ends at 3"));
-        let err = HashVocab::from_parts(s.to_vec().into(), e.to_vec().into(), vec![EMPTY_SLOT; 3].into());
+        let err = HashVocab::from_parts(
+            s.to_vec().into(),
+            e.to_vec().into(),
+            vec![EMPTY_SLOT; 3].into(),
+        );
         assert!(err.unwrap_err().contains("power of two"));
         // Slots pointing past the vocabulary are misses, not panics.
-        let wild = HashVocab::from_parts(s.to_vec().into(), e.to_vec().into(), vec![77u32; 8].into()).unwrap();
+        let wild =
+            HashVocab::from_parts(s.to_vec().into(), e.to_vec().into(), vec![77u32; 8].into())
+                .unwrap();
         assert_eq!(wild.index("a"), None);
     }
 
@@ -308,7 +341,10 @@ mod tests {
     fn decode_policies() {
         let bytes = b"ab\xffc";
         assert_eq!(decode_word(bytes, UnicodeErrors::Strict), Err(2));
-        assert_eq!(decode_word(bytes, UnicodeErrors::Replace).unwrap(), "ab\u{fffd}c");
+        assert_eq!(
+            decode_word(bytes, UnicodeErrors::Replace).unwrap(),
+            "ab\u{fffd}c"
+        );
         assert_eq!(decode_word(bytes, UnicodeErrors::Ignore).unwrap(), "abc");
     }
 

@@ -35,7 +35,8 @@ pub enum Newline {
 
 pub fn run(a: ConvertArgs) -> Result<()> {
     let emb = open_vectors(Some(&a.input), &a.load)?;
-    let format = a.to.map_or_else(|| Format::from_extension(&a.output), Format::from);
+    let format =
+        a.to.map_or_else(|| Format::from_extension(&a.output), Format::from);
     let opts = SaveOptions {
         newline_after_vector: match a.binary_newline {
             Newline::Auto => None,
@@ -45,7 +46,8 @@ pub fn run(a: ConvertArgs) -> Result<()> {
         progress: Some(progress_bar(&format!("writing {}", a.output.display()))),
     };
     let start = Instant::now();
-    wordvec::save(&emb, &a.output, format, &opts).with_context(|| format!("converting {}", a.input.display()))?;
+    wordvec::save(&emb, &a.output, format, &opts)
+        .with_context(|| format!("converting {}", a.input.display()))?;
     eprintln!(
         "wrote {} ({format}, {} words x {} dims) in {:.2} s",
         a.output.display(),

@@ -11,7 +11,9 @@ use super::{describe, open_vectors, output, LoadArgs};
 #[derive(Debug, Subcommand)]
 pub enum EvalCommand {
     /// Analogy accuracy on questions-words.txt (gensim's evaluate_word_analogies).
-    #[command(after_help = "Example:\n  wordvec eval analogies vectors.bin questions-words.txt --restrict-vocab 30000")]
+    #[command(
+        after_help = "Example:\n  wordvec eval analogies vectors.bin questions-words.txt --restrict-vocab 30000"
+    )]
     Analogies(EvalArgs),
     /// Pearson/Spearman on word pairs such as wordsim353.tsv (gensim's evaluate_word_pairs).
     #[command(after_help = "Example:\n  wordvec eval pairs vectors.bin wordsim353.tsv")]
@@ -63,25 +65,46 @@ pub fn run(cmd: EvalCommand) -> Result<()> {
                 return output::json(&r);
             }
             println!("analogies: {}  [{}]", data.display(), describe(&emb));
-            println!("{:<32} {:>8} {:>9} {:>9}", "section", "correct", "questions", "accuracy");
+            println!(
+                "{:<32} {:>8} {:>9} {:>9}",
+                "section", "correct", "questions", "accuracy"
+            );
             for s in &r.sections {
-                println!("{:<32} {:>8} {:>9} {:>8.2}%", s.section, s.correct, s.correct + s.incorrect, 100.0 * s.accuracy());
+                println!(
+                    "{:<32} {:>8} {:>9} {:>8.2}%",
+                    s.section,
+                    s.correct,
+                    s.correct + s.incorrect,
+                    100.0 * s.accuracy()
+                );
             }
-            println!("out of vocabulary: {} of {} questions ({:.2}%)", r.oov, r.questions, r.oov_percent);
+            println!(
+                "out of vocabulary: {} of {} questions ({:.2}%)",
+                r.oov, r.questions, r.oov_percent
+            );
             Ok(())
         }
         EvalCommand::Pairs(p) => {
             let a = p.common;
             let (vectors, data) = files(&a.args)?;
             let emb = open_vectors(vectors.as_deref(), &a.load)?;
-            let r = eval::evaluate_pairs(&emb, &data, p.delimiter, a.restrict_vocab, !a.case_sensitive)?;
+            let r = eval::evaluate_pairs(
+                &emb,
+                &data,
+                p.delimiter,
+                a.restrict_vocab,
+                !a.case_sensitive,
+            )?;
             if a.json {
                 return output::json(&r);
             }
             println!("word pairs: {}  [{}]", data.display(), describe(&emb));
             println!("pearson:  {:.4}", r.pearson);
             println!("spearman: {:.4}", r.spearman);
-            println!("pairs:    {} scored, {} out of vocabulary ({:.2}%)", r.pairs, r.oov, r.oov_percent);
+            println!(
+                "pairs:    {} scored, {} out of vocabulary ({:.2}%)",
+                r.pairs, r.oov, r.oov_percent
+            );
             Ok(())
         }
     }

@@ -28,7 +28,11 @@ pub fn run(a: InfoArgs) -> Result<()> {
     let elapsed = start.elapsed();
     let meta = emb.metadata();
     let first: Vec<&str> = (0..a.words.min(emb.len())).map(|i| emb.word(i)).collect();
-    let file_bytes = a.vectors.as_ref().and_then(|p| std::fs::metadata(p).ok()).map(|m| m.len());
+    let file_bytes = a
+        .vectors
+        .as_ref()
+        .and_then(|p| std::fs::metadata(p).ok())
+        .map(|m| m.len());
     let format = meta.format.map_or("bin", |f| f.name());
     if a.json {
         return output::json(&serde_json::json!({
@@ -43,7 +47,12 @@ pub fn run(a: InfoArgs) -> Result<()> {
             "first_words": first,
         }));
     }
-    println!("source:      {}", a.vectors.as_ref().map_or("embedded default model".into(), |p| p.display().to_string()));
+    println!(
+        "source:      {}",
+        a.vectors
+            .as_ref()
+            .map_or("embedded default model".into(), |p| p.display().to_string())
+    );
     println!("format:      {format}");
     println!("words:       {}", emb.len());
     println!("dimensions:  {}", emb.dims());
@@ -51,10 +60,20 @@ pub fn run(a: InfoArgs) -> Result<()> {
         println!("file size:   {b} bytes");
     }
     if meta.format == Some(wordvec::Format::Word2VecBinary) {
-        println!("layout:      {}", if meta.newline_after_vector { "newline after each vector (word2vec C tool)" } else { "no newline after vectors (gensim, GoogleNews)" });
+        println!(
+            "layout:      {}",
+            if meta.newline_after_vector {
+                "newline after each vector (word2vec C tool)"
+            } else {
+                "no newline after vectors (gensim, GoogleNews)"
+            }
+        );
     }
     if meta.duplicates_skipped > 0 {
-        println!("duplicates:  {} records skipped (first kept)", meta.duplicates_skipped);
+        println!(
+            "duplicates:  {} records skipped (first kept)",
+            meta.duplicates_skipped
+        );
     }
     println!("opened in:   {:.3} s", elapsed.as_secs_f64());
     println!("first words: {}", first.join(" "));

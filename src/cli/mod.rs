@@ -20,7 +20,12 @@ use wordvec::{Embeddings, Format, LoadOptions, UnicodeErrors};
 /// Commands that take vectors use the embedded default model when no file is given: `wordvec nn
 /// king` asks the default model, `wordvec nn vectors.bin king` asks vectors.bin.
 #[derive(Debug, Parser)]
-#[command(name = "wordvec", version, propagate_version = true, after_help = "Example:\n  wordvec nn GoogleNews-vectors-negative300.bin king queen -k 5")]
+#[command(
+    name = "wordvec",
+    version,
+    propagate_version = true,
+    after_help = "Example:\n  wordvec nn GoogleNews-vectors-negative300.bin king queen -k 5"
+)]
 pub struct Cli {
     /// More log output (-v info, -vv debug); RUST_LOG overrides.
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
@@ -35,7 +40,9 @@ pub enum Command {
     #[command(after_help = "Example:\n  wordvec info GoogleNews-vectors-negative300.bin")]
     Info(info::InfoArgs),
     /// Nearest neighbours of a word, or of the sum of several (like word2vec's `distance`).
-    #[command(after_help = "Examples:\n  wordvec nn vectors.bin king -k 5\n  wordvec nn king --negative man   (embedded default model)\n  wordvec nn vectors.bin --queries words.txt --json")]
+    #[command(
+        after_help = "Examples:\n  wordvec nn vectors.bin king -k 5\n  wordvec nn king --negative man   (embedded default model)\n  wordvec nn vectors.bin --queries words.txt --json"
+    )]
     Nn(query::NnArgs),
     /// Analogy: A is to B as C is to ? (3CosAdd, or 3CosMul with --cosmul).
     #[command(after_help = "Example:\n  wordvec analogy vectors.bin man king woman   (-> queen)")]
@@ -44,10 +51,15 @@ pub enum Command {
     #[command(after_help = "Example:\n  wordvec similarity vectors.bin king queen")]
     Similarity(query::SimilarityArgs),
     /// The word that fits least with the others.
-    #[command(name = "doesnt-match", after_help = "Example:\n  wordvec doesnt-match vectors.bin red green blue computer")]
+    #[command(
+        name = "doesnt-match",
+        after_help = "Example:\n  wordvec doesnt-match vectors.bin red green blue computer"
+    )]
     DoesntMatch(query::DoesntMatchArgs),
     /// Convert between formats (bin, txt, glove, native); the output name picks the format.
-    #[command(after_help = "Examples:\n  wordvec convert GoogleNews-vectors-negative300.bin.gz news.wvec\n  wordvec convert news.wvec news.txt\n  wordvec convert in.bin out.bin --to bin --binary-newline no")]
+    #[command(
+        after_help = "Examples:\n  wordvec convert GoogleNews-vectors-negative300.bin.gz news.wvec\n  wordvec convert news.wvec news.txt\n  wordvec convert in.bin out.bin --to bin --binary-newline no"
+    )]
     Convert(convert::ConvertArgs),
     /// Evaluate vectors on analogies or word-pair similarity (gensim's rules).
     #[command(subcommand)]
@@ -127,12 +139,15 @@ pub fn open_vectors(path: Option<&Path>, load: &LoadArgs) -> Result<Embeddings> 
     let Some(path) = path else {
         return wordvec::default_model::load().context("loading the embedded default model");
     };
-    let size = std::fs::metadata(path).with_context(|| format!("cannot open {}", path.display()))?.len();
+    let size = std::fs::metadata(path)
+        .with_context(|| format!("cannot open {}", path.display()))?
+        .len();
     let opts = LoadOptions {
         format: load.format.map(Into::into),
         unicode_errors: load.unicode_errors.into(),
         limit: load.limit,
-        progress: (size > PROGRESS_BYTES).then(|| progress_bar(&format!("loading {}", path.display()))),
+        progress: (size > PROGRESS_BYTES)
+            .then(|| progress_bar(&format!("loading {}", path.display()))),
     };
     let start = Instant::now();
     let emb = wordvec::load(path, &opts)?;
@@ -142,7 +157,10 @@ pub fn open_vectors(path: Option<&Path>, load: &LoadArgs) -> Result<Embeddings> 
 
 /// Splits positional arguments into an optional vectors file and words: the first argument is
 /// the file when it names an existing file, or when `words_exact` words follow it.
-pub fn split_file_and_words(args: &[String], words_exact: Option<usize>) -> Result<(Option<PathBuf>, Vec<String>)> {
+pub fn split_file_and_words(
+    args: &[String],
+    words_exact: Option<usize>,
+) -> Result<(Option<PathBuf>, Vec<String>)> {
     let Some(first) = args.first() else {
         return Ok((None, Vec::new()));
     };
@@ -154,7 +172,10 @@ pub fn split_file_and_words(args: &[String], words_exact: Option<usize>) -> Resu
             }
             Ok((Some(first.into()), args[1..].to_vec()))
         }
-        Some(n) if args.len() != n => bail!("expected {n} words (after an optional vectors file), got {}", args.len()),
+        Some(n) if args.len() != n => bail!(
+            "expected {n} words (after an optional vectors file), got {}",
+            args.len()
+        ),
         _ if is_file => Ok((Some(first.into()), args[1..].to_vec())),
         _ => Ok((None, args.to_vec())),
     }
@@ -163,7 +184,12 @@ pub fn split_file_and_words(args: &[String], words_exact: Option<usize>) -> Resu
 /// A human-readable description of where vectors came from.
 pub fn describe(emb: &Embeddings) -> String {
     match &emb.metadata().source {
-        Some(p) if !p.to_string_lossy().starts_with('<') => format!("{} ({} words x {} dims)", p.display(), emb.len(), emb.dims()),
+        Some(p) if !p.to_string_lossy().starts_with('<') => format!(
+            "{} ({} words x {} dims)",
+            p.display(),
+            emb.len(),
+            emb.dims()
+        ),
         _ => format!("default model ({} words x {} dims)", emb.len(), emb.dims()),
     }
 }

@@ -18,7 +18,12 @@ pub fn json<T: Serialize>(value: &T) -> Result<()> {
 pub fn neighbors_table(title: &str, neighbors: &[Neighbor], score_name: &str) -> Result<()> {
     let mut out = std::io::stdout().lock();
     writeln!(out, "{title}")?;
-    let width = neighbors.iter().map(|n| n.word.chars().count()).max().unwrap_or(4).max(4);
+    let width = neighbors
+        .iter()
+        .map(|n| n.word.chars().count())
+        .max()
+        .unwrap_or(4)
+        .max(4);
     writeln!(out, "{:>4}  {:<width$}  {score_name}", "rank", "word")?;
     for (i, n) in neighbors.iter().enumerate() {
         writeln!(out, "{:>4}  {:<width$}  {:.6}", i + 1, n.word, n.score)?;

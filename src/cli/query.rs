@@ -53,7 +53,9 @@ pub fn nn(a: NnArgs) -> Result<()> {
         let reader: Box<dyn BufRead> = if q.as_os_str() == "-" {
             Box::new(std::io::stdin().lock())
         } else {
-            Box::new(std::io::BufReader::new(std::fs::File::open(q).with_context(|| format!("cannot open {}", q.display()))?))
+            Box::new(std::io::BufReader::new(
+                std::fs::File::open(q).with_context(|| format!("cannot open {}", q.display()))?,
+            ))
         };
         for line in reader.lines() {
             let line = line.with_context(|| format!("reading {}", q.display()))?;
@@ -74,7 +76,11 @@ pub fn nn(a: NnArgs) -> Result<()> {
         let positive: Vec<Term> = q.iter().map(Term::from).collect();
         let result = emb.most_similar(&positive, &negative, a.k, a.restrict_vocab)?;
         if a.json {
-            output::json(&NnJson { query: q, negative: &a.negative, neighbors: &result })?;
+            output::json(&NnJson {
+                query: q,
+                negative: &a.negative,
+                neighbors: &result,
+            })?;
         } else {
             let mut title = format!("nearest to {}", q.join(" + "));
             for n in &a.negative {
@@ -201,7 +207,10 @@ pub fn answer_line(emb: &Embeddings, line: &str, k: usize) -> Result<Vec<wordvec
 
 pub fn repl(a: ReplArgs) -> Result<()> {
     let emb = open_vectors(a.vectors.as_deref(), &a.load)?;
-    eprintln!("{}: enter words (\"-word\" subtracts), an empty line or Ctrl-D quits", describe(&emb));
+    eprintln!(
+        "{}: enter words (\"-word\" subtracts), an empty line or Ctrl-D quits",
+        describe(&emb)
+    );
     let mut editor = rustyline::DefaultEditor::new()?;
     loop {
         match editor.readline("> ") {
@@ -216,7 +225,9 @@ pub fn repl(a: ReplArgs) -> Result<()> {
                     Err(e) => eprintln!("error: {e}"),
                 }
             }
-            Err(rustyline::error::ReadlineError::Interrupted | rustyline::error::ReadlineError::Eof) => break,
+            Err(
+                rustyline::error::ReadlineError::Interrupted | rustyline::error::ReadlineError::Eof,
+            ) => break,
             Err(e) => return Err(e.into()),
         }
     }

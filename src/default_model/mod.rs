@@ -19,7 +19,10 @@ static BYTES: &[u8] = include_bytes!("vectors.bin");
 
 /// Loads the embedded model (its vectors are used in place, not copied).
 pub fn load() -> Result<Embeddings> {
-    let opts = LoadOptions { format: Some(Format::Word2VecBinary), ..LoadOptions::default() };
+    let opts = LoadOptions {
+        format: Some(Format::Word2VecBinary),
+        ..LoadOptions::default()
+    };
     formats::load_bytes(BYTES, Path::new("<embedded default model>"), &opts)
 }
 

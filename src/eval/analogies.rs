@@ -62,10 +62,21 @@ struct Question {
 
 /// Evaluates `emb` on an analogy file (gensim defaults: `restrict_vocab` 300000,
 /// `case_insensitive` true).
-pub fn evaluate_analogies(emb: &Embeddings, path: &Path, restrict_vocab: usize, case_insensitive: bool) -> Result<AnalogyReport> {
+pub fn evaluate_analogies(
+    emb: &Embeddings,
+    path: &Path,
+    restrict_vocab: usize,
+    case_insensitive: bool,
+) -> Result<AnalogyReport> {
     let text = std::fs::read(path).map_err(|e| Error::io("cannot read", path, e))?;
-    let text = String::from_utf8(text)
-        .map_err(|e| Error::format(path, None, e.utf8_error().valid_up_to() as u64, "analogy file is not UTF-8"))?;
+    let text = String::from_utf8(text).map_err(|e| {
+        Error::format(
+            path,
+            None,
+            e.utf8_error().valid_up_to() as u64,
+            "analogy file is not UTF-8",
+        )
+    })?;
     let vocab = eval_vocab(emb, restrict_vocab, case_insensitive);
 
     let mut sections: Vec<Section> = Vec::new();
@@ -77,21 +88,50 @@ pub fn evaluate_analogies(emb: &Embeddings, path: &Path, restrict_vocab: usize, 
         offset += line.len() as u64;
         if line.starts_with(": ") {
             let name = line.trim_start_matches([':', ' ']).trim();
-            sections.push(Section { section: name.to_owned(), correct: 0, incorrect: 0 });
+            sections.push(Section {
+                section: name.to_owned(),
+                correct: 0,
+                incorrect: 0,
+            });
             continue;
         }
         let Some(section) = sections.len().checked_sub(1) else {
-            return Err(Error::format(path, None, at, format!("line {}: a question before any \": section\" line", line_no + 1)));
+            return Err(Error::format(
+                path,
+                None,
+                at,
+                format!(
+                    "line {}: a question before any \": section\" line",
+                    line_no + 1
+                ),
+            ));
         };
-        let words: Vec<String> =
-            line.split_whitespace().map(|w| if case_insensitive { w.to_uppercase() } else { w.to_owned() }).collect();
+        let words: Vec<String> = line
+            .split_whitespace()
+            .map(|w| {
+                if case_insensitive {
+                    w.to_uppercase()
+                } else {
+                    w.to_owned()
+                }
+            })
+            .collect();
         let Ok(words) = <[String; 4]>::try_from(words) else {
             tracing::debug!(line = line_no + 1, "skipping invalid analogy line");
             continue;
         };
         total += 1;
-        match (vocab.get(&words[0]), vocab.get(&words[1]), vocab.get(&words[2]), vocab.get(&words[3])) {
-            (Some(&a), Some(&b), Some(&c), Some(_)) => questions.push(Question { section, rows: [a, b, c], words }),
+        match (
+            vocab.get(&words[0]),
+            vocab.get(&words[1]),
+            vocab.get(&words[2]),
+            vocab.get(&words[3]),
+        ) {
+            (Some(&a), Some(&b), Some(&c), Some(_)) => questions.push(Question {
+                section,
+                rows: [a, b, c],
+                words,
+            }),
             _ => oov += 1,
         }
     }
@@ -99,13 +139,21 @@ pub fn evaluate_analogies(emb: &Embeddings, path: &Path, restrict_vocab: usize, 
     let answers: Vec<bool> = questions
         .par_iter()
         .map(|q| {
-            let unit = |i: usize| Resolved { vector: emb.unit_row(i), row: Some(i) };
+            let unit = |i: usize| Resolved {
+                vector: emb.unit_row(i),
+                row: Some(i),
+            };
             let [a, b, c] = q.rows;
-            let sims = emb.most_similar_resolved(&[unit(b), unit(c)], &[unit(a)], 5, Some(restrict_vocab));
+            let sims =
+                emb.most_similar_resolved(&[unit(b), unit(c)], &[unit(a)], 5, Some(restrict_vocab));
             let ignore = &q.words[..3];
             let mut predicted = None;
             for n in &sims {
-                let p = if case_insensitive { n.word.to_uppercase() } else { n.word.clone() };
+                let p = if case_insensitive {
+                    n.word.to_uppercase()
+                } else {
+                    n.word.clone()
+                };
                 let usable = vocab.contains_key(&p) && !ignore.contains(&p);
                 predicted = Some(p);
                 if usable {
@@ -135,6 +183,10 @@ pub fn evaluate_analogies(emb: &Embeddings, path: &Path, restrict_vocab: usize, 
         total_accuracy,
         questions: total,
         oov,
-        oov_percent: if total == 0 { 0.0 } else { oov as f64 / total as f64 * 100.0 },
+        oov_percent: if total == 0 {
+            0.0
+        } else {
+            oov as f64 / total as f64 * 100.0
+        },
     })
 }

@@ -17,12 +17,20 @@ pub const DEFAULT_RESTRICT_VOCAB: usize = 300_000;
 
 /// The vocabulary an evaluation sees: the first `restrict_vocab` words, upper-cased when
 /// `case_insensitive` (the first, most frequent, case variant of a word wins), mapped to rows.
-pub(crate) fn eval_vocab(emb: &Embeddings, restrict_vocab: usize, case_insensitive: bool) -> HashMap<String, usize> {
+pub(crate) fn eval_vocab(
+    emb: &Embeddings,
+    restrict_vocab: usize,
+    case_insensitive: bool,
+) -> HashMap<String, usize> {
     let n = restrict_vocab.min(emb.len());
     let mut map = HashMap::with_capacity(n);
     for i in 0..n {
         let w = emb.word(i);
-        let key = if case_insensitive { w.to_uppercase() } else { w.to_owned() };
+        let key = if case_insensitive {
+            w.to_uppercase()
+        } else {
+            w.to_owned()
+        };
         map.entry(key).or_insert(i);
     }
     map

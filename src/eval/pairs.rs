@@ -34,8 +34,14 @@ pub fn evaluate_pairs(
     case_insensitive: bool,
 ) -> Result<PairsReport> {
     let text = std::fs::read(path).map_err(|e| Error::io("cannot read", path, e))?;
-    let text = String::from_utf8(text)
-        .map_err(|e| Error::format(path, None, e.utf8_error().valid_up_to() as u64, "word-pair file is not UTF-8"))?;
+    let text = String::from_utf8(text).map_err(|e| {
+        Error::format(
+            path,
+            None,
+            e.utf8_error().valid_up_to() as u64,
+            "word-pair file is not UTF-8",
+        )
+    })?;
     let vocab = eval_vocab(emb, restrict_vocab, case_insensitive);
     let (mut gold, mut model, mut oov) = (Vec::new(), Vec::new(), 0usize);
     for (line_no, line) in text.lines().enumerate() {
@@ -48,10 +54,19 @@ pub fn evaluate_pairs(
             continue;
         };
         let Ok(score) = score.trim().parse::<f64>() else {
-            tracing::debug!(line = line_no + 1, "skipping word-pair line without a score");
+            tracing::debug!(
+                line = line_no + 1,
+                "skipping word-pair line without a score"
+            );
             continue;
         };
-        let key = |w: &str| if case_insensitive { w.to_uppercase() } else { w.to_owned() };
+        let key = |w: &str| {
+            if case_insensitive {
+                w.to_uppercase()
+            } else {
+                w.to_owned()
+            }
+        };
         match (vocab.get(&key(a)), vocab.get(&key(b))) {
             (Some(&i), Some(&j)) => {
                 let (u, v) = (emb.unit_row(i), emb.unit_row(j));
@@ -62,7 +77,10 @@ pub fn evaluate_pairs(
         }
     }
     if gold.is_empty() {
-        return Err(Error::invalid(format!("{}: no word pair has both words in the vocabulary", path.display())));
+        return Err(Error::invalid(format!(
+            "{}: no word pair has both words in the vocabulary",
+            path.display()
+        )));
     }
     Ok(PairsReport {
         pearson: stats::pearson(&gold, &model),

@@ -55,7 +55,12 @@ impl Format {
     /// text, `.glove` GloVe, anything else word2vec binary (a trailing `.gz` is not supported
     /// for output).
     pub fn from_extension(path: &Path) -> Format {
-        match path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase).as_deref() {
+        match path
+            .extension()
+            .and_then(|e| e.to_str())
+            .map(str::to_ascii_lowercase)
+            .as_deref()
+        {
             Some("wvec") => Format::Native,
             Some("txt") | Some("vec") => Format::Word2VecText,
             Some("glove") => Format::GloveText,
@@ -72,7 +77,11 @@ impl std::str::FromStr for Format {
             "txt" | "text" => Format::Word2VecText,
             "glove" => Format::GloveText,
             "native" | "wvec" => Format::Native,
-            other => return Err(Error::invalid(format!("unknown format {other:?} (bin, txt, glove, native)"))),
+            other => {
+                return Err(Error::invalid(format!(
+                    "unknown format {other:?} (bin, txt, glove, native)"
+                )))
+            }
         })
     }
 }
@@ -137,7 +146,9 @@ fn load_backing(backing: Arc<Backing>, path: &Path, opts: &LoadOptions) -> Resul
     let mut emb = match format {
         Format::Native => native::read(backing, path)?,
         Format::Word2VecBinary => word2vec_bin::read(backing, path, opts)?,
-        Format::Word2VecText | Format::GloveText => text::read((*backing).as_ref(), path, format, opts)?,
+        Format::Word2VecText | Format::GloveText => {
+            text::read((*backing).as_ref(), path, format, opts)?
+        }
     };
     let meta = emb.metadata_mut();
     meta.format = Some(format);
@@ -170,9 +181,19 @@ pub fn detect(data: &[u8]) -> Format {
     let Some(space) = rest.iter().take(4096).position(|&b| b == b' ') else {
         return Format::Word2VecBinary;
     };
-    let sample = &rest[space + 1..rest.len().min(space + 1 + (dims as usize).saturating_mul(4).min(4096))];
-    let texty = |b: &u8| b.is_ascii_digit() || b".-+eE \t\r\nnaifNAIF".contains(b);
-    if !sample.is_empty() && sample.iter().all(texty) {
+    // Text: the rest of the first line is `dims` numbers. Binary floats practically never form
+    // a run of `dims` number-looking tokens ended by a newline.
+    let after = &rest[space + 1..];
+    let Some(nl) = after.iter().take(1 << 16).position(|&b| b == b'\n') else {
+        return Format::Word2VecBinary;
+    };
+    let line = &after[..nl];
+    let texty = |b: &u8| b.is_ascii_digit() || b".-+eE \t\rnaifNAIF".contains(b);
+    let tokens = line
+        .split(|b| b.is_ascii_whitespace())
+        .filter(|t| !t.is_empty())
+        .count();
+    if line.iter().all(texty) && tokens as u64 == dims {
         Format::Word2VecText
     } else {
         Format::Word2VecBinary
@@ -196,7 +217,12 @@ pub const MAX_DIMS: u64 = 1 << 16;
 /// Checks a header's dimension.
 pub(crate) fn check_dims(path: &Path, dims: u64) -> Result<usize> {
     if dims == 0 {
-        return Err(Error::format(path, None, 0, "header gives a vector dimension of 0"));
+        return Err(Error::format(
+            path,
+            None,
+            0,
+            "header gives a vector dimension of 0",
+        ));
     }
     if dims > MAX_DIMS {
         return Err(Error::format(
@@ -216,11 +242,14 @@ pub fn save(emb: &Embeddings, path: &Path, format: Format, opts: &SaveOptions) -
     let res = match format {
         Format::Word2VecBinary => {
             let newline = opts.newline_after_vector.unwrap_or_else(|| {
-                emb.metadata().format != Some(Format::Word2VecBinary) || emb.metadata().newline_after_vector
+                emb.metadata().format != Some(Format::Word2VecBinary)
+                    || emb.metadata().newline_after_vector
             });
             io::write_atomically(path, |w| word2vec_bin::write(emb, w, newline, &progress))
         }
-        Format::Word2VecText => io::write_atomically(path, |w| text::write(emb, w, true, &progress)),
+        Format::Word2VecText => {
+            io::write_atomically(path, |w| text::write(emb, w, true, &progress))
+        }
         Format::GloveText => io::write_atomically(path, |w| text::write(emb, w, false, &progress)),
         Format::Native => io::write_atomically(path, |w| native::write(emb, w, &progress)),
     };
@@ -234,7 +263,10 @@ mod tests {
 
     #[test]
     fn detection_by_content() {
-        assert_eq!(detect(b"2 3\nab 0.1 0.2 0.3 \ncd 1 2 3 \n"), Format::Word2VecText);
+        assert_eq!(
+            detect(b"2 3\nab 0.1 0.2 0.3 \ncd 1 2 3 \n"),
+            Format::Word2VecText
+        );
         let mut bin = b"1 2\nab ".to_vec();
         bin.extend(1.5f32.to_le_bytes());
         bin.extend((-2.25f32).to_le_bytes());
@@ -254,8 +286,14 @@ mod tests {
     #[test]
     fn output_format_from_extension() {
         assert_eq!(Format::from_extension(Path::new("a.wvec")), Format::Native);
-        assert_eq!(Format::from_extension(Path::new("a.TXT")), Format::Word2VecText);
-        assert_eq!(Format::from_extension(Path::new("a.bin")), Format::Word2VecBinary);
+        assert_eq!(
+            Format::from_extension(Path::new("a.TXT")),
+            Format::Word2VecText
+        );
+        assert_eq!(
+            Format::from_extension(Path::new("a.bin")),
+            Format::Word2VecBinary
+        );
         assert_eq!("glove".parse::<Format>().unwrap(), Format::GloveText);
         assert!("xml".parse::<Format>().is_err());
     }

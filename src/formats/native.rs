@@ -70,14 +70,23 @@ fn u64_at(data: &[u8], at: usize) -> u64 {
 fn parse_header(data: &[u8], path: &Path) -> Result<Header> {
     let bad = |offset: u64, msg: String| Error::format(path, None, offset, msg);
     if data.len() < HEADER_LEN {
-        return Err(bad(0, format!("native header needs {HEADER_LEN} bytes, the file has {}", data.len())));
+        return Err(bad(
+            0,
+            format!(
+                "native header needs {HEADER_LEN} bytes, the file has {}",
+                data.len()
+            ),
+        ));
     }
     if &data[..8] != MAGIC {
         return Err(bad(0, "not a wordvec native file (bad magic)".into()));
     }
     let version = u32::from_le_bytes(data[8..12].try_into().expect("4 bytes"));
     if version != VERSION {
-        return Err(bad(8, format!("native format version {version}; this wordvec reads version {VERSION}")));
+        return Err(bad(
+            8,
+            format!("native format version {version}; this wordvec reads version {VERSION}"),
+        ));
     }
     let h = Header {
         flags: u32::from_le_bytes(data[12..16].try_into().expect("4 bytes")),
@@ -93,7 +102,11 @@ fn parse_header(data: &[u8], path: &Path) -> Result<Header> {
     if h.file_len != data.len() as u64 {
         return Err(bad(
             88,
-            format!("header says the file has {} bytes, it has {}: truncated or appended to", h.file_len, data.len()),
+            format!(
+                "header says the file has {} bytes, it has {}: truncated or appended to",
+                h.file_len,
+                data.len()
+            ),
         ));
     }
     crate::formats::check_dims(path, h.dims)?;
@@ -113,7 +126,10 @@ fn parse_header(data: &[u8], path: &Path) -> Result<Header> {
         if off as usize % ALIGN != 0 || u128::from(off) < prev_end || end > u128::from(h.file_len) {
             return Err(bad(
                 field,
-                format!("{name} section at {off} with {len} bytes does not fit the file of {} bytes", h.file_len),
+                format!(
+                    "{name} section at {off} with {len} bytes does not fit the file of {} bytes",
+                    h.file_len
+                ),
             ));
         }
         prev_end = end;
@@ -131,14 +147,17 @@ pub fn read(backing: Arc<Backing>, path: &Path) -> Result<Embeddings> {
     };
     let strings = Slice::<u8>::shared(backing.clone(), h.strings.0 as usize, h.strings.1 as usize)
         .ok_or_else(|| misaligned("word list", h.strings.0))?;
-    let ends = Slice::<u64>::shared(backing.clone(), h.ends as usize, n).ok_or_else(|| misaligned("word ends", h.ends))?;
+    let ends = Slice::<u64>::shared(backing.clone(), h.ends as usize, n)
+        .ok_or_else(|| misaligned("word ends", h.ends))?;
     let slots = Slice::<u32>::shared(backing.clone(), h.slots.0 as usize, h.slots.1 as usize)
         .ok_or_else(|| misaligned("hash table", h.slots.0))?;
-    let norms = Slice::<f32>::shared(backing.clone(), h.norms as usize, n).ok_or_else(|| misaligned("norms", h.norms))?;
+    let norms = Slice::<f32>::shared(backing.clone(), h.norms as usize, n)
+        .ok_or_else(|| misaligned("norms", h.norms))?;
     let matrix = Slice::<u8>::shared(backing.clone(), h.matrix as usize, n * dims * 4)
         .ok_or_else(|| misaligned("matrix", h.matrix))?;
 
-    let vocab = HashVocab::from_parts(strings, ends, slots).map_err(|m| Error::format(path, None, h.strings.0, m))?;
+    let vocab = HashVocab::from_parts(strings, ends, slots)
+        .map_err(|m| Error::format(path, None, h.strings.0, m))?;
     if let Some(bad) = norms.iter().position(|v| !v.is_finite() || *v < 0.0) {
         return Err(Error::NonFinite {
             path: path.to_owned(),
@@ -148,8 +167,12 @@ pub fn read(backing: Arc<Backing>, path: &Path) -> Result<Embeddings> {
             value: norms[bad],
         });
     }
-    let storage = DenseRows::new(matrix, dims, n).expect("matrix length checked against the header");
-    let meta = Metadata { newline_after_vector: h.flags & FLAG_NEWLINE != 0, ..Metadata::default() };
+    let storage =
+        DenseRows::new(matrix, dims, n).expect("matrix length checked against the header");
+    let meta = Metadata {
+        newline_after_vector: h.flags & FLAG_NEWLINE != 0,
+        ..Metadata::default()
+    };
     Embeddings::from_parts(Box::new(vocab), Box::new(storage), norms, true, meta)
 }
 
@@ -182,9 +205,24 @@ pub fn write(emb: &Embeddings, w: &mut impl Write, progress: &ProgressBar) -> st
     let mut header = Vec::with_capacity(HEADER_LEN);
     header.extend_from_slice(MAGIC);
     header.extend_from_slice(&VERSION.to_le_bytes());
-    let flags = if emb.metadata().newline_after_vector { FLAG_NEWLINE } else { 0 };
+    let flags = if emb.metadata().newline_after_vector {
+        FLAG_NEWLINE
+    } else {
+        0
+    };
     header.extend_from_slice(&flags.to_le_bytes());
-    for v in [n, dims, strings_off, strings.len() as u64, ends_off, slots_off, slots.len() as u64, norms_off, matrix_off, file_len] {
+    for v in [
+        n,
+        dims,
+        strings_off,
+        strings.len() as u64,
+        ends_off,
+        slots_off,
+        slots.len() as u64,
+        norms_off,
+        matrix_off,
+        file_len,
+    ] {
         header.extend_from_slice(&v.to_le_bytes());
     }
     header.resize(HEADER_LEN, 0);

@@ -30,7 +30,12 @@ pub fn read(data: &[u8], path: &Path, format: Format, opts: &LoadOptions) -> Res
     }
     let (header, body_start) = if format == Format::Word2VecText {
         let (n, d, len) = parse_header_line(data).ok_or_else(|| {
-            Error::format(path, None, 0, "no word2vec header: the first line must be \"<word count> <dimensions>\"")
+            Error::format(
+                path,
+                None,
+                0,
+                "no word2vec header: the first line must be \"<word count> <dimensions>\"",
+            )
         })?;
         (Some((n, check_dims(path, d)?)), len)
     } else {
@@ -39,15 +44,18 @@ pub fn read(data: &[u8], path: &Path, format: Format, opts: &LoadOptions) -> Res
 
     let mut lines = Vec::new();
     let mut offset = body_start;
-    let mut number = usize::from(header.is_some());
-    for chunk in data[body_start..].split(|&b| b == b'\n') {
+    let first_line = 1 + usize::from(header.is_some());
+    for (number, chunk) in (first_line..).zip(data[body_start..].split(|&b| b == b'\n')) {
         let this = offset;
         offset += chunk.len() + 1;
-        number += 1;
         if chunk.iter().all(u8::is_ascii_whitespace) {
             continue;
         }
-        lines.push(Line { number, offset: this, bytes: chunk });
+        lines.push(Line {
+            number,
+            offset: this,
+            bytes: chunk,
+        });
     }
     if let Some((n, _)) = header {
         if lines.len() as u64 != n && opts.limit.is_none_or(|l| (l as u64) > lines.len() as u64) {
@@ -55,7 +63,10 @@ pub fn read(data: &[u8], path: &Path, format: Format, opts: &LoadOptions) -> Res
                 path,
                 None,
                 data.len() as u64,
-                format!("header says {n} words, but the file holds {} lines of vectors", lines.len()),
+                format!(
+                    "header says {n} words, but the file holds {} lines of vectors",
+                    lines.len()
+                ),
             ));
         }
     }
@@ -65,8 +76,14 @@ pub fn read(data: &[u8], path: &Path, format: Format, opts: &LoadOptions) -> Res
     let dims = match header {
         Some((_, d)) => d,
         None => {
-            let first = lines.first().ok_or_else(|| Error::format(path, None, 0, "no vectors in the file"))?;
-            let tokens = first.bytes.split(|b| b.is_ascii_whitespace()).filter(|t| !t.is_empty()).count();
+            let first = lines
+                .first()
+                .ok_or_else(|| Error::format(path, None, 0, "no vectors in the file"))?;
+            let tokens = first
+                .bytes
+                .split(|b| b.is_ascii_whitespace())
+                .filter(|t| !t.is_empty())
+                .count();
             check_dims(path, tokens.saturating_sub(1) as u64)?
         }
     };
@@ -98,13 +115,33 @@ pub fn read(data: &[u8], path: &Path, format: Format, opts: &LoadOptions) -> Res
     drop(parsed);
     let storage = DenseRows::from_f32(values, dims).expect("every row has `dims` values");
     let norms = compute_norms(&storage);
-    let meta = Metadata { duplicates_skipped: duplicates, ..Metadata::default() };
-    Embeddings::from_parts(Box::new(vocab.build()), Box::new(storage), norms.into(), false, meta)
+    let meta = Metadata {
+        duplicates_skipped: duplicates,
+        ..Metadata::default()
+    };
+    Embeddings::from_parts(
+        Box::new(vocab.build()),
+        Box::new(storage),
+        norms.into(),
+        false,
+        meta,
+    )
 }
 
-fn parse_line(path: &Path, record: usize, line: &Line, dims: usize, opts: &LoadOptions) -> Result<(String, Vec<f32>)> {
+fn parse_line(
+    path: &Path,
+    record: usize,
+    line: &Line,
+    dims: usize,
+    opts: &LoadOptions,
+) -> Result<(String, Vec<f32>)> {
     let err = |offset: usize, msg: String| {
-        Error::format(path, Some(record as u64), offset as u64, format!("line {}: {msg}", line.number))
+        Error::format(
+            path,
+            Some(record as u64),
+            offset as u64,
+            format!("line {}: {msg}", line.number),
+        )
     };
     let mut tokens = line
         .bytes
@@ -132,7 +169,12 @@ fn parse_line(path: &Path, record: usize, line: &Line, dims: usize, opts: &LoadO
         let v: f32 = std::str::from_utf8(tok)
             .ok()
             .and_then(|s| s.parse().ok())
-            .ok_or_else(|| err(line.offset + at, format!("{:?} is not a number", String::from_utf8_lossy(tok))))?;
+            .ok_or_else(|| {
+                err(
+                    line.offset + at,
+                    format!("{:?} is not a number", String::from_utf8_lossy(tok)),
+                )
+            })?;
         if !v.is_finite() {
             return Err(Error::NonFinite {
                 path: path.to_owned(),
@@ -145,13 +187,21 @@ fn parse_line(path: &Path, record: usize, line: &Line, dims: usize, opts: &LoadO
         values.push(v);
     }
     if values.len() != dims {
-        return Err(err(line.offset, format!("{word:?} has {} values, expected {dims}", values.len())));
+        return Err(err(
+            line.offset,
+            format!("{word:?} has {} values, expected {dims}", values.len()),
+        ));
     }
     Ok((word, values))
 }
 
 /// Writes `emb` as text: with the word2vec header (`header == true`) or as GloVe.
-pub fn write(emb: &Embeddings, w: &mut impl Write, header: bool, progress: &ProgressBar) -> std::io::Result<()> {
+pub fn write(
+    emb: &Embeddings,
+    w: &mut impl Write,
+    header: bool,
+    progress: &ProgressBar,
+) -> std::io::Result<()> {
     if header {
         writeln!(w, "{} {}", emb.len(), emb.dims())?;
     }

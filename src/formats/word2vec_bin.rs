@@ -29,7 +29,12 @@ pub fn read(backing: Arc<Backing>, path: &Path, opts: &LoadOptions) -> Result<Em
         return Err(Error::format(path, None, 0, "the file is empty"));
     }
     let (count, dims, header_len) = parse_header_line(data).ok_or_else(|| {
-        Error::format(path, None, 0, "no word2vec header: the first line must be \"<word count> <dimensions>\"")
+        Error::format(
+            path,
+            None,
+            0,
+            "no word2vec header: the first line must be \"<word count> <dimensions>\"",
+        )
     })?;
     let dims = check_dims(path, dims)?;
     let vec_bytes = dims * 4;
@@ -74,7 +79,12 @@ pub fn read(backing: Arc<Backing>, path: &Path, opts: &LoadOptions) -> Result<Em
         })?;
         let word_bytes = &data[pos..pos + space];
         if word_bytes.is_empty() {
-            return Err(Error::format(path, Some(record as u64), start as u64, "empty word"));
+            return Err(Error::format(
+                path,
+                Some(record as u64),
+                start as u64,
+                "empty word",
+            ));
         }
         let vec_start = pos + space + 1;
         if data.len() - vec_start < vec_bytes {
@@ -127,14 +137,25 @@ pub fn read(backing: Arc<Backing>, path: &Path, opts: &LoadOptions) -> Result<Em
     }
     progress.finish_and_clear();
 
-    let storage = OffsetRows::new(backing.clone(), offsets, dims).expect("offsets were bounds-checked");
+    let storage =
+        OffsetRows::new(backing.clone(), offsets, dims).expect("offsets were bounds-checked");
     let norms = compute_norms(&storage);
     if let Some(bad) = norms.iter().position(|n| !n.is_finite()) {
         let vocab = vocab.build();
         return Err(non_finite(path, &vocab, &storage, bad, data));
     }
-    let meta = Metadata { newline_after_vector, duplicates_skipped: duplicates, ..Metadata::default() };
-    Embeddings::from_parts(Box::new(vocab.build()), Box::new(storage), norms.into(), false, meta)
+    let meta = Metadata {
+        newline_after_vector,
+        duplicates_skipped: duplicates,
+        ..Metadata::default()
+    };
+    Embeddings::from_parts(
+        Box::new(vocab.build()),
+        Box::new(storage),
+        norms.into(),
+        false,
+        meta,
+    )
 }
 
 /// Whether the first record's vector is followed by `\n`.
@@ -152,7 +173,13 @@ fn memchr_space(data: &[u8]) -> Option<usize> {
 }
 
 /// Builds the error for the first non-finite value of row `row`.
-fn non_finite(path: &Path, vocab: &dyn crate::vocab::Vocab, storage: &OffsetRows, row: usize, data: &[u8]) -> Error {
+fn non_finite(
+    path: &Path,
+    vocab: &dyn crate::vocab::Vocab,
+    storage: &OffsetRows,
+    row: usize,
+    data: &[u8],
+) -> Error {
     let bytes = storage.row_bytes(row);
     let base = bytes.as_ptr() as usize - data.as_ptr() as usize;
     let (k, value) = bytes
@@ -171,8 +198,13 @@ fn non_finite(path: &Path, vocab: &dyn crate::vocab::Vocab, storage: &OffsetRows
 }
 
 /// Writes `emb` as word2vec binary.
-pub fn write(emb: &Embeddings, w: &mut impl Write, newline_after_vector: bool, progress: &ProgressBar) -> std::io::Result<()> {
-    write!(w, "{} {}\n", emb.len(), emb.dims())?;
+pub fn write(
+    emb: &Embeddings,
+    w: &mut impl Write,
+    newline_after_vector: bool,
+    progress: &ProgressBar,
+) -> std::io::Result<()> {
+    writeln!(w, "{} {}", emb.len(), emb.dims())?;
     for i in 0..emb.len() {
         w.write_all(emb.word(i).as_bytes())?;
         w.write_all(b" ")?;

@@ -1,0 +1,278 @@
+//! The `wordvec` binary, driven as a user would.
+
+mod common;
+
+use assert_cmd::Command;
+use common::data;
+use predicates::prelude::*;
+
+fn wordvec() -> Command {
+    Command::cargo_bin("wordvec").unwrap()
+}
+
+fn stdout_of(args: &[&str]) -> String {
+    let out = wordvec()
+        .args(args)
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    String::from_utf8(out).unwrap()
+}
+
+fn fixture(name: &str) -> String {
+    data(name).to_str().unwrap().to_owned()
+}
+
+#[test]
+fn nn_on_the_default_model_prints_a_table() {
+    let out = stdout_of(&["nn", "king", "-k", "3"]);
+    let rows: Vec<&str> = out.lines().skip(2).collect();
+    assert_eq!(rows.len(), 3, "{out}");
+    assert!(
+        rows[0].contains("lord") && rows[0].contains("0.93788"),
+        "{out}"
+    );
+}
+
+#[test]
+fn nn_json_equals_the_library_answer() {
+    let out = stdout_of(&[
+        "nn",
+        &fixture("w2vc-sg-d32.bin"),
+        "king",
+        "--json",
+        "-k",
+        "10",
+    ]);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let got: Vec<&str> = v["neighbors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["word"].as_str().unwrap())
+        .collect();
+    let want: Vec<String> = common::expected()["most_similar"]["king"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p[0].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(got, want);
+}
+
+#[test]
+fn nn_reads_queries_from_a_file_and_stdin() {
+    let out = wordvec()
+        .args([
+            "nn",
+            &fixture("gensim-d32.bin"),
+            "--queries",
+            "-",
+            "--json",
+            "-k",
+            "2",
+        ])
+        .write_stdin("king\nwater fire\n\n")
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let lines: Vec<serde_json::Value> = String::from_utf8(out)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 2);
+    assert_eq!(lines[1]["query"], serde_json::json!(["water", "fire"]));
+}
+
+#[test]
+fn analogy_similarity_doesnt_match() {
+    let out = stdout_of(&[
+        "analogy",
+        &fixture("gensim-d32.bin.gz"),
+        "man",
+        "king",
+        "woman",
+        "-k",
+        "1",
+    ]);
+    assert!(out.lines().nth(2).unwrap().contains("lady"), "{out}");
+    let out = stdout_of(&[
+        "analogy", "man", "king", "woman", "-k", "1", "--cosmul", "--json",
+    ]);
+    assert!(out.contains("\"lady\""), "{out}");
+    assert_eq!(
+        stdout_of(&["similarity", "king", "queen"]).trim(),
+        "0.930413"
+    );
+    assert_eq!(
+        stdout_of(&["doesnt-match", "dog", "cat", "horse"]).trim(),
+        "horse"
+    );
+    wordvec()
+        .args(["doesnt-match", "red", "green", "blue", "computer", "qqqq"])
+        .assert()
+        .success()
+        .stdout("computer\n")
+        .stderr(predicate::str::contains(
+            "ignored (not in the vocabulary): qqqq",
+        ));
+}
+
+#[test]
+fn unknown_words_fail_with_their_names() {
+    wordvec()
+        .args(["nn", "king", "zzyzx", "qqqq"])
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains(
+            "words not in the vocabulary: \"zzyzx\", \"qqqq\"",
+        ));
+    wordvec()
+        .args(["analogy", "nope.bin", "a", "b", "c"])
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("nope.bin: no such vectors file"));
+}
+
+#[test]
+fn bad_files_fail_cleanly() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("trunc.bin");
+    let bytes = std::fs::read(data("gensim-d32.bin")).unwrap();
+    std::fs::write(&p, &bytes[..bytes.len() - 7]).unwrap();
+    wordvec()
+        .args(["info", p.to_str().unwrap()])
+        .assert()
+        .failure()
+        .stderr(
+            predicate::str::contains("trunc.bin: record 4641")
+                .and(predicate::str::contains("panicked").not()),
+        );
+}
+
+#[test]
+fn convert_then_info_and_query_native() {
+    let dir = tempfile::tempdir().unwrap();
+    let native = dir.path().join("v.wvec");
+    wordvec()
+        .args([
+            "convert",
+            &fixture("gensim-d32.bin.gz"),
+            native.to_str().unwrap(),
+        ])
+        .assert()
+        .success();
+    let info: serde_json::Value =
+        serde_json::from_str(&stdout_of(&["info", native.to_str().unwrap(), "--json"])).unwrap();
+    assert_eq!(info["format"], "native");
+    assert_eq!(info["words"], 4642);
+    let out = stdout_of(&["similarity", native.to_str().unwrap(), "king", "queen"]);
+    assert_eq!(out.trim(), "0.930413");
+    // Back to text: the C tool's own text file, except for float rounding in the last digit.
+    let txt = dir.path().join("v.txt");
+    wordvec()
+        .args(["convert", native.to_str().unwrap(), txt.to_str().unwrap()])
+        .assert()
+        .success();
+    let t = std::fs::read_to_string(&txt).unwrap();
+    assert!(t.starts_with("4642 32\n</s> "));
+    // Byte-exact binary copy with the layout switched.
+    let nl = dir.path().join("nl.bin");
+    wordvec()
+        .args([
+            "convert",
+            &fixture("gensim-d32.bin"),
+            nl.to_str().unwrap(),
+            "--binary-newline",
+            "yes",
+        ])
+        .assert()
+        .success();
+    assert!(std::fs::read(&nl).unwrap() == std::fs::read(data("w2vc-sg-d32.bin")).unwrap());
+}
+
+#[test]
+fn eval_commands_print_gensims_numbers() {
+    let out = stdout_of(&[
+        "eval",
+        "analogies",
+        &fixture("w2vc-sg-d32.bin"),
+        &fixture("questions-words.txt"),
+        "--json",
+    ]);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let total = v["sections"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!(total["correct"], 61);
+    assert_eq!(total["incorrect"], 715);
+    let out = stdout_of(&[
+        "eval",
+        "pairs",
+        &fixture("w2vc-sg-d32.bin"),
+        &fixture("wordsim353.tsv"),
+    ]);
+    assert!(
+        out.contains("pearson:  0.4661") && out.contains("spearman: 0.4471"),
+        "{out}"
+    );
+}
+
+#[test]
+fn repl_answers_lines_from_stdin() {
+    wordvec()
+        .args(["repl", "-k", "2"])
+        .write_stdin("king -man woman\nnotaword\n")
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("nearest to king -man woman"))
+        .stderr(predicate::str::contains(
+            "word not in the vocabulary: \"notaword\"",
+        ));
+}
+
+#[test]
+fn every_command_has_help_with_an_example() {
+    for cmd in [
+        vec!["info"],
+        vec!["nn"],
+        vec!["analogy"],
+        vec!["similarity"],
+        vec!["doesnt-match"],
+        vec!["convert"],
+        vec!["eval", "analogies"],
+        vec!["eval", "pairs"],
+        vec!["repl"],
+    ] {
+        let mut args = cmd.clone();
+        args.push("--help");
+        wordvec()
+            .args(&args)
+            .assert()
+            .success()
+            .stdout(predicate::str::contains("Example"));
+    }
+    wordvec()
+        .arg("--help")
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("Example"));
+}
+
+#[test]
+fn limit_and_unicode_options_are_accepted() {
+    let out = stdout_of(&[
+        "info",
+        &fixture("w2vc-sg-d32.bin"),
+        "--limit",
+        "10",
+        "--unicode-errors",
+        "replace",
+        "--json",
+    ]);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["words"], 10);
+}
