@@ -258,9 +258,11 @@ impl Embeddings {
 
 /// The Euclidean length of every row, computed on all cores.
 pub fn compute_norms(storage: &dyn Storage) -> Vec<f32> {
+    let norm_sq = simd::norm_sq_fn();
     (0..storage.len())
         .into_par_iter()
-        .map(|i| simd::norm_sq(storage.row_bytes(i)).sqrt() as f32)
+        .with_min_len(1024)
+        .map(|i| norm_sq(storage.row_bytes(i)).sqrt())
         .collect()
 }
 

@@ -25,14 +25,101 @@ pub fn dot(query: &[f32], row: &[u8]) -> f32 {
     dot_fn()(query, row)
 }
 
-/// The squared Euclidean norm of a stored row, accumulated in `f64`.
-pub fn norm_sq(row: &[u8]) -> f64 {
-    row.chunks_exact(4)
-        .map(|c| {
-            let v = f64::from(f32::from_le_bytes([c[0], c[1], c[2], c[3]]));
-            v * v
-        })
-        .sum()
+/// A squared-norm kernel: `row . row` for a stored row.
+pub type NormSqFn = fn(&[u8]) -> f32;
+
+/// The fastest squared-norm kernel this CPU supports.
+pub fn norm_sq_fn() -> NormSqFn {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {
+            return norm_sq_avx2_checked;
+        }
+    }
+    norm_sq_portable
+}
+
+/// The squared Euclidean norm of a stored row, with the fastest available kernel.
+pub fn norm_sq(row: &[u8]) -> f32 {
+    norm_sq_fn()(row)
+}
+
+/// Portable squared norm, eight lanes of partial sums.
+pub fn norm_sq_portable(row: &[u8]) -> f32 {
+    let mut acc = [0f32; 8];
+    let rc = row.chunks_exact(32);
+    let tail = rc.remainder();
+    for r in rc {
+        for (k, a) in acc.iter_mut().enumerate() {
+            let v = f32::from_le_bytes([r[4 * k], r[4 * k + 1], r[4 * k + 2], r[4 * k + 3]]);
+            *a += v * v;
+        }
+    }
+    let mut sum = (acc[0] + acc[4]) + (acc[1] + acc[5]) + (acc[2] + acc[6]) + (acc[3] + acc[7]);
+    for c in tail.chunks_exact(4) {
+        let v = f32::from_le_bytes([c[0], c[1], c[2], c[3]]);
+        sum += v * v;
+    }
+    sum
+}
+
+#[cfg(target_arch = "x86_64")]
+fn norm_sq_avx2_checked(row: &[u8]) -> f32 {
+    // SAFETY: handed out by `norm_sq_fn` only after AVX2 and FMA were detected; `row` is a
+    // slice, so its length bounds every read (see `norm_sq_avx2`).
+    unsafe { norm_sq_avx2(row) }
+}
+
+/// # Safety
+/// The CPU must support AVX2 and FMA.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn norm_sq_avx2(row: &[u8]) -> f32 {
+    use std::arch::x86_64::*;
+    let n = row.len() / 4;
+    let r = row.as_ptr() as *const f32;
+    let mut i = 0;
+    // SAFETY: every float read is at an index below `n = row.len() / 4`, so inside `row`;
+    // unaligned loads (`loadu`, `read_unaligned`) accept any address.
+    unsafe {
+        let mut a0 = _mm256_setzero_ps();
+        let mut a1 = _mm256_setzero_ps();
+        while i + 16 <= n {
+            let x = _mm256_loadu_ps(r.add(i));
+            let y = _mm256_loadu_ps(r.add(i + 8));
+            a0 = _mm256_fmadd_ps(x, x, a0);
+            a1 = _mm256_fmadd_ps(y, y, a1);
+            i += 16;
+        }
+        while i + 8 <= n {
+            let x = _mm256_loadu_ps(r.add(i));
+            a0 = _mm256_fmadd_ps(x, x, a0);
+            i += 8;
+        }
+        let mut sum = hsum256(_mm256_add_ps(a0, a1));
+        while i < n {
+            let v = r.add(i).read_unaligned();
+            sum += v * v;
+            i += 1;
+        }
+        sum
+    }
+}
+
+/// Sum of the eight lanes.
+///
+/// # Safety
+/// The CPU must support AVX.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn hsum256(s: std::arch::x86_64::__m256) -> f32 {
+    use std::arch::x86_64::*;
+    let hi = _mm256_extractf128_ps(s, 1);
+    let lo = _mm256_castps256_ps128(s);
+    let s4 = _mm_add_ps(hi, lo);
+    let s2 = _mm_add_ps(s4, _mm_movehl_ps(s4, s4));
+    let s1 = _mm_add_ss(s2, _mm_shuffle_ps(s2, s2, 1));
+    _mm_cvtss_f32(s1)
 }
 
 /// Portable kernel: eight lanes of partial sums, combined at the end.
@@ -104,13 +191,7 @@ unsafe fn dot_avx2(query: &[f32], row: &[u8]) -> f32 {
             a0 = _mm256_fmadd_ps(_mm256_loadu_ps(q.add(i)), _mm256_loadu_ps(r.add(i)), a0);
             i += 8;
         }
-        let s = _mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3));
-        let hi = _mm256_extractf128_ps(s, 1);
-        let lo = _mm256_castps256_ps128(s);
-        let s4 = _mm_add_ps(hi, lo);
-        let s2 = _mm_add_ps(s4, _mm_movehl_ps(s4, s4));
-        let s1 = _mm_add_ss(s2, _mm_shuffle_ps(s2, s2, 1));
-        let mut sum = _mm_cvtss_f32(s1);
+        let mut sum = hsum256(_mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3)));
         while i < n {
             sum += *q.add(i) * r.add(i).read_unaligned();
             i += 1;
@@ -153,7 +234,22 @@ mod tests {
     }
 
     #[test]
-    fn norm_sq_is_exact_for_small_integers() {
+    fn norm_kernels_agree() {
         assert_eq!(norm_sq(&bytes(&[3.0, 4.0])), 25.0);
+        for n in [0usize, 1, 8, 15, 16, 17, 300] {
+            let r: Vec<f32> = (0..n).map(|i| ((i * 5 % 11) as f32 - 5.0) / 3.0).collect();
+            let exact: f64 = r.iter().map(|x| f64::from(*x) * f64::from(*x)).sum();
+            for shift in 0..4 {
+                let mut buf = vec![0u8; shift];
+                buf.extend(bytes(&r));
+                for f in [norm_sq_portable as NormSqFn, norm_sq_fn()] {
+                    let got = f(&buf[shift..]);
+                    assert!(
+                        (f64::from(got) - exact).abs() < 1e-3,
+                        "n={n}: {got} vs {exact}"
+                    );
+                }
+            }
+        }
     }
 }

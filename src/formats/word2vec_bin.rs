@@ -8,19 +8,19 @@
 //! vocabulary; the vectors stay in the mapping (see [`crate::storage::OffsetRows`]). A second,
 //! parallel pass computes the norms and rejects NaN or infinite values.
 
-use std::borrow::Cow;
 use std::io::Write;
 use std::path::Path;
 use std::sync::Arc;
 
 use indicatif::ProgressBar;
+use rayon::prelude::*;
 
 use crate::bytes::Backing;
 use crate::embeddings::{compute_norms, Embeddings, Metadata};
 use crate::error::{Error, Result};
 use crate::formats::{check_dims, parse_header_line, LoadOptions};
 use crate::storage::{OffsetRows, Storage};
-use crate::vocab::{decode_word, VocabBuilder};
+use crate::vocab::{decode_word, fnv1a, VocabBuilder};
 
 /// Reads a word2vec binary file held in `backing`.
 pub fn read(backing: Arc<Backing>, path: &Path, opts: &LoadOptions) -> Result<Embeddings> {
@@ -56,9 +56,11 @@ pub fn read(backing: Arc<Backing>, path: &Path, opts: &LoadOptions) -> Result<Em
 
     let progress = opts.progress();
     progress.set_length(wanted as u64);
-    let mut vocab = VocabBuilder::with_capacity(wanted);
-    let mut offsets = Vec::with_capacity(wanted);
-    let mut duplicates = 0usize;
+    // Pass 1, sequential: where each record's vector is, and its word (decoded) copied into one
+    // compact buffer, so the later passes do not touch the scattered pages of the file again.
+    let mut vec_offsets: Vec<usize> = Vec::with_capacity(wanted);
+    let mut words: Vec<u8> = Vec::with_capacity(wanted.saturating_mul(12));
+    let mut word_ends: Vec<usize> = Vec::with_capacity(wanted);
     let newline_after_vector = wanted > 0 && newline_seen(data, header_len, vec_bytes);
     let mut pos = header_len;
     for record in 0..wanted {
@@ -99,25 +101,49 @@ pub fn read(backing: Arc<Backing>, path: &Path, opts: &LoadOptions) -> Result<Em
                 ),
             ));
         }
-        let word: Cow<str> = decode_word(word_bytes, opts.unicode_errors).map_err(|bad| {
-            Error::format(
-                path,
-                Some(record as u64),
-                (start + bad) as u64,
-                format!(
-                    "word {:?} is not valid UTF-8 (use --unicode-errors replace or ignore to load it anyway)",
-                    String::from_utf8_lossy(word_bytes)
-                ),
-            )
-        })?;
-        if vocab.push(&word) {
+        match decode_word(word_bytes, opts.unicode_errors) {
+            Ok(w) => words.extend_from_slice(w.as_bytes()),
+            Err(bad) => {
+                return Err(Error::format(
+                    path,
+                    Some(record as u64),
+                    (start + bad) as u64,
+                    format!(
+                        "word {:?} is not valid UTF-8 (use --unicode-errors replace or ignore to load it anyway)",
+                        String::from_utf8_lossy(word_bytes)
+                    ),
+                ))
+            }
+        }
+        word_ends.push(words.len());
+        vec_offsets.push(vec_start);
+        pos = vec_start + vec_bytes;
+        if record % 65536 == 0 {
+            progress.set_position(record as u64 / 2);
+        }
+    }
+    // Every word was decoded to UTF-8 above, so the buffer is UTF-8 and `word_ends` are
+    // character boundaries.
+    let words = String::from_utf8(words).expect("decoded words are UTF-8");
+    let word = |r: usize| &words[if r == 0 { 0 } else { word_ends[r - 1] }..word_ends[r]];
+    // Pass 2, parallel: hashes. Pass 3, sequential: the vocabulary, fetching table slots a few
+    // words ahead so that cache misses overlap.
+    let hashes: Vec<u64> = (0..vec_offsets.len())
+        .into_par_iter()
+        .map(|r| fnv1a(word(r).as_bytes()))
+        .collect();
+    const AHEAD: usize = 16;
+    let mut vocab = VocabBuilder::with_capacity(wanted);
+    let mut offsets = Vec::with_capacity(wanted);
+    let mut duplicates = 0usize;
+    for (r, &vec_start) in vec_offsets.iter().enumerate() {
+        if let Some(&h) = hashes.get(r + AHEAD) {
+            vocab.prefetch(h);
+        }
+        if vocab.push_hashed(word(r), hashes[r]) {
             offsets.push(vec_start);
         } else {
             duplicates += 1;
-        }
-        pos = vec_start + vec_bytes;
-        if record % 65536 == 0 {
-            progress.set_position(record as u64);
         }
     }
     if opts.limit.is_none_or(|l| l as u64 >= count) {

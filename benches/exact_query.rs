@@ -1,0 +1,68 @@
+//! Exact most_similar latency on a large file, beside the memory-bandwidth bound.
+//!
+//! Opens FILE (any format), then times: the open; `QUERIES` most_similar queries (top 10, words
+//! spread over the vocabulary) on all cores and on one; and one plain read pass over every
+//! vector (summing its bytes as integers), the floor for any exact scan. Prints one JSON line.
+//!
+//! Usage: cargo bench --bench exact_query -- FILE [QUERIES]
+
+use std::time::Instant;
+
+use rayon::prelude::*;
+use wordvec::{LoadOptions, Term};
+
+fn read_pass(emb: &wordvec::Embeddings) -> f64 {
+    let t = Instant::now();
+    let s: u64 = (0..emb.len())
+        .into_par_iter()
+        .with_min_len(2048)
+        .map(|i| {
+            // Integer adds are associative, so this vectorises and runs at memory speed.
+            let row = emb.storage().row_bytes(i);
+            row.chunks_exact(8).fold(0u64, |a, c| {
+                a.wrapping_add(u64::from_le_bytes(c.try_into().unwrap()))
+            })
+        })
+        .reduce(|| 0, u64::wrapping_add);
+    std::hint::black_box(s);
+    t.elapsed().as_secs_f64()
+}
+
+fn queries(emb: &wordvec::Embeddings, n: usize) -> f64 {
+    let t = Instant::now();
+    for q in 0..n {
+        let w = emb.word((q * 7919 + 13) % emb.len()).to_owned();
+        std::hint::black_box(emb.most_similar(&[Term::Word(&w)], &[], 10, None).unwrap());
+    }
+    t.elapsed().as_secs_f64() / n as f64
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| a != "--bench")
+        .collect();
+    let path = std::path::PathBuf::from(args.first().expect("usage: exact_query FILE [QUERIES]"));
+    let n: usize = args.get(1).map_or(10, |s| s.parse().expect("QUERIES"));
+    let t = Instant::now();
+    let emb = wordvec::load(&path, &LoadOptions::default()).unwrap();
+    let open = t.elapsed().as_secs_f64();
+    // Warm the pages once so every figure below is a warm-cache figure.
+    let _ = read_pass(&emb);
+    let all_cores = queries(&emb, n);
+    let pass_all = (0..3)
+        .map(|_| read_pass(&emb))
+        .fold(f64::INFINITY, f64::min);
+    let one = rayon::ThreadPoolBuilder::new()
+        .num_threads(1)
+        .build()
+        .unwrap();
+    let (one_core, pass_one) = one.install(|| (queries(&emb, n.min(5)), read_pass(&emb)));
+    println!(
+        "{{\"file\":{:?},\"words\":{},\"dims\":{},\"threads\":{},\"open_s\":{open:.4},\"query_s_all_cores\":{all_cores:.4},\"query_s_one_core\":{one_core:.4},\"read_pass_s_all_cores\":{pass_all:.4},\"read_pass_s_one_core\":{pass_one:.4}}}",
+        path.display().to_string(),
+        emb.len(),
+        emb.dims(),
+        rayon::current_num_threads()
+    );
+}
