@@ -36,6 +36,7 @@ pub mod query;
 pub mod simd;
 pub mod storage;
 pub mod topk;
+pub mod train;
 pub mod vocab;
 
 pub use embeddings::Embeddings;

@@ -17,6 +17,7 @@ fn main() -> std::process::ExitCode {
         Command::Convert(a) => cli::convert::run(a),
         Command::Eval(c) => cli::eval::run(c),
         Command::Repl(a) => cli::query::repl(a),
+        Command::Train(a) => cli::train::run(a),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

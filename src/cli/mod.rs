@@ -6,6 +6,7 @@ pub mod eval;
 pub mod info;
 pub mod output;
 pub mod query;
+pub mod train;
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -64,6 +65,9 @@ pub enum Command {
     /// Evaluate vectors on analogies or word-pair similarity (gensim's rules).
     #[command(subcommand)]
     Eval(eval::EvalCommand),
+    /// Train word vectors (skip-gram or CBOW with negative sampling) on text files.
+    #[command(after_help = "Examples:\n  wordvec train corpus.txt -o vectors.bin --model skipgram --dim 100 --epochs 5\n  wordvec train a.txt b.txt.gz -o v.wvec --checkpoint-every-epoch\n  wordvec train corpus.txt -o vectors.bin --resume vectors.bin.ckpt")]
+    Train(train::TrainArgs),
     /// Interactive nearest neighbours: type words, get neighbours ("-word" subtracts).
     #[command(after_help = "Example:\n  wordvec repl vectors.bin\n  > king -man woman")]
     Repl(query::ReplArgs),

@@ -1,0 +1,169 @@
+//! `wordvec train`.
+
+use std::path::PathBuf;
+use std::sync::atomic::Ordering;
+
+use anyhow::{Context, Result};
+use clap::{Args, ValueEnum};
+use indicatif::{ProgressBar, ProgressStyle};
+use wordvec::train::{Model, TrainConfig, Trainer};
+use wordvec::{Format, SaveOptions};
+
+use super::{progress_bar, FormatArg};
+
+#[derive(Debug, Args)]
+pub struct TrainArgs {
+    /// Corpus files: plain text or gzip, whitespace-separated words, one sentence per line.
+    #[arg(required = true)]
+    pub corpus: Vec<PathBuf>,
+    /// Output vectors (format from --format, else from the extension: .wvec native, .txt text,
+    /// anything else word2vec binary).
+    #[arg(short, long)]
+    pub output: PathBuf,
+    /// Skip-gram or CBOW.
+    #[arg(long, value_enum, default_value_t = ModelArg::Cbow)]
+    pub model: ModelArg,
+    /// Vector dimensions.
+    #[arg(long, default_value_t = 100)]
+    pub dim: usize,
+    /// Maximum context window on each side.
+    #[arg(long, default_value_t = 5)]
+    pub window: usize,
+    /// Negative samples per positive pair.
+    #[arg(long, default_value_t = 5)]
+    pub negative: usize,
+    /// Subsampling threshold for frequent words (0 disables).
+    #[arg(long, default_value_t = 1e-3)]
+    pub sample: f64,
+    /// Drop words seen fewer times.
+    #[arg(long, default_value_t = 5)]
+    pub min_count: u64,
+    /// Keep at most N of the most frequent words.
+    #[arg(long, value_name = "N")]
+    pub max_vocab: Option<usize>,
+    /// Passes over the corpus.
+    #[arg(long, default_value_t = 5)]
+    pub epochs: usize,
+    /// Starting learning rate [default: 0.025 skip-gram, 0.05 CBOW].
+    #[arg(long)]
+    pub alpha: Option<f32>,
+    /// Final learning rate [default: alpha * 1e-4].
+    #[arg(long)]
+    pub min_alpha: Option<f32>,
+    /// Training threads [default: all cores].
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// Random seed (with --threads 1 the output is reproducible bit for bit).
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Skip-gram: train each window's context words against shared negatives as small matrix
+    /// products (pWord2Vec); faster at the same quality. `--batched false` runs the classic
+    /// per-pair updates of the C tool.
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set, value_name = "BOOL")]
+    pub batched: bool,
+    /// Output format.
+    #[arg(long, value_enum)]
+    pub format: Option<FormatArg>,
+    /// Also write the vocabulary with counts ("word count" lines, as the C tool's -save-vocab).
+    #[arg(long, value_name = "FILE")]
+    pub save_vocab: Option<PathBuf>,
+    /// After every epoch, save the vectors and a checkpoint (OUTPUT.ckpt) atomically.
+    #[arg(long)]
+    pub checkpoint_every_epoch: bool,
+    /// Continue from a checkpoint written by --checkpoint-every-epoch (same settings).
+    #[arg(long, value_name = "CHECKPOINT")]
+    pub resume: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum ModelArg {
+    Skipgram,
+    Cbow,
+}
+
+pub fn run(a: TrainArgs) -> Result<()> {
+    let config = TrainConfig::default()
+        .model(match a.model {
+            ModelArg::Skipgram => Model::SkipGram,
+            ModelArg::Cbow => Model::Cbow,
+        })
+        .dims(a.dim)
+        .window(a.window)
+        .negative(a.negative)
+        .sample(a.sample)
+        .min_count(a.min_count)
+        .max_vocab(a.max_vocab)
+        .epochs(a.epochs)
+        .alpha(a.alpha)
+        .min_alpha(a.min_alpha)
+        .threads(a.threads.unwrap_or(TrainConfig::default().threads))
+        .seed(a.seed)
+        .batched(a.batched);
+    let format = a.format.map_or_else(|| Format::from_extension(&a.output), Format::from);
+
+    let bar = ProgressBar::new(1000);
+    bar.set_style(
+        ProgressStyle::with_template("epoch {msg} [{bar:30}] {percent:>3}% {elapsed} (eta {eta})")
+            .expect("valid template")
+            .progress_chars("=> "),
+    );
+    let bar2 = bar.clone();
+    let mut trainer = Trainer::new(config)?
+        .with_io_progress(progress_bar("reading corpus"))
+        .on_progress(move |p| {
+            bar2.set_position(p.words_done * 1000 / p.words_total.max(1));
+            bar2.set_message(format!(
+                "{}/{}  {:.0}k words/s  lr {:.5}  loss {:.4}",
+                p.epoch,
+                p.epochs,
+                p.words_per_sec / 1e3,
+                p.alpha,
+                p.loss
+            ));
+        });
+    if a.checkpoint_every_epoch {
+        let mut ck = a.output.clone().into_os_string();
+        ck.push(".ckpt");
+        trainer = trainer.checkpoint_every_epoch(PathBuf::from(ck));
+        let out = a.output.clone();
+        trainer = trainer.on_epoch(move |_, emb| wordvec::save(emb, &out, format, &SaveOptions::default()));
+    }
+    if let Some(r) = &a.resume {
+        trainer = trainer.resume_from(r);
+    }
+    let stop = trainer.stop_flag();
+    ctrlc::set_handler(move || {
+        if stop.swap(true, Ordering::SeqCst) {
+            std::process::exit(130);
+        }
+        eprintln!("\nstopping after the current sentences (Ctrl-C again to quit at once)");
+    })
+    .context("installing the Ctrl-C handler")?;
+
+    let trained = trainer.train(&a.corpus)?;
+    bar.finish_and_clear();
+    if trained.interrupted {
+        let hint = if a.checkpoint_every_epoch {
+            format!("; the checkpoint of epoch {} is in {}.ckpt (continue with --resume)", trained.epochs_done, a.output.display())
+        } else {
+            String::new()
+        };
+        eprintln!("interrupted during epoch {}: vectors not written{hint}", trained.epochs_done + 1);
+        std::process::exit(130);
+    }
+    let emb = trained.to_embeddings().context("training diverged (NaN vectors): lower --alpha")?;
+    wordvec::save(&emb, &a.output, format, &SaveOptions::default())?;
+    if let Some(v) = &a.save_vocab {
+        trained.vocab.save(v)?;
+    }
+    eprintln!(
+        "trained {} words x {} dims in {:.1} s ({:.0} words/s over {} epochs); wrote {} ({format})",
+        emb.len(),
+        emb.dims(),
+        trained.train_seconds,
+        trained.words_per_sec(),
+        trained.epochs_done,
+        a.output.display()
+    );
+    Ok(())
+}

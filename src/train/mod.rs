@@ -1,0 +1,458 @@
+//! Training word vectors: skip-gram and CBOW with negative sampling (word2vec), on all cores.
+//!
+//! ```no_run
+//! use wordvec::train::{Model, TrainConfig, Trainer};
+//!
+//! let config = TrainConfig::default().model(Model::SkipGram).dims(100).epochs(5);
+//! let trained = Trainer::new(config)?
+//!     .on_progress(|p| eprintln!("epoch {} {:.0} words/s", p.epoch, p.words_per_sec))
+//!     .train(&["corpus.txt".into()])?;
+//! let vectors = trained.to_embeddings()?;
+//! # Ok::<(), wordvec::Error>(())
+//! ```
+//!
+//! The algorithm and its defaults are the word2vec C tool's (v0.1c): subsampling of frequent
+//! words before windowing, a random window shrink per centre word, negatives drawn from
+//! `count^0.75`, the learning rate decaying linearly over all epochs, threads updating shared
+//! matrices without locks (Hogwild), each thread on its own slice of the corpus. With one thread
+//! and a fixed seed, output is bit-for-bit reproducible, across checkpoint and resume too.
+//!
+//! Modules: [`corpus`] (reading and encoding text), [`vocab`], [`sampling`] (random draws,
+//! schedule), [`hogwild`] (shared matrices), [`sgns`] (the kernels), [`checkpoint`].
+
+pub mod checkpoint;
+pub mod corpus;
+pub mod hogwild;
+pub mod sampling;
+pub mod sgns;
+pub mod vocab;
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use indicatif::ProgressBar;
+use serde::{Deserialize, Serialize};
+
+use crate::embeddings::Embeddings;
+use crate::error::{Error, Result};
+use hogwild::SharedMatrix;
+use sampling::{keep_probability, unigram_weights, AliasTable, Lcg, SigmoidTable};
+use sgns::{Shared, ThreadStats};
+use vocab::TrainVocab;
+
+/// Skip-gram or CBOW.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Model {
+    /// Predict context words from the centre word.
+    SkipGram,
+    /// Predict the centre word from the mean of its context.
+    Cbow,
+}
+
+/// Training hyperparameters. `Default` gives the word2vec C tool's defaults; the setters make a
+/// builder of it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TrainConfig {
+    /// Skip-gram or CBOW (default CBOW, as the C tool and gensim).
+    pub model: Model,
+    /// Vector dimensions (100).
+    pub dims: usize,
+    /// Maximum context window on each side (5).
+    pub window: usize,
+    /// Negative samples per positive pair (5).
+    pub negative: usize,
+    /// Subsampling threshold (1e-3; 0 disables).
+    pub sample: f64,
+    /// Words seen fewer times are dropped (5).
+    pub min_count: u64,
+    /// Keep at most this many of the most frequent words.
+    pub max_vocab: Option<usize>,
+    /// Passes over the corpus (5).
+    pub epochs: usize,
+    /// Starting learning rate (0.025 skip-gram, 0.05 CBOW when `None`).
+    pub alpha: Option<f32>,
+    /// Final learning rate (`alpha * 1e-4` when `None`, as the C tool).
+    pub min_alpha: Option<f32>,
+    /// Training threads (all cores when 0 is not given: see [`TrainConfig::default`]).
+    pub threads: usize,
+    /// Random seed.
+    pub seed: u64,
+    /// Skip-gram only: batched windows with shared negatives (pWord2Vec; the default, as it is
+    /// faster at the same quality, see BENCHMARKS.md); `false` runs the C tool's per-pair
+    /// updates. Ignored for CBOW.
+    pub batched: bool,
+}
+
+impl Default for TrainConfig {
+    fn default() -> Self {
+        TrainConfig {
+            model: Model::Cbow,
+            dims: 100,
+            window: 5,
+            negative: 5,
+            sample: 1e-3,
+            min_count: 5,
+            max_vocab: None,
+            epochs: 5,
+            alpha: None,
+            min_alpha: None,
+            threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
+            seed: 1,
+            batched: true,
+        }
+    }
+}
+
+macro_rules! setters {
+    ($($(#[$m:meta])* $name:ident: $ty:ty),* $(,)?) => {
+        $( $(#[$m])* pub fn $name(mut self, v: $ty) -> Self { self.$name = v; self } )*
+    };
+}
+
+impl TrainConfig {
+    setters! {
+        /// Sets the model.
+        model: Model,
+        /// Sets the dimensions.
+        dims: usize,
+        /// Sets the window.
+        window: usize,
+        /// Sets the number of negatives.
+        negative: usize,
+        /// Sets the subsampling threshold.
+        sample: f64,
+        /// Sets the minimum count.
+        min_count: u64,
+        /// Sets the vocabulary cap.
+        max_vocab: Option<usize>,
+        /// Sets the number of epochs.
+        epochs: usize,
+        /// Sets the starting learning rate.
+        alpha: Option<f32>,
+        /// Sets the final learning rate.
+        min_alpha: Option<f32>,
+        /// Sets the number of threads.
+        threads: usize,
+        /// Sets the seed.
+        seed: u64,
+        /// Sets batched skip-gram.
+        batched: bool,
+    }
+
+    /// The starting learning rate in effect.
+    pub fn start_alpha(&self) -> f32 {
+        self.alpha.unwrap_or(match self.model {
+            Model::SkipGram => 0.025,
+            Model::Cbow => 0.05,
+        })
+    }
+
+    /// The final learning rate in effect.
+    pub fn end_alpha(&self) -> f32 {
+        self.min_alpha.unwrap_or(self.start_alpha() * 1e-4)
+    }
+
+    /// Checks every parameter; the error names the first bad one.
+    pub fn validate(&self) -> Result<()> {
+        let bad = |m: &str| Err(Error::invalid(m.to_owned()));
+        if self.dims == 0 || self.dims > crate::formats::MAX_DIMS as usize {
+            return bad(&format!("dim must be between 1 and {}, not {}", crate::formats::MAX_DIMS, self.dims));
+        }
+        if self.window == 0 {
+            return bad("window must be at least 1");
+        }
+        if self.negative == 0 {
+            return bad("negative must be at least 1 (negative sampling is the only objective)");
+        }
+        if self.threads == 0 {
+            return bad("threads must be at least 1");
+        }
+        if self.epochs == 0 {
+            return bad("epochs must be at least 1");
+        }
+        if !(self.sample >= 0.0 && self.sample.is_finite()) {
+            return bad("sample must be 0 or a positive number");
+        }
+        let a = self.start_alpha();
+        if !(a > 0.0 && a.is_finite()) || !(self.end_alpha() >= 0.0 && self.end_alpha() <= a) {
+            return bad("alpha must be positive and min-alpha between 0 and alpha");
+        }
+        Ok(())
+    }
+
+    /// Whether `other` trains the same way (everything but the thread count).
+    fn same_training(&self, other: &TrainConfig) -> bool {
+        TrainConfig { threads: 0, ..self.clone() } == TrainConfig { threads: 0, ..other.clone() }
+    }
+}
+
+/// A progress report, delivered a few times a second.
+#[derive(Debug, Clone)]
+pub struct Progress {
+    /// Current epoch, from 1.
+    pub epoch: usize,
+    /// Number of epochs.
+    pub epochs: usize,
+    /// Words processed over all epochs.
+    pub words_done: u64,
+    /// Words of all epochs.
+    pub words_total: u64,
+    /// Current learning rate.
+    pub alpha: f32,
+    /// Recent throughput.
+    pub words_per_sec: f64,
+    /// Mean loss per (word, target) pair since the previous report.
+    pub loss: f64,
+}
+
+/// The result of [`Trainer::train`].
+pub struct Trained {
+    /// The vocabulary with counts.
+    pub vocab: TrainVocab,
+    /// Input vectors, `vocab.len() x dims`.
+    pub vectors: Vec<f32>,
+    /// Dimensions.
+    pub dims: usize,
+    /// Epochs completed.
+    pub epochs_done: usize,
+    /// True when stopped by the stop flag before the last epoch finished.
+    pub interrupted: bool,
+    /// Words processed (all epochs) and wall time of the training passes.
+    pub words_trained: u64,
+    /// Seconds spent in the training passes (not counting and encoding).
+    pub train_seconds: f64,
+}
+
+impl Trained {
+    /// The vectors as [`Embeddings`] (fails if training diverged to NaN).
+    pub fn to_embeddings(&self) -> Result<Embeddings> {
+        Embeddings::from_vectors(self.vocab.words(), self.vectors.clone(), self.dims)
+    }
+
+    /// Words per second of the training passes.
+    pub fn words_per_sec(&self) -> f64 {
+        self.words_trained as f64 / self.train_seconds.max(1e-9)
+    }
+}
+
+type ProgressFn = Box<dyn Fn(&Progress) + Send + Sync>;
+type EpochFn = Box<dyn Fn(usize, &Embeddings) -> Result<()> + Send + Sync>;
+
+/// Runs training. Build it, attach callbacks, call [`train`](Trainer::train).
+pub struct Trainer {
+    config: TrainConfig,
+    progress: Option<ProgressFn>,
+    on_epoch: Option<EpochFn>,
+    stop: Arc<AtomicBool>,
+    checkpoint: Option<PathBuf>,
+    resume: Option<PathBuf>,
+    bars: Option<ProgressBar>,
+}
+
+impl Trainer {
+    /// A trainer for `config` (validated here).
+    pub fn new(config: TrainConfig) -> Result<Self> {
+        config.validate()?;
+        Ok(Trainer { config, progress: None, on_epoch: None, stop: Arc::new(AtomicBool::new(false)), checkpoint: None, resume: None, bars: None })
+    }
+
+    /// Calls `f` with progress a few times a second.
+    pub fn on_progress(mut self, f: impl Fn(&Progress) + Send + Sync + 'static) -> Self {
+        self.progress = Some(Box::new(f));
+        self
+    }
+
+    /// Calls `f(epochs_done, vectors)` after each completed epoch (to save them, say).
+    pub fn on_epoch(mut self, f: impl Fn(usize, &Embeddings) -> Result<()> + Send + Sync + 'static) -> Self {
+        self.on_epoch = Some(Box::new(f));
+        self
+    }
+
+    /// A progress bar for the counting and encoding passes (byte based).
+    pub fn with_io_progress(mut self, bar: ProgressBar) -> Self {
+        self.bars = Some(bar);
+        self
+    }
+
+    /// Writes a checkpoint to `path` after every epoch.
+    pub fn checkpoint_every_epoch(mut self, path: impl Into<PathBuf>) -> Self {
+        self.checkpoint = Some(path.into());
+        self
+    }
+
+    /// Continues from a checkpoint instead of starting afresh.
+    pub fn resume_from(mut self, path: impl Into<PathBuf>) -> Self {
+        self.resume = Some(path.into());
+        self
+    }
+
+    /// The flag that stops training (set it from a Ctrl-C handler, say); threads finish their
+    /// current sentence and [`train`](Trainer::train) returns with `interrupted` set.
+    pub fn stop_flag(&self) -> Arc<AtomicBool> {
+        self.stop.clone()
+    }
+
+    /// Trains on the corpus files.
+    pub fn train(&self, corpus_files: &[PathBuf]) -> Result<Trained> {
+        let cfg = &self.config;
+        if corpus_files.is_empty() {
+            return Err(Error::invalid("no corpus file given"));
+        }
+        let io_bar = self.bars.clone().unwrap_or_else(ProgressBar::hidden);
+        let total_bytes = corpus::total_bytes(corpus_files)?;
+
+        let (vocab, syn0, syn1, start_epoch) = match &self.resume {
+            Some(path) => {
+                let ck = checkpoint::load(path)?;
+                if !ck.config.same_training(cfg) {
+                    return Err(Error::invalid(format!(
+                        "{}: the checkpoint was made with different settings ({}); resume with the same ones",
+                        path.display(),
+                        serde_json::to_string(&ck.config).unwrap_or_default()
+                    )));
+                }
+                tracing::info!(path = %path.display(), epochs_done = ck.epochs_done, "resuming from checkpoint");
+                (ck.vocab, ck.syn0, ck.syn1, ck.epochs_done)
+            }
+            None => {
+                io_bar.set_length(total_bytes);
+                io_bar.set_message("counting words");
+                let (counts, total) = corpus::count_words(corpus_files, &io_bar)?;
+                tracing::info!(tokens = total, distinct = counts.len(), "counted the corpus");
+                let vocab = TrainVocab::from_counts(counts, cfg.min_count, cfg.max_vocab)?;
+                let (syn0, syn1) = init_matrices(vocab.len(), cfg.dims, cfg.seed);
+                (vocab, syn0, syn1, 0)
+            }
+        };
+        io_bar.set_position(0);
+        io_bar.set_length(total_bytes);
+        io_bar.set_message("encoding the corpus");
+        let encoded = corpus::EncodedCorpus::encode(corpus_files, &vocab, &io_bar)?;
+        io_bar.finish_and_clear();
+        let train_words = vocab.total();
+        tracing::info!(words = vocab.len(), train_words, "vocabulary ready");
+
+        let keep: Vec<f32> = vocab.counts().iter().map(|&c| keep_probability(c, train_words, cfg.sample)).collect();
+        let alias = AliasTable::new(&unigram_weights(vocab.counts(), 0.75));
+        let sigmoid = SigmoidTable::default();
+        let mut syn0 = SharedMatrix::new(syn0, cfg.dims);
+        let mut syn1 = SharedMatrix::new(syn1, cfg.dims);
+        let total_words = train_words * cfg.epochs as u64;
+        let words_done = AtomicU64::new(train_words * start_epoch as u64);
+        let slices = encoded.slices(cfg.threads);
+        let stats: Vec<ThreadStats> = (0..cfg.threads).map(|_| ThreadStats::default()).collect();
+
+        let started = Instant::now();
+        let mut epochs_done = start_epoch;
+        let mut interrupted = false;
+        for epoch in start_epoch..cfg.epochs {
+            let shared = Shared {
+                syn0: &syn0,
+                syn1: &syn1,
+                keep: &keep,
+                alias: &alias,
+                sigmoid: &sigmoid,
+                model: cfg.model,
+                batched: cfg.batched,
+                window: cfg.window,
+                negative: cfg.negative,
+                alpha: cfg.start_alpha(),
+                min_alpha: cfg.end_alpha(),
+                total_words,
+                words_done: &words_done,
+                stop: &self.stop,
+            };
+            std::thread::scope(|scope| {
+                let handles: Vec<_> = slices
+                    .iter()
+                    .zip(&stats)
+                    .enumerate()
+                    .map(|(t, (slice, st))| {
+                        let shared = &shared;
+                        scope.spawn(move || {
+                            let mut rng = Lcg::new(cfg.seed, (epoch * 65_536 + t) as u64);
+                            sgns::train_slice(shared, slice, &mut rng, st);
+                        })
+                    })
+                    .collect();
+                self.report_until_done(&handles, epoch, &words_done, total_words, &stats, cfg);
+            });
+            if self.stop.load(Ordering::Relaxed) {
+                interrupted = true;
+                break;
+            }
+            epochs_done = epoch + 1;
+            if self.checkpoint.is_some() || self.on_epoch.is_some() {
+                let (s0, s1) = (syn0.snapshot(), syn1.snapshot());
+                if let Some(path) = &self.checkpoint {
+                    checkpoint::save(path, cfg, epochs_done, &vocab, &s0, &s1)?;
+                }
+                if let Some(f) = &self.on_epoch {
+                    f(epochs_done, &Embeddings::from_vectors(vocab.words(), s0, cfg.dims)?)?;
+                }
+            }
+        }
+        let train_seconds = started.elapsed().as_secs_f64();
+        let words_trained = words_done.load(Ordering::Relaxed) - train_words * start_epoch as u64;
+        drop(syn1);
+        Ok(Trained { vocab, vectors: syn0.into_vec(), dims: cfg.dims, epochs_done, interrupted, words_trained, train_seconds })
+    }
+
+    fn report_until_done(
+        &self,
+        handles: &[std::thread::ScopedJoinHandle<'_, ()>],
+        epoch: usize,
+        words_done: &AtomicU64,
+        total_words: u64,
+        stats: &[ThreadStats],
+        cfg: &TrainConfig,
+    ) {
+        let (mut last_t, mut last_w) = (Instant::now(), words_done.load(Ordering::Relaxed));
+        let (mut last_loss, mut last_pairs) = sum_stats(stats);
+        while !handles.iter().all(|h| h.is_finished()) {
+            std::thread::sleep(Duration::from_millis(100));
+            if let Some(f) = &self.progress {
+                if last_t.elapsed() < Duration::from_millis(400) {
+                    continue;
+                }
+                let w = words_done.load(Ordering::Relaxed);
+                let (loss, pairs) = sum_stats(stats);
+                let dt = last_t.elapsed().as_secs_f64();
+                f(&Progress {
+                    epoch: epoch + 1,
+                    epochs: cfg.epochs,
+                    words_done: w,
+                    words_total: total_words,
+                    alpha: sampling::learning_rate(cfg.start_alpha(), cfg.end_alpha(), w, total_words),
+                    words_per_sec: (w - last_w) as f64 / dt,
+                    loss: if pairs > last_pairs { (loss - last_loss) / (pairs - last_pairs) as f64 } else { f64::NAN },
+                });
+                (last_t, last_w, last_loss, last_pairs) = (Instant::now(), w, loss, pairs);
+            }
+        }
+    }
+}
+
+fn sum_stats(stats: &[ThreadStats]) -> (f64, u64) {
+    stats.iter().map(ThreadStats::read).fold((0.0, 0), |(l, p), (l2, p2)| (l + l2, p + p2))
+}
+
+/// Input vectors uniform in `+-0.5 / dims` (as the C tool), output vectors zero.
+fn init_matrices(words: usize, dims: usize, seed: u64) -> (Vec<f32>, Vec<f32>) {
+    let mut rng = Lcg::new(seed, u64::MAX);
+    let syn0 = (0..words * dims).map(|_| (rng.coin() - 0.5) / dims as f32).collect();
+    (syn0, vec![0.0; words * dims])
+}
+
+/// Convenience: trains and returns embeddings in one call.
+pub fn train(config: TrainConfig, corpus_files: &[PathBuf]) -> Result<Embeddings> {
+    Trainer::new(config)?.train(corpus_files)?.to_embeddings()
+}
+
+/// Reads a checkpoint's epoch count (for messages).
+pub fn checkpoint_epochs(path: &Path) -> Result<usize> {
+    Ok(checkpoint::load(path)?.epochs_done)
+}

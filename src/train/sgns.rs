@@ -1,0 +1,359 @@
+//! The training kernels: skip-gram and CBOW with negative sampling, one sentence at a time.
+//!
+//! Written by hand rather than with a linear-algebra crate because the work is many tiny,
+//! sparse updates (a few 100-float rows per step) on matrices shared without locks, which is
+//! what word2vec, gensim's Cython and fastText all do by hand too: a GEMM call per window would
+//! cost more in overhead than the arithmetic. The loops are plain Rust over raw row pointers
+//! ([`super::hogwild`]); [`train_slice`] compiles them a second time with AVX2 and FMA enabled and
+//! picks that version at run time.
+//!
+//! - Classic skip-gram (the C tool's): for each (context, centre) pair, the context's input vector
+//!   is trained against the centre word and `negative` fresh negatives.
+//! - Batched skip-gram (pWord2Vec / HogBatch, Ji et al. 2016): all context words of one window
+//!   share one draw of negatives; the window's context rows and target rows are copied into small
+//!   dense blocks, the scores are one small matrix product, and both gradients are matrix
+//!   products too, applied once per window. Same objective, far fewer memory round trips.
+//! - CBOW: the mean of the context vectors predicts the centre word; the gradient goes back to
+//!   every context vector (the C tool's `cbow_mean`).
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+
+use super::corpus::SENTENCE_END;
+use super::hogwild::{axpy, dot, SharedMatrix};
+use super::sampling::{learning_rate, AliasTable, Lcg, SigmoidTable};
+use super::Model;
+
+/// Words between learning-rate updates and progress reports (as the C tool).
+pub const REPORT_EVERY: u64 = 10_000;
+
+/// What every thread shares.
+pub struct Shared<'a> {
+    pub syn0: &'a SharedMatrix,
+    pub syn1: &'a SharedMatrix,
+    pub keep: &'a [f32],
+    pub alias: &'a AliasTable,
+    pub sigmoid: &'a SigmoidTable,
+    pub model: Model,
+    pub batched: bool,
+    pub window: usize,
+    pub negative: usize,
+    pub alpha: f32,
+    pub min_alpha: f32,
+    /// Words of all epochs (the schedule's denominator).
+    pub total_words: u64,
+    /// Words processed so far, all threads (the schedule's numerator).
+    pub words_done: &'a AtomicU64,
+    pub stop: &'a AtomicBool,
+}
+
+/// A thread's published statistics: loss sum (f64 bits) and the number of (word, target) pairs.
+#[derive(Default)]
+pub struct ThreadStats {
+    pub loss_bits: AtomicU64,
+    pub pairs: AtomicU64,
+}
+
+impl ThreadStats {
+    /// The running loss sum and pair count.
+    pub fn read(&self) -> (f64, u64) {
+        (f64::from_bits(self.loss_bits.load(Ordering::Relaxed)), self.pairs.load(Ordering::Relaxed))
+    }
+}
+
+/// Per-thread scratch space.
+struct Scratch {
+    sentence: Vec<u32>,
+    neu1: Vec<f32>,
+    neu1e: Vec<f32>,
+    contexts: Vec<usize>,
+    targets: Vec<(usize, f32)>,
+    wi: Vec<f32>,
+    wo: Vec<f32>,
+    grad: Vec<f32>,
+    dwi: Vec<f32>,
+    dwo: Vec<f32>,
+    loss: f64,
+    pairs: u64,
+}
+
+/// Trains on one thread's slice of the encoded corpus for one epoch.
+pub fn train_slice(sh: &Shared, ids: &[u32], rng: &mut Lcg, stats: &ThreadStats) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {
+            // SAFETY: the CPU supports AVX2 and FMA, checked just above.
+            unsafe { train_slice_avx2(sh, ids, rng, stats) };
+            return;
+        }
+    }
+    train_slice_generic(sh, ids, rng, stats);
+}
+
+/// # Safety
+/// The CPU must support AVX2 and FMA.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn train_slice_avx2(sh: &Shared, ids: &[u32], rng: &mut Lcg, stats: &ThreadStats) {
+    train_slice_generic(sh, ids, rng, stats);
+}
+
+#[inline(always)]
+fn train_slice_generic(sh: &Shared, ids: &[u32], rng: &mut Lcg, stats: &ThreadStats) {
+    let d = sh.syn0.dims();
+    let w2 = 2 * sh.window;
+    let mut s = Scratch {
+        sentence: Vec::with_capacity(super::corpus::MAX_SENTENCE),
+        neu1: vec![0.0; d],
+        neu1e: vec![0.0; d],
+        contexts: Vec::with_capacity(w2),
+        targets: Vec::with_capacity(sh.negative + 1),
+        wi: vec![0.0; w2 * d],
+        wo: vec![0.0; (sh.negative + 1) * d],
+        grad: vec![0.0; w2 * (sh.negative + 1)],
+        dwi: vec![0.0; w2 * d],
+        dwo: vec![0.0; (sh.negative + 1) * d],
+        loss: 0.0,
+        pairs: 0,
+    };
+    let mut alpha = learning_rate(sh.alpha, sh.min_alpha, sh.words_done.load(Ordering::Relaxed), sh.total_words);
+    let (mut words, mut reported) = (0u64, 0u64);
+    let mut pos = 0;
+    while pos < ids.len() {
+        s.sentence.clear();
+        while pos < ids.len() {
+            let id = ids[pos];
+            pos += 1;
+            if id == SENTENCE_END {
+                break;
+            }
+            words += 1;
+            let keep = sh.keep[id as usize];
+            if keep < 1.0 && keep < rng.coin() {
+                continue;
+            }
+            s.sentence.push(id);
+        }
+        if words - reported >= REPORT_EVERY {
+            let done = sh.words_done.fetch_add(words - reported, Ordering::Relaxed) + (words - reported);
+            reported = words;
+            alpha = learning_rate(sh.alpha, sh.min_alpha, done, sh.total_words);
+            stats.loss_bits.store(s.loss.to_bits(), Ordering::Relaxed);
+            stats.pairs.store(s.pairs, Ordering::Relaxed);
+            if sh.stop.load(Ordering::Relaxed) {
+                return;
+            }
+        }
+        match (sh.model, sh.batched) {
+            (Model::SkipGram, false) => skipgram(sh, &mut s, rng, alpha, d),
+            (Model::SkipGram, true) => skipgram_batched(sh, &mut s, rng, alpha, d),
+            (Model::Cbow, _) => cbow(sh, &mut s, rng, alpha, d),
+        }
+    }
+    sh.words_done.fetch_add(words - reported, Ordering::Relaxed);
+    stats.loss_bits.store(s.loss.to_bits(), Ordering::Relaxed);
+    stats.pairs.store(s.pairs, Ordering::Relaxed);
+}
+
+/// The window around `p` after the random shrink: `lo..=hi`, centre excluded by the caller.
+#[inline(always)]
+fn window(rng: &mut Lcg, window: usize, p: usize, len: usize) -> (usize, usize) {
+    let b = rng.below(window);
+    let reach = window - b;
+    (p.saturating_sub(reach), (p + reach).min(len - 1))
+}
+
+/// Draws a negative that is not `word`, or `None` (then that negative is skipped, as in the C
+/// tool).
+#[inline(always)]
+fn negative(sh: &Shared, rng: &mut Lcg, word: usize) -> Option<usize> {
+    let t = sh.alias.sample(rng) as usize;
+    (t != word).then_some(t)
+}
+
+#[inline(always)]
+fn skipgram(sh: &Shared, s: &mut Scratch, rng: &mut Lcg, alpha: f32, d: usize) {
+    let len = s.sentence.len();
+    let neu1e = s.neu1e.as_mut_ptr();
+    for p in 0..len {
+        let word = s.sentence[p] as usize;
+        let (lo, hi) = window(rng, sh.window, p, len);
+        for c in lo..=hi {
+            if c == p {
+                continue;
+            }
+            let l1 = sh.syn0.row_ptr(s.sentence[c] as usize);
+            s.neu1e.fill(0.0);
+            for k in 0..=sh.negative {
+                let (target, label) = if k == 0 {
+                    (word, 1.0)
+                } else {
+                    match negative(sh, rng, word) {
+                        Some(t) => (t, 0.0),
+                        None => continue,
+                    }
+                };
+                let l2 = sh.syn1.row_ptr(target);
+                // SAFETY: `row_ptr` checked both rows exist (d floats each); `neu1e` holds d
+                // floats; l1 (syn0) and l2 (syn1) are rows of different matrices. Shared rows
+                // are accessed only through raw pointers (see `hogwild`).
+                unsafe {
+                    let f = dot(l1, l2, d);
+                    let (g, loss) = sh.sigmoid.grad_and_loss(f, label);
+                    s.loss += f64::from(loss);
+                    let g = g * alpha;
+                    axpy(g, l2, neu1e, d);
+                    axpy(g, l1, l2, d);
+                }
+                s.pairs += 1;
+            }
+            // SAFETY: as above.
+            unsafe { axpy(1.0, neu1e, l1, d) };
+        }
+    }
+}
+
+#[inline(always)]
+fn skipgram_batched(sh: &Shared, s: &mut Scratch, rng: &mut Lcg, alpha: f32, d: usize) {
+    let len = s.sentence.len();
+    for p in 0..len {
+        let word = s.sentence[p] as usize;
+        let (lo, hi) = window(rng, sh.window, p, len);
+        s.contexts.clear();
+        s.contexts.extend((lo..=hi).filter(|&c| c != p).map(|c| s.sentence[c] as usize));
+        if s.contexts.is_empty() {
+            continue;
+        }
+        s.targets.clear();
+        s.targets.push((word, 1.0));
+        for _ in 0..sh.negative {
+            if let Some(t) = negative(sh, rng, word) {
+                s.targets.push((t, 0.0));
+            }
+        }
+        let (nc, nt) = (s.contexts.len(), s.targets.len());
+        // Gather: context rows into `wi` (nc x d), target rows into `wo` (nt x d).
+        for (i, &c) in s.contexts.iter().enumerate() {
+            let src = sh.syn0.row_ptr(c);
+            // SAFETY: `src` points at d floats (checked by row_ptr); `wi` has room for
+            // 2 * window >= nc rows of d floats.
+            unsafe { std::ptr::copy_nonoverlapping(src, s.wi.as_mut_ptr().add(i * d), d) };
+        }
+        for (j, &(t, _)) in s.targets.iter().enumerate() {
+            let src = sh.syn1.row_ptr(t);
+            // SAFETY: as above; `wo` has room for negative + 1 >= nt rows.
+            unsafe { std::ptr::copy_nonoverlapping(src, s.wo.as_mut_ptr().add(j * d), d) };
+        }
+        // Scores and gradient factors: G = (labels - sigmoid(wi wo^T)) * alpha, nc x nt.
+        for i in 0..nc {
+            for (j, &(_, label)) in s.targets.iter().enumerate() {
+                // SAFETY: rows i of wi and j of wo lie inside the buffers (sizes above).
+                let f = unsafe { dot(s.wi.as_ptr().add(i * d), s.wo.as_ptr().add(j * d), d) };
+                let (g, loss) = sh.sigmoid.grad_and_loss(f, label);
+                s.loss += f64::from(loss);
+                s.grad[i * nt + j] = g * alpha;
+            }
+        }
+        s.pairs += (nc * nt) as u64;
+        // dwi = G wo (nc x d), dwo = G^T wi (nt x d), on the local copies.
+        s.dwi[..nc * d].fill(0.0);
+        s.dwo[..nt * d].fill(0.0);
+        for i in 0..nc {
+            for j in 0..nt {
+                let g = s.grad[i * nt + j];
+                // SAFETY: all four rows lie inside their local buffers (sizes above).
+                unsafe {
+                    axpy(g, s.wo.as_ptr().add(j * d), s.dwi.as_mut_ptr().add(i * d), d);
+                    axpy(g, s.wi.as_ptr().add(i * d), s.dwo.as_mut_ptr().add(j * d), d);
+                }
+            }
+        }
+        // Scatter the updates back into the shared rows (adding, so that other threads'
+        // concurrent updates to the same rows are kept).
+        for (i, &c) in s.contexts.iter().enumerate() {
+            // SAFETY: row_ptr checked the row; the local row is inside `dwi`.
+            unsafe { axpy(1.0, s.dwi.as_ptr().add(i * d), sh.syn0.row_ptr(c), d) };
+        }
+        for (j, &(t, _)) in s.targets.iter().enumerate() {
+            // SAFETY: as above, with `dwo`.
+            unsafe { axpy(1.0, s.dwo.as_ptr().add(j * d), sh.syn1.row_ptr(t), d) };
+        }
+    }
+}
+
+#[inline(always)]
+fn cbow(sh: &Shared, s: &mut Scratch, rng: &mut Lcg, alpha: f32, d: usize) {
+    let len = s.sentence.len();
+    let (neu1, neu1e) = (s.neu1.as_mut_ptr(), s.neu1e.as_mut_ptr());
+    for p in 0..len {
+        let word = s.sentence[p] as usize;
+        let (lo, hi) = window(rng, sh.window, p, len);
+        s.neu1.fill(0.0);
+        let mut cw = 0usize;
+        for c in lo..=hi {
+            if c != p {
+                // SAFETY: row_ptr checked the row; `neu1` holds d floats.
+                unsafe { axpy(1.0, sh.syn0.row_ptr(s.sentence[c] as usize), neu1, d) };
+                cw += 1;
+            }
+        }
+        if cw == 0 {
+            continue;
+        }
+        let inv = 1.0 / cw as f32;
+        s.neu1.iter_mut().for_each(|x| *x *= inv);
+        s.neu1e.fill(0.0);
+        for k in 0..=sh.negative {
+            let (target, label) = if k == 0 {
+                (word, 1.0)
+            } else {
+                match negative(sh, rng, word) {
+                    Some(t) => (t, 0.0),
+                    None => continue,
+                }
+            };
+            let l2 = sh.syn1.row_ptr(target);
+            // SAFETY: l2 is a checked syn1 row; neu1 and neu1e are local d-float buffers.
+            unsafe {
+                let f = dot(neu1, l2, d);
+                let (g, loss) = sh.sigmoid.grad_and_loss(f, label);
+                s.loss += f64::from(loss);
+                let g = g * alpha;
+                axpy(g, l2, neu1e, d);
+                axpy(g, neu1, l2, d);
+            }
+            s.pairs += 1;
+        }
+        for c in lo..=hi {
+            if c != p {
+                // SAFETY: row_ptr checked the row; neu1e holds d floats.
+                unsafe { axpy(1.0, neu1e, sh.syn0.row_ptr(s.sentence[c] as usize), d) };
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn window_shrink_is_uniform_and_clipped() {
+        let mut rng = Lcg::new(7, 0);
+        let mut reach = [0u32; 6];
+        for _ in 0..60_000 {
+            let (lo, hi) = window(&mut rng, 5, 10, 100);
+            assert_eq!(10 - lo, hi - 10, "symmetric away from the edges");
+            reach[10 - lo] += 1;
+        }
+        assert_eq!(reach[0], 0);
+        for r in &reach[1..] {
+            assert!((*r as i64 - 12_000).abs() < 600, "reach counts {reach:?}");
+        }
+        // At the sentence edges the window is clipped.
+        for _ in 0..100 {
+            let (lo, hi) = window(&mut rng, 5, 0, 3);
+            assert_eq!(lo, 0);
+            assert!(hi <= 2);
+        }
+    }
+}
