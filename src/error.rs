@@ -61,6 +61,10 @@ pub enum Error {
     #[error("{} not in the vocabulary: {}", if .0.len() == 1 { "word" } else { "words" }, .0.iter().map(|w| format!("{w:?}")).collect::<Vec<_>>().join(", "))]
     UnknownWords(Vec<String>),
 
+    /// A compute device (GPU) is missing, failed, or is not compiled in.
+    #[error("device: {0}")]
+    Device(String),
+
     /// A query or option that cannot be answered as asked (empty word list, wrong vector
     /// dimension, NaN in a query vector, ...).
     #[error("invalid argument: {0}")]
@@ -79,6 +83,8 @@ pub enum ErrorKind {
     NotFound,
     /// The caller asked for something invalid.
     InvalidArgument,
+    /// A device (GPU) is not available.
+    Unavailable,
 }
 
 impl Error {
@@ -89,6 +95,7 @@ impl Error {
             Error::Format { .. } | Error::NonFinite { .. } => ErrorKind::Data,
             Error::UnknownWords(_) => ErrorKind::NotFound,
             Error::InvalidArgument(_) => ErrorKind::InvalidArgument,
+            Error::Device(_) => ErrorKind::Unavailable,
         }
     }
 

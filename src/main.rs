@@ -18,6 +18,7 @@ fn main() -> std::process::ExitCode {
         Command::Eval(c) => cli::eval::run(c),
         Command::Repl(a) => cli::query::repl(a),
         Command::Train(a) => cli::train::run(a),
+        Command::Index(c) => cli::index::run(c),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

@@ -287,23 +287,61 @@ fn train_writes_vectors_and_vocabulary() {
     let out = dir.path().join("v.txt");
     let vocab = dir.path().join("vocab.txt");
     wordvec()
-        .args(["train", corpus.to_str().unwrap(), "-o", out.to_str().unwrap(), "--dim", "8", "--epochs", "2", "--threads", "1"])
-        .args(["--save-vocab", vocab.to_str().unwrap(), "--checkpoint-every-epoch", "--model", "skipgram"])
+        .args([
+            "train",
+            corpus.to_str().unwrap(),
+            "-o",
+            out.to_str().unwrap(),
+            "--dim",
+            "8",
+            "--epochs",
+            "2",
+            "--threads",
+            "1",
+        ])
+        .args([
+            "--save-vocab",
+            vocab.to_str().unwrap(),
+            "--checkpoint-every-epoch",
+            "--model",
+            "skipgram",
+        ])
         .assert()
         .success()
         .stderr(predicate::str::contains("trained 8 words x 8 dims"));
     let text = std::fs::read_to_string(&out).unwrap();
     assert!(text.starts_with("8 8\n"), "{text}");
-    assert_eq!(std::fs::read_to_string(&vocab).unwrap().lines().next(), Some("the 400"));
+    assert_eq!(
+        std::fs::read_to_string(&vocab).unwrap().lines().next(),
+        Some("the 400")
+    );
     assert!(dir.path().join("v.txt.ckpt").exists());
     // Resuming a finished run is a no-op that still writes the vectors.
     wordvec()
-        .args(["train", corpus.to_str().unwrap(), "-o", out.to_str().unwrap(), "--dim", "8", "--epochs", "2", "--model", "skipgram"])
+        .args([
+            "train",
+            corpus.to_str().unwrap(),
+            "-o",
+            out.to_str().unwrap(),
+            "--dim",
+            "8",
+            "--epochs",
+            "2",
+            "--model",
+            "skipgram",
+        ])
         .args(["--resume", dir.path().join("v.txt.ckpt").to_str().unwrap()])
         .assert()
         .success();
     wordvec()
-        .args(["train", corpus.to_str().unwrap(), "-o", out.to_str().unwrap(), "--window", "0"])
+        .args([
+            "train",
+            corpus.to_str().unwrap(),
+            "-o",
+            out.to_str().unwrap(),
+            "--window",
+            "0",
+        ])
         .assert()
         .failure()
         .stderr(predicate::str::contains("window must be at least 1"));

@@ -9,11 +9,17 @@ use wordvec::train::{Model, TrainConfig, Trainer};
 /// A corpus with two topics; within a topic, "cat"/"feline" and "car"/"automobile" are
 /// interchangeable, so a model must place each pair close together.
 fn planted_corpus(dir: &Path) -> PathBuf {
-    let animal = ["cat", "purr", "whiskers", "mouse", "milk", "fur", "paws", "meow"];
-    let vehicle = ["car", "engine", "wheel", "road", "fuel", "driver", "brake", "garage"];
+    let animal = [
+        "cat", "purr", "whiskers", "mouse", "milk", "fur", "paws", "meow",
+    ];
+    let vehicle = [
+        "car", "engine", "wheel", "road", "fuel", "driver", "brake", "garage",
+    ];
     let mut s: u64 = 12345;
     let mut next = |n: usize| {
-        s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        s = s
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         ((s >> 33) % n as u64) as usize
     };
     let mut text = String::new();
@@ -38,19 +44,40 @@ fn planted_corpus(dir: &Path) -> PathBuf {
 }
 
 fn small(model: Model) -> TrainConfig {
-    TrainConfig::default().model(model).dims(16).epochs(5).min_count(1).sample(0.0).threads(1).seed(3)
+    TrainConfig::default()
+        .model(model)
+        .dims(16)
+        .epochs(5)
+        .min_count(1)
+        .sample(0.0)
+        .threads(1)
+        .seed(3)
 }
 
 #[test]
 fn planted_synonyms_end_up_closer_than_random_pairs() {
     let dir = tempfile::tempdir().unwrap();
     let corpus = planted_corpus(dir.path());
-    for (model, batched) in [(Model::SkipGram, false), (Model::SkipGram, true), (Model::Cbow, false)] {
-        let emb = wordvec::train::train(small(model).batched(batched).threads(2), &[corpus.clone()]).unwrap();
+    for (model, batched) in [
+        (Model::SkipGram, false),
+        (Model::SkipGram, true),
+        (Model::Cbow, false),
+    ] {
+        let emb = wordvec::train::train(
+            small(model).batched(batched).threads(2),
+            std::slice::from_ref(&corpus),
+        )
+        .unwrap();
         let syn = emb.similarity("cat", "feline").unwrap();
         let syn2 = emb.similarity("car", "automobile").unwrap();
-        let across = emb.similarity("cat", "car").unwrap().max(emb.similarity("feline", "automobile").unwrap());
-        assert!(syn > across + 0.2 && syn2 > across + 0.2, "{model:?} batched={batched}: cat~feline {syn}, car~automobile {syn2}, across {across}");
+        let across = emb
+            .similarity("cat", "car")
+            .unwrap()
+            .max(emb.similarity("feline", "automobile").unwrap());
+        assert!(
+            syn > across + 0.2 && syn2 > across + 0.2,
+            "{model:?} batched={batched}: cat~feline {syn}, car~automobile {syn2}, across {across}"
+        );
     }
 }
 
@@ -59,12 +86,29 @@ fn one_thread_with_a_seed_is_bit_for_bit_reproducible() {
     let dir = tempfile::tempdir().unwrap();
     let corpus = planted_corpus(dir.path());
     for batched in [false, true] {
-        let run = || Trainer::new(small(Model::SkipGram).batched(batched)).unwrap().train(&[corpus.clone()]).unwrap().vectors;
+        let run = || {
+            Trainer::new(small(Model::SkipGram).batched(batched))
+                .unwrap()
+                .train(std::slice::from_ref(&corpus))
+                .unwrap()
+                .vectors
+        };
         let (a, b) = (run(), run());
-        assert!(a.iter().zip(&b).all(|(x, y)| x.to_bits() == y.to_bits()), "batched={batched}");
+        assert!(
+            a.iter().zip(&b).all(|(x, y)| x.to_bits() == y.to_bits()),
+            "batched={batched}"
+        );
     }
-    let c = Trainer::new(small(Model::SkipGram).seed(4)).unwrap().train(&[corpus]).unwrap().vectors;
-    let d = Trainer::new(small(Model::SkipGram)).unwrap().train(&[planted_corpus(dir.path())]).unwrap().vectors;
+    let c = Trainer::new(small(Model::SkipGram).seed(4))
+        .unwrap()
+        .train(&[corpus])
+        .unwrap()
+        .vectors;
+    let d = Trainer::new(small(Model::SkipGram))
+        .unwrap()
+        .train(&[planted_corpus(dir.path())])
+        .unwrap()
+        .vectors;
     assert_ne!(c, d, "another seed gives other vectors");
 }
 
@@ -73,11 +117,16 @@ fn resume_continues_exactly_where_the_checkpoint_left() {
     let dir = tempfile::tempdir().unwrap();
     let corpus = planted_corpus(dir.path());
     let cfg = small(Model::SkipGram).epochs(3);
-    let whole = Trainer::new(cfg.clone()).unwrap().train(&[corpus.clone()]).unwrap();
+    let whole = Trainer::new(cfg.clone())
+        .unwrap()
+        .train(std::slice::from_ref(&corpus))
+        .unwrap();
 
     // A run stopped during its third epoch, with a checkpoint after each epoch.
     let ckpt = dir.path().join("run.ckpt");
-    let trainer = Trainer::new(cfg.clone()).unwrap().checkpoint_every_epoch(&ckpt);
+    let trainer = Trainer::new(cfg.clone())
+        .unwrap()
+        .checkpoint_every_epoch(&ckpt);
     let stop = trainer.stop_flag();
     let trainer = trainer.on_epoch(move |done, _| {
         if done == 2 {
@@ -85,18 +134,35 @@ fn resume_continues_exactly_where_the_checkpoint_left() {
         }
         Ok(())
     });
-    let cut = trainer.train(&[corpus.clone()]).unwrap();
+    let cut = trainer.train(std::slice::from_ref(&corpus)).unwrap();
     assert!(cut.interrupted);
     assert_eq!(cut.epochs_done, 2);
     assert_eq!(wordvec::train::checkpoint_epochs(&ckpt).unwrap(), 2);
 
-    let resumed = Trainer::new(cfg.clone()).unwrap().resume_from(&ckpt).train(&[corpus.clone()]).unwrap();
+    let resumed = Trainer::new(cfg.clone())
+        .unwrap()
+        .resume_from(&ckpt)
+        .train(std::slice::from_ref(&corpus))
+        .unwrap();
     assert_eq!(resumed.epochs_done, 3);
     assert!(!resumed.interrupted);
-    assert!(whole.vectors.iter().zip(&resumed.vectors).all(|(a, b)| a.to_bits() == b.to_bits()), "resumed run differs");
+    assert!(
+        whole
+            .vectors
+            .iter()
+            .zip(&resumed.vectors)
+            .all(|(a, b)| a.to_bits() == b.to_bits()),
+        "resumed run differs"
+    );
 
     // Other settings cannot resume this checkpoint.
-    let err = Trainer::new(cfg.dims(8)).unwrap().resume_from(&ckpt).train(&[corpus]).err().unwrap().to_string();
+    let err = Trainer::new(cfg.dims(8))
+        .unwrap()
+        .resume_from(&ckpt)
+        .train(&[corpus])
+        .err()
+        .unwrap()
+        .to_string();
     assert!(err.contains("different settings"), "{err}");
 }
 
@@ -112,18 +178,38 @@ fn bad_input_is_a_clear_error() {
     let base = TrainConfig::default().dims(8).epochs(1);
     let cases: Vec<(TrainConfig, Vec<PathBuf>, &str)> = vec![
         (base.clone(), vec![empty], "the corpus holds no words"),
-        (base.clone(), vec![rare], "no word of the corpus occurs at least 5 times"),
-        (base.clone(), vec![dir.path().join("missing.txt")], "cannot open"),
+        (
+            base.clone(),
+            vec![rare],
+            "no word of the corpus occurs at least 5 times",
+        ),
+        (
+            base.clone(),
+            vec![dir.path().join("missing.txt")],
+            "cannot open",
+        ),
         (base.clone(), vec![gz], "corrupt gzip"),
         (base.clone(), vec![], "no corpus file given"),
         (base.clone().dims(0), vec![], "dim must be between 1 and"),
         (base.clone().window(0), vec![], "window must be at least 1"),
-        (base.clone().threads(0), vec![], "threads must be at least 1"),
+        (
+            base.clone().threads(0),
+            vec![],
+            "threads must be at least 1",
+        ),
         (base.clone().epochs(0), vec![], "epochs must be at least 1"),
-        (base.clone().alpha(Some(-1.0)), vec![], "alpha must be positive"),
+        (
+            base.clone().alpha(Some(-1.0)),
+            vec![],
+            "alpha must be positive",
+        ),
     ];
     for (cfg, files, want) in cases {
-        let err = Trainer::new(cfg).and_then(|t| t.train(&files)).err().expect(want).to_string();
+        let err = Trainer::new(cfg)
+            .and_then(|t| t.train(&files))
+            .err()
+            .expect(want)
+            .to_string();
         assert!(err.contains(want), "expected {want:?}, got {err:?}");
     }
 }

@@ -3,6 +3,7 @@
 
 pub mod convert;
 pub mod eval;
+pub mod index;
 pub mod info;
 pub mod output;
 pub mod query;
@@ -65,8 +66,13 @@ pub enum Command {
     /// Evaluate vectors on analogies or word-pair similarity (gensim's rules).
     #[command(subcommand)]
     Eval(eval::EvalCommand),
+    /// Build, inspect and evaluate HNSW indexes for approximate nearest-neighbour queries.
+    #[command(subcommand)]
+    Index(index::IndexCommand),
     /// Train word vectors (skip-gram or CBOW with negative sampling) on text files.
-    #[command(after_help = "Examples:\n  wordvec train corpus.txt -o vectors.bin --model skipgram --dim 100 --epochs 5\n  wordvec train a.txt b.txt.gz -o v.wvec --checkpoint-every-epoch\n  wordvec train corpus.txt -o vectors.bin --resume vectors.bin.ckpt")]
+    #[command(
+        after_help = "Examples:\n  wordvec train corpus.txt -o vectors.bin --model skipgram --dim 100 --epochs 5\n  wordvec train a.txt b.txt.gz -o v.wvec --checkpoint-every-epoch\n  wordvec train corpus.txt -o vectors.bin --resume vectors.bin.ckpt"
+    )]
     Train(train::TrainArgs),
     /// Interactive nearest neighbours: type words, get neighbours ("-word" subtracts).
     #[command(after_help = "Example:\n  wordvec repl vectors.bin\n  > king -man woman")]

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use anyhow::{bail, Context, Result};
 use clap::Args;
 use serde::Serialize;
+use wordvec::search::{Mode, Searcher};
 use wordvec::{Embeddings, Term};
 
 use super::output;
@@ -25,6 +26,15 @@ pub struct NnArgs {
     /// Only consider the N most frequent words.
     #[arg(long, value_name = "N")]
     pub restrict_vocab: Option<usize>,
+    /// Answer through this HNSW index (default: VECTORS.idx when it exists).
+    #[arg(long, value_name = "INDEX")]
+    pub index: Option<PathBuf>,
+    /// Index search breadth (candidate list size); larger is slower and more exact.
+    #[arg(long)]
+    pub ef: Option<usize>,
+    /// Scan every vector exactly, even when an index exists.
+    #[arg(long)]
+    pub exact: bool,
     /// Read one query per line (words separated by spaces) from FILE ("-" for stdin).
     #[arg(long, value_name = "FILE")]
     pub queries: Option<PathBuf>,
@@ -42,9 +52,37 @@ struct NnJson<'a> {
     neighbors: &'a [wordvec::Neighbor],
 }
 
+/// Opens vectors and, unless `exact`, the index named or found beside them.
+fn open_searcher(
+    file: Option<&std::path::Path>,
+    load: &super::LoadArgs,
+    index: Option<&std::path::Path>,
+    exact: bool,
+) -> Result<(Searcher, Mode)> {
+    let emb = open_vectors(file, load)?;
+    let index_path = match (index, file) {
+        (Some(i), _) => Some(i.to_owned()),
+        (None, Some(f)) => Some(super::index::default_index_path(f)).filter(|p| p.exists()),
+        _ => None,
+    };
+    let index = match index_path {
+        Some(p) if !exact => Some(super::index::open_index(&p, &emb)?),
+        _ => None,
+    };
+    let mode = if exact { Mode::Exact } else { Mode::Auto };
+    Ok((
+        Searcher {
+            embeddings: emb,
+            index,
+        },
+        mode,
+    ))
+}
+
 pub fn nn(a: NnArgs) -> Result<()> {
     let (file, words) = split_file_and_words(&a.args, None)?;
-    let emb = open_vectors(file.as_deref(), &a.load)?;
+    let (searcher, mode) = open_searcher(file.as_deref(), &a.load, a.index.as_deref(), a.exact)?;
+    let emb = &searcher.embeddings;
     let mut queries: Vec<Vec<String>> = Vec::new();
     if !words.is_empty() {
         queries.push(words);
@@ -74,7 +112,8 @@ pub fn nn(a: NnArgs) -> Result<()> {
     let negative: Vec<Term> = a.negative.iter().map(Term::from).collect();
     for q in &queries {
         let positive: Vec<Term> = q.iter().map(Term::from).collect();
-        let result = emb.most_similar(&positive, &negative, a.k, a.restrict_vocab)?;
+        let result =
+            searcher.most_similar(&positive, &negative, a.k, a.restrict_vocab, mode, a.ef)?;
         if a.json {
             output::json(&NnJson {
                 query: q,
@@ -86,7 +125,7 @@ pub fn nn(a: NnArgs) -> Result<()> {
             for n in &a.negative {
                 title.push_str(&format!(" - {n}"));
             }
-            output::neighbors_table(&format!("{title}  [{}]", describe(&emb)), &result, "cosine")?;
+            output::neighbors_table(&format!("{title}  [{}]", describe(emb)), &result, "cosine")?;
         }
     }
     Ok(())
@@ -103,6 +142,15 @@ pub struct AnalogyArgs {
     /// Use 3CosMul instead of 3CosAdd.
     #[arg(long)]
     pub cosmul: bool,
+    /// Answer through this HNSW index (default: VECTORS.idx when it exists).
+    #[arg(long, value_name = "INDEX")]
+    pub index: Option<PathBuf>,
+    /// Index search breadth (candidate list size); larger is slower and more exact.
+    #[arg(long)]
+    pub ef: Option<usize>,
+    /// Scan every vector exactly, even when an index exists.
+    #[arg(long)]
+    pub exact: bool,
     /// Only consider the N most frequent words.
     #[arg(long, value_name = "N")]
     pub restrict_vocab: Option<usize>,
@@ -115,19 +163,20 @@ pub struct AnalogyArgs {
 
 pub fn analogy(a: AnalogyArgs) -> Result<()> {
     let (file, words) = split_file_and_words(&a.args, Some(3))?;
-    let emb = open_vectors(file.as_deref(), &a.load)?;
+    let (searcher, mode) = open_searcher(file.as_deref(), &a.load, a.index.as_deref(), a.exact)?;
+    let emb = &searcher.embeddings;
     let (x, y, z) = (&words[0], &words[1], &words[2]);
     let positive = [Term::from(y), Term::from(z)];
     let negative = [Term::from(x)];
     let result = if a.cosmul {
-        emb.most_similar_cosmul(&positive, &negative, a.k, a.restrict_vocab)?
+        searcher.most_similar_cosmul(&positive, &negative, a.k, a.restrict_vocab, mode, a.ef)?
     } else {
-        emb.most_similar(&positive, &negative, a.k, a.restrict_vocab)?
+        searcher.most_similar(&positive, &negative, a.k, a.restrict_vocab, mode, a.ef)?
     };
     if a.json {
         output::json(&result)
     } else {
-        let title = format!("{x} is to {y} as {z} is to ?  [{}]", describe(&emb));
+        let title = format!("{x} is to {y} as {z} is to ?  [{}]", describe(emb));
         output::neighbors_table(&title, &result, if a.cosmul { "3cosmul" } else { "cosine" })
     }
 }

@@ -61,6 +61,9 @@ pub struct TrainArgs {
     /// per-pair updates of the C tool.
     #[arg(long, default_value_t = true, action = clap::ArgAction::Set, value_name = "BOOL")]
     pub batched: bool,
+    /// Where to train: cpu, or cuda[:N] for GPU N (needs a build with `--features cuda`).
+    #[arg(long, default_value = "cpu", value_name = "DEVICE")]
+    pub device: String,
     /// Output format.
     #[arg(long, value_enum)]
     pub format: Option<FormatArg>,
@@ -98,8 +101,11 @@ pub fn run(a: TrainArgs) -> Result<()> {
         .min_alpha(a.min_alpha)
         .threads(a.threads.unwrap_or(TrainConfig::default().threads))
         .seed(a.seed)
-        .batched(a.batched);
-    let format = a.format.map_or_else(|| Format::from_extension(&a.output), Format::from);
+        .batched(a.batched)
+        .device(a.device.parse()?);
+    let format = a
+        .format
+        .map_or_else(|| Format::from_extension(&a.output), Format::from);
 
     let bar = ProgressBar::new(1000);
     bar.set_style(
@@ -126,7 +132,8 @@ pub fn run(a: TrainArgs) -> Result<()> {
         ck.push(".ckpt");
         trainer = trainer.checkpoint_every_epoch(PathBuf::from(ck));
         let out = a.output.clone();
-        trainer = trainer.on_epoch(move |_, emb| wordvec::save(emb, &out, format, &SaveOptions::default()));
+        trainer = trainer
+            .on_epoch(move |_, emb| wordvec::save(emb, &out, format, &SaveOptions::default()));
     }
     if let Some(r) = &a.resume {
         trainer = trainer.resume_from(r);
@@ -144,14 +151,23 @@ pub fn run(a: TrainArgs) -> Result<()> {
     bar.finish_and_clear();
     if trained.interrupted {
         let hint = if a.checkpoint_every_epoch {
-            format!("; the checkpoint of epoch {} is in {}.ckpt (continue with --resume)", trained.epochs_done, a.output.display())
+            format!(
+                "; the checkpoint of epoch {} is in {}.ckpt (continue with --resume)",
+                trained.epochs_done,
+                a.output.display()
+            )
         } else {
             String::new()
         };
-        eprintln!("interrupted during epoch {}: vectors not written{hint}", trained.epochs_done + 1);
+        eprintln!(
+            "interrupted during epoch {}: vectors not written{hint}",
+            trained.epochs_done + 1
+        );
         std::process::exit(130);
     }
-    let emb = trained.to_embeddings().context("training diverged (NaN vectors): lower --alpha")?;
+    let emb = trained
+        .to_embeddings()
+        .context("training diverged (NaN vectors): lower --alpha")?;
     wordvec::save(&emb, &a.output, format, &SaveOptions::default())?;
     if let Some(v) = &a.save_vocab {
         trained.vocab.save(v)?;

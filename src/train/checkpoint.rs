@@ -34,9 +34,22 @@ pub struct Checkpoint {
 }
 
 /// Writes a checkpoint.
-pub fn save(path: &Path, config: &TrainConfig, epochs_done: usize, vocab: &TrainVocab, syn0: &[f32], syn1: &[f32]) -> Result<()> {
-    let header = Header { config: config.clone(), epochs_done, words: vocab.words().to_vec(), counts: vocab.counts().to_vec() };
-    let json = serde_json::to_vec(&header).map_err(|e| Error::invalid(format!("cannot encode checkpoint: {e}")))?;
+pub fn save(
+    path: &Path,
+    config: &TrainConfig,
+    epochs_done: usize,
+    vocab: &TrainVocab,
+    syn0: &[f32],
+    syn1: &[f32],
+) -> Result<()> {
+    let header = Header {
+        config: config.clone(),
+        epochs_done,
+        words: vocab.words().to_vec(),
+        counts: vocab.counts().to_vec(),
+    };
+    let json = serde_json::to_vec(&header)
+        .map_err(|e| Error::invalid(format!("cannot encode checkpoint: {e}")))?;
     crate::io::write_atomically(path, |w| {
         w.write_all(MAGIC)?;
         w.write_all(&(json.len() as u64).to_le_bytes())?;
@@ -57,21 +70,43 @@ pub fn load(path: &Path) -> Result<Checkpoint> {
         return Err(bad(0, "not a wordvec training checkpoint".into()));
     }
     let json_len = u64::from_le_bytes(bytes[8..16].try_into().expect("8 bytes")) as usize;
-    let json = bytes.get(16..16usize.saturating_add(json_len)).ok_or_else(|| bad(8, "checkpoint header runs past the end of the file".into()))?;
-    let h: Header = serde_json::from_slice(json).map_err(|e| bad(16, format!("checkpoint header: {e}")))?;
+    let json = bytes
+        .get(16..16usize.saturating_add(json_len))
+        .ok_or_else(|| bad(8, "checkpoint header runs past the end of the file".into()))?;
+    let h: Header =
+        serde_json::from_slice(json).map_err(|e| bad(16, format!("checkpoint header: {e}")))?;
     if h.words.len() != h.counts.len() {
-        return Err(bad(16, "checkpoint vocabulary and counts differ in length".into()));
+        return Err(bad(
+            16,
+            "checkpoint vocabulary and counts differ in length".into(),
+        ));
     }
     let floats = h.words.len() * h.config.dims;
     let body = &bytes[16 + json_len..];
     if body.len() != 2 * floats * 4 {
         return Err(bad(
             16 + json_len,
-            format!("checkpoint holds {} bytes of vectors, {} words x {} dims need {}", body.len(), h.words.len(), h.config.dims, 8 * floats),
+            format!(
+                "checkpoint holds {} bytes of vectors, {} words x {} dims need {}",
+                body.len(),
+                h.words.len(),
+                h.config.dims,
+                8 * floats
+            ),
         ));
     }
-    let read = |b: &[u8]| -> Vec<f32> { b.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect() };
+    let read = |b: &[u8]| -> Vec<f32> {
+        b.chunks_exact(4)
+            .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+            .collect()
+    };
     let (syn0, syn1) = (read(&body[..floats * 4]), read(&body[floats * 4..]));
     let vocab = TrainVocab::from_sorted(h.words.into_iter().zip(h.counts))?;
-    Ok(Checkpoint { config: h.config, epochs_done: h.epochs_done, vocab, syn0, syn1 })
+    Ok(Checkpoint {
+        config: h.config,
+        epochs_done: h.epochs_done,
+        vocab,
+        syn0,
+        syn1,
+    })
 }

@@ -31,30 +31,46 @@ pub const SENTENCE_END: u32 = u32::MAX;
 fn open(path: &Path) -> Result<Box<dyn BufRead>> {
     let mut f = File::open(path).map_err(|e| Error::io("cannot open", path, e))?;
     let mut magic = [0u8; 2];
-    let n = f.read(&mut magic).map_err(|e| Error::io("cannot read", path, e))?;
+    let n = f
+        .read(&mut magic)
+        .map_err(|e| Error::io("cannot read", path, e))?;
     let f = File::open(path).map_err(|e| Error::io("cannot open", path, e))?;
     Ok(if n == 2 && magic == GZIP_MAGIC {
-        Box::new(BufReader::with_capacity(1 << 20, flate2::read::MultiGzDecoder::new(f)))
+        Box::new(BufReader::with_capacity(
+            1 << 20,
+            flate2::read::MultiGzDecoder::new(f),
+        ))
     } else {
         Box::new(BufReader::with_capacity(1 << 20, f))
     })
 }
 
 /// Calls `f` with each line's tokens, for every file in turn.
-pub fn for_each_line(paths: &[PathBuf], progress: &ProgressBar, mut f: impl FnMut(&mut dyn Iterator<Item = &[u8]>)) -> Result<()> {
+pub fn for_each_line(
+    paths: &[PathBuf],
+    progress: &ProgressBar,
+    mut f: impl FnMut(&mut dyn Iterator<Item = &[u8]>),
+) -> Result<()> {
     let mut line = Vec::with_capacity(1 << 16);
     for path in paths {
         let mut r = open(path)?;
         loop {
             line.clear();
             let n = r.read_until(b'\n', &mut line).map_err(|e| {
-                Error::format(path, None, 0, format!("cannot read the corpus (corrupt gzip?): {e}"))
+                Error::format(
+                    path,
+                    None,
+                    0,
+                    format!("cannot read the corpus (corrupt gzip?): {e}"),
+                )
             })?;
             if n == 0 {
                 break;
             }
             progress.inc(n as u64);
-            let mut tokens = line.split(|b| b.is_ascii_whitespace()).filter(|t| !t.is_empty());
+            let mut tokens = line
+                .split(|b| b.is_ascii_whitespace())
+                .filter(|t| !t.is_empty());
             f(&mut tokens);
         }
     }
@@ -63,11 +79,21 @@ pub fn for_each_line(paths: &[PathBuf], progress: &ProgressBar, mut f: impl FnMu
 
 /// Total size of the corpus files in bytes (compressed size for gzip files), for progress.
 pub fn total_bytes(paths: &[PathBuf]) -> Result<u64> {
-    paths.iter().map(|p| std::fs::metadata(p).map(|m| m.len()).map_err(|e| Error::io("cannot open", p, e))).sum()
+    paths
+        .iter()
+        .map(|p| {
+            std::fs::metadata(p)
+                .map(|m| m.len())
+                .map_err(|e| Error::io("cannot open", p, e))
+        })
+        .sum()
 }
 
 /// Counts every token of the corpus.
-pub fn count_words(paths: &[PathBuf], progress: &ProgressBar) -> Result<(hashbrown::HashMap<Box<str>, u64>, u64)> {
+pub fn count_words(
+    paths: &[PathBuf],
+    progress: &ProgressBar,
+) -> Result<(hashbrown::HashMap<Box<str>, u64>, u64)> {
     let mut counts: hashbrown::HashMap<Box<str>, u64> = hashbrown::HashMap::new();
     let mut total = 0u64;
     for_each_line(paths, progress, |tokens| {
@@ -94,7 +120,8 @@ pub struct EncodedCorpus {
 impl EncodedCorpus {
     /// Encodes the corpus with `vocab` (words outside it are dropped).
     pub fn encode(paths: &[PathBuf], vocab: &TrainVocab, progress: &ProgressBar) -> Result<Self> {
-        let tmp = tempfile::tempfile().map_err(|e| Error::io("cannot create a temporary file in", std::env::temp_dir(), e))?;
+        let tmp = tempfile::tempfile()
+            .map_err(|e| Error::io("cannot create a temporary file in", std::env::temp_dir(), e))?;
         let mut w = BufWriter::with_capacity(1 << 20, &tmp);
         let mut len = 0usize;
         let mut io_err = None;
@@ -129,14 +156,18 @@ impl EncodedCorpus {
         if let Some(e) = io_err {
             return Err(Error::io("cannot write the encoded corpus to", tmp_path, e));
         }
-        w.flush().map_err(|e| Error::io("cannot write the encoded corpus to", &tmp_path, e))?;
+        w.flush()
+            .map_err(|e| Error::io("cannot write the encoded corpus to", &tmp_path, e))?;
         drop(w);
         let map = if len == 0 {
             None
         } else {
             // SAFETY: the file is an anonymous temporary file (already unlinked), written above
             // and never written again; nobody else can open it, so the mapping cannot change.
-            Some(unsafe { Mmap::map(&tmp) }.map_err(|e| Error::io("cannot map the encoded corpus in", &tmp_path, e))?)
+            Some(
+                unsafe { Mmap::map(&tmp) }
+                    .map_err(|e| Error::io("cannot map the encoded corpus in", &tmp_path, e))?,
+            )
         };
         Ok(EncodedCorpus { map, len })
     }
@@ -180,7 +211,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let a = write(dir.path(), "a.txt", "the cat\tsat\n\nthe  mat\n");
         let gz = dir.path().join("b.txt.gz");
-        let mut e = flate2::write::GzEncoder::new(File::create(&gz).unwrap(), flate2::Compression::fast());
+        let mut e =
+            flate2::write::GzEncoder::new(File::create(&gz).unwrap(), flate2::Compression::fast());
         e.write_all(b"the end").unwrap();
         e.finish().unwrap();
         let paths = vec![a, gz];
@@ -191,7 +223,10 @@ mod tests {
         let vocab = TrainVocab::from_counts(counts, 2, None).unwrap();
         assert_eq!(vocab.words(), ["the"]);
         let enc = EncodedCorpus::encode(&paths, &vocab, &pb).unwrap();
-        assert_eq!(enc.ids(), [0, SENTENCE_END, 0, SENTENCE_END, 0, SENTENCE_END]);
+        assert_eq!(
+            enc.ids(),
+            [0, SENTENCE_END, 0, SENTENCE_END, 0, SENTENCE_END]
+        );
     }
 
     #[test]
@@ -220,11 +255,16 @@ mod tests {
     fn missing_and_corrupt_files() {
         let pb = ProgressBar::hidden();
         let err = count_words(&[PathBuf::from("/nonexistent/corpus.txt")], &pb).unwrap_err();
-        assert!(err.to_string().starts_with("cannot open /nonexistent/corpus.txt"));
+        assert!(err
+            .to_string()
+            .starts_with("cannot open /nonexistent/corpus.txt"));
         let dir = tempfile::tempdir().unwrap();
         let bad = dir.path().join("bad.gz");
         std::fs::write(&bad, [0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0, 1, 2, 3]).unwrap();
         let err = count_words(&[bad], &pb).unwrap_err().to_string();
-        assert!(err.contains("bad.gz") && err.contains("corrupt gzip"), "{err}");
+        assert!(
+            err.contains("bad.gz") && err.contains("corrupt gzip"),
+            "{err}"
+        );
     }
 }

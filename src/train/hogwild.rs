@@ -53,7 +53,11 @@ impl SharedMatrix {
 
     /// The values, once no thread uses the matrix any more.
     pub fn into_vec(self) -> Vec<f32> {
-        self.data.into_vec().into_iter().map(UnsafeCell::into_inner).collect()
+        self.data
+            .into_vec()
+            .into_iter()
+            .map(UnsafeCell::into_inner)
+            .collect()
     }
 
     /// A copy of the values (for checkpoints between epochs, when no thread is writing).
@@ -109,7 +113,10 @@ mod tests {
         let (a, b) = (m.row_ptr(0), m.row_ptr(1));
         // SAFETY: both rows hold 10 floats and nothing else touches `m`.
         unsafe {
-            assert_eq!(dot(a, b, 10), (0..10).map(|i| (i * (i + 10)) as f32).sum::<f32>());
+            assert_eq!(
+                dot(a, b, 10),
+                (0..10).map(|i| (i * (i + 10)) as f32).sum::<f32>()
+            );
             axpy(2.0, b, a, 10);
         }
         assert_eq!(m.snapshot()[..3], [20.0, 23.0, 26.0]);

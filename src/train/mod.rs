@@ -22,6 +22,9 @@
 
 pub mod checkpoint;
 pub mod corpus;
+#[cfg(feature = "cuda")]
+pub mod cuda;
+pub mod device_chunks;
 pub mod hogwild;
 pub mod sampling;
 pub mod sgns;
@@ -52,6 +55,34 @@ pub enum Model {
     Cbow,
 }
 
+/// Where training runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Device {
+    /// All CPU cores (Hogwild threads).
+    #[default]
+    Cpu,
+    /// The CUDA GPU with this index.
+    Cuda(usize),
+}
+
+impl std::str::FromStr for Device {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        match s {
+            "cpu" => Ok(Device::Cpu),
+            "cuda" => Ok(Device::Cuda(0)),
+            _ => s
+                .strip_prefix("cuda:")
+                .and_then(|n| n.parse().ok())
+                .map(Device::Cuda)
+                .ok_or_else(|| {
+                    Error::invalid(format!("unknown device {s:?}: cpu, cuda or cuda:N"))
+                }),
+        }
+    }
+}
+
 /// Training hyperparameters. `Default` gives the word2vec C tool's defaults; the setters make a
 /// builder of it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -80,6 +111,9 @@ pub struct TrainConfig {
     pub threads: usize,
     /// Random seed.
     pub seed: u64,
+    /// Where to train: the CPU cores, or a CUDA GPU (needs the `cuda` cargo feature).
+    #[serde(default)]
+    pub device: Device,
     /// Skip-gram only: batched windows with shared negatives (pWord2Vec; the default, as it is
     /// faster at the same quality, see BENCHMARKS.md); `false` runs the C tool's per-pair
     /// updates. Ignored for CBOW.
@@ -101,6 +135,7 @@ impl Default for TrainConfig {
             min_alpha: None,
             threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
             seed: 1,
+            device: Device::Cpu,
             batched: true,
         }
     }
@@ -140,6 +175,8 @@ impl TrainConfig {
         seed: u64,
         /// Sets batched skip-gram.
         batched: bool,
+        /// Sets the device.
+        device: Device,
     }
 
     /// The starting learning rate in effect.
@@ -159,7 +196,11 @@ impl TrainConfig {
     pub fn validate(&self) -> Result<()> {
         let bad = |m: &str| Err(Error::invalid(m.to_owned()));
         if self.dims == 0 || self.dims > crate::formats::MAX_DIMS as usize {
-            return bad(&format!("dim must be between 1 and {}, not {}", crate::formats::MAX_DIMS, self.dims));
+            return bad(&format!(
+                "dim must be between 1 and {}, not {}",
+                crate::formats::MAX_DIMS,
+                self.dims
+            ));
         }
         if self.window == 0 {
             return bad("window must be at least 1");
@@ -177,15 +218,20 @@ impl TrainConfig {
             return bad("sample must be 0 or a positive number");
         }
         let a = self.start_alpha();
-        if !(a > 0.0 && a.is_finite()) || !(self.end_alpha() >= 0.0 && self.end_alpha() <= a) {
+        if !(a > 0.0 && a.is_finite() && self.end_alpha() >= 0.0 && self.end_alpha() <= a) {
             return bad("alpha must be positive and min-alpha between 0 and alpha");
         }
         Ok(())
     }
 
-    /// Whether `other` trains the same way (everything but the thread count).
+    /// Whether `other` trains the same way (everything but the thread count and the device).
     fn same_training(&self, other: &TrainConfig) -> bool {
-        TrainConfig { threads: 0, ..self.clone() } == TrainConfig { threads: 0, ..other.clone() }
+        let norm = |c: &TrainConfig| TrainConfig {
+            threads: 0,
+            device: Device::Cpu,
+            ..c.clone()
+        };
+        norm(self) == norm(other)
     }
 }
 
@@ -256,7 +302,15 @@ impl Trainer {
     /// A trainer for `config` (validated here).
     pub fn new(config: TrainConfig) -> Result<Self> {
         config.validate()?;
-        Ok(Trainer { config, progress: None, on_epoch: None, stop: Arc::new(AtomicBool::new(false)), checkpoint: None, resume: None, bars: None })
+        Ok(Trainer {
+            config,
+            progress: None,
+            on_epoch: None,
+            stop: Arc::new(AtomicBool::new(false)),
+            checkpoint: None,
+            resume: None,
+            bars: None,
+        })
     }
 
     /// Calls `f` with progress a few times a second.
@@ -266,7 +320,10 @@ impl Trainer {
     }
 
     /// Calls `f(epochs_done, vectors)` after each completed epoch (to save them, say).
-    pub fn on_epoch(mut self, f: impl Fn(usize, &Embeddings) -> Result<()> + Send + Sync + 'static) -> Self {
+    pub fn on_epoch(
+        mut self,
+        f: impl Fn(usize, &Embeddings) -> Result<()> + Send + Sync + 'static,
+    ) -> Self {
         self.on_epoch = Some(Box::new(f));
         self
     }
@@ -321,7 +378,11 @@ impl Trainer {
                 io_bar.set_length(total_bytes);
                 io_bar.set_message("counting words");
                 let (counts, total) = corpus::count_words(corpus_files, &io_bar)?;
-                tracing::info!(tokens = total, distinct = counts.len(), "counted the corpus");
+                tracing::info!(
+                    tokens = total,
+                    distinct = counts.len(),
+                    "counted the corpus"
+                );
                 let vocab = TrainVocab::from_counts(counts, cfg.min_count, cfg.max_vocab)?;
                 let (syn0, syn1) = init_matrices(vocab.len(), cfg.dims, cfg.seed);
                 (vocab, syn0, syn1, 0)
@@ -335,85 +396,79 @@ impl Trainer {
         let train_words = vocab.total();
         tracing::info!(words = vocab.len(), train_words, "vocabulary ready");
 
-        let keep: Vec<f32> = vocab.counts().iter().map(|&c| keep_probability(c, train_words, cfg.sample)).collect();
+        let keep: Vec<f32> = vocab
+            .counts()
+            .iter()
+            .map(|&c| keep_probability(c, train_words, cfg.sample))
+            .collect();
         let alias = AliasTable::new(&unigram_weights(vocab.counts(), 0.75));
-        let sigmoid = SigmoidTable::default();
-        let mut syn0 = SharedMatrix::new(syn0, cfg.dims);
-        let mut syn1 = SharedMatrix::new(syn1, cfg.dims);
         let total_words = train_words * cfg.epochs as u64;
         let words_done = AtomicU64::new(train_words * start_epoch as u64);
-        let slices = encoded.slices(cfg.threads);
-        let stats: Vec<ThreadStats> = (0..cfg.threads).map(|_| ThreadStats::default()).collect();
+        let run = RunContext {
+            trainer: self,
+            words_done: &words_done,
+            total_words,
+            keep: &keep,
+            alias: &alias,
+            encoded: &encoded,
+        };
+        let mut runner: Box<dyn EpochRunner + '_> = match cfg.device {
+            Device::Cpu => Box::new(CpuRunner::new(syn0, syn1, cfg)),
+            Device::Cuda(index) => device_runner(index, syn0, syn1, &run)?,
+        };
 
         let started = Instant::now();
         let mut epochs_done = start_epoch;
         let mut interrupted = false;
         for epoch in start_epoch..cfg.epochs {
-            let shared = Shared {
-                syn0: &syn0,
-                syn1: &syn1,
-                keep: &keep,
-                alias: &alias,
-                sigmoid: &sigmoid,
-                model: cfg.model,
-                batched: cfg.batched,
-                window: cfg.window,
-                negative: cfg.negative,
-                alpha: cfg.start_alpha(),
-                min_alpha: cfg.end_alpha(),
-                total_words,
-                words_done: &words_done,
-                stop: &self.stop,
-            };
-            std::thread::scope(|scope| {
-                let handles: Vec<_> = slices
-                    .iter()
-                    .zip(&stats)
-                    .enumerate()
-                    .map(|(t, (slice, st))| {
-                        let shared = &shared;
-                        scope.spawn(move || {
-                            let mut rng = Lcg::new(cfg.seed, (epoch * 65_536 + t) as u64);
-                            sgns::train_slice(shared, slice, &mut rng, st);
-                        })
-                    })
-                    .collect();
-                self.report_until_done(&handles, epoch, &words_done, total_words, &stats, cfg);
-            });
+            runner.run_epoch(epoch, &run)?;
             if self.stop.load(Ordering::Relaxed) {
                 interrupted = true;
                 break;
             }
             epochs_done = epoch + 1;
             if self.checkpoint.is_some() || self.on_epoch.is_some() {
-                let (s0, s1) = (syn0.snapshot(), syn1.snapshot());
+                let (s0, s1) = runner.snapshot()?;
                 if let Some(path) = &self.checkpoint {
                     checkpoint::save(path, cfg, epochs_done, &vocab, &s0, &s1)?;
                 }
                 if let Some(f) = &self.on_epoch {
-                    f(epochs_done, &Embeddings::from_vectors(vocab.words(), s0, cfg.dims)?)?;
+                    f(
+                        epochs_done,
+                        &Embeddings::from_vectors(vocab.words(), s0, cfg.dims)?,
+                    )?;
                 }
             }
         }
         let train_seconds = started.elapsed().as_secs_f64();
         let words_trained = words_done.load(Ordering::Relaxed) - train_words * start_epoch as u64;
-        drop(syn1);
-        Ok(Trained { vocab, vectors: syn0.into_vec(), dims: cfg.dims, epochs_done, interrupted, words_trained, train_seconds })
+        let vectors = runner.snapshot()?.0;
+        drop(runner);
+        Ok(Trained {
+            vocab,
+            vectors,
+            dims: cfg.dims,
+            epochs_done,
+            interrupted,
+            words_trained,
+            train_seconds,
+        })
     }
 
-    fn report_until_done(
+    /// Reports progress until `done()` says the epoch's workers have finished.
+    pub(crate) fn report_until(
         &self,
-        handles: &[std::thread::ScopedJoinHandle<'_, ()>],
+        done: &dyn Fn() -> bool,
         epoch: usize,
         words_done: &AtomicU64,
         total_words: u64,
         stats: &[ThreadStats],
-        cfg: &TrainConfig,
     ) {
+        let cfg = &self.config;
         let (mut last_t, mut last_w) = (Instant::now(), words_done.load(Ordering::Relaxed));
         let (mut last_loss, mut last_pairs) = sum_stats(stats);
-        while !handles.iter().all(|h| h.is_finished()) {
-            std::thread::sleep(Duration::from_millis(100));
+        while !done() {
+            std::thread::sleep(Duration::from_millis(50));
             if let Some(f) = &self.progress {
                 if last_t.elapsed() < Duration::from_millis(400) {
                     continue;
@@ -426,9 +481,18 @@ impl Trainer {
                     epochs: cfg.epochs,
                     words_done: w,
                     words_total: total_words,
-                    alpha: sampling::learning_rate(cfg.start_alpha(), cfg.end_alpha(), w, total_words),
+                    alpha: sampling::learning_rate(
+                        cfg.start_alpha(),
+                        cfg.end_alpha(),
+                        w,
+                        total_words,
+                    ),
                     words_per_sec: (w - last_w) as f64 / dt,
-                    loss: if pairs > last_pairs { (loss - last_loss) / (pairs - last_pairs) as f64 } else { f64::NAN },
+                    loss: if pairs > last_pairs {
+                        (loss - last_loss) / (pairs - last_pairs) as f64
+                    } else {
+                        f64::NAN
+                    },
                 });
                 (last_t, last_w, last_loss, last_pairs) = (Instant::now(), w, loss, pairs);
             }
@@ -436,14 +500,128 @@ impl Trainer {
     }
 }
 
+/// What every epoch runner reads.
+pub(crate) struct RunContext<'a> {
+    pub trainer: &'a Trainer,
+    pub words_done: &'a AtomicU64,
+    pub total_words: u64,
+    pub keep: &'a [f32],
+    pub alias: &'a AliasTable,
+    pub encoded: &'a corpus::EncodedCorpus,
+}
+
+/// Runs epochs on one kind of hardware.
+pub(crate) trait EpochRunner {
+    /// One pass over the corpus; returns early (Ok) when the stop flag is set.
+    fn run_epoch(&mut self, epoch: usize, run: &RunContext) -> Result<()>;
+    /// Copies of the input and output matrices.
+    fn snapshot(&mut self) -> Result<(Vec<f32>, Vec<f32>)>;
+}
+
+/// The CPU runner: Hogwild threads over shared matrices.
+struct CpuRunner {
+    syn0: SharedMatrix,
+    syn1: SharedMatrix,
+    sigmoid: SigmoidTable,
+    stats: Vec<ThreadStats>,
+}
+
+impl CpuRunner {
+    fn new(syn0: Vec<f32>, syn1: Vec<f32>, cfg: &TrainConfig) -> Self {
+        CpuRunner {
+            syn0: SharedMatrix::new(syn0, cfg.dims),
+            syn1: SharedMatrix::new(syn1, cfg.dims),
+            sigmoid: SigmoidTable::default(),
+            stats: (0..cfg.threads).map(|_| ThreadStats::default()).collect(),
+        }
+    }
+}
+
+impl EpochRunner for CpuRunner {
+    fn run_epoch(&mut self, epoch: usize, run: &RunContext) -> Result<()> {
+        let cfg = &run.trainer.config;
+        let shared = Shared {
+            syn0: &self.syn0,
+            syn1: &self.syn1,
+            keep: run.keep,
+            alias: run.alias,
+            sigmoid: &self.sigmoid,
+            model: cfg.model,
+            batched: cfg.batched,
+            window: cfg.window,
+            negative: cfg.negative,
+            alpha: cfg.start_alpha(),
+            min_alpha: cfg.end_alpha(),
+            total_words: run.total_words,
+            words_done: run.words_done,
+            stop: &run.trainer.stop,
+        };
+        let slices = run.encoded.slices(cfg.threads);
+        let stats = &self.stats;
+        std::thread::scope(|scope| {
+            let handles: Vec<_> = slices
+                .iter()
+                .zip(stats)
+                .enumerate()
+                .map(|(t, (slice, st))| {
+                    let shared = &shared;
+                    scope.spawn(move || {
+                        let mut rng = Lcg::new(cfg.seed, (epoch * 65_536 + t) as u64);
+                        sgns::train_slice(shared, slice, &mut rng, st);
+                    })
+                })
+                .collect();
+            run.trainer.report_until(
+                &|| handles.iter().all(|h| h.is_finished()),
+                epoch,
+                run.words_done,
+                run.total_words,
+                stats,
+            );
+        });
+        Ok(())
+    }
+
+    fn snapshot(&mut self) -> Result<(Vec<f32>, Vec<f32>)> {
+        Ok((self.syn0.snapshot(), self.syn1.snapshot()))
+    }
+}
+
+#[cfg(feature = "cuda")]
+fn device_runner<'a>(
+    index: usize,
+    syn0: Vec<f32>,
+    syn1: Vec<f32>,
+    run: &RunContext,
+) -> Result<Box<dyn EpochRunner + 'a>> {
+    Ok(Box::new(cuda::CudaRunner::new(index, syn0, syn1, run)?))
+}
+
+#[cfg(not(feature = "cuda"))]
+fn device_runner<'a>(
+    index: usize,
+    _: Vec<f32>,
+    _: Vec<f32>,
+    _: &RunContext,
+) -> Result<Box<dyn EpochRunner + 'a>> {
+    Err(Error::Device(format!(
+        "cannot train on cuda:{index}: this wordvec was built without CUDA support (rebuild with `cargo build --release --features cuda`)"
+    )))
+}
+
 fn sum_stats(stats: &[ThreadStats]) -> (f64, u64) {
-    stats.iter().map(ThreadStats::read).fold((0.0, 0), |(l, p), (l2, p2)| (l + l2, p + p2))
+    stats
+        .iter()
+        .map(ThreadStats::read)
+        .fold((0.0, 0), |(l, p), (l2, p2)| (l + l2, p + p2))
 }
 
 /// Input vectors uniform in `+-0.5 / dims` (as the C tool), output vectors zero.
 fn init_matrices(words: usize, dims: usize, seed: u64) -> (Vec<f32>, Vec<f32>) {
     let mut rng = Lcg::new(seed, u64::MAX);
-    let syn0 = (0..words * dims).map(|_| (rng.coin() - 0.5) / dims as f32).collect();
+    let syn0 = (0..words * dims)
+        .map(|_| (rng.coin() - 0.5) / dims as f32)
+        .collect();
     (syn0, vec![0.0; words * dims])
 }
 

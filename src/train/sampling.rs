@@ -18,7 +18,7 @@ impl Lcg {
 
     /// The next raw value.
     #[inline(always)]
-    pub fn next(&mut self) -> u64 {
+    pub fn next_u64(&mut self) -> u64 {
         self.0 = self.0.wrapping_mul(25_214_903_917).wrapping_add(11);
         self.0
     }
@@ -26,13 +26,13 @@ impl Lcg {
     /// A value in `0..n` from the well-mixed high bits.
     #[inline(always)]
     pub fn below(&mut self, n: usize) -> usize {
-        (((self.next() >> 16) & 0xffff_ffff) * n as u64 >> 32) as usize
+        ((((self.next_u64() >> 16) & 0xffff_ffff) * n as u64) >> 32) as usize
     }
 
     /// A uniform value in `[0, 1)` with 16 bits of resolution, as the C tool's subsampling coin.
     #[inline(always)]
     pub fn coin(&mut self) -> f32 {
-        ((self.next() >> 16) & 0xffff) as f32 / 65536.0
+        ((self.next_u64() >> 16) & 0xffff) as f32 / 65536.0
     }
 }
 
@@ -64,7 +64,8 @@ impl AliasTable {
         let mut scaled: Vec<f64> = weights.iter().map(|w| w * n as f64 / sum).collect();
         let mut prob = vec![u32::MAX; n];
         let mut alias: Vec<u32> = (0..n as u32).collect();
-        let (mut small, mut large): (Vec<usize>, Vec<usize>) = (0..n).partition(|&i| scaled[i] < 1.0);
+        let (mut small, mut large): (Vec<usize>, Vec<usize>) =
+            (0..n).partition(|&i| scaled[i] < 1.0);
         while let (Some(s), Some(&l)) = (small.pop(), large.last()) {
             prob[s] = (scaled[s] * 4_294_967_296.0).min(u32::MAX as f64) as u32;
             alias[s] = l as u32;
@@ -77,11 +78,16 @@ impl AliasTable {
         AliasTable { prob, alias }
     }
 
+    /// The acceptance thresholds (`u32` scaled probabilities) and alias indices, for devices.
+    pub fn parts(&self) -> (&[u32], &[u32]) {
+        (&self.prob, &self.alias)
+    }
+
     /// Draws one index.
     #[inline(always)]
     pub fn sample(&self, rng: &mut Lcg) -> u32 {
         let i = rng.below(self.prob.len());
-        let coin = (rng.next() >> 16) as u32;
+        let coin = (rng.next_u64() >> 16) as u32;
         if coin < self.prob[i] {
             i as u32
         } else {
@@ -108,9 +114,16 @@ const TABLE_SIZE: usize = 1000;
 impl Default for SigmoidTable {
     fn default() -> Self {
         let x = |i: usize| (i as f64 / TABLE_SIZE as f64 * 2.0 - 1.0) * f64::from(MAX_EXP);
-        let sigmoid = (0..=TABLE_SIZE).map(|i| (1.0 / (1.0 + (-x(i)).exp())) as f32).collect();
-        let log_sigmoid = (0..=TABLE_SIZE).map(|i| (-(1.0 + (-x(i)).exp()).ln()) as f32).collect();
-        SigmoidTable { sigmoid, log_sigmoid }
+        let sigmoid = (0..=TABLE_SIZE)
+            .map(|i| (1.0 / (1.0 + (-x(i)).exp())) as f32)
+            .collect();
+        let log_sigmoid = (0..=TABLE_SIZE)
+            .map(|i| (-(1.0 + (-x(i)).exp()).ln()) as f32)
+            .collect();
+        SigmoidTable {
+            sigmoid,
+            log_sigmoid,
+        }
     }
 }
 
@@ -154,7 +167,11 @@ mod tests {
         // f = 1000, T = 1e6, s = 1e-4 -> sT = 100: (sqrt(10) + 1) * 0.1
         let p = keep_probability(1000, 1_000_000, 1e-4);
         assert!((f64::from(p) - (10f64.sqrt() + 1.0) * 0.1).abs() < 1e-6);
-        assert_eq!(keep_probability(5, 1_000_000, 1e-4), 1.0, "rare words are always kept");
+        assert_eq!(
+            keep_probability(5, 1_000_000, 1e-4),
+            1.0,
+            "rare words are always kept"
+        );
         assert_eq!(keep_probability(1000, 1_000_000, 0.0), 1.0);
     }
 

@@ -56,7 +56,10 @@ pub struct ThreadStats {
 impl ThreadStats {
     /// The running loss sum and pair count.
     pub fn read(&self) -> (f64, u64) {
-        (f64::from_bits(self.loss_bits.load(Ordering::Relaxed)), self.pairs.load(Ordering::Relaxed))
+        (
+            f64::from_bits(self.loss_bits.load(Ordering::Relaxed)),
+            self.pairs.load(Ordering::Relaxed),
+        )
     }
 }
 
@@ -115,7 +118,12 @@ fn train_slice_generic(sh: &Shared, ids: &[u32], rng: &mut Lcg, stats: &ThreadSt
         loss: 0.0,
         pairs: 0,
     };
-    let mut alpha = learning_rate(sh.alpha, sh.min_alpha, sh.words_done.load(Ordering::Relaxed), sh.total_words);
+    let mut alpha = learning_rate(
+        sh.alpha,
+        sh.min_alpha,
+        sh.words_done.load(Ordering::Relaxed),
+        sh.total_words,
+    );
     let (mut words, mut reported) = (0u64, 0u64);
     let mut pos = 0;
     while pos < ids.len() {
@@ -134,7 +142,8 @@ fn train_slice_generic(sh: &Shared, ids: &[u32], rng: &mut Lcg, stats: &ThreadSt
             s.sentence.push(id);
         }
         if words - reported >= REPORT_EVERY {
-            let done = sh.words_done.fetch_add(words - reported, Ordering::Relaxed) + (words - reported);
+            let done =
+                sh.words_done.fetch_add(words - reported, Ordering::Relaxed) + (words - reported);
             reported = words;
             alpha = learning_rate(sh.alpha, sh.min_alpha, done, sh.total_words);
             stats.loss_bits.store(s.loss.to_bits(), Ordering::Relaxed);
@@ -219,7 +228,11 @@ fn skipgram_batched(sh: &Shared, s: &mut Scratch, rng: &mut Lcg, alpha: f32, d: 
         let word = s.sentence[p] as usize;
         let (lo, hi) = window(rng, sh.window, p, len);
         s.contexts.clear();
-        s.contexts.extend((lo..=hi).filter(|&c| c != p).map(|c| s.sentence[c] as usize));
+        s.contexts.extend(
+            (lo..=hi)
+                .filter(|&c| c != p)
+                .map(|c| s.sentence[c] as usize),
+        );
         if s.contexts.is_empty() {
             continue;
         }
@@ -262,8 +275,18 @@ fn skipgram_batched(sh: &Shared, s: &mut Scratch, rng: &mut Lcg, alpha: f32, d: 
                 let g = s.grad[i * nt + j];
                 // SAFETY: all four rows lie inside their local buffers (sizes above).
                 unsafe {
-                    axpy(g, s.wo.as_ptr().add(j * d), s.dwi.as_mut_ptr().add(i * d), d);
-                    axpy(g, s.wi.as_ptr().add(i * d), s.dwo.as_mut_ptr().add(j * d), d);
+                    axpy(
+                        g,
+                        s.wo.as_ptr().add(j * d),
+                        s.dwi.as_mut_ptr().add(i * d),
+                        d,
+                    );
+                    axpy(
+                        g,
+                        s.wi.as_ptr().add(i * d),
+                        s.dwo.as_mut_ptr().add(j * d),
+                        d,
+                    );
                 }
             }
         }

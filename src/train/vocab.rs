@@ -17,9 +17,16 @@ pub struct TrainVocab {
 impl TrainVocab {
     /// Keeps words seen at least `min_count` times, the `max_vocab` most frequent of them if
     /// given.
-    pub fn from_counts(counts: hashbrown::HashMap<Box<str>, u64>, min_count: u64, max_vocab: Option<usize>) -> Result<Self> {
+    pub fn from_counts(
+        counts: hashbrown::HashMap<Box<str>, u64>,
+        min_count: u64,
+        max_vocab: Option<usize>,
+    ) -> Result<Self> {
         let seen = counts.len();
-        let mut kept: Vec<(Box<str>, u64)> = counts.into_iter().filter(|(_, c)| *c >= min_count).collect();
+        let mut kept: Vec<(Box<str>, u64)> = counts
+            .into_iter()
+            .filter(|(_, c)| *c >= min_count)
+            .collect();
         if kept.is_empty() {
             return Err(Error::invalid(if seen == 0 {
                 "the corpus holds no words".to_owned()
@@ -38,15 +45,23 @@ impl TrainVocab {
     pub fn from_sorted(entries: impl IntoIterator<Item = (String, u64)>) -> Result<Self> {
         let (words, counts): (Vec<String>, Vec<u64>) = entries.into_iter().unzip();
         if words.len() >= u32::MAX as usize {
-            return Err(Error::invalid("vocabulary too large (over 4 billion words)"));
+            return Err(Error::invalid(
+                "vocabulary too large (over 4 billion words)",
+            ));
         }
         let mut index = hashbrown::HashMap::with_capacity(words.len());
         for (i, w) in words.iter().enumerate() {
             if index.insert(w.as_str().into(), i as u32).is_some() {
-                return Err(Error::invalid(format!("duplicate word {w:?} in vocabulary")));
+                return Err(Error::invalid(format!(
+                    "duplicate word {w:?} in vocabulary"
+                )));
             }
         }
-        Ok(TrainVocab { words, counts, index })
+        Ok(TrainVocab {
+            words,
+            counts,
+            index,
+        })
     }
 
     /// Number of words.
@@ -101,29 +116,45 @@ mod tests {
 
     #[test]
     fn sorted_by_count_then_word_with_min_count_and_max_vocab() {
-        let v = TrainVocab::from_counts(counts(&[("b", 5), ("a", 5), ("c", 9), ("rare", 1)]), 2, None).unwrap();
+        let v = TrainVocab::from_counts(
+            counts(&[("b", 5), ("a", 5), ("c", 9), ("rare", 1)]),
+            2,
+            None,
+        )
+        .unwrap();
         assert_eq!(v.words(), ["c", "a", "b"]);
         assert_eq!(v.counts(), [9, 5, 5]);
         assert_eq!(v.id("a"), Some(1));
         assert_eq!(v.id("rare"), None);
         assert_eq!(v.total(), 19);
-        let v = TrainVocab::from_counts(counts(&[("b", 5), ("a", 5), ("c", 9)]), 1, Some(2)).unwrap();
+        let v =
+            TrainVocab::from_counts(counts(&[("b", 5), ("a", 5), ("c", 9)]), 1, Some(2)).unwrap();
         assert_eq!(v.words(), ["c", "a"]);
     }
 
     #[test]
     fn empty_results_are_errors() {
-        let err = TrainVocab::from_counts(counts(&[]), 5, None).unwrap_err().to_string();
+        let err = TrainVocab::from_counts(counts(&[]), 5, None)
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("the corpus holds no words"), "{err}");
-        let err = TrainVocab::from_counts(counts(&[("a", 2)]), 5, None).unwrap_err().to_string();
-        assert!(err.contains("no word of the corpus occurs at least 5 times"), "{err}");
+        let err = TrainVocab::from_counts(counts(&[("a", 2)]), 5, None)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("no word of the corpus occurs at least 5 times"),
+            "{err}"
+        );
     }
 
     #[test]
     fn save_in_the_c_tools_format() {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("vocab.txt");
-        TrainVocab::from_counts(counts(&[("x", 3), ("y", 7)]), 1, None).unwrap().save(&p).unwrap();
+        TrainVocab::from_counts(counts(&[("x", 3), ("y", 7)]), 1, None)
+            .unwrap()
+            .save(&p)
+            .unwrap();
         assert_eq!(std::fs::read_to_string(p).unwrap(), "y 7\nx 3\n");
     }
 }

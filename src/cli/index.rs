@@ -1,0 +1,173 @@
+//! `wordvec index build|info|eval`.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::{Context, Result};
+use clap::{Args, Subcommand};
+use wordvec::index::{recall, HnswIndex, IndexParams};
+use wordvec::Embeddings;
+
+use super::{open_vectors, output, progress_bar, LoadArgs};
+
+#[derive(Debug, Subcommand)]
+pub enum IndexCommand {
+    /// Build an HNSW index over a vectors file and save it beside the vectors.
+    #[command(
+        after_help = "Example:\n  wordvec index build vectors.wvec -o vectors.idx --m 16 --ef-construction 200\n  wordvec nn vectors.wvec king --index vectors.idx"
+    )]
+    Build(BuildArgs),
+    /// Show an index's parameters and check its files.
+    #[command(after_help = "Example:\n  wordvec index info vectors.idx")]
+    Info(InfoArgs),
+    /// Measure recall@k against the exact scan, and queries per second, over a range of ef.
+    #[command(
+        after_help = "Example:\n  wordvec index eval vectors.wvec vectors.idx --queries 1000 --ef 10,20,40,80,160"
+    )]
+    Eval(EvalArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct BuildArgs {
+    /// Vectors file.
+    pub vectors: PathBuf,
+    /// Index to write [default: VECTORS.idx]; also writes INDEX.hnsw.graph and INDEX.hnsw.data.
+    #[arg(short, long)]
+    pub output: Option<PathBuf>,
+    /// Links per node (more: better recall, more memory).
+    #[arg(long, default_value_t = 16)]
+    pub m: usize,
+    /// Candidate list size while building.
+    #[arg(long, default_value_t = 200)]
+    pub ef_construction: usize,
+    /// Default candidate list size for searches.
+    #[arg(long, default_value_t = 64)]
+    pub ef_search: usize,
+    /// Index only the N most frequent words.
+    #[arg(long, value_name = "N")]
+    pub restrict_vocab: Option<usize>,
+    #[command(flatten)]
+    pub load: LoadArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct InfoArgs {
+    /// Index file.
+    pub index: PathBuf,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct EvalArgs {
+    /// Vectors file the index was built from.
+    pub vectors: PathBuf,
+    /// Index file.
+    pub index: PathBuf,
+    /// Number of word queries (and as many analogy queries).
+    #[arg(long, default_value_t = 500)]
+    pub queries: usize,
+    /// Neighbours per query.
+    #[arg(short, long, default_value_t = 10)]
+    pub k: usize,
+    /// Candidate list sizes to try.
+    #[arg(long, value_delimiter = ',', default_value = "10,20,40,80,160")]
+    pub ef: Vec<usize>,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub load: LoadArgs,
+}
+
+/// The default index name for a vectors file.
+pub fn default_index_path(vectors: &Path) -> PathBuf {
+    let mut s = vectors.as_os_str().to_owned();
+    s.push(".idx");
+    PathBuf::from(s)
+}
+
+/// Opens an index for `emb`, timing the reload.
+pub fn open_index(path: &Path, emb: &Embeddings) -> Result<HnswIndex> {
+    let t = Instant::now();
+    let idx =
+        HnswIndex::load(path, emb).with_context(|| format!("opening index {}", path.display()))?;
+    tracing::info!(path = %path.display(), elapsed = ?t.elapsed(), "loaded index");
+    Ok(idx)
+}
+
+pub fn run(cmd: IndexCommand) -> Result<()> {
+    match cmd {
+        IndexCommand::Build(a) => {
+            let emb = open_vectors(Some(&a.vectors), &a.load)?;
+            let params = IndexParams {
+                m: a.m,
+                ef_construction: a.ef_construction,
+                ef_search: a.ef_search,
+                restrict_vocab: a.restrict_vocab,
+            };
+            let out = a.output.unwrap_or_else(|| default_index_path(&a.vectors));
+            let bar = progress_bar("indexing");
+            let mut idx = HnswIndex::build(&emb, params, Some(&bar))?;
+            let t = Instant::now();
+            idx.save(&out)?;
+            eprintln!(
+                "indexed {} of {} words in {:.1} s, saved {} in {:.1} s",
+                idx.meta().indexed,
+                emb.len(),
+                idx.meta().build_seconds,
+                out.display(),
+                t.elapsed().as_secs_f64()
+            );
+            Ok(())
+        }
+        IndexCommand::Info(a) => {
+            let meta = wordvec::index::meta::load_and_verify(&a.index, None)?;
+            if a.json {
+                return output::json(&meta);
+            }
+            println!("index:            {}", a.index.display());
+            println!(
+                "vectors:          {} words x {} dims (fingerprint {})",
+                meta.vocab_len, meta.dims, meta.fingerprint
+            );
+            println!("indexed:          {} words", meta.indexed);
+            println!("M:                {}", meta.m);
+            println!("ef_construction:  {}", meta.ef_construction);
+            println!("ef_search:        {}", meta.ef_search);
+            println!("build time:       {:.1} s", meta.build_seconds);
+            println!(
+                "files:            graph {} bytes, data {} bytes (hashes verified)",
+                meta.graph.bytes, meta.data.bytes
+            );
+            Ok(())
+        }
+        IndexCommand::Eval(a) => {
+            let emb = open_vectors(Some(&a.vectors), &a.load)?;
+            let idx = open_index(&a.index, &emb)?;
+            let reports = recall(&emb, &idx, a.queries, a.k, &a.ef)?;
+            if a.json {
+                return output::json(&reports);
+            }
+            println!(
+                "recall@{} over {} word and {} analogy queries  [{}]",
+                a.k,
+                a.queries,
+                a.queries,
+                a.index.display()
+            );
+            println!(
+                "{:>6} {:>13} {:>16} {:>12} {:>14}",
+                "ef", "recall words", "recall analogy", "qps 1 thread", "qps all cores"
+            );
+            for r in reports {
+                println!(
+                    "{:>6} {:>13.4} {:>16.4} {:>12.0} {:>14.0}",
+                    r.ef, r.recall_words, r.recall_analogies, r.qps_one_thread, r.qps_all_threads
+                );
+            }
+            Ok(())
+        }
+    }
+}
