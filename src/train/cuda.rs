@@ -149,17 +149,19 @@ fn dev_err(what: &str) -> impl Fn(cudarc::driver::DriverError) -> Error + '_ {
     move |e| Error::Device(format!("{what}: {e:?}"))
 }
 
-/// Runs `f`, turning a panic (cudarc panics when it cannot load the CUDA libraries) into an error.
+/// Runs `f`, turning a panic into an error: cudarc panics when it cannot load the CUDA driver or
+/// NVRTC libraries. The panic hook is silenced meanwhile so that no panic report is printed for
+/// what is an ordinary "no GPU here" condition.
 fn catch<T>(what: &str, f: impl FnOnce() -> Result<T>) -> Result<T> {
-    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).unwrap_or_else(|p| {
-        let msg = p
-            .downcast_ref::<String>()
-            .cloned()
-            .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
-            .unwrap_or_default();
-        Err(Error::Device(format!(
-            "{what}: no usable CUDA driver or GPU ({msg})"
-        )))
+    let hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(|_| {}));
+    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
+    std::panic::set_hook(hook);
+    r.unwrap_or_else(|p| {
+        let msg = p.downcast_ref::<String>().cloned().or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string())).unwrap_or_default();
+        tracing::debug!(%msg, "CUDA library load failed");
+        let lib = if msg.contains("nvrtc") { "NVRTC (libnvrtc)" } else { "the CUDA driver (libcuda)" };
+        Err(Error::Device(format!("{what}: {lib} could not be loaded; is an NVIDIA GPU with its driver installed (and on LD_LIBRARY_PATH)?")))
     })
 }
 
@@ -331,6 +333,9 @@ impl EpochRunner for CudaRunner {
                     learning_rate(cfg.start_alpha(), cfg.end_alpha(), after, run.total_words),
                 );
                 let seed = cfg.seed ^ ((epoch as u64) << 40) ^ (k as u64).wrapping_mul(0x9E37_79B9);
+                if chunk.sentences() == 0 {
+                    continue;
+                }
                 if let Err(e) = self.launch(&chunk, alpha, seed, run) {
                     result = Err(e);
                     break;
