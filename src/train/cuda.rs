@@ -40,6 +40,12 @@ const BLOCK: u32 = 128;
 /// `WORDVEC_CUDA_BLOCKS_PER_SM` overrides it (a tuning knob for other cards).
 const BLOCKS_PER_SM: u32 = 8;
 
+/// At most one block in flight per this many vocabulary words. Updates are atomic, so blocks
+/// that work on the same rows from stale copies all add their steps: with a vocabulary of a few
+/// dozen words and a thousand blocks, that multiplies the learning rate and diverges. Real
+/// vocabularies (tens of thousands of words) keep the full grid.
+const VOCAB_PER_BLOCK: u32 = 64;
+
 fn blocks_per_sm() -> u32 {
     std::env::var("WORDVEC_CUDA_BLOCKS_PER_SM")
         .ok()
@@ -242,7 +248,8 @@ impl CudaRunner {
             alias: stream
                 .clone_htod(alias)
                 .map_err(dev_err("copying tables to the GPU"))?,
-            grid: (sms.max(1) as u32) * blocks_per_sm(),
+            grid: ((sms.max(1) as u32) * blocks_per_sm())
+                .min((prob.len() as u32 / VOCAB_PER_BLOCK).max(1)),
             shared_bytes: shared_bytes as u32,
             stream,
             kernel,
