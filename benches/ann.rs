@@ -1,0 +1,73 @@
+//! HNSW index figures for one vectors file: build time (all cores), save and reload time, and
+//! recall@10 against the exact scan with queries per second (one thread and all cores) over a
+//! range of ef. Prints one JSON object; benches/compare_ann.py runs it beside hnswlib and faiss.
+//!
+//! Usage: cargo bench --bench ann -- VECTORS [--m 16] [--ef-construction 200] [--queries 1000]
+//!        [--efs 10,20,40,80,160] [--limit N]
+
+use std::time::Instant;
+
+use wordvec::index::{recall, HnswIndex, IndexParams};
+use wordvec::LoadOptions;
+
+fn arg(args: &[String], name: &str) -> Option<String> {
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1).cloned())
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| a != "--bench")
+        .collect();
+    let path = std::path::PathBuf::from(args.first().expect("usage: ann VECTORS [options]"));
+    let m: usize = arg(&args, "--m").map_or(16, |v| v.parse().unwrap());
+    let efc: usize = arg(&args, "--ef-construction").map_or(200, |v| v.parse().unwrap());
+    let queries: usize = arg(&args, "--queries").map_or(1000, |v| v.parse().unwrap());
+    let limit: Option<usize> = arg(&args, "--limit").map(|v| v.parse().unwrap());
+    let efs: Vec<usize> = arg(&args, "--efs")
+        .unwrap_or_else(|| "10,20,40,80,160".into())
+        .split(',')
+        .map(|v| v.parse().unwrap())
+        .collect();
+    let emb = wordvec::load(
+        &path,
+        &LoadOptions {
+            limit,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let t = Instant::now();
+    let mut idx = HnswIndex::build(
+        &emb,
+        IndexParams {
+            m,
+            ef_construction: efc,
+            ..Default::default()
+        },
+        None,
+    )
+    .unwrap();
+    let build = t.elapsed().as_secs_f64();
+    let dir = tempfile::tempdir().unwrap();
+    let ipath = dir.path().join("bench.idx");
+    let t = Instant::now();
+    idx.save(&ipath).unwrap();
+    let save = t.elapsed().as_secs_f64();
+    drop(idx);
+    let t = Instant::now();
+    let idx = HnswIndex::load(&ipath, &emb).unwrap();
+    let reload = t.elapsed().as_secs_f64();
+    let curve = if queries > 0 {
+        recall(&emb, &idx, queries, 10, &efs).unwrap()
+    } else {
+        Vec::new()
+    };
+    let out = serde_json::json!({
+        "words": emb.len(), "dims": emb.dims(), "m": m, "ef_construction": efc, "threads": rayon::current_num_threads(),
+        "build_s": build, "save_s": save, "reload_s": reload, "curve": curve,
+    });
+    println!("{out}");
+}
