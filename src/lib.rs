@@ -35,6 +35,7 @@ pub mod index;
 pub mod io;
 pub mod query;
 pub mod search;
+pub mod server;
 pub mod simd;
 pub mod storage;
 pub mod topk;

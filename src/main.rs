@@ -19,6 +19,7 @@ fn main() -> std::process::ExitCode {
         Command::Repl(a) => cli::query::repl(a),
         Command::Train(a) => cli::train::run(a),
         Command::Index(c) => cli::index::run(c),
+        Command::Serve(a) => cli::serve::run(a),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

@@ -1,12 +1,14 @@
 //! The `wordvec` command line: argument definitions and the glue from arguments to the library.
 //! No logic lives here that a library user would need.
 
+pub mod client;
 pub mod convert;
 pub mod eval;
 pub mod index;
 pub mod info;
 pub mod output;
 pub mod query;
+pub mod serve;
 pub mod train;
 
 use std::path::{Path, PathBuf};
@@ -66,6 +68,11 @@ pub enum Command {
     /// Evaluate vectors on analogies or word-pair similarity (gensim's rules).
     #[command(subcommand)]
     Eval(eval::EvalCommand),
+    /// Run the gRPC daemon (vectors, similarity, analogies; health, reflection, auth, limits).
+    #[command(
+        after_help = "Examples:\n  wordvec serve                                   (embedded default model on 127.0.0.1:50051)\n  wordvec serve --vectors news=news.wvec --index news=news.wvec.idx --metrics-listen 127.0.0.1:9090\n  wordvec nn king --server http://127.0.0.1:50051"
+    )]
+    Serve(serve::ServeArgs),
     /// Build, inspect and evaluate HNSW indexes for approximate nearest-neighbour queries.
     #[command(subcommand)]
     Index(index::IndexCommand),

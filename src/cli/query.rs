@@ -7,8 +7,10 @@ use anyhow::{bail, Context, Result};
 use clap::Args;
 use serde::Serialize;
 use wordvec::search::{Mode, Searcher};
+use wordvec::server::proto;
 use wordvec::{Embeddings, Term};
 
+use super::client::{self, Client, ServerArgs};
 use super::output;
 use super::{describe, open_vectors, split_file_and_words, LoadArgs};
 
@@ -41,6 +43,8 @@ pub struct NnArgs {
     /// Print JSON (one object per query) instead of a table.
     #[arg(long)]
     pub json: bool,
+    #[command(flatten)]
+    pub remote: ServerArgs,
     #[command(flatten)]
     pub load: LoadArgs,
 }
@@ -80,9 +84,11 @@ fn open_searcher(
 }
 
 pub fn nn(a: NnArgs) -> Result<()> {
-    let (file, words) = split_file_and_words(&a.args, None)?;
-    let (searcher, mode) = open_searcher(file.as_deref(), &a.load, a.index.as_deref(), a.exact)?;
-    let emb = &searcher.embeddings;
+    let (file, words) = if a.remote.server.is_some() {
+        (None, a.args.clone())
+    } else {
+        split_file_and_words(&a.args, None)?
+    };
     let mut queries: Vec<Vec<String>> = Vec::new();
     if !words.is_empty() {
         queries.push(words);
@@ -109,24 +115,50 @@ pub fn nn(a: NnArgs) -> Result<()> {
     if queries.is_empty() {
         queries.push(Vec::new());
     }
-    let negative: Vec<Term> = a.negative.iter().map(Term::from).collect();
-    for q in &queries {
-        let positive: Vec<Term> = q.iter().map(Term::from).collect();
-        let result =
-            searcher.most_similar(&positive, &negative, a.k, a.restrict_vocab, mode, a.ef)?;
+    let print = |q: &[String], result: &[wordvec::Neighbor], describe: &str| -> Result<()> {
         if a.json {
             output::json(&NnJson {
                 query: q,
                 negative: &a.negative,
-                neighbors: &result,
-            })?;
+                neighbors: result,
+            })
         } else {
             let mut title = format!("nearest to {}", q.join(" + "));
             for n in &a.negative {
                 title.push_str(&format!(" - {n}"));
             }
-            output::neighbors_table(&format!("{title}  [{}]", describe(emb)), &result, "cosine")?;
+            output::neighbors_table(&format!("{title}  [{describe}]"), result, "cosine")
         }
+    };
+    if a.remote.server.is_some() {
+        let mut c = Client::connect(&a.remote)?;
+        let describe = c.describe()?;
+        for q in &queries {
+            let req = proto::MostSimilarRequest {
+                model: c.model.clone(),
+                positive: q.iter().map(|w| client::word(w)).collect(),
+                negative: a.negative.iter().map(|w| client::word(w)).collect(),
+                top_k: a.k as u32,
+                exact: a.exact,
+                ef: a.ef.unwrap_or(0) as u32,
+                restrict_vocab: a.restrict_vocab.unwrap_or(0) as u32,
+            };
+            let r =
+                c.rt.block_on(c.inner.most_similar(req))
+                    .map_err(client::status_error)?
+                    .into_inner();
+            print(q, &client::neighbors(r), &describe)?;
+        }
+        return Ok(());
+    }
+    let (searcher, mode) = open_searcher(file.as_deref(), &a.load, a.index.as_deref(), a.exact)?;
+    let emb = &searcher.embeddings;
+    let negative: Vec<Term> = a.negative.iter().map(Term::from).collect();
+    for q in &queries {
+        let positive: Vec<Term> = q.iter().map(Term::from).collect();
+        let result =
+            searcher.most_similar(&positive, &negative, a.k, a.restrict_vocab, mode, a.ef)?;
+        print(q, &result, &describe(emb))?;
     }
     Ok(())
 }
@@ -158,25 +190,60 @@ pub struct AnalogyArgs {
     #[arg(long)]
     pub json: bool,
     #[command(flatten)]
+    pub remote: ServerArgs,
+    #[command(flatten)]
     pub load: LoadArgs,
 }
 
 pub fn analogy(a: AnalogyArgs) -> Result<()> {
-    let (file, words) = split_file_and_words(&a.args, Some(3))?;
-    let (searcher, mode) = open_searcher(file.as_deref(), &a.load, a.index.as_deref(), a.exact)?;
-    let emb = &searcher.embeddings;
-    let (x, y, z) = (&words[0], &words[1], &words[2]);
-    let positive = [Term::from(y), Term::from(z)];
-    let negative = [Term::from(x)];
-    let result = if a.cosmul {
-        searcher.most_similar_cosmul(&positive, &negative, a.k, a.restrict_vocab, mode, a.ef)?
+    let (file, words) = if a.remote.server.is_some() {
+        anyhow::ensure!(
+            a.args.len() == 3,
+            "with --server, give exactly three words A B C"
+        );
+        (None, a.args.clone())
     } else {
-        searcher.most_similar(&positive, &negative, a.k, a.restrict_vocab, mode, a.ef)?
+        split_file_and_words(&a.args, Some(3))?
+    };
+    let (x, y, z) = (&words[0], &words[1], &words[2]);
+    let (result, describe) = if a.remote.server.is_some() {
+        let mut c = Client::connect(&a.remote)?;
+        let describe = c.describe()?;
+        let req = proto::AnalogyRequest {
+            model: c.model.clone(),
+            a: x.clone(),
+            b: y.clone(),
+            c: z.clone(),
+            top_k: a.k as u32,
+            cosmul: a.cosmul,
+            exact: a.exact,
+            ef: a.ef.unwrap_or(0) as u32,
+            restrict_vocab: a.restrict_vocab.unwrap_or(0) as u32,
+        };
+        (
+            client::neighbors(
+                c.rt.block_on(c.inner.analogy(req))
+                    .map_err(client::status_error)?
+                    .into_inner(),
+            ),
+            describe,
+        )
+    } else {
+        let (searcher, mode) =
+            open_searcher(file.as_deref(), &a.load, a.index.as_deref(), a.exact)?;
+        let positive = [Term::from(y), Term::from(z)];
+        let negative = [Term::from(x)];
+        let r = if a.cosmul {
+            searcher.most_similar_cosmul(&positive, &negative, a.k, a.restrict_vocab, mode, a.ef)?
+        } else {
+            searcher.most_similar(&positive, &negative, a.k, a.restrict_vocab, mode, a.ef)?
+        };
+        (r, describe(&searcher.embeddings))
     };
     if a.json {
         output::json(&result)
     } else {
-        let title = format!("{x} is to {y} as {z} is to ?  [{}]", describe(emb));
+        let title = format!("{x} is to {y} as {z} is to ?  [{describe}]");
         output::neighbors_table(&title, &result, if a.cosmul { "3cosmul" } else { "cosine" })
     }
 }
@@ -190,13 +257,35 @@ pub struct SimilarityArgs {
     #[arg(long)]
     pub json: bool,
     #[command(flatten)]
+    pub remote: ServerArgs,
+    #[command(flatten)]
     pub load: LoadArgs,
 }
 
 pub fn similarity(a: SimilarityArgs) -> Result<()> {
-    let (file, words) = split_file_and_words(&a.args, Some(2))?;
-    let emb = open_vectors(file.as_deref(), &a.load)?;
-    let s = emb.similarity(&words[0], &words[1])?;
+    let s = if a.remote.server.is_some() {
+        anyhow::ensure!(a.args.len() == 2, "with --server, give exactly two words");
+        let mut c = Client::connect(&a.remote)?;
+        let req = proto::SimilarityRequest {
+            model: c.model.clone(),
+            pairs: vec![proto::WordPair {
+                a: a.args[0].clone(),
+                b: a.args[1].clone(),
+            }],
+        };
+        c.rt.block_on(c.inner.similarity(req))
+            .map_err(client::status_error)?
+            .into_inner()
+            .similarities[0]
+    } else {
+        let (file, words) = split_file_and_words(&a.args, Some(2))?;
+        open_vectors(file.as_deref(), &a.load)?.similarity(&words[0], &words[1])?
+    };
+    let words = if a.remote.server.is_some() {
+        a.args.clone()
+    } else {
+        split_file_and_words(&a.args, Some(2))?.1
+    };
     if a.json {
         output::json(&serde_json::json!({"a": words[0], "b": words[1], "similarity": s}))
     } else {
@@ -214,13 +303,30 @@ pub struct DoesntMatchArgs {
     #[arg(long)]
     pub json: bool,
     #[command(flatten)]
+    pub remote: ServerArgs,
+    #[command(flatten)]
     pub load: LoadArgs,
 }
 
 pub fn doesnt_match(a: DoesntMatchArgs) -> Result<()> {
-    let (file, words) = split_file_and_words(&a.args, None)?;
-    let emb = open_vectors(file.as_deref(), &a.load)?;
-    let d = emb.doesnt_match(&words)?;
+    let d = if a.remote.server.is_some() {
+        let mut c = Client::connect(&a.remote)?;
+        let req = proto::DoesntMatchRequest {
+            model: c.model.clone(),
+            words: a.args.clone(),
+        };
+        let r =
+            c.rt.block_on(c.inner.doesnt_match(req))
+                .map_err(client::status_error)?
+                .into_inner();
+        wordvec::DoesntMatch {
+            word: r.word,
+            ignored: r.ignored,
+        }
+    } else {
+        let (file, words) = split_file_and_words(&a.args, None)?;
+        open_vectors(file.as_deref(), &a.load)?.doesnt_match(&words)?
+    };
     if a.json {
         return output::json(&d);
     }

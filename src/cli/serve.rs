@@ -1,0 +1,193 @@
+//! `wordvec serve`: loads models and runs the gRPC daemon until SIGINT/SIGTERM.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::{bail, Context, Result};
+use clap::Args;
+use wordvec::search::Searcher;
+use wordvec::server::config::{parse_named, ClassifierSpec, ModelSpec, ServeConfig};
+use wordvec::server::models::{Models, VectorModel};
+
+use super::{open_vectors, LoadArgs};
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// A vectors model, NAME=PATH (repeatable; the first is the default). None: the embedded
+    /// default model, named "default".
+    #[arg(long = "vectors", value_name = "NAME=PATH")]
+    pub vectors: Vec<String>,
+    /// An HNSW index for a model, NAME=PATH (default: the model's PATH.idx when it exists).
+    #[arg(long = "index", value_name = "NAME=PATH")]
+    pub index: Vec<String>,
+    /// A text classifier, NAME=PATH (repeatable).
+    #[arg(long = "classifier", value_name = "NAME=PATH")]
+    pub classifier: Vec<String>,
+    /// TOML configuration file (see README); flags override it.
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// gRPC address [default: 127.0.0.1:50051].
+    #[arg(long)]
+    pub listen: Option<String>,
+    /// Address for Prometheus metrics (GET /metrics), e.g. 127.0.0.1:9090.
+    #[arg(long)]
+    pub metrics_listen: Option<String>,
+    /// File holding the bearer token clients must send; health checks stay open.
+    #[arg(long)]
+    pub auth_token_file: Option<PathBuf>,
+    /// PEM certificate chain: serve TLS (with --tls-key).
+    #[arg(long)]
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key for --tls-cert.
+    #[arg(long)]
+    pub tls_key: Option<PathBuf>,
+    /// Largest message in bytes [default: 4194304].
+    #[arg(long)]
+    pub max_message_bytes: Option<usize>,
+    /// Largest top_k [default: 1000].
+    #[arg(long)]
+    pub max_top_k: Option<usize>,
+    /// Most words/terms/texts per request [default: 1000].
+    #[arg(long)]
+    pub max_words: Option<usize>,
+    /// Requests processed at once; excess ones get RESOURCE_EXHAUSTED at once [default: 256].
+    #[arg(long)]
+    pub max_concurrent: Option<usize>,
+    /// Longest a request may run without a client deadline, seconds [default: 30].
+    #[arg(long)]
+    pub request_timeout: Option<f64>,
+    #[command(flatten)]
+    pub load: LoadArgs,
+}
+
+fn config(a: &ServeArgs) -> Result<ServeConfig> {
+    let mut c = match &a.config {
+        Some(p) => ServeConfig::from_file(p)?,
+        None => ServeConfig::default(),
+    };
+    if !a.vectors.is_empty() {
+        c.vectors = a
+            .vectors
+            .iter()
+            .map(|s| {
+                parse_named(s).map(|(name, path)| ModelSpec {
+                    name,
+                    path,
+                    index: None,
+                })
+            })
+            .collect::<Result<_, _>>()?;
+    }
+    for s in &a.index {
+        let (name, path) = parse_named(s)?;
+        let m = c
+            .vectors
+            .iter_mut()
+            .find(|m| m.name == name)
+            .with_context(|| format!("--index {s}: no model named {name}"))?;
+        m.index = Some(path);
+    }
+    if !a.classifier.is_empty() {
+        c.classifiers = a
+            .classifier
+            .iter()
+            .map(|s| parse_named(s).map(|(name, path)| ClassifierSpec { name, path }))
+            .collect::<Result<_, _>>()?;
+    }
+    macro_rules! over {
+        ($($f:ident => $t:expr),*) => { $( if let Some(v) = &a.$f { $t = v.clone().into(); } )* };
+    }
+    over!(listen => c.listen, metrics_listen => c.metrics_listen, auth_token_file => c.auth_token_file, tls_cert => c.tls_cert, tls_key => c.tls_key);
+    if let Some(v) = a.max_message_bytes {
+        c.limits.max_message_bytes = v;
+    }
+    if let Some(v) = a.max_top_k {
+        c.limits.max_top_k = v;
+    }
+    if let Some(v) = a.max_words {
+        c.limits.max_words = v;
+    }
+    if let Some(v) = a.max_concurrent {
+        c.limits.max_concurrent = v;
+    }
+    if let Some(v) = a.request_timeout {
+        c.limits.request_timeout_secs = v;
+    }
+    Ok(c)
+}
+
+/// Loads every configured model.
+pub fn load_models(c: &ServeConfig, load: &LoadArgs) -> Result<Models> {
+    if !c.classifiers.is_empty() {
+        bail!("--classifier: text classification is not available in this wordvec build yet");
+    }
+    let mut models = Vec::new();
+    if c.vectors.is_empty() {
+        let emb = open_vectors(None, load)?;
+        models.push(VectorModel {
+            name: wordvec::default_model::NAME.into(),
+            description: super::describe(&emb),
+            searcher: Searcher::exact(emb),
+        });
+    }
+    for spec in &c.vectors {
+        let emb = open_vectors(Some(&spec.path), load)?;
+        let index_path = spec
+            .index
+            .clone()
+            .or_else(|| Some(super::index::default_index_path(&spec.path)).filter(|p| p.exists()));
+        let index = match index_path {
+            Some(p) => Some(super::index::open_index(&p, &emb)?),
+            None => None,
+        };
+        models.push(VectorModel {
+            name: spec.name.clone(),
+            description: super::describe(&emb),
+            searcher: Searcher {
+                embeddings: emb,
+                index,
+            },
+        });
+    }
+    Ok(Models::new(models))
+}
+
+pub fn run(a: ServeArgs) -> Result<()> {
+    let c = config(&a)?;
+    let models = Arc::new(load_models(&c, &a.load)?);
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    rt.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(c.listen_addr())
+            .await
+            .with_context(|| format!("cannot listen on {}", c.listen_addr()))?;
+        eprintln!(
+            "wordvec serving {} on {}",
+            models.names().join(", "),
+            listener.local_addr()?
+        );
+        wordvec::server::serve(models, &c, listener, shutdown_signal()).await?;
+        Ok(())
+    })
+}
+
+/// Completes on SIGINT or SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+    eprintln!("shutting down: finishing requests in flight");
+}

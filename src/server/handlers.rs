@@ -1,0 +1,459 @@
+//! The `Embeddings` service: request checks, the library call on a blocking thread, the reply.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tonic::{Request, Response, Status};
+
+use super::config::Limits;
+use super::models::{Models, VectorModel};
+use super::proto::{self, embeddings_server::Embeddings};
+use crate::query::{Neighbor, Term};
+use crate::search::Mode;
+
+/// Runs `f` on a blocking thread (searches are CPU-bound and must not stall the reactor),
+/// giving up with DEADLINE_EXCEEDED at `deadline`.
+pub async fn blocking<T: Send + 'static>(
+    deadline: Duration,
+    f: impl FnOnce() -> Result<T, Status> + Send + 'static,
+) -> Result<T, Status> {
+    match tokio::time::timeout(deadline, tokio::task::spawn_blocking(f)).await {
+        Ok(Ok(r)) => r,
+        Ok(Err(e)) => Err(Status::internal(format!("request handler failed: {e}"))),
+        Err(_) => Err(Status::deadline_exceeded(format!(
+            "deadline of {:.3} s exceeded",
+            deadline.as_secs_f64()
+        ))),
+    }
+}
+
+/// The time a request may take: the client's `grpc-timeout`, capped by the server's limit.
+pub fn deadline<T>(req: &Request<T>, limits: &Limits) -> Duration {
+    let server = limits.request_timeout();
+    req.metadata()
+        .get("grpc-timeout")
+        .and_then(|v| v.to_str().ok())
+        .and_then(parse_grpc_timeout)
+        .map_or(server, |c| c.min(server))
+}
+
+/// Parses a `grpc-timeout` header value (`<digits><unit>`, unit one of H M S m u n).
+pub fn parse_grpc_timeout(v: &str) -> Option<Duration> {
+    let (digits, unit) = v.split_at(v.len().checked_sub(1)?);
+    let n: u64 = digits.parse().ok()?;
+    Some(match unit {
+        "H" => Duration::from_secs(n.saturating_mul(3600)),
+        "M" => Duration::from_secs(n.saturating_mul(60)),
+        "S" => Duration::from_secs(n),
+        "m" => Duration::from_millis(n),
+        "u" => Duration::from_micros(n),
+        "n" => Duration::from_nanos(n),
+        _ => return None,
+    })
+}
+
+/// An owned query term.
+#[derive(Debug, Clone)]
+enum OwnedTerm {
+    Word(String),
+    Vector(Vec<f32>),
+}
+
+impl OwnedTerm {
+    fn as_term(&self) -> Term<'_> {
+        match self {
+            OwnedTerm::Word(w) => Term::Word(w),
+            OwnedTerm::Vector(v) => Term::Vector(v),
+        }
+    }
+}
+
+fn owned_terms(terms: Vec<proto::Term>, side: &str) -> Result<Vec<OwnedTerm>, Status> {
+    terms
+        .into_iter()
+        .map(|t| match t.term {
+            Some(proto::term::Term::Word(w)) => Ok(OwnedTerm::Word(w)),
+            Some(proto::term::Term::Vector(v)) => Ok(OwnedTerm::Vector(v.values)),
+            None => Err(Status::invalid_argument(format!(
+                "a {side} term has neither a word nor a vector"
+            ))),
+        })
+        .collect()
+}
+
+/// A checked MostSimilar query.
+struct Query {
+    positive: Vec<OwnedTerm>,
+    negative: Vec<OwnedTerm>,
+    top_k: usize,
+    mode: Mode,
+    ef: Option<usize>,
+    restrict_vocab: Option<usize>,
+}
+
+fn top_k(k: u32, limits: &Limits) -> Result<usize, Status> {
+    let k = if k == 0 { 10 } else { k as usize };
+    if k > limits.max_top_k {
+        return Err(Status::invalid_argument(format!(
+            "top_k {k} is over the server's limit of {}",
+            limits.max_top_k
+        )));
+    }
+    Ok(k)
+}
+
+fn count_limit(n: usize, what: &str, limits: &Limits) -> Result<(), Status> {
+    if n == 0 {
+        return Err(Status::invalid_argument(format!(
+            "the request has no {what}"
+        )));
+    }
+    if n > limits.max_words {
+        return Err(Status::invalid_argument(format!(
+            "{n} {what} is over the server's limit of {}",
+            limits.max_words
+        )));
+    }
+    Ok(())
+}
+
+fn mode(exact: bool) -> Mode {
+    if exact {
+        Mode::Exact
+    } else {
+        Mode::Auto
+    }
+}
+
+fn nonzero(v: u32) -> Option<usize> {
+    (v > 0).then_some(v as usize)
+}
+
+impl Query {
+    fn from_request(r: proto::MostSimilarRequest, limits: &Limits) -> Result<Self, Status> {
+        let positive = owned_terms(r.positive, "positive")?;
+        let negative = owned_terms(r.negative, "negative")?;
+        count_limit(positive.len() + negative.len(), "terms", limits)?;
+        Ok(Query {
+            positive,
+            negative,
+            top_k: top_k(r.top_k, limits)?,
+            mode: mode(r.exact),
+            ef: nonzero(r.ef),
+            restrict_vocab: nonzero(r.restrict_vocab),
+        })
+    }
+
+    fn run(&self, m: &VectorModel, cosmul: bool) -> Result<(Vec<Neighbor>, bool), Status> {
+        let pos: Vec<Term> = self.positive.iter().map(OwnedTerm::as_term).collect();
+        let neg: Vec<Term> = self.negative.iter().map(OwnedTerm::as_term).collect();
+        let s = &m.searcher;
+        let used_index = s.uses_index(self.mode, self.restrict_vocab);
+        let r = if cosmul {
+            s.most_similar_cosmul(
+                &pos,
+                &neg,
+                self.top_k,
+                self.restrict_vocab,
+                self.mode,
+                self.ef,
+            )?
+        } else {
+            s.most_similar(
+                &pos,
+                &neg,
+                self.top_k,
+                self.restrict_vocab,
+                self.mode,
+                self.ef,
+            )?
+        };
+        Ok((r, used_index))
+    }
+}
+
+fn neighbors(
+    model: &str,
+    r: Vec<Neighbor>,
+    used_index: bool,
+    t: Instant,
+) -> proto::NeighborsResponse {
+    proto::NeighborsResponse {
+        model: model.to_owned(),
+        neighbors: r
+            .into_iter()
+            .map(|n| proto::Neighbor {
+                word: n.word,
+                score: n.score,
+                index: n.index as u64,
+            })
+            .collect(),
+        server_time_us: t.elapsed().as_micros() as u64,
+        used_index,
+    }
+}
+
+/// Implements `wordvec.v1.Embeddings`.
+pub struct EmbeddingsService {
+    models: Arc<Models>,
+    limits: Limits,
+}
+
+impl EmbeddingsService {
+    /// A service over `models` with `limits`.
+    pub fn new(models: Arc<Models>, limits: Limits) -> Self {
+        EmbeddingsService { models, limits }
+    }
+
+    async fn most_similar_impl(
+        &self,
+        req: Request<proto::MostSimilarRequest>,
+        cosmul: bool,
+    ) -> Result<Response<proto::NeighborsResponse>, Status> {
+        let t = Instant::now();
+        let d = deadline(&req, &self.limits);
+        let r = req.into_inner();
+        let m = self.models.vectors(&r.model)?;
+        let name = m.name.clone();
+        let q = Query::from_request(r, &self.limits)?;
+        let (res, used) = blocking(d, move || q.run(&m, cosmul)).await?;
+        Ok(Response::new(neighbors(&name, res, used, t)))
+    }
+}
+
+#[tonic::async_trait]
+impl Embeddings for EmbeddingsService {
+    async fn list_models(
+        &self,
+        _req: Request<proto::ListModelsRequest>,
+    ) -> Result<Response<proto::ListModelsResponse>, Status> {
+        let t = Instant::now();
+        let models = self
+            .models
+            .all_vectors()
+            .iter()
+            .enumerate()
+            .map(|(i, m)| proto::ModelInfo {
+                name: m.name.clone(),
+                words: m.searcher.embeddings.len() as u64,
+                dims: m.searcher.embeddings.dims() as u32,
+                description: m.description.clone(),
+                has_index: m.searcher.index.is_some(),
+                is_default: i == 0,
+            })
+            .collect();
+        Ok(Response::new(proto::ListModelsResponse {
+            models,
+            server_time_us: t.elapsed().as_micros() as u64,
+        }))
+    }
+
+    async fn get_vectors(
+        &self,
+        req: Request<proto::GetVectorsRequest>,
+    ) -> Result<Response<proto::GetVectorsResponse>, Status> {
+        let t = Instant::now();
+        let d = deadline(&req, &self.limits);
+        let r = req.into_inner();
+        let m = self.models.vectors(&r.model)?;
+        count_limit(r.words.len(), "words", &self.limits)?;
+        let name = m.name.clone();
+        let vectors = blocking(d, move || {
+            let e = &m.searcher.embeddings;
+            Ok(r.words
+                .into_iter()
+                .map(|w| match e.index(&w) {
+                    Some(i) => {
+                        let values = if r.normalized {
+                            e.unit_row(i)
+                        } else {
+                            e.raw_row(i)
+                        };
+                        proto::WordVector {
+                            word: w,
+                            found: true,
+                            vector: Some(proto::Vector { values }),
+                        }
+                    }
+                    None => proto::WordVector {
+                        word: w,
+                        found: false,
+                        vector: None,
+                    },
+                })
+                .collect())
+        })
+        .await?;
+        Ok(Response::new(proto::GetVectorsResponse {
+            model: name,
+            vectors,
+            server_time_us: t.elapsed().as_micros() as u64,
+        }))
+    }
+
+    async fn similarity(
+        &self,
+        req: Request<proto::SimilarityRequest>,
+    ) -> Result<Response<proto::SimilarityResponse>, Status> {
+        let t = Instant::now();
+        let d = deadline(&req, &self.limits);
+        let r = req.into_inner();
+        let m = self.models.vectors(&r.model)?;
+        count_limit(r.pairs.len() * 2, "words", &self.limits)?;
+        let name = m.name.clone();
+        let similarities = blocking(d, move || {
+            r.pairs
+                .iter()
+                .map(|p| {
+                    m.searcher
+                        .embeddings
+                        .similarity(&p.a, &p.b)
+                        .map_err(Status::from)
+                })
+                .collect::<Result<Vec<f32>, Status>>()
+        })
+        .await?;
+        Ok(Response::new(proto::SimilarityResponse {
+            model: name,
+            similarities,
+            server_time_us: t.elapsed().as_micros() as u64,
+        }))
+    }
+
+    async fn most_similar(
+        &self,
+        req: Request<proto::MostSimilarRequest>,
+    ) -> Result<Response<proto::NeighborsResponse>, Status> {
+        self.most_similar_impl(req, false).await
+    }
+
+    async fn most_similar_cosmul(
+        &self,
+        req: Request<proto::MostSimilarRequest>,
+    ) -> Result<Response<proto::NeighborsResponse>, Status> {
+        self.most_similar_impl(req, true).await
+    }
+
+    async fn analogy(
+        &self,
+        req: Request<proto::AnalogyRequest>,
+    ) -> Result<Response<proto::NeighborsResponse>, Status> {
+        let (meta, ext, r) = req.into_parts();
+        let word = |w: String| proto::Term {
+            term: Some(proto::term::Term::Word(w)),
+        };
+        if r.a.is_empty() || r.b.is_empty() || r.c.is_empty() {
+            return Err(Status::invalid_argument(
+                "an analogy needs three words a, b and c",
+            ));
+        }
+        let q = proto::MostSimilarRequest {
+            model: r.model,
+            positive: vec![word(r.b), word(r.c)],
+            negative: vec![word(r.a)],
+            top_k: r.top_k,
+            exact: r.exact,
+            ef: r.ef,
+            restrict_vocab: r.restrict_vocab,
+        };
+        self.most_similar_impl(Request::from_parts(meta, ext, q), r.cosmul)
+            .await
+    }
+
+    async fn doesnt_match(
+        &self,
+        req: Request<proto::DoesntMatchRequest>,
+    ) -> Result<Response<proto::DoesntMatchResponse>, Status> {
+        let t = Instant::now();
+        let d = deadline(&req, &self.limits);
+        let r = req.into_inner();
+        let m = self.models.vectors(&r.model)?;
+        count_limit(r.words.len(), "words", &self.limits)?;
+        let name = m.name.clone();
+        let dm = blocking(d, move || {
+            m.searcher
+                .embeddings
+                .doesnt_match(&r.words)
+                .map_err(Status::from)
+        })
+        .await?;
+        Ok(Response::new(proto::DoesntMatchResponse {
+            model: name,
+            word: dm.word,
+            ignored: dm.ignored,
+            server_time_us: t.elapsed().as_micros() as u64,
+        }))
+    }
+
+    async fn nearest_to_vector(
+        &self,
+        req: Request<proto::NearestToVectorRequest>,
+    ) -> Result<Response<proto::NeighborsResponse>, Status> {
+        let (meta, ext, r) = req.into_parts();
+        let v = r
+            .vector
+            .ok_or_else(|| Status::invalid_argument("the request has no vector"))?;
+        let q = proto::MostSimilarRequest {
+            model: r.model,
+            positive: vec![proto::Term {
+                term: Some(proto::term::Term::Vector(v)),
+            }],
+            negative: vec![],
+            top_k: r.top_k,
+            exact: r.exact,
+            ef: r.ef,
+            restrict_vocab: r.restrict_vocab,
+        };
+        self.most_similar_impl(Request::from_parts(meta, ext, q), false)
+            .await
+    }
+
+    async fn most_similar_batch(
+        &self,
+        req: Request<proto::MostSimilarBatchRequest>,
+    ) -> Result<Response<proto::MostSimilarBatchResponse>, Status> {
+        let t = Instant::now();
+        let d = deadline(&req, &self.limits);
+        let r = req.into_inner();
+        let m = self.models.vectors(&r.model)?;
+        count_limit(r.queries.len(), "queries", &self.limits)?;
+        let queries = r
+            .queries
+            .into_iter()
+            .map(|q| Query::from_request(q, &self.limits))
+            .collect::<Result<Vec<_>, Status>>()?;
+        let name = m.name.clone();
+        let name2 = name.clone();
+        let results = blocking(d, move || {
+            use rayon::prelude::*;
+            queries
+                .par_iter()
+                .map(|q| {
+                    let tq = Instant::now();
+                    q.run(&m, false).map(|(r, u)| neighbors(&name2, r, u, tq))
+                })
+                .collect::<Result<Vec<_>, Status>>()
+        })
+        .await?;
+        Ok(Response::new(proto::MostSimilarBatchResponse {
+            model: name,
+            results,
+            server_time_us: t.elapsed().as_micros() as u64,
+        }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn grpc_timeouts() {
+        assert_eq!(parse_grpc_timeout("100m"), Some(Duration::from_millis(100)));
+        assert_eq!(parse_grpc_timeout("2S"), Some(Duration::from_secs(2)));
+        assert_eq!(parse_grpc_timeout("1H"), Some(Duration::from_secs(3600)));
+        assert_eq!(parse_grpc_timeout("5x"), None);
+        assert_eq!(parse_grpc_timeout(""), None);
+        assert_eq!(parse_grpc_timeout("m"), None);
+    }
+}

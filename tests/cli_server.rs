@@ -1,0 +1,132 @@
+//! `wordvec serve` as a process: the CLI as its client gives the same output as local mode,
+//! the Python example client works (when Python with grpcio is installed), and SIGTERM stops the
+//! daemon cleanly.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+
+use assert_cmd::cargo::CommandCargoExt;
+
+struct Daemon {
+    child: Child,
+    url: String,
+    addr: String,
+}
+
+fn start(args: &[&str]) -> Daemon {
+    let mut child = Command::cargo_bin("wordvec")
+        .unwrap()
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .args(args)
+        .stderr(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let line = lines
+        .find_map(|l| l.ok().filter(|l| l.starts_with("wordvec serving")))
+        .expect("serving line");
+    let addr = line.rsplit(' ').next().unwrap().to_owned();
+    // Keep draining stderr so the daemon never blocks on a full pipe.
+    std::thread::spawn(move || for _ in lines {});
+    Daemon {
+        child,
+        url: format!("http://{addr}"),
+        addr,
+    }
+}
+
+fn run(args: &[&str]) -> (bool, String, String) {
+    let out = Command::cargo_bin("wordvec")
+        .unwrap()
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn client_mode_prints_what_local_mode_prints_and_sigterm_stops_cleanly() {
+    let mut d = start(&[]);
+    for args in [
+        vec!["nn", "king", "queen", "-k", "5"],
+        vec!["nn", "king", "--negative", "man", "--json"],
+        vec!["analogy", "man", "king", "woman", "-k", "3"],
+        vec!["analogy", "man", "king", "woman", "--cosmul", "--json"],
+        vec!["similarity", "king", "queen"],
+        vec!["doesnt-match", "red", "green", "blue", "computer"],
+    ] {
+        let local = run(&args);
+        let mut remote_args = args.clone();
+        remote_args.extend(["--server", &d.url]);
+        let remote = run(&remote_args);
+        assert!(local.0 && remote.0, "{args:?}: {} / {}", local.2, remote.2);
+        assert_eq!(local.1, remote.1, "{args:?}");
+    }
+    let (ok, _, err) = run(&["nn", "zzyzx", "--server", &d.url]);
+    assert!(
+        !ok && err.contains("word not in the vocabulary: \"zzyzx\""),
+        "{err}"
+    );
+
+    // The Python example, where Python and grpcio are installed.
+    let has_grpc = Command::new("python3")
+        .args(["-c", "import grpc, grpc_tools"])
+        .status()
+        .is_ok_and(|s| s.success());
+    if has_grpc {
+        let script =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/python_client.py");
+        let out = Command::new("python3")
+            .arg(script)
+            .args([d.addr.as_str(), "king"])
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(
+            text.contains("\"name\": \"default\"")
+                && text.contains("\"lady\"")
+                && text.contains("NOT_FOUND"),
+            "{text}"
+        );
+    } else {
+        eprintln!(
+            "python3 with grpcio and grpcio-tools not found: the Python example client was not run"
+        );
+    }
+
+    // SIGTERM: stop accepting, finish, exit 0.
+    let pid = d.child.id().to_string();
+    assert!(Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap()
+        .success());
+    let status = d.child.wait().unwrap();
+    assert!(status.success(), "{status:?}");
+}
+
+#[test]
+fn serve_refuses_bad_configuration() {
+    let (ok, _, err) = run(&["serve", "--vectors", "x"]);
+    assert!(!ok && err.contains("expected NAME=PATH"), "{err}");
+    let (ok, _, err) = run(&[
+        "serve",
+        "--vectors",
+        "a=/nonexistent.bin",
+        "--listen",
+        "127.0.0.1:0",
+    ]);
+    assert!(!ok && err.contains("nonexistent.bin"), "{err}");
+    let (ok, _, err) = run(&["serve", "--tls-cert", "/x.pem", "--listen", "127.0.0.1:0"]);
+    assert!(!ok && err.contains("TLS needs both"), "{err}");
+}

@@ -1,0 +1,658 @@
+//! The gRPC daemon, tested over real connections to a server on 127.0.0.1:0: every RPC, health,
+//! reflection, auth, TLS, limits, bad requests, load, deadlines, metrics and graceful shutdown.
+
+mod common;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint};
+use tonic::{Code, Request};
+use wordvec::search::Searcher;
+use wordvec::server::config::ServeConfig;
+use wordvec::server::models::{Models, VectorModel};
+use wordvec::server::proto::classifier_client::ClassifierClient;
+use wordvec::server::proto::embeddings_client::EmbeddingsClient;
+use wordvec::server::proto::{self, term, Term};
+
+struct Running {
+    addr: std::net::SocketAddr,
+    stop: Option<oneshot::Sender<()>>,
+    task: tokio::task::JoinHandle<wordvec::Result<()>>,
+}
+
+impl Running {
+    async fn channel(&self) -> Channel {
+        Endpoint::from_shared(format!("http://{}", self.addr))
+            .unwrap()
+            .connect()
+            .await
+            .unwrap()
+    }
+    async fn client(&self) -> EmbeddingsClient<Channel> {
+        EmbeddingsClient::new(self.channel().await)
+    }
+    async fn shutdown(mut self) -> wordvec::Result<()> {
+        self.stop.take().unwrap().send(()).unwrap();
+        self.task.await.unwrap()
+    }
+}
+
+fn models() -> Arc<Models> {
+    let emb = common::load("w2vc-sg-d32.bin");
+    let description = format!("fixture ({} words x {} dims)", emb.len(), emb.dims());
+    Arc::new(Models::new(vec![
+        VectorModel {
+            name: "w2v".into(),
+            description,
+            searcher: Searcher::exact(emb),
+        },
+        VectorModel {
+            name: "other".into(),
+            description: "second".into(),
+            searcher: Searcher::exact(common::load("gensim-d32.bin")),
+        },
+    ]))
+}
+
+async fn start(config: ServeConfig) -> Running {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (tx, rx) = oneshot::channel::<()>();
+    let task = tokio::spawn(async move {
+        wordvec::server::serve(models(), &config, listener, async move {
+            let _ = rx.await;
+        })
+        .await
+    });
+    // Wait until it accepts connections.
+    for _ in 0..100 {
+        if tokio::net::TcpStream::connect(addr).await.is_ok() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    Running {
+        addr,
+        stop: Some(tx),
+        task,
+    }
+}
+
+fn word(w: &str) -> Term {
+    Term {
+        term: Some(term::Term::Word(w.into())),
+    }
+}
+
+fn ms(positive: &[&str], negative: &[&str], top_k: u32) -> proto::MostSimilarRequest {
+    proto::MostSimilarRequest {
+        positive: positive.iter().map(|w| word(w)).collect(),
+        negative: negative.iter().map(|w| word(w)).collect(),
+        top_k,
+        ..Default::default()
+    }
+}
+
+fn words(r: &proto::NeighborsResponse) -> Vec<String> {
+    r.neighbors.iter().map(|n| n.word.clone()).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_embeddings_rpc_answers_like_the_library() {
+    let s = start(ServeConfig::default()).await;
+    let mut c = s.client().await;
+    let emb = common::load("w2vc-sg-d32.bin");
+
+    let models = c
+        .list_models(proto::ListModelsRequest {})
+        .await
+        .unwrap()
+        .into_inner()
+        .models;
+    assert_eq!(
+        models.iter().map(|m| m.name.as_str()).collect::<Vec<_>>(),
+        ["w2v", "other"]
+    );
+    assert!(models[0].is_default && models[0].words == 4642 && models[0].dims == 32);
+
+    let r = c
+        .get_vectors(proto::GetVectorsRequest {
+            words: vec!["king".into(), "zzz".into()],
+            normalized: false,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(r.model, "w2v");
+    assert_eq!(
+        r.vectors[0].vector.as_ref().unwrap().values,
+        emb.vector("king").unwrap()
+    );
+    assert!(!r.vectors[1].found && r.vectors[1].vector.is_none());
+    let r = c
+        .get_vectors(proto::GetVectorsRequest {
+            words: vec!["king".into()],
+            normalized: true,
+            model: "other".into(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(r.model, "other");
+    let n: f32 = r.vectors[0]
+        .vector
+        .as_ref()
+        .unwrap()
+        .values
+        .iter()
+        .map(|x| x * x)
+        .sum();
+    assert!((n - 1.0).abs() < 1e-5);
+
+    let r = c
+        .similarity(proto::SimilarityRequest {
+            pairs: vec![proto::WordPair {
+                a: "king".into(),
+                b: "queen".into(),
+            }],
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!((r.similarities[0] - 0.930_413).abs() < 1e-5);
+
+    let lib = emb.most_similar(&["king".into()], &[], 10, None).unwrap();
+    let r = c
+        .most_similar(ms(&["king"], &[], 10))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(
+        words(&r),
+        lib.iter().map(|n| n.word.clone()).collect::<Vec<_>>()
+    );
+    assert_eq!(r.neighbors[0].score, lib[0].score);
+    assert!(!r.used_index);
+
+    let r = c
+        .most_similar_cosmul(ms(&["king", "woman"], &["man"], 1))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(words(&r), ["lady"]);
+    let r = c
+        .analogy(proto::AnalogyRequest {
+            a: "man".into(),
+            b: "king".into(),
+            c: "woman".into(),
+            top_k: 3,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(words(&r), ["lady", "brother", "duke"]);
+
+    let r = c
+        .doesnt_match(proto::DoesntMatchRequest {
+            words: vec![
+                "red".into(),
+                "green".into(),
+                "blue".into(),
+                "computer".into(),
+                "qq".into(),
+            ],
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(
+        (r.word.as_str(), r.ignored.as_slice()),
+        ("computer", &["qq".to_string()][..])
+    );
+
+    let v = emb.vector("water").unwrap();
+    let r = c
+        .nearest_to_vector(proto::NearestToVectorRequest {
+            vector: Some(proto::Vector { values: v }),
+            top_k: 1,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(words(&r), ["water"]);
+
+    let batch = proto::MostSimilarBatchRequest {
+        model: String::new(),
+        queries: vec![ms(&["king"], &[], 2), ms(&["water"], &[], 2)],
+    };
+    let r = c.most_similar_batch(batch).await.unwrap().into_inner();
+    assert_eq!(r.results.len(), 2);
+    assert_eq!(
+        words(&r.results[0]),
+        lib[..2].iter().map(|n| n.word.clone()).collect::<Vec<_>>()
+    );
+
+    let e = ClassifierClient::new(s.channel().await)
+        .predict(proto::PredictRequest {
+            texts: vec!["hi".into()],
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Code::Unimplemented);
+    assert!(e.message().contains("not available"));
+    s.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_requests_get_clear_statuses() {
+    let cfg = ServeConfig {
+        limits: wordvec::server::Limits {
+            max_top_k: 50,
+            max_words: 5,
+            max_message_bytes: 2048,
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let s = start(cfg).await;
+    let mut c = s.client().await;
+    let check = |r: Result<tonic::Response<proto::NeighborsResponse>, tonic::Status>,
+                 code: Code,
+                 text: &str| {
+        let e = r.unwrap_err();
+        assert_eq!(e.code(), code, "{e:?}");
+        assert!(
+            e.message().contains(text),
+            "{:?} lacks {text:?}",
+            e.message()
+        );
+    };
+    check(
+        c.most_similar(ms(&["zzyzx", "king", "qqq"], &[], 5)).await,
+        Code::NotFound,
+        "\"zzyzx\", \"qqq\"",
+    );
+    check(
+        c.most_similar(ms(&[], &[], 5)).await,
+        Code::InvalidArgument,
+        "no terms",
+    );
+    check(
+        c.most_similar(ms(&["king"], &[], 51)).await,
+        Code::InvalidArgument,
+        "top_k 51 is over the server's limit of 50",
+    );
+    check(
+        c.most_similar(ms(&["a", "b", "c", "d", "e", "f"], &[], 5))
+            .await,
+        Code::InvalidArgument,
+        "6 terms is over the server's limit of 5",
+    );
+    let mut nan = vec![0.0f32; 32];
+    nan[3] = f32::NAN;
+    let r = c
+        .nearest_to_vector(proto::NearestToVectorRequest {
+            vector: Some(proto::Vector { values: nan }),
+            ..Default::default()
+        })
+        .await;
+    check(r, Code::InvalidArgument, "NaN at dimension 3");
+    let r = c
+        .nearest_to_vector(proto::NearestToVectorRequest {
+            vector: Some(proto::Vector {
+                values: vec![1.0; 3],
+            }),
+            ..Default::default()
+        })
+        .await;
+    check(r, Code::InvalidArgument, "3 dimensions");
+    check(
+        c.nearest_to_vector(proto::NearestToVectorRequest::default())
+            .await,
+        Code::InvalidArgument,
+        "no vector",
+    );
+    check(
+        c.analogy(proto::AnalogyRequest {
+            a: "x".into(),
+            ..Default::default()
+        })
+        .await,
+        Code::InvalidArgument,
+        "three words",
+    );
+    check(
+        c.most_similar(proto::MostSimilarRequest {
+            model: "nope".into(),
+            ..ms(&["king"], &[], 1)
+        })
+        .await,
+        Code::NotFound,
+        "no model named \"nope\"",
+    );
+    check(
+        c.most_similar(proto::MostSimilarRequest {
+            positive: vec![Term { term: None }],
+            ..Default::default()
+        })
+        .await,
+        Code::InvalidArgument,
+        "neither a word nor a vector",
+    );
+    let e = c
+        .get_vectors(proto::GetVectorsRequest::default())
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Code::InvalidArgument);
+    let e = c
+        .doesnt_match(proto::DoesntMatchRequest {
+            words: vec!["qq".into()],
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Code::InvalidArgument);
+    // A message over the size limit is refused before it is decoded.
+    let big = proto::GetVectorsRequest {
+        words: vec!["x".repeat(4000)],
+        ..Default::default()
+    };
+    let e = c.get_vectors(big).await.unwrap_err();
+    assert!(
+        matches!(e.code(), Code::OutOfRange | Code::ResourceExhausted),
+        "{e:?}"
+    );
+    s.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn health_and_reflection_work_for_stock_tools() {
+    let s = start(ServeConfig::default()).await;
+    let mut h = tonic_health::pb::health_client::HealthClient::new(s.channel().await);
+    for service in ["", "wordvec.v1.Embeddings", "wordvec.v1.Classifier"] {
+        let r = h
+            .check(tonic_health::pb::HealthCheckRequest {
+                service: service.into(),
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(
+            r.status,
+            tonic_health::pb::health_check_response::ServingStatus::Serving as i32,
+            "{service}"
+        );
+    }
+    use tonic_reflection::pb::v1::server_reflection_client::ServerReflectionClient;
+    use tonic_reflection::pb::v1::server_reflection_request::MessageRequest;
+    use tonic_reflection::pb::v1::server_reflection_response::MessageResponse;
+    use tonic_reflection::pb::v1::ServerReflectionRequest;
+    let mut r = ServerReflectionClient::new(s.channel().await);
+    let req = ServerReflectionRequest {
+        host: String::new(),
+        message_request: Some(MessageRequest::ListServices(String::new())),
+    };
+    let mut stream = r
+        .server_reflection_info(tokio_stream::iter(vec![req]))
+        .await
+        .unwrap()
+        .into_inner();
+    let msg = stream.message().await.unwrap().unwrap();
+    let Some(MessageResponse::ListServicesResponse(list)) = msg.message_response else {
+        panic!("{msg:?}")
+    };
+    let names: Vec<String> = list.service.into_iter().map(|s| s.name).collect();
+    for want in [
+        "wordvec.v1.Embeddings",
+        "wordvec.v1.Classifier",
+        "grpc.health.v1.Health",
+    ] {
+        assert!(names.iter().any(|n| n == want), "{want} not in {names:?}");
+    }
+    s.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bearer_token_auth() {
+    let dir = tempfile::tempdir().unwrap();
+    let token_file = dir.path().join("token");
+    std::fs::write(&token_file, "s3cret\n").unwrap();
+    let s = start(ServeConfig {
+        auth_token_file: Some(token_file),
+        ..Default::default()
+    })
+    .await;
+    let mut c = s.client().await;
+    let e = c
+        .list_models(proto::ListModelsRequest {})
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Code::Unauthenticated);
+    assert!(e.message().contains("missing bearer token"));
+    let with = |t: &str| {
+        let mut r = Request::new(proto::ListModelsRequest {});
+        r.metadata_mut()
+            .insert("authorization", format!("Bearer {t}").parse().unwrap());
+        r
+    };
+    let e = c.list_models(with("wrong")).await.unwrap_err();
+    assert_eq!(
+        (e.code(), e.message()),
+        (Code::Unauthenticated, "invalid bearer token")
+    );
+    assert!(c.list_models(with("s3cret")).await.is_ok());
+    // Health stays open.
+    let mut h = tonic_health::pb::health_client::HealthClient::new(s.channel().await);
+    assert!(h
+        .check(tonic_health::pb::HealthCheckRequest {
+            service: String::new()
+        })
+        .await
+        .is_ok());
+    s.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tls_with_a_test_certificate() {
+    let dir = tempfile::tempdir().unwrap();
+    let cert = rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).unwrap();
+    let (cert_path, key_path) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
+    std::fs::write(&cert_path, cert.cert.pem()).unwrap();
+    std::fs::write(&key_path, cert.signing_key.serialize_pem()).unwrap();
+    let s = start(ServeConfig {
+        tls_cert: Some(cert_path),
+        tls_key: Some(key_path),
+        ..Default::default()
+    })
+    .await;
+    let tls = ClientTlsConfig::new()
+        .ca_certificate(Certificate::from_pem(cert.cert.pem()))
+        .domain_name("localhost");
+    let ch = Endpoint::from_shared(format!("https://{}", s.addr))
+        .unwrap()
+        .tls_config(tls)
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
+    let r = EmbeddingsClient::new(ch)
+        .similarity(proto::SimilarityRequest {
+            pairs: vec![proto::WordPair {
+                a: "dog".into(),
+                b: "cat".into(),
+            }],
+            ..Default::default()
+        })
+        .await;
+    assert!(r.is_ok(), "{r:?}");
+    // A plaintext client cannot talk to the TLS server.
+    let plain = Endpoint::from_shared(format!("http://{}", s.addr))
+        .unwrap()
+        .connect()
+        .await;
+    if let Ok(ch) = plain {
+        assert!(EmbeddingsClient::new(ch)
+            .list_models(proto::ListModelsRequest {})
+            .await
+            .is_err());
+    }
+    s.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_load_without_errors_and_fast_refusal_under_overload() {
+    let s = start(ServeConfig::default()).await;
+    let ch = s.channel().await;
+    let mut tasks = Vec::new();
+    for t in 0..64 {
+        let mut c = EmbeddingsClient::new(ch.clone());
+        tasks.push(tokio::spawn(async move {
+            for i in 0..10 {
+                let w = ["king", "water", "dog", "city"][(t + i) % 4];
+                c.most_similar(ms(&[w], &[], 10))
+                    .await
+                    .map(|r| r.into_inner().neighbors.len())?;
+            }
+            Ok::<_, tonic::Status>(())
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap().unwrap();
+    }
+    s.shutdown().await.unwrap();
+
+    // With room for one request, a burst of slow ones: some succeed, the rest are refused
+    // with RESOURCE_EXHAUSTED, nothing else.
+    let s = start(ServeConfig {
+        limits: wordvec::server::Limits {
+            max_concurrent: 1,
+            ..Default::default()
+        },
+        ..Default::default()
+    })
+    .await;
+    let ch = s.channel().await;
+    let slow = proto::MostSimilarBatchRequest {
+        model: String::new(),
+        queries: vec![ms(&["king"], &[], 10); 1000],
+    };
+    let mut tasks = Vec::new();
+    for _ in 0..16 {
+        let mut c = EmbeddingsClient::new(ch.clone());
+        let req = slow.clone();
+        tasks.push(tokio::spawn(async move {
+            c.most_similar_batch(req).await.map(|_| ())
+        }));
+    }
+    let (mut ok, mut busy) = (0, 0);
+    for t in tasks {
+        match t.await.unwrap() {
+            Ok(()) => ok += 1,
+            Err(e) if e.code() == Code::ResourceExhausted => busy += 1,
+            Err(e) => panic!("unexpected {e:?}"),
+        }
+    }
+    assert!(ok >= 1 && busy >= 1, "ok {ok}, busy {busy}");
+    s.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn client_deadlines_are_honoured() {
+    let s = start(ServeConfig::default()).await;
+    let mut c = s.client().await;
+    // The deadline travels as the standard grpc-timeout header; this client does not enforce it
+    // itself, so the answer is the server's.
+    let mut req = Request::new(proto::MostSimilarBatchRequest {
+        model: String::new(),
+        queries: vec![ms(&["king"], &[], 10); 1000],
+    });
+    req.metadata_mut()
+        .insert("grpc-timeout", "2m".parse().unwrap());
+    let e = c.most_similar_batch(req).await.unwrap_err();
+    assert_eq!(e.code(), Code::DeadlineExceeded, "{e:?}");
+    s.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_endpoint_counts_requests() {
+    let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let maddr = probe.local_addr().unwrap();
+    drop(probe);
+    let s = start(ServeConfig {
+        metrics_listen: Some(maddr.to_string()),
+        ..Default::default()
+    })
+    .await;
+    let mut c = s.client().await;
+    c.most_similar(ms(&["king"], &[], 3)).await.unwrap();
+    let _ = c.most_similar(ms(&["zzyzx"], &[], 3)).await;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut body = String::new();
+    for _ in 0..50 {
+        if let Ok(mut conn) = tokio::net::TcpStream::connect(maddr).await {
+            conn.write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")
+                .await
+                .unwrap();
+            conn.read_to_string(&mut body).await.unwrap();
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(body.starts_with("HTTP/1.1 200 OK"), "{body}");
+    assert!(
+        body.contains(
+            "wordvec_requests_total{code=\"Ok\",method=\"/wordvec.v1.Embeddings/MostSimilar\"} 1"
+        ),
+        "{body}"
+    );
+    assert!(body.contains("code=\"NotFound\""), "{body}");
+    assert!(body.contains("wordvec_request_duration_seconds_bucket"));
+    s.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn graceful_shutdown_finishes_requests_in_flight() {
+    let s = start(ServeConfig {
+        limits: wordvec::server::Limits {
+            max_words: 5000,
+            ..Default::default()
+        },
+        ..Default::default()
+    })
+    .await;
+    let mut c = s.client().await;
+    // Slow (2000 exact queries) with a small answer (top 1 each, under one flow-control window).
+    let slow = proto::MostSimilarBatchRequest {
+        model: String::new(),
+        queries: vec![ms(&["king"], &[], 1); 2000],
+    };
+    let in_flight =
+        tokio::spawn(async move { c.most_similar_batch(slow).await.map(|r| r.into_inner()) });
+    tokio::time::sleep(Duration::from_millis(10)).await;
+    let addr = s.addr;
+    s.shutdown().await.unwrap();
+    let done = in_flight.await.unwrap().unwrap();
+    assert_eq!(done.results.len(), 2000, "the request in flight completed");
+    assert!(
+        done.server_time_us > 10_000,
+        "the request was still running when shutdown began ({} us)",
+        done.server_time_us
+    );
+    assert!(
+        Endpoint::from_shared(format!("http://{addr}"))
+            .unwrap()
+            .connect()
+            .await
+            .is_err(),
+        "no longer accepting"
+    );
+}
