@@ -26,12 +26,18 @@ fn fixture(name: &str) -> String {
 }
 
 #[test]
-fn nn_on_the_default_model_prints_a_table() {
-    let out = stdout_of(&["nn", "king", "-k", "3"]);
+fn nn_prints_a_table() {
+    let out = stdout_of(&["nn", &fixture("w2vc-sg-d32.bin"), "king", "-k", "3"]);
     let rows: Vec<&str> = out.lines().skip(2).collect();
     assert_eq!(rows.len(), 3, "{out}");
     assert!(
         rows[0].contains("lord") && rows[0].contains("0.93788"),
+        "{out}"
+    );
+    // Without a file, the embedded default model answers.
+    let out = stdout_of(&["nn", "king", "-k", "3"]);
+    assert!(
+        out.starts_with("nearest to king  [default model (") && out.lines().count() == 5,
         "{out}"
     );
 }
@@ -101,20 +107,29 @@ fn analogy_similarity_doesnt_match() {
         "1",
     ]);
     assert!(out.lines().nth(2).unwrap().contains("lady"), "{out}");
+    let f = fixture("w2vc-sg-d32.bin");
     let out = stdout_of(&[
-        "analogy", "man", "king", "woman", "-k", "1", "--cosmul", "--json",
+        "analogy", &f, "man", "king", "woman", "-k", "1", "--cosmul", "--json",
     ]);
     assert!(out.contains("\"lady\""), "{out}");
     assert_eq!(
-        stdout_of(&["similarity", "king", "queen"]).trim(),
+        stdout_of(&["similarity", &f, "king", "queen"]).trim(),
         "0.930413"
     );
     assert_eq!(
-        stdout_of(&["doesnt-match", "dog", "cat", "horse"]).trim(),
+        stdout_of(&["doesnt-match", &f, "dog", "cat", "horse"]).trim(),
         "horse"
     );
     wordvec()
-        .args(["doesnt-match", "red", "green", "blue", "computer", "qqqq"])
+        .args([
+            "doesnt-match",
+            &f,
+            "red",
+            "green",
+            "blue",
+            "computer",
+            "qqqq",
+        ])
         .assert()
         .success()
         .stdout("computer\n")

@@ -94,7 +94,7 @@ fn client_mode_prints_what_local_mode_prints_and_sigterm_stops_cleanly() {
         );
         assert!(
             text.contains("\"name\": \"default\"")
-                && text.contains("\"lady\"")
+                && text.contains("\"answers\": [\"")
                 && text.contains("NOT_FOUND"),
             "{text}"
         );

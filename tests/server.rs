@@ -567,16 +567,23 @@ async fn concurrent_load_without_errors_and_fast_refusal_under_overload() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn client_deadlines_are_honoured() {
-    let s = start(ServeConfig::default()).await;
+    let s = start(ServeConfig {
+        limits: wordvec::server::Limits {
+            max_words: 5000,
+            ..Default::default()
+        },
+        ..Default::default()
+    })
+    .await;
     let mut c = s.client().await;
     // The deadline travels as the standard grpc-timeout header; this client does not enforce it
     // itself, so the answer is the server's.
     let mut req = Request::new(proto::MostSimilarBatchRequest {
         model: String::new(),
-        queries: vec![ms(&["king"], &[], 10); 1000],
+        queries: vec![ms(&["king"], &[], 10); 5000],
     });
     req.metadata_mut()
-        .insert("grpc-timeout", "2m".parse().unwrap());
+        .insert("grpc-timeout", "20m".parse().unwrap());
     let e = c.most_similar_batch(req).await.unwrap_err();
     assert_eq!(e.code(), Code::DeadlineExceeded, "{e:?}");
     s.shutdown().await.unwrap();

@@ -41,7 +41,7 @@ pub struct BuildArgs {
     #[arg(long, default_value_t = 200)]
     pub ef_construction: usize,
     /// Default candidate list size for searches.
-    #[arg(long, default_value_t = 64)]
+    #[arg(long, default_value_t = 32)]
     pub ef_search: usize,
     /// Index only the N most frequent words.
     #[arg(long, value_name = "N")]

@@ -27,14 +27,31 @@ pub async fn blocking<T: Send + 'static>(
     }
 }
 
-/// The time a request may take: the client's `grpc-timeout`, capped by the server's limit.
+/// The time a request may still take: the client's `grpc-timeout` counted from the request's
+/// arrival (see [`super::layers::Arrival`]), capped by the server's limit.
+///
+/// tonic's transport also enforces `grpc-timeout`, but answers CANCELLED; the gRPC spec says
+/// DEADLINE_EXCEEDED. Handlers therefore give up slightly earlier (a tenth of the time, at
+/// least 5 ms, at most 50 ms: timers tick by the millisecond) so that the client gets the right
+/// code.
 pub fn deadline<T>(req: &Request<T>, limits: &Limits) -> Duration {
     let server = limits.request_timeout();
-    req.metadata()
+    let client = req
+        .metadata()
         .get("grpc-timeout")
         .and_then(|v| v.to_str().ok())
-        .and_then(parse_grpc_timeout)
-        .map_or(server, |c| c.min(server))
+        .and_then(parse_grpc_timeout);
+    match client {
+        Some(c) if c <= server => {
+            let elapsed = req
+                .extensions()
+                .get::<super::layers::Arrival>()
+                .map_or(Duration::ZERO, |a| a.0.elapsed());
+            let margin = (c / 10).clamp(Duration::from_millis(5), Duration::from_millis(50));
+            c.saturating_sub(elapsed + margin)
+        }
+        _ => server,
+    }
 }
 
 /// Parses a `grpc-timeout` header value (`<digits><unit>`, unit one of H M S m u n).

@@ -176,7 +176,13 @@ where
     }
 }
 
-/// Counts requests and their latency by method and status, and logs each.
+/// When a request reached the server's own layers (just inside tonic's transport), stored in the
+/// request's extensions for the handlers' deadline arithmetic.
+#[derive(Debug, Clone, Copy)]
+pub struct Arrival(pub Instant);
+
+/// Counts requests and their latency by method and status, logs each, and stamps its
+/// [`Arrival`].
 #[derive(Clone)]
 pub struct MetricsLayer {
     metrics: Arc<Metrics>,
@@ -220,9 +226,10 @@ where
         self.inner.poll_ready(cx)
     }
 
-    fn call(&mut self, req: Request<B>) -> Self::Future {
+    fn call(&mut self, mut req: Request<B>) -> Self::Future {
         let method = req.uri().path().to_owned();
         let start = Instant::now();
+        req.extensions_mut().insert(Arrival(start));
         let metrics = self.metrics.clone();
         let fut = self.inner.call(req);
         Box::pin(async move {

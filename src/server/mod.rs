@@ -103,7 +103,16 @@ pub async fn serve(
         .local_addr()
         .map_err(|e| Error::io("cannot read address of", "listener", e))?;
     tracing::info!(%addr, models = ?models.names(), "serving");
-    let incoming = tokio_stream::wrappers::TcpListenerStream::new(listener);
+    // Small gRPC messages on a socket with Nagle's algorithm wait for delayed ACKs (40 ms
+    // stalls), so every accepted connection gets TCP_NODELAY.
+    let incoming = tokio_stream::StreamExt::map(
+        tokio_stream::wrappers::TcpListenerStream::new(listener),
+        |conn| {
+            conn.inspect(|s| {
+                let _ = s.set_nodelay(true);
+            })
+        },
+    );
     let result = router
         .serve_with_incoming_shutdown(incoming, shutdown)
         .await
