@@ -58,11 +58,36 @@ fn models() -> Arc<Models> {
 }
 
 async fn start(config: ServeConfig) -> Running {
+    start_with(config, models()).await
+}
+
+/// 200,000 random words x 64 dims: one exact query reads 51 MB, slow enough to be in flight.
+fn big_model() -> Arc<Models> {
+    let (n, d) = (200_000usize, 64usize);
+    let words: Vec<String> = (0..n).map(|i| format!("w{i}")).collect();
+    let mut x: u64 = 7;
+    let values = (0..n * d)
+        .map(|_| {
+            x = x
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            ((x >> 40) as f32 / (1u64 << 24) as f32) - 0.5
+        })
+        .collect();
+    let emb = wordvec::Embeddings::from_vectors(&words, values, d).unwrap();
+    Arc::new(Models::new(vec![VectorModel {
+        name: "big".into(),
+        description: "random".into(),
+        searcher: Searcher::exact(emb),
+    }]))
+}
+
+async fn start_with(config: ServeConfig, models: Arc<Models>) -> Running {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let (tx, rx) = oneshot::channel::<()>();
     let task = tokio::spawn(async move {
-        wordvec::server::serve(models(), &config, listener, async move {
+        wordvec::server::serve(models, &config, listener, async move {
             let _ = rx.await;
         })
         .await
@@ -583,7 +608,7 @@ async fn client_deadlines_are_honoured() {
         queries: vec![ms(&["king"], &[], 10); 5000],
     });
     req.metadata_mut()
-        .insert("grpc-timeout", "20m".parse().unwrap());
+        .insert("grpc-timeout", "200m".parse().unwrap());
     let e = c.most_similar_batch(req).await.unwrap_err();
     assert_eq!(e.code(), Code::DeadlineExceeded, "{e:?}");
     s.shutdown().await.unwrap();
@@ -628,29 +653,28 @@ async fn metrics_endpoint_counts_requests() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn graceful_shutdown_finishes_requests_in_flight() {
-    let s = start(ServeConfig {
-        limits: wordvec::server::Limits {
-            max_words: 5000,
-            ..Default::default()
-        },
-        ..Default::default()
-    })
-    .await;
+    let s = start_with(ServeConfig::default(), big_model()).await;
     let mut c = s.client().await;
-    // Slow (2000 exact queries) with a small answer (top 1 each, under one flow-control window).
+    // Small on the wire, slow on the server: 64 exact scans of 200,000 rows.
+    let q = proto::MostSimilarRequest {
+        positive: vec![word("w1")],
+        top_k: 5,
+        exact: true,
+        ..Default::default()
+    };
     let slow = proto::MostSimilarBatchRequest {
         model: String::new(),
-        queries: vec![ms(&["king"], &[], 1); 2000],
+        queries: vec![q; 64],
     };
     let in_flight =
         tokio::spawn(async move { c.most_similar_batch(slow).await.map(|r| r.into_inner()) });
-    tokio::time::sleep(Duration::from_millis(10)).await;
+    tokio::time::sleep(Duration::from_millis(30)).await;
     let addr = s.addr;
     s.shutdown().await.unwrap();
     let done = in_flight.await.unwrap().unwrap();
-    assert_eq!(done.results.len(), 2000, "the request in flight completed");
+    assert_eq!(done.results.len(), 64, "the request in flight completed");
     assert!(
-        done.server_time_us > 10_000,
+        done.server_time_us > 30_000,
         "the request was still running when shutdown began ({} us)",
         done.server_time_us
     );

@@ -3,6 +3,7 @@
 
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Instant;
@@ -100,11 +101,13 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 }
 
 /// Lets at most `max` requests run at once; the next one is refused at once with
-/// RESOURCE_EXHAUSTED instead of waiting in a queue that grows without bound.
+/// RESOURCE_EXHAUSTED instead of waiting in a queue that grows without bound. It also drains the
+/// server on shutdown ([`LoadShedLayer::drain`]).
 #[derive(Clone)]
 pub struct LoadShedLayer {
     permits: Arc<Semaphore>,
     max: usize,
+    draining: Arc<AtomicBool>,
 }
 
 impl LoadShedLayer {
@@ -113,7 +116,20 @@ impl LoadShedLayer {
         LoadShedLayer {
             permits: Arc::new(Semaphore::new(max.max(1))),
             max: max.max(1),
+            draining: Arc::new(AtomicBool::new(false)),
         }
+    }
+
+    /// Refuses new requests with UNAVAILABLE and waits (at most `limit`) until every request in
+    /// flight has answered. Closing connections only then means no answer is cut off: HTTP/2
+    /// servers that close a connection while a client's bytes are still unread make the kernel
+    /// reset it, and a client can lose the end of an answer it had not read yet.
+    pub async fn drain(&self, limit: std::time::Duration) {
+        self.draining.store(true, Ordering::SeqCst);
+        let all = u32::try_from(self.max).unwrap_or(u32::MAX);
+        let _ = tokio::time::timeout(limit, self.permits.acquire_many(all)).await;
+        // Let the connections write out the last answers before they are closed.
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
 }
 
@@ -124,6 +140,7 @@ impl<S> Layer<S> for LoadShedLayer {
             inner,
             permits: self.permits.clone(),
             max: self.max,
+            draining: self.draining.clone(),
         }
     }
 }
@@ -134,6 +151,7 @@ pub struct LoadShed<S> {
     inner: S,
     permits: Arc<Semaphore>,
     max: usize,
+    draining: Arc<AtomicBool>,
 }
 
 impl<S, B> Service<Request<B>> for LoadShed<S>
@@ -153,6 +171,12 @@ where
     fn call(&mut self, req: Request<B>) -> Self::Future {
         if is_health(req.uri().path()) {
             return Box::pin(self.inner.call(req));
+        }
+        if self.draining.load(Ordering::SeqCst) {
+            return Box::pin(std::future::ready(Ok(Status::unavailable(
+                "server shutting down",
+            )
+            .into_http())));
         }
         match self.permits.clone().try_acquire_owned() {
             Ok(permit) => {

@@ -78,10 +78,18 @@ pub async fn serve(
             .tls_config(ServerTlsConfig::new().identity(Identity::from_pem(cert, key)))
             .map_err(|e| Error::invalid(format!("TLS configuration: {e}")))?;
     }
+    let shed = layers::LoadShedLayer::new(limits.max_concurrent);
+    let drain = shed.clone();
+    let drain_limit = limits.request_timeout();
+    let shutdown = async move {
+        shutdown.await;
+        tracing::info!("shutdown requested: refusing new requests, finishing those in flight");
+        drain.drain(drain_limit).await;
+    };
     let layer = tower::ServiceBuilder::new()
         .layer(layers::MetricsLayer::new(metrics.clone()))
         .layer(layers::AuthLayer::new(token))
-        .layer(layers::LoadShedLayer::new(limits.max_concurrent));
+        .layer(shed);
     let router = builder
         .layer(layer)
         .add_service(health_service)
