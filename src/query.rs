@@ -212,15 +212,25 @@ impl Embeddings {
         let exclude: Vec<usize> = pos.iter().chain(&neg).filter_map(|t| t.row).collect();
         let dot = simd::dot_fn();
         let rows = self.rows_to_scan(restrict_vocab);
-        let score = |i: usize| {
-            let row = self.storage().row_bytes(i);
-            let scale = self.cosine_scale(i);
-            let shifted = |t: &Resolved| (1.0 + dot(&t.vector, row) * scale) / 2.0;
-            let p: f32 = pos.iter().map(shifted).product();
-            let n: f32 = neg.iter().map(shifted).product();
-            p / (n + 1e-6)
-        };
+        let score = |i: usize| self.cosmul_score(dot, i, &pos, &neg);
         Ok(self.neighbors(top_k(rows, topn, &exclude, score)))
+    }
+
+    /// The 3CosMul score of row `row`: cosines shifted to `(1 + cos) / 2`, the product over the
+    /// positive terms divided by (the product over the negative ones + 1e-6).
+    pub(crate) fn cosmul_score(
+        &self,
+        dot: simd::DotFn,
+        row: usize,
+        pos: &[Resolved],
+        neg: &[Resolved],
+    ) -> f32 {
+        let bytes = self.storage().row_bytes(row);
+        let scale = self.cosine_scale(row);
+        let shifted = |t: &Resolved| (1.0 + dot(&t.vector, bytes) * scale) / 2.0;
+        let p: f32 = pos.iter().map(shifted).product();
+        let n: f32 = neg.iter().map(shifted).product();
+        p / (n + 1e-6)
     }
 
     /// The word that fits least with the others: lowest cosine to the normalised mean of all

@@ -5,41 +5,11 @@
 //!
 //! Without the feature, the one test here checks that asking for a GPU is a clear error.
 
-use std::path::{Path, PathBuf};
+mod common;
+
+use common::planted_corpus;
 
 use wordvec::train::{Device, Model, TrainConfig};
-
-fn planted_corpus(dir: &Path) -> PathBuf {
-    let animal = [
-        "cat", "purr", "whiskers", "mouse", "milk", "fur", "paws", "meow",
-    ];
-    let vehicle = [
-        "car", "engine", "wheel", "road", "fuel", "driver", "brake", "garage",
-    ];
-    let mut s: u64 = 12345;
-    let mut next = |n: usize| {
-        s = s
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        ((s >> 33) % n as u64) as usize
-    };
-    let mut text = String::new();
-    for line in 0..3000 {
-        let topic = if line % 2 == 0 { &animal } else { &vehicle };
-        let words: Vec<&str> = (0..12)
-            .map(|_| match topic[next(topic.len())] {
-                "cat" if next(2) == 0 => "feline",
-                "car" if next(2) == 0 => "automobile",
-                w => w,
-            })
-            .collect();
-        text.push_str(&words.join(" "));
-        text.push('\n');
-    }
-    let p = dir.join("corpus.txt");
-    std::fs::write(&p, text).unwrap();
-    p
-}
 
 fn config(model: Model) -> TrainConfig {
     TrainConfig::default()

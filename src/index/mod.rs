@@ -25,7 +25,7 @@ use rayon::prelude::*;
 
 use crate::embeddings::Embeddings;
 use crate::error::{Error, Result};
-use crate::query::{Neighbor, Resolved, Term};
+use crate::query::{Neighbor, Term};
 use crate::simd;
 use distance::UnitDot;
 pub use meta::IndexMeta;
@@ -403,10 +403,11 @@ impl HnswIndex {
             Some(ef.unwrap_or(self.meta.ef_search).max(pool)),
             restrict_vocab,
         )?;
+        let dot = simd::dot_fn();
         let mut scored: Vec<Neighbor> = cands
             .into_iter()
             .map(|mut n| {
-                n.score = cosmul_score(emb, n.index, &pos, &neg);
+                n.score = emb.cosmul_score(dot, n.index, &pos, &neg);
                 n
             })
             .collect();
@@ -414,16 +415,6 @@ impl HnswIndex {
         scored.truncate(topn);
         Ok(scored)
     }
-}
-
-fn cosmul_score(emb: &Embeddings, row: usize, pos: &[Resolved], neg: &[Resolved]) -> f32 {
-    let dot = simd::dot_fn();
-    let bytes = emb.storage().row_bytes(row);
-    let scale = emb.cosine_scale(row);
-    let shifted = |t: &Resolved| (1.0 + dot(&t.vector, bytes) * scale) / 2.0;
-    let p: f32 = pos.iter().map(shifted).product();
-    let n: f32 = neg.iter().map(shifted).product();
-    p / (n + 1e-6)
 }
 
 fn unit_f64(v: &[f32]) -> Vec<f32> {
