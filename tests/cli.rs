@@ -262,6 +262,10 @@ fn every_command_has_help_with_an_example() {
         vec!["eval", "pairs"],
         vec!["repl"],
         vec!["train"],
+        vec!["serve"],
+        vec!["index", "build"],
+        vec!["index", "info"],
+        vec!["index", "eval"],
     ] {
         let mut args = cmd.clone();
         args.push("--help");
@@ -360,4 +364,58 @@ fn train_writes_vectors_and_vocabulary() {
         .assert()
         .failure()
         .stderr(predicate::str::contains("window must be at least 1"));
+}
+
+#[test]
+fn index_build_info_eval_and_queries_through_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let vectors = dir.path().join("v.bin");
+    std::fs::copy(data("w2vc-sg-d32.bin"), &vectors).unwrap();
+    let v = vectors.to_str().unwrap();
+    wordvec()
+        .args(["index", "build", v, "--m", "12", "--ef-construction", "100"])
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("indexed 4642 of 4642 words"));
+    let idx = dir.path().join("v.bin.idx");
+    assert!(idx.exists());
+    let info: serde_json::Value = serde_json::from_str(&stdout_of(&[
+        "index",
+        "info",
+        idx.to_str().unwrap(),
+        "--json",
+    ]))
+    .unwrap();
+    assert_eq!(
+        (info["m"].as_u64(), info["indexed"].as_u64()),
+        (Some(12), Some(4642))
+    );
+    // The index beside the vectors is picked up; a small vocabulary is still answered exactly,
+    // so the answer equals --exact.
+    let via_index = stdout_of(&["nn", v, "king", "-k", "5", "--ef", "50"]);
+    let exact = stdout_of(&["nn", v, "king", "-k", "5", "--exact"]);
+    assert_eq!(via_index, exact);
+    let eval: serde_json::Value = serde_json::from_str(&stdout_of(&[
+        "index",
+        "eval",
+        v,
+        idx.to_str().unwrap(),
+        "--queries",
+        "100",
+        "--ef",
+        "100",
+        "--json",
+    ]))
+    .unwrap();
+    assert!(eval[0]["recall_words"].as_f64().unwrap() >= 0.95, "{eval}");
+    // A damaged index is refused with a clear message.
+    let (graph, _) = wordvec::index::meta::hnsw_files(&idx);
+    std::fs::write(&graph, b"garbage").unwrap();
+    wordvec()
+        .args(["nn", v, "king"])
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains(
+            "corrupt, truncated or from another build",
+        ));
 }

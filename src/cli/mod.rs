@@ -19,7 +19,8 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 use wordvec::{Embeddings, Format, LoadOptions, UnicodeErrors};
 
-/// Word embeddings toolkit: load word2vec files by memory mapping, query and evaluate them.
+/// Word embeddings toolkit: load word2vec files by memory mapping, query, evaluate, train, index
+/// and serve them.
 ///
 /// Commands that take vectors use the embedded default model when no file is given: `wordvec nn
 /// king` asks the default model, `wordvec nn vectors.bin king` asks vectors.bin.
