@@ -72,20 +72,37 @@ impl SharedMatrix {
 /// `a` and `b` must each point to `n` readable floats.
 #[inline(always)]
 pub unsafe fn dot(a: *const f32, b: *const f32, n: usize) -> f32 {
-    // Eight independent partial sums let the compiler use one 8-lane register (AVX) or two
-    // 4-lane ones (SSE) without reordering a single sum.
-    let mut acc = [0f32; 8];
-    let chunks = n / 8;
-    for c in 0..chunks {
+    // 32 independent partial sums (four 8-lane registers with AVX) hide the latency of the
+    // multiply-adds; then 8 at a time; then the tail. No single sum is reordered, so the
+    // compiler vectorises without fast-math.
+    let mut acc = [0f32; 32];
+    let mut i = 0;
+    while i + 32 <= n {
         for (k, s) in acc.iter_mut().enumerate() {
-            // SAFETY: c * 8 + k < n, within both buffers (caller's contract).
-            unsafe { *s += *a.add(c * 8 + k) * *b.add(c * 8 + k) };
+            // SAFETY: i + k < n, within both buffers (caller's contract).
+            unsafe { *s += *a.add(i + k) * *b.add(i + k) };
         }
+        i += 32;
     }
-    let mut sum = (acc[0] + acc[4]) + (acc[1] + acc[5]) + (acc[2] + acc[6]) + (acc[3] + acc[7]);
-    for i in chunks * 8..n {
+    while i + 8 <= n {
+        for (k, s) in acc[..8].iter_mut().enumerate() {
+            // SAFETY: i + k < n.
+            unsafe { *s += *a.add(i + k) * *b.add(i + k) };
+        }
+        i += 8;
+    }
+    let mut lanes = [0f32; 8];
+    for (k, l) in lanes.iter_mut().enumerate() {
+        *l = (acc[k] + acc[k + 8]) + (acc[k + 16] + acc[k + 24]);
+    }
+    let mut sum = (lanes[0] + lanes[4])
+        + (lanes[1] + lanes[5])
+        + (lanes[2] + lanes[6])
+        + (lanes[3] + lanes[7]);
+    while i < n {
         // SAFETY: i < n.
         unsafe { sum += *a.add(i) * *b.add(i) };
+        i += 1;
     }
     sum
 }

@@ -10,9 +10,9 @@
 //! - Classic skip-gram (the C tool's): for each (context, centre) pair, the context's input vector
 //!   is trained against the centre word and `negative` fresh negatives.
 //! - Batched skip-gram (pWord2Vec / HogBatch, Ji et al. 2016): all context words of one window
-//!   share one draw of negatives; the window's context rows and target rows are copied into small
-//!   dense blocks, the scores are one small matrix product, and both gradients are matrix
-//!   products too, applied once per window. Same objective, far fewer memory round trips.
+//!   share one draw of negatives; the scores of every (context, target) pair form one small
+//!   matrix product, and both gradients are matrix products too, applied once per window. Same
+//!   objective, each row read once per window instead of once per pair.
 //! - CBOW: the mean of the context vectors predicts the centre word; the gradient goes back to
 //!   every context vector (the C tool's `cbow_mean`).
 
@@ -71,10 +71,7 @@ struct Scratch {
     contexts: Vec<usize>,
     targets: Vec<(usize, f32)>,
     wi: Vec<f32>,
-    wo: Vec<f32>,
     grad: Vec<f32>,
-    dwi: Vec<f32>,
-    dwo: Vec<f32>,
     loss: f64,
     pairs: u64,
 }
@@ -111,10 +108,7 @@ fn train_slice_generic(sh: &Shared, ids: &[u32], rng: &mut Lcg, stats: &ThreadSt
         contexts: Vec::with_capacity(w2),
         targets: Vec::with_capacity(sh.negative + 1),
         wi: vec![0.0; w2 * d],
-        wo: vec![0.0; (sh.negative + 1) * d],
         grad: vec![0.0; w2 * (sh.negative + 1)],
-        dwi: vec![0.0; w2 * d],
-        dwo: vec![0.0; (sh.negative + 1) * d],
         loss: 0.0,
         pairs: 0,
     };
@@ -244,61 +238,41 @@ fn skipgram_batched(sh: &Shared, s: &mut Scratch, rng: &mut Lcg, alpha: f32, d: 
             }
         }
         let (nc, nt) = (s.contexts.len(), s.targets.len());
-        // Gather: context rows into `wi` (nc x d), target rows into `wo` (nt x d).
+        // Copy the context rows (nc x d): the output rows are updated from them after the
+        // input rows have already moved.
         for (i, &c) in s.contexts.iter().enumerate() {
             let src = sh.syn0.row_ptr(c);
             // SAFETY: `src` points at d floats (checked by row_ptr); `wi` has room for
             // 2 * window >= nc rows of d floats.
             unsafe { std::ptr::copy_nonoverlapping(src, s.wi.as_mut_ptr().add(i * d), d) };
         }
-        for (j, &(t, _)) in s.targets.iter().enumerate() {
-            let src = sh.syn1.row_ptr(t);
-            // SAFETY: as above; `wo` has room for negative + 1 >= nt rows.
-            unsafe { std::ptr::copy_nonoverlapping(src, s.wo.as_mut_ptr().add(j * d), d) };
-        }
-        // Scores and gradient factors: G = (labels - sigmoid(wi wo^T)) * alpha, nc x nt.
-        for i in 0..nc {
-            for (j, &(_, label)) in s.targets.iter().enumerate() {
-                // SAFETY: rows i of wi and j of wo lie inside the buffers (sizes above).
-                let f = unsafe { dot(s.wi.as_ptr().add(i * d), s.wo.as_ptr().add(j * d), d) };
+        // Scores and gradient factors: G = (labels - sigmoid(wi . out_j)) * alpha, nc x nt.
+        for (j, &(t, label)) in s.targets.iter().enumerate() {
+            let out = sh.syn1.row_ptr(t);
+            for i in 0..nc {
+                // SAFETY: row i of wi lies inside the buffer; `out` is a checked row.
+                let f = unsafe { dot(s.wi.as_ptr().add(i * d), out, d) };
                 let (g, loss) = sh.sigmoid.grad_and_loss(f, label);
                 s.loss += f64::from(loss);
                 s.grad[i * nt + j] = g * alpha;
             }
         }
         s.pairs += (nc * nt) as u64;
-        // dwi = G wo (nc x d), dwo = G^T wi (nt x d), on the local copies.
-        s.dwi[..nc * d].fill(0.0);
-        s.dwo[..nt * d].fill(0.0);
-        for i in 0..nc {
-            for j in 0..nt {
-                let g = s.grad[i * nt + j];
-                // SAFETY: all four rows lie inside their local buffers (sizes above).
-                unsafe {
-                    axpy(
-                        g,
-                        s.wo.as_ptr().add(j * d),
-                        s.dwi.as_mut_ptr().add(i * d),
-                        d,
-                    );
-                    axpy(
-                        g,
-                        s.wi.as_ptr().add(i * d),
-                        s.dwo.as_mut_ptr().add(j * d),
-                        d,
-                    );
-                }
+        // Input rows: in_i += sum_j G_ij out_j, while the output rows are still unchanged.
+        for (i, &c) in s.contexts.iter().enumerate() {
+            let row = sh.syn0.row_ptr(c);
+            for (j, &(t, _)) in s.targets.iter().enumerate() {
+                // SAFETY: both are checked rows of different matrices, d floats each.
+                unsafe { axpy(s.grad[i * nt + j], sh.syn1.row_ptr(t), row, d) };
             }
         }
-        // Scatter the updates back into the shared rows (adding, so that other threads'
-        // concurrent updates to the same rows are kept).
-        for (i, &c) in s.contexts.iter().enumerate() {
-            // SAFETY: row_ptr checked the row; the local row is inside `dwi`.
-            unsafe { axpy(1.0, s.dwi.as_ptr().add(i * d), sh.syn0.row_ptr(c), d) };
-        }
+        // Output rows: out_j += sum_i G_ij in_i, from the copies of the input rows.
         for (j, &(t, _)) in s.targets.iter().enumerate() {
-            // SAFETY: as above, with `dwo`.
-            unsafe { axpy(1.0, s.dwo.as_ptr().add(j * d), sh.syn1.row_ptr(t), d) };
+            let row = sh.syn1.row_ptr(t);
+            for i in 0..nc {
+                // SAFETY: row i of wi lies inside the buffer; `row` is a checked row.
+                unsafe { axpy(s.grad[i * nt + j], s.wi.as_ptr().add(i * d), row, d) };
+            }
         }
     }
 }
