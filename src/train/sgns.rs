@@ -173,6 +173,47 @@ fn negative(sh: &Shared, rng: &mut Lcg, word: usize) -> Option<usize> {
     (t != word).then_some(t)
 }
 
+/// Trains the input vector `input` (d floats: a syn0 row for skip-gram, the context mean for
+/// CBOW) against `word` and `negative` fresh negatives: each output row moves by `g * input`,
+/// and `neu1e` (d floats, zeroed by the caller) collects `g * output` for the caller to apply to
+/// the input side. Adds to the loss sum and pair count in `stats`.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn train_targets(
+    sh: &Shared,
+    stats: (&mut f64, &mut u64),
+    rng: &mut Lcg,
+    word: usize,
+    input: *const f32,
+    neu1e: *mut f32,
+    alpha: f32,
+    d: usize,
+) {
+    for k in 0..=sh.negative {
+        let (target, label) = if k == 0 {
+            (word, 1.0)
+        } else {
+            match negative(sh, rng, word) {
+                Some(t) => (t, 0.0),
+                None => continue,
+            }
+        };
+        let l2 = sh.syn1.row_ptr(target);
+        // SAFETY: `row_ptr` checked that l2 has d floats; `input` and `neu1e` point at d floats
+        // (callers' contract) and are not rows of syn1, so nothing here aliases l2. Shared rows
+        // are accessed only through raw pointers (see `hogwild`).
+        unsafe {
+            let f = dot(input, l2, d);
+            let (g, loss) = sh.sigmoid.grad_and_loss(f, label);
+            *stats.0 += f64::from(loss);
+            let g = g * alpha;
+            axpy(g, l2, neu1e, d);
+            axpy(g, input, l2, d);
+        }
+        *stats.1 += 1;
+    }
+}
+
 #[inline(always)]
 fn skipgram(sh: &Shared, s: &mut Scratch, rng: &mut Lcg, alpha: f32, d: usize) {
     let len = s.sentence.len();
@@ -186,29 +227,16 @@ fn skipgram(sh: &Shared, s: &mut Scratch, rng: &mut Lcg, alpha: f32, d: usize) {
             }
             let l1 = sh.syn0.row_ptr(s.sentence[c] as usize);
             s.neu1e.fill(0.0);
-            for k in 0..=sh.negative {
-                let (target, label) = if k == 0 {
-                    (word, 1.0)
-                } else {
-                    match negative(sh, rng, word) {
-                        Some(t) => (t, 0.0),
-                        None => continue,
-                    }
-                };
-                let l2 = sh.syn1.row_ptr(target);
-                // SAFETY: `row_ptr` checked both rows exist (d floats each); `neu1e` holds d
-                // floats; l1 (syn0) and l2 (syn1) are rows of different matrices. Shared rows
-                // are accessed only through raw pointers (see `hogwild`).
-                unsafe {
-                    let f = dot(l1, l2, d);
-                    let (g, loss) = sh.sigmoid.grad_and_loss(f, label);
-                    s.loss += f64::from(loss);
-                    let g = g * alpha;
-                    axpy(g, l2, neu1e, d);
-                    axpy(g, l1, l2, d);
-                }
-                s.pairs += 1;
-            }
+            train_targets(
+                sh,
+                (&mut s.loss, &mut s.pairs),
+                rng,
+                word,
+                l1,
+                neu1e,
+                alpha,
+                d,
+            );
             // SAFETY: as above.
             unsafe { axpy(1.0, neu1e, l1, d) };
         }
@@ -299,27 +327,16 @@ fn cbow(sh: &Shared, s: &mut Scratch, rng: &mut Lcg, alpha: f32, d: usize) {
         let inv = 1.0 / cw as f32;
         s.neu1.iter_mut().for_each(|x| *x *= inv);
         s.neu1e.fill(0.0);
-        for k in 0..=sh.negative {
-            let (target, label) = if k == 0 {
-                (word, 1.0)
-            } else {
-                match negative(sh, rng, word) {
-                    Some(t) => (t, 0.0),
-                    None => continue,
-                }
-            };
-            let l2 = sh.syn1.row_ptr(target);
-            // SAFETY: l2 is a checked syn1 row; neu1 and neu1e are local d-float buffers.
-            unsafe {
-                let f = dot(neu1, l2, d);
-                let (g, loss) = sh.sigmoid.grad_and_loss(f, label);
-                s.loss += f64::from(loss);
-                let g = g * alpha;
-                axpy(g, l2, neu1e, d);
-                axpy(g, neu1, l2, d);
-            }
-            s.pairs += 1;
-        }
+        train_targets(
+            sh,
+            (&mut s.loss, &mut s.pairs),
+            rng,
+            word,
+            neu1,
+            neu1e,
+            alpha,
+            d,
+        );
         for c in lo..=hi {
             if c != p {
                 // SAFETY: row_ptr checked the row; neu1e holds d floats.
