@@ -263,6 +263,8 @@ fn every_command_has_help_with_an_example() {
         vec!["repl"],
         vec!["train"],
         vec!["serve"],
+        vec!["index"],
+        vec!["eval"],
         vec!["index", "build"],
         vec!["index", "info"],
         vec!["index", "eval"],

@@ -67,7 +67,10 @@ pub enum Command {
     )]
     Convert(convert::ConvertArgs),
     /// Evaluate vectors on analogies or word-pair similarity (gensim's rules).
-    #[command(subcommand)]
+    #[command(
+        subcommand,
+        after_help = "Examples:\n  wordvec eval analogies vectors.bin questions-words.txt\n  wordvec eval pairs vectors.bin wordsim353.tsv"
+    )]
     Eval(eval::EvalCommand),
     /// Run the gRPC daemon (vectors, similarity, analogies; health, reflection, auth, limits).
     #[command(
@@ -75,7 +78,10 @@ pub enum Command {
     )]
     Serve(serve::ServeArgs),
     /// Build, inspect and evaluate HNSW indexes for approximate nearest-neighbour queries.
-    #[command(subcommand)]
+    #[command(
+        subcommand,
+        after_help = "Examples:\n  wordvec index build vectors.wvec\n  wordvec index eval vectors.wvec vectors.wvec.idx"
+    )]
     Index(index::IndexCommand),
     /// Train word vectors (skip-gram or CBOW with negative sampling) on text files.
     #[command(
