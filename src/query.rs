@@ -59,6 +59,13 @@ pub struct DoesntMatch {
     pub ignored: Vec<String>,
 }
 
+/// A query's terms, resolved and checked, and the rows its words occupy (left out of answers).
+pub(crate) struct Prepared {
+    pub pos: Vec<Resolved>,
+    pub neg: Vec<Resolved>,
+    pub exclude: Vec<usize>,
+}
+
 /// A term resolved against the vocabulary.
 pub(crate) struct Resolved {
     pub vector: Vec<f32>,
@@ -91,6 +98,30 @@ impl Embeddings {
         } else {
             Err(Error::UnknownWords(unknown))
         }
+    }
+
+    /// Resolves and checks the terms of a query: `most_similar` needs at least one term,
+    /// `most_similar_cosmul` (`cosmul`) at least one positive term. The exact scan and the index
+    /// both start here, so they accept and refuse the same queries.
+    pub(crate) fn prepare(
+        &self,
+        positive: &[Term],
+        negative: &[Term],
+        cosmul: bool,
+    ) -> Result<Prepared> {
+        let (pos, neg) = (self.resolve(positive)?, self.resolve(negative)?);
+        if cosmul && pos.is_empty() {
+            return Err(Error::invalid(
+                "most_similar_cosmul needs at least one positive word or vector",
+            ));
+        }
+        if pos.is_empty() && neg.is_empty() {
+            return Err(Error::invalid(
+                "most_similar needs at least one positive or negative word or vector",
+            ));
+        }
+        let exclude = pos.iter().chain(&neg).filter_map(|t| t.row).collect();
+        Ok(Prepared { pos, neg, exclude })
     }
 
     /// Checks a caller's vector: right dimension, finite values.
@@ -159,13 +190,8 @@ impl Embeddings {
         topn: usize,
         restrict_vocab: Option<usize>,
     ) -> Result<Vec<Neighbor>> {
-        let (pos, neg) = (self.resolve(positive)?, self.resolve(negative)?);
-        if pos.is_empty() && neg.is_empty() {
-            return Err(Error::invalid(
-                "most_similar needs at least one positive or negative word or vector",
-            ));
-        }
-        Ok(self.most_similar_resolved(&pos, &neg, topn, restrict_vocab))
+        let q = self.prepare(positive, negative, false)?;
+        Ok(self.most_similar_resolved(&q.pos, &q.neg, topn, restrict_vocab))
     }
 
     pub(crate) fn most_similar_resolved(
@@ -203,17 +229,11 @@ impl Embeddings {
         topn: usize,
         restrict_vocab: Option<usize>,
     ) -> Result<Vec<Neighbor>> {
-        let (pos, neg) = (self.resolve(positive)?, self.resolve(negative)?);
-        if pos.is_empty() {
-            return Err(Error::invalid(
-                "most_similar_cosmul needs at least one positive word or vector",
-            ));
-        }
-        let exclude: Vec<usize> = pos.iter().chain(&neg).filter_map(|t| t.row).collect();
+        let q = self.prepare(positive, negative, true)?;
         let dot = simd::dot_fn();
         let rows = self.rows_to_scan(restrict_vocab);
-        let score = |i: usize| self.cosmul_score(dot, i, &pos, &neg);
-        Ok(self.neighbors(top_k(rows, topn, &exclude, score)))
+        let score = |i: usize| self.cosmul_score(dot, i, &q.pos, &q.neg);
+        Ok(self.neighbors(top_k(rows, topn, &q.exclude, score)))
     }
 
     /// The 3CosMul score of row `row`: cosines shifted to `(1 + cos) / 2`, the product over the

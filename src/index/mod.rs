@@ -25,7 +25,7 @@ use rayon::prelude::*;
 
 use crate::embeddings::Embeddings;
 use crate::error::{Error, Result};
-use crate::query::{Neighbor, Term};
+use crate::query::{Neighbor, Prepared, Term};
 use crate::simd;
 use distance::UnitDot;
 pub use meta::IndexMeta;
@@ -351,15 +351,9 @@ impl HnswIndex {
         ef: Option<usize>,
     ) -> Result<Vec<Neighbor>> {
         self.check(emb)?;
-        let (pos, neg) = (emb.resolve(positive)?, emb.resolve(negative)?);
-        if pos.is_empty() && neg.is_empty() {
-            return Err(Error::invalid(
-                "most_similar needs at least one positive or negative word or vector",
-            ));
-        }
-        let query = emb.mean_query(&pos, &neg);
-        let exclude: Vec<usize> = pos.iter().chain(&neg).filter_map(|t| t.row).collect();
-        self.candidates(emb, &query, topn, &exclude, ef, restrict_vocab)
+        let q = emb.prepare(positive, negative, false)?;
+        let query = emb.mean_query(&q.pos, &q.neg);
+        self.candidates(emb, &query, topn, &q.exclude, ef, restrict_vocab)
     }
 
     /// [`Embeddings::most_similar_to_vector`] through the index.
@@ -386,14 +380,8 @@ impl HnswIndex {
         ef: Option<usize>,
     ) -> Result<Vec<Neighbor>> {
         self.check(emb)?;
-        let (pos, neg) = (emb.resolve(positive)?, emb.resolve(negative)?);
-        if pos.is_empty() {
-            return Err(Error::invalid(
-                "most_similar_cosmul needs at least one positive word or vector",
-            ));
-        }
+        let Prepared { pos, neg, exclude } = emb.prepare(positive, negative, true)?;
         let query = emb.mean_query(&pos, &neg);
-        let exclude: Vec<usize> = pos.iter().chain(&neg).filter_map(|t| t.row).collect();
         let pool = (topn * 10).max(100);
         let cands = self.candidates(
             emb,
