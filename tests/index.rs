@@ -83,6 +83,26 @@ fn k_larger_than_the_vocabulary_and_restricted_searches() {
     assert!(idx
         .most_similar(&emb, &[Term::Word("zzzz")], &[], 3, None, None)
         .is_err());
+    // The index refuses exactly what the exact scan refuses.
+    for (pos, neg) in [(vec![], vec![]), (vec![], vec![Term::Word("king")])] {
+        let a = idx
+            .most_similar_cosmul(&emb, &pos, &neg, 3, None, None)
+            .unwrap_err()
+            .to_string();
+        let b = emb
+            .most_similar_cosmul(&pos, &neg, 3, None)
+            .unwrap_err()
+            .to_string();
+        assert_eq!(a, b);
+    }
+    let a = idx
+        .most_similar(&emb, &[], &[], 3, None, None)
+        .unwrap_err()
+        .to_string();
+    assert_eq!(
+        a,
+        emb.most_similar(&[], &[], 3, None).unwrap_err().to_string()
+    );
     assert!(idx
         .most_similar_to_vector(&emb, &[f32::NAN; 32], 3, None, None)
         .is_err());
