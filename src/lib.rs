@@ -26,6 +26,7 @@ compile_error!(
 );
 
 pub mod bytes;
+pub mod classify;
 pub mod default_model;
 pub mod embeddings;
 pub mod error;

@@ -1,0 +1,325 @@
+//! The model file: everything to predict (vocabulary, labels, architecture, the kept weights)
+//! and, after training, everything to resume (current weights, optimiser moments, epoch,
+//! early-stopping state, history).
+//!
+//! Layout (little-endian):
+//!
+//! | bytes        | content                                                         |
+//! |--------------|-----------------------------------------------------------------|
+//! | 8            | magic `WVCLSF01`                                                |
+//! | 8            | `u64` length `H` of the JSON header                             |
+//! | `H`          | JSON header: architecture, labels, task, vocabulary, config, state, and the list of tensors (name, length) |
+//! | 4 x total    | the tensors' `f32` values, in the header's order                |
+//! | 8            | `u64` XXH3-64 of every byte before it                           |
+//!
+//! A JSON header keeps the file self-describing and easy to extend; the checksum turns any
+//! corruption or truncation into an error that says so, before a single weight is used.
+
+use std::io::Write;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use super::classifier::Classifier;
+use super::data::Task;
+use super::model::{Architecture, Params};
+use super::optim::{OptimizerKind, OptimizerState};
+use super::train::{ClassifierConfig, EpochReport};
+use super::vocab::TextVocab;
+use crate::error::{Error, Result};
+
+const MAGIC: &[u8; 8] = b"WVCLSF01";
+
+/// Training state kept in the model file so that training can resume.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TrainState {
+    /// Epochs completed.
+    pub epochs_done: usize,
+    /// The epoch whose weights are kept (lowest validation loss; the last without validation).
+    pub best_epoch: usize,
+    /// Its validation loss.
+    pub best_valid_loss: Option<f64>,
+    /// Epochs since the validation loss last improved.
+    pub bad_epochs: usize,
+    /// Whether early stopping ended the run.
+    pub stopped_early: bool,
+    /// Per-epoch figures.
+    pub history: Vec<EpochReport>,
+    /// Fingerprint of the training data (see [`super::Dataset::fingerprint`]).
+    pub data_fingerprint: u64,
+    /// The class weights used in the loss.
+    pub class_weights: Option<Vec<f32>>,
+    /// Weights after the last epoch.
+    pub current: Params,
+    /// Optimiser moments and step.
+    pub optimizer: OptimizerState,
+}
+
+/// A model file's contents.
+#[derive(Debug, Clone)]
+pub struct ModelFile {
+    /// The classifier (with the kept weights).
+    pub classifier: Classifier,
+    /// The settings it was trained with.
+    pub config: ClassifierConfig,
+    /// The state to resume training (absent in files written without it).
+    pub state: Option<TrainState>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct Header {
+    architecture: Architecture,
+    labels: Vec<String>,
+    task: Task,
+    vocab: Vec<String>,
+    config: ClassifierConfig,
+    state: Option<StateHeader>,
+    tensors: Vec<TensorEntry>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct StateHeader {
+    epochs_done: usize,
+    best_epoch: usize,
+    best_valid_loss: Option<f64>,
+    bad_epochs: usize,
+    stopped_early: bool,
+    history: Vec<EpochReport>,
+    data_fingerprint: u64,
+    class_weights: Option<Vec<f32>>,
+    optimizer_step: u64,
+}
+
+#[derive(Serialize, Deserialize)]
+struct TensorEntry {
+    name: String,
+    len: usize,
+}
+
+impl ModelFile {
+    /// Writes the file atomically (temporary file, then rename).
+    pub fn save(&self, path: &Path) -> Result<()> {
+        let c = &self.classifier;
+        let mut tensors: Vec<(String, &[f32])> = c
+            .params
+            .tensors()
+            .into_iter()
+            .map(|(n, t)| (format!("best/{n}"), t))
+            .collect();
+        if let Some(s) = &self.state {
+            tensors.extend(
+                s.current
+                    .tensors()
+                    .into_iter()
+                    .map(|(n, t)| (format!("current/{n}"), t)),
+            );
+            tensors.extend(
+                s.optimizer
+                    .tensors()
+                    .into_iter()
+                    .map(|(n, t)| (format!("optimizer/{n}"), t)),
+            );
+        }
+        let header = Header {
+            architecture: c.arch.clone(),
+            labels: c.labels.clone(),
+            task: c.task,
+            vocab: c.vocab.words().to_vec(),
+            config: self.config.clone(),
+            state: self.state.as_ref().map(|s| StateHeader {
+                epochs_done: s.epochs_done,
+                best_epoch: s.best_epoch,
+                best_valid_loss: s.best_valid_loss,
+                bad_epochs: s.bad_epochs,
+                stopped_early: s.stopped_early,
+                history: s.history.clone(),
+                data_fingerprint: s.data_fingerprint,
+                class_weights: s.class_weights.clone(),
+                optimizer_step: s.optimizer.step,
+            }),
+            tensors: tensors
+                .iter()
+                .map(|(name, t)| TensorEntry {
+                    name: name.clone(),
+                    len: t.len(),
+                })
+                .collect(),
+        };
+        let json = serde_json::to_vec(&header).map_err(|e| Error::invalid(e.to_string()))?;
+        crate::io::write_atomically(path, |w| {
+            let mut hash = xxhash_rust::xxh3::Xxh3::new();
+            let mut put = |w: &mut std::io::BufWriter<&mut std::fs::File>, b: &[u8]| {
+                hash.update(b);
+                w.write_all(b)
+            };
+            put(w, MAGIC)?;
+            put(w, &(json.len() as u64).to_le_bytes())?;
+            put(w, &json)?;
+            for (_, t) in &tensors {
+                put(w, bytemuck::cast_slice(t))?;
+            }
+            w.write_all(&hash.digest().to_le_bytes())
+        })
+    }
+
+    /// Reads and checks a model file.
+    pub fn load(path: &Path) -> Result<ModelFile> {
+        let bytes = std::fs::read(path).map_err(|e| Error::io("cannot read", path, e))?;
+        let bad = |offset: usize, message: String| Error::format(path, None, offset as u64, message);
+        if bytes.len() < 24 || &bytes[..8] != MAGIC {
+            return Err(bad(
+                0,
+                "not a wordvec classifier model (no WVCLSF01 magic)".into(),
+            ));
+        }
+        let body = bytes.len() - 8;
+        let stored = u64::from_le_bytes(bytes[body..].try_into().expect("8 bytes"));
+        if xxhash_rust::xxh3::xxh3_64(&bytes[..body]) != stored {
+            return Err(bad(
+                body,
+                format!(
+                    "checksum mismatch: the file ({} bytes) is truncated or corrupt",
+                    bytes.len()
+                ),
+            ));
+        }
+        let hlen = u64::from_le_bytes(bytes[8..16].try_into().expect("8 bytes")) as usize;
+        if hlen > body - 16 {
+            return Err(bad(8, format!("header length {hlen} exceeds the file")));
+        }
+        let header: Header = serde_json::from_slice(&bytes[16..16 + hlen])
+            .map_err(|e| bad(16, format!("bad header: {e}")))?;
+        let total: usize = header.tensors.iter().map(|t| t.len).sum();
+        let data = &bytes[16 + hlen..body];
+        if data.len() != total * 4 {
+            return Err(bad(
+                16 + hlen,
+                format!(
+                    "{} bytes of weights where the header lists {}",
+                    data.len(),
+                    total * 4
+                ),
+            ));
+        }
+        let mut tensors = std::collections::HashMap::new();
+        let mut at = 0;
+        for t in &header.tensors {
+            let values: Vec<f32> = data[at..at + 4 * t.len]
+                .chunks_exact(4)
+                .map(|b| f32::from_le_bytes(b.try_into().expect("4 bytes")))
+                .collect();
+            if let Some(i) = values.iter().position(|v| !v.is_finite()) {
+                return Err(bad(
+                    16 + hlen + at + 4 * i,
+                    format!("tensor {} holds a non-finite value at index {i}", t.name),
+                ));
+            }
+            tensors.insert(t.name.clone(), values);
+            at += 4 * t.len;
+        }
+        let arch = header.architecture;
+        arch.validate()?;
+        if arch.labels != header.labels.len() || arch.vocab_size != header.vocab.len() {
+            return Err(bad(
+                16,
+                "the header's sizes disagree (labels or vocabulary)".into(),
+            ));
+        }
+        let mut take_params = |prefix: &str| -> Result<Params> {
+            let mut p = Params::zeros(&arch);
+            for (i, t) in p.tensors_mut().into_iter().enumerate() {
+                let name = format!("{prefix}/{}", tensor_name(i));
+                let v = tensors
+                    .remove(&name)
+                    .ok_or_else(|| bad(16, format!("tensor {name} is missing")))?;
+                if v.len() != t.len() {
+                    return Err(bad(
+                        16,
+                        format!("tensor {name} has {} values, the architecture needs {}", v.len(), t.len()),
+                    ));
+                }
+                *t = v;
+            }
+            Ok(p)
+        };
+        let params = take_params("best")?;
+        let state = match header.state {
+            None => None,
+            Some(s) => {
+                let current = take_params("current")?;
+                let n = current.tensors().len();
+                let mut moments = |kind: &str| -> Result<Vec<Vec<f32>>> {
+                    (0..n)
+                        .map(|i| {
+                            let name = format!("optimizer/{kind}{i}");
+                            tensors
+                                .remove(&name)
+                                .ok_or_else(|| bad(16, format!("tensor {name} is missing")))
+                        })
+                        .collect()
+                };
+                let opt = &header.config.optimizer;
+                let first = if opt.kind == OptimizerKind::Adam || opt.momentum > 0.0 {
+                    moments("first")?
+                } else {
+                    Vec::new()
+                };
+                let second = if opt.kind == OptimizerKind::Adam {
+                    moments("second")?
+                } else {
+                    Vec::new()
+                };
+                for (m, p) in first.iter().chain(&second).zip(current.tensors().iter().cycle()) {
+                    if m.len() != p.1.len() {
+                        return Err(bad(16, "optimizer state has the wrong size".into()));
+                    }
+                }
+                Some(TrainState {
+                    epochs_done: s.epochs_done,
+                    best_epoch: s.best_epoch,
+                    best_valid_loss: s.best_valid_loss,
+                    bad_epochs: s.bad_epochs,
+                    stopped_early: s.stopped_early,
+                    history: s.history,
+                    data_fingerprint: s.data_fingerprint,
+                    class_weights: s.class_weights,
+                    current,
+                    optimizer: OptimizerState {
+                        step: s.optimizer_step,
+                        first,
+                        second,
+                    },
+                })
+            }
+        };
+        let vocab = TextVocab::from_words(header.vocab).map_err(|e| bad(16, e.to_string()))?;
+        Ok(ModelFile {
+            classifier: Classifier {
+                arch,
+                labels: header.labels,
+                task: header.task,
+                vocab,
+                params,
+            },
+            config: header.config,
+            state,
+        })
+    }
+}
+
+/// Name of the `i`-th tensor of [`Params::tensors`].
+fn tensor_name(i: usize) -> String {
+    if i == 0 {
+        "embedding".into()
+    } else {
+        let (layer, which) = ((i - 1) / 2, (i - 1) % 2);
+        format!("layer{layer}.{}", ["weight", "bias"][which])
+    }
+}
+
+impl Classifier {
+    /// Loads the classifier of a model file (the training state is read, checked and dropped).
+    pub fn load(path: &Path) -> Result<Classifier> {
+        Ok(ModelFile::load(path)?.classifier)
+    }
+}

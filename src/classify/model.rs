@@ -1,0 +1,604 @@
+//! The embedding-MLP: embedding bag (mean over a text's tokens) -> hidden layers (activation,
+//! dropout while training) -> output logits; its forward and backward passes over a batch.
+//!
+//! Written here rather than on a tensor library because the model is small and its one
+//! expensive part is sparse: a batch touches a few thousand embedding rows out of the whole
+//! vocabulary, and the backward pass gathers exactly those rows ([`Grads::rows`]) so that the
+//! optimiser updates them lazily; a dense `vocab x dim` gradient is never formed. The dense
+//! layers use `matrixmultiply`'s GEMM.
+
+use rand::Rng;
+use rand_distr::{Distribution, StandardNormal};
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use super::activation::{sigmoid, Activation};
+use super::vocab::PAD;
+use crate::error::{Error, Result};
+
+/// How the output logits become label probabilities.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum OutputKind {
+    /// Independent sigmoids (one output for a binary task, one per label otherwise); trained
+    /// with binary cross-entropy on the logits.
+    Sigmoid,
+    /// Softmax over one output per label; trained with cross-entropy.
+    Softmax,
+}
+
+/// The shape of a model.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Architecture {
+    /// Vocabulary size (rows of the embedding, `<pad>` and `<unk>` included).
+    pub vocab_size: usize,
+    /// Embedding dimension.
+    pub dim: usize,
+    /// Hidden layer widths, input side first (may be empty: a linear model on the mean).
+    pub hidden: Vec<usize>,
+    /// Activation of every hidden layer.
+    pub activation: Activation,
+    /// Dropout probability after each hidden activation (training only).
+    pub dropout: f32,
+    /// Number of labels.
+    pub labels: usize,
+    /// Output layer kind.
+    pub output: OutputKind,
+}
+
+impl Architecture {
+    /// Number of output logits: 1 for two labels with a sigmoid output, else one per label.
+    pub fn outputs(&self) -> usize {
+        if self.output == OutputKind::Sigmoid && self.labels == 2 {
+            1
+        } else {
+            self.labels
+        }
+    }
+
+    /// Checks that the sizes make a model.
+    pub fn validate(&self) -> Result<()> {
+        if self.dim == 0 || self.hidden.contains(&0) {
+            return Err(Error::invalid("embedding and hidden sizes must be at least 1"));
+        }
+        if self.labels < 2 {
+            return Err(Error::invalid("a classifier needs at least 2 labels"));
+        }
+        if !(0.0..1.0).contains(&self.dropout) {
+            return Err(Error::invalid(format!(
+                "dropout {} must be in [0, 1)",
+                self.dropout
+            )));
+        }
+        if self.vocab_size < 2 {
+            return Err(Error::invalid("the vocabulary lacks <pad> and <unk>"));
+        }
+        Ok(())
+    }
+
+    /// (inputs, outputs) of each dense layer, the output layer last.
+    pub fn layer_sizes(&self) -> Vec<(usize, usize)> {
+        let mut sizes = Vec::new();
+        let mut inputs = self.dim;
+        for &h in &self.hidden {
+            sizes.push((inputs, h));
+            inputs = h;
+        }
+        sizes.push((inputs, self.outputs()));
+        sizes
+    }
+
+    /// Turns one text's logits into per-label probabilities (`out.len() == labels`).
+    pub fn probabilities(&self, logits: &[f32], out: &mut [f32]) {
+        match (self.output, logits.len()) {
+            (OutputKind::Sigmoid, 1) => {
+                out[1] = sigmoid(logits[0]);
+                out[0] = 1.0 - out[1];
+            }
+            (OutputKind::Sigmoid, _) => {
+                for (o, &z) in out.iter_mut().zip(logits) {
+                    *o = sigmoid(z);
+                }
+            }
+            (OutputKind::Softmax, _) => {
+                let max = logits.iter().fold(f32::NEG_INFINITY, |a, &b| a.max(b));
+                let mut sum = 0.0;
+                for (o, &z) in out.iter_mut().zip(logits) {
+                    *o = (z - max).exp();
+                    sum += *o;
+                }
+                for o in out.iter_mut() {
+                    *o /= sum;
+                }
+            }
+        }
+    }
+}
+
+/// A dense layer `y = W x + b`, `W` stored row-major as `outputs x inputs`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Dense {
+    /// Input width.
+    pub inputs: usize,
+    /// Output width.
+    pub outputs: usize,
+    /// `outputs x inputs`, row-major.
+    pub weight: Vec<f32>,
+    /// `outputs`.
+    pub bias: Vec<f32>,
+}
+
+/// All trainable values of a model.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Params {
+    /// `vocab_size x dim`, row-major; row [`PAD`] stays zero.
+    pub embedding: Vec<f32>,
+    /// Hidden layers, then the output layer.
+    pub layers: Vec<Dense>,
+}
+
+impl Params {
+    /// PyTorch's default initialisation: embedding rows from N(0, 1) (`<pad>` zero), dense
+    /// weights and biases from U(-1/sqrt(inputs), 1/sqrt(inputs)).
+    pub fn init(arch: &Architecture, rng: &mut impl Rng) -> Params {
+        let mut embedding: Vec<f32> = (0..arch.vocab_size * arch.dim)
+            .map(|_| StandardNormal.sample(rng))
+            .collect();
+        embedding[PAD as usize * arch.dim..(PAD as usize + 1) * arch.dim].fill(0.0);
+        let layers = arch
+            .layer_sizes()
+            .into_iter()
+            .map(|(inputs, outputs)| {
+                let bound = 1.0 / (inputs as f32).sqrt();
+                let mut u = || rng.random_range(-bound..bound);
+                Dense {
+                    inputs,
+                    outputs,
+                    weight: (0..inputs * outputs).map(|_| u()).collect(),
+                    bias: (0..outputs).map(|_| u()).collect(),
+                }
+            })
+            .collect();
+        Params { embedding, layers }
+    }
+
+    /// Every tensor with its name, in file order.
+    pub fn tensors(&self) -> Vec<(String, &[f32])> {
+        let mut t = vec![("embedding".to_owned(), &self.embedding[..])];
+        for (i, l) in self.layers.iter().enumerate() {
+            t.push((format!("layer{i}.weight"), &l.weight[..]));
+            t.push((format!("layer{i}.bias"), &l.bias[..]));
+        }
+        t
+    }
+
+    /// Every tensor, mutable, in the order of [`Params::tensors`].
+    pub fn tensors_mut(&mut self) -> Vec<&mut Vec<f32>> {
+        let mut t = vec![&mut self.embedding];
+        for l in &mut self.layers {
+            t.push(&mut l.weight);
+            t.push(&mut l.bias);
+        }
+        t
+    }
+
+    /// Zero-filled parameters of `arch`'s shape (to be filled from a file).
+    pub fn zeros(arch: &Architecture) -> Params {
+        Params {
+            embedding: vec![0.0; arch.vocab_size * arch.dim],
+            layers: arch
+                .layer_sizes()
+                .into_iter()
+                .map(|(inputs, outputs)| Dense {
+                    inputs,
+                    outputs,
+                    weight: vec![0.0; inputs * outputs],
+                    bias: vec![0.0; outputs],
+                })
+                .collect(),
+        }
+    }
+}
+
+/// `C (m x n) = A (m x k) B (k x n) + beta C`, with A and B given by row and column strides (so
+/// transposes cost nothing).
+#[allow(clippy::too_many_arguments)]
+fn gemm(
+    (m, k, n): (usize, usize, usize),
+    a: &[f32],
+    (rsa, csa): (usize, usize),
+    b: &[f32],
+    (rsb, csb): (usize, usize),
+    beta: f32,
+    c: &mut [f32],
+) {
+    if m == 0 || n == 0 {
+        return;
+    }
+    let last = |r: usize, c: usize, rs: usize, cs: usize| (r - 1) * rs + (c - 1) * cs;
+    assert!(c.len() >= m * n);
+    if k == 0 {
+        c[..m * n].iter_mut().for_each(|x| *x *= beta);
+        return;
+    }
+    assert!(last(m, k, rsa, csa) < a.len() && last(k, n, rsb, csb) < b.len());
+    // SAFETY: the asserts above prove that every element matrixmultiply reads (A at
+    // i*rsa + l*csa for i < m, l < k; B likewise for k x n) and writes (C at i*n + j) lies inside
+    // the slices; `c` is a unique borrow, so the output does not alias the inputs.
+    unsafe {
+        matrixmultiply::sgemm(
+            m,
+            k,
+            n,
+            1.0,
+            a.as_ptr(),
+            rsa as isize,
+            csa as isize,
+            b.as_ptr(),
+            rsb as isize,
+            csb as isize,
+            beta,
+            c.as_mut_ptr(),
+            n as isize,
+            1,
+        );
+    }
+}
+
+/// Activations of one batch, kept for the backward pass. Reused from batch to batch.
+#[derive(Debug, Default, Clone)]
+pub struct Forward {
+    /// Texts in the batch.
+    pub batch: usize,
+    /// `batch x dim` means of the embeddings.
+    pub x: Vec<f32>,
+    /// Per hidden layer: `batch x width` pre-activations.
+    pub pre: Vec<Vec<f32>>,
+    /// Per hidden layer: `batch x width` outputs (after activation and dropout).
+    pub post: Vec<Vec<f32>>,
+    /// Per hidden layer: dropout scales (0 or 1/(1-p)); empty when not training.
+    pub masks: Vec<Vec<f32>>,
+    /// `batch x outputs` logits.
+    pub logits: Vec<f32>,
+}
+
+/// Texts per rayon task in the embedding bag.
+const BAG_CHUNK: usize = 32;
+
+/// Runs the model on `texts` (token ids, none of them [`PAD`]). With `dropout_rng` the pass is
+/// a training pass: dropout masks are drawn from it and kept for [`backward`].
+pub fn forward<R: Rng>(
+    arch: &Architecture,
+    params: &Params,
+    texts: &[&[u32]],
+    dropout_rng: Option<&mut R>,
+    fw: &mut Forward,
+) {
+    let (bsz, dim) = (texts.len(), arch.dim);
+    fw.batch = bsz;
+    fw.x.resize(bsz * dim, 0.0);
+    let emb = &params.embedding;
+    let bag = |(x, ids): (&mut [f32], &&[u32])| {
+        x.fill(0.0);
+        for &t in ids.iter() {
+            let row = &emb[t as usize * dim..(t as usize + 1) * dim];
+            x.iter_mut().zip(row).for_each(|(a, b)| *a += b);
+        }
+        let inv = 1.0 / ids.len().max(1) as f32;
+        x.iter_mut().for_each(|a| *a *= inv);
+    };
+    if bsz >= 2 * BAG_CHUNK {
+        fw.x.par_chunks_mut(dim)
+            .zip(texts.par_iter())
+            .with_min_len(BAG_CHUNK)
+            .for_each(bag);
+    } else {
+        fw.x.chunks_mut(dim).zip(texts.iter()).for_each(bag);
+    }
+
+    let hidden = arch.hidden.len();
+    fw.pre.resize(hidden, Vec::new());
+    fw.post.resize(hidden, Vec::new());
+    fw.masks.resize(hidden, Vec::new());
+    let mut rng = dropout_rng;
+    for l in 0..hidden {
+        let layer = &params.layers[l];
+        let input = if l == 0 { &fw.x } else { &fw.post[l - 1] };
+        let mut pre = std::mem::take(&mut fw.pre[l]);
+        pre.resize(bsz * layer.outputs, 0.0);
+        for row in pre.chunks_mut(layer.outputs) {
+            row.copy_from_slice(&layer.bias);
+        }
+        gemm(
+            (bsz, layer.inputs, layer.outputs),
+            input,
+            (layer.inputs, 1),
+            &layer.weight,
+            (1, layer.inputs),
+            1.0,
+            &mut pre,
+        );
+        let mut post = std::mem::take(&mut fw.post[l]);
+        post.clear();
+        post.extend(pre.iter().map(|&z| arch.activation.apply(z)));
+        let mask = &mut fw.masks[l];
+        mask.clear();
+        if let Some(rng) = rng.as_deref_mut() {
+            if arch.dropout > 0.0 {
+                let keep = 1.0 / (1.0 - arch.dropout);
+                mask.extend((0..post.len()).map(|_| {
+                    if rng.random::<f32>() < arch.dropout {
+                        0.0
+                    } else {
+                        keep
+                    }
+                }));
+                post.iter_mut().zip(mask.iter()).for_each(|(p, m)| *p *= m);
+            }
+        }
+        fw.pre[l] = pre;
+        fw.post[l] = post;
+    }
+    let out = params.layers.last().expect("output layer");
+    let input = if hidden == 0 { &fw.x } else { &fw.post[hidden - 1] };
+    fw.logits.resize(bsz * out.outputs, 0.0);
+    for row in fw.logits.chunks_mut(out.outputs) {
+        row.copy_from_slice(&out.bias);
+    }
+    gemm(
+        (bsz, out.inputs, out.outputs),
+        input,
+        (out.inputs, 1),
+        &out.weight,
+        (1, out.inputs),
+        1.0,
+        &mut fw.logits,
+    );
+}
+
+/// Gradients of one batch: dense for the layers, sparse (touched rows only) for the embedding.
+#[derive(Debug, Clone, Default)]
+pub struct Grads {
+    /// Per dense layer: (weight, bias) gradients.
+    pub layers: Vec<(Vec<f32>, Vec<f32>)>,
+    /// Embedding rows the batch touched, in first-touch order.
+    pub rows: Vec<u32>,
+    /// `rows.len() x dim` gradients of those rows.
+    pub row_grads: Vec<f32>,
+    /// Per vocabulary row: its slot in `rows`, or `u32::MAX`.
+    slot: Vec<u32>,
+    /// Scratch: gradient with respect to the current layer's input.
+    dh: Vec<f32>,
+    dz: Vec<f32>,
+}
+
+impl Grads {
+    /// Gradient buffers for `arch`.
+    pub fn new(arch: &Architecture) -> Grads {
+        Grads {
+            layers: arch
+                .layer_sizes()
+                .into_iter()
+                .map(|(i, o)| (vec![0.0; i * o], vec![0.0; o]))
+                .collect(),
+            slot: vec![u32::MAX; arch.vocab_size],
+            ..Default::default()
+        }
+    }
+
+    fn clear_rows(&mut self) {
+        for &r in &self.rows {
+            self.slot[r as usize] = u32::MAX;
+        }
+        self.rows.clear();
+        self.row_grads.clear();
+    }
+}
+
+/// Backpropagates `dlogits` (`batch x outputs`, the loss gradient) through the pass `fw` made.
+/// Embedding gradients are gathered only when `embedding` is true (a frozen embedding needs
+/// none).
+pub fn backward(
+    arch: &Architecture,
+    params: &Params,
+    texts: &[&[u32]],
+    fw: &Forward,
+    dlogits: &[f32],
+    embedding: bool,
+    g: &mut Grads,
+) {
+    let bsz = fw.batch;
+    let hidden = arch.hidden.len();
+    g.clear_rows();
+    g.dz.clear();
+    g.dz.extend_from_slice(dlogits);
+    for l in (0..=hidden).rev() {
+        let layer = &params.layers[l];
+        let input = if l == 0 { &fw.x } else { &fw.post[l - 1] };
+        let (dw, db) = &mut g.layers[l];
+        // dW = dz^T (outputs x batch) . input (batch x inputs)
+        gemm(
+            (layer.outputs, bsz, layer.inputs),
+            &g.dz,
+            (1, layer.outputs),
+            input,
+            (layer.inputs, 1),
+            0.0,
+            dw,
+        );
+        db.fill(0.0);
+        for row in g.dz.chunks(layer.outputs) {
+            db.iter_mut().zip(row).for_each(|(a, b)| *a += b);
+        }
+        if l == 0 && !embedding {
+            break;
+        }
+        // dh = dz (batch x outputs) . W (outputs x inputs)
+        g.dh.resize(bsz * layer.inputs, 0.0);
+        gemm(
+            (bsz, layer.outputs, layer.inputs),
+            &g.dz,
+            (layer.outputs, 1),
+            &layer.weight,
+            (layer.inputs, 1),
+            0.0,
+            &mut g.dh,
+        );
+        if l > 0 {
+            // Through the dropout mask and the activation of hidden layer l - 1.
+            let (pre, post, mask) = (&fw.pre[l - 1], &fw.post[l - 1], &fw.masks[l - 1]);
+            g.dz.clear();
+            if mask.is_empty() {
+                g.dz.extend(
+                    g.dh.iter()
+                        .zip(pre.iter().zip(post))
+                        .map(|(d, (&z, &y))| d * arch.activation.derivative(z, y)),
+                );
+            } else {
+                // post = act(pre) * mask; the derivative needs act(pre) itself.
+                g.dz.extend(g.dh.iter().zip(pre.iter().zip(post)).zip(mask).map(
+                    |((d, (&z, &y)), &m)| {
+                        if m == 0.0 {
+                            0.0
+                        } else {
+                            d * m * arch.activation.derivative(z, y / m)
+                        }
+                    },
+                ));
+            }
+        }
+    }
+    if !embedding {
+        return;
+    }
+    let dim = arch.dim;
+    for (b, ids) in texts.iter().enumerate() {
+        let dx = &g.dh[b * dim..(b + 1) * dim];
+        let inv = 1.0 / ids.len().max(1) as f32;
+        for &t in ids.iter() {
+            let mut s = g.slot[t as usize];
+            if s == u32::MAX {
+                s = g.rows.len() as u32;
+                g.slot[t as usize] = s;
+                g.rows.push(t);
+                g.row_grads.resize(g.row_grads.len() + dim, 0.0);
+            }
+            let row = &mut g.row_grads[s as usize * dim..(s as usize + 1) * dim];
+            row.iter_mut().zip(dx).for_each(|(a, d)| *a += inv * d);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::classify::loss::loss;
+    use rand::SeedableRng;
+    use rand_chacha::ChaCha8Rng;
+
+    /// The loss of a training pass with dropout masks drawn from a fixed seed, so that repeated
+    /// passes see the same masks.
+    fn batch_loss(arch: &Architecture, p: &Params, texts: &[&[u32]], targets: &[&[u32]]) -> f64 {
+        let mut fw = Forward::default();
+        forward(arch, p, texts, Some(&mut ChaCha8Rng::seed_from_u64(7)), &mut fw);
+        loss(arch, &fw.logits, targets, Some(&[0.7, 1.3, 1.0]), None)
+    }
+
+    #[test]
+    fn gradients_match_finite_differences() {
+        let texts: [&[u32]; 3] = [&[2, 3, 3], &[4], &[1, 5, 2, 4]];
+        let single: [&[u32]; 3] = [&[1], &[0], &[2]];
+        let binary: [&[u32]; 3] = [&[1], &[0], &[1]];
+        let multi: [&[u32]; 3] = [&[0, 2], &[], &[1]];
+        let activations = [
+            Activation::Relu,
+            Activation::LeakyRelu,
+            Activation::Gelu,
+            Activation::Tanh,
+            Activation::Sigmoid,
+        ];
+        let outputs = [
+            (OutputKind::Softmax, 3, &single),
+            (OutputKind::Sigmoid, 2, &binary),
+            (OutputKind::Sigmoid, 3, &multi),
+        ];
+        for (ai, activation) in activations.into_iter().enumerate() {
+            for (output, labels, targets) in outputs {
+                let arch = Architecture {
+                    vocab_size: 6,
+                    dim: 4,
+                    hidden: vec![5, 3],
+                    activation,
+                    dropout: if ai % 2 == 0 { 0.3 } else { 0.0 },
+                    labels,
+                    output,
+                };
+                let params = Params::init(&arch, &mut ChaCha8Rng::seed_from_u64(ai as u64));
+                let mut fw = Forward::default();
+                forward(
+                    &arch,
+                    &params,
+                    &texts,
+                    Some(&mut ChaCha8Rng::seed_from_u64(7)),
+                    &mut fw,
+                );
+                let mut dl = vec![0.0; fw.logits.len()];
+                loss(&arch, &fw.logits, targets, Some(&[0.7, 1.3, 1.0]), Some(&mut dl));
+                let mut g = Grads::new(&arch);
+                backward(&arch, &params, &texts, &fw, &dl, true, &mut g);
+
+                // Analytic gradients in Params layout: dense layers, then the embedding rows.
+                let mut analytic = Params::zeros(&arch);
+                for (l, (w, b)) in g.layers.iter().enumerate() {
+                    analytic.layers[l].weight.clone_from(w);
+                    analytic.layers[l].bias.clone_from(b);
+                }
+                for (s, &r) in g.rows.iter().enumerate() {
+                    let d = arch.dim;
+                    analytic.embedding[r as usize * d..(r as usize + 1) * d]
+                        .copy_from_slice(&g.row_grads[s * d..(s + 1) * d]);
+                }
+                assert!(!g.rows.contains(&0), "PAD is never touched");
+                let names: Vec<String> = params.tensors().into_iter().map(|t| t.0).collect();
+                let analytic_t: Vec<Vec<f32>> =
+                    analytic.tensors().into_iter().map(|t| t.1.to_vec()).collect();
+                for (ti, name) in names.iter().enumerate() {
+                    for i in 0..analytic_t[ti].len() {
+                        let h = 1e-2f32;
+                        let mut p = params.clone();
+                        p.tensors_mut()[ti][i] += h;
+                        let up = batch_loss(&arch, &p, &texts, targets);
+                        p.tensors_mut()[ti][i] -= 2.0 * h;
+                        let down = batch_loss(&arch, &p, &texts, targets);
+                        let fd = (up - down) / (2.0 * h as f64);
+                        let a = analytic_t[ti][i] as f64;
+                        assert!(
+                            (fd - a).abs() <= 2e-3 + 2e-2 * fd.abs(),
+                            "{activation:?} {output:?}/{labels} {name}[{i}]: analytic {a}, numeric {fd}"
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn the_mean_ignores_padding_and_batch_company() {
+        // A text's logits do not depend on which texts share its batch (no padding in the mean).
+        let arch = Architecture {
+            vocab_size: 6,
+            dim: 4,
+            hidden: vec![3],
+            activation: Activation::Relu,
+            dropout: 0.5,
+            labels: 2,
+            output: OutputKind::Sigmoid,
+        };
+        let params = Params::init(&arch, &mut ChaCha8Rng::seed_from_u64(1));
+        let mut fw = Forward::default();
+        forward::<ChaCha8Rng>(&arch, &params, &[&[2, 3]], None, &mut fw);
+        let alone = fw.logits[0];
+        forward::<ChaCha8Rng>(&arch, &params, &[&[2, 3], &[1, 4, 5, 5, 5, 2]], None, &mut fw);
+        assert_eq!(fw.logits[0], alone);
+    }
+}

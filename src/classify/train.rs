@@ -1,0 +1,469 @@
+//! Training: configuration, the epoch loop with validation and early stopping, class weights,
+//! and resuming from a model file.
+//!
+//! Every random choice comes from ChaCha8 streams derived from the seed and the epoch (the
+//! split, the initial weights, each epoch's order and dropout masks), so a run resumed from
+//! the model file of epoch `e` continues exactly as the uninterrupted run did.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
+
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
+
+use super::classifier::{evaluate_params, Classifier};
+use super::data::{Dataset, Split, Task};
+use super::file::{ModelFile, TrainState};
+use super::loss::loss;
+use super::metrics::Evaluation;
+use super::model::{backward, forward, Architecture, Forward, Grads, OutputKind, Params};
+use super::optim::{step, OptimizerConfig, OptimizerKind, OptimizerState};
+use super::sampler;
+use super::vocab::{Encoded, TextVocab, PAD};
+use crate::error::{Error, Result};
+use crate::Embeddings;
+
+/// Which loss (and output layer) to train.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum LossChoice {
+    /// BCE with one sigmoid output for two labels, cross-entropy for more, per-label BCE for
+    /// multi-label data.
+    #[default]
+    Auto,
+    /// Binary cross-entropy on sigmoid outputs (one output for two labels, else one per label).
+    Bce,
+    /// Cross-entropy on a softmax over one output per label (single-label data only).
+    Ce,
+}
+
+/// Class weights in the loss.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum ClassWeights {
+    /// All 1.
+    #[default]
+    None,
+    /// `n / (labels * n_c)` (scikit-learn's "balanced"); multi-label: `(n - n_c) / n_c` as the
+    /// positive weight.
+    Inverse,
+    /// The square root of `Inverse`.
+    SqrtInverse,
+    /// Given weights, one per label in label order.
+    Explicit(Vec<f32>),
+}
+
+/// Everything that shapes a training run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ClassifierConfig {
+    /// Embedding dimension (the pretrained vectors' when they are given).
+    pub dim: usize,
+    /// Hidden layer widths.
+    pub hidden: Vec<usize>,
+    /// Hidden activation.
+    pub activation: super::Activation,
+    /// Dropout after each hidden activation.
+    pub dropout: f32,
+    /// Loss.
+    pub loss: LossChoice,
+    /// Class weights.
+    pub class_weights: ClassWeights,
+    /// Sample batches so that classes are balanced (see [`sampler`]).
+    pub balance_batches: bool,
+    /// Optimiser.
+    pub optimizer: OptimizerConfig,
+    /// Texts per batch.
+    pub batch_size: usize,
+    /// Epochs (the total, counting those of a resumed run).
+    pub epochs: usize,
+    /// Minimum count of a word in the training texts to get its own row.
+    pub min_count: usize,
+    /// Train, validation and test fractions.
+    pub split: [f64; 3],
+    /// Seed of every random choice.
+    pub seed: u64,
+    /// Stop after this many epochs without a lower validation loss.
+    pub patience: Option<usize>,
+    /// Keep the (pretrained) embedding fixed.
+    pub freeze: bool,
+}
+
+impl Default for ClassifierConfig {
+    /// The lecture's model: dim 100, one hidden layer of 10 ReLUs, dropout 0.5, Adam 1e-3,
+    /// batches of 256, 15 epochs, min count 10, split 80/10/10 with seed 42.
+    fn default() -> Self {
+        ClassifierConfig {
+            dim: 100,
+            hidden: vec![10],
+            activation: super::Activation::Relu,
+            dropout: 0.5,
+            loss: LossChoice::Auto,
+            class_weights: ClassWeights::None,
+            balance_batches: false,
+            optimizer: OptimizerConfig {
+                kind: OptimizerKind::Adam,
+                lr: 1e-3,
+                momentum: 0.0,
+            },
+            batch_size: 256,
+            epochs: 15,
+            min_count: 10,
+            split: [0.8, 0.1, 0.1],
+            seed: 42,
+            patience: None,
+            freeze: false,
+        }
+    }
+}
+
+/// Figures of one epoch.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EpochReport {
+    /// 1-based epoch.
+    pub epoch: usize,
+    /// Mean training loss over the epoch's batches (dropout on).
+    pub train_loss: f64,
+    /// Validation loss (None without a validation split).
+    pub valid_loss: Option<f64>,
+    /// Validation accuracy.
+    pub valid_accuracy: Option<f64>,
+    /// Validation macro-F1.
+    pub valid_macro_f1: Option<f64>,
+    /// Wall time of the epoch, validation included.
+    pub seconds: f64,
+}
+
+/// What a finished run produced.
+#[derive(Debug)]
+pub struct TrainOutcome {
+    /// The model file contents (best weights, and the state to resume).
+    pub model: ModelFile,
+    /// Scores of the kept weights on the test split (None when the split has no test part).
+    pub test: Option<Evaluation>,
+}
+
+fn rng(seed: u64, stream: u64) -> ChaCha8Rng {
+    let mut r = ChaCha8Rng::seed_from_u64(seed);
+    r.set_stream(stream);
+    r
+}
+
+/// Streams: 0 initial weights, 2e+1 the order of epoch e, 2e+2 its dropout masks.
+fn order_stream(epoch: usize) -> u64 {
+    2 * epoch as u64 + 1
+}
+
+/// The class weights `config` asks for, from the training rows' label counts.
+pub fn class_weights(
+    config: &ClassWeights,
+    task: Task,
+    labels: usize,
+    targets: &[Vec<u32>],
+    rows: &[usize],
+) -> Result<Option<Vec<f32>>> {
+    let mut count = vec![0usize; labels];
+    for &r in rows {
+        for &l in &targets[r] {
+            count[l as usize] += 1;
+        }
+    }
+    let n = rows.len() as f64;
+    let inverse = |c: usize| -> f64 {
+        let nc = count[c].max(1) as f64;
+        if task == Task::MultiLabel {
+            ((n - nc) / nc).max(f64::MIN_POSITIVE)
+        } else {
+            n / (labels as f64 * nc)
+        }
+    };
+    Ok(match config {
+        ClassWeights::None => None,
+        ClassWeights::Inverse => Some((0..labels).map(|c| inverse(c) as f32).collect()),
+        ClassWeights::SqrtInverse => Some((0..labels).map(|c| inverse(c).sqrt() as f32).collect()),
+        ClassWeights::Explicit(w) => {
+            if w.len() != labels {
+                return Err(Error::invalid(format!(
+                    "{} class weights given for {labels} labels",
+                    w.len()
+                )));
+            }
+            if w.iter().any(|w| !w.is_finite() || *w < 0.0) || w.iter().all(|w| *w == 0.0) {
+                return Err(Error::invalid(
+                    "class weights must be finite, non-negative, and not all 0",
+                ));
+            }
+            Some(w.clone())
+        }
+    })
+}
+
+/// Trains a classifier on `data`.
+///
+/// - `pretrained`: vectors to start the embedding from (words missing from them start random);
+///   `config.dim` must equal their dimension.
+/// - `resume`: a model file written by an earlier run on the same data; training continues
+///   after its last epoch with its settings, except `epochs` and `patience`, taken from
+///   `config`.
+/// - `on_epoch` runs after every epoch with the epoch's figures and the model file as it
+///   stands (the caller saves it: that is the checkpoint).
+/// - `stop`: when set, training ends after the current epoch.
+pub fn train(
+    data: &Dataset,
+    config: &ClassifierConfig,
+    pretrained: Option<&Embeddings>,
+    resume: Option<ModelFile>,
+    stop: Option<&AtomicBool>,
+    mut on_epoch: impl FnMut(&EpochReport, &ModelFile) -> Result<()>,
+) -> Result<TrainOutcome> {
+    let (labels, task) = data.label_set()?;
+    let targets = data.targets(&labels)?;
+    let fingerprint = data.fingerprint();
+
+    // The run's settings, vocabulary, weights and state: fresh, or from the file to resume.
+    let (config, vocab, arch, mut state, mut best) = match resume {
+        Some(file) => {
+            let Some(state) = file.state else {
+                return Err(Error::invalid(
+                    "the model file holds no training state to resume from",
+                ));
+            };
+            if state.data_fingerprint != fingerprint || file.classifier.labels != labels {
+                return Err(Error::invalid(
+                    "the data differs from the data the model was trained on; resume with the same file",
+                ));
+            }
+            let mut c = file.config.clone();
+            c.epochs = config.epochs;
+            c.patience = config.patience;
+            let cl = file.classifier;
+            (c, cl.vocab, cl.arch, state, cl.params)
+        }
+        None => {
+            let split = Split::new(data.len(), config.split, config.seed)?;
+            let vocab = TextVocab::build(
+                split.train.iter().map(|&r| data.texts[r].as_str()),
+                config.min_count,
+            );
+            let output = match (config.loss, task) {
+                (LossChoice::Ce, Task::MultiLabel) => {
+                    return Err(Error::invalid(
+                        "cross-entropy needs one label per text; multi-label data trains with bce",
+                    ))
+                }
+                (LossChoice::Ce, _) | (LossChoice::Auto, Task::MultiClass) => OutputKind::Softmax,
+                _ => OutputKind::Sigmoid,
+            };
+            let arch = Architecture {
+                vocab_size: vocab.len(),
+                dim: config.dim,
+                hidden: config.hidden.clone(),
+                activation: config.activation,
+                dropout: config.dropout,
+                labels: labels.len(),
+                output,
+            };
+            arch.validate()?;
+            if config.batch_size == 0 {
+                return Err(Error::invalid("the batch size must be at least 1"));
+            }
+            if !(config.optimizer.lr.is_finite() && config.optimizer.lr > 0.0) {
+                return Err(Error::invalid("the learning rate must be positive"));
+            }
+            let mut params = Params::init(&arch, &mut rng(config.seed, 0));
+            if let Some(emb) = pretrained {
+                init_from_pretrained(&mut params, &vocab, emb, config.dim)?;
+            } else if config.freeze {
+                return Err(Error::invalid(
+                    "freezing the embedding needs pretrained vectors",
+                ));
+            }
+            let class_weights =
+                class_weights(&config.class_weights, task, labels.len(), &targets, &split.train)?;
+            let state = TrainState {
+                epochs_done: 0,
+                best_epoch: 0,
+                best_valid_loss: None,
+                bad_epochs: 0,
+                stopped_early: false,
+                history: Vec::new(),
+                data_fingerprint: fingerprint,
+                class_weights,
+                optimizer: OptimizerState::new(&config.optimizer, &params),
+                current: params.clone(),
+            };
+            (config.clone(), vocab, arch, state, params)
+        }
+    };
+    if config.patience.is_some() && config.split[1] == 0.0 {
+        return Err(Error::invalid(
+            "early stopping (patience) needs a validation split",
+        ));
+    }
+    let split = Split::new(data.len(), config.split, config.seed)?;
+    let encoded = Encoded::new(&vocab, data.texts.iter().map(String::as_str));
+    let weights = state.class_weights.clone();
+    let update_embedding = !config.freeze;
+
+    // Balanced sampling: each training row's class (multi-label rows by their rarest label,
+    // rows without a label in a class of their own).
+    let balance = config.balance_batches.then(|| {
+        let mut count = vec![0usize; labels.len()];
+        for &r in &split.train {
+            for &l in &targets[r] {
+                count[l as usize] += 1;
+            }
+        }
+        let class: Vec<usize> = split
+            .train
+            .iter()
+            .map(|&r| {
+                targets[r]
+                    .iter()
+                    .map(|&l| l as usize)
+                    .min_by_key(|&l| count[l])
+                    .unwrap_or(labels.len())
+            })
+            .collect();
+        sampler::balancing_weights(&class, labels.len() + 1)
+    });
+
+    let make_file = |state: &TrainState, best: &Params| ModelFile {
+        classifier: Classifier {
+            arch: arch.clone(),
+            labels: labels.clone(),
+            task,
+            vocab: vocab.clone(),
+            params: best.clone(),
+        },
+        config: config.clone(),
+        state: Some(state.clone()),
+    };
+
+    let mut fw = Forward::default();
+    let mut grads = Grads::new(&arch);
+    let k = arch.outputs();
+    let mut dlogits = Vec::new();
+    while state.epochs_done < config.epochs && !state.stopped_early {
+        if stop.is_some_and(|s| s.load(Ordering::Relaxed)) {
+            break;
+        }
+        let start = Instant::now();
+        let epoch = state.epochs_done;
+        let mut order_rng = rng(config.seed, order_stream(epoch));
+        let order = match &balance {
+            Some(w) => sampler::weighted(&split.train, w, &mut order_rng),
+            None => sampler::shuffled(&split.train, &mut order_rng),
+        };
+        let mut dropout_rng = rng(config.seed, order_stream(epoch) + 1);
+        let (mut loss_sum, mut seen) = (0.0, 0usize);
+        for (b, batch) in order.chunks(config.batch_size).enumerate() {
+            let texts: Vec<&[u32]> = batch.iter().map(|&r| encoded.text(r)).collect();
+            let t: Vec<&[u32]> = batch.iter().map(|&r| &targets[r][..]).collect();
+            forward(&arch, &state.current, &texts, Some(&mut dropout_rng), &mut fw);
+            dlogits.resize(batch.len() * k, 0.0);
+            let l = loss(&arch, &fw.logits, &t, weights.as_deref(), Some(&mut dlogits));
+            if !l.is_finite() {
+                return Err(Error::invalid(format!(
+                    "training diverged: the loss is {l} in epoch {}, batch {b}; lower the learning rate",
+                    epoch + 1
+                )));
+            }
+            loss_sum += l * batch.len() as f64;
+            seen += batch.len();
+            backward(
+                &arch,
+                &state.current,
+                &texts,
+                &fw,
+                &dlogits,
+                update_embedding,
+                &mut grads,
+            );
+            step(
+                &config.optimizer,
+                &mut state.optimizer,
+                &mut state.current,
+                &grads,
+                update_embedding,
+            );
+        }
+        state.epochs_done += 1;
+        let valid = (!split.valid.is_empty()).then(|| {
+            evaluate_params(
+                &arch,
+                &state.current,
+                &labels,
+                task == Task::MultiLabel,
+                (&encoded, &targets, &split.valid),
+                weights.as_deref(),
+            )
+        });
+        match &valid {
+            Some(v) if state.best_valid_loss.is_none_or(|b| v.loss < b) => {
+                state.best_valid_loss = Some(v.loss);
+                state.best_epoch = state.epochs_done;
+                state.bad_epochs = 0;
+                best.clone_from(&state.current);
+            }
+            Some(_) => {
+                state.bad_epochs += 1;
+                if config.patience.is_some_and(|p| state.bad_epochs >= p) {
+                    state.stopped_early = true;
+                }
+            }
+            None => {
+                state.best_epoch = state.epochs_done;
+                best.clone_from(&state.current);
+            }
+        }
+        let report = EpochReport {
+            epoch: state.epochs_done,
+            train_loss: loss_sum / seen.max(1) as f64,
+            valid_loss: valid.as_ref().map(|v| v.loss),
+            valid_accuracy: valid.as_ref().map(|v| v.accuracy),
+            valid_macro_f1: valid.as_ref().map(|v| v.macro_f1),
+            seconds: start.elapsed().as_secs_f64(),
+        };
+        state.history.push(report.clone());
+        on_epoch(&report, &make_file(&state, &best))?;
+    }
+    let model = make_file(&state, &best);
+    let test = (!split.test.is_empty()).then(|| {
+        model
+            .classifier
+            .evaluate_encoded(&encoded, &targets, &split.test, weights.as_deref())
+    });
+    Ok(TrainOutcome { model, test })
+}
+
+/// Copies the pretrained vectors of the vocabulary's words into the embedding.
+fn init_from_pretrained(
+    params: &mut Params,
+    vocab: &TextVocab,
+    emb: &Embeddings,
+    dim: usize,
+) -> Result<()> {
+    if emb.dims() != dim {
+        return Err(Error::invalid(format!(
+            "the embedding dimension {dim} differs from the pretrained vectors' {}",
+            emb.dims()
+        )));
+    }
+    let mut found = 0;
+    for (id, word) in vocab.words().iter().enumerate() {
+        if id as u32 == PAD || id == super::vocab::UNK as usize {
+            continue;
+        }
+        if let Some(row) = emb.index(word) {
+            params.embedding[id * dim..(id + 1) * dim].copy_from_slice(&emb.raw_row(row));
+            found += 1;
+        }
+    }
+    tracing::info!(
+        found,
+        vocab = vocab.len() - 2,
+        "embedding rows initialised from pretrained vectors"
+    );
+    Ok(())
+}

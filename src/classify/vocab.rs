@@ -1,0 +1,160 @@
+//! The classifier's vocabulary: `<pad>` (id 0), `<unk>` (id 1), then the training texts' words
+//! seen at least `min_count` times, most frequent first (ties by word).
+//!
+//! `<pad>` is reserved so that ids line up with padded-tensor implementations of the same model;
+//! it is never part of a text's mean. Unknown words map to `<unk>`, which is trained like any
+//! word, so a text without a known word still gets a prediction.
+
+use hashbrown::HashMap;
+
+use super::tokenize::for_each_token;
+use crate::error::{Error, Result};
+
+/// Id of the padding row.
+pub const PAD: u32 = 0;
+/// Id of the unknown-word row.
+pub const UNK: u32 = 1;
+
+/// Words and their ids.
+#[derive(Debug, Clone)]
+pub struct TextVocab {
+    words: Vec<String>,
+    index: HashMap<String, u32>,
+}
+
+impl TextVocab {
+    /// Counts the tokens of `texts` and keeps those seen at least `min_count` times.
+    pub fn build<'a>(texts: impl IntoIterator<Item = &'a str>, min_count: usize) -> TextVocab {
+        let mut counts: HashMap<String, usize> = HashMap::new();
+        let mut buf = String::new();
+        for text in texts {
+            for_each_token(text, &mut buf, |t| {
+                if let Some(c) = counts.get_mut(t) {
+                    *c += 1;
+                } else {
+                    counts.insert(t.to_owned(), 1);
+                }
+            });
+        }
+        let mut kept: Vec<(String, usize)> = counts
+            .into_iter()
+            .filter(|(_, c)| *c >= min_count.max(1))
+            .collect();
+        kept.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        let words = ["<pad>".to_owned(), "<unk>".to_owned()]
+            .into_iter()
+            .chain(kept.into_iter().map(|(w, _)| w))
+            .collect();
+        Self::from_words(words).expect("words are distinct")
+    }
+
+    /// A vocabulary from its word list (`<pad>` and `<unk>` first), as stored in a model file.
+    pub fn from_words(words: Vec<String>) -> Result<TextVocab> {
+        if words.len() < 2 || words[0] != "<pad>" || words[1] != "<unk>" {
+            return Err(Error::invalid(
+                "a classifier vocabulary starts with <pad> and <unk>",
+            ));
+        }
+        let mut index = HashMap::with_capacity(words.len());
+        for (i, w) in words.iter().enumerate().skip(2) {
+            if index.insert(w.clone(), i as u32).is_some() {
+                return Err(Error::invalid(format!(
+                    "word {w:?} is twice in the vocabulary"
+                )));
+            }
+        }
+        Ok(TextVocab { words, index })
+    }
+
+    /// Number of ids, `<pad>` and `<unk>` included.
+    pub fn len(&self) -> usize {
+        self.words.len()
+    }
+
+    /// Whether only `<pad>` and `<unk>` are present.
+    pub fn is_empty(&self) -> bool {
+        self.words.len() <= 2
+    }
+
+    /// All words by id.
+    pub fn words(&self) -> &[String] {
+        &self.words
+    }
+
+    /// The id of a (lowercased) token, if known.
+    pub fn get(&self, token: &str) -> Option<u32> {
+        self.index.get(token).copied()
+    }
+
+    /// Appends the ids of `text`'s tokens to `out` (unknown ones as [`UNK`]; a text without
+    /// any token as a single [`UNK`]). Returns how many were appended.
+    pub fn encode(&self, text: &str, buf: &mut String, out: &mut Vec<u32>) -> usize {
+        let start = out.len();
+        for_each_token(text, buf, |t| out.push(self.get(t).unwrap_or(UNK)));
+        if out.len() == start {
+            out.push(UNK);
+        }
+        out.len() - start
+    }
+}
+
+/// Texts as token ids, one run per text (CSR layout: text `i` is `ids[offsets[i]..offsets[i+1]]`).
+#[derive(Debug, Clone, Default)]
+pub struct Encoded {
+    /// Where each text starts, plus the end.
+    pub offsets: Vec<usize>,
+    /// All token ids.
+    pub ids: Vec<u32>,
+}
+
+impl Encoded {
+    /// Encodes `texts`.
+    pub fn new<'a>(vocab: &TextVocab, texts: impl IntoIterator<Item = &'a str>) -> Encoded {
+        let mut e = Encoded {
+            offsets: vec![0],
+            ids: Vec::new(),
+        };
+        let mut buf = String::new();
+        for t in texts {
+            vocab.encode(t, &mut buf, &mut e.ids);
+            e.offsets.push(e.ids.len());
+        }
+        e
+    }
+
+    /// Number of texts.
+    pub fn len(&self) -> usize {
+        self.offsets.len() - 1
+    }
+
+    /// Whether there are no texts.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Text `i`'s ids.
+    pub fn text(&self, i: usize) -> &[u32] {
+        &self.ids[self.offsets[i]..self.offsets[i + 1]]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn min_count_order_and_unknown_words() {
+        let v = TextVocab::build(["b a a", "A c b", "a"], 2);
+        assert_eq!(v.words(), ["<pad>", "<unk>", "a", "b"]);
+        let mut buf = String::new();
+        let mut ids = Vec::new();
+        assert_eq!(v.encode("A b zzz", &mut buf, &mut ids), 3);
+        assert_eq!(ids, [2, 3, UNK]);
+        ids.clear();
+        assert_eq!(v.encode("?!", &mut buf, &mut ids), 1);
+        assert_eq!(ids, [UNK]);
+        let e = Encoded::new(&v, ["a", "b b"]);
+        assert_eq!(e.text(1), [3, 3]);
+        assert!(TextVocab::from_words(vec!["x".into()]).is_err());
+    }
+}
