@@ -20,6 +20,7 @@ fn main() -> std::process::ExitCode {
         Command::Train(a) => cli::train::run(a),
         Command::Index(c) => cli::index::run(c),
         Command::Serve(a) => cli::serve::run(a),
+        Command::Classify(c) => cli::classify::run(c),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

@@ -156,7 +156,8 @@ impl Classifier {
                 return Err(Error::invalid(format!("row {i} has no label")));
             }
         }
-        let encoded = Encoded::new(&self.vocab, data.texts.iter().map(String::as_str));
+        let texts: Vec<&str> = data.texts.iter().map(String::as_str).collect();
+        let encoded = Encoded::new(&self.vocab, &texts);
         let rows: Vec<usize> = (0..data.len()).collect();
         Ok(self.evaluate_encoded(&encoded, &targets, &rows, None))
     }

@@ -70,12 +70,12 @@ impl Dataset {
     /// Reads a CSV/TSV file.
     pub fn read(path: &Path, opts: &DataOptions) -> Result<Dataset> {
         let file = std::fs::File::open(path).map_err(|e| Error::io("cannot open", path, e))?;
-        let delimiter = opts.delimiter.unwrap_or_else(|| {
-            match path.extension().and_then(|e| e.to_str()) {
-                Some("tsv") | Some("tab") => b'\t',
-                _ => b',',
-            }
-        });
+        let delimiter =
+            opts.delimiter
+                .unwrap_or_else(|| match path.extension().and_then(|e| e.to_str()) {
+                    Some("tsv") | Some("tab") => b'\t',
+                    _ => b',',
+                });
         let mut reader = csv::ReaderBuilder::new()
             .delimiter(delimiter)
             .has_headers(true)
@@ -85,21 +85,24 @@ impl Dataset {
             .map_err(|e| csv_error(path, None, e))?
             .clone();
         let column = |name: &str| {
-            headers.iter().position(|h| h.trim() == name).ok_or_else(|| {
-                Error::format(
-                    path,
-                    None,
-                    0,
-                    format!(
-                        "no column named {name:?} in the header; columns: {}",
-                        headers
-                            .iter()
-                            .map(|h| format!("{h:?}"))
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    ),
-                )
-            })
+            headers
+                .iter()
+                .position(|h| h.trim() == name)
+                .ok_or_else(|| {
+                    Error::format(
+                        path,
+                        None,
+                        0,
+                        format!(
+                            "no column named {name:?} in the header; columns: {}",
+                            headers
+                                .iter()
+                                .map(|h| format!("{h:?}"))
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        ),
+                    )
+                })
         };
         let text_col = column(&opts.text_column)?;
         let label_col = column(&opts.label_column)?;
@@ -118,7 +121,10 @@ impl Dataset {
                 Ok(false) => break,
                 Err(e) => return Err(csv_error(path, Some(n), e)),
             }
-            let pos = record.position().cloned().unwrap_or_else(csv::Position::new);
+            let pos = record
+                .position()
+                .cloned()
+                .unwrap_or_else(csv::Position::new);
             let bad = |message: String| Error::format(path, Some(n), pos.byte(), message);
             let text = record.get(text_col).unwrap_or_default();
             if text.trim().is_empty() {
@@ -148,7 +154,12 @@ impl Dataset {
             data.lines.push(pos.line());
         }
         if data.texts.is_empty() {
-            return Err(Error::format(path, None, 0, "no data rows after the header"));
+            return Err(Error::format(
+                path,
+                None,
+                0,
+                "no data rows after the header",
+            ));
         }
         Ok(data)
     }
@@ -170,6 +181,19 @@ impl Dataset {
     /// Number of texts.
     pub fn len(&self) -> usize {
         self.texts.len()
+    }
+
+    /// Appends `other`'s rows (for a training file followed by validation and test files).
+    pub fn append(&mut self, other: Dataset) -> Result<()> {
+        if other.multi_label != self.multi_label {
+            return Err(Error::invalid(
+                "cannot mix multi-label and single-label files",
+            ));
+        }
+        self.texts.extend(other.texts);
+        self.labels.extend(other.labels);
+        self.lines.extend(other.lines);
+        Ok(())
     }
 
     /// Whether there are no texts.
@@ -227,21 +251,18 @@ impl Dataset {
             .map(|(i, ls)| {
                 ls.iter()
                     .map(|l| {
-                        labels
-                            .binary_search(l)
-                            .map(|k| k as u32)
-                            .map_err(|_| {
-                                Error::format(
-                                    &self.path,
-                                    Some(i as u64),
-                                    0,
-                                    format!(
-                                        "line {}: label {l:?} is not one of the model's labels ({})",
-                                        self.lines[i],
-                                        labels.join(", ")
-                                    ),
-                                )
-                            })
+                        labels.binary_search(l).map(|k| k as u32).map_err(|_| {
+                            Error::format(
+                                &self.path,
+                                Some(i as u64),
+                                0,
+                                format!(
+                                    "line {}: label {l:?} is not one of the model's labels ({})",
+                                    self.lines[i],
+                                    labels.join(", ")
+                                ),
+                            )
+                        })
                     })
                     .collect()
             })
@@ -357,10 +378,7 @@ mod tests {
 
     #[test]
     fn tsv_and_multi_label() {
-        let (_d, p) = write(
-            "label\ttext\na|b\tone\nb\ttwo\na\tthree\n\tfour\n",
-            "d.tsv",
-        );
+        let (_d, p) = write("label\ttext\na|b\tone\nb\ttwo\na\tthree\n\tfour\n", "d.tsv");
         let opts = DataOptions {
             multi_label: Some("|".into()),
             ..Default::default()
@@ -368,37 +386,59 @@ mod tests {
         let d = Dataset::read(&p, &opts).unwrap();
         let (labels, task) = d.label_set().unwrap();
         assert_eq!(task, Task::MultiLabel);
-        assert_eq!(d.targets(&labels).unwrap(), vec![vec![0, 1], vec![1], vec![0], vec![]]);
+        assert_eq!(
+            d.targets(&labels).unwrap(),
+            vec![vec![0, 1], vec![1], vec![0], vec![]]
+        );
     }
 
     #[test]
     fn bad_input_names_file_record_line_and_offset() {
         let (_d, p) = write("text,tag\nx,a\n", "d.csv");
-        let e = Dataset::read(&p, &DataOptions::default()).unwrap_err().to_string();
-        assert!(e.contains("d.csv") && e.contains("no column named \"label\""), "{e}");
+        let e = Dataset::read(&p, &DataOptions::default())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("d.csv") && e.contains("no column named \"label\""),
+            "{e}"
+        );
         assert!(e.contains("\"text\", \"tag\""), "{e}");
 
         let (_d, p) = write("text,label\nfine,a\n  ,b\n", "d.csv");
-        let e = Dataset::read(&p, &DataOptions::default()).unwrap_err().to_string();
-        assert!(e.contains("record 1, byte offset 18: line 3: empty text"), "{e}");
+        let e = Dataset::read(&p, &DataOptions::default())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("record 1, byte offset 18: line 3: empty text"),
+            "{e}"
+        );
 
         let (_d, p) = write("text,label\nfine,a\nx,b,c\n", "d.csv");
-        let e = Dataset::read(&p, &DataOptions::default()).unwrap_err().to_string();
+        let e = Dataset::read(&p, &DataOptions::default())
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("3 fields where the header has 2"), "{e}");
 
         let (_d, p) = write("text,label\nfine,a\nmore,a\nodd,b\n", "d.csv");
         let d = Dataset::read(&p, &DataOptions::default()).unwrap();
         let e = d.label_set().unwrap_err().to_string();
-        assert!(e.contains("record 2") && e.contains("label \"b\" occurs only once"), "{e}");
+        assert!(
+            e.contains("record 2") && e.contains("label \"b\" occurs only once"),
+            "{e}"
+        );
 
         let (_d, p) = write("text,label\n", "d.csv");
-        let e = Dataset::read(&p, &DataOptions::default()).unwrap_err().to_string();
+        let e = Dataset::read(&p, &DataOptions::default())
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("no data rows"), "{e}");
 
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("bad.csv");
         std::fs::write(&p, b"text,label\n\xff\xfe,a\n").unwrap();
-        let e = Dataset::read(&p, &DataOptions::default()).unwrap_err().to_string();
+        let e = Dataset::read(&p, &DataOptions::default())
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("not valid UTF-8"), "{e}");
     }
 
@@ -406,7 +446,13 @@ mod tests {
     fn split_is_seeded_and_complete() {
         let s = Split::new(100, [0.8, 0.1, 0.1], 42).unwrap();
         assert_eq!((s.train.len(), s.valid.len(), s.test.len()), (80, 10, 10));
-        let mut all: Vec<usize> = s.train.iter().chain(&s.valid).chain(&s.test).copied().collect();
+        let mut all: Vec<usize> = s
+            .train
+            .iter()
+            .chain(&s.valid)
+            .chain(&s.test)
+            .copied()
+            .collect();
         all.sort();
         assert_eq!(all, (0..100).collect::<Vec<_>>());
         assert_eq!(s, Split::new(100, [0.8, 0.1, 0.1], 42).unwrap());

@@ -165,7 +165,8 @@ impl ModelFile {
     /// Reads and checks a model file.
     pub fn load(path: &Path) -> Result<ModelFile> {
         let bytes = std::fs::read(path).map_err(|e| Error::io("cannot read", path, e))?;
-        let bad = |offset: usize, message: String| Error::format(path, None, offset as u64, message);
+        let bad =
+            |offset: usize, message: String| Error::format(path, None, offset as u64, message);
         if bytes.len() < 24 || &bytes[..8] != MAGIC {
             return Err(bad(
                 0,
@@ -235,7 +236,11 @@ impl ModelFile {
                 if v.len() != t.len() {
                     return Err(bad(
                         16,
-                        format!("tensor {name} has {} values, the architecture needs {}", v.len(), t.len()),
+                        format!(
+                            "tensor {name} has {} values, the architecture needs {}",
+                            v.len(),
+                            t.len()
+                        ),
                     ));
                 }
                 *t = v;
@@ -269,7 +274,11 @@ impl ModelFile {
                 } else {
                     Vec::new()
                 };
-                for (m, p) in first.iter().chain(&second).zip(current.tensors().iter().cycle()) {
+                for (m, p) in first
+                    .iter()
+                    .chain(&second)
+                    .zip(current.tensors().iter().cycle())
+                {
                     if m.len() != p.1.len() {
                         return Err(bad(16, "optimizer state has the wrong size".into()));
                     }

@@ -28,6 +28,16 @@ fn sigmoid64(x: f64) -> f64 {
     }
 }
 
+/// The divisor that turns a batch's summed loss into its mean: the sum of the texts' class
+/// weights for single-output-per-text losses, `texts x outputs` for per-label sigmoids.
+pub fn normalizer(arch: &Architecture, targets: &[&[u32]], weights: Option<&[f32]>) -> f64 {
+    let w = |c: usize| weights.map_or(1.0, |w| w[c] as f64);
+    match (arch.output, arch.outputs()) {
+        (OutputKind::Sigmoid, k) if k > 1 => (targets.len() * k) as f64,
+        _ => targets.iter().map(|t| w(t[0] as usize)).sum(),
+    }
+}
+
 /// The loss of a batch (`logits`: `batch x outputs`; `targets`: each text's label indices), and
 /// when `grad` is given, its gradient with respect to the logits (same shape as `logits`).
 /// `weights` are per-label class weights (see the module docs for their meaning per output).
@@ -36,30 +46,40 @@ pub fn loss(
     logits: &[f32],
     targets: &[&[u32]],
     weights: Option<&[f32]>,
+    grad: Option<&mut [f32]>,
+) -> f64 {
+    let norm = normalizer(arch, targets, weights);
+    loss_sum(arch, logits, targets, weights, norm, grad) / norm
+}
+
+/// The summed loss of part of a batch; the gradient written to `grad` is that of the batch's
+/// mean loss, `norm` being the whole batch's [`normalizer`]. Parts of a batch can so be
+/// computed apart and added.
+pub fn loss_sum(
+    arch: &Architecture,
+    logits: &[f32],
+    targets: &[&[u32]],
+    weights: Option<&[f32]>,
+    norm: f64,
     mut grad: Option<&mut [f32]>,
 ) -> f64 {
     let k = arch.outputs();
-    let bsz = targets.len();
-    debug_assert_eq!(logits.len(), bsz * k);
+    debug_assert_eq!(logits.len(), targets.len() * k);
     let w = |c: usize| weights.map_or(1.0, |w| w[c] as f64);
+    let mut sum = 0.0;
     match (arch.output, k) {
         (OutputKind::Sigmoid, 1) => {
-            let total: f64 = targets.iter().map(|t| w(t[0] as usize)).sum();
-            let mut sum = 0.0;
             for (b, t) in targets.iter().enumerate() {
                 let z = logits[b] as f64;
                 let y = t[0] as f64;
                 let wb = w(t[0] as usize);
                 sum += wb * (softplus(z) - y * z);
                 if let Some(g) = grad.as_deref_mut() {
-                    g[b] = (wb * (sigmoid64(z) - y) / total) as f32;
+                    g[b] = (wb * (sigmoid64(z) - y) / norm) as f32;
                 }
             }
-            sum / total
         }
         (OutputKind::Sigmoid, _) => {
-            let n = (bsz * k) as f64;
-            let mut sum = 0.0;
             for (b, t) in targets.iter().enumerate() {
                 for c in 0..k {
                     let z = logits[b * k + c] as f64;
@@ -67,33 +87,38 @@ pub fn loss(
                     let p = w(c);
                     sum += p * y * softplus(-z) + (1.0 - y) * softplus(z);
                     if let Some(g) = grad.as_deref_mut() {
-                        g[b * k + c] = ((sigmoid64(z) * (p * y + 1.0 - y) - p * y) / n) as f32;
+                        g[b * k + c] = ((sigmoid64(z) * (p * y + 1.0 - y) - p * y) / norm) as f32;
                     }
                 }
             }
-            sum / n
         }
         (OutputKind::Softmax, _) => {
-            let total: f64 = targets.iter().map(|t| w(t[0] as usize)).sum();
-            let mut sum = 0.0;
+            let mut exps = vec![0.0f32; k];
             for (b, t) in targets.iter().enumerate() {
                 let row = &logits[b * k..(b + 1) * k];
-                let max = row.iter().fold(f32::NEG_INFINITY, |a, &x| a.max(x)) as f64;
-                let lse = max + row.iter().map(|&z| (z as f64 - max).exp()).sum::<f64>().ln();
+                let max = row.iter().fold(f32::NEG_INFINITY, |a, &x| a.max(x));
+                // exp in f32 (each term is in (0, 1]), their sum and the log in f64.
+                let mut total = 0.0f64;
+                for (e, &z) in exps.iter_mut().zip(row) {
+                    *e = (z - max).exp();
+                    total += *e as f64;
+                }
                 let y = t[0] as usize;
                 let wb = w(y);
-                sum += wb * (lse - row[y] as f64);
+                sum += wb * (max as f64 + total.ln() - row[y] as f64);
                 if let Some(g) = grad.as_deref_mut() {
-                    for c in 0..k {
-                        let p = (row[c] as f64 - lse).exp();
-                        let onehot = if c == y { 1.0 } else { 0.0 };
-                        g[b * k + c] = (wb * (p - onehot) / total) as f32;
+                    let scale = (wb / norm) as f32;
+                    let inv = (1.0 / total) as f32;
+                    let g = &mut g[b * k..(b + 1) * k];
+                    for (gc, &e) in g.iter_mut().zip(&exps) {
+                        *gc = scale * e * inv;
                     }
+                    g[y] -= scale;
                 }
             }
-            sum / total
         }
     }
+    sum
 }
 
 #[cfg(test)]
@@ -143,8 +168,16 @@ mod tests {
     fn gradients_match_finite_differences() {
         let cases = [
             (arch(2, OutputKind::Sigmoid), vec![0.4f32, -0.9], 1),
-            (arch(3, OutputKind::Softmax), vec![0.5, -1.0, 2.0, 0.1, 0.0, -0.3], 3),
-            (arch(3, OutputKind::Sigmoid), vec![0.5, -1.0, 2.0, 0.1, 0.0, -0.3], 3),
+            (
+                arch(3, OutputKind::Softmax),
+                vec![0.5, -1.0, 2.0, 0.1, 0.0, -0.3],
+                3,
+            ),
+            (
+                arch(3, OutputKind::Sigmoid),
+                vec![0.5, -1.0, 2.0, 0.1, 0.0, -0.3],
+                3,
+            ),
         ];
         let targets_single: [&[u32]; 2] = [&[1], &[0]];
         let targets_multi: [&[u32]; 2] = [&[0, 2], &[]];
@@ -165,7 +198,12 @@ mod tests {
                 p[i] -= 2.0 * h;
                 let down = loss(&a, &p, targets, Some(&weights), None);
                 let fd = (up - down) / (2.0 * h as f64);
-                assert!((fd - g[i] as f64).abs() < 1e-4, "{:?} {i}: {} vs {fd}", a.output, g[i]);
+                assert!(
+                    (fd - g[i] as f64).abs() < 1e-4,
+                    "{:?} {i}: {} vs {fd}",
+                    a.output,
+                    g[i]
+                );
             }
         }
     }

@@ -134,16 +134,17 @@ mod tests {
     fn single_label_figures() {
         let labels = ["a".to_owned(), "b".to_owned(), "c".to_owned()];
         // true: a a b c; predicted: a b b a
-        let probs = [
-            0.8, 0.1, 0.1, 0.2, 0.7, 0.1, 0.1, 0.8, 0.1, 0.5, 0.2, 0.3,
-        ];
+        let probs = [0.8, 0.1, 0.1, 0.2, 0.7, 0.1, 0.1, 0.8, 0.1, 0.5, 0.2, 0.3];
         let targets = vec![vec![0], vec![0], vec![1], vec![2]];
         let e = evaluate(&labels, false, &probs, &targets, 0.5);
         assert_eq!(e.accuracy, 0.5);
         assert_eq!(e.confusion, [[1, 1, 0], [0, 1, 0], [1, 0, 0]]);
         assert_eq!((e.labels[0].precision, e.labels[0].recall), (0.5, 0.5));
         assert_eq!((e.labels[1].precision, e.labels[1].recall), (0.5, 1.0));
-        assert_eq!((e.labels[2].precision, e.labels[2].recall, e.labels[2].f1), (0.0, 0.0, 0.0));
+        assert_eq!(
+            (e.labels[2].precision, e.labels[2].recall, e.labels[2].f1),
+            (0.0, 0.0, 0.0)
+        );
         let f1_b = 2.0 * 0.5 / 1.5;
         assert!((e.macro_f1 - (0.5 + f1_b) / 3.0).abs() < 1e-12);
     }

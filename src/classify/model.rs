@@ -3,13 +3,12 @@
 //!
 //! Written here rather than on a tensor library because the model is small and its one
 //! expensive part is sparse: a batch touches a few thousand embedding rows out of the whole
-//! vocabulary, and the backward pass gathers exactly those rows ([`Grads::rows`]) so that the
+//! vocabulary, and the backward pass gathers exactly those rows ([`RowGrads`]) so that the
 //! optimiser updates them lazily; a dense `vocab x dim` gradient is never formed. The dense
 //! layers use `matrixmultiply`'s GEMM.
 
 use rand::Rng;
 use rand_distr::{Distribution, StandardNormal};
-use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::activation::{sigmoid, Activation};
@@ -59,7 +58,9 @@ impl Architecture {
     /// Checks that the sizes make a model.
     pub fn validate(&self) -> Result<()> {
         if self.dim == 0 || self.hidden.contains(&0) {
-            return Err(Error::invalid("embedding and hidden sizes must be at least 1"));
+            return Err(Error::invalid(
+                "embedding and hidden sizes must be at least 1",
+            ));
         }
         if self.labels < 2 {
             return Err(Error::invalid("a classifier needs at least 2 labels"));
@@ -262,11 +263,9 @@ pub struct Forward {
     pub logits: Vec<f32>,
 }
 
-/// Texts per rayon task in the embedding bag.
-const BAG_CHUNK: usize = 32;
-
 /// Runs the model on `texts` (token ids, none of them [`PAD`]). With `dropout_rng` the pass is
-/// a training pass: dropout masks are drawn from it and kept for [`backward`].
+/// a training pass: dropout masks are drawn from it and kept for [`backward`]. Runs on the
+/// calling thread: callers parallelise over shards of their batches.
 pub fn forward<R: Rng>(
     arch: &Architecture,
     params: &Params,
@@ -287,14 +286,7 @@ pub fn forward<R: Rng>(
         let inv = 1.0 / ids.len().max(1) as f32;
         x.iter_mut().for_each(|a| *a *= inv);
     };
-    if bsz >= 2 * BAG_CHUNK {
-        fw.x.par_chunks_mut(dim)
-            .zip(texts.par_iter())
-            .with_min_len(BAG_CHUNK)
-            .for_each(bag);
-    } else {
-        fw.x.chunks_mut(dim).zip(texts.iter()).for_each(bag);
-    }
+    fw.x.chunks_mut(dim).zip(texts.iter()).for_each(bag);
 
     let hidden = arch.hidden.len();
     fw.pre.resize(hidden, Vec::new());
@@ -340,7 +332,11 @@ pub fn forward<R: Rng>(
         fw.post[l] = post;
     }
     let out = params.layers.last().expect("output layer");
-    let input = if hidden == 0 { &fw.x } else { &fw.post[hidden - 1] };
+    let input = if hidden == 0 {
+        &fw.x
+    } else {
+        &fw.post[hidden - 1]
+    };
     fw.logits.resize(bsz * out.outputs, 0.0);
     for row in fw.logits.chunks_mut(out.outputs) {
         row.copy_from_slice(&out.bias);
@@ -356,70 +352,63 @@ pub fn forward<R: Rng>(
     );
 }
 
-/// Gradients of one batch: dense for the layers, sparse (touched rows only) for the embedding.
+/// Gradients of one shard of a batch for the dense layers, and with respect to the shard's
+/// embedding means (`dx`), from which [`RowGrads::gather`] makes the embedding's row gradients.
 #[derive(Debug, Clone, Default)]
-pub struct Grads {
+pub struct Backward {
     /// Per dense layer: (weight, bias) gradients.
     pub layers: Vec<(Vec<f32>, Vec<f32>)>,
-    /// Embedding rows the batch touched, in first-touch order.
-    pub rows: Vec<u32>,
-    /// `rows.len() x dim` gradients of those rows.
-    pub row_grads: Vec<f32>,
-    /// Per vocabulary row: its slot in `rows`, or `u32::MAX`.
-    slot: Vec<u32>,
-    /// Scratch: gradient with respect to the current layer's input.
-    dh: Vec<f32>,
+    /// `batch x dim`: the gradient with respect to each text's mean embedding.
+    pub dx: Vec<f32>,
+    /// Scratch: the loss gradient with respect to the logits.
+    pub dlogits: Vec<f32>,
     dz: Vec<f32>,
 }
 
-impl Grads {
-    /// Gradient buffers for `arch`.
-    pub fn new(arch: &Architecture) -> Grads {
-        Grads {
+impl Backward {
+    /// Buffers for `arch`.
+    pub fn new(arch: &Architecture) -> Backward {
+        Backward {
             layers: arch
                 .layer_sizes()
                 .into_iter()
                 .map(|(i, o)| (vec![0.0; i * o], vec![0.0; o]))
                 .collect(),
-            slot: vec![u32::MAX; arch.vocab_size],
             ..Default::default()
         }
     }
 
-    fn clear_rows(&mut self) {
-        for &r in &self.rows {
-            self.slot[r as usize] = u32::MAX;
+    /// Adds `other`'s layer gradients to these.
+    pub fn add_layers(&mut self, other: &Backward) {
+        for ((w, b), (ow, ob)) in self.layers.iter_mut().zip(&other.layers) {
+            w.iter_mut().zip(ow).for_each(|(a, b)| *a += b);
+            b.iter_mut().zip(ob).for_each(|(a, b)| *a += b);
         }
-        self.rows.clear();
-        self.row_grads.clear();
     }
 }
 
-/// Backpropagates `dlogits` (`batch x outputs`, the loss gradient) through the pass `fw` made.
-/// Embedding gradients are gathered only when `embedding` is true (a frozen embedding needs
-/// none).
+/// Backpropagates `bw.dlogits` (`batch x outputs`, the loss gradient) through the pass `fw`
+/// made: layer gradients into `bw.layers` and, when `need_dx`, the gradient with respect to
+/// the mean embeddings into `bw.dx`.
 pub fn backward(
     arch: &Architecture,
     params: &Params,
-    texts: &[&[u32]],
     fw: &Forward,
-    dlogits: &[f32],
-    embedding: bool,
-    g: &mut Grads,
+    need_dx: bool,
+    bw: &mut Backward,
 ) {
     let bsz = fw.batch;
     let hidden = arch.hidden.len();
-    g.clear_rows();
-    g.dz.clear();
-    g.dz.extend_from_slice(dlogits);
+    bw.dz.clear();
+    bw.dz.extend_from_slice(&bw.dlogits[..bsz * arch.outputs()]);
     for l in (0..=hidden).rev() {
         let layer = &params.layers[l];
         let input = if l == 0 { &fw.x } else { &fw.post[l - 1] };
-        let (dw, db) = &mut g.layers[l];
+        let (dw, db) = &mut bw.layers[l];
         // dW = dz^T (outputs x batch) . input (batch x inputs)
         gemm(
             (layer.outputs, bsz, layer.inputs),
-            &g.dz,
+            &bw.dz,
             (1, layer.outputs),
             input,
             (layer.inputs, 1),
@@ -427,65 +416,144 @@ pub fn backward(
             dw,
         );
         db.fill(0.0);
-        for row in g.dz.chunks(layer.outputs) {
+        for row in bw.dz.chunks(layer.outputs) {
             db.iter_mut().zip(row).for_each(|(a, b)| *a += b);
         }
-        if l == 0 && !embedding {
+        if l == 0 && !need_dx {
             break;
         }
         // dh = dz (batch x outputs) . W (outputs x inputs)
-        g.dh.resize(bsz * layer.inputs, 0.0);
+        bw.dx.resize(bsz * layer.inputs, 0.0);
         gemm(
             (bsz, layer.outputs, layer.inputs),
-            &g.dz,
+            &bw.dz,
             (layer.outputs, 1),
             &layer.weight,
             (layer.inputs, 1),
             0.0,
-            &mut g.dh,
+            &mut bw.dx,
         );
         if l > 0 {
             // Through the dropout mask and the activation of hidden layer l - 1.
             let (pre, post, mask) = (&fw.pre[l - 1], &fw.post[l - 1], &fw.masks[l - 1]);
-            g.dz.clear();
+            bw.dz.clear();
             if mask.is_empty() {
-                g.dz.extend(
-                    g.dh.iter()
+                bw.dz.extend(
+                    bw.dx
+                        .iter()
                         .zip(pre.iter().zip(post))
                         .map(|(d, (&z, &y))| d * arch.activation.derivative(z, y)),
                 );
             } else {
-                // post = act(pre) * mask; the derivative needs act(pre) itself.
-                g.dz.extend(g.dh.iter().zip(pre.iter().zip(post)).zip(mask).map(
-                    |((d, (&z, &y)), &m)| {
-                        if m == 0.0 {
-                            0.0
-                        } else {
-                            d * m * arch.activation.derivative(z, y / m)
-                        }
-                    },
-                ));
+                // post = act(pre) * mask; the derivative needs act(pre) = post / mask.
+                bw.dz
+                    .extend(bw.dx.iter().zip(pre.iter().zip(post)).zip(mask).map(
+                        |((d, (&z, &y)), &m)| {
+                            if m == 0.0 {
+                                0.0
+                            } else {
+                                d * m * arch.activation.derivative(z, y / m)
+                            }
+                        },
+                    ));
             }
         }
     }
-    if !embedding {
-        return;
-    }
-    let dim = arch.dim;
-    for (b, ids) in texts.iter().enumerate() {
-        let dx = &g.dh[b * dim..(b + 1) * dim];
-        let inv = 1.0 / ids.len().max(1) as f32;
-        for &t in ids.iter() {
-            let mut s = g.slot[t as usize];
-            if s == u32::MAX {
-                s = g.rows.len() as u32;
-                g.slot[t as usize] = s;
-                g.rows.push(t);
-                g.row_grads.resize(g.row_grads.len() + dim, 0.0);
-            }
-            let row = &mut g.row_grads[s as usize * dim..(s as usize + 1) * dim];
-            row.iter_mut().zip(dx).for_each(|(a, d)| *a += inv * d);
+}
+
+/// The embedding's gradient for one batch, sparse: only the rows the batch touched.
+#[derive(Debug, Clone, Default)]
+pub struct RowGrads {
+    /// Embedding rows the batch touched, in first-touch order (distinct).
+    pub rows: Vec<u32>,
+    /// `rows.len() x dim` gradients of those rows (filled by [`RowGrads::gather`] only).
+    pub grads: Vec<f32>,
+    /// Per vocabulary row: its slot in `rows`, or `u32::MAX`.
+    slot: Vec<u32>,
+    /// Each token occurrence's slot, the slots' starts in `entries`, and per slot its
+    /// (text, 1/length) contributions.
+    occ: Vec<u32>,
+    starts: Vec<usize>,
+    next: Vec<usize>,
+    entries: Vec<(u32, f32)>,
+}
+
+impl RowGrads {
+    /// Buffers for a vocabulary of `vocab_size` rows.
+    pub fn new(vocab_size: usize) -> RowGrads {
+        RowGrads {
+            slot: vec![u32::MAX; vocab_size],
+            ..Default::default()
         }
+    }
+
+    /// Lists the rows `texts` touch (token ids, `texts[b]` averaged into mean `b`): each
+    /// touched row gets a slot, and every token occurrence is listed under its slot (a
+    /// counting sort), so that [`RowGrads::row_grad`] can then compute any slot's gradient on
+    /// its own, in parallel with the others.
+    pub fn prepare(&mut self, texts: &[&[u32]]) {
+        for &r in &self.rows {
+            self.slot[r as usize] = u32::MAX;
+        }
+        self.rows.clear();
+        self.occ.clear();
+        for ids in texts {
+            for &t in ids.iter() {
+                let mut s = self.slot[t as usize];
+                if s == u32::MAX {
+                    s = self.rows.len() as u32;
+                    self.slot[t as usize] = s;
+                    self.rows.push(t);
+                }
+                self.occ.push(s);
+            }
+        }
+        let slots = self.rows.len();
+        self.starts.clear();
+        self.starts.resize(slots + 1, 0);
+        for &s in &self.occ {
+            self.starts[s as usize + 1] += 1;
+        }
+        for i in 0..slots {
+            self.starts[i + 1] += self.starts[i];
+        }
+        self.entries.resize(self.occ.len(), (0, 0.0));
+        self.next.clone_from(&self.starts);
+        let mut o = 0;
+        for (b, ids) in texts.iter().enumerate() {
+            let inv = 1.0 / ids.len().max(1) as f32;
+            for _ in 0..ids.len() {
+                let s = self.occ[o] as usize;
+                self.entries[self.next[s]] = (b as u32, inv);
+                self.next[s] += 1;
+                o += 1;
+            }
+        }
+    }
+
+    /// The gradient of slot `s`'s row (`rows[s]`) into `out` (`dim` values), given `dx`, the
+    /// `texts x dim` gradient with respect to the means.
+    #[inline]
+    pub fn row_grad(&self, s: usize, dx: &[f32], out: &mut [f32]) {
+        let dim = out.len();
+        out.fill(0.0);
+        for &(b, inv) in &self.entries[self.starts[s]..self.starts[s + 1]] {
+            let d = &dx[b as usize * dim..(b as usize + 1) * dim];
+            out.iter_mut().zip(d).for_each(|(a, d)| *a += inv * d);
+        }
+    }
+
+    /// [`RowGrads::prepare`], then every slot's gradient into `grads` (`rows x dim`). Training
+    /// fuses the second part into the optimiser step instead (see `optim::step`).
+    pub fn gather(&mut self, texts: &[&[u32]], dx: &[f32], dim: usize) {
+        self.prepare(texts);
+        let mut grads = std::mem::take(&mut self.grads);
+        grads.clear();
+        grads.resize(self.rows.len() * dim, 0.0);
+        for (s, row) in grads.chunks_mut(dim).enumerate() {
+            self.row_grad(s, dx, row);
+        }
+        self.grads = grads;
     }
 }
 
@@ -500,7 +568,13 @@ mod tests {
     /// passes see the same masks.
     fn batch_loss(arch: &Architecture, p: &Params, texts: &[&[u32]], targets: &[&[u32]]) -> f64 {
         let mut fw = Forward::default();
-        forward(arch, p, texts, Some(&mut ChaCha8Rng::seed_from_u64(7)), &mut fw);
+        forward(
+            arch,
+            p,
+            texts,
+            Some(&mut ChaCha8Rng::seed_from_u64(7)),
+            &mut fw,
+        );
         loss(arch, &fw.logits, targets, Some(&[0.7, 1.3, 1.0]), None)
     }
 
@@ -542,10 +616,18 @@ mod tests {
                     Some(&mut ChaCha8Rng::seed_from_u64(7)),
                     &mut fw,
                 );
-                let mut dl = vec![0.0; fw.logits.len()];
-                loss(&arch, &fw.logits, targets, Some(&[0.7, 1.3, 1.0]), Some(&mut dl));
-                let mut g = Grads::new(&arch);
-                backward(&arch, &params, &texts, &fw, &dl, true, &mut g);
+                let mut g = Backward::new(&arch);
+                g.dlogits = vec![0.0; fw.logits.len()];
+                loss(
+                    &arch,
+                    &fw.logits,
+                    targets,
+                    Some(&[0.7, 1.3, 1.0]),
+                    Some(&mut g.dlogits),
+                );
+                backward(&arch, &params, &fw, true, &mut g);
+                let mut rg = RowGrads::new(arch.vocab_size);
+                rg.gather(&texts, &g.dx, arch.dim);
 
                 // Analytic gradients in Params layout: dense layers, then the embedding rows.
                 let mut analytic = Params::zeros(&arch);
@@ -553,15 +635,18 @@ mod tests {
                     analytic.layers[l].weight.clone_from(w);
                     analytic.layers[l].bias.clone_from(b);
                 }
-                for (s, &r) in g.rows.iter().enumerate() {
+                for (s, &r) in rg.rows.iter().enumerate() {
                     let d = arch.dim;
                     analytic.embedding[r as usize * d..(r as usize + 1) * d]
-                        .copy_from_slice(&g.row_grads[s * d..(s + 1) * d]);
+                        .copy_from_slice(&rg.grads[s * d..(s + 1) * d]);
                 }
-                assert!(!g.rows.contains(&0), "PAD is never touched");
+                assert!(!rg.rows.contains(&0), "PAD is never touched");
                 let names: Vec<String> = params.tensors().into_iter().map(|t| t.0).collect();
-                let analytic_t: Vec<Vec<f32>> =
-                    analytic.tensors().into_iter().map(|t| t.1.to_vec()).collect();
+                let analytic_t: Vec<Vec<f32>> = analytic
+                    .tensors()
+                    .into_iter()
+                    .map(|t| t.1.to_vec())
+                    .collect();
                 for (ti, name) in names.iter().enumerate() {
                     for i in 0..analytic_t[ti].len() {
                         let h = 1e-2f32;
@@ -598,7 +683,13 @@ mod tests {
         let mut fw = Forward::default();
         forward::<ChaCha8Rng>(&arch, &params, &[&[2, 3]], None, &mut fw);
         let alone = fw.logits[0];
-        forward::<ChaCha8Rng>(&arch, &params, &[&[2, 3], &[1, 4, 5, 5, 5, 2]], None, &mut fw);
+        forward::<ChaCha8Rng>(
+            &arch,
+            &params,
+            &[&[2, 3], &[1, 4, 5, 5, 5, 2]],
+            None,
+            &mut fw,
+        );
         assert_eq!(fw.logits[0], alone);
     }
 }

@@ -6,9 +6,10 @@
 //! batch keep their moments untouched instead of decaying. That is what makes an update cost
 //! proportional to the batch, not to the vocabulary.
 
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use super::model::{Grads, Params};
+use super::model::{Params, RowGrads};
 
 /// Which optimiser.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -82,73 +83,147 @@ impl OptimizerState {
     }
 }
 
-/// One update of `params` with the batch gradients `g`. The embedding is updated only in the
-/// rows `g` touched, and not at all when `update_embedding` is false.
+/// Bias-corrected step sizes of one Adam step.
+#[derive(Clone, Copy)]
+struct AdamStep {
+    /// `lr / (1 - beta1^t)`.
+    step: f32,
+    /// `1 / sqrt(1 - beta2^t)`.
+    inv_c2: f32,
+}
+
+/// PyTorch's Adam on one slice: `p -= lr / (1 - b1^t) * m / (sqrt(v) / sqrt(1 - b2^t) + eps)`.
+/// Indexed over equal-length slices so that the loop vectorises.
+#[inline(always)]
+fn adam(p: &mut [f32], g: &[f32], m: &mut [f32], v: &mut [f32], k: AdamStep) {
+    let n = p.len();
+    let (g, m, v) = (&g[..n], &mut m[..n], &mut v[..n]);
+    for i in 0..n {
+        let gi = g[i];
+        m[i] = BETA1 * m[i] + (1.0 - BETA1) * gi;
+        v[i] = BETA2 * v[i] + (1.0 - BETA2) * gi * gi;
+        p[i] -= k.step * m[i] / (v[i].sqrt() * k.inv_c2 + EPS);
+    }
+}
+
+/// SGD on one slice, with a momentum buffer when `buf` is given (PyTorch: `b = mu b + g`,
+/// `p -= lr b`; its first step sets `b = g`, which a zero buffer does too).
+#[inline(always)]
+fn sgd(p: &mut [f32], g: &[f32], buf: Option<&mut [f32]>, lr: f32, momentum: f32) {
+    let n = p.len();
+    let g = &g[..n];
+    match buf {
+        Some(b) => {
+            let b = &mut b[..n];
+            for i in 0..n {
+                b[i] = momentum * b[i] + g[i];
+                p[i] -= lr * b[i];
+            }
+        }
+        None => {
+            for i in 0..n {
+                p[i] -= lr * g[i];
+            }
+        }
+    }
+}
+
+/// Base pointers of the embedding and its moments, for tasks that update distinct rows.
+#[derive(Clone, Copy)]
+struct RowPtrs {
+    p: *mut f32,
+    m: *mut f32,
+    v: *mut f32,
+}
+
+// SAFETY: the pointers are only turned into slices of rows listed in `RowGrads::rows`, which are
+// distinct (the backward pass gives each row one slot), so no two tasks ever touch the same
+// element; the owning vectors outlive the parallel loop, which borrows them mutably.
+unsafe impl Send for RowPtrs {}
+unsafe impl Sync for RowPtrs {}
+
+/// Rows per rayon task in the sparse embedding update.
+const ROWS_PER_TASK: usize = 128;
+
+/// One update of `params` with a batch's gradients: `layers` (weight, bias) per dense layer,
+/// and for the embedding `rows` (prepared with [`RowGrads::prepare`]) with `dx`, the gradient
+/// with respect to the texts' mean embeddings. Only the rows `rows` lists are updated (none
+/// when `rows` is `None`: a frozen embedding); each row's gradient is computed right where it
+/// is applied, in parallel over rows, so no gradient matrix is stored.
 pub fn step(
     config: &OptimizerConfig,
     state: &mut OptimizerState,
     params: &mut Params,
-    g: &Grads,
-    update_embedding: bool,
+    layers: &[(Vec<f32>, Vec<f32>)],
+    rows: Option<(&RowGrads, &[f32])>,
 ) {
     state.step += 1;
-    let dim = if g.rows.is_empty() {
-        0
-    } else {
-        g.row_grads.len() / g.rows.len()
-    };
     let t = state.step as i32;
-    // PyTorch's Adam: p -= lr / (1 - b1^t) * m / (sqrt(v) / sqrt(1 - b2^t) + eps).
-    let c1 = 1.0 - BETA1.powi(t);
-    let c2 = (1.0 - BETA2.powi(t)).sqrt();
-    let lr = config.lr;
-    let kind = config.kind;
-    let momentum = config.momentum;
-    let update = |p: &mut [f32], grad: &[f32], m: Option<&mut [f32]>, v: Option<&mut [f32]>| match kind
-    {
-        OptimizerKind::Adam => {
-            let (m, v) = (m.expect("adam state"), v.expect("adam state"));
-            for (((p, &g), m), v) in p.iter_mut().zip(grad).zip(m.iter_mut()).zip(v.iter_mut()) {
-                *m = BETA1 * *m + (1.0 - BETA1) * g;
-                *v = BETA2 * *v + (1.0 - BETA2) * g * g;
-                *p -= lr / c1 * *m / (v.sqrt() / c2 + EPS);
-            }
-        }
-        OptimizerKind::Sgd => match m {
-            Some(buf) if momentum > 0.0 => {
-                for ((p, &g), b) in p.iter_mut().zip(grad).zip(buf.iter_mut()) {
-                    // PyTorch sets the buffer to the first gradient; a zero buffer does the same.
-                    *b = momentum * *b + g;
-                    *p -= lr * *b;
-                }
-            }
-            _ => {
-                for (p, &g) in p.iter_mut().zip(grad) {
-                    *p -= lr * g;
-                }
-            }
-        },
+    let k = AdamStep {
+        step: config.lr / (1.0 - BETA1.powi(t)),
+        inv_c2: 1.0 / (1.0 - BETA2.powi(t)).sqrt(),
     };
-    let mut tensors = params.tensors_mut();
-    for (i, p) in tensors.iter_mut().enumerate() {
-        if i == 0 {
-            if !update_embedding {
-                continue;
+    let (kind, lr, momentum) = (config.kind, config.lr, config.momentum);
+    let update = |p: &mut [f32], grad: &[f32], m: Option<&mut [f32]>, v: Option<&mut [f32]>| match (
+        kind, m, v,
+    ) {
+        (OptimizerKind::Adam, Some(m), Some(v)) => adam(p, grad, m, v, k),
+        (OptimizerKind::Adam, _, _) => unreachable!("Adam state has both moments"),
+        (OptimizerKind::Sgd, m, _) => sgd(p, grad, m.filter(|_| momentum > 0.0), lr, momentum),
+    };
+    if let Some((g, dx)) = rows.filter(|(g, _)| !g.rows.is_empty()) {
+        let dim = params.layers[0].inputs;
+        let null = std::ptr::null_mut();
+        let ptrs = RowPtrs {
+            p: params.embedding.as_mut_ptr(),
+            m: state.first.first_mut().map_or(null, |m| m.as_mut_ptr()),
+            v: state.second.first_mut().map_or(null, |v| v.as_mut_ptr()),
+        };
+        let rows = params.embedding.len() / dim.max(1);
+        assert!(g.rows.iter().all(|&r| (r as usize) < rows));
+        assert!(state
+            .first
+            .first()
+            .is_none_or(|m| m.len() == params.embedding.len()));
+        assert!(state
+            .second
+            .first()
+            .is_none_or(|v| v.len() == params.embedding.len()));
+        let one = |grad: &mut Vec<f32>, (s, &row): (usize, &u32)| {
+            grad.resize(dim, 0.0);
+            g.row_grad(s, dx, grad);
+            let at = row as usize * dim;
+            let ptrs = ptrs;
+            // SAFETY: `row < rows` (asserted above), so `at..at + dim` lies inside the embedding
+            // and inside each moment buffer (same length, asserted); rows are distinct (see
+            // RowPtrs), so these slices alias nothing else while they live.
+            unsafe {
+                let p = std::slice::from_raw_parts_mut(ptrs.p.add(at), dim);
+                let m = (!ptrs.m.is_null())
+                    .then(|| std::slice::from_raw_parts_mut(ptrs.m.add(at), dim));
+                let v = (!ptrs.v.is_null())
+                    .then(|| std::slice::from_raw_parts_mut(ptrs.v.add(at), dim));
+                update(p, grad, m, v);
             }
-            for (r, &row) in g.rows.iter().enumerate() {
-                let span = row as usize * dim..(row as usize + 1) * dim;
-                let grad = &g.row_grads[r * dim..(r + 1) * dim];
-                let m = state.first.get_mut(0).map(|m| &mut m[span.clone()]);
-                let v = state.second.get_mut(0).map(|v| &mut v[span.clone()]);
-                update(&mut p[span], grad, m, v);
-            }
-            continue;
+        };
+        if g.rows.len() >= 2 * ROWS_PER_TASK {
+            g.rows
+                .par_iter()
+                .enumerate()
+                .with_min_len(ROWS_PER_TASK)
+                .for_each_init(Vec::new, one);
+        } else {
+            let mut grad = Vec::new();
+            g.rows.iter().enumerate().for_each(|r| one(&mut grad, r));
         }
+    }
+    let mut tensors = params.tensors_mut();
+    for (i, p) in tensors.iter_mut().enumerate().skip(1) {
         let (layer, which) = ((i - 1) / 2, (i - 1) % 2);
         let grad = if which == 0 {
-            &g.layers[layer].0
+            &layers[layer].0
         } else {
-            &g.layers[layer].1
+            &layers[layer].1
         };
         let m = state.first.get_mut(i).map(|m| &mut m[..]);
         let v = state.second.get_mut(i).map(|v| &mut v[..]);

@@ -103,7 +103,12 @@ mod tests {
         // epoch; the cap holds the class to 10x its data share (before renormalising).
         let class: Vec<usize> = (0..1020).map(|i| usize::from(i < 20)).collect();
         let w = balancing_weights(&class, 2);
-        let minority: f64 = w.iter().zip(&class).filter(|(_, &c)| c == 1).map(|(w, _)| w).sum();
+        let minority: f64 = w
+            .iter()
+            .zip(&class)
+            .filter(|(_, &c)| c == 1)
+            .map(|(w, _)| w)
+            .sum();
         let expected = (10.0 * 20.0 / 1020.0) / (0.5 + 10.0 * 20.0 / 1020.0);
         assert!((minority - expected).abs() < 1e-9, "{minority}");
         assert!((w.iter().sum::<f64>() - 1.0).abs() < 1e-9);

@@ -10,14 +10,17 @@ use std::time::Instant;
 
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::classifier::{evaluate_params, Classifier};
 use super::data::{Dataset, Split, Task};
 use super::file::{ModelFile, TrainState};
-use super::loss::loss;
+use super::loss::{loss_sum, normalizer};
 use super::metrics::Evaluation;
-use super::model::{backward, forward, Architecture, Forward, Grads, OutputKind, Params};
+use super::model::{
+    backward, forward, Architecture, Backward, Forward, OutputKind, Params, RowGrads,
+};
 use super::optim::{step, OptimizerConfig, OptimizerKind, OptimizerState};
 use super::sampler;
 use super::vocab::{Encoded, TextVocab, PAD};
@@ -81,6 +84,10 @@ pub struct ClassifierConfig {
     pub min_count: usize,
     /// Train, validation and test fractions.
     pub split: [f64; 3],
+    /// The rows are already split, in train, validation, test order: the first `.0` rows
+    /// train, the next `.1` validate, the rest test. Overrides `split`.
+    #[serde(default)]
+    pub presplit: Option<(usize, usize)>,
     /// Seed of every random choice.
     pub seed: u64,
     /// Stop after this many epochs without a lower validation loss.
@@ -110,6 +117,7 @@ impl Default for ClassifierConfig {
             epochs: 15,
             min_count: 10,
             split: [0.8, 0.1, 0.1],
+            presplit: None,
             seed: 42,
             patience: None,
             freeze: false,
@@ -142,6 +150,9 @@ pub struct TrainOutcome {
     /// Scores of the kept weights on the test split (None when the split has no test part).
     pub test: Option<Evaluation>,
 }
+
+/// Texts per parallel shard of a training batch.
+const SHARD: usize = 64;
 
 fn rng(seed: u64, stream: u64) -> ChaCha8Rng {
     let mut r = ChaCha8Rng::seed_from_u64(seed);
@@ -240,11 +251,13 @@ pub fn train(
             (c, cl.vocab, cl.arch, state, cl.params)
         }
         None => {
-            let split = Split::new(data.len(), config.split, config.seed)?;
-            let vocab = TextVocab::build(
-                split.train.iter().map(|&r| data.texts[r].as_str()),
-                config.min_count,
-            );
+            let split = make_split(data.len(), config)?;
+            let train_texts: Vec<&str> = split
+                .train
+                .iter()
+                .map(|&r| data.texts[r].as_str())
+                .collect();
+            let vocab = TextVocab::build(&train_texts, config.min_count);
             let output = match (config.loss, task) {
                 (LossChoice::Ce, Task::MultiLabel) => {
                     return Err(Error::invalid(
@@ -278,8 +291,13 @@ pub fn train(
                     "freezing the embedding needs pretrained vectors",
                 ));
             }
-            let class_weights =
-                class_weights(&config.class_weights, task, labels.len(), &targets, &split.train)?;
+            let class_weights = class_weights(
+                &config.class_weights,
+                task,
+                labels.len(),
+                &targets,
+                &split.train,
+            )?;
             let state = TrainState {
                 epochs_done: 0,
                 best_epoch: 0,
@@ -295,13 +313,14 @@ pub fn train(
             (config.clone(), vocab, arch, state, params)
         }
     };
-    if config.patience.is_some() && config.split[1] == 0.0 {
+    let split = make_split(data.len(), &config)?;
+    if config.patience.is_some() && split.valid.is_empty() {
         return Err(Error::invalid(
             "early stopping (patience) needs a validation split",
         ));
     }
-    let split = Split::new(data.len(), config.split, config.seed)?;
-    let encoded = Encoded::new(&vocab, data.texts.iter().map(String::as_str));
+    let all: Vec<&str> = data.texts.iter().map(String::as_str).collect();
+    let encoded = Encoded::new(&vocab, &all);
     let weights = state.class_weights.clone();
     let update_embedding = !config.freeze;
 
@@ -340,10 +359,13 @@ pub fn train(
         state: Some(state.clone()),
     };
 
-    let mut fw = Forward::default();
-    let mut grads = Grads::new(&arch);
+    let shards = config.batch_size.div_ceil(SHARD);
+    let mut work: Vec<(Forward, Backward)> = (0..shards)
+        .map(|_| (Forward::default(), Backward::new(&arch)))
+        .collect();
+    let mut rows = RowGrads::new(arch.vocab_size);
+    let mut dx = Vec::new();
     let k = arch.outputs();
-    let mut dlogits = Vec::new();
     while state.epochs_done < config.epochs && !state.stopped_early {
         if stop.is_some_and(|s| s.load(Ordering::Relaxed)) {
             break;
@@ -355,37 +377,78 @@ pub fn train(
             Some(w) => sampler::weighted(&split.train, w, &mut order_rng),
             None => sampler::shuffled(&split.train, &mut order_rng),
         };
-        let mut dropout_rng = rng(config.seed, order_stream(epoch) + 1);
-        let (mut loss_sum, mut seen) = (0.0, 0usize);
+        let (mut loss_total, mut seen) = (0.0, 0usize);
         for (b, batch) in order.chunks(config.batch_size).enumerate() {
             let texts: Vec<&[u32]> = batch.iter().map(|&r| encoded.text(r)).collect();
             let t: Vec<&[u32]> = batch.iter().map(|&r| &targets[r][..]).collect();
-            forward(&arch, &state.current, &texts, Some(&mut dropout_rng), &mut fw);
-            dlogits.resize(batch.len() * k, 0.0);
-            let l = loss(&arch, &fw.logits, &t, weights.as_deref(), Some(&mut dlogits));
+            let norm = normalizer(&arch, &t, weights.as_deref());
+            // The batch in shards of SHARD texts, in parallel; each shard's dropout masks come
+            // from its own position in the epoch's dropout stream, so results do not depend on
+            // the number of threads.
+            let current = &state.current;
+            let used = batch.len().div_ceil(SHARD);
+            // Listing the embedding rows the batch touches needs only its texts: it runs
+            // alongside the shards.
+            let rows_ref = &mut rows;
+            let prepare = || {
+                if update_embedding {
+                    rows_ref.prepare(&texts);
+                }
+            };
+            let (l, ()) = rayon::join(
+                || {
+                    work[..used]
+                        .par_iter_mut()
+                        .enumerate()
+                        .map(|(i, (fw, bw))| {
+                            let span = i * SHARD..((i + 1) * SHARD).min(batch.len());
+                            let mut r = rng(config.seed, order_stream(epoch) + 1);
+                            r.set_word_pos(((b * shards + i) as u128) << 32);
+                            forward(&arch, current, &texts[span.clone()], Some(&mut r), fw);
+                            bw.dlogits.resize(span.len() * k, 0.0);
+                            let l = loss_sum(
+                                &arch,
+                                &fw.logits,
+                                &t[span],
+                                weights.as_deref(),
+                                norm,
+                                Some(&mut bw.dlogits),
+                            );
+                            backward(&arch, current, fw, update_embedding, bw);
+                            l
+                        })
+                        .collect::<Vec<f64>>()
+                        .iter()
+                        .sum::<f64>()
+                },
+                prepare,
+            );
+            let l = l / norm;
             if !l.is_finite() {
                 return Err(Error::invalid(format!(
                     "training diverged: the loss is {l} in epoch {}, batch {b}; lower the learning rate",
                     epoch + 1
                 )));
             }
-            loss_sum += l * batch.len() as f64;
+            loss_total += l * batch.len() as f64;
             seen += batch.len();
-            backward(
-                &arch,
-                &state.current,
-                &texts,
-                &fw,
-                &dlogits,
-                update_embedding,
-                &mut grads,
-            );
+            let (first, rest) = work[..used].split_first_mut().expect("a batch has texts");
+            for (_, bw) in rest.iter() {
+                first.1.add_layers(bw);
+            }
+            if update_embedding {
+                dx.clear();
+                dx.extend_from_slice(&first.1.dx);
+                for (_, bw) in rest.iter() {
+                    dx.extend_from_slice(&bw.dx);
+                }
+            }
             step(
                 &config.optimizer,
                 &mut state.optimizer,
                 &mut state.current,
-                &grads,
-                update_embedding,
+                &first.1.layers,
+                update_embedding.then_some((&rows, &dx[..])),
             );
         }
         state.epochs_done += 1;
@@ -419,7 +482,7 @@ pub fn train(
         }
         let report = EpochReport {
             epoch: state.epochs_done,
-            train_loss: loss_sum / seen.max(1) as f64,
+            train_loss: loss_total / seen.max(1) as f64,
             valid_loss: valid.as_ref().map(|v| v.loss),
             valid_accuracy: valid.as_ref().map(|v| v.accuracy),
             valid_macro_f1: valid.as_ref().map(|v| v.macro_f1),
@@ -435,6 +498,25 @@ pub fn train(
             .evaluate_encoded(&encoded, &targets, &split.test, weights.as_deref())
     });
     Ok(TrainOutcome { model, test })
+}
+
+/// The split `config` asks for.
+fn make_split(n: usize, config: &ClassifierConfig) -> Result<Split> {
+    match config.presplit {
+        Some((train, valid)) => {
+            if train == 0 || train + valid > n {
+                return Err(Error::invalid(format!(
+                    "a split of {train} training and {valid} validation rows does not fit {n} rows"
+                )));
+            }
+            Ok(Split {
+                train: (0..train).collect(),
+                valid: (train..train + valid).collect(),
+                test: (train + valid..n).collect(),
+            })
+        }
+        None => Split::new(n, config.split, config.seed),
+    }
 }
 
 /// Copies the pretrained vectors of the vocabulary's words into the embedding.

@@ -6,6 +6,7 @@
 //! word, so a text without a known word still gets a prediction.
 
 use hashbrown::HashMap;
+use rayon::prelude::*;
 
 use super::tokenize::for_each_token;
 use crate::error::{Error, Result};
@@ -15,6 +16,9 @@ pub const PAD: u32 = 0;
 /// Id of the unknown-word row.
 pub const UNK: u32 = 1;
 
+/// Texts per parallel task when counting and encoding.
+const ENCODE_CHUNK: usize = 4096;
+
 /// Words and their ids.
 #[derive(Debug, Clone)]
 pub struct TextVocab {
@@ -23,19 +27,34 @@ pub struct TextVocab {
 }
 
 impl TextVocab {
-    /// Counts the tokens of `texts` and keeps those seen at least `min_count` times.
-    pub fn build<'a>(texts: impl IntoIterator<Item = &'a str>, min_count: usize) -> TextVocab {
-        let mut counts: HashMap<String, usize> = HashMap::new();
-        let mut buf = String::new();
-        for text in texts {
-            for_each_token(text, &mut buf, |t| {
-                if let Some(c) = counts.get_mut(t) {
-                    *c += 1;
-                } else {
-                    counts.insert(t.to_owned(), 1);
-                }
-            });
-        }
+    /// Counts the tokens of `texts` (in parallel) and keeps those seen at least `min_count`
+    /// times.
+    pub fn build(texts: &[&str], min_count: usize) -> TextVocab {
+        let count_chunk = |texts: &[&str]| {
+            let mut counts: HashMap<String, usize> = HashMap::new();
+            let mut buf = String::new();
+            for text in texts {
+                for_each_token(text, &mut buf, |t| {
+                    if let Some(c) = counts.get_mut(t) {
+                        *c += 1;
+                    } else {
+                        counts.insert(t.to_owned(), 1);
+                    }
+                });
+            }
+            counts
+        };
+        let counts =
+            texts
+                .par_chunks(ENCODE_CHUNK)
+                .map(count_chunk)
+                .reduce(HashMap::new, |a, b| {
+                    let (mut a, b) = if a.len() < b.len() { (b, a) } else { (a, b) };
+                    for (w, c) in b {
+                        *a.entry(w).or_insert(0) += c;
+                    }
+                    a
+                });
         let mut kept: Vec<(String, usize)> = counts
             .into_iter()
             .filter(|(_, c)| *c >= min_count.max(1))
@@ -108,16 +127,32 @@ pub struct Encoded {
 }
 
 impl Encoded {
-    /// Encodes `texts`.
-    pub fn new<'a>(vocab: &TextVocab, texts: impl IntoIterator<Item = &'a str>) -> Encoded {
+    /// Encodes `texts` (in parallel chunks, joined in order).
+    pub fn new(vocab: &TextVocab, texts: &[&str]) -> Encoded {
+        let parts: Vec<(Vec<usize>, Vec<u32>)> = texts
+            .par_chunks(ENCODE_CHUNK)
+            .map(|texts| {
+                let mut buf = String::new();
+                let mut ids = Vec::new();
+                let ends = texts
+                    .iter()
+                    .map(|t| {
+                        vocab.encode(t, &mut buf, &mut ids);
+                        ids.len()
+                    })
+                    .collect();
+                (ends, ids)
+            })
+            .collect();
         let mut e = Encoded {
-            offsets: vec![0],
-            ids: Vec::new(),
+            offsets: Vec::with_capacity(texts.len() + 1),
+            ids: Vec::with_capacity(parts.iter().map(|p| p.1.len()).sum()),
         };
-        let mut buf = String::new();
-        for t in texts {
-            vocab.encode(t, &mut buf, &mut e.ids);
-            e.offsets.push(e.ids.len());
+        e.offsets.push(0);
+        for (ends, ids) in parts {
+            let base = e.ids.len();
+            e.offsets.extend(ends.iter().map(|&x| base + x));
+            e.ids.extend_from_slice(&ids);
         }
         e
     }
@@ -144,7 +179,7 @@ mod tests {
 
     #[test]
     fn min_count_order_and_unknown_words() {
-        let v = TextVocab::build(["b a a", "A c b", "a"], 2);
+        let v = TextVocab::build(&["b a a", "A c b", "a"], 2);
         assert_eq!(v.words(), ["<pad>", "<unk>", "a", "b"]);
         let mut buf = String::new();
         let mut ids = Vec::new();
@@ -153,7 +188,7 @@ mod tests {
         ids.clear();
         assert_eq!(v.encode("?!", &mut buf, &mut ids), 1);
         assert_eq!(ids, [UNK]);
-        let e = Encoded::new(&v, ["a", "b b"]);
+        let e = Encoded::new(&v, &["a", "b b"]);
         assert_eq!(e.text(1), [3, 3]);
         assert!(TextVocab::from_words(vec!["x".into()]).is_err());
     }

@@ -1,6 +1,7 @@
 //! The `wordvec` command line: argument definitions and the glue from arguments to the library.
 //! No logic lives here that a library user would need.
 
+pub mod classify;
 pub mod client;
 pub mod convert;
 pub mod eval;
@@ -88,6 +89,12 @@ pub enum Command {
         after_help = "Examples:\n  wordvec train corpus.txt -o vectors.bin --model skipgram --dim 100 --epochs 5\n  wordvec train a.txt b.txt.gz -o v.wvec --checkpoint-every-epoch\n  wordvec train corpus.txt -o vectors.bin --resume vectors.bin.ckpt"
     )]
     Train(train::TrainArgs),
+    /// Text classification: train an embedding-MLP on labelled CSV/TSV, evaluate it, predict.
+    #[command(
+        subcommand,
+        after_help = "Examples:\n  wordvec classify train tweets.csv -o tweets.wvcls --plot loss.png\n  wordvec classify eval tweets.wvcls test.csv\n  wordvec classify predict tweets.wvcls \"what a day\"\n  wordvec serve --classifier tweets=tweets.wvcls"
+    )]
+    Classify(classify::ClassifyCommand),
     /// Interactive nearest neighbours: type words, get neighbours ("-word" subtracts).
     #[command(after_help = "Example:\n  wordvec repl vectors.bin\n  > king -man woman")]
     Repl(query::ReplArgs),

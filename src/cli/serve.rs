@@ -3,11 +3,11 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 use clap::Args;
 use wordvec::search::Searcher;
 use wordvec::server::config::{parse_named, ClassifierSpec, ModelSpec, ServeConfig};
-use wordvec::server::models::{Models, VectorModel};
+use wordvec::server::models::{ClassifierModel, Models, VectorModel};
 
 use super::{open_vectors, LoadArgs};
 
@@ -118,9 +118,6 @@ fn config(a: &ServeArgs) -> Result<ServeConfig> {
 
 /// Loads every configured model.
 pub fn load_models(c: &ServeConfig, load: &LoadArgs) -> Result<Models> {
-    if !c.classifiers.is_empty() {
-        bail!("--classifier: text classification is not available in this wordvec build yet");
-    }
     let mut models = Vec::new();
     if c.vectors.is_empty() {
         let emb = open_vectors(None, load)?;
@@ -149,7 +146,20 @@ pub fn load_models(c: &ServeConfig, load: &LoadArgs) -> Result<Models> {
             },
         });
     }
-    Ok(Models::new(models))
+    let classifiers = c
+        .classifiers
+        .iter()
+        .map(|spec| {
+            let classifier = wordvec::classify::Classifier::load(&spec.path)
+                .with_context(|| format!("--classifier {}", spec.name))?;
+            tracing::info!(name = %spec.name, labels = classifier.labels.len(), vocabulary = classifier.vocab.len(), "loaded classifier");
+            Ok(ClassifierModel {
+                name: spec.name.clone(),
+                classifier,
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    Ok(Models::new(models).with_classifiers(classifiers))
 }
 
 pub fn run(a: ServeArgs) -> Result<()> {
@@ -162,9 +172,19 @@ pub fn run(a: ServeArgs) -> Result<()> {
         let listener = tokio::net::TcpListener::bind(c.listen_addr())
             .await
             .with_context(|| format!("cannot listen on {}", c.listen_addr()))?;
+        let classifiers: Vec<&str> = models
+            .all_classifiers()
+            .iter()
+            .map(|m| m.name.as_str())
+            .collect();
         eprintln!(
-            "wordvec serving {} on {}",
+            "wordvec serving {}{} on {}",
             models.names().join(", "),
+            if classifiers.is_empty() {
+                String::new()
+            } else {
+                format!(" and classifiers {}", classifiers.join(", "))
+            },
             listener.local_addr()?
         );
         wordvec::server::serve(models, &c, listener, shutdown_signal()).await?;

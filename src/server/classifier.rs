@@ -1,32 +1,28 @@
-//! The `Classifier` service. wordvec's text classifier is not part of this build yet, so both
-//! methods answer UNIMPLEMENTED with a message saying so; the API is fixed in the proto so that
-//! clients can be written against it now.
+//! The `Classifier` service: thin handlers over [`crate::classify::Classifier`]'s batch API,
+//! run off the async runtime with the request's deadline.
 
 use std::sync::Arc;
+use std::time::Instant;
 
 use tonic::{Request, Response, Status};
 
 use super::config::Limits;
+use super::handlers::{blocking, deadline};
 use super::models::Models;
 use super::proto::{self, classifier_server::Classifier};
 
 /// Implements `wordvec.v1.Classifier`.
 pub struct ClassifierService {
-    _models: Arc<Models>,
-    _limits: Limits,
+    models: Arc<Models>,
+    limits: Limits,
 }
 
 impl ClassifierService {
     /// A service over `models`.
     pub fn new(models: Arc<Models>, limits: Limits) -> Self {
-        ClassifierService {
-            _models: models,
-            _limits: limits,
-        }
+        ClassifierService { models, limits }
     }
 }
-
-const NOT_YET: &str = "text classification is not available in this wordvec build: the embedding-MLP classifier (`wordvec classify`) has not landed yet";
 
 #[tonic::async_trait]
 impl Classifier for ClassifierService {
@@ -34,13 +30,71 @@ impl Classifier for ClassifierService {
         &self,
         _req: Request<proto::ListClassifiersRequest>,
     ) -> Result<Response<proto::ListClassifiersResponse>, Status> {
-        Err(Status::unimplemented(NOT_YET))
+        let t = Instant::now();
+        let models = self
+            .models
+            .all_classifiers()
+            .iter()
+            .map(|m| proto::ClassifierInfo {
+                name: m.name.clone(),
+                labels: m.classifier.labels.clone(),
+                multi_label: m.classifier.multi_label(),
+            })
+            .collect();
+        Ok(Response::new(proto::ListClassifiersResponse {
+            models,
+            server_time_us: t.elapsed().as_micros() as u64,
+        }))
     }
 
     async fn predict(
         &self,
-        _req: Request<proto::PredictRequest>,
+        req: Request<proto::PredictRequest>,
     ) -> Result<Response<proto::PredictResponse>, Status> {
-        Err(Status::unimplemented(NOT_YET))
+        let t = Instant::now();
+        let d = deadline(&req, &self.limits);
+        let r = req.into_inner();
+        let m = self.models.classifier(&r.model)?;
+        if r.texts.is_empty() {
+            return Err(Status::invalid_argument("the request has no texts"));
+        }
+        if r.texts.len() > self.limits.max_words {
+            return Err(Status::invalid_argument(format!(
+                "{} texts is over the server's limit of {}",
+                r.texts.len(),
+                self.limits.max_words
+            )));
+        }
+        let name = m.name.clone();
+        let predictions = blocking(d, move || {
+            let c = &m.classifier;
+            let preds = c.predict(&r.texts)?;
+            Ok(preds
+                .into_iter()
+                .map(|p| proto::Prediction {
+                    label: p
+                        .labels
+                        .iter()
+                        .map(|&i| c.labels[i].as_str())
+                        .collect::<Vec<_>>()
+                        .join(","),
+                    scores: c
+                        .labels
+                        .iter()
+                        .zip(p.probabilities)
+                        .map(|(l, probability)| proto::LabelScore {
+                            label: l.clone(),
+                            probability,
+                        })
+                        .collect(),
+                })
+                .collect())
+        })
+        .await?;
+        Ok(Response::new(proto::PredictResponse {
+            model: name,
+            predictions,
+            server_time_us: t.elapsed().as_micros() as u64,
+        }))
     }
 }

@@ -1,0 +1,619 @@
+//! `wordvec classify train|eval|predict`: the embedding-MLP text classifier.
+
+use std::io::{BufRead, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Instant;
+
+use anyhow::{bail, Context, Result};
+use clap::{Args, Subcommand, ValueEnum};
+use indicatif::{ProgressBar, ProgressStyle};
+use serde::Serialize;
+use wordvec::classify::{
+    self, plot, Activation, ClassWeights, Classifier, ClassifierConfig, DataOptions, Dataset,
+    Evaluation, LossChoice, ModelFile, OptimizerConfig, OptimizerKind,
+};
+
+use super::{open_vectors, output, LoadArgs};
+
+#[derive(Debug, Subcommand)]
+pub enum ClassifyCommand {
+    /// Train a classifier on a CSV/TSV file (header row; text and label columns by name).
+    #[command(
+        after_help = "Examples:\n  wordvec classify train tweets.csv -o tweets.wvcls\n  wordvec classify train reviews.tsv -o m.wvcls --vectors news.wvec --freeze --hidden 64,32 --plot loss.png\n  wordvec classify train tags.csv -o tags.wvcls --multi-label '|' --class-weights inverse --patience 3\n  wordvec classify train tweets.csv -o tweets.wvcls --epochs 30 --resume tweets.wvcls"
+    )]
+    Train(TrainArgs),
+    /// Score a model on a labelled file: accuracy, macro-F1, per-label precision/recall,
+    /// confusion matrix.
+    #[command(after_help = "Example:\n  wordvec classify eval tweets.wvcls held-out.csv")]
+    Eval(EvalArgs),
+    /// Predict labels of texts given as arguments, or of stdin's lines.
+    #[command(
+        after_help = "Examples:\n  wordvec classify predict tweets.wvcls \"what a lovely day\" \"so tired of this\"\n  wordvec classify predict tweets.wvcls - --json < texts.txt"
+    )]
+    Predict(PredictArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct DataArgs {
+    /// Name of the text column.
+    #[arg(long, default_value = "text")]
+    pub text_column: String,
+    /// Name of the label column.
+    #[arg(long, default_value = "label")]
+    pub label_column: String,
+    /// Field delimiter (default: tab for .tsv/.tab files, else comma).
+    #[arg(long)]
+    pub delimiter: Option<char>,
+    /// Texts may have several labels, separated by SEP in the label column.
+    #[arg(long, value_name = "SEP")]
+    pub multi_label: Option<String>,
+}
+
+impl DataArgs {
+    fn options(&self) -> Result<DataOptions> {
+        let delimiter = match self.delimiter {
+            None => None,
+            Some(c) if c.is_ascii() => Some(c as u8),
+            Some(c) => bail!("--delimiter {c:?}: must be one ASCII character"),
+        };
+        if self.multi_label.as_deref() == Some("") {
+            bail!("--multi-label: the separator is empty");
+        }
+        Ok(DataOptions {
+            text_column: self.text_column.clone(),
+            label_column: self.label_column.clone(),
+            delimiter,
+            multi_label: self.multi_label.clone(),
+        })
+    }
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum ActivationArg {
+    Relu,
+    LeakyRelu,
+    Gelu,
+    Tanh,
+    Sigmoid,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum LossArg {
+    Auto,
+    Bce,
+    Ce,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum OptimizerArg {
+    Adam,
+    Sgd,
+}
+
+#[derive(Debug, Args)]
+pub struct TrainArgs {
+    /// The labelled data (CSV or TSV with a header row).
+    pub data: PathBuf,
+    /// Where to write the model (with the state to resume training from it).
+    #[arg(short, long)]
+    pub output: PathBuf,
+    /// Also write the model after every epoch (a checkpoint to resume from after a crash).
+    #[arg(long)]
+    pub checkpoint_every_epoch: bool,
+    #[command(flatten)]
+    pub data_args: DataArgs,
+    /// Start the embedding from these vectors (word2vec bin/text, GloVe or native).
+    #[arg(long, value_name = "PRETRAINED")]
+    pub vectors: Option<PathBuf>,
+    /// Keep the pretrained embedding fixed.
+    #[arg(long, requires = "vectors")]
+    pub freeze: bool,
+    /// Embedding dimension [default: 100, or the pretrained vectors']
+    #[arg(long)]
+    pub dim: Option<usize>,
+    /// Hidden layer widths, comma-separated ("none" for no hidden layer).
+    #[arg(long, default_value = "10", value_parser = parse_hidden)]
+    pub hidden: HiddenArg,
+    /// Hidden activation.
+    #[arg(long, value_enum, default_value_t = ActivationArg::Relu)]
+    pub activation: ActivationArg,
+    /// Dropout after each hidden activation (training only).
+    #[arg(long, default_value_t = 0.5)]
+    pub dropout: f32,
+    /// Loss: auto = BCE for 2 labels (one sigmoid output), CE for more, BCE per label for
+    /// multi-label data.
+    #[arg(long, value_enum, default_value_t = LossArg::Auto)]
+    pub loss: LossArg,
+    /// Class weights in the loss: none, inverse, sqrt-inverse, or one weight per label in
+    /// sorted label order ("0.2,0.8").
+    #[arg(long, default_value = "none", value_parser = parse_class_weights)]
+    pub class_weights: ClassWeightsArg,
+    /// Sample batches with class-balancing weights (capped oversampling of small classes).
+    #[arg(long)]
+    pub balance_batches: bool,
+    /// Optimiser.
+    #[arg(long, value_enum, default_value_t = OptimizerArg::Adam)]
+    pub optimizer: OptimizerArg,
+    /// Learning rate.
+    #[arg(long, default_value_t = 1e-3)]
+    pub lr: f32,
+    /// SGD momentum (--momentum alone means 0.9).
+    #[arg(long, num_args = 0..=1, default_missing_value = "0.9", default_value_t = 0.0)]
+    pub momentum: f32,
+    /// Texts per batch.
+    #[arg(long, default_value_t = 256)]
+    pub batch_size: usize,
+    /// Epochs (in total, when resuming).
+    #[arg(long, default_value_t = 15)]
+    pub epochs: usize,
+    /// Words seen fewer times in the training split map to <unk>.
+    #[arg(long, default_value_t = 10)]
+    pub min_count: usize,
+    /// Train, validation and test fractions.
+    #[arg(
+        long,
+        value_delimiter = ',',
+        num_args = 3,
+        default_value = "0.8,0.1,0.1"
+    )]
+    pub split: Vec<f64>,
+    /// Validation data in its own file (then DATA is all training data and --split is unused).
+    #[arg(long, value_name = "FILE")]
+    pub valid_data: Option<PathBuf>,
+    /// Test data in its own file (then DATA is all training data and --split is unused).
+    #[arg(long, value_name = "FILE")]
+    pub test_data: Option<PathBuf>,
+    /// Seed of the split, the initial weights, the batch order and dropout.
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// Stop after N epochs without a lower validation loss (the best epoch's weights are
+    /// kept in any case).
+    #[arg(long, value_name = "N")]
+    pub patience: Option<usize>,
+    /// Continue the training saved in this model file (same data; its settings are kept,
+    /// except --epochs and --patience).
+    #[arg(long, value_name = "CHECKPOINT")]
+    pub resume: Option<PathBuf>,
+    /// Draw the training and validation loss curves into this PNG.
+    #[arg(long, value_name = "PNG")]
+    pub plot: Option<PathBuf>,
+    /// Print the history and the test report as JSON.
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub load: LoadArgs,
+}
+
+#[derive(Debug, Clone)]
+pub struct HiddenArg(Vec<usize>);
+
+fn parse_hidden(s: &str) -> Result<HiddenArg, String> {
+    if s == "none" || s.is_empty() {
+        return Ok(HiddenArg(Vec::new()));
+    }
+    s.split(',')
+        .map(|w| match w.trim().parse::<usize>() {
+            Ok(n) if n > 0 => Ok(n),
+            _ => Err(format!("{w:?} is not a layer width (a positive integer)")),
+        })
+        .collect::<Result<_, _>>()
+        .map(HiddenArg)
+}
+
+#[derive(Debug, Clone)]
+pub struct ClassWeightsArg(ClassWeights);
+
+fn parse_class_weights(s: &str) -> Result<ClassWeightsArg, String> {
+    Ok(ClassWeightsArg(match s {
+        "none" => ClassWeights::None,
+        "inverse" => ClassWeights::Inverse,
+        "sqrt-inverse" => ClassWeights::SqrtInverse,
+        _ => ClassWeights::Explicit(
+            s.split(',')
+                .map(|w| {
+                    w.trim().parse::<f32>().map_err(|_| {
+                        format!(
+                            "{s:?}: expected none, inverse, sqrt-inverse or weights like 0.2,0.8"
+                        )
+                    })
+                })
+                .collect::<Result<_, _>>()?,
+        ),
+    }))
+}
+
+#[derive(Debug, Args)]
+pub struct EvalArgs {
+    /// The model file.
+    pub model: PathBuf,
+    /// Labelled data (CSV/TSV with a header row).
+    pub data: PathBuf,
+    #[command(flatten)]
+    pub data_args: DataArgs,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct PredictArgs {
+    /// The model file.
+    pub model: PathBuf,
+    /// Texts to classify; none or "-" reads one text per line from stdin.
+    pub texts: Vec<String>,
+    /// One JSON object per text: text, label(s), every label's probability.
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub fn run(cmd: ClassifyCommand) -> Result<()> {
+    match cmd {
+        ClassifyCommand::Train(a) => train(a),
+        ClassifyCommand::Eval(a) => eval(a),
+        ClassifyCommand::Predict(a) => predict(a),
+    }
+}
+
+fn train(a: TrainArgs) -> Result<()> {
+    let opts = a.data_args.options()?;
+    let mut data = Dataset::read(&a.data, &opts)?;
+    let presplit = if a.valid_data.is_some() || a.test_data.is_some() {
+        let train = data.len();
+        let mut valid = 0;
+        if let Some(p) = &a.valid_data {
+            let v = Dataset::read(p, &opts)?;
+            valid = v.len();
+            data.append(v)?;
+        }
+        if let Some(p) = &a.test_data {
+            data.append(Dataset::read(p, &opts)?)?;
+        }
+        Some((train, valid))
+    } else {
+        None
+    };
+    let pretrained = match &a.vectors {
+        Some(p) => Some(open_vectors(Some(p), &a.load)?),
+        None => None,
+    };
+    let dim = match (&pretrained, a.dim) {
+        (Some(e), Some(d)) if d != e.dims() => bail!(
+            "--dim {d} differs from the {} dimensions of {}",
+            e.dims(),
+            a.vectors.as_ref().expect("vectors").display()
+        ),
+        (Some(e), _) => e.dims(),
+        (None, d) => d.unwrap_or(100),
+    };
+    let config = ClassifierConfig {
+        dim,
+        hidden: a.hidden.0.clone(),
+        activation: match a.activation {
+            ActivationArg::Relu => Activation::Relu,
+            ActivationArg::LeakyRelu => Activation::LeakyRelu,
+            ActivationArg::Gelu => Activation::Gelu,
+            ActivationArg::Tanh => Activation::Tanh,
+            ActivationArg::Sigmoid => Activation::Sigmoid,
+        },
+        dropout: a.dropout,
+        loss: match a.loss {
+            LossArg::Auto => LossChoice::Auto,
+            LossArg::Bce => LossChoice::Bce,
+            LossArg::Ce => LossChoice::Ce,
+        },
+        class_weights: a.class_weights.0.clone(),
+        balance_batches: a.balance_batches,
+        optimizer: OptimizerConfig {
+            kind: match a.optimizer {
+                OptimizerArg::Adam => OptimizerKind::Adam,
+                OptimizerArg::Sgd => OptimizerKind::Sgd,
+            },
+            lr: a.lr,
+            momentum: a.momentum,
+        },
+        batch_size: a.batch_size,
+        epochs: a.epochs,
+        min_count: a.min_count,
+        split: [a.split[0], a.split[1], a.split[2]],
+        presplit,
+        seed: a.seed,
+        patience: a.patience,
+        freeze: a.freeze,
+    };
+    let resume = match &a.resume {
+        Some(p) => Some(ModelFile::load(p)?),
+        None => None,
+    };
+    let resumed_from = resume
+        .as_ref()
+        .and_then(|r| r.state.as_ref())
+        .map_or(0, |s| s.epochs_done);
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let flag = stop.clone();
+    ctrlc::set_handler(move || {
+        if flag.swap(true, Ordering::SeqCst) {
+            std::process::exit(130);
+        }
+        eprintln!("\nstopping after the current epoch (Ctrl-C again to quit at once)");
+    })
+    .context("installing the Ctrl-C handler")?;
+
+    let bar = ProgressBar::new(a.epochs as u64);
+    bar.set_style(
+        ProgressStyle::with_template("epoch {pos}/{len} [{bar:30}] {elapsed} {msg}")
+            .expect("valid template")
+            .progress_chars("=> "),
+    );
+    bar.set_position(resumed_from as u64);
+    let start = Instant::now();
+    let quiet = a.json;
+    let out = classify::train(
+        &data,
+        &config,
+        pretrained.as_ref(),
+        resume,
+        Some(&stop),
+        |r, file| {
+            if a.checkpoint_every_epoch {
+                file.save(&a.output)?;
+            }
+            let line = format!(
+                "epoch {:>3}  train loss {:.4}{}  ({:.2} s)",
+                r.epoch,
+                r.train_loss,
+                match (r.valid_loss, r.valid_accuracy, r.valid_macro_f1) {
+                    (Some(l), Some(acc), Some(f1)) => format!(
+                        "  valid loss {l:.4}  accuracy {:.2}%  macro-F1 {:.4}",
+                        100.0 * acc,
+                        f1
+                    ),
+                    _ => String::new(),
+                },
+                r.seconds
+            );
+            match (quiet, bar.is_hidden()) {
+                (true, _) => {}
+                // A closed stdout (`| head`) must not stop training: the model is still saved.
+                (false, true) => {
+                    let _ = writeln!(std::io::stdout(), "{line}");
+                }
+                (false, false) => bar.println(line),
+            }
+            bar.set_position(r.epoch as u64);
+            bar.set_message(format!("loss {:.4}", r.train_loss));
+            Ok(())
+        },
+    )?;
+    bar.finish_and_clear();
+    let seconds = start.elapsed().as_secs_f64();
+    out.model.save(&a.output)?;
+    let state = out.model.state.as_ref().expect("training state");
+    if let Some(p) = &a.plot {
+        plot::plot_losses(&state.history, p)?;
+    }
+    let c = &out.model.classifier;
+    if a.json {
+        #[derive(Serialize)]
+        struct Report<'a> {
+            model: &'a Path,
+            labels: &'a [String],
+            vocabulary: usize,
+            epochs: usize,
+            best_epoch: usize,
+            stopped_early: bool,
+            seconds: f64,
+            history: &'a [classify::EpochReport],
+            test: Option<&'a Evaluation>,
+        }
+        return output::json(&Report {
+            model: &a.output,
+            labels: &c.labels,
+            vocabulary: c.vocab.len(),
+            epochs: state.epochs_done,
+            best_epoch: state.best_epoch,
+            stopped_early: state.stopped_early,
+            seconds,
+            history: &state.history,
+            test: out.test.as_ref(),
+        });
+    }
+    let mut out = std::io::stdout().lock();
+    writeln!(
+        out,
+        "{} texts, {} labels ({}), vocabulary {} words; {} epochs in {seconds:.2} s{}; \
+         kept the weights of epoch {}",
+        data.len(),
+        c.labels.len(),
+        match c.task {
+            classify::Task::Binary => "binary",
+            classify::Task::MultiClass => "multi-class",
+            classify::Task::MultiLabel => "multi-label",
+        },
+        c.vocab.len() - 2,
+        state.epochs_done,
+        if state.stopped_early {
+            " (stopped early)"
+        } else {
+            ""
+        },
+        state.best_epoch,
+    )?;
+    if stop.load(Ordering::Relaxed) {
+        writeln!(
+            std::io::stdout(),
+            "interrupted; continue with --resume {}",
+            a.output.display()
+        )?;
+    }
+    writeln!(std::io::stdout(), "model: {}", a.output.display())?;
+    if let Some(t) = &out.test {
+        writeln!(std::io::stdout(), "\ntest split:")?;
+        print_evaluation(t, c)?;
+    }
+    Ok(())
+}
+
+fn print_evaluation(e: &Evaluation, c: &Classifier) -> Result<()> {
+    let mut out = std::io::stdout().lock();
+    writeln!(
+        out,
+        "{} texts  loss {:.4}  accuracy {:.2}%  macro-F1 {:.4}",
+        e.texts,
+        e.loss,
+        100.0 * e.accuracy,
+        e.macro_f1
+    )?;
+    let width = c
+        .labels
+        .iter()
+        .map(|l| l.chars().count())
+        .max()
+        .unwrap_or(5)
+        .max(5)
+        + format!("[{}] ", c.labels.len()).len();
+    writeln!(
+        out,
+        "{:<width$}  {:>9}  {:>9}  {:>9}  {:>7}",
+        "label", "precision", "recall", "f1", "support"
+    )?;
+    for l in &e.labels {
+        writeln!(
+            out,
+            "{:<width$}  {:>9.4}  {:>9.4}  {:>9.4}  {:>7}",
+            l.label, l.precision, l.recall, l.f1, l.support
+        )?;
+    }
+    if c.multi_label() {
+        writeln!(
+            out,
+            "per label: {:>7} {:>7} {:>7} {:>7}",
+            "tp", "fp", "fn", "tn"
+        )?;
+        for (l, row) in c.labels.iter().zip(&e.confusion) {
+            writeln!(
+                out,
+                "{l:<width$}  {:>7} {:>7} {:>7} {:>7}",
+                row[0], row[1], row[2], row[3]
+            )?;
+        }
+    } else {
+        writeln!(out, "confusion (rows: true label, columns: predicted):")?;
+        let cell = e
+            .confusion
+            .iter()
+            .flatten()
+            .map(|n| n.to_string().len())
+            .max()
+            .unwrap_or(1)
+            .max(3);
+        write!(out, "{:<width$}", "")?;
+        for i in 0..c.labels.len() {
+            write!(out, " {:>cell$}", format!("[{i}]"))?;
+        }
+        writeln!(out)?;
+        for (i, (l, row)) in c.labels.iter().zip(&e.confusion).enumerate() {
+            write!(out, "{:<width$}", format!("[{i}] {l}"))?;
+            for n in row {
+                write!(out, " {n:>cell$}")?;
+            }
+            writeln!(out)?;
+        }
+    }
+    Ok(())
+}
+
+fn eval(a: EvalArgs) -> Result<()> {
+    let c = Classifier::load(&a.model)?;
+    let data = Dataset::read(&a.data, &a.data_args.options()?)?;
+    let e = c.evaluate(&data)?;
+    if a.json {
+        return output::json(&e);
+    }
+    writeln!(
+        std::io::stdout(),
+        "{} on {}",
+        a.model.display(),
+        a.data.display()
+    )?;
+    print_evaluation(&e, &c)
+}
+
+/// Texts per prediction batch when reading stdin.
+const STDIN_BATCH: usize = 8192;
+
+fn predict(a: PredictArgs) -> Result<()> {
+    let c = Classifier::load(&a.model)?;
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    let mut emit = |texts: &[String], first_line: usize| -> Result<()> {
+        let preds =
+            c.predict(texts)
+                .map_err(|e| match texts.iter().position(|t| t.trim().is_empty()) {
+                    Some(i) if a.texts.is_empty() || a.texts == ["-"] => {
+                        anyhow::anyhow!("stdin line {}: empty text", first_line + i)
+                    }
+                    _ => e.into(),
+                })?;
+        for (t, p) in texts.iter().zip(preds) {
+            let label = p
+                .labels
+                .iter()
+                .map(|&i| c.labels[i].as_str())
+                .collect::<Vec<_>>()
+                .join(",");
+            if a.json {
+                #[derive(Serialize)]
+                struct Line<'a> {
+                    text: &'a str,
+                    label: String,
+                    probabilities: serde_json::Map<String, serde_json::Value>,
+                }
+                let probabilities = c
+                    .labels
+                    .iter()
+                    .zip(&p.probabilities)
+                    .map(|(l, &v)| (l.clone(), serde_json::Value::from(v)))
+                    .collect();
+                serde_json::to_writer(
+                    &mut out,
+                    &Line {
+                        text: t,
+                        label,
+                        probabilities,
+                    },
+                )?;
+                writeln!(out)?;
+            } else {
+                let best = p
+                    .labels
+                    .iter()
+                    .map(|&i| p.probabilities[i])
+                    .fold(0.0f32, f32::max);
+                writeln!(out, "{label}\t{best:.4}")?;
+            }
+        }
+        Ok(())
+    };
+    if a.texts.is_empty() || a.texts == ["-"] {
+        let stdin = std::io::stdin().lock();
+        let mut batch = Vec::with_capacity(STDIN_BATCH);
+        let mut first = 1;
+        for (n, line) in stdin.lines().enumerate() {
+            batch.push(line.with_context(|| format!("reading stdin line {}", n + 1))?);
+            if batch.len() == STDIN_BATCH {
+                emit(&batch, first)?;
+                first += batch.len();
+                batch.clear();
+            }
+        }
+        if !batch.is_empty() {
+            emit(&batch, first)?;
+        }
+    } else {
+        emit(&a.texts, 1)?;
+    }
+    out.flush()?;
+    Ok(())
+}
