@@ -420,9 +420,8 @@ fn train(a: TrainArgs) -> Result<()> {
             test: out.test.as_ref(),
         });
     }
-    let mut out = std::io::stdout().lock();
     writeln!(
-        out,
+        std::io::stdout(),
         "{} texts, {} labels ({}), vocabulary {} words; {} epochs in {seconds:.2} s{}; \
          kept the weights of epoch {}",
         data.len(),
