@@ -4,7 +4,8 @@
 Peers: TF-IDF + logistic regression (scikit-learn), fastText supervised (fasttext-wheel), and
 the lecture's PyTorch model (Embedding -> mean over the padded batch -> Linear/ReLU/Dropout ->
 Linear, Adam), plus the same model with a correct mean (nn.EmbeddingBag). wordvec and both
-PyTorch models train the same architecture with the same settings.
+PyTorch models train the same architecture with the same settings (vocabulary, word n-grams,
+initial embedding std, optimiser, batches, epochs).
 
 Usage:
   python3 benches/make_classify_data.py wordnet-nouns.csv
@@ -68,8 +69,11 @@ def main():
     ap.add_argument("--epochs", type=int, default=15)
     ap.add_argument("--batch-size", type=int, default=256)
     ap.add_argument("--min-count", type=int, default=10)
+    ap.add_argument("--word-ngrams", type=int, default=1)
+    ap.add_argument("--init-std", type=float, default=0.1)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--seed", type=int, default=42)
+    ap.add_argument("--patience", type=int, default=0)
     ap.add_argument("--predict-texts", type=int, default=200_000)
     ap.add_argument("--skip", default="", help="comma-separated peers to skip")
     a = ap.parse_args()
@@ -110,7 +114,10 @@ def main():
            "--test-data", os.path.join(tmp, "test.csv"), "-o", model, "--json",
            "--dim", str(a.dim), "--hidden", a.hidden, "--dropout", str(a.dropout),
            "--lr", str(a.lr), "--epochs", str(a.epochs), "--batch-size", str(a.batch_size),
-           "--min-count", str(a.min_count), "--seed", str(a.seed)]
+           "--min-count", str(a.min_count), "--seed", str(a.seed),
+           "--word-ngrams", str(a.word_ngrams), "--init-std", str(a.init_std)]
+    if a.patience:
+        cmd += ["--patience", str(a.patience)]
     env = dict(os.environ, RAYON_NUM_THREADS=str(a.threads))
     t0 = time.perf_counter()
     out = subprocess.run(cmd, check=True, capture_output=True, text=True, env=env).stdout
@@ -180,9 +187,15 @@ def main():
         from torch import nn
         torch.set_num_threads(a.threads)
         torch.manual_seed(a.seed)
+        def grams(toks):
+            out = list(toks)
+            for n in range(2, a.word_ngrams + 1):
+                out += [" ".join(toks[i:i + n]) for i in range(len(toks) - n + 1)]
+            return out
+
         counts = {}
         for t, _ in train:
-            for w in tokens(t):
+            for w in grams(tokens(t)):
                 counts[w] = counts.get(w, 0) + 1
         vocab = {"<pad>": 0, "<unk>": 1}
         for w, c in sorted(counts.items(), key=lambda x: (-x[1], x[0])):
@@ -190,7 +203,9 @@ def main():
                 vocab[w] = len(vocab)
 
         def enc(text):
-            ids = [vocab.get(w, 1) for w in tokens(text)]
+            toks = tokens(text)
+            ids = [vocab.get(w, 1) for w in toks]
+            ids += [vocab[g] for g in grams(toks)[len(toks):] if g in vocab]
             return ids or [1]
 
         class Net(nn.Module):
@@ -199,6 +214,7 @@ def main():
                 self.bag = bag
                 self.emb = (nn.EmbeddingBag(len(vocab), a.dim, mode="mean") if bag
                             else nn.Embedding(len(vocab), a.dim))
+                nn.init.normal_(self.emb.weight, std=a.init_std)
                 layers, prev = [], a.dim
                 for h in hidden:
                     layers += [nn.Linear(prev, h), nn.ReLU(), nn.Dropout(a.dropout)]

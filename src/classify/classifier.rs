@@ -8,7 +8,7 @@ use super::data::{Dataset, Task};
 use super::loss::loss;
 use super::metrics::{argmax, evaluate, Evaluation};
 use super::model::{forward, Architecture, Forward, Params};
-use super::vocab::{Encoded, TextVocab};
+use super::vocab::{Encoded, Scratch, TextVocab};
 use crate::error::{Error, Result};
 
 /// A classifier ready to predict.
@@ -68,9 +68,9 @@ impl Classifier {
         let run = |(texts, out): (&[S], &mut [f32])| {
             let mut ids = Vec::with_capacity(texts.len() * 16);
             let mut ends = Vec::with_capacity(texts.len());
-            let mut buf = String::new();
+            let mut scratch = Scratch::default();
             for t in texts {
-                self.vocab.encode(t.as_ref(), &mut buf, &mut ids);
+                self.vocab.encode(t.as_ref(), &mut scratch, &mut ids);
                 ends.push(ids.len());
             }
             let mut start = 0;

@@ -301,7 +301,8 @@ impl ModelFile {
                 })
             }
         };
-        let vocab = TextVocab::from_words(header.vocab).map_err(|e| bad(16, e.to_string()))?;
+        let vocab = TextVocab::from_words(header.vocab, header.config.word_ngrams)
+            .map_err(|e| bad(16, e.to_string()))?;
         Ok(ModelFile {
             classifier: Classifier {
                 arch,

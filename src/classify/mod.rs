@@ -32,6 +32,7 @@ pub mod activation;
 pub mod classifier;
 pub mod data;
 pub mod file;
+pub mod kernels;
 pub mod loss;
 pub mod metrics;
 pub mod model;

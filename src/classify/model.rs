@@ -8,10 +8,11 @@
 //! layers use `matrixmultiply`'s GEMM.
 
 use rand::Rng;
-use rand_distr::{Distribution, StandardNormal};
+use rand_distr::{Distribution, Normal};
 use serde::{Deserialize, Serialize};
 
 use super::activation::{sigmoid, Activation};
+use super::kernels;
 use super::vocab::PAD;
 use crate::error::{Error, Result};
 
@@ -139,11 +140,13 @@ pub struct Params {
 }
 
 impl Params {
-    /// PyTorch's default initialisation: embedding rows from N(0, 1) (`<pad>` zero), dense
-    /// weights and biases from U(-1/sqrt(inputs), 1/sqrt(inputs)).
-    pub fn init(arch: &Architecture, rng: &mut impl Rng) -> Params {
+    /// Random initial weights: embedding rows from N(0, `init_std`) (`<pad>` zero; PyTorch's
+    /// `nn.Embedding` uses std 1), dense weights and biases from U(-1/sqrt(inputs),
+    /// 1/sqrt(inputs)) as PyTorch's `nn.Linear`.
+    pub fn init(arch: &Architecture, init_std: f32, rng: &mut impl Rng) -> Params {
+        let normal = Normal::new(0.0, init_std).expect("a finite, non-negative std");
         let mut embedding: Vec<f32> = (0..arch.vocab_size * arch.dim)
-            .map(|_| StandardNormal.sample(rng))
+            .map(|_| normal.sample(rng))
             .collect();
         embedding[PAD as usize * arch.dim..(PAD as usize + 1) * arch.dim].fill(0.0);
         let layers = arch
@@ -263,6 +266,26 @@ pub struct Forward {
     pub logits: Vec<f32>,
 }
 
+/// Asks the CPU to start loading `len` floats at `ptr` into cache. Embedding rows are read
+/// in random order (a text's words), so each row is a cache miss the hardware prefetcher cannot
+/// predict; naming the next rows while working on the current ones hides that latency.
+#[inline(always)]
+pub(crate) fn prefetch(ptr: *const f32, len: usize) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use core::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+        let mut off = 0;
+        while off < len {
+            // SAFETY: a prefetch is only a hint: it reads nothing architecturally and never
+            // faults, whatever the address; `wrapping_add` keeps the pointer arithmetic defined.
+            unsafe { _mm_prefetch::<_MM_HINT_T0>(ptr.wrapping_add(off) as *const i8) };
+            off += 16;
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = (ptr, len);
+}
+
 /// Runs the model on `texts` (token ids, none of them [`PAD`]). With `dropout_rng` the pass is
 /// a training pass: dropout masks are drawn from it and kept for [`backward`]. Runs on the
 /// calling thread: callers parallelise over shards of their batches.
@@ -277,16 +300,21 @@ pub fn forward<R: Rng>(
     fw.batch = bsz;
     fw.x.resize(bsz * dim, 0.0);
     let emb = &params.embedding;
-    let bag = |(x, ids): (&mut [f32], &&[u32])| {
+    // Prefetch a few rows ahead of the running sum (flattened over the texts): enough to
+    // overlap the misses, few enough not to flood the CPU's line-fill buffers.
+    const AHEAD: usize = 3;
+    let mut ahead = texts.iter().flat_map(|ids| ids.iter()).skip(AHEAD);
+    for (x, ids) in fw.x.chunks_mut(dim).zip(texts.iter()) {
         x.fill(0.0);
         for &t in ids.iter() {
-            let row = &emb[t as usize * dim..(t as usize + 1) * dim];
-            x.iter_mut().zip(row).for_each(|(a, b)| *a += b);
+            if let Some(&n) = ahead.next() {
+                prefetch(emb.as_ptr().wrapping_add(n as usize * dim), dim);
+            }
+            kernels::add(x, &emb[t as usize * dim..(t as usize + 1) * dim]);
         }
         let inv = 1.0 / ids.len().max(1) as f32;
         x.iter_mut().for_each(|a| *a *= inv);
-    };
-    fw.x.chunks_mut(dim).zip(texts.iter()).for_each(bag);
+    }
 
     let hidden = arch.hidden.len();
     fw.pre.resize(hidden, Vec::new());
@@ -538,8 +566,7 @@ impl RowGrads {
         let dim = out.len();
         out.fill(0.0);
         for &(b, inv) in &self.entries[self.starts[s]..self.starts[s + 1]] {
-            let d = &dx[b as usize * dim..(b as usize + 1) * dim];
-            out.iter_mut().zip(d).for_each(|(a, d)| *a += inv * d);
+            kernels::axpy(inv, &dx[b as usize * dim..(b as usize + 1) * dim], out);
         }
     }
 
@@ -607,7 +634,7 @@ mod tests {
                     labels,
                     output,
                 };
-                let params = Params::init(&arch, &mut ChaCha8Rng::seed_from_u64(ai as u64));
+                let params = Params::init(&arch, 1.0, &mut ChaCha8Rng::seed_from_u64(ai as u64));
                 let mut fw = Forward::default();
                 forward(
                     &arch,
@@ -679,7 +706,7 @@ mod tests {
             labels: 2,
             output: OutputKind::Sigmoid,
         };
-        let params = Params::init(&arch, &mut ChaCha8Rng::seed_from_u64(1));
+        let params = Params::init(&arch, 1.0, &mut ChaCha8Rng::seed_from_u64(1));
         let mut fw = Forward::default();
         forward::<ChaCha8Rng>(&arch, &params, &[&[2, 3]], None, &mut fw);
         let alone = fw.logits[0];

@@ -9,7 +9,8 @@
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use super::model::{Params, RowGrads};
+use super::kernels;
+use super::model::{prefetch, Params, RowGrads};
 
 /// Which optimiser.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -83,27 +84,21 @@ impl OptimizerState {
     }
 }
 
-/// Bias-corrected step sizes of one Adam step.
-#[derive(Clone, Copy)]
-struct AdamStep {
+/// The constants of one Adam step. PyTorch's update,
+/// `p -= lr / (1 - b1^t) * m / (sqrt(v) / sqrt(1 - b2^t) + eps)`, is applied by
+/// [`kernels::adam`](super::kernels::adam).
+#[derive(Clone, Copy, Debug)]
+pub struct AdamStep {
     /// `lr / (1 - beta1^t)`.
-    step: f32,
+    pub step: f32,
     /// `1 / sqrt(1 - beta2^t)`.
-    inv_c2: f32,
-}
-
-/// PyTorch's Adam on one slice: `p -= lr / (1 - b1^t) * m / (sqrt(v) / sqrt(1 - b2^t) + eps)`.
-/// Indexed over equal-length slices so that the loop vectorises.
-#[inline(always)]
-fn adam(p: &mut [f32], g: &[f32], m: &mut [f32], v: &mut [f32], k: AdamStep) {
-    let n = p.len();
-    let (g, m, v) = (&g[..n], &mut m[..n], &mut v[..n]);
-    for i in 0..n {
-        let gi = g[i];
-        m[i] = BETA1 * m[i] + (1.0 - BETA1) * gi;
-        v[i] = BETA2 * v[i] + (1.0 - BETA2) * gi * gi;
-        p[i] -= k.step * m[i] / (v[i].sqrt() * k.inv_c2 + EPS);
-    }
+    pub inv_c2: f32,
+    /// First-moment decay.
+    pub beta1: f32,
+    /// Second-moment decay.
+    pub beta2: f32,
+    /// Added to the denominator.
+    pub eps: f32,
 }
 
 /// SGD on one slice, with a momentum buffer when `buf` is given (PyTorch: `b = mu b + g`,
@@ -142,6 +137,9 @@ struct RowPtrs {
 unsafe impl Send for RowPtrs {}
 unsafe impl Sync for RowPtrs {}
 
+/// How many rows ahead the sparse update prefetches.
+const PREFETCH_AHEAD: usize = 4;
+
 /// Rows per rayon task in the sparse embedding update.
 const ROWS_PER_TASK: usize = 128;
 
@@ -162,12 +160,15 @@ pub fn step(
     let k = AdamStep {
         step: config.lr / (1.0 - BETA1.powi(t)),
         inv_c2: 1.0 / (1.0 - BETA2.powi(t)).sqrt(),
+        beta1: BETA1,
+        beta2: BETA2,
+        eps: EPS,
     };
     let (kind, lr, momentum) = (config.kind, config.lr, config.momentum);
     let update = |p: &mut [f32], grad: &[f32], m: Option<&mut [f32]>, v: Option<&mut [f32]>| match (
         kind, m, v,
     ) {
-        (OptimizerKind::Adam, Some(m), Some(v)) => adam(p, grad, m, v, k),
+        (OptimizerKind::Adam, Some(m), Some(v)) => kernels::adam(p, grad, m, v, k),
         (OptimizerKind::Adam, _, _) => unreachable!("Adam state has both moments"),
         (OptimizerKind::Sgd, m, _) => sgd(p, grad, m.filter(|_| momentum > 0.0), lr, momentum),
     };
@@ -190,6 +191,14 @@ pub fn step(
             .first()
             .is_none_or(|v| v.len() == params.embedding.len()));
         let one = |grad: &mut Vec<f32>, (s, &row): (usize, &u32)| {
+            if let Some(&ahead) = g.rows.get(s + PREFETCH_AHEAD) {
+                let at = ahead as usize * dim;
+                for base in [ptrs.p, ptrs.m, ptrs.v] {
+                    if !base.is_null() {
+                        prefetch(base.wrapping_add(at), dim);
+                    }
+                }
+            }
             grad.resize(dim, 0.0);
             g.row_grad(s, dx, grad);
             let at = row as usize * dim;

@@ -4,6 +4,12 @@
 //! `<pad>` is reserved so that ids line up with padded-tensor implementations of the same model;
 //! it is never part of a text's mean. Unknown words map to `<unk>`, which is trained like any
 //! word, so a text without a known word still gets a prediction.
+//!
+//! With word n-grams (fastText's `-wordNgrams`), runs of 2..=n consecutive tokens seen at least
+//! `min_count` times get rows too (stored as the words joined by a space); a text's ids are its
+//! tokens' ids followed by those of its known n-grams, and the model averages them all.
+//! Unknown n-grams are skipped (fastText hashes them into shared buckets instead; skipping
+//! keeps every row a readable entry of the vocabulary).
 
 use hashbrown::HashMap;
 use rayon::prelude::*;
@@ -19,28 +25,73 @@ pub const UNK: u32 = 1;
 /// Texts per parallel task when counting and encoding.
 const ENCODE_CHUNK: usize = 4096;
 
-/// Words and their ids.
+/// Words (and word n-grams) and their ids.
 #[derive(Debug, Clone)]
 pub struct TextVocab {
     words: Vec<String>,
     index: HashMap<String, u32>,
+    ngrams: usize,
+}
+
+/// Reusable buffers for [`TextVocab::encode`], so that encoding allocates nothing per token.
+#[derive(Debug, Default, Clone)]
+pub struct Scratch {
+    token: String,
+    tokens: String,
+    spans: Vec<(usize, usize)>,
+    gram: String,
+}
+
+impl Scratch {
+    /// Splits `text` into tokens kept in `self.tokens`, bounds in `self.spans`.
+    fn split(&mut self, text: &str) {
+        self.tokens.clear();
+        self.spans.clear();
+        let (tokens, spans) = (&mut self.tokens, &mut self.spans);
+        for_each_token(text, &mut self.token, |t| {
+            let start = tokens.len();
+            tokens.push_str(t);
+            spans.push((start, tokens.len()));
+        });
+    }
+
+    /// Calls `f` with each n-gram (n in 2..=max) of the last split text, words joined by ' '.
+    fn for_each_ngram(&mut self, max: usize, mut f: impl FnMut(&str)) {
+        for n in 2..=max {
+            for w in self.spans.windows(n) {
+                self.gram.clear();
+                for (i, &(a, b)) in w.iter().enumerate() {
+                    if i > 0 {
+                        self.gram.push(' ');
+                    }
+                    self.gram.push_str(&self.tokens[a..b]);
+                }
+                f(&self.gram);
+            }
+        }
+    }
 }
 
 impl TextVocab {
-    /// Counts the tokens of `texts` (in parallel) and keeps those seen at least `min_count`
-    /// times.
-    pub fn build(texts: &[&str], min_count: usize) -> TextVocab {
+    /// Counts the tokens (and n-grams up to `ngrams` words) of `texts`, in parallel, and keeps
+    /// those seen at least `min_count` times.
+    pub fn build(texts: &[&str], min_count: usize, ngrams: usize) -> TextVocab {
         let count_chunk = |texts: &[&str]| {
             let mut counts: HashMap<String, usize> = HashMap::new();
-            let mut buf = String::new();
+            let mut add = |t: &str| {
+                if let Some(c) = counts.get_mut(t) {
+                    *c += 1;
+                } else {
+                    counts.insert(t.to_owned(), 1);
+                }
+            };
+            let mut s = Scratch::default();
             for text in texts {
-                for_each_token(text, &mut buf, |t| {
-                    if let Some(c) = counts.get_mut(t) {
-                        *c += 1;
-                    } else {
-                        counts.insert(t.to_owned(), 1);
-                    }
-                });
+                s.split(text);
+                for &(a, b) in &s.spans {
+                    add(&s.tokens[a..b]);
+                }
+                s.for_each_ngram(ngrams, &mut add);
             }
             counts
         };
@@ -64,11 +115,12 @@ impl TextVocab {
             .into_iter()
             .chain(kept.into_iter().map(|(w, _)| w))
             .collect();
-        Self::from_words(words).expect("words are distinct")
+        Self::from_words(words, ngrams).expect("words are distinct")
     }
 
-    /// A vocabulary from its word list (`<pad>` and `<unk>` first), as stored in a model file.
-    pub fn from_words(words: Vec<String>) -> Result<TextVocab> {
+    /// A vocabulary from its word list (`<pad>` and `<unk>` first), as stored in a model file,
+    /// and the longest n-gram it holds.
+    pub fn from_words(words: Vec<String>, ngrams: usize) -> Result<TextVocab> {
         if words.len() < 2 || words[0] != "<pad>" || words[1] != "<unk>" {
             return Err(Error::invalid(
                 "a classifier vocabulary starts with <pad> and <unk>",
@@ -82,7 +134,16 @@ impl TextVocab {
                 )));
             }
         }
-        Ok(TextVocab { words, index })
+        Ok(TextVocab {
+            words,
+            index,
+            ngrams: ngrams.max(1),
+        })
+    }
+
+    /// The longest word n-gram with rows (1: words only).
+    pub fn ngrams(&self) -> usize {
+        self.ngrams
     }
 
     /// Number of ids, `<pad>` and `<unk>` included.
@@ -106,10 +167,25 @@ impl TextVocab {
     }
 
     /// Appends the ids of `text`'s tokens to `out` (unknown ones as [`UNK`]; a text without
-    /// any token as a single [`UNK`]). Returns how many were appended.
-    pub fn encode(&self, text: &str, buf: &mut String, out: &mut Vec<u32>) -> usize {
+    /// any token as a single [`UNK`]), then those of its known n-grams. Returns how many were
+    /// appended.
+    pub fn encode(&self, text: &str, scratch: &mut Scratch, out: &mut Vec<u32>) -> usize {
         let start = out.len();
-        for_each_token(text, buf, |t| out.push(self.get(t).unwrap_or(UNK)));
+        if self.ngrams == 1 {
+            for_each_token(text, &mut scratch.token, |t| {
+                out.push(self.get(t).unwrap_or(UNK))
+            });
+        } else {
+            scratch.split(text);
+            for &(a, b) in &scratch.spans {
+                out.push(self.get(&scratch.tokens[a..b]).unwrap_or(UNK));
+            }
+            scratch.for_each_ngram(self.ngrams, |g| {
+                if let Some(id) = self.get(g) {
+                    out.push(id)
+                }
+            });
+        }
         if out.len() == start {
             out.push(UNK);
         }
@@ -132,12 +208,12 @@ impl Encoded {
         let parts: Vec<(Vec<usize>, Vec<u32>)> = texts
             .par_chunks(ENCODE_CHUNK)
             .map(|texts| {
-                let mut buf = String::new();
+                let mut scratch = Scratch::default();
                 let mut ids = Vec::new();
                 let ends = texts
                     .iter()
                     .map(|t| {
-                        vocab.encode(t, &mut buf, &mut ids);
+                        vocab.encode(t, &mut scratch, &mut ids);
                         ids.len()
                     })
                     .collect();
@@ -179,17 +255,27 @@ mod tests {
 
     #[test]
     fn min_count_order_and_unknown_words() {
-        let v = TextVocab::build(&["b a a", "A c b", "a"], 2);
+        let v = TextVocab::build(&["b a a", "A c b", "a"], 2, 1);
         assert_eq!(v.words(), ["<pad>", "<unk>", "a", "b"]);
-        let mut buf = String::new();
+        let mut s = Scratch::default();
         let mut ids = Vec::new();
-        assert_eq!(v.encode("A b zzz", &mut buf, &mut ids), 3);
+        assert_eq!(v.encode("A b zzz", &mut s, &mut ids), 3);
         assert_eq!(ids, [2, 3, UNK]);
         ids.clear();
-        assert_eq!(v.encode("?!", &mut buf, &mut ids), 1);
+        assert_eq!(v.encode("?!", &mut s, &mut ids), 1);
         assert_eq!(ids, [UNK]);
         let e = Encoded::new(&v, &["a", "b b"]);
         assert_eq!(e.text(1), [3, 3]);
-        assert!(TextVocab::from_words(vec!["x".into()]).is_err());
+        assert!(TextVocab::from_words(vec!["x".into()], 1).is_err());
+    }
+
+    #[test]
+    fn word_ngrams() {
+        let v = TextVocab::build(&["new york is big", "New York, new york!", "york"], 2, 3);
+        // "new york" x3, "york" x4, "new" x3; "york new" x1 and the trigrams are too rare.
+        assert_eq!(v.words(), ["<pad>", "<unk>", "york", "new", "new york"]);
+        let mut ids = Vec::new();
+        v.encode("NEW York city", &mut Scratch::default(), &mut ids);
+        assert_eq!(ids, [3, 2, UNK, 4]);
     }
 }

@@ -151,6 +151,12 @@ pub struct TrainArgs {
     /// Words seen fewer times in the training split map to <unk>.
     #[arg(long, default_value_t = 10)]
     pub min_count: usize,
+    /// Standard deviation of the random initial embedding rows (PyTorch's default is 1).
+    #[arg(long, default_value_t = 0.1)]
+    pub init_std: f32,
+    /// Give runs of up to N consecutive words their own rows too (fastText's -wordNgrams).
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    pub word_ngrams: usize,
     /// Train, validation and test fractions.
     #[arg(
         long,
@@ -258,6 +264,7 @@ pub fn run(cmd: ClassifyCommand) -> Result<()> {
 
 fn train(a: TrainArgs) -> Result<()> {
     let opts = a.data_args.options()?;
+    let t = Instant::now();
     let mut data = Dataset::read(&a.data, &opts)?;
     let presplit = if a.valid_data.is_some() || a.test_data.is_some() {
         let train = data.len();
@@ -274,6 +281,7 @@ fn train(a: TrainArgs) -> Result<()> {
     } else {
         None
     };
+    tracing::info!(rows = data.len(), elapsed = ?t.elapsed(), "read the data");
     let pretrained = match &a.vectors {
         Some(p) => Some(open_vectors(Some(p), &a.load)?),
         None => None,
@@ -316,11 +324,13 @@ fn train(a: TrainArgs) -> Result<()> {
         batch_size: a.batch_size,
         epochs: a.epochs,
         min_count: a.min_count,
+        word_ngrams: a.word_ngrams,
         split: [a.split[0], a.split[1], a.split[2]],
         presplit,
         seed: a.seed,
         patience: a.patience,
         freeze: a.freeze,
+        init_std: a.init_std,
     };
     let resume = match &a.resume {
         Some(p) => Some(ModelFile::load(p)?),
@@ -389,7 +399,9 @@ fn train(a: TrainArgs) -> Result<()> {
     )?;
     bar.finish_and_clear();
     let seconds = start.elapsed().as_secs_f64();
+    let t = Instant::now();
     out.model.save(&a.output)?;
+    tracing::info!(elapsed = ?t.elapsed(), "saved the model");
     let state = out.model.state.as_ref().expect("training state");
     if let Some(p) = &a.plot {
         plot::plot_losses(&state.history, p)?;
