@@ -47,6 +47,15 @@ def main():
             stub.MostSimilar(pb.MostSimilarRequest(positive=[pb.Term(word="zzyzx-not-a-word")]), timeout=10)
         except grpc.RpcError as e:
             print(json.dumps({"unknown_word_status": e.code().name, "message": e.details()}))
+        # Text classification, when the daemon runs with --classifier NAME=MODEL.
+        classifier = rpc.ClassifierStub(channel)
+        for m in classifier.ListModels(pb.ListClassifiersRequest()).models:
+            texts = sys.argv[3:] or ["what a lovely day"]
+            r = classifier.Predict(pb.PredictRequest(model=m.name, texts=texts), timeout=10)
+            print(json.dumps({"classifier": m.name, "labels": list(m.labels),
+                              "predictions": [p.label for p in r.predictions],
+                              "probabilities": [[round(s.probability, 4) for s in p.scores]
+                                                for p in r.predictions]}))
 
 
 if __name__ == "__main__":

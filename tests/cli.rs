@@ -268,6 +268,10 @@ fn every_command_has_help_with_an_example() {
         vec!["index", "build"],
         vec!["index", "info"],
         vec!["index", "eval"],
+        vec!["classify"],
+        vec!["classify", "train"],
+        vec!["classify", "eval"],
+        vec!["classify", "predict"],
     ] {
         let mut args = cmd.clone();
         args.push("--help");

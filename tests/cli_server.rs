@@ -7,6 +7,8 @@ use std::process::{Child, Command, Stdio};
 
 use assert_cmd::cargo::CommandCargoExt;
 
+mod common;
+
 struct Daemon {
     child: Child,
     url: String,
@@ -26,6 +28,9 @@ fn start(args: &[&str]) -> Daemon {
     let line = lines
         .find_map(|l| l.ok().filter(|l| l.starts_with("wordvec serving")))
         .expect("serving line");
+    if args.contains(&"--classifier") {
+        assert!(line.contains(" and classifiers "), "{line}");
+    }
     let addr = line.rsplit(' ').next().unwrap().to_owned();
     // Keep draining stderr so the daemon never blocks on a full pipe.
     std::thread::spawn(move || for _ in lines {});
@@ -51,7 +56,24 @@ fn run(args: &[&str]) -> (bool, String, String) {
 
 #[test]
 fn client_mode_prints_what_local_mode_prints_and_sigterm_stops_cleanly() {
-    let mut d = start(&[]);
+    // A classifier trained by the CLI, served next to the default vectors.
+    let dir = tempfile::tempdir().unwrap();
+    let data = common::labelled_csv(dir.path(), "tone.csv", 600, 2, false);
+    let model = dir.path().join("tone.wvcls");
+    let (ok, _, err) = run(&[
+        "classify",
+        "train",
+        data.to_str().unwrap(),
+        "-o",
+        model.to_str().unwrap(),
+        "--min-count",
+        "2",
+        "--lr",
+        "0.02",
+    ]);
+    assert!(ok, "{err}");
+    let classifier = format!("tone={}", model.display());
+    let mut d = start(&["--classifier", &classifier]);
     for args in [
         vec!["nn", "king", "queen", "-k", "5"],
         vec!["nn", "king", "--negative", "man", "--json"],
@@ -83,7 +105,12 @@ fn client_mode_prints_what_local_mode_prints_and_sigterm_stops_cleanly() {
             std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/python_client.py");
         let out = Command::new("python3")
             .arg(script)
-            .args([d.addr.as_str(), "king"])
+            .args([
+                d.addr.as_str(),
+                "king",
+                "so happy, love it",
+                "awful and sad",
+            ])
             .output()
             .unwrap();
         let text = String::from_utf8_lossy(&out.stdout);
@@ -95,7 +122,9 @@ fn client_mode_prints_what_local_mode_prints_and_sigterm_stops_cleanly() {
         assert!(
             text.contains("\"name\": \"default\"")
                 && text.contains("\"answers\": [\"")
-                && text.contains("NOT_FOUND"),
+                && text.contains("NOT_FOUND")
+                && text.contains("\"classifier\": \"tone\"")
+                && text.contains("\"predictions\": [\"pos\", \"neg\"]"),
             "{text}"
         );
     } else {
@@ -127,6 +156,17 @@ fn serve_refuses_bad_configuration() {
         "127.0.0.1:0",
     ]);
     assert!(!ok && err.contains("nonexistent.bin"), "{err}");
+    let (ok, _, err) = run(&[
+        "serve",
+        "--classifier",
+        "c=/nonexistent.wvcls",
+        "--listen",
+        "127.0.0.1:0",
+    ]);
+    assert!(
+        !ok && err.contains("--classifier c") && err.contains("nonexistent.wvcls"),
+        "{err}"
+    );
     let (ok, _, err) = run(&["serve", "--tls-cert", "/x.pem", "--listen", "127.0.0.1:0"]);
     assert!(!ok && err.contains("TLS needs both"), "{err}");
 }

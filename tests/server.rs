@@ -12,7 +12,7 @@ use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint};
 use tonic::{Code, Request};
 use wordvec::search::Searcher;
 use wordvec::server::config::ServeConfig;
-use wordvec::server::models::{Models, VectorModel};
+use wordvec::server::models::{ClassifierModel, Models, VectorModel};
 use wordvec::server::proto::classifier_client::ClassifierClient;
 use wordvec::server::proto::embeddings_client::EmbeddingsClient;
 use wordvec::server::proto::{self, term, Term};
@@ -272,8 +272,117 @@ async fn every_embeddings_rpc_answers_like_the_library() {
         })
         .await
         .unwrap_err();
-    assert_eq!(e.code(), Code::Unimplemented);
-    assert!(e.message().contains("not available"));
+    assert_eq!(e.code(), Code::NotFound);
+    assert!(e.message().contains("--classifier"), "{}", e.message());
+    s.shutdown().await.unwrap();
+}
+
+/// A small trained classifier (neg / pos) served as "tone".
+fn with_classifier() -> Arc<Models> {
+    let dir = tempfile::tempdir().unwrap();
+    let path = common::labelled_csv(dir.path(), "d.csv", 600, 2, false);
+    let data = wordvec::classify::Dataset::read(&path, &Default::default()).unwrap();
+    let config = wordvec::classify::ClassifierConfig {
+        min_count: 2,
+        epochs: 10,
+        optimizer: wordvec::classify::OptimizerConfig {
+            kind: wordvec::classify::OptimizerKind::Adam,
+            lr: 0.02,
+            momentum: 0.0,
+        },
+        ..Default::default()
+    };
+    let out = wordvec::classify::train(&data, &config, None, None, None, |_, _| Ok(())).unwrap();
+    let emb = common::load("w2vc-sg-d32.bin");
+    Arc::new(
+        Models::new(vec![VectorModel {
+            name: "w2v".into(),
+            description: "fixture".into(),
+            searcher: Searcher::exact(emb),
+        }])
+        .with_classifiers(vec![ClassifierModel {
+            name: "tone".into(),
+            classifier: out.model.classifier,
+        }]),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn classifier_predicts_like_the_library() {
+    let models = with_classifier();
+    let lib = models.classifier("tone").unwrap();
+    let mut config = ServeConfig::default();
+    config.limits.max_words = 3;
+    let s = start_with(config, models.clone()).await;
+    let mut c = ClassifierClient::new(s.channel().await);
+
+    let list = c
+        .list_models(proto::ListClassifiersRequest {})
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(list.models.len(), 1);
+    assert_eq!(list.models[0].name, "tone");
+    assert_eq!(list.models[0].labels, ["neg", "pos"]);
+    assert!(!list.models[0].multi_label);
+
+    let texts = vec![
+        "a good and happy day".to_owned(),
+        "awful, I hate it".into(),
+        "zzz".into(),
+    ];
+    let r = c
+        .predict(proto::PredictRequest {
+            model: String::new(),
+            texts: texts.clone(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(r.model, "tone");
+    let expected = lib.classifier.predict(&texts).unwrap();
+    assert_eq!(r.predictions.len(), 3);
+    assert_eq!(r.predictions[0].label, "pos");
+    assert_eq!(r.predictions[1].label, "neg");
+    for (p, e) in r.predictions.iter().zip(&expected) {
+        assert_eq!(p.label, lib.classifier.labels[e.labels[0]]);
+        let probs: Vec<f32> = p.scores.iter().map(|s| s.probability).collect();
+        assert_eq!(probs, e.probabilities);
+        assert_eq!(p.scores[0].label, "neg");
+    }
+
+    for (req, code, message) in [
+        (vec![], Code::InvalidArgument, "no texts"),
+        (
+            vec!["a".into(); 4],
+            Code::InvalidArgument,
+            "4 texts is over the server's limit of 3",
+        ),
+        (
+            vec!["fine".into(), " ".into()],
+            Code::InvalidArgument,
+            "text 1 is empty",
+        ),
+    ] {
+        let e = c
+            .predict(proto::PredictRequest {
+                model: "tone".into(),
+                texts: req,
+            })
+            .await
+            .unwrap_err();
+        assert_eq!(e.code(), code);
+        assert!(e.message().contains(message), "{}", e.message());
+    }
+    let e = c
+        .predict(proto::PredictRequest {
+            model: "sentiment".into(),
+            texts: vec!["hi".into()],
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Code::NotFound);
+    assert!(e.message().contains("loaded: tone"), "{}", e.message());
     s.shutdown().await.unwrap();
 }
 

@@ -62,6 +62,8 @@ pub struct Dataset {
     pub labels: Vec<Vec<String>>,
     /// Each text's 1-based line number in the file (where its record starts).
     pub lines: Vec<u64>,
+    /// Each text's record's byte offset in the file.
+    pub offsets: Vec<u64>,
     /// Whether the labels were read with a multi-label separator.
     pub multi_label: bool,
 }
@@ -111,6 +113,7 @@ impl Dataset {
             texts: Vec::new(),
             labels: Vec::new(),
             lines: Vec::new(),
+            offsets: Vec::new(),
             multi_label: opts.multi_label.is_some(),
         };
         let mut record = csv::StringRecord::new();
@@ -152,6 +155,7 @@ impl Dataset {
             data.texts.push(text.to_owned());
             data.labels.push(labels);
             data.lines.push(pos.line());
+            data.offsets.push(pos.byte());
         }
         if data.texts.is_empty() {
             return Err(Error::format(
@@ -174,6 +178,7 @@ impl Dataset {
                 .map(|(_, l)| vec![l.as_ref().to_owned()])
                 .collect(),
             lines: (2..pairs.len() as u64 + 2).collect(),
+            offsets: vec![0; pairs.len()],
             multi_label: false,
         }
     }
@@ -193,6 +198,7 @@ impl Dataset {
         self.texts.extend(other.texts);
         self.labels.extend(other.labels);
         self.lines.extend(other.lines);
+        self.offsets.extend(other.offsets);
         Ok(())
     }
 
@@ -214,7 +220,7 @@ impl Dataset {
             return Err(Error::format(
                 &self.path,
                 Some(*row as u64),
-                0,
+                self.offsets[*row],
                 format!(
                     "line {}: label {label:?} occurs only once; every label needs at least 2 \
                      examples (remove the row or merge the label)",
@@ -423,7 +429,7 @@ mod tests {
         let d = Dataset::read(&p, &DataOptions::default()).unwrap();
         let e = d.label_set().unwrap_err().to_string();
         assert!(
-            e.contains("record 2") && e.contains("label \"b\" occurs only once"),
+            e.contains("record 2, byte offset 25: line 4: label \"b\" occurs only once"),
             "{e}"
         );
 

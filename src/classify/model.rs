@@ -606,6 +606,7 @@ mod tests {
     }
 
     #[test]
+    #[allow(clippy::needless_range_loop)]
     fn gradients_match_finite_differences() {
         let texts: [&[u32]; 3] = [&[2, 3, 3], &[4], &[1, 5, 2, 4]];
         let single: [&[u32]; 3] = [&[1], &[0], &[2]];

@@ -137,6 +137,35 @@ struct RowPtrs {
 unsafe impl Send for RowPtrs {}
 unsafe impl Sync for RowPtrs {}
 
+type RowSlices<'a> = (&'a mut [f32], Option<&'a mut [f32]>, Option<&'a mut [f32]>);
+
+impl RowPtrs {
+    /// The parameter row starting at element `at`, and its moments where there are some.
+    ///
+    /// # Safety
+    /// `at + dim` must be within every buffer, and no other live reference may cover the row.
+    unsafe fn row<'a>(&self, at: usize, dim: usize) -> RowSlices<'a> {
+        // SAFETY: the caller's contract.
+        unsafe {
+            let slice = |base: *mut f32| std::slice::from_raw_parts_mut(base.add(at), dim);
+            (
+                slice(self.p),
+                (!self.m.is_null()).then(|| slice(self.m)),
+                (!self.v.is_null()).then(|| slice(self.v)),
+            )
+        }
+    }
+
+    /// Prefetches the row starting at element `at` of every buffer.
+    fn prefetch(&self, at: usize, dim: usize) {
+        for base in [self.p, self.m, self.v] {
+            if !base.is_null() {
+                prefetch(base.wrapping_add(at), dim);
+            }
+        }
+    }
+}
+
 /// How many rows ahead the sparse update prefetches.
 const PREFETCH_AHEAD: usize = 4;
 
@@ -192,28 +221,15 @@ pub fn step(
             .is_none_or(|v| v.len() == params.embedding.len()));
         let one = |grad: &mut Vec<f32>, (s, &row): (usize, &u32)| {
             if let Some(&ahead) = g.rows.get(s + PREFETCH_AHEAD) {
-                let at = ahead as usize * dim;
-                for base in [ptrs.p, ptrs.m, ptrs.v] {
-                    if !base.is_null() {
-                        prefetch(base.wrapping_add(at), dim);
-                    }
-                }
+                ptrs.prefetch(ahead as usize * dim, dim);
             }
             grad.resize(dim, 0.0);
             g.row_grad(s, dx, grad);
-            let at = row as usize * dim;
-            let ptrs = ptrs;
-            // SAFETY: `row < rows` (asserted above), so `at..at + dim` lies inside the embedding
-            // and inside each moment buffer (same length, asserted); rows are distinct (see
+            // SAFETY: `row < rows` (asserted above), so `row * dim + dim` is within the
+            // embedding and each moment buffer (same length, asserted); rows are distinct (see
             // RowPtrs), so these slices alias nothing else while they live.
-            unsafe {
-                let p = std::slice::from_raw_parts_mut(ptrs.p.add(at), dim);
-                let m = (!ptrs.m.is_null())
-                    .then(|| std::slice::from_raw_parts_mut(ptrs.m.add(at), dim));
-                let v = (!ptrs.v.is_null())
-                    .then(|| std::slice::from_raw_parts_mut(ptrs.v.add(at), dim));
-                update(p, grad, m, v);
-            }
+            let (p, m, v) = unsafe { ptrs.row(row as usize * dim, dim) };
+            update(p, grad, m, v);
         };
         if g.rows.len() >= 2 * ROWS_PER_TASK {
             g.rows

@@ -23,7 +23,7 @@ pub enum ClassifyCommand {
     #[command(
         after_help = "Examples:\n  wordvec classify train tweets.csv -o tweets.wvcls\n  wordvec classify train reviews.tsv -o m.wvcls --vectors news.wvec --freeze --hidden 64,32 --plot loss.png\n  wordvec classify train tags.csv -o tags.wvcls --multi-label '|' --class-weights inverse --patience 3\n  wordvec classify train tweets.csv -o tweets.wvcls --epochs 30 --resume tweets.wvcls"
     )]
-    Train(TrainArgs),
+    Train(Box<TrainArgs>),
     /// Score a model on a labelled file: accuracy, macro-F1, per-label precision/recall,
     /// confusion matrix.
     #[command(after_help = "Example:\n  wordvec classify eval tweets.wvcls held-out.csv")]
@@ -157,14 +157,9 @@ pub struct TrainArgs {
     /// Give runs of up to N consecutive words their own rows too (fastText's -wordNgrams).
     #[arg(long, value_name = "N", default_value_t = 1)]
     pub word_ngrams: usize,
-    /// Train, validation and test fractions.
-    #[arg(
-        long,
-        value_delimiter = ',',
-        num_args = 3,
-        default_value = "0.8,0.1,0.1"
-    )]
-    pub split: Vec<f64>,
+    /// Train, validation and test fractions (the rows are shuffled with --seed first).
+    #[arg(long, default_value = "0.8,0.1,0.1", value_parser = parse_split)]
+    pub split: SplitArg,
     /// Validation data in its own file (then DATA is all training data and --split is unused).
     #[arg(long, value_name = "FILE")]
     pub valid_data: Option<PathBuf>,
@@ -206,6 +201,21 @@ fn parse_hidden(s: &str) -> Result<HiddenArg, String> {
         })
         .collect::<Result<_, _>>()
         .map(HiddenArg)
+}
+
+#[derive(Debug, Clone)]
+pub struct SplitArg([f64; 3]);
+
+fn parse_split(s: &str) -> Result<SplitArg, String> {
+    let v: Vec<f64> = s
+        .split(',')
+        .map(|x| x.trim().parse::<f64>())
+        .collect::<Result<_, _>>()
+        .map_err(|_| format!("{s:?}: expected three fractions like 0.8,0.1,0.1"))?;
+    match v[..] {
+        [a, b, c] => Ok(SplitArg([a, b, c])),
+        _ => Err(format!("{s:?}: expected three fractions like 0.8,0.1,0.1")),
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -256,7 +266,7 @@ pub struct PredictArgs {
 
 pub fn run(cmd: ClassifyCommand) -> Result<()> {
     match cmd {
-        ClassifyCommand::Train(a) => train(a),
+        ClassifyCommand::Train(a) => train(*a),
         ClassifyCommand::Eval(a) => eval(a),
         ClassifyCommand::Predict(a) => predict(a),
     }
@@ -325,7 +335,7 @@ fn train(a: TrainArgs) -> Result<()> {
         epochs: a.epochs,
         min_count: a.min_count,
         word_ngrams: a.word_ngrams,
-        split: [a.split[0], a.split[1], a.split[2]],
+        split: a.split.0,
         presplit,
         seed: a.seed,
         patience: a.patience,

@@ -61,3 +61,85 @@ pub fn planted_corpus(dir: &Path) -> PathBuf {
     std::fs::write(&p, text).unwrap();
     p
 }
+
+/// Writes a labelled CSV of `n` short texts to `dir/name`. Each text mixes filler words with
+/// words of its label's group (with 5% of the labels flipped), and some texts carry quoted
+/// commas, quotes, newlines and Cyrillic. `labels` picks the groups: 2 (neg, pos) or 3 (neg,
+/// neu, pos). With `multi_label`, a second, independent topic label (food or sport) is added
+/// as "pos|sport".
+pub fn labelled_csv(dir: &Path, name: &str, n: usize, labels: usize, multi_label: bool) -> PathBuf {
+    let groups: [(&str, &[&str]); 3] = [
+        (
+            "neg",
+            &["bad", "awful", "hate", "terrible", "sad", "poor", "плохо"],
+        ),
+        (
+            "pos",
+            &[
+                "good",
+                "great",
+                "love",
+                "excellent",
+                "happy",
+                "nice",
+                "хорошо",
+            ],
+        ),
+        (
+            "neu",
+            &[
+                "table", "chair", "seven", "paper", "window", "street", "стол",
+            ],
+        ),
+    ];
+    let topics: [(&str, &[&str]); 2] = [
+        ("food", &["pizza", "bread", "soup", "cheese", "apple"]),
+        ("sport", &["football", "tennis", "goal", "match", "race"]),
+    ];
+    let filler = [
+        "the", "a", "and", "it", "was", "this", "very", "really", "so", "we",
+    ];
+    let mut s: u64 = 99;
+    let mut next = |k: usize| {
+        s = s
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        ((s >> 33) % k as u64) as usize
+    };
+    let sep = if name.ends_with(".tsv") { '\t' } else { ',' };
+    let mut out = format!("id{sep}text{sep}label\n");
+    for i in 0..n {
+        let g = next(labels);
+        let (mut label, words) = groups[g];
+        let mut text: Vec<&str> = Vec::new();
+        for _ in 0..3 {
+            text.push(words[next(words.len())]);
+            text.push(filler[next(filler.len())]);
+        }
+        let mut topic = "";
+        if multi_label {
+            let t = next(2);
+            topic = topics[t].0;
+            text.push(topics[t].1[next(topics[t].1.len())]);
+            text.push(topics[t].1[next(topics[t].1.len())]);
+        }
+        if next(20) == 0 {
+            label = groups[(g + 1) % labels].0;
+        }
+        let mut text = text.join(" ");
+        match i % 7 {
+            0 => text = format!("\"{text}, \"\"quoted\"\"\"",),
+            1 => text = format!("\"{text}\nsecond line!\""),
+            _ => {}
+        }
+        let label = if multi_label {
+            format!("{label}|{topic}")
+        } else {
+            label.to_owned()
+        };
+        out.push_str(&format!("{i}{sep}{text}{sep}{label}\n"));
+    }
+    let p = dir.join(name);
+    std::fs::write(&p, out).unwrap();
+    p
+}
