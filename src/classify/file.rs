@@ -88,6 +88,8 @@ struct StateHeader {
     data_fingerprint: u64,
     class_weights: Option<Vec<f32>>,
     optimizer_step: u64,
+    #[serde(default)]
+    current_is_best: bool,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -96,23 +98,39 @@ struct TensorEntry {
     len: usize,
 }
 
-impl ModelFile {
+/// A model file's contents, borrowed: what training hands to its per-epoch callback, so that a
+/// checkpoint can be written without copying the weights.
+#[derive(Debug, Clone, Copy)]
+pub struct ModelView<'a> {
+    /// The classifier (with the kept weights).
+    pub classifier: &'a Classifier,
+    /// The settings it was trained with.
+    pub config: &'a ClassifierConfig,
+    /// The state to resume training.
+    pub state: Option<&'a TrainState>,
+}
+
+impl ModelView<'_> {
     /// Writes the file atomically (temporary file, then rename).
     pub fn save(&self, path: &Path) -> Result<()> {
-        let c = &self.classifier;
+        let c = self.classifier;
         let mut tensors: Vec<(String, &[f32])> = c
             .params
             .tensors()
             .into_iter()
             .map(|(n, t)| (format!("best/{n}"), t))
             .collect();
-        if let Some(s) = &self.state {
-            tensors.extend(
-                s.current
-                    .tensors()
-                    .into_iter()
-                    .map(|(n, t)| (format!("current/{n}"), t)),
-            );
+        // After an epoch that improved, the current weights are the kept ones: stored once.
+        let current_is_best = self.state.is_some_and(|s| s.current == c.params);
+        if let Some(s) = self.state {
+            if !current_is_best {
+                tensors.extend(
+                    s.current
+                        .tensors()
+                        .into_iter()
+                        .map(|(n, t)| (format!("current/{n}"), t)),
+                );
+            }
             tensors.extend(
                 s.optimizer
                     .tensors()
@@ -126,7 +144,7 @@ impl ModelFile {
             task: c.task,
             vocab: c.vocab.words().to_vec(),
             config: self.config.clone(),
-            state: self.state.as_ref().map(|s| StateHeader {
+            state: self.state.map(|s| StateHeader {
                 epochs_done: s.epochs_done,
                 best_epoch: s.best_epoch,
                 best_valid_loss: s.best_valid_loss,
@@ -136,6 +154,7 @@ impl ModelFile {
                 data_fingerprint: s.data_fingerprint,
                 class_weights: s.class_weights.clone(),
                 optimizer_step: s.optimizer.step,
+                current_is_best,
             }),
             tensors: tensors
                 .iter()
@@ -160,6 +179,22 @@ impl ModelFile {
             }
             w.write_all(&hash.digest().to_le_bytes())
         })
+    }
+}
+
+impl ModelFile {
+    /// A borrowed view of the contents.
+    pub fn view(&self) -> ModelView<'_> {
+        ModelView {
+            classifier: &self.classifier,
+            config: &self.config,
+            state: self.state.as_ref(),
+        }
+    }
+
+    /// Writes the file atomically (temporary file, then rename).
+    pub fn save(&self, path: &Path) -> Result<()> {
+        self.view().save(path)
     }
 
     /// Reads and checks a model file.
@@ -251,7 +286,11 @@ impl ModelFile {
         let state = match header.state {
             None => None,
             Some(s) => {
-                let current = take_params("current")?;
+                let current = if s.current_is_best {
+                    params.clone()
+                } else {
+                    take_params("current")?
+                };
                 let n = current.tensors().len();
                 let mut moments = |kind: &str| -> Result<Vec<Vec<f32>>> {
                     (0..n)

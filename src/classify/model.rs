@@ -8,7 +8,10 @@
 //! layers use `matrixmultiply`'s GEMM.
 
 use rand::Rng;
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, Normal};
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::activation::{sigmoid, Activation};
@@ -143,11 +146,24 @@ impl Params {
     /// Random initial weights: embedding rows from N(0, `init_std`) (`<pad>` zero; PyTorch's
     /// `nn.Embedding` uses std 1), dense weights and biases from U(-1/sqrt(inputs),
     /// 1/sqrt(inputs)) as PyTorch's `nn.Linear`.
-    pub fn init(arch: &Architecture, init_std: f32, rng: &mut impl Rng) -> Params {
+    ///
+    /// Everything comes from `seed`: the embedding in blocks of rows, each from its own ChaCha8
+    /// stream (so they fill in parallel, and the result does not depend on the thread count),
+    /// the dense layers from one more stream.
+    pub fn init(arch: &Architecture, init_std: f32, seed: u64) -> Params {
+        const BLOCK: usize = 4096;
         let normal = Normal::new(0.0, init_std).expect("a finite, non-negative std");
-        let mut embedding: Vec<f32> = (0..arch.vocab_size * arch.dim)
-            .map(|_| normal.sample(rng))
-            .collect();
+        let mut embedding = vec![0.0f32; arch.vocab_size * arch.dim];
+        embedding
+            .par_chunks_mut(BLOCK * arch.dim)
+            .enumerate()
+            .for_each(|(block, values)| {
+                let mut rng = ChaCha8Rng::seed_from_u64(seed);
+                rng.set_stream(block as u64 + 1);
+                values.iter_mut().for_each(|v| *v = normal.sample(&mut rng));
+            });
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let rng = &mut rng;
         embedding[PAD as usize * arch.dim..(PAD as usize + 1) * arch.dim].fill(0.0);
         let layers = arch
             .layer_sizes()
@@ -635,7 +651,7 @@ mod tests {
                     labels,
                     output,
                 };
-                let params = Params::init(&arch, 1.0, &mut ChaCha8Rng::seed_from_u64(ai as u64));
+                let params = Params::init(&arch, 1.0, ai as u64);
                 let mut fw = Forward::default();
                 forward(
                     &arch,
@@ -707,7 +723,7 @@ mod tests {
             labels: 2,
             output: OutputKind::Sigmoid,
         };
-        let params = Params::init(&arch, 1.0, &mut ChaCha8Rng::seed_from_u64(1));
+        let params = Params::init(&arch, 1.0, 1);
         let mut fw = Forward::default();
         forward::<ChaCha8Rng>(&arch, &params, &[&[2, 3]], None, &mut fw);
         let alone = fw.logits[0];

@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 
 use super::classifier::{evaluate_params, Classifier};
 use super::data::{Dataset, Split, Task};
-use super::file::{ModelFile, TrainState};
+use super::file::{ModelFile, ModelView, TrainState};
 use super::loss::{loss_sum, normalizer};
 use super::metrics::Evaluation;
 use super::model::{
@@ -178,7 +178,8 @@ fn rng(seed: u64, stream: u64) -> ChaCha8Rng {
     r
 }
 
-/// Streams: 0 initial weights, 2e+1 the order of epoch e, 2e+2 its dropout masks.
+/// Streams: 2e+1 the order of epoch e, 2e+2 its dropout masks (initial weights: see
+/// [`Params::init`]).
 fn order_stream(epoch: usize) -> u64 {
     2 * epoch as u64 + 1
 }
@@ -235,7 +236,7 @@ pub fn class_weights(
 ///   after its last epoch with its settings, except `epochs` and `patience`, taken from
 ///   `config`.
 /// - `on_epoch` runs after every epoch with the epoch's figures and the model file as it
-///   stands (the caller saves it: that is the checkpoint).
+///   stands, borrowed (the caller may save it: that is the checkpoint).
 /// - `stop`: when set, training ends after the current epoch.
 pub fn train(
     data: &Dataset,
@@ -243,7 +244,7 @@ pub fn train(
     pretrained: Option<&Embeddings>,
     resume: Option<ModelFile>,
     stop: Option<&AtomicBool>,
-    mut on_epoch: impl FnMut(&EpochReport, &ModelFile) -> Result<()>,
+    mut on_epoch: impl FnMut(&EpochReport, ModelView<'_>) -> Result<()>,
 ) -> Result<TrainOutcome> {
     let setup = Instant::now();
     let (labels, task) = data.label_set()?;
@@ -282,6 +283,7 @@ pub fn train(
                 ));
             }
             let vocab = TextVocab::build(&train_texts, config.min_count, config.word_ngrams);
+            tracing::debug!(elapsed = ?setup.elapsed(), "vocabulary built");
             let output = match (config.loss, task) {
                 (LossChoice::Ce, Task::MultiLabel) => {
                     return Err(Error::invalid(
@@ -310,7 +312,8 @@ pub fn train(
             if !(config.init_std.is_finite() && config.init_std >= 0.0) {
                 return Err(Error::invalid("the initial embedding std must be >= 0"));
             }
-            let mut params = Params::init(&arch, config.init_std, &mut rng(config.seed, 0));
+            let mut params = Params::init(&arch, config.init_std, config.seed);
+            tracing::debug!(elapsed = ?setup.elapsed(), "weights initialised");
             if let Some(emb) = pretrained {
                 init_from_pretrained(&mut params, &vocab, emb, config.dim)?;
             } else if config.freeze {
@@ -374,19 +377,20 @@ pub fn train(
         sampler::balancing_weights(&class, labels.len() + 1)
     });
 
-    let make_file = |state: &TrainState, best: &Params| ModelFile {
-        classifier: Classifier {
-            arch: arch.clone(),
-            labels: labels.clone(),
-            task,
-            vocab: vocab.clone(),
-            params: best.clone(),
-        },
-        config: config.clone(),
-        state: Some(state.clone()),
+    // The classifier as the callback sees it; its weights are swapped in and out of `best`
+    // around each call, so nothing large is copied.
+    let mut kept = Classifier {
+        arch: arch.clone(),
+        labels: labels.clone(),
+        task,
+        vocab,
+        params: Params::zeros(&Architecture {
+            vocab_size: 0,
+            ..arch.clone()
+        }),
     };
 
-    tracing::info!(vocabulary = vocab.len(), elapsed = ?setup.elapsed(), "encoded the texts");
+    tracing::info!(vocabulary = kept.vocab.len(), elapsed = ?setup.elapsed(), "encoded the texts");
     let shards = config.batch_size.div_ceil(SHARD);
     let mut work: Vec<(Forward, Backward)> = (0..shards)
         .map(|_| (Forward::default(), Backward::new(&arch)))
@@ -517,9 +521,24 @@ pub fn train(
             seconds: start.elapsed().as_secs_f64(),
         };
         state.history.push(report.clone());
-        on_epoch(&report, &make_file(&state, &best))?;
+        std::mem::swap(&mut kept.params, &mut best);
+        let r = on_epoch(
+            &report,
+            ModelView {
+                classifier: &kept,
+                config: &config,
+                state: Some(&state),
+            },
+        );
+        std::mem::swap(&mut kept.params, &mut best);
+        r?;
     }
-    let model = make_file(&state, &best);
+    kept.params = best;
+    let model = ModelFile {
+        classifier: kept,
+        config,
+        state: Some(state),
+    };
     let test = (!split.test.is_empty()).then(|| {
         model
             .classifier

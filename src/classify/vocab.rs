@@ -110,7 +110,7 @@ impl TextVocab {
             .into_iter()
             .filter(|(_, c)| *c >= min_count.max(1))
             .collect();
-        kept.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        kept.par_sort_unstable_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
         let words = ["<pad>".to_owned(), "<unk>".to_owned()]
             .into_iter()
             .chain(kept.into_iter().map(|(w, _)| w))
