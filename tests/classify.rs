@@ -196,39 +196,22 @@ fn resume_continues_exactly() {
     let full = dir.path().join("full.wvcls");
     let half = dir.path().join("half.wvcls");
     let resumed = dir.path().join("resumed.wvcls");
-    run(&[
-        "classify",
-        "train",
-        s(&data),
-        "-o",
-        s(&full),
-        "--epochs",
-        "4",
-        "--min-count",
-        "2",
-    ]);
-    run(&[
-        "classify",
-        "train",
-        s(&data),
-        "-o",
-        s(&half),
-        "--epochs",
-        "2",
-        "--min-count",
-        "2",
-    ]);
-    run(&[
-        "classify",
-        "train",
-        s(&data),
-        "-o",
-        s(&resumed),
-        "--epochs",
-        "4",
-        "--resume",
-        s(&half),
-    ]);
+    let train = |out: &Path, extra: &[&str]| {
+        let mut args = vec![
+            "classify",
+            "train",
+            s(&data),
+            "-o",
+            s(out),
+            "--min-count",
+            "2",
+        ];
+        args.extend(extra);
+        run(&args)
+    };
+    train(&full, &["--epochs", "4"]);
+    train(&half, &["--epochs", "2"]);
+    train(&resumed, &["--epochs", "4", "--resume", s(&half)]);
     let (a, b) = (
         ModelFile::load(&full).unwrap(),
         ModelFile::load(&resumed).unwrap(),

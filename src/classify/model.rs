@@ -133,6 +133,25 @@ pub struct Dense {
     pub bias: Vec<f32>,
 }
 
+impl Dense {
+    /// `out = input W^T + b` for `batch` rows of `inputs` values (`out` is resized).
+    fn apply(&self, input: &[f32], batch: usize, out: &mut Vec<f32>) {
+        out.resize(batch * self.outputs, 0.0);
+        for row in out.chunks_mut(self.outputs) {
+            row.copy_from_slice(&self.bias);
+        }
+        gemm(
+            (batch, self.inputs, self.outputs),
+            input,
+            (self.inputs, 1),
+            &self.weight,
+            (1, self.inputs),
+            1.0,
+            out,
+        );
+    }
+}
+
 /// All trainable values of a model.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Params {
@@ -341,19 +360,7 @@ pub fn forward<R: Rng>(
         let layer = &params.layers[l];
         let input = if l == 0 { &fw.x } else { &fw.post[l - 1] };
         let mut pre = std::mem::take(&mut fw.pre[l]);
-        pre.resize(bsz * layer.outputs, 0.0);
-        for row in pre.chunks_mut(layer.outputs) {
-            row.copy_from_slice(&layer.bias);
-        }
-        gemm(
-            (bsz, layer.inputs, layer.outputs),
-            input,
-            (layer.inputs, 1),
-            &layer.weight,
-            (1, layer.inputs),
-            1.0,
-            &mut pre,
-        );
+        layer.apply(input, bsz, &mut pre);
         let mut post = std::mem::take(&mut fw.post[l]);
         post.clear();
         post.extend(pre.iter().map(|&z| arch.activation.apply(z)));
@@ -381,19 +388,7 @@ pub fn forward<R: Rng>(
     } else {
         &fw.post[hidden - 1]
     };
-    fw.logits.resize(bsz * out.outputs, 0.0);
-    for row in fw.logits.chunks_mut(out.outputs) {
-        row.copy_from_slice(&out.bias);
-    }
-    gemm(
-        (bsz, out.inputs, out.outputs),
-        input,
-        (out.inputs, 1),
-        &out.weight,
-        (1, out.inputs),
-        1.0,
-        &mut fw.logits,
-    );
+    out.apply(input, bsz, &mut fw.logits);
 }
 
 /// Gradients of one shard of a batch for the dense layers, and with respect to the shard's
