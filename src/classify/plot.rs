@@ -66,6 +66,8 @@ pub fn plot_losses(history: &[EpochReport], path: &Path) -> Result<()> {
         chart
             .configure_mesh()
             .x_desc("epoch")
+            .x_label_formatter(&|x| format!("{x:.0}"))
+            .x_labels(((last - first.min(last - 1.0)) as usize + 1).min(16))
             .y_desc("loss")
             .label_style(("sans-serif", 16))
             .draw()
