@@ -225,15 +225,20 @@ impl ModelFile {
         }
         let header: Header = serde_json::from_slice(&bytes[16..16 + hlen])
             .map_err(|e| bad(16, format!("bad header: {e}")))?;
-        let total: usize = header.tensors.iter().map(|t| t.len).sum();
+        // Lengths come from the file: add them without overflow.
+        let total = header
+            .tensors
+            .iter()
+            .try_fold(0usize, |a, t| a.checked_add(t.len))
+            .and_then(|t| t.checked_mul(4))
+            .unwrap_or(usize::MAX);
         let data = &bytes[16 + hlen..body];
-        if data.len() != total * 4 {
+        if data.len() != total {
             return Err(bad(
                 16 + hlen,
                 format!(
-                    "{} bytes of weights where the header lists {}",
-                    data.len(),
-                    total * 4
+                    "{} bytes of weights where the header lists {total}",
+                    data.len()
                 ),
             ));
         }
@@ -370,5 +375,101 @@ impl Classifier {
     /// Loads the classifier of a model file (the training state is read, checked and dropped).
     pub fn load(path: &Path) -> Result<Classifier> {
         Ok(ModelFile::load(path)?.classifier)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::classify::{train, ClassifierConfig, Dataset};
+
+    fn trained(epochs: usize) -> ModelFile {
+        let rows: Vec<(String, &str)> = (0..60)
+            .map(|i| {
+                (
+                    format!("w{} x{}", i % 5, i % 3),
+                    if i % 2 == 0 { "a" } else { "b" },
+                )
+            })
+            .collect();
+        let c = ClassifierConfig {
+            min_count: 1,
+            epochs,
+            dim: 4,
+            hidden: vec![3],
+            ..Default::default()
+        };
+        train(&Dataset::from_pairs(&rows), &c, None, None, None, |_, _| {
+            Ok(())
+        })
+        .unwrap()
+        .model
+    }
+
+    #[test]
+    fn round_trip_keeps_everything() {
+        let dir = tempfile::tempdir().unwrap();
+        let m = trained(3);
+        let p = dir.path().join("m.wvcls");
+        m.save(&p).unwrap();
+        let back = ModelFile::load(&p).unwrap();
+        assert_eq!(back.classifier.params, m.classifier.params);
+        assert_eq!(back.classifier.vocab.words(), m.classifier.vocab.words());
+        assert_eq!(back.classifier.labels, m.classifier.labels);
+        assert_eq!(back.classifier.arch, m.classifier.arch);
+        assert_eq!(back.config, m.config);
+        assert_eq!(back.state, m.state);
+        // Saving what was loaded gives the same bytes.
+        let p2 = dir.path().join("m2.wvcls");
+        back.save(&p2).unwrap();
+        assert_eq!(std::fs::read(&p).unwrap(), std::fs::read(&p2).unwrap());
+    }
+
+    #[test]
+    fn current_weights_are_stored_once_when_they_are_the_kept_ones() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut m = trained(2);
+        let (same, differ) = (dir.path().join("same"), dir.path().join("differ"));
+        m.state.as_mut().unwrap().current = m.classifier.params.clone();
+        m.save(&same).unwrap();
+        m.state.as_mut().unwrap().current.embedding[5] += 1.0;
+        m.save(&differ).unwrap();
+        let params = m
+            .classifier
+            .params
+            .tensors()
+            .iter()
+            .map(|t| t.1.len())
+            .sum::<usize>();
+        let (a, b) = (
+            std::fs::metadata(&same).unwrap().len(),
+            std::fs::metadata(&differ).unwrap().len(),
+        );
+        assert!(b - a >= 4 * params as u64 - 64, "{a} {b}");
+        assert_eq!(
+            ModelFile::load(&differ).unwrap().state.unwrap().current,
+            m.state.unwrap().current
+        );
+    }
+
+    #[test]
+    fn tampered_sizes_are_errors_not_panics() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("m.wvcls");
+        trained(1).save(&p).unwrap();
+        let bytes = std::fs::read(&p).unwrap();
+        // A header claiming more bytes than the file has.
+        let mut b = bytes.clone();
+        b[8..16].copy_from_slice(&u64::MAX.to_le_bytes());
+        let n = b.len() - 8;
+        let sum = xxhash_rust::xxh3::xxh3_64(&b[..n]);
+        b[n..].copy_from_slice(&sum.to_le_bytes());
+        std::fs::write(&p, &b).unwrap();
+        let e = ModelFile::load(&p).unwrap_err().to_string();
+        assert!(e.contains("header length"), "{e}");
+        // Too short to be a model.
+        std::fs::write(&p, &bytes[..10]).unwrap();
+        let e = ModelFile::load(&p).unwrap_err().to_string();
+        assert!(e.contains("not a wordvec classifier model"), "{e}");
     }
 }

@@ -607,12 +607,15 @@ fn predict(a: PredictArgs) -> Result<()> {
                 )?;
                 writeln!(out)?;
             } else {
-                let best = p
+                // The label(s) and their probabilities; a multi-label text with no label over
+                // 0.5 prints two empty columns.
+                let probs = p
                     .labels
                     .iter()
-                    .map(|&i| p.probabilities[i])
-                    .fold(0.0f32, f32::max);
-                writeln!(out, "{label}\t{best:.4}")?;
+                    .map(|&i| format!("{:.4}", p.probabilities[i]))
+                    .collect::<Vec<_>>()
+                    .join(",");
+                writeln!(out, "{label}\t{probs}")?;
             }
         }
         Ok(())
