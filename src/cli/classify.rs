@@ -346,6 +346,20 @@ fn train(a: TrainArgs) -> Result<()> {
         Some(p) => Some(ModelFile::load(p)?),
         None => None,
     };
+    if let Some(r) = &resume {
+        let asked = ClassifierConfig {
+            epochs: r.config.epochs,
+            patience: r.config.patience,
+            presplit: r.config.presplit,
+            ..config.clone()
+        };
+        if asked != r.config {
+            tracing::warn!(
+                "resuming with the settings saved in {}; only --epochs and --patience change",
+                a.resume.as_ref().expect("resume").display()
+            );
+        }
+    }
     let resumed_from = resume
         .as_ref()
         .and_then(|r| r.state.as_ref())
