@@ -29,7 +29,10 @@ const ENCODE_CHUNK: usize = 4096;
 #[derive(Debug, Clone)]
 pub struct TextVocab {
     words: Vec<String>,
+    /// Single words by text.
     index: HashMap<String, u32>,
+    /// N-grams by their words' ids: looking one up needs no string.
+    grams: HashMap<Box<[u32]>, u32>,
     ngrams: usize,
 }
 
@@ -37,6 +40,7 @@ pub struct TextVocab {
 #[derive(Debug, Default, Clone)]
 pub struct Scratch {
     token: String,
+    ids: Vec<u32>,
     tokens: String,
     spans: Vec<(usize, usize)>,
     gram: String,
@@ -127,16 +131,36 @@ impl TextVocab {
             ));
         }
         let mut index = HashMap::with_capacity(words.len());
+        let twice = |w: &str| Error::invalid(format!("word {w:?} is twice in the vocabulary"));
         for (i, w) in words.iter().enumerate().skip(2) {
-            if index.insert(w.clone(), i as u32).is_some() {
-                return Err(Error::invalid(format!(
-                    "word {w:?} is twice in the vocabulary"
-                )));
+            if !w.contains(' ') && index.insert(w.clone(), i as u32).is_some() {
+                return Err(twice(w));
+            }
+        }
+        // An n-gram seen min_count times has each of its words seen as often, so its words are
+        // all in the vocabulary.
+        let mut grams = HashMap::new();
+        for (i, w) in words
+            .iter()
+            .enumerate()
+            .skip(2)
+            .filter(|(_, w)| w.contains(' '))
+        {
+            let key = w
+                .split(' ')
+                .map(|part| index.get(part).copied())
+                .collect::<Option<Box<[u32]>>>()
+                .ok_or_else(|| {
+                    Error::invalid(format!("n-gram {w:?} has a word not in the vocabulary"))
+                })?;
+            if grams.insert(key, i as u32).is_some() {
+                return Err(twice(w));
             }
         }
         Ok(TextVocab {
             words,
             index,
+            grams,
             ngrams: ngrams.max(1),
         })
     }
@@ -166,25 +190,29 @@ impl TextVocab {
         self.index.get(token).copied()
     }
 
+    /// The id of the n-gram made of these word ids, if known.
+    pub fn get_ngram(&self, ids: &[u32]) -> Option<u32> {
+        self.grams.get(ids).copied()
+    }
+
     /// Appends the ids of `text`'s tokens to `out` (unknown ones as [`UNK`]; a text without
     /// any token as a single [`UNK`]), then those of its known n-grams. Returns how many were
     /// appended.
     pub fn encode(&self, text: &str, scratch: &mut Scratch, out: &mut Vec<u32>) -> usize {
         let start = out.len();
-        if self.ngrams == 1 {
-            for_each_token(text, &mut scratch.token, |t| {
-                out.push(self.get(t).unwrap_or(UNK))
-            });
-        } else {
-            scratch.split(text);
-            for &(a, b) in &scratch.spans {
-                out.push(self.get(&scratch.tokens[a..b]).unwrap_or(UNK));
-            }
-            scratch.for_each_ngram(self.ngrams, |g| {
-                if let Some(id) = self.get(g) {
-                    out.push(id)
+        let Scratch { token, ids, .. } = scratch;
+        ids.clear();
+        for_each_token(text, token, |t| {
+            let id = self.get(t).unwrap_or(UNK);
+            out.push(id);
+            ids.push(id);
+        });
+        for n in 2..=self.ngrams {
+            for w in ids.windows(n).filter(|w| !w.contains(&UNK)) {
+                if let Some(id) = self.get_ngram(w) {
+                    out.push(id);
                 }
-            });
+            }
         }
         if out.len() == start {
             out.push(UNK);
@@ -277,5 +305,16 @@ mod tests {
         let mut ids = Vec::new();
         v.encode("NEW York city", &mut Scratch::default(), &mut ids);
         assert_eq!(ids, [3, 2, UNK, 4]);
+        assert_eq!(v.get_ngram(&[3, 2]), Some(4));
+        assert_eq!(v.get("new york"), None);
+        // A stored vocabulary whose n-gram names an unknown word is refused.
+        let words = ["<pad>", "<unk>", "new", "new york"]
+            .map(String::from)
+            .to_vec();
+        let e = TextVocab::from_words(words, 2).unwrap_err().to_string();
+        assert!(
+            e.contains("\"new york\" has a word not in the vocabulary"),
+            "{e}"
+        );
     }
 }
