@@ -225,6 +225,35 @@ fn resume_continues_exactly() {
         |s: &classify::TrainState| -> Vec<f64> { s.history.iter().map(|h| h.train_loss).collect() };
     assert_eq!(losses(&sa), losses(&sb));
 
+    // An exported model predicts the same, is smaller, and cannot be resumed.
+    let served = dir.path().join("served.wvcls");
+    run(&["classify", "export", s(&full), "-o", s(&served)]);
+    let texts = ["seven chairs", "love it", "awful"];
+    let mut predict = vec!["classify", "predict", "--json"];
+    predict.extend(texts);
+    let with_state = run(&[&predict[..2], &[s(&full)], &predict[2..]].concat());
+    let without = run(&[&predict[..2], &[s(&served)], &predict[2..]].concat());
+    assert_eq!(with_state, without);
+    let size = |p: &Path| std::fs::metadata(p).unwrap().len();
+    assert!(
+        size(&served) * 2 < size(&full),
+        "{} {}",
+        size(&served),
+        size(&full)
+    );
+    fails(
+        &[
+            "classify",
+            "train",
+            s(&data),
+            "-o",
+            s(&resumed),
+            "--resume",
+            s(&served),
+        ],
+        "holds no training state",
+    );
+
     // Resuming on other data is refused.
     let other = common::labelled_csv(dir.path(), "other.csv", 300, 3, false);
     fails(

@@ -272,6 +272,7 @@ fn every_command_has_help_with_an_example() {
         vec!["classify", "train"],
         vec!["classify", "eval"],
         vec!["classify", "predict"],
+        vec!["classify", "export"],
     ] {
         let mut args = cmd.clone();
         args.push("--help");

@@ -28,6 +28,12 @@ pub enum ClassifyCommand {
     /// confusion matrix.
     #[command(after_help = "Example:\n  wordvec classify eval tweets.wvcls held-out.csv")]
     Eval(EvalArgs),
+    /// Write a model without its training state (the weights a server needs, a third to a
+    /// quarter of the size; it can no longer be resumed).
+    #[command(
+        after_help = "Example:\n  wordvec classify export tweets.wvcls -o tweets-serve.wvcls"
+    )]
+    Export(ExportArgs),
     /// Predict labels of texts given as arguments, or of stdin's lines.
     #[command(
         after_help = "Examples:\n  wordvec classify predict tweets.wvcls \"what a lovely day\" \"so tired of this\"\n  wordvec classify predict tweets.wvcls - --json < texts.txt"
@@ -254,6 +260,15 @@ pub struct EvalArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// The model file written by `classify train`.
+    pub model: PathBuf,
+    /// Where to write the model without training state.
+    #[arg(short, long)]
+    pub output: PathBuf,
+}
+
+#[derive(Debug, Args)]
 pub struct PredictArgs {
     /// The model file.
     pub model: PathBuf,
@@ -269,7 +284,24 @@ pub fn run(cmd: ClassifyCommand) -> Result<()> {
         ClassifyCommand::Train(a) => train(*a),
         ClassifyCommand::Eval(a) => eval(a),
         ClassifyCommand::Predict(a) => predict(a),
+        ClassifyCommand::Export(a) => export(a),
     }
+}
+
+fn export(a: ExportArgs) -> Result<()> {
+    let mut m = ModelFile::load(&a.model)?;
+    m.state = None;
+    m.save(&a.output)?;
+    let (before, after) = (
+        std::fs::metadata(&a.model)?.len(),
+        std::fs::metadata(&a.output)?.len(),
+    );
+    writeln!(
+        std::io::stdout(),
+        "{}: {after} bytes (from {before})",
+        a.output.display()
+    )?;
+    Ok(())
 }
 
 fn train(a: TrainArgs) -> Result<()> {
