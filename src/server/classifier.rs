@@ -7,7 +7,7 @@ use std::time::Instant;
 use tonic::{Request, Response, Status};
 
 use super::config::Limits;
-use super::handlers::{blocking, deadline};
+use super::handlers::{blocking, count_limit, deadline};
 use super::models::Models;
 use super::proto::{self, classifier_server::Classifier};
 
@@ -55,16 +55,7 @@ impl Classifier for ClassifierService {
         let d = deadline(&req, &self.limits);
         let r = req.into_inner();
         let m = self.models.classifier(&r.model)?;
-        if r.texts.is_empty() {
-            return Err(Status::invalid_argument("the request has no texts"));
-        }
-        if r.texts.len() > self.limits.max_words {
-            return Err(Status::invalid_argument(format!(
-                "{} texts is over the server's limit of {}",
-                r.texts.len(),
-                self.limits.max_words
-            )));
-        }
+        count_limit(r.texts.len(), "texts", &self.limits)?;
         let name = m.name.clone();
         let predictions = blocking(d, move || {
             let c = &m.classifier;

@@ -119,7 +119,8 @@ fn top_k(k: u32, limits: &Limits) -> Result<usize, Status> {
     Ok(k)
 }
 
-fn count_limit(n: usize, what: &str, limits: &Limits) -> Result<(), Status> {
+/// Refuses an empty request and one with more than `--max-words` items.
+pub(super) fn count_limit(n: usize, what: &str, limits: &Limits) -> Result<(), Status> {
     if n == 0 {
         return Err(Status::invalid_argument(format!(
             "the request has no {what}"

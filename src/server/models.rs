@@ -48,27 +48,12 @@ impl Models {
 
     /// The classifier called `name`, or the default for an empty name.
     pub fn classifier(&self, name: &str) -> Result<Arc<ClassifierModel>, Status> {
-        let found = if name.is_empty() {
-            self.classifiers.first()
-        } else {
-            self.classifiers.iter().find(|m| m.name == name)
-        };
-        found.cloned().ok_or_else(|| {
-            if self.classifiers.is_empty() {
-                Status::not_found(
-                    "this server has no classifier; start it with --classifier NAME=MODEL",
-                )
-            } else {
-                Status::not_found(format!(
-                    "no classifier named {name:?}; loaded: {}",
-                    self.classifiers
-                        .iter()
-                        .map(|m| m.name.as_str())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ))
-            }
-        })
+        if self.classifiers.is_empty() {
+            return Err(Status::not_found(
+                "this server has no classifier; start it with --classifier NAME=MODEL",
+            ));
+        }
+        find_named(&self.classifiers, name, |m| &m.name, "classifier")
     }
 
     /// All classifiers, default first.
@@ -78,17 +63,7 @@ impl Models {
 
     /// The model called `name`, or the default for an empty name.
     pub fn vectors(&self, name: &str) -> Result<Arc<VectorModel>, Status> {
-        let found = if name.is_empty() {
-            self.vectors.first()
-        } else {
-            self.vectors.iter().find(|m| m.name == name)
-        };
-        found.cloned().ok_or_else(|| {
-            Status::not_found(format!(
-                "no model named {name:?}; loaded: {}",
-                self.names().join(", ")
-            ))
-        })
+        find_named(&self.vectors, name, |m| &m.name, "model")
     }
 
     /// All vector models, default first.
@@ -100,4 +75,26 @@ impl Models {
     pub fn names(&self) -> Vec<String> {
         self.vectors.iter().map(|m| m.name.clone()).collect()
     }
+}
+
+/// The entry of `all` called `name` (the first for an empty name), or NOT_FOUND listing the
+/// names there are.
+fn find_named<T>(
+    all: &[Arc<T>],
+    name: &str,
+    name_of: impl Fn(&T) -> &String,
+    what: &str,
+) -> Result<Arc<T>, Status> {
+    let found = if name.is_empty() {
+        all.first()
+    } else {
+        all.iter().find(|m| name_of(m) == name)
+    };
+    found.cloned().ok_or_else(|| {
+        let names: Vec<&str> = all.iter().map(|m| name_of(m).as_str()).collect();
+        Status::not_found(format!(
+            "no {what} named {name:?}; loaded: {}",
+            names.join(", ")
+        ))
+    })
 }
