@@ -398,14 +398,7 @@ fn train(a: TrainArgs) -> Result<()> {
         .map_or(0, |s| s.epochs_done);
 
     let stop = Arc::new(AtomicBool::new(false));
-    let flag = stop.clone();
-    ctrlc::set_handler(move || {
-        if flag.swap(true, Ordering::SeqCst) {
-            std::process::exit(130);
-        }
-        eprintln!("\nstopping after the current epoch (Ctrl-C again to quit at once)");
-    })
-    .context("installing the Ctrl-C handler")?;
+    super::stop_on_ctrl_c(stop.clone(), "epoch")?;
 
     let bar = ProgressBar::new(a.epochs as u64);
     bar.set_style(

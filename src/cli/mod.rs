@@ -13,6 +13,8 @@ pub mod serve;
 pub mod train;
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
@@ -163,6 +165,18 @@ pub fn progress_bar(message: &str) -> ProgressBar {
     );
     pb.set_message(message.to_owned());
     pb
+}
+
+/// On the first Ctrl-C sets `stop` and says that work ends after `unit` (training checks the
+/// flag between units); a second Ctrl-C exits at once with 130.
+pub fn stop_on_ctrl_c(stop: Arc<AtomicBool>, unit: &'static str) -> Result<()> {
+    ctrlc::set_handler(move || {
+        if stop.swap(true, Ordering::SeqCst) {
+            std::process::exit(130);
+        }
+        eprintln!("\nstopping after the current {unit} (Ctrl-C again to quit at once)");
+    })
+    .context("installing the Ctrl-C handler")
 }
 
 /// Opens `path`, or the embedded default model when `path` is `None`.

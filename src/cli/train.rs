@@ -1,7 +1,6 @@
 //! `wordvec train`.
 
 use std::path::PathBuf;
-use std::sync::atomic::Ordering;
 
 use anyhow::{Context, Result};
 use clap::{Args, ValueEnum};
@@ -138,14 +137,7 @@ pub fn run(a: TrainArgs) -> Result<()> {
     if let Some(r) = &a.resume {
         trainer = trainer.resume_from(r);
     }
-    let stop = trainer.stop_flag();
-    ctrlc::set_handler(move || {
-        if stop.swap(true, Ordering::SeqCst) {
-            std::process::exit(130);
-        }
-        eprintln!("\nstopping after the current sentences (Ctrl-C again to quit at once)");
-    })
-    .context("installing the Ctrl-C handler")?;
+    super::stop_on_ctrl_c(trainer.stop_flag(), "sentences")?;
 
     let trained = trainer.train(&a.corpus)?;
     bar.finish_and_clear();

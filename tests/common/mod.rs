@@ -28,6 +28,17 @@ pub fn bin_bytes() -> Vec<u8> {
     std::fs::read(data("gensim-d32.bin")).unwrap()
 }
 
+/// A seeded generator of numbers in `0..n` (a PCG-style LCG: reproducible test data, no crate).
+pub fn below(seed: u64) -> impl FnMut(usize) -> usize {
+    let mut s = seed;
+    move |n| {
+        s = s
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        ((s >> 33) % n as u64) as usize
+    }
+}
+
 /// A corpus with two topics; within a topic, "cat"/"feline" and "car"/"automobile" are
 /// interchangeable, so a model must place each pair close together. Written to `dir`.
 pub fn planted_corpus(dir: &Path) -> PathBuf {
@@ -37,13 +48,7 @@ pub fn planted_corpus(dir: &Path) -> PathBuf {
     let vehicle = [
         "car", "engine", "wheel", "road", "fuel", "driver", "brake", "garage",
     ];
-    let mut s: u64 = 12345;
-    let mut next = |n: usize| {
-        s = s
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        ((s >> 33) % n as u64) as usize
-    };
+    let mut next = below(12345);
     let mut text = String::new();
     for line in 0..3000 {
         let topic = if line % 2 == 0 { &animal } else { &vehicle };
@@ -99,13 +104,7 @@ pub fn labelled_csv(dir: &Path, name: &str, n: usize, labels: usize, multi_label
     let filler = [
         "the", "a", "and", "it", "was", "this", "very", "really", "so", "we",
     ];
-    let mut s: u64 = 99;
-    let mut next = |k: usize| {
-        s = s
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        ((s >> 33) % k as u64) as usize
-    };
+    let mut next = below(99);
     let sep = if name.ends_with(".tsv") { '\t' } else { ',' };
     let mut out = format!("id{sep}text{sep}label\n");
     for i in 0..n {
