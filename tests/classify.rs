@@ -568,6 +568,7 @@ fn bad_input_gets_clear_errors() {
         ("--dropout", "1.5", "dropout 1.5 must be in [0, 1)"),
         ("--lr", "0", "learning rate must be positive"),
         ("--word-ngrams", "0", "at least 1"),
+        ("--epochs", "0", "at least 1 epoch"),
     ] {
         fails(
             &["classify", "train", s(&data), "-o", s(&m), flag, value],
@@ -602,6 +603,19 @@ fn bad_input_gets_clear_errors() {
         ],
         "cross-entropy needs one label per text",
     );
+
+    // A batch larger than the data is the whole training split (no workspace per requested text).
+    run(&[
+        "classify",
+        "train",
+        s(&data),
+        "-o",
+        s(&m),
+        "--batch-size",
+        "1000000000",
+        "--epochs",
+        "1",
+    ]);
 
     // A good model, then damaged copies of it.
     run(&[

@@ -306,6 +306,9 @@ pub fn train(
             if config.batch_size == 0 {
                 return Err(Error::invalid("the batch size must be at least 1"));
             }
+            if config.epochs == 0 {
+                return Err(Error::invalid("training needs at least 1 epoch"));
+            }
             if !(config.optimizer.lr.is_finite() && config.optimizer.lr > 0.0) {
                 return Err(Error::invalid("the learning rate must be positive"));
             }
@@ -391,7 +394,9 @@ pub fn train(
     };
 
     tracing::info!(vocabulary = kept.vocab.len(), elapsed = ?setup.elapsed(), "encoded the texts");
-    let shards = config.batch_size.div_ceil(SHARD);
+    // Workspaces for the shards of the largest batch there can be (a batch size beyond the
+    // training split is just the whole split).
+    let shards = config.batch_size.min(split.train.len()).div_ceil(SHARD);
     let mut work: Vec<(Forward, Backward)> = (0..shards)
         .map(|_| (Forward::default(), Backward::new(&arch)))
         .collect();
