@@ -309,6 +309,42 @@ fn resume_continues_exactly() {
 }
 
 #[test]
+fn results_do_not_depend_on_the_thread_count() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = common::labelled_csv(dir.path(), "d.csv", 900, 3, false);
+    let data = Dataset::read(&path, &Default::default()).unwrap();
+    // Batches of 300 make three parallel shards; balanced sampling and dropout are on.
+    let c = ClassifierConfig {
+        batch_size: 300,
+        balance_batches: true,
+        ..config(3)
+    };
+    let on = |threads: usize| {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap();
+        pool.install(|| classify::train(&data, &c, None, None, None, |_, _| Ok(())).unwrap())
+    };
+    let (one, three) = (on(1), on(3));
+    assert_eq!(one.model.classifier.params, three.model.classifier.params);
+    assert_eq!(
+        one.model.state,
+        three.model.state.map(|mut s| {
+            // Wall times differ; everything else is equal.
+            for (h, o) in s
+                .history
+                .iter_mut()
+                .zip(&one.model.state.as_ref().unwrap().history)
+            {
+                h.seconds = o.seconds;
+            }
+            s
+        })
+    );
+}
+
+#[test]
 fn early_stopping_keeps_the_best_epoch() {
     // Random labels: the validation loss can only get worse once the model memorises.
     let dir = tempfile::tempdir().unwrap();
