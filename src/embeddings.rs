@@ -262,15 +262,44 @@ pub fn compute_norms(storage: &dyn Storage) -> Vec<f32> {
     (0..storage.len())
         .into_par_iter()
         .with_min_len(1024)
-        .map(|i| norm_sq(storage.row_bytes(i)).sqrt())
+        .map(|i| {
+            let n = norm_sq(storage.row_bytes(i)).sqrt();
+            if n.is_finite() && (n > 0.0 || is_zero_row(storage.row_bytes(i))) {
+                n
+            } else {
+                // Squares of large (1e20) or tiny (1e-30) values leave f32's range though the
+                // length itself may not: the same sum in f64. A length that still overflows f32
+                // stays infinite, and the readers refuse that row.
+                let wide: f64 = crate::storage::decode_row(storage.row_bytes(i))
+                    .iter()
+                    .map(|&x| f64::from(x) * f64::from(x))
+                    .sum();
+                wide.sqrt() as f32
+            }
+        })
         .collect()
+}
+
+fn is_zero_row(bytes: &[u8]) -> bool {
+    // +0.0 and -0.0: every bit but the sign is zero.
+    bytes
+        .chunks_exact(4)
+        .all(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]) << 1 == 0)
 }
 
 /// Scales `v` to unit length in place, as gensim's `unitvec` does (a zero vector stays zero).
 pub fn normalize(v: &mut [f32]) {
     let len = v.iter().map(|x| x * x).sum::<f32>().sqrt();
-    if len > 0.0 {
+    if len > 0.0 && len.is_finite() {
         v.iter_mut().for_each(|x| *x /= len);
+    } else if v.iter().any(|&x| x != 0.0) {
+        // Out of f32's range for the squares: in f64.
+        let len = v
+            .iter()
+            .map(|&x| f64::from(x) * f64::from(x))
+            .sum::<f64>()
+            .sqrt();
+        v.iter_mut().for_each(|x| *x = (f64::from(*x) / len) as f32);
     }
 }
 

@@ -57,9 +57,14 @@ pub enum Error {
         value: f32,
     },
 
-    /// Words that are not in the vocabulary.
-    #[error("{} not in the vocabulary: {}", if .0.len() == 1 { "word" } else { "words" }, .0.iter().map(|w| format!("{w:?}")).collect::<Vec<_>>().join(", "))]
+    /// Words that are not in the vocabulary. The message shows at most 10 words of at most 64
+    /// characters each (a client's 1 MB "word" is not echoed back); the vector holds them all.
+    #[error("{} not in the vocabulary: {}", if .0.len() == 1 { "word" } else { "words" }, list_words(.0))]
     UnknownWords(Vec<String>),
+
+    /// The work was cancelled (its deadline passed or its caller went away) before it finished.
+    #[error("cancelled: {0}")]
+    Cancelled(String),
 
     /// A compute device (GPU) is missing, failed, or is not compiled in.
     #[error("device: {0}")]
@@ -85,6 +90,26 @@ pub enum ErrorKind {
     InvalidArgument,
     /// A device (GPU) is not available.
     Unavailable,
+    /// The work was cancelled.
+    Cancelled,
+}
+
+/// Words for a message: each cut to 64 characters, at most 10, with counts of the rest.
+fn list_words(words: &[String]) -> String {
+    const WORDS: usize = 10;
+    const CHARS: usize = 64;
+    let mut out: Vec<String> = words
+        .iter()
+        .take(WORDS)
+        .map(|w| match w.char_indices().nth(CHARS) {
+            Some((cut, _)) => format!("{:?}... ({} bytes)", &w[..cut], w.len()),
+            None => format!("{w:?}"),
+        })
+        .collect();
+    if words.len() > WORDS {
+        out.push(format!("and {} more", words.len() - WORDS));
+    }
+    out.join(", ")
 }
 
 impl Error {
@@ -96,6 +121,7 @@ impl Error {
             Error::UnknownWords(_) => ErrorKind::NotFound,
             Error::InvalidArgument(_) => ErrorKind::InvalidArgument,
             Error::Device(_) => ErrorKind::Unavailable,
+            Error::Cancelled(_) => ErrorKind::Cancelled,
         }
     }
 
@@ -127,5 +153,23 @@ impl Error {
 
     pub(crate) fn invalid(message: impl Into<String>) -> Self {
         Error::InvalidArgument(message.into())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_words_are_not_echoed_whole() {
+        let huge = "x".repeat(1 << 20);
+        let msg = Error::UnknownWords(vec![huge]).to_string();
+        assert!(msg.len() < 200, "{}", msg.len());
+        assert!(msg.contains("(1048576 bytes)"), "{msg}");
+        let many: Vec<String> = (0..25).map(|i| format!("w{i}")).collect();
+        let msg = Error::UnknownWords(many).to_string();
+        assert!(msg.ends_with("and 15 more"), "{msg}");
+        let msg = Error::UnknownWords(vec!["\u{e9}".repeat(100)]).to_string();
+        assert!(msg.contains("(200 bytes)"), "{msg}");
     }
 }

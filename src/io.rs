@@ -18,7 +18,7 @@ pub const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
 /// Maps `path` read-only. An empty file is an error (it cannot hold embeddings, and some systems
 /// refuse to map it).
 pub fn map_file(path: &Path) -> Result<Arc<Backing>> {
-    let file = File::open(path).map_err(|e| Error::io("cannot open", path, e))?;
+    let file = open_file(path)?;
     let len = file
         .metadata()
         .map_err(|e| Error::io("cannot stat", path, e))?
@@ -43,15 +43,20 @@ pub fn map_file(path: &Path) -> Result<Arc<Backing>> {
 /// Decompresses a whole (possibly multi-member) gzip file into memory, streaming, with `progress`
 /// counting compressed bytes.
 pub fn gunzip_file(path: &Path, progress: &ProgressBar) -> Result<Arc<Backing>> {
-    let file = File::open(path).map_err(|e| Error::io("cannot open", path, e))?;
+    let file = open_file(path)?;
     let len = file
         .metadata()
         .map_err(|e| Error::io("cannot stat", path, e))?
         .len();
     progress.set_length(len);
+    // A gzip bomb expands about 1000x; embedding files 1.1-4x. Cap the output by the input.
+    let cap = len
+        .saturating_mul(crate::limits::MAX_GZIP_RATIO)
+        .saturating_add(1 << 20);
     let reader = progress.wrap_read(std::io::BufReader::with_capacity(1 << 20, file));
     let mut out = Vec::with_capacity((len as usize).saturating_mul(2));
     flate2::read::MultiGzDecoder::new(reader)
+        .take(cap.saturating_add(1))
         .read_to_end(&mut out)
         .map_err(|e| {
             Error::format(
@@ -65,6 +70,17 @@ pub fn gunzip_file(path: &Path, progress: &ProgressBar) -> Result<Arc<Backing>> 
             )
         })?;
     progress.finish_and_clear();
+    if out.len() as u64 > cap {
+        return Err(Error::format(
+            path,
+            None,
+            cap,
+            format!(
+                "decompresses to more than {cap} bytes, {}x its {len} compressed bytes: not an embeddings file (a gzip bomb?)",
+                crate::limits::MAX_GZIP_RATIO
+            ),
+        ));
+    }
     if out.is_empty() {
         return Err(Error::format(
             path,
@@ -76,37 +92,232 @@ pub fn gunzip_file(path: &Path, progress: &ProgressBar) -> Result<Arc<Backing>> 
     Ok(Arc::new(Backing::Owned(out)))
 }
 
+/// Opens a file for reading; a directory is an error that says so (the OS would only say "No
+/// such device" when it is mapped).
+pub fn open_file(path: &Path) -> Result<File> {
+    let file = File::open(path).map_err(|e| Error::io("cannot open", path, e))?;
+    let meta = file
+        .metadata()
+        .map_err(|e| Error::io("cannot stat", path, e))?;
+    if meta.is_dir() {
+        return Err(Error::io(
+            "cannot read",
+            path,
+            std::io::Error::other("it is a directory, not a file"),
+        ));
+    }
+    Ok(file)
+}
+
+/// Prefix of every temporary file and folder wordvec writes; the process id follows, so that a
+/// later write can tell the leftovers of a killed process from the work of a live one.
+const TEMP_PREFIX: &str = ".wordvec-";
+
+/// Where an output file will be written, checked before any work is done for it.
+///
+/// - A symbolic link is followed: the file it points to is replaced, the link stays.
+/// - Anything that exists there and is not a regular file (a device such as `/dev/null`, a
+///   directory, a FIFO, a socket) is refused: renaming over it would replace a system node.
+/// - The replaced file's permissions (and, for root, its owner) are kept.
+#[derive(Debug, Clone)]
+pub struct OutputPath {
+    target: std::path::PathBuf,
+    #[cfg(unix)]
+    keep: Option<(u32, u32, u32)>,
+}
+
+impl OutputPath {
+    /// Checks `path` as an output.
+    pub fn new(path: &Path) -> Result<Self> {
+        let target = match std::fs::symlink_metadata(path) {
+            Ok(m) if m.file_type().is_symlink() => std::fs::canonicalize(path)
+                .map_err(|e| Error::io("cannot follow the symbolic link", path, e))?,
+            _ => path.to_owned(),
+        };
+        let existing = match std::fs::metadata(&target) {
+            Ok(m) => Some(m),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+            Err(e) => return Err(Error::io("cannot stat", &target, e)),
+        };
+        if let Some(m) = &existing {
+            if !m.is_file() {
+                return Err(Error::io(
+                    "refusing to replace",
+                    &target,
+                    std::io::Error::other(
+                        "it is not a regular file (a directory, device, FIFO or socket); give a file path",
+                    ),
+                ));
+            }
+        }
+        Ok(OutputPath {
+            #[cfg(unix)]
+            keep: existing.map(|m| {
+                use std::os::unix::fs::MetadataExt;
+                (m.mode() & 0o7777, m.uid(), m.gid())
+            }),
+            target,
+        })
+    }
+
+    /// The file that will be written (the link's target for a symbolic link).
+    pub fn target(&self) -> &Path {
+        &self.target
+    }
+
+    /// The folder the file goes in.
+    fn dir(&self) -> &Path {
+        match self.target.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p,
+            _ => Path::new("."),
+        }
+    }
+
+    /// A temporary file beside the target, after removing what killed processes left there.
+    pub fn temp_file(&self) -> Result<tempfile::NamedTempFile> {
+        self.temp_file_ending("")
+    }
+
+    /// [`OutputPath::temp_file`] whose name ends in `ending` (".png" for writers that pick the
+    /// format by extension).
+    pub fn temp_file_ending(&self, ending: &str) -> Result<tempfile::NamedTempFile> {
+        let dir = self.dir();
+        remove_stale_temps(dir);
+        let mut builder = tempfile::Builder::new();
+        let prefix = format!("{TEMP_PREFIX}{}-", std::process::id());
+        let suffix = format!(".tmp{ending}");
+        builder.prefix(&prefix).suffix(&suffix);
+        // Temporary files are private (0600); the file they become is an ordinary output file.
+        #[cfg(unix)]
+        builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o644));
+        builder
+            .tempfile_in(dir)
+            .map_err(|e| Error::io("cannot create a temporary file in", dir, e))
+    }
+
+    /// A temporary folder beside the target (for writers that produce several files).
+    pub fn temp_dir(&self) -> Result<tempfile::TempDir> {
+        let dir = self.dir();
+        remove_stale_temps(dir);
+        tempfile::Builder::new()
+            .prefix(&format!("{TEMP_PREFIX}{}-", std::process::id()))
+            .suffix(".tmp")
+            .tempdir_in(dir)
+            .map_err(|e| Error::io("cannot create a temporary folder in", dir, e))
+    }
+
+    /// Syncs `tmp`, gives it the replaced file's permissions and owner, and renames it over the
+    /// target.
+    pub fn commit(&self, tmp: tempfile::NamedTempFile) -> Result<()> {
+        let path = &self.target;
+        tmp.as_file()
+            .sync_all()
+            .map_err(|e| Error::io("cannot sync", path, e))?;
+        #[cfg(unix)]
+        if let Some((mode, uid, gid)) = self.keep {
+            use std::os::unix::fs::PermissionsExt;
+            tmp.as_file()
+                .set_permissions(std::fs::Permissions::from_mode(mode))
+                .map_err(|e| Error::io("cannot set the permissions of", path, e))?;
+            // Only root may give a file away; for anyone else the file is already theirs.
+            let _ = std::os::unix::fs::fchown(tmp.as_file(), Some(uid), Some(gid));
+        }
+        tmp.persist(path)
+            .map_err(|e| Error::io("cannot rename into place", path, e.error))?;
+        Ok(())
+    }
+}
+
+/// Removes `.wordvec-PID-*.tmp` files and folders in `dir` whose process is gone (killed while
+/// writing). Best effort: what cannot be read or removed is left.
+fn remove_stale_temps(dir: &Path) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(name) = name.to_str() else { continue };
+        let Some(rest) = name.strip_prefix(TEMP_PREFIX) else {
+            continue;
+        };
+        if !(name.ends_with(".tmp") || name.contains(".tmp.")) {
+            continue;
+        }
+        let Some(pid) = rest.split('-').next().and_then(|p| p.parse::<u32>().ok()) else {
+            continue;
+        };
+        if pid == std::process::id() || process_alive(pid) {
+            continue;
+        }
+        let p = entry.path();
+        let gone = if entry.file_type().is_ok_and(|t| t.is_dir()) {
+            std::fs::remove_dir_all(&p)
+        } else {
+            std::fs::remove_file(&p)
+        };
+        if gone.is_ok() {
+            tracing::info!(path = %p.display(), pid, "removed a temporary file left by a killed process");
+        }
+    }
+}
+
+/// Whether process `pid` exists (Linux: its `/proc` entry; elsewhere assumed alive, so nothing
+/// is removed).
+fn process_alive(pid: u32) -> bool {
+    if cfg!(target_os = "linux") {
+        Path::new("/proc").join(pid.to_string()).exists()
+    } else {
+        true
+    }
+}
+
+/// Refuses to write `output` when it is one of `inputs` (the same file, by device and inode, or
+/// by path where the file does not exist yet): writing it would destroy the data being read.
+pub fn check_not_input(output: &Path, inputs: &[&Path]) -> Result<()> {
+    let out = std::fs::canonicalize(output).ok();
+    for input in inputs {
+        let same = match (std::fs::metadata(output), std::fs::metadata(input)) {
+            (Ok(a), Ok(b)) => same_file(&a, &b),
+            _ => false,
+        } || (out.is_some() && out == std::fs::canonicalize(input).ok());
+        if same {
+            return Err(Error::invalid(format!(
+                "the output {} is also an input: choose another output path",
+                output.display()
+            )));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(unix)]
+fn same_file(a: &std::fs::Metadata, b: &std::fs::Metadata) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    a.dev() == b.dev() && a.ino() == b.ino()
+}
+
+#[cfg(not(unix))]
+fn same_file(_: &std::fs::Metadata, _: &std::fs::Metadata) -> bool {
+    false
+}
+
 /// Writes `path` atomically: `write` fills a temporary file in the same folder, which is synced
-/// and then renamed over `path`. Readers never see a half-written file, and a failure leaves any
-/// old file untouched.
+/// and then renamed over `path` (see [`OutputPath`] for links, non-regular files and
+/// permissions). Readers never see a half-written file, and a failure leaves any old file
+/// untouched; the temporary file of a process killed meanwhile is removed by the next write.
 pub fn write_atomically(
     path: &Path,
     write: impl FnOnce(&mut BufWriter<&mut File>) -> std::io::Result<()>,
 ) -> Result<()> {
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
-    let mut builder = tempfile::Builder::new();
-    builder.prefix(".wordvec-").suffix(".tmp");
-    // Temporary files are private (0600); the file they become is an ordinary output file.
-    #[cfg(unix)]
-    builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o644));
-    let mut tmp = builder
-        .tempfile_in(dir)
-        .map_err(|e| Error::io("cannot create a temporary file in", dir, e))?;
+    let out = OutputPath::new(path)?;
+    let mut tmp = out.temp_file()?;
     {
         let mut w = BufWriter::with_capacity(1 << 20, tmp.as_file_mut());
         write(&mut w)
             .and_then(|_| w.flush())
             .map_err(|e| Error::io("cannot write", path, e))?;
     }
-    tmp.as_file()
-        .sync_all()
-        .map_err(|e| Error::io("cannot sync", path, e))?;
-    tmp.persist(path)
-        .map_err(|e| Error::io("cannot rename into place", path, e.error))?;
-    Ok(())
+    out.commit(tmp)
 }
 
 #[cfg(test)]

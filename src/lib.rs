@@ -26,6 +26,7 @@ compile_error!(
 );
 
 pub mod bytes;
+pub mod cancel;
 pub mod classify;
 pub mod default_model;
 pub mod embeddings;
@@ -34,6 +35,7 @@ pub mod eval;
 pub mod formats;
 pub mod index;
 pub mod io;
+pub mod limits;
 pub mod query;
 pub mod search;
 pub mod server;

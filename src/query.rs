@@ -39,6 +39,26 @@ impl<'a> From<&'a String> for Term<'a> {
     }
 }
 
+/// A cosine, or NaN when it cannot be one: rows and query are unit length (or divided by their
+/// stored length), so a value past 1 by more than rounding means a row disagrees with its stored
+/// length, which only a corrupt file does.
+#[inline]
+pub(crate) fn checked_cosine(c: f32) -> f32 {
+    if c.abs() <= 1.0 + 1e-3 {
+        c
+    } else {
+        f32::NAN
+    }
+}
+
+/// Whether every term's vector is zero (a zero query is then the right answer).
+fn all_zero(positive: &[Resolved], negative: &[Resolved]) -> bool {
+    positive
+        .iter()
+        .chain(negative)
+        .all(|t| t.vector.iter().all(|&x| x == 0.0))
+}
+
 /// A result row.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Neighbor {
@@ -178,7 +198,60 @@ impl Embeddings {
         let total = (positive.len() + negative.len()) as f32;
         mean.iter_mut().for_each(|m| *m /= total);
         normalize(&mut mean);
-        mean
+        if mean.iter().all(|m| m.is_finite())
+            && (mean.iter().any(|&m| m != 0.0) || all_zero(positive, negative))
+        {
+            return mean;
+        }
+        // Finite but extreme raw vectors (1e20 or 3e38 in every dimension, or 1e-40) overflow or
+        // underflow the f32 sums; the same arithmetic in f64 holds every finite f32 input.
+        let mut wide = vec![0f64; self.dims()];
+        for (terms, w) in [(positive, 1f64), (negative, -1f64)] {
+            for t in terms {
+                wide.iter_mut()
+                    .zip(&t.vector)
+                    .for_each(|(m, &x)| *m += w * f64::from(x));
+            }
+        }
+        let len = wide.iter().map(|x| x * x).sum::<f64>().sqrt();
+        if len > 0.0 && len.is_finite() {
+            wide.iter().map(|&x| (x / len) as f32).collect()
+        } else {
+            // Past f64's range too: scale by the largest magnitude first.
+            let max = wide.iter().fold(0f64, |a, &x| a.max(x.abs()));
+            if max > 0.0 && max.is_finite() {
+                let scaled: Vec<f64> = wide.iter().map(|&x| x / max).collect();
+                let len = scaled.iter().map(|x| x * x).sum::<f64>().sqrt();
+                scaled.iter().map(|&x| (x / len) as f32).collect()
+            } else {
+                vec![0.0; self.dims()]
+            }
+        }
+    }
+
+    fn scan_error(&self, e: crate::topk::ScanError) -> Error {
+        match e {
+            crate::topk::ScanError::NanRow(r) => self.corrupt_row(r),
+            crate::topk::ScanError::Cancelled => crate::cancel::cancelled(),
+        }
+    }
+
+    /// The error for a row whose score came out NaN: its stored vector is not finite.
+    pub(crate) fn corrupt_row(&self, row: usize) -> Error {
+        let path = self
+            .metadata()
+            .source
+            .clone()
+            .unwrap_or_else(|| "<vectors>".into());
+        Error::format(
+            path,
+            Some(row as u64),
+            self.storage().row_offset(row).unwrap_or(0),
+            format!(
+                "the vector of {:?} holds a non-finite value (or disagrees with its stored length): the file is corrupt",
+                self.word(row)
+            ),
+        )
     }
 
     /// The `topn` words most similar to the mean of `positive` minus `negative` (3CosAdd), among
@@ -191,7 +264,7 @@ impl Embeddings {
         restrict_vocab: Option<usize>,
     ) -> Result<Vec<Neighbor>> {
         let q = self.prepare(positive, negative, false)?;
-        Ok(self.most_similar_resolved(&q.pos, &q.neg, topn, restrict_vocab))
+        self.most_similar_resolved(&q.pos, &q.neg, topn, restrict_vocab)
     }
 
     pub(crate) fn most_similar_resolved(
@@ -200,14 +273,16 @@ impl Embeddings {
         neg: &[Resolved],
         topn: usize,
         restrict_vocab: Option<usize>,
-    ) -> Vec<Neighbor> {
+    ) -> Result<Vec<Neighbor>> {
         let query = self.mean_query(pos, neg);
         let exclude: Vec<usize> = pos.iter().chain(neg).filter_map(|t| t.row).collect();
         let dot = simd::dot_fn();
         let rows = self.rows_to_scan(restrict_vocab);
-        self.neighbors(top_k(rows, topn, &exclude, |i| {
-            self.cosine_with(dot, i, &query)
-        }))
+        let best = top_k(rows, topn, &exclude, |i| {
+            checked_cosine(self.cosine_with(dot, i, &query))
+        })
+        .map_err(|e| self.scan_error(e))?;
+        Ok(self.neighbors(best))
     }
 
     /// The `topn` words closest to `vector` by cosine (gensim's `similar_by_vector`); nothing is
@@ -233,7 +308,8 @@ impl Embeddings {
         let dot = simd::dot_fn();
         let rows = self.rows_to_scan(restrict_vocab);
         let score = |i: usize| self.cosmul_score(dot, i, &q.pos, &q.neg);
-        Ok(self.neighbors(top_k(rows, topn, &q.exclude, score)))
+        let best = top_k(rows, topn, &q.exclude, score).map_err(|e| self.scan_error(e))?;
+        Ok(self.neighbors(best))
     }
 
     /// The 3CosMul score of row `row`: cosines shifted to `(1 + cos) / 2`, the product over the

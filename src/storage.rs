@@ -26,6 +26,12 @@ pub trait Storage: Send + Sync {
     /// Row `idx` as `dims() * 4` little-endian `f32` bytes. Panics when `idx >= len()`.
     fn row_bytes(&self, idx: usize) -> &[u8];
 
+    /// Where row `idx` starts in the file it was read from (for error messages), when it is
+    /// read in place from one.
+    fn row_offset(&self, _idx: usize) -> Option<u64> {
+        None
+    }
+
     /// Row `idx` decoded into a vector.
     fn row(&self, idx: usize) -> Vec<f32> {
         decode_row(self.row_bytes(idx))
@@ -85,6 +91,12 @@ impl Storage for DenseRows {
         let w = self.dims * 4;
         &self.data[idx * w..(idx + 1) * w]
     }
+    fn row_offset(&self, idx: usize) -> Option<u64> {
+        match &self.data {
+            Slice::Shared { offset, .. } => Some((offset + idx * self.dims * 4) as u64),
+            Slice::Owned(_) => None,
+        }
+    }
 }
 
 /// Rows at recorded byte offsets of a shared buffer (a word2vec binary file).
@@ -121,6 +133,9 @@ impl Storage for OffsetRows {
     fn row_bytes(&self, idx: usize) -> &[u8] {
         let o = self.offsets[idx];
         &(*self.data).as_ref()[o..o + self.dims * 4]
+    }
+    fn row_offset(&self, idx: usize) -> Option<u64> {
+        Some(self.offsets[idx] as u64)
     }
 }
 

@@ -2,8 +2,10 @@
 //!
 //! Each rayon task keeps a bounded min-heap of the best `k` scores it has seen, so memory is
 //! `O(k)` per task whatever the vocabulary size; heaps are merged at the end. Ties are broken by
-//! the lower row (the more frequent word), so results are deterministic. Rows whose score is NaN
-//! are never returned.
+//! the lower row (the more frequent word), so results are deterministic. A NaN score means a row
+//! holds a non-finite value (a corrupt file: the readers refuse such values where they can, but a
+//! memory-mapped file is not read whole at open); it is never returned, and [`top_k`] reports the
+//! first such row instead of an answer that silently lacks it.
 
 use std::cmp::Ordering;
 use std::collections::BinaryHeap;
@@ -40,6 +42,8 @@ impl PartialOrd for Scored {
 #[derive(Debug, Clone)]
 pub struct TopK {
     k: usize,
+    /// The lowest row offered with a NaN score.
+    nan_row: Option<usize>,
     // Min-heap on "better": the root is the worst kept entry.
     heap: BinaryHeap<std::cmp::Reverse<Scored>>,
 }
@@ -49,6 +53,7 @@ impl TopK {
     pub fn new(k: usize) -> Self {
         TopK {
             k,
+            nan_row: None,
             heap: BinaryHeap::with_capacity(k.saturating_add(1).min(1 << 20)),
         }
     }
@@ -56,7 +61,11 @@ impl TopK {
     /// Offers an entry; NaN scores are ignored.
     #[inline]
     pub fn push(&mut self, s: Scored) {
-        if self.k == 0 || s.score.is_nan() {
+        if s.score.is_nan() {
+            self.nan_row = Some(self.nan_row.map_or(s.index, |r| r.min(s.index)));
+            return;
+        }
+        if self.k == 0 {
             return;
         }
         if self.heap.len() < self.k {
@@ -70,10 +79,18 @@ impl TopK {
 
     /// Adds every entry of `other`.
     pub fn merge(mut self, other: TopK) -> TopK {
+        if let Some(r) = other.nan_row {
+            self.nan_row = Some(self.nan_row.map_or(r, |m| m.min(r)));
+        }
         for s in other.heap {
             self.push(s.0);
         }
         self
+    }
+
+    /// The lowest row offered with a NaN score, if any.
+    pub fn nan_row(&self) -> Option<usize> {
+        self.nan_row
     }
 
     /// The kept entries, best first.
@@ -84,35 +101,60 @@ impl TopK {
     }
 }
 
+/// Why a scan gave no answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ScanError {
+    /// This row's score came out NaN: its vector holds a non-finite value (the lowest such row).
+    NanRow(usize),
+    /// The current [`crate::cancel::Cancel`] was raised during the scan.
+    Cancelled,
+}
+
 /// The `k` best rows of `0..rows` under `score`, best first, skipping the rows in `exclude`;
-/// scored on all cores.
+/// scored on all cores. A row scored NaN fails the scan ([`ScanError::NanRow`], the lowest such
+/// row); so does a raised [`crate::cancel::Cancel`] ([`ScanError::Cancelled`]), checked every
+/// [`CANCEL_EVERY`] rows.
 pub fn top_k(
     rows: usize,
     k: usize,
     exclude: &[usize],
     score: impl Fn(usize) -> f32 + Sync,
-) -> Vec<Scored> {
+) -> Result<Vec<Scored>, ScanError> {
     if k == 0 || rows == 0 {
-        return Vec::new();
+        return Ok(Vec::new());
     }
-    (0..rows)
+    let cancel = crate::cancel::current();
+    let stopped = || cancel.as_ref().is_some_and(|c| c.is_cancelled());
+    let top = (0..rows)
         .into_par_iter()
         .with_min_len(2048)
-        .fold(
+        .try_fold(
             || TopK::new(k),
             |mut top, i| {
+                if i % CANCEL_EVERY == 0 && stopped() {
+                    return Err(ScanError::Cancelled);
+                }
                 if !exclude.contains(&i) {
                     top.push(Scored {
                         index: i,
                         score: score(i),
                     });
                 }
-                top
+                Ok(top)
             },
         )
-        .reduce(|| TopK::new(k), TopK::merge)
-        .into_sorted()
+        .try_reduce(|| TopK::new(k), |a, b| Ok(a.merge(b)))?;
+    if stopped() {
+        return Err(ScanError::Cancelled);
+    }
+    match top.nan_row() {
+        Some(r) => Err(ScanError::NanRow(r)),
+        None => Ok(top.into_sorted()),
+    }
 }
+
+/// How many rows a scan scores between two looks at its cancellation flag.
+pub const CANCEL_EVERY: usize = 4096;
 
 #[cfg(test)]
 mod tests {
@@ -123,7 +165,7 @@ mod tests {
         let scores: Vec<f32> = (0..10_000)
             .map(|i| ((i * 7919) % 1000) as f32 / 7.0)
             .collect();
-        let got = top_k(scores.len(), 25, &[], |i| scores[i]);
+        let got = top_k(scores.len(), 25, &[], |i| scores[i]).unwrap();
         let mut all: Vec<Scored> = scores
             .iter()
             .enumerate()
@@ -135,15 +177,24 @@ mod tests {
 
     #[test]
     fn exclusion_nan_ties_and_large_k() {
-        let scores = [1.0, f32::NAN, 3.0, 3.0, 2.0];
-        let got = top_k(scores.len(), 100, &[4], |i| scores[i]);
+        let scores = [1.0, f32::NAN, 3.0, 3.0, 2.0, f32::NAN];
+        let got = top_k(4, 100, &[1], |i| scores[i]).unwrap();
         let idx: Vec<usize> = got.iter().map(|s| s.index).collect();
         assert_eq!(
             idx,
             vec![2, 3, 0],
-            "ties go to the lower row, NaN and excluded rows are dropped"
+            "ties go to the lower row, excluded rows are dropped"
         );
-        assert!(top_k(5, 0, &[], |i| scores[i]).is_empty());
-        assert!(top_k(0, 5, &[], |i| scores[i]).is_empty());
+        // A NaN score is a corrupt row: the scan names the first one instead of answering.
+        assert_eq!(top_k(6, 100, &[], |i| scores[i]), Err(ScanError::NanRow(1)));
+        assert_eq!(top_k(6, 1, &[1], |i| scores[i]), Err(ScanError::NanRow(5)));
+        assert!(top_k(5, 0, &[], |i| scores[i]).unwrap().is_empty());
+        assert!(top_k(0, 5, &[], |i| scores[i]).unwrap().is_empty());
+        let c = crate::cancel::Cancel::new();
+        c.cancel();
+        assert_eq!(
+            c.scope(|| top_k(100_000, 5, &[], |i| i as f32)),
+            Err(ScanError::Cancelled)
+        );
     }
 }

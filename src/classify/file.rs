@@ -259,11 +259,23 @@ impl ModelFile {
             at += 4 * t.len;
         }
         let arch = header.architecture;
-        arch.validate()?;
+        arch.validate().map_err(|e| bad(16, e.to_string()))?;
+        let needed = arch.param_count().map_err(|e| bad(16, e.to_string()))?;
         if arch.labels != header.labels.len() || arch.vocab_size != header.vocab.len() {
             return Err(bad(
                 16,
                 "the header's sizes disagree (labels or vocabulary)".into(),
+            ));
+        }
+        // The architecture's sizes come from the file too: they must fit in its weights before
+        // anything of that shape is allocated.
+        if needed > data.len() / 4 {
+            return Err(bad(
+                16,
+                format!(
+                    "the architecture needs {needed} weights, the file holds {}",
+                    data.len() / 4
+                ),
             ));
         }
         let mut take_params = |prefix: &str| -> Result<Params> {

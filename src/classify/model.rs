@@ -78,7 +78,43 @@ impl Architecture {
         if self.vocab_size < 2 {
             return Err(Error::invalid("the vocabulary lacks <pad> and <unk>"));
         }
+        use crate::limits;
+        limits::at_most("the embedding dimension", self.dim, limits::MAX_DIMS)?;
+        limits::at_most(
+            "the number of hidden layers",
+            self.hidden.len(),
+            limits::MAX_HIDDEN_LAYERS,
+        )?;
+        for &h in &self.hidden {
+            limits::at_most("a hidden layer's width", h, limits::MAX_HIDDEN_WIDTH)?;
+        }
+        limits::at_most(
+            "the number of labels",
+            self.labels,
+            limits::MAX_HIDDEN_WIDTH,
+        )?;
+        limits::at_most(
+            "the model's number of weights",
+            self.param_count()?,
+            limits::MAX_MODEL_FLOATS,
+        )?;
         Ok(())
+    }
+
+    /// The number of weights (embedding, then every dense layer's weights and biases), with
+    /// checked arithmetic: sizes may come from a file.
+    pub fn param_count(&self) -> Result<usize> {
+        let mut total = crate::limits::product("the embedding", &[self.vocab_size, self.dim])?;
+        let mut inputs = self.dim;
+        for outputs in self.hidden.iter().copied().chain([self.outputs()]) {
+            let layer = crate::limits::product("a dense layer", &[inputs, outputs])?
+                .checked_add(outputs)
+                .and_then(|l| total.checked_add(l))
+                .ok_or_else(|| Error::invalid("the model's number of weights overflows"))?;
+            total = layer;
+            inputs = outputs;
+        }
+        Ok(total)
     }
 
     /// (inputs, outputs) of each dense layer, the output layer last.

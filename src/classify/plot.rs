@@ -24,15 +24,8 @@ pub fn plot_losses(history: &[EpochReport], path: &Path) -> Result<()> {
             epaint_default_fonts::UBUNTU_LIGHT,
         );
     });
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
-    let tmp = tempfile::Builder::new()
-        .prefix(".wordvec-")
-        .suffix(".png")
-        .tempfile_in(dir)
-        .map_err(|e| Error::io("cannot create a temporary file in", dir, e))?;
+    let out = crate::io::OutputPath::new(path)?;
+    let tmp = out.temp_file_ending(".png")?;
     let draw_err = |e: &dyn std::fmt::Display| {
         Error::io("cannot draw", path, std::io::Error::other(e.to_string()))
     };
@@ -93,12 +86,5 @@ pub fn plot_losses(history: &[EpochReport], path: &Path) -> Result<()> {
             .map_err(|e| draw_err(&e))?;
         root.present().map_err(|e| draw_err(&e))?;
     }
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        let _ = std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(0o644));
-    }
-    tmp.persist(path)
-        .map_err(|e| Error::io("cannot rename into place", path, e.error))?;
-    Ok(())
+    out.commit(tmp)
 }

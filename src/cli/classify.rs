@@ -305,6 +305,22 @@ fn export(a: ExportArgs) -> Result<()> {
 }
 
 fn train(a: TrainArgs) -> Result<()> {
+    let inputs: Vec<&Path> = [
+        Some(&a.data),
+        a.valid_data.as_ref(),
+        a.test_data.as_ref(),
+        a.vectors.as_ref(),
+    ]
+    .into_iter()
+    .flatten()
+    .map(|p| p.as_path())
+    .collect();
+    wordvec::io::check_not_input(&a.output, &inputs)?;
+    wordvec::io::OutputPath::new(&a.output)?;
+    if let Some(plot) = &a.plot {
+        wordvec::io::check_not_input(plot, &inputs)?;
+        wordvec::io::check_not_input(plot, &[a.output.as_path()])?;
+    }
     let opts = a.data_args.options()?;
     let t = Instant::now();
     let mut data = Dataset::read(&a.data, &opts)?;
@@ -536,14 +552,22 @@ fn print_evaluation(e: &Evaluation, c: &Classifier) -> Result<()> {
         + format!("[{}] ", c.labels.len()).len();
     writeln!(
         out,
-        "{:<width$}  {:>9}  {:>9}  {:>9}  {:>7}",
-        "label", "precision", "recall", "f1", "support"
+        "{}  {:>9}  {:>9}  {:>9}  {:>7}",
+        super::output::pad("label", width),
+        "precision",
+        "recall",
+        "f1",
+        "support"
     )?;
     for l in &e.labels {
         writeln!(
             out,
-            "{:<width$}  {:>9.4}  {:>9.4}  {:>9.4}  {:>7}",
-            l.label, l.precision, l.recall, l.f1, l.support
+            "{}  {:>9.4}  {:>9.4}  {:>9.4}  {:>7}",
+            super::output::pad(&l.label, width),
+            l.precision,
+            l.recall,
+            l.f1,
+            l.support
         )?;
     }
     if c.multi_label() {
@@ -555,8 +579,12 @@ fn print_evaluation(e: &Evaluation, c: &Classifier) -> Result<()> {
         for (l, row) in c.labels.iter().zip(&e.confusion) {
             writeln!(
                 out,
-                "{l:<width$}  {:>7} {:>7} {:>7} {:>7}",
-                row[0], row[1], row[2], row[3]
+                "{}  {:>7} {:>7} {:>7} {:>7}",
+                super::output::pad(l, width),
+                row[0],
+                row[1],
+                row[2],
+                row[3]
             )?;
         }
     } else {
@@ -569,13 +597,13 @@ fn print_evaluation(e: &Evaluation, c: &Classifier) -> Result<()> {
             .max()
             .unwrap_or(1)
             .max(3);
-        write!(out, "{:<width$}", "")?;
+        write!(out, "{}", super::output::pad("", width))?;
         for i in 0..c.labels.len() {
             write!(out, " {:>cell$}", format!("[{i}]"))?;
         }
         writeln!(out)?;
         for (i, (l, row)) in c.labels.iter().zip(&e.confusion).enumerate() {
-            write!(out, "{:<width$}", format!("[{i}] {l}"))?;
+            write!(out, "{}", super::output::pad(&format!("[{i}] {l}"), width))?;
             for n in row {
                 write!(out, " {n:>cell$}")?;
             }

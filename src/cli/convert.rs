@@ -34,6 +34,9 @@ pub enum Newline {
 }
 
 pub fn run(a: ConvertArgs) -> Result<()> {
+    wordvec::io::check_not_input(&a.output, &[a.input.as_path()])?;
+    // Refused before the work, not after it: a device, a directory, a dangling link.
+    wordvec::io::OutputPath::new(&a.output)?;
     let emb = open_vectors(Some(&a.input), &a.load)?;
     let format =
         a.to.map_or_else(|| Format::from_extension(&a.output), Format::from);

@@ -108,6 +108,11 @@ pub fn run(cmd: IndexCommand) -> Result<()> {
                 restrict_vocab: a.restrict_vocab,
             };
             let out = a.output.unwrap_or_else(|| default_index_path(&a.vectors));
+            let (graph, data) = wordvec::index::meta::hnsw_files(&out);
+            for o in [&out, &graph, &data] {
+                wordvec::io::check_not_input(o, &[a.vectors.as_path()])?;
+                wordvec::io::OutputPath::new(o)?;
+            }
             let bar = progress_bar("indexing");
             let mut idx = HnswIndex::build(&emb, params, Some(&bar))?;
             let t = Instant::now();

@@ -217,6 +217,10 @@ pub fn split_file_and_words(
             }
             Ok((Some(first.into()), args[1..].to_vec()))
         }
+        Some(n) if args.len() == n && is_file => bail!(
+            "{first} is a vectors file: give {n} words after it (got {})",
+            n - 1
+        ),
         Some(n) if args.len() != n => bail!(
             "expected {n} words (after an optional vectors file), got {}",
             args.len()

@@ -56,6 +56,19 @@ pub struct ServeArgs {
     /// Longest a request may run without a client deadline, seconds [default: 30].
     #[arg(long)]
     pub request_timeout: Option<f64>,
+    /// Largest HNSW candidate list (ef) a request may ask for [default: 4096].
+    #[arg(long)]
+    pub max_ef: Option<usize>,
+    /// Close a connection that sends nothing for this long, seconds [default: 300].
+    #[arg(long)]
+    pub idle_timeout: Option<f64>,
+    /// Close a connection that stalls inside a frame for this long, seconds [default: 10].
+    #[arg(long)]
+    pub read_timeout: Option<f64>,
+    /// On SIGTERM, close connections still open this long after the last answer, seconds
+    /// [default: 5].
+    #[arg(long)]
+    pub shutdown_grace: Option<f64>,
     #[command(flatten)]
     pub load: LoadArgs,
 }
@@ -113,6 +126,19 @@ fn config(a: &ServeArgs) -> Result<ServeConfig> {
     if let Some(v) = a.request_timeout {
         c.limits.request_timeout_secs = v;
     }
+    if let Some(v) = a.max_ef {
+        c.limits.max_ef = v;
+    }
+    if let Some(v) = a.idle_timeout {
+        c.limits.idle_timeout_secs = v;
+    }
+    if let Some(v) = a.read_timeout {
+        c.limits.read_timeout_secs = v;
+    }
+    if let Some(v) = a.shutdown_grace {
+        c.limits.shutdown_grace_secs = v;
+    }
+    c.validate()?;
     Ok(c)
 }
 

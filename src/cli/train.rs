@@ -84,6 +84,12 @@ pub enum ModelArg {
 }
 
 pub fn run(a: TrainArgs) -> Result<()> {
+    let corpus: Vec<&std::path::Path> = a.corpus.iter().map(|p| p.as_path()).collect();
+    wordvec::io::check_not_input(&a.output, &corpus)?;
+    wordvec::io::OutputPath::new(&a.output)?;
+    if let Some(v) = &a.save_vocab {
+        wordvec::io::check_not_input(v, &corpus)?;
+    }
     let config = TrainConfig::default()
         .model(match a.model {
             ModelArg::Skipgram => Model::SkipGram,

@@ -144,8 +144,12 @@ pub fn evaluate_analogies(
                 row: Some(i),
             };
             let [a, b, c] = q.rows;
-            let sims =
-                emb.most_similar_resolved(&[unit(b), unit(c)], &[unit(a)], 5, Some(restrict_vocab));
+            let sims = emb.most_similar_resolved(
+                &[unit(b), unit(c)],
+                &[unit(a)],
+                5,
+                Some(restrict_vocab),
+            )?;
             let ignore = &q.words[..3];
             let mut predicted = None;
             for n in &sims {
@@ -160,9 +164,9 @@ pub fn evaluate_analogies(
                     break;
                 }
             }
-            predicted.as_deref() == Some(q.words[3].as_str())
+            Ok(predicted.as_deref() == Some(q.words[3].as_str()))
         })
-        .collect();
+        .collect::<Result<_>>()?;
     for (q, ok) in questions.iter().zip(answers) {
         let s = &mut sections[q.section];
         if ok {

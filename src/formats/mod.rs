@@ -212,7 +212,7 @@ pub(crate) fn parse_header_line(data: &[u8]) -> Option<(u64, u64, usize)> {
 }
 
 /// The largest dimension accepted; beyond it a header is taken as corrupt.
-pub const MAX_DIMS: u64 = 1 << 16;
+pub const MAX_DIMS: u64 = crate::limits::MAX_DIMS as u64;
 
 /// Checks a header's dimension.
 pub(crate) fn check_dims(path: &Path, dims: u64) -> Result<usize> {
@@ -237,6 +237,22 @@ pub(crate) fn check_dims(path: &Path, dims: u64) -> Result<usize> {
 
 /// Writes `emb` to `path` in `format`, atomically.
 pub fn save(emb: &Embeddings, path: &Path, format: Format, opts: &SaveOptions) -> Result<()> {
+    // A mapped native file is not read whole when opened: a corrupt row must stop here, not
+    // travel into a file that the readers would then refuse.
+    {
+        use rayon::prelude::*;
+        let bad = (0..emb.len())
+            .into_par_iter()
+            .with_min_len(1024)
+            .find_first(|&i| {
+                let row = emb.storage().row_bytes(i);
+                row.chunks_exact(4)
+                    .any(|c| !f32::from_le_bytes([c[0], c[1], c[2], c[3]]).is_finite())
+            });
+        if let Some(row) = bad {
+            return Err(emb.corrupt_row(row));
+        }
+    }
     let progress = opts.progress.clone().unwrap_or_else(ProgressBar::hidden);
     progress.set_length(emb.len() as u64);
     let res = match format {

@@ -115,12 +115,24 @@ pub fn read(data: &[u8], path: &Path, format: Format, opts: &LoadOptions) -> Res
     drop(parsed);
     let storage = DenseRows::from_f32(values, dims).expect("every row has `dims` values");
     let norms = compute_norms(&storage);
+    let vocab = vocab.build();
+    if let Some(bad) = norms.iter().position(|n| !n.is_finite()) {
+        return Err(Error::format(
+            path,
+            Some(bad as u64),
+            0,
+            format!(
+                "the vector of {:?} is too long: its length overflows f32",
+                crate::vocab::Vocab::word(&vocab, bad)
+            ),
+        ));
+    }
     let meta = Metadata {
         duplicates_skipped: duplicates,
         ..Metadata::default()
     };
     Embeddings::from_parts(
-        Box::new(vocab.build()),
+        Box::new(vocab),
         Box::new(storage),
         norms.into(),
         false,

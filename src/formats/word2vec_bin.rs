@@ -208,12 +208,22 @@ fn non_finite(
 ) -> Error {
     let bytes = storage.row_bytes(row);
     let base = bytes.as_ptr() as usize - data.as_ptr() as usize;
-    let (k, value) = bytes
+    let Some((k, value)) = bytes
         .chunks_exact(4)
         .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
         .enumerate()
         .find(|(_, v)| !v.is_finite())
-        .unwrap_or((0, f32::INFINITY));
+    else {
+        return Error::format(
+            path,
+            Some(row as u64),
+            base as u64,
+            format!(
+                "the vector of {:?} is too long: its length overflows f32",
+                vocab.word(row)
+            ),
+        );
+    };
     Error::NonFinite {
         path: path.to_owned(),
         record: row as u64,

@@ -119,6 +119,24 @@ pub fn load_and_verify(path: &Path, emb: Option<&Embeddings>) -> Result<IndexMet
             ),
         ));
     }
+    // The numbers size what hnsw_rs allocates: bounded before anything is read.
+    if meta.indexed > meta.vocab_len
+        || meta.dims == 0
+        || meta.dims > crate::limits::MAX_DIMS
+        || !(2..=255).contains(&meta.m)
+        || meta.ef_search == 0
+        || meta.ef_search > crate::limits::MAX_EF
+    {
+        return Err(Error::format(
+            path,
+            None,
+            0,
+            format!(
+                "impossible index parameters: {} of {} words indexed, {} dims, M {}, ef {}",
+                meta.indexed, meta.vocab_len, meta.dims, meta.m, meta.ef_search
+            ),
+        ));
+    }
     let (graph, data) = hnsw_files(path);
     for (file, want) in [(&graph, &meta.graph), (&data, &meta.data)] {
         let got = check_file(file)?;

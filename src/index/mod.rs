@@ -13,6 +13,7 @@
 //! them ([`meta`]), and calls into it run under `catch_unwind`.
 
 pub mod distance;
+mod dump_check;
 pub mod meta;
 
 use std::path::Path;
@@ -25,6 +26,7 @@ use rayon::prelude::*;
 
 use crate::embeddings::Embeddings;
 use crate::error::{Error, Result};
+use crate::limits::MAX_EF;
 use crate::query::{Neighbor, Prepared, Term};
 use crate::simd;
 use distance::UnitDot;
@@ -111,11 +113,8 @@ impl HnswIndex {
                 params.m
             )));
         }
-        if params.ef_construction == 0 || params.ef_search == 0 {
-            return Err(Error::invalid(
-                "ef_construction and ef_search must be positive",
-            ));
-        }
+        crate::limits::between_1_and("ef_construction", params.ef_construction, MAX_EF)?;
+        crate::limits::between_1_and("ef_search", params.ef_search, MAX_EF)?;
         let n = params
             .restrict_vocab
             .map_or(emb.len(), |r| r.min(emb.len()));
@@ -179,14 +178,8 @@ impl HnswIndex {
     /// graph is dumped into a temporary folder beside `path`, the files are renamed into place,
     /// and the metadata, which holds their hashes, is written last.
     pub fn save(&mut self, path: &Path) -> Result<()> {
-        let dir = match path.parent() {
-            Some(p) if !p.as_os_str().is_empty() => p,
-            _ => Path::new("."),
-        };
-        let tmp = tempfile::Builder::new()
-            .prefix(".wordvec-index-")
-            .tempdir_in(dir)
-            .map_err(|e| Error::io("cannot create a temporary folder in", dir, e))?;
+        let out = crate::io::OutputPath::new(path)?;
+        let tmp = out.temp_dir()?;
         let dumped = match &self.inner {
             Inner::Built(g) => guarded("saving the index", || {
                 hnsw_rs::api::AnnT::file_dump(&**g, tmp.path(), "index")
@@ -205,7 +198,10 @@ impl HnswIndex {
             )
         })?;
         let (src_graph, src_data) = meta::hnsw_files(&tmp.path().join(&dumped));
-        let (graph, data) = meta::hnsw_files(path);
+        let (graph, data) = meta::hnsw_files(out.target());
+        for f in [&graph, &data] {
+            crate::io::OutputPath::new(f)?;
+        }
         let mut meta = self.meta.clone();
         meta.graph = meta::check_file(&src_graph)?;
         meta.data = meta::check_file(&src_data)?;
@@ -223,6 +219,17 @@ impl HnswIndex {
     /// intact and that they were built from these very vectors.
     pub fn load(path: &Path, emb: &Embeddings) -> Result<Self> {
         let meta = meta::load_and_verify(path, Some(emb))?;
+        let (graph_file, data_file) = meta::hnsw_files(path);
+        dump_check::check(
+            &graph_file,
+            &data_file,
+            dump_check::Expect {
+                points: meta.indexed,
+                dims: meta.dims,
+                m: meta.m,
+            },
+            std::any::type_name::<UnitDot>(),
+        )?;
         let (dir, base) = (
             path.parent()
                 .filter(|p| !p.as_os_str().is_empty())
@@ -281,7 +288,10 @@ impl HnswIndex {
             .filter(|&r| r < self.meta.indexed)
             .map(|r| move |id: &usize| *id < r);
         let filter_ref: Option<&dyn FilterT> = filter.as_ref().map(|f| f as &dyn FilterT);
-        let ef = ef.max(k);
+        // hnsw_rs reserves its heaps by `ef` and `k`: neither may exceed the rows there are.
+        let rows = self.meta.indexed.max(1);
+        let k = k.min(rows);
+        let ef = ef.max(k).min(rows);
         match &self.inner {
             Inner::Built(g) => guarded("searching the index", || {
                 g.search_filter(query, k, ef, filter_ref)
@@ -318,11 +328,15 @@ impl HnswIndex {
         ef: Option<usize>,
         restrict: Option<usize>,
     ) -> Result<Vec<Neighbor>> {
+        let ef = crate::limits::at_most("ef", ef.unwrap_or(self.meta.ef_search), MAX_EF)?;
+        crate::cancel::check()?;
         if k == 0 || self.meta.indexed == 0 {
             return Ok(Vec::new());
         }
-        let want = k + exclude.len();
-        let found = self.search_raw(query, want, ef.unwrap_or(self.meta.ef_search), restrict)?;
+        // A k past the indexed rows asks for all of them.
+        let k = k.min(self.meta.indexed);
+        let want = k.saturating_add(exclude.len());
+        let found = self.search_raw(query, want, ef, restrict)?;
         let dot = simd::dot_fn();
         let mut out: Vec<Neighbor> = found
             .into_iter()
@@ -382,13 +396,18 @@ impl HnswIndex {
         self.check(emb)?;
         let Prepared { pos, neg, exclude } = emb.prepare(positive, negative, true)?;
         let query = emb.mean_query(&pos, &neg);
-        let pool = (topn * 10).max(100);
+        let ef = crate::limits::at_most("ef", ef.unwrap_or(self.meta.ef_search), MAX_EF)?;
+        let pool = topn
+            .min(self.meta.indexed)
+            .saturating_mul(10)
+            .max(100)
+            .min(self.meta.indexed.max(1));
         let cands = self.candidates(
             emb,
             &query,
             pool,
             &exclude,
-            Some(ef.unwrap_or(self.meta.ef_search).max(pool)),
+            Some(ef.max(pool).min(MAX_EF)),
             restrict_vocab,
         )?;
         let dot = simd::dot_fn();

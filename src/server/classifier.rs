@@ -7,7 +7,7 @@ use std::time::Instant;
 use tonic::{Request, Response, Status};
 
 use super::config::Limits;
-use super::handlers::{blocking, count_limit, deadline};
+use super::handlers::{blocking, count_limit, Work};
 use super::models::Models;
 use super::proto::{self, classifier_server::Classifier};
 
@@ -52,7 +52,7 @@ impl Classifier for ClassifierService {
         req: Request<proto::PredictRequest>,
     ) -> Result<Response<proto::PredictResponse>, Status> {
         let t = Instant::now();
-        let d = deadline(&req, &self.limits);
+        let d = Work::of(&req, &self.limits);
         let r = req.into_inner();
         let m = self.models.classifier(&r.model)?;
         count_limit(r.texts.len(), "texts", &self.limits)?;

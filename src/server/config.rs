@@ -26,6 +26,7 @@ pub const DEFAULT_LISTEN: &str = "127.0.0.1:50051";
 
 /// A vectors model to load.
 #[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
 pub struct ModelSpec {
     /// The name requests use.
     pub name: String,
@@ -38,6 +39,7 @@ pub struct ModelSpec {
 
 /// A classifier to load.
 #[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
 pub struct ClassifierSpec {
     /// The name requests use.
     pub name: String,
@@ -45,9 +47,10 @@ pub struct ClassifierSpec {
     pub path: PathBuf,
 }
 
-/// Request limits.
+/// Request and connection limits. [`Limits::validate`] checks every value: they size
+/// semaphores, buffers and timers.
 #[derive(Debug, Clone, Deserialize, PartialEq)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct Limits {
     /// Largest request or response message, bytes (4 MiB).
     pub max_message_bytes: usize,
@@ -59,6 +62,17 @@ pub struct Limits {
     pub max_concurrent: usize,
     /// Longest a request may run when the client sets no deadline, seconds (30).
     pub request_timeout_secs: f64,
+    /// Largest HNSW candidate list (`ef`) a request may ask for (4096).
+    pub max_ef: usize,
+    /// A connection that sends nothing at all for this long is closed, seconds (300). Live
+    /// clients answer the server's HTTP/2 keep-alive pings, which counts.
+    pub idle_timeout_secs: f64,
+    /// A connection that stops in the middle of a frame (or of its preface) for this long is
+    /// closed, seconds (10): a slow or half-open client cannot hold a connection open.
+    pub read_timeout_secs: f64,
+    /// After SIGTERM and the requests in flight, connections still open are closed after this
+    /// long, seconds (5).
+    pub shutdown_grace_secs: f64,
 }
 
 impl Default for Limits {
@@ -69,15 +83,66 @@ impl Default for Limits {
             max_words: 1000,
             max_concurrent: 256,
             request_timeout_secs: 30.0,
+            max_ef: 4096,
+            idle_timeout_secs: 300.0,
+            read_timeout_secs: 10.0,
+            shutdown_grace_secs: 5.0,
         }
     }
 }
 
+/// Longest time any limit may name: one day.
+const MAX_SECS: f64 = 86_400.0;
+
 impl Limits {
+    /// Checks every limit: counts between 1 and a sane maximum, times finite, positive and at
+    /// most a day.
+    pub fn validate(&self) -> Result<()> {
+        use crate::limits::between_1_and;
+        between_1_and("max_message_bytes", self.max_message_bytes, 1 << 30)?;
+        between_1_and("max_top_k", self.max_top_k, 1_000_000)?;
+        between_1_and("max_words", self.max_words, 1_000_000)?;
+        between_1_and("max_concurrent", self.max_concurrent, 100_000)?;
+        between_1_and("max_ef", self.max_ef, crate::limits::MAX_EF)?;
+        for (what, v) in [
+            ("request_timeout", self.request_timeout_secs),
+            ("idle_timeout", self.idle_timeout_secs),
+            ("read_timeout", self.read_timeout_secs),
+            ("shutdown_grace", self.shutdown_grace_secs),
+        ] {
+            if !(v.is_finite() && v > 0.0 && v <= MAX_SECS) {
+                return Err(Error::invalid(format!(
+                    "{what} must be a number of seconds above 0 and at most {MAX_SECS}, not {v}"
+                )));
+            }
+        }
+        Ok(())
+    }
+
     /// The server-side time limit of a request.
     pub fn request_timeout(&self) -> Duration {
-        Duration::from_secs_f64(self.request_timeout_secs.max(0.001))
+        secs(self.request_timeout_secs)
     }
+
+    /// See [`Limits::idle_timeout_secs`].
+    pub fn idle_timeout(&self) -> Duration {
+        secs(self.idle_timeout_secs)
+    }
+
+    /// See [`Limits::read_timeout_secs`].
+    pub fn read_timeout(&self) -> Duration {
+        secs(self.read_timeout_secs)
+    }
+
+    /// See [`Limits::shutdown_grace_secs`].
+    pub fn shutdown_grace(&self) -> Duration {
+        secs(self.shutdown_grace_secs)
+    }
+}
+
+/// Seconds as a duration, clamped into what [`Limits::validate`] accepts (never a panic).
+fn secs(v: f64) -> Duration {
+    Duration::try_from_secs_f64(v.clamp(0.001, MAX_SECS)).unwrap_or(Duration::from_secs(1))
 }
 
 /// Everything `wordvec serve` needs.
@@ -116,6 +181,35 @@ impl ServeConfig {
         })
     }
 
+    /// Checks the whole configuration: limits, and model names (non-empty, unique within
+    /// vectors and within classifiers).
+    pub fn validate(&self) -> Result<()> {
+        self.limits.validate()?;
+        for (kind, names) in [
+            (
+                "vectors model",
+                self.vectors.iter().map(|m| &m.name).collect::<Vec<_>>(),
+            ),
+            (
+                "classifier",
+                self.classifiers.iter().map(|m| &m.name).collect(),
+            ),
+        ] {
+            let mut seen = std::collections::HashSet::new();
+            for n in names {
+                if n.trim().is_empty() {
+                    return Err(Error::invalid(format!("a {kind} has an empty name")));
+                }
+                if !seen.insert(n) {
+                    return Err(Error::invalid(format!(
+                        "two {kind}s are named {n:?}: names must be unique"
+                    )));
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// The address to listen on.
     pub fn listen_addr(&self) -> &str {
         self.listen.as_deref().unwrap_or(DEFAULT_LISTEN)
@@ -126,14 +220,10 @@ impl ServeConfig {
         let Some(p) = &self.auth_token_file else {
             return Ok(None);
         };
-        let token = std::fs::read_to_string(p)
-            .map_err(|e| Error::io("cannot read", p, e))?
-            .trim()
-            .to_owned();
-        if token.is_empty() {
-            return Err(Error::format(p, None, 0, "the auth token file is empty"));
-        }
-        Ok(Some(token))
+        let bytes = std::fs::read(p).map_err(|e| Error::io("cannot read", p, e))?;
+        parse_token(&bytes)
+            .map(Some)
+            .map_err(|(offset, m)| Error::format(p, None, offset as u64, m))
     }
 
     /// The TLS certificate and key, when both are configured.
@@ -149,6 +239,30 @@ impl ServeConfig {
             )),
         }
     }
+}
+
+/// The token of a token file: surrounding whitespace (a final newline) is dropped; what is left
+/// must be one non-empty run of visible ASCII (RFC 6750's token characters are a subset), since
+/// that is all a client can send in an `authorization` header. Errors carry a byte offset.
+pub fn parse_token(bytes: &[u8]) -> std::result::Result<String, (usize, String)> {
+    let start = bytes
+        .iter()
+        .position(|b| !b.is_ascii_whitespace())
+        .ok_or((0, "the auth token file is empty".to_owned()))?;
+    let end = bytes
+        .iter()
+        .rposition(|b| !b.is_ascii_whitespace())
+        .map_or(start, |e| e + 1);
+    if let Some(i) = bytes[start..end].iter().position(|b| !b.is_ascii_graphic()) {
+        let b = bytes[start + i];
+        return Err((
+            start + i,
+            format!(
+                "the auth token holds byte {b:#04x}: a token is one line of visible ASCII (no spaces, line breaks, NUL, byte-order mark or other Unicode)"
+            ),
+        ));
+    }
+    Ok(String::from_utf8_lossy(&bytes[start..end]).into_owned())
 }
 
 /// Parses `NAME=PATH`.
@@ -175,6 +289,84 @@ mod tests {
         assert_eq!(c.limits.max_words, 1000);
         assert!(toml::from_str::<ServeConfig>("bogus = 1").is_err());
         assert_eq!(ServeConfig::default().listen_addr(), DEFAULT_LISTEN);
+    }
+
+    #[test]
+    fn limits_are_checked() {
+        assert!(Limits::default().validate().is_ok());
+        for (f, v) in [
+            ("inf", f64::INFINITY),
+            ("1e20", 1e20),
+            ("nan", f64::NAN),
+            ("-1", -1.0),
+            ("0", 0.0),
+        ] {
+            let l = Limits {
+                request_timeout_secs: v,
+                ..Limits::default()
+            };
+            let e = l.validate().unwrap_err().to_string();
+            assert!(e.contains("request_timeout"), "{f}: {e}");
+            // Never a panic, even unchecked.
+            let _ = l.request_timeout();
+        }
+        let l = Limits {
+            max_concurrent: usize::MAX,
+            ..Limits::default()
+        };
+        assert!(l
+            .validate()
+            .unwrap_err()
+            .to_string()
+            .contains("max_concurrent"));
+        let l = Limits {
+            max_top_k: 0,
+            ..Limits::default()
+        };
+        assert!(l.validate().is_err());
+    }
+
+    #[test]
+    fn unknown_keys_and_bad_names_are_refused() {
+        for bad in [
+            "[limits]\nmax_topk = 5\n",
+            "[[vectors]]\nname = \"a\"\npath = \"/x\"\nindx = \"/y\"\n",
+            "[[classifiers]]\nname = \"a\"\npath = \"/x\"\nextra = 1\n",
+        ] {
+            assert!(toml::from_str::<ServeConfig>(bad).is_err(), "{bad}");
+        }
+        let dup: ServeConfig = toml::from_str(
+            "[[vectors]]\nname = \"a\"\npath = \"/x\"\n[[vectors]]\nname = \"a\"\npath = \"/y\"\n",
+        )
+        .unwrap();
+        assert!(dup.validate().unwrap_err().to_string().contains("unique"));
+        let empty: ServeConfig =
+            toml::from_str("[[vectors]]\nname = \" \"\npath = \"/x\"\n").unwrap();
+        assert!(empty
+            .validate()
+            .unwrap_err()
+            .to_string()
+            .contains("empty name"));
+    }
+
+    #[test]
+    fn tokens() {
+        assert_eq!(
+            parse_token(b"  abc-123_x.~+/=\n").unwrap(),
+            "abc-123_x.~+/="
+        );
+        for bad in [
+            &b""[..],
+            b"\n \n",
+            b"one\ntwo\n",
+            b"a b",
+            b"ab\0cd",
+            b"\xef\xbb\xbfabc",
+            "t\u{f6}ken".as_bytes(),
+        ] {
+            assert!(parse_token(bad).is_err(), "{bad:?}");
+        }
+        assert_eq!(parse_token(b"ab\0cd").unwrap_err().0, 2);
     }
 
     #[test]

@@ -8,23 +8,67 @@ use tonic::{Request, Response, Status};
 use super::config::Limits;
 use super::models::{Models, VectorModel};
 use super::proto::{self, embeddings_server::Embeddings};
+use crate::cancel::Cancel;
 use crate::query::{Neighbor, Term};
 use crate::search::Mode;
 
-/// Runs `f` on a blocking thread (searches are CPU-bound and must not stall the reactor),
-/// giving up with DEADLINE_EXCEEDED at `deadline`.
-pub async fn blocking<T: Send + 'static>(
+/// What a handler needs to run a request's work: its time limit, the concurrency permit it
+/// holds (see [`super::layers::WorkPermit`]), and a cancellation flag.
+pub struct Work {
     deadline: Duration,
+    permit: Option<super::layers::WorkPermit>,
+}
+
+impl Work {
+    /// The work of `req`: its deadline (see [`deadline`]) and the permit the load-shedding
+    /// layer gave it.
+    pub fn of<T>(req: &Request<T>, limits: &Limits) -> Work {
+        Work {
+            deadline: deadline(req, limits),
+            permit: req.extensions().get::<super::layers::WorkPermit>().cloned(),
+        }
+    }
+}
+
+/// Raises the flag when dropped: the handler's future is dropped when its client goes away or
+/// its deadline passes, and the blocking work sees the flag at its next check.
+struct CancelOnDrop(Cancel);
+
+impl Drop for CancelOnDrop {
+    fn drop(&mut self) {
+        self.0.cancel();
+    }
+}
+
+/// Runs `f` on a blocking thread (searches are CPU-bound and must not stall the reactor),
+/// giving up with DEADLINE_EXCEEDED at the deadline. The work is cancelled when the answer goes
+/// out early (deadline) or nobody waits for it any more (client gone): the scans inside `f` see
+/// the flag ([`crate::cancel`]) and stop. The concurrency permit stays with `f` until it has
+/// really stopped, so `--max-concurrent` bounds the work running, not only the answers pending.
+pub async fn blocking<T: Send + 'static>(
+    work: Work,
     f: impl FnOnce() -> Result<T, Status> + Send + 'static,
 ) -> Result<T, Status> {
-    match tokio::time::timeout(deadline, tokio::task::spawn_blocking(f)).await {
+    let cancel = Cancel::new();
+    let guard = CancelOnDrop(cancel.clone());
+    let Work { deadline, permit } = work;
+    let task = tokio::task::spawn_blocking(move || {
+        let _permit = permit;
+        if cancel.is_cancelled() {
+            return Err(Status::from(crate::cancel::cancelled()));
+        }
+        cancel.scope(f)
+    });
+    let r = match tokio::time::timeout(deadline, task).await {
         Ok(Ok(r)) => r,
         Ok(Err(e)) => Err(Status::internal(format!("request handler failed: {e}"))),
         Err(_) => Err(Status::deadline_exceeded(format!(
             "deadline of {:.3} s exceeded",
             deadline.as_secs_f64()
         ))),
-    }
+    };
+    drop(guard);
+    r
 }
 
 /// The time a request may still take: the client's `grpc-timeout` counted from the request's
@@ -143,6 +187,18 @@ fn mode(exact: bool) -> Mode {
     }
 }
 
+/// The request's `ef` (0: the index's default), at most `--max-ef`.
+fn ef(ef: u32, limits: &Limits) -> Result<Option<usize>, Status> {
+    let ef = nonzero(ef);
+    if let Some(e) = ef.filter(|&e| e > limits.max_ef) {
+        return Err(Status::invalid_argument(format!(
+            "ef {e} is over the server's limit of {} (--max-ef)",
+            limits.max_ef
+        )));
+    }
+    Ok(ef)
+}
+
 fn nonzero(v: u32) -> Option<usize> {
     (v > 0).then_some(v as usize)
 }
@@ -157,7 +213,7 @@ impl Query {
             negative,
             top_k: top_k(r.top_k, limits)?,
             mode: mode(r.exact),
-            ef: nonzero(r.ef),
+            ef: ef(r.ef, limits)?,
             restrict_vocab: nonzero(r.restrict_vocab),
         })
     }
@@ -229,7 +285,7 @@ impl EmbeddingsService {
         cosmul: bool,
     ) -> Result<Response<proto::NeighborsResponse>, Status> {
         let t = Instant::now();
-        let d = deadline(&req, &self.limits);
+        let d = Work::of(&req, &self.limits);
         let r = req.into_inner();
         let m = self.models.vectors(&r.model)?;
         let name = m.name.clone();
@@ -271,7 +327,7 @@ impl Embeddings for EmbeddingsService {
         req: Request<proto::GetVectorsRequest>,
     ) -> Result<Response<proto::GetVectorsResponse>, Status> {
         let t = Instant::now();
-        let d = deadline(&req, &self.limits);
+        let d = Work::of(&req, &self.limits);
         let r = req.into_inner();
         let m = self.models.vectors(&r.model)?;
         count_limit(r.words.len(), "words", &self.limits)?;
@@ -314,7 +370,7 @@ impl Embeddings for EmbeddingsService {
         req: Request<proto::SimilarityRequest>,
     ) -> Result<Response<proto::SimilarityResponse>, Status> {
         let t = Instant::now();
-        let d = deadline(&req, &self.limits);
+        let d = Work::of(&req, &self.limits);
         let r = req.into_inner();
         let m = self.models.vectors(&r.model)?;
         count_limit(r.pairs.len() * 2, "words", &self.limits)?;
@@ -383,7 +439,7 @@ impl Embeddings for EmbeddingsService {
         req: Request<proto::DoesntMatchRequest>,
     ) -> Result<Response<proto::DoesntMatchResponse>, Status> {
         let t = Instant::now();
-        let d = deadline(&req, &self.limits);
+        let d = Work::of(&req, &self.limits);
         let r = req.into_inner();
         let m = self.models.vectors(&r.model)?;
         count_limit(r.words.len(), "words", &self.limits)?;
@@ -431,7 +487,7 @@ impl Embeddings for EmbeddingsService {
         req: Request<proto::MostSimilarBatchRequest>,
     ) -> Result<Response<proto::MostSimilarBatchResponse>, Status> {
         let t = Instant::now();
-        let d = deadline(&req, &self.limits);
+        let d = Work::of(&req, &self.limits);
         let r = req.into_inner();
         let m = self.models.vectors(&r.model)?;
         count_limit(r.queries.len(), "queries", &self.limits)?;
@@ -444,11 +500,16 @@ impl Embeddings for EmbeddingsService {
         let name2 = name.clone();
         let results = blocking(d, move || {
             use rayon::prelude::*;
+            let cancel = crate::cancel::current().unwrap_or_default();
             queries
                 .par_iter()
                 .map(|q| {
-                    let tq = Instant::now();
-                    q.run(&m, false).map(|(r, u)| neighbors(&name2, r, u, tq))
+                    // Rayon's threads do not see the caller's flag: pass it on.
+                    cancel.scope(|| {
+                        crate::cancel::check()?;
+                        let tq = Instant::now();
+                        q.run(&m, false).map(|(r, u)| neighbors(&name2, r, u, tq))
+                    })
                 })
                 .collect::<Result<Vec<_>, Status>>()
         })

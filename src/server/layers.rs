@@ -1,5 +1,6 @@
 //! Tower layers around every gRPC service: bearer-token auth, a concurrency limit that refuses
-//! excess requests at once, and per-request metrics and logs.
+//! excess requests at once (and counts a request's work until it really stops), and
+//! per-request metrics and logs under a fixed set of method labels.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -77,7 +78,7 @@ where
                     .get("authorization")
                     .and_then(|v| v.to_str().ok());
                 let ok = given
-                    .and_then(|v| v.strip_prefix("Bearer "))
+                    .and_then(bearer_token)
                     .is_some_and(|t| constant_time_eq(t.as_bytes(), token.as_bytes()));
                 if !ok {
                     let msg = if given.is_none() {
@@ -95,10 +96,24 @@ where
     }
 }
 
+/// The token of an `authorization` value: the scheme is case-insensitive (RFC 7235, section
+/// 2.1) and separated from the token by one or more spaces.
+fn bearer_token(value: &str) -> Option<&str> {
+    let (scheme, rest) = value.split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| rest.trim_start_matches(' '))
+}
+
 /// Compares without an early exit, so timing does not reveal how much of a token matched.
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
+
+/// A request's place under `--max-concurrent`, shared between the layer and the request's
+/// blocking work (a request extension): the place is free again when the last holder lets go.
+#[derive(Clone)]
+pub struct WorkPermit(#[allow(dead_code)] Arc<tokio::sync::OwnedSemaphorePermit>);
 
 /// Lets at most `max` requests run at once; the next one is refused at once with
 /// RESOURCE_EXHAUSTED instead of waiting in a queue that grows without bound. It also drains the
@@ -168,7 +183,7 @@ where
         self.inner.poll_ready(cx)
     }
 
-    fn call(&mut self, req: Request<B>) -> Self::Future {
+    fn call(&mut self, mut req: Request<B>) -> Self::Future {
         if is_health(req.uri().path()) {
             return Box::pin(self.inner.call(req));
         }
@@ -180,6 +195,10 @@ where
         }
         match self.permits.clone().try_acquire_owned() {
             Ok(permit) => {
+                // The handler hands a clone to its blocking work, so the permit is released
+                // when both the answer and the work are done.
+                let permit = WorkPermit(Arc::new(permit));
+                req.extensions_mut().insert(permit.clone());
                 let fut = self.inner.call(req);
                 Box::pin(async move {
                     let r = fut.await;
@@ -251,7 +270,8 @@ where
     }
 
     fn call(&mut self, mut req: Request<B>) -> Self::Future {
-        let method = req.uri().path().to_owned();
+        // A fixed set of labels: a client choosing paths must not grow the metrics.
+        let method = self.metrics.method_label(req.uri().path());
         let start = Instant::now();
         req.extensions_mut().insert(Arrival(start));
         let metrics = self.metrics.clone();
@@ -271,9 +291,23 @@ where
             };
             let code = tonic::Code::from_i32(code);
             let elapsed = start.elapsed();
-            metrics.observe(&method, code, elapsed);
-            tracing::info!(method = %method, code = ?code, latency_us = elapsed.as_micros() as u64, "request");
+            metrics.observe(method, code, elapsed);
+            tracing::info!(method, code = ?code, latency_us = elapsed.as_micros() as u64, "request");
             r
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bearer_scheme_is_case_insensitive() {
+        assert_eq!(bearer_token("Bearer abc"), Some("abc"));
+        assert_eq!(bearer_token("bearer abc"), Some("abc"));
+        assert_eq!(bearer_token("BEARER   abc"), Some("abc"));
+        assert_eq!(bearer_token("Basic abc"), None);
+        assert_eq!(bearer_token("Bearerabc"), None);
     }
 }

@@ -15,6 +15,43 @@ pub struct Metrics {
     registry: Registry,
     requests: IntCounterVec,
     latency: HistogramVec,
+    methods: std::collections::HashSet<&'static str>,
+}
+
+/// The label of every path that names no method this server has.
+pub const UNKNOWN_METHOD: &str = "unknown";
+
+/// Every gRPC method path the server answers (`/package.Service/Method`), read from the
+/// descriptor sets of its services, so the list cannot fall behind the proto.
+fn known_methods() -> std::collections::HashSet<&'static str> {
+    use prost::Message;
+    let mut out = std::collections::HashSet::new();
+    for set in [
+        super::proto::FILE_DESCRIPTOR_SET,
+        tonic_health::pb::FILE_DESCRIPTOR_SET,
+        tonic_reflection::pb::v1::FILE_DESCRIPTOR_SET,
+    ] {
+        let Ok(fds) = prost_types::FileDescriptorSet::decode(set) else {
+            continue;
+        };
+        for file in fds.file {
+            for service in &file.service {
+                for method in &service.method {
+                    let path = format!(
+                        "/{}{}/{}",
+                        file.package
+                            .as_deref()
+                            .map_or(String::new(), |p| format!("{p}.")),
+                        service.name(),
+                        method.name()
+                    );
+                    // A few dozen strings, made once per server.
+                    out.insert(&*Box::leak(path.into_boxed_str()));
+                }
+            }
+        }
+    }
+    out
 }
 
 impl Default for Metrics {
@@ -57,7 +94,14 @@ impl Metrics {
             registry,
             requests,
             latency,
+            methods: known_methods(),
         }
+    }
+
+    /// The label for a request path: the path when it names one of the server's methods, else
+    /// [`UNKNOWN_METHOD`].
+    pub fn method_label(&self, path: &str) -> &'static str {
+        self.methods.get(path).copied().unwrap_or(UNKNOWN_METHOD)
     }
 
     /// Records one request.
@@ -114,5 +158,36 @@ pub async fn serve_metrics(listener: TcpListener, metrics: Arc<Metrics>) {
             let _ = conn.write_all(resp.as_bytes()).await;
             let _ = conn.shutdown().await;
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn labels_are_a_fixed_set() {
+        let m = Metrics::new();
+        assert_eq!(
+            m.method_label("/wordvec.v1.Embeddings/MostSimilar"),
+            "/wordvec.v1.Embeddings/MostSimilar"
+        );
+        assert_eq!(
+            m.method_label("/wordvec.v1.Classifier/Predict"),
+            "/wordvec.v1.Classifier/Predict"
+        );
+        assert_eq!(
+            m.method_label("/grpc.health.v1.Health/Check"),
+            "/grpc.health.v1.Health/Check"
+        );
+        assert_eq!(m.method_label("/x/y"), UNKNOWN_METHOD);
+        for i in 0..3000 {
+            m.observe(
+                m.method_label(&format!("/random.{i}/Path")),
+                tonic::Code::Unimplemented,
+                Duration::from_millis(1),
+            );
+        }
+        assert!(m.render().len() < 10_000, "{}", m.render().len());
     }
 }

@@ -10,6 +10,7 @@
 
 pub mod classifier;
 pub mod config;
+pub mod conn;
 pub mod handlers;
 pub mod layers;
 pub mod metrics;
@@ -44,6 +45,7 @@ pub async fn serve(
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<()> {
+    config.validate()?;
     let limits = config.limits.clone();
     let metrics = Arc::new(metrics::Metrics::new());
     let token = config.auth_token()?;
@@ -72,8 +74,22 @@ pub async fn serve(
     .max_decoding_message_size(limits.max_message_bytes)
     .max_encoding_message_size(limits.max_message_bytes);
 
-    let mut builder = Server::builder();
-    if let Some((cert, key)) = config.tls()? {
+    // Keep-alive pings find peers that vanished; a live client answers them, which also keeps
+    // it under the idle timeout of `conn::Guarded`.
+    let ping = (limits.idle_timeout() / 3).clamp(
+        std::time::Duration::from_secs(1),
+        std::time::Duration::from_secs(60),
+    );
+    let mut builder = Server::builder()
+        .http2_keepalive_interval(Some(ping))
+        .http2_keepalive_timeout(Some(limits.read_timeout()));
+    let tls = config.tls()?;
+    let framing = if tls.is_some() {
+        conn::Framing::Tls
+    } else {
+        conn::Framing::Http2
+    };
+    if let Some((cert, key)) = tls {
         builder = builder
             .tls_config(ServerTlsConfig::new().identity(Identity::from_pem(cert, key)))
             .map_err(|e| Error::invalid(format!("TLS configuration: {e}")))?;
@@ -81,10 +97,15 @@ pub async fn serve(
     let shed = layers::LoadShedLayer::new(limits.max_concurrent);
     let drain = shed.clone();
     let drain_limit = limits.request_timeout();
+    // Set once the requests in flight have answered: from then on, connections have
+    // `shutdown_grace` to close before they are closed.
+    let drained = Arc::new(tokio::sync::Notify::new());
+    let drained_tx = drained.clone();
     let shutdown = async move {
         shutdown.await;
         tracing::info!("shutdown requested: refusing new requests, finishing those in flight");
         drain.drain(drain_limit).await;
+        drained_tx.notify_one();
     };
     let layer = tower::ServiceBuilder::new()
         .layer(layers::MetricsLayer::new(metrics.clone()))
@@ -112,25 +133,35 @@ pub async fn serve(
         .map_err(|e| Error::io("cannot read address of", "listener", e))?;
     tracing::info!(%addr, models = ?models.names(), "serving");
     // Small gRPC messages on a socket with Nagle's algorithm wait for delayed ACKs (40 ms
-    // stalls), so every accepted connection gets TCP_NODELAY.
+    // stalls), so every accepted connection gets TCP_NODELAY; reads time out (`conn`).
+    let (idle, read) = (limits.idle_timeout(), limits.read_timeout());
     let incoming = tokio_stream::StreamExt::map(
         tokio_stream::wrappers::TcpListenerStream::new(listener),
-        |conn| {
-            conn.inspect(|s| {
+        move |conn| {
+            conn.map(|s| {
                 let _ = s.set_nodelay(true);
+                conn::Guarded::new(s, framing, idle, read)
             })
         },
     );
-    let result = router
-        .serve_with_incoming_shutdown(incoming, shutdown)
-        .await
-        .map_err(|e| {
+    let grace = limits.shutdown_grace();
+    let server = router.serve_with_incoming_shutdown(incoming, shutdown);
+    let result = tokio::select! {
+        r = server => r.map_err(|e| {
             Error::io(
                 "server failed on",
                 addr.to_string(),
                 std::io::Error::other(e),
             )
-        });
+        }),
+        () = async {
+            drained.notified().await;
+            tokio::time::sleep(grace).await;
+        } => {
+            tracing::warn!(grace_s = grace.as_secs_f64(), "connections still open after the shutdown grace period: closing them");
+            Ok(())
+        }
+    };
     if let Some(t) = metrics_task {
         t.abort();
     }

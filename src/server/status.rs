@@ -11,6 +11,7 @@ impl From<Error> for Status {
             ErrorKind::NotFound => Status::not_found(msg),
             ErrorKind::InvalidArgument => Status::invalid_argument(msg),
             ErrorKind::Unavailable => Status::unavailable(msg),
+            ErrorKind::Cancelled => Status::cancelled(msg),
             ErrorKind::Io | ErrorKind::Data => Status::internal(msg),
         }
     }

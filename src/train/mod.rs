@@ -202,12 +202,11 @@ impl TrainConfig {
                 self.dims
             ));
         }
-        if self.window == 0 {
-            return bad("window must be at least 1");
-        }
         if self.negative == 0 {
             return bad("negative must be at least 1 (negative sampling is the only objective)");
         }
+        crate::limits::between_1_and("window", self.window, crate::limits::MAX_WINDOW)?;
+        crate::limits::at_most("negative", self.negative, crate::limits::MAX_NEGATIVE)?;
         if self.threads == 0 {
             return bad("threads must be at least 1");
         }

@@ -1,0 +1,113 @@
+//! The one place where sizes that come from outside (a request, a flag, a file header) are
+//! checked before anything is allocated.
+//!
+//! A size from outside is hostile until checked: `ef = 4294967295` made the graph search reserve
+//! 34 GB, a `--window` of 2^32 reserved 68 GB, and a model file whose sizes multiply past
+//! `usize::MAX` wrapped to a small number and then aborted on allocation. Every such value goes
+//! through this module:
+//!
+//! - [`at_most`] refuses a value above a fixed sane maximum (the constants below), with a message
+//!   that names the setting;
+//! - [`product`] multiplies sizes with checked arithmetic;
+//! - [`zeroed`] allocates a buffer fallibly, so a size that passed every check but still cannot
+//!   be had is an error and not an abort.
+//!
+//! Limits *tied to the data* (a `top_k` or `ef` above the number of rows, a tensor longer than
+//! its file) are checked where the data is known, with the numbers from here.
+
+use crate::error::{Error, Result};
+
+/// Most dimensions of a vector (file headers, `--dim`, classifier embeddings).
+pub const MAX_DIMS: usize = 1 << 16;
+/// Widest hidden layer of a classifier.
+pub const MAX_HIDDEN_WIDTH: usize = 1 << 16;
+/// Most hidden layers of a classifier.
+pub const MAX_HIDDEN_LAYERS: usize = 64;
+/// Most floats in one classifier model (embedding and dense layers together): 4 GiB of `f32`,
+/// room for a 3,000,000 x 300 embedding and its layers.
+pub const MAX_MODEL_FLOATS: usize = 1 << 30;
+/// Largest word2vec context window (the C tool's default is 5; 1,000 words is past any corpus's
+/// sentence structure).
+pub const MAX_WINDOW: usize = 1_000;
+/// Most negative samples per positive pair (word2vec uses 5-20).
+pub const MAX_NEGATIVE: usize = 1_000;
+/// Largest HNSW candidate list, while building or searching (hnswlib's users go up to a few
+/// thousand; the list is also capped by the number of indexed rows).
+pub const MAX_EF: usize = 1 << 16;
+/// Largest gzip expansion accepted when unpacking a vectors file: embedding files compress
+/// 1.1-4x, a gzip bomb about 1000x.
+pub const MAX_GZIP_RATIO: u64 = 64;
+
+/// `value` when it is at most `max`, else an error naming `what`.
+pub fn at_most(what: &str, value: usize, max: usize) -> Result<usize> {
+    if value > max {
+        return Err(Error::invalid(format!(
+            "{what} {value} is over the limit of {max}"
+        )));
+    }
+    Ok(value)
+}
+
+/// `value` when it is between 1 and `max`, else an error naming `what`.
+pub fn between_1_and(what: &str, value: usize, max: usize) -> Result<usize> {
+    if value == 0 {
+        return Err(Error::invalid(format!("{what} must be at least 1")));
+    }
+    at_most(what, value, max)
+}
+
+/// The product of `factors`, or an error naming `what` when it overflows `usize`.
+pub fn product(what: &str, factors: &[usize]) -> Result<usize> {
+    factors
+        .iter()
+        .try_fold(1usize, |a, &b| a.checked_mul(b))
+        .ok_or_else(|| {
+            Error::invalid(format!(
+                "{what}: {} overflows",
+                factors
+                    .iter()
+                    .map(|f| f.to_string())
+                    .collect::<Vec<_>>()
+                    .join(" x ")
+            ))
+        })
+}
+
+/// A vector of `n` default values, allocated fallibly: an allocation the system refuses is an
+/// error naming `what`, not an abort of the process.
+pub fn zeroed<T: Default + Clone>(what: &str, n: usize) -> Result<Vec<T>> {
+    let mut v = Vec::new();
+    v.try_reserve_exact(n).map_err(|_| {
+        Error::invalid(format!(
+            "{what}: cannot allocate {n} values of {} bytes",
+            std::mem::size_of::<T>()
+        ))
+    })?;
+    v.resize(n, T::default());
+    Ok(v)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn checks() {
+        assert_eq!(at_most("k", 5, 5).unwrap(), 5);
+        let e = at_most("ef", 4_294_967_295, MAX_EF)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("ef 4294967295 is over the limit of 65536"),
+            "{e}"
+        );
+        assert!(between_1_and("window", 0, 10).is_err());
+        assert_eq!(product("p", &[3, 4, 5]).unwrap(), 60);
+        let e = product("tensor", &[32, 1 << 59, 4])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("overflows"), "{e}");
+        assert!(zeroed::<f32>("huge", usize::MAX / 2).is_err());
+        assert_eq!(zeroed::<f32>("small", 3).unwrap(), vec![0.0; 3]);
+    }
+}
