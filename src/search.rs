@@ -14,6 +14,15 @@ use crate::query::{Neighbor, Term};
 /// a 10,000 x 100 vocabulary, scanned in well under a millisecond.
 pub const EXACT_BELOW: usize = 1 << 20;
 
+/// An `ef` is refused above [`crate::limits::MAX_EF`] whichever path answers, so that a query's
+/// validity does not depend on the size of the vocabulary.
+fn check_ef(ef: Option<usize>) -> Result<()> {
+    if let Some(ef) = ef {
+        crate::limits::at_most("ef", ef, crate::limits::MAX_EF)?;
+    }
+    Ok(())
+}
+
 /// How to answer a query.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Mode {
@@ -79,6 +88,7 @@ impl Searcher {
         mode: Mode,
         ef: Option<usize>,
     ) -> Result<Vec<Neighbor>> {
+        check_ef(ef)?;
         match self.use_index(mode, restrict_vocab)? {
             Some(i) => i.most_similar(
                 &self.embeddings,
@@ -104,6 +114,7 @@ impl Searcher {
         mode: Mode,
         ef: Option<usize>,
     ) -> Result<Vec<Neighbor>> {
+        check_ef(ef)?;
         match self.use_index(mode, restrict_vocab)? {
             Some(i) => i.most_similar_cosmul(
                 &self.embeddings,

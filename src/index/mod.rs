@@ -345,9 +345,17 @@ impl HnswIndex {
             .map(|i| Neighbor {
                 word: emb.word(i).to_owned(),
                 index: i,
-                score: emb.cosine_with(dot, i, query),
+                score: crate::query::checked_cosine(emb.cosine_with(dot, i, query)),
             })
             .collect();
+        if let Some(bad) = out
+            .iter()
+            .filter(|n| n.score.is_nan())
+            .map(|n| n.index)
+            .min()
+        {
+            return Err(emb.corrupt_row(bad));
+        }
         out.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.index.cmp(&b.index)));
         out.truncate(k);
         Ok(out)

@@ -1,0 +1,101 @@
+//! A real server on 127.0.0.1:0 for the integration tests, and request builders.
+#![allow(dead_code)]
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tonic::transport::{Channel, Endpoint};
+use wordvec::search::Searcher;
+use wordvec::server::config::ServeConfig;
+use wordvec::server::models::{Models, VectorModel};
+use wordvec::server::proto::embeddings_client::EmbeddingsClient;
+use wordvec::server::proto::{self, term, Term};
+
+pub struct Running {
+    pub addr: std::net::SocketAddr,
+    stop: Option<oneshot::Sender<()>>,
+    task: tokio::task::JoinHandle<wordvec::Result<()>>,
+}
+
+impl Running {
+    pub async fn channel(&self) -> Channel {
+        Endpoint::from_shared(format!("http://{}", self.addr))
+            .unwrap()
+            .connect()
+            .await
+            .unwrap()
+    }
+    pub async fn client(&self) -> EmbeddingsClient<Channel> {
+        EmbeddingsClient::new(self.channel().await)
+    }
+    pub async fn shutdown(mut self) -> wordvec::Result<()> {
+        self.stop.take().unwrap().send(()).unwrap();
+        self.task.await.unwrap()
+    }
+}
+
+/// 200,000 random words x 64 dims: one exact query reads 51 MB, slow enough to be in flight.
+pub fn big_model() -> Arc<Models> {
+    let (n, d) = (200_000usize, 64usize);
+    let words: Vec<String> = (0..n).map(|i| format!("w{i}")).collect();
+    let mut x: u64 = 7;
+    let values = (0..n * d)
+        .map(|_| {
+            x = x
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            ((x >> 40) as f32 / (1u64 << 24) as f32) - 0.5
+        })
+        .collect();
+    let emb = wordvec::Embeddings::from_vectors(&words, values, d).unwrap();
+    Arc::new(Models::new(vec![VectorModel {
+        name: "big".into(),
+        description: "random".into(),
+        searcher: Searcher::exact(emb),
+    }]))
+}
+
+pub async fn start_with(config: ServeConfig, models: Arc<Models>) -> Running {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (tx, rx) = oneshot::channel::<()>();
+    let task = tokio::spawn(async move {
+        wordvec::server::serve(models, &config, listener, async move {
+            let _ = rx.await;
+        })
+        .await
+    });
+    // Wait until it accepts connections.
+    for _ in 0..100 {
+        if tokio::net::TcpStream::connect(addr).await.is_ok() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    Running {
+        addr,
+        stop: Some(tx),
+        task,
+    }
+}
+
+pub fn word(w: &str) -> Term {
+    Term {
+        term: Some(term::Term::Word(w.into())),
+    }
+}
+
+pub fn ms(positive: &[&str], negative: &[&str], top_k: u32) -> proto::MostSimilarRequest {
+    proto::MostSimilarRequest {
+        positive: positive.iter().map(|w| word(w)).collect(),
+        negative: negative.iter().map(|w| word(w)).collect(),
+        top_k,
+        ..Default::default()
+    }
+}
+
+pub fn words(r: &proto::NeighborsResponse) -> Vec<String> {
+    r.neighbors.iter().map(|n| n.word.clone()).collect()
+}

@@ -1,0 +1,476 @@
+//! The daemon against hostile clients (issue: hardening): sizes that used to abort the process,
+//! connections that send nothing or half a frame, random paths, work that outlived its deadline,
+//! and huge words echoed back. Each test failed on the daemon before its fix.
+
+mod common;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use common::server::{big_model, ms, start_with, word, Running};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tonic::{Code, Request};
+use wordvec::index::{HnswIndex, IndexParams};
+use wordvec::search::Searcher;
+use wordvec::server::config::{Limits, ServeConfig};
+use wordvec::server::models::{Models, VectorModel};
+use wordvec::server::proto::{self, term, Term};
+
+/// 16,384 random words x 64 dims with an HNSW index: large enough that queries go through the
+/// index (rows x dims reaches `search::EXACT_BELOW`), small enough to build in a second.
+fn indexed_model() -> Arc<Models> {
+    let (n, d) = (16_384usize, 64usize);
+    let words: Vec<String> = (0..n).map(|i| format!("w{i}")).collect();
+    let mut next = common::below(99);
+    let values = (0..n * d)
+        .map(|_| next(1 << 20) as f32 / (1 << 20) as f32 - 0.5)
+        .collect();
+    let emb = wordvec::Embeddings::from_vectors(&words, values, d).unwrap();
+    let params = IndexParams {
+        m: 8,
+        ef_construction: 40,
+        ..IndexParams::default()
+    };
+    let index = HnswIndex::build(&emb, params, None).unwrap();
+    Arc::new(Models::new(vec![VectorModel {
+        name: "indexed".into(),
+        description: "random, indexed".into(),
+        searcher: Searcher {
+            embeddings: emb,
+            index: Some(index),
+        },
+    }]))
+}
+
+/// The small fixture, for tests that need a server but not its speed.
+fn fixture_model() -> Arc<Models> {
+    Arc::new(Models::new(vec![VectorModel {
+        name: "w2v".into(),
+        description: "fixture".into(),
+        searcher: Searcher::exact(common::load("w2vc-sg-d32.bin")),
+    }]))
+}
+
+fn limits(f: impl FnOnce(&mut Limits)) -> ServeConfig {
+    let mut l = Limits::default();
+    f(&mut l);
+    ServeConfig {
+        limits: l,
+        ..Default::default()
+    }
+}
+
+/// `ef = 4294967295` made hnsw_rs reserve 34 GB and abort the process.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn huge_ef_and_top_k_never_abort_the_daemon() {
+    let s = start_with(
+        limits(|l| l.max_ef = wordvec::limits::MAX_EF),
+        indexed_model(),
+    )
+    .await;
+    let mut c = s.client().await;
+    let huge = |mut r: proto::MostSimilarRequest| {
+        r.ef = u32::MAX;
+        r
+    };
+    let e = c
+        .most_similar(huge(ms(&["w1"], &[], 10)))
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Code::InvalidArgument, "{e:?}");
+    assert!(e.message().contains("--max-ef"), "{}", e.message());
+    let e = c
+        .most_similar_cosmul(huge(ms(&["w1"], &["w2"], 10)))
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Code::InvalidArgument);
+    let e = c
+        .analogy(proto::AnalogyRequest {
+            a: "w1".into(),
+            b: "w2".into(),
+            c: "w3".into(),
+            ef: u32::MAX,
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Code::InvalidArgument);
+    let e = c
+        .nearest_to_vector(proto::NearestToVectorRequest {
+            vector: Some(proto::Vector {
+                values: vec![0.5; 64],
+            }),
+            ef: u32::MAX,
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Code::InvalidArgument);
+    let e = c
+        .most_similar_batch(proto::MostSimilarBatchRequest {
+            model: String::new(),
+            queries: vec![ms(&["w1"], &[], 3), huge(ms(&["w2"], &[], 3))],
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Code::InvalidArgument);
+    let e = c
+        .most_similar(ms(&["w1"], &[], u32::MAX))
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Code::InvalidArgument);
+
+    // At the largest ef allowed, above the number of rows, the index answers.
+    let mut r = ms(&["w1"], &[], 1000);
+    r.ef = wordvec::limits::MAX_EF as u32;
+    let got = c.most_similar(r).await.unwrap().into_inner();
+    assert!(got.used_index);
+    assert_eq!(got.neighbors.len(), 1000);
+    let mut r = ms(&["w1"], &["w5"], 1000);
+    r.ef = wordvec::limits::MAX_EF as u32;
+    assert_eq!(
+        c.most_similar_cosmul(r)
+            .await
+            .unwrap()
+            .into_inner()
+            .neighbors
+            .len(),
+        1000
+    );
+    // Still serving.
+    assert_eq!(
+        c.most_similar(ms(&["w1"], &[], 5))
+            .await
+            .unwrap()
+            .into_inner()
+            .neighbors
+            .len(),
+        5
+    );
+    s.shutdown().await.unwrap();
+}
+
+/// Connects and sends `bytes`, then waits for the server to close the connection; returns how
+/// long that took (None: still open at `limit`).
+async fn closed_after(
+    addr: std::net::SocketAddr,
+    bytes: Vec<u8>,
+    limit: Duration,
+) -> Option<Duration> {
+    let mut conn = TcpStream::connect(addr).await.unwrap();
+    conn.write_all(&bytes).await.unwrap();
+    let t = Instant::now();
+    let mut sink = Vec::new();
+    match tokio::time::timeout(limit, conn.read_to_end(&mut sink)).await {
+        Ok(_) => Some(t.elapsed()),
+        Err(_) => None,
+    }
+}
+
+const PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+
+fn half_frame() -> Vec<u8> {
+    // The preface, then a SETTINGS frame header announcing 12 payload bytes and 3 of them.
+    let mut b = PREFACE.to_vec();
+    b.extend_from_slice(&[0, 0, 12, 4, 0, 0, 0, 0, 0, 0, 3, 0]);
+    b
+}
+
+/// Silent and half-open connections were never timed out (300 stayed open 23 s).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn silent_and_half_open_connections_are_closed() {
+    let s = start_with(
+        limits(|l| {
+            l.read_timeout_secs = 0.5;
+            l.idle_timeout_secs = 1.5;
+        }),
+        fixture_model(),
+    )
+    .await;
+    let limit = Duration::from_secs(10);
+    let nothing = tokio::spawn(closed_after(s.addr, Vec::new(), limit));
+    let preface = tokio::spawn(closed_after(s.addr, PREFACE.to_vec(), limit));
+    let half = tokio::spawn(closed_after(s.addr, half_frame(), limit));
+    let many: Vec<_> = (0..50)
+        .map(|_| tokio::spawn(closed_after(s.addr, half_frame(), limit)))
+        .collect();
+    for (what, task) in [
+        ("nothing", nothing),
+        ("preface only", preface),
+        ("half a frame", half),
+    ] {
+        let t = task.await.unwrap();
+        assert!(
+            t.is_some(),
+            "a connection that sent {what} is still open after {limit:?}"
+        );
+    }
+    for t in many {
+        assert!(t.await.unwrap().is_some());
+    }
+    // A real client still works, also after resting longer than the read timeout between
+    // requests (keep-alive pings are answered by its HTTP/2 stack).
+    let mut c = s.client().await;
+    c.list_models(proto::ListModelsRequest {}).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    c.list_models(proto::ListModelsRequest {}).await.unwrap();
+    s.shutdown().await.unwrap();
+}
+
+/// SIGTERM never completed while a client held a connection that sent nothing, only the
+/// preface, or half a frame.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_completes_with_silent_connections_open() {
+    let s = start_with(
+        limits(|l| {
+            // Timeouts far away: only the shutdown grace period can close these.
+            l.read_timeout_secs = 600.0;
+            l.idle_timeout_secs = 600.0;
+            l.shutdown_grace_secs = 0.5;
+        }),
+        fixture_model(),
+    )
+    .await;
+    let mut held = Vec::new();
+    for bytes in [&b""[..], PREFACE, &half_frame()] {
+        let mut conn = TcpStream::connect(s.addr).await.unwrap();
+        conn.write_all(bytes).await.unwrap();
+        held.push(conn);
+    }
+    // And one real client with an open channel.
+    let mut c = s.client().await;
+    c.list_models(proto::ListModelsRequest {}).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let t = Instant::now();
+    let done = tokio::time::timeout(Duration::from_secs(10), s.shutdown()).await;
+    assert!(
+        done.is_ok(),
+        "shutdown still waiting after 10 s on connections that send nothing"
+    );
+    done.unwrap().unwrap();
+    assert!(t.elapsed() < Duration::from_secs(10));
+    drop(held);
+}
+
+/// The metrics' method label was the raw path, recorded before auth: 3,000 random paths grew
+/// `/metrics` from 9.5 KB to 5.3 MB.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn random_paths_do_not_grow_the_metrics() {
+    let dir = tempfile::tempdir().unwrap();
+    let token = dir.path().join("token");
+    std::fs::write(&token, "s3cret\n").unwrap();
+    let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let maddr = probe.local_addr().unwrap();
+    drop(probe);
+    let s = start_with(
+        ServeConfig {
+            metrics_listen: Some(maddr.to_string()),
+            auth_token_file: Some(token),
+            ..Default::default()
+        },
+        fixture_model(),
+    )
+    .await;
+    let metrics = || async move {
+        let mut body = String::new();
+        for _ in 0..50 {
+            if let Ok(mut conn) = TcpStream::connect(maddr).await {
+                conn.write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")
+                    .await
+                    .unwrap();
+                conn.read_to_string(&mut body).await.unwrap();
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        body
+    };
+    let channel = s.channel().await;
+    let mut grpc = tonic::client::Grpc::new(channel);
+    for i in 0..3000u32 {
+        grpc.ready().await.unwrap();
+        let path: http::uri::PathAndQuery = format!("/random{i}.Service{}/Method{i}", i % 7)
+            .parse()
+            .unwrap();
+        let mut req = Request::new(proto::ListModelsRequest {});
+        if i % 2 == 0 {
+            req.metadata_mut()
+                .insert("authorization", "Bearer s3cret".parse().unwrap());
+        }
+        let r: Result<tonic::Response<proto::ListModelsResponse>, _> = grpc
+            .unary(req, path, tonic_prost::ProstCodec::default())
+            .await;
+        let code = r.unwrap_err().code();
+        assert!(
+            code == Code::Unimplemented || code == Code::Unauthenticated,
+            "{code:?}"
+        );
+    }
+    let body = metrics().await;
+    assert!(body.starts_with("HTTP/1.1 200 OK"), "{body}");
+    assert!(body.len() < 20_000, "/metrics grew to {} bytes", body.len());
+    assert!(body.contains("method=\"unknown\""), "{body}");
+    assert!(!body.contains("random17"), "{body}");
+    s.shutdown().await.unwrap();
+}
+
+/// Process CPU time (user + system), from /proc.
+#[cfg(target_os = "linux")]
+fn cpu_time() -> Duration {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap();
+    // Fields after the command name (which is in parentheses): utime and stime are the 12th
+    // and 13th, in clock ticks (100 per second on Linux).
+    let rest = &stat[stat.rfind(')').unwrap() + 2..];
+    let f: Vec<u64> = rest
+        .split(' ')
+        .skip(11)
+        .take(2)
+        .map(|x| x.parse().unwrap())
+        .collect();
+    Duration::from_millis((f[0] + f[1]) * 10)
+}
+
+/// 16 batches of 1,000 exact queries all answered DEADLINE_EXCEEDED within 0.04 s, then the
+/// daemon burned 2.4 s of CPU on them.
+#[cfg(target_os = "linux")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn work_stops_when_its_deadline_is_answered() {
+    let s = start_with(ServeConfig::default(), big_model()).await;
+    let c = s.client().await;
+    let q = proto::MostSimilarRequest {
+        positive: vec![word("w1")],
+        top_k: 5,
+        exact: true,
+        ..Default::default()
+    };
+    let tasks: Vec<_> = (0..16)
+        .map(|_| {
+            let mut c = c.clone();
+            let q = q.clone();
+            tokio::spawn(async move {
+                let mut req = Request::new(proto::MostSimilarBatchRequest {
+                    model: String::new(),
+                    queries: vec![q; 1000],
+                });
+                req.metadata_mut()
+                    .insert("grpc-timeout", "40m".parse().unwrap());
+                c.most_similar_batch(req).await
+            })
+        })
+        .collect();
+    for t in tasks {
+        // DEADLINE_EXCEEDED from the handler, or CANCELLED when tonic's own timer of the
+        // grpc-timeout fires first on a busy machine: either way the answer is out.
+        let e = t.await.unwrap().unwrap_err();
+        assert!(
+            matches!(e.code(), Code::DeadlineExceeded | Code::Cancelled),
+            "{e:?}"
+        );
+    }
+    // Each batch is 1,000 scans of 51 MB (seconds of CPU); cancelled work stops within a scan.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let before = cpu_time();
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let used = cpu_time() - before;
+    assert!(
+        used < Duration::from_millis(500),
+        "the daemon used {used:?} of CPU in the second after every request was answered"
+    );
+    s.shutdown().await.unwrap();
+}
+
+/// Error details echoed 1 MB words back; the client then saw RESOURCE_EXHAUSTED instead of
+/// NOT_FOUND.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unknown_huge_words_are_not_echoed_back() {
+    let s = start_with(ServeConfig::default(), fixture_model()).await;
+    let mut c = s.client().await;
+    let huge = "x".repeat(1 << 20);
+    let e = c
+        .most_similar(proto::MostSimilarRequest {
+            positive: vec![Term {
+                term: Some(term::Term::Word(huge.clone())),
+            }],
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Code::NotFound, "{:?}", e.code());
+    assert!(e.message().len() < 300, "{} bytes", e.message().len());
+    assert!(e.message().contains("1048576 bytes"), "{}", e.message());
+    let e = c
+        .similarity(proto::SimilarityRequest {
+            model: String::new(),
+            pairs: vec![proto::WordPair {
+                a: huge.clone(),
+                b: "king".into(),
+            }],
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Code::NotFound);
+    assert!(e.message().len() < 300);
+    s.shutdown().await.unwrap();
+}
+
+/// `authorization: bearer TOKEN` in lower case was refused (RFC 7235: the scheme is
+/// case-insensitive).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_bearer_scheme_is_case_insensitive() {
+    let dir = tempfile::tempdir().unwrap();
+    let token = dir.path().join("token");
+    std::fs::write(&token, "s3cret\n").unwrap();
+    let s: Running = start_with(
+        ServeConfig {
+            auth_token_file: Some(token),
+            ..Default::default()
+        },
+        fixture_model(),
+    )
+    .await;
+    let mut c = s.client().await;
+    for scheme in ["Bearer", "bearer", "BEARER"] {
+        let mut r = Request::new(proto::ListModelsRequest {});
+        r.metadata_mut()
+            .insert("authorization", format!("{scheme} s3cret").parse().unwrap());
+        assert!(c.list_models(r).await.is_ok(), "{scheme}");
+    }
+    let mut r = Request::new(proto::ListModelsRequest {});
+    r.metadata_mut()
+        .insert("authorization", "Basic s3cret".parse().unwrap());
+    assert_eq!(
+        c.list_models(r).await.unwrap_err().code(),
+        Code::Unauthenticated
+    );
+    s.shutdown().await.unwrap();
+}
+
+/// A token file no client could match (two lines, NUL, BOM, non-ASCII) was accepted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unsendable_tokens_are_refused_at_start() {
+    let dir = tempfile::tempdir().unwrap();
+    for (i, bad) in [
+        &b"one\ntwo\n"[..],
+        b"ab\0cd",
+        b"\xef\xbb\xbfs3cret",
+        "t\u{f6}ken".as_bytes(),
+        b"   \n",
+    ]
+    .iter()
+    .enumerate()
+    {
+        let token = dir.path().join(format!("token{i}"));
+        std::fs::write(&token, bad).unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let config = ServeConfig {
+            auth_token_file: Some(token),
+            ..Default::default()
+        };
+        let e = wordvec::server::serve(fixture_model(), &config, listener, std::future::pending())
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("token"), "{bad:?}: {e}");
+    }
+}
