@@ -64,7 +64,7 @@ impl Searcher {
                 let rows =
                     restrict_vocab.map_or(self.embeddings.len(), |r| r.min(self.embeddings.len()));
                 // The index cannot serve rows it does not hold.
-                let covered = rows <= i.meta().indexed;
+                let covered = rows <= i.info().indexed;
                 Ok(
                     (covered && rows.saturating_mul(self.embeddings.dims()) >= EXACT_BELOW)
                         .then_some(i),

@@ -2,8 +2,8 @@
 //! extended), a seeded mutation run over files made from the fixtures, crafted files whose
 //! checksums were recomputed, and extreme query vectors.
 //!
-//! The mutation run writes `WORDVEC_MUTANTS` mutants per target (default 300, 3,000 over its ten
-//! targets; seconds on two cores in `cargo test`) and counts how each ended: loaded
+//! The mutation run writes `WORDVEC_MUTANTS` mutants per target (default 300, 3,600 over its
+//! twelve targets; seconds on two cores in `cargo test`) and counts how each ended: loaded
 //! and answered, refused with an error, panicked (a failure), or hung (a watchdog aborts the run
 //! when one mutant takes more than 30 s). An abort (an allocation the system refuses, say) ends
 //! the process and so fails the run. The long run, documented in README:
@@ -173,6 +173,9 @@ struct Bases {
     vectors: Vec<(&'static str, Vec<u8>, Option<Format>)>,
     classifier: Vec<u8>,
     index_emb: Embeddings,
+    /// wordvec's graph file.
+    graph: Vec<u8>,
+    /// hnsw_rs's three files (metadata, graph, data).
     index_files: [Vec<u8>; 3],
 }
 
@@ -223,8 +226,9 @@ fn bases() -> Bases {
         String::from_utf8_lossy(&ok.stderr)
     );
     let classifier = std::fs::read(&model).unwrap();
-    // A small index over 300 rows.
-    let idx = dir.path().join("base.idx");
+    // A small index over 300 rows, in wordvec's format and in the previous one (hnsw_rs's
+    // files, which `import` reads).
+    let graph_file = dir.path().join("base.idx");
     let mut index = HnswIndex::build(
         &small,
         IndexParams {
@@ -235,7 +239,10 @@ fn bases() -> Bases {
         None,
     )
     .unwrap();
-    index.save(&idx).unwrap();
+    index.save(&graph_file).unwrap();
+    let graph = std::fs::read(&graph_file).unwrap();
+    let legacy = tempfile::tempdir_in(dir.path()).unwrap();
+    let (idx, _) = common::legacy_index(&small, legacy.path());
     let (g, d) = wordvec::index::meta::hnsw_files(&idx);
     let index_files = [
         std::fs::read(&idx).unwrap(),
@@ -247,6 +254,7 @@ fn bases() -> Bases {
         vectors,
         classifier,
         index_emb: small,
+        graph,
         index_files,
     }
 }
@@ -285,6 +293,17 @@ fn write_crafted_index(dir: &Path, base: &[Vec<u8>; 3], which: usize, mutant: &[
 
 fn use_index(path: &Path, emb: &Embeddings) -> wordvec::Result<()> {
     let index = HnswIndex::load(path, emb)?;
+    search_all(&index, emb)?;
+    index.verify()
+}
+
+fn import_index(path: &Path, emb: &Embeddings) -> wordvec::Result<()> {
+    let index = HnswIndex::import(path, emb)?;
+    index.verify()?;
+    search_all(&index, emb)
+}
+
+fn search_all(index: &HnswIndex, emb: &Embeddings) -> wordvec::Result<()> {
     for w in [0, 7, 150, 299] {
         let word = emb.word(w).to_owned();
         index.most_similar(emb, &[Term::Word(&word)], &[], 10, None, Some(64))?;
@@ -315,8 +334,9 @@ fn mutation_run() {
     targets.extend([
         "classifier",
         "classifier-rehashed",
-        "index-graph",
-        "index-data",
+        "graph",
+        "hnsw_rs-graph",
+        "hnsw_rs-data",
     ]);
     let work: Vec<(usize, usize)> = (0..targets.len())
         .flat_map(|t| (0..per_target).map(move |i| (t, i)))
@@ -345,9 +365,14 @@ fn mutation_run() {
                 std::fs::write(&p, &b.classifier).unwrap();
                 run(|| use_classifier(&p))
             }
-            "index-graph" | "index-data" => {
-                let p = write_crafted_index(scratch.path(), &b.index_files, 1, &b.index_files[1]);
+            "graph" => {
+                let p = scratch.path().join("g.idx");
+                std::fs::write(&p, &b.graph).unwrap();
                 run(|| use_index(&p, &b.index_emb))
+            }
+            "hnsw_rs-graph" | "hnsw_rs-data" => {
+                let p = write_crafted_index(scratch.path(), &b.index_files, 1, &b.index_files[1]);
+                run(|| import_index(&p, &b.index_emb))
             }
             _ => {
                 let p = scratch.path().join("v.bin");
@@ -380,11 +405,17 @@ fn mutation_run() {
                     std::fs::write(&p, &m).unwrap();
                     run(|| use_classifier(&p))
                 }
-                "index-graph" | "index-data" => {
-                    let which = if targets[t] == "index-graph" { 1 } else { 2 };
+                "graph" => {
+                    let m = mutate(&b.graph, &mut rng);
+                    let p = scratch.path().join("g.idx");
+                    std::fs::write(&p, &m).unwrap();
+                    run(|| use_index(&p, &b.index_emb))
+                }
+                "hnsw_rs-graph" | "hnsw_rs-data" => {
+                    let which = if targets[t] == "hnsw_rs-graph" { 1 } else { 2 };
                     let m = mutate(&b.index_files[which], &mut rng);
                     let p = write_crafted_index(scratch.path(), &b.index_files, which, &m);
-                    run(|| use_index(&p, &b.index_emb))
+                    run(|| import_index(&p, &b.index_emb))
                 }
                 _ => {
                     let (name, base, format) = &b.vectors[t];

@@ -1,11 +1,11 @@
-//! `wordvec index build|info|eval`.
+//! `wordvec index build|info|verify|import|eval`.
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::{Context, Result};
 use clap::{Args, Subcommand};
-use wordvec::index::{recall, HnswIndex, IndexParams};
+use wordvec::index::{recall, Builder, Graph, HnswIndex, IndexParams};
 use wordvec::Embeddings;
 
 use super::{open_vectors, output, progress_bar, LoadArgs};
@@ -17,9 +17,17 @@ pub enum IndexCommand {
         after_help = "Example:\n  wordvec index build vectors.wvec -o vectors.idx --m 16 --ef-construction 200\n  wordvec nn vectors.wvec king --index vectors.idx"
     )]
     Build(BuildArgs),
-    /// Show an index's parameters and check its files.
+    /// Show an index's parameters (from its header).
     #[command(after_help = "Example:\n  wordvec index info vectors.idx")]
     Info(InfoArgs),
+    /// Check every link of an index (opening one checks only its header and bounds).
+    #[command(after_help = "Example:\n  wordvec index verify vectors.idx")]
+    Verify(InfoArgs),
+    /// Convert an index of the previous format (hnsw_rs's .hnsw.graph and .hnsw.data files).
+    #[command(
+        after_help = "Example:\n  wordvec index import vectors.wvec vectors.wvec.idx -o vectors.wvec.idx"
+    )]
+    Import(ImportArgs),
     /// Measure recall@k against the exact scan, and queries per second, over a range of ef.
     #[command(
         after_help = "Example:\n  wordvec index eval vectors.wvec vectors.idx --queries 1000 --ef 10,20,40,80,160"
@@ -31,9 +39,12 @@ pub enum IndexCommand {
 pub struct BuildArgs {
     /// Vectors file.
     pub vectors: PathBuf,
-    /// Index to write [default: VECTORS.idx]; also writes INDEX.hnsw.graph and INDEX.hnsw.data.
+    /// Index to write [default: VECTORS.idx].
     #[arg(short, long)]
     pub output: Option<PathBuf>,
+    /// Which code builds the graph: wordvec's parallel builder, or hnsw_rs (then converted).
+    #[arg(long, value_enum, default_value_t = BuilderArg::Native)]
+    pub builder: BuilderArg,
     /// Links per node (more: better recall, more memory).
     #[arg(long, default_value_t = 16)]
     pub m: usize,
@@ -46,6 +57,25 @@ pub struct BuildArgs {
     /// Index only the N most frequent words.
     #[arg(long, value_name = "N")]
     pub restrict_vocab: Option<usize>,
+    #[command(flatten)]
+    pub load: LoadArgs,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum BuilderArg {
+    Native,
+    HnswRs,
+}
+
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// Vectors file the index was built from.
+    pub vectors: PathBuf,
+    /// The old index (its metadata file; INDEX.hnsw.graph and INDEX.hnsw.data beside it).
+    pub index: PathBuf,
+    /// The converted index (may be the old index's own path).
+    #[arg(short, long)]
+    pub output: PathBuf,
     #[command(flatten)]
     pub load: LoadArgs,
 }
@@ -88,6 +118,11 @@ pub fn default_index_path(vectors: &Path) -> PathBuf {
     PathBuf::from(s)
 }
 
+/// Maps a graph file without its vectors (for `info` and `verify`).
+fn open_graph(path: &Path) -> Result<Graph> {
+    Ok(HnswIndex::open_graph(path)?)
+}
+
 /// Opens an index for `emb`, timing the reload.
 pub fn open_index(path: &Path, emb: &Embeddings) -> Result<HnswIndex> {
     let t = Instant::now();
@@ -106,45 +141,77 @@ pub fn run(cmd: IndexCommand) -> Result<()> {
                 ef_construction: a.ef_construction,
                 ef_search: a.ef_search,
                 restrict_vocab: a.restrict_vocab,
+                builder: match a.builder {
+                    BuilderArg::Native => Builder::Native,
+                    BuilderArg::HnswRs => Builder::HnswRs,
+                },
             };
             let out = a.output.unwrap_or_else(|| default_index_path(&a.vectors));
-            let (graph, data) = wordvec::index::meta::hnsw_files(&out);
-            for o in [&out, &graph, &data] {
-                wordvec::io::check_not_input(o, &[a.vectors.as_path()])?;
-                wordvec::io::OutputPath::new(o)?;
-            }
+            wordvec::io::check_not_input(&out, &[a.vectors.as_path()])?;
+            wordvec::io::OutputPath::new(&out)?;
             let bar = progress_bar("indexing");
             let mut idx = HnswIndex::build(&emb, params, Some(&bar))?;
             let t = Instant::now();
             idx.save(&out)?;
             eprintln!(
                 "indexed {} of {} words in {:.1} s, saved {} in {:.1} s",
-                idx.meta().indexed,
+                idx.info().indexed,
                 emb.len(),
-                idx.meta().build_seconds,
+                idx.info().build_seconds,
                 out.display(),
                 t.elapsed().as_secs_f64()
             );
             Ok(())
         }
         IndexCommand::Info(a) => {
-            let meta = wordvec::index::meta::load_and_verify(&a.index, None)?;
+            let info = open_graph(&a.index)?.info().clone();
             if a.json {
-                return output::json(&meta);
+                return output::json(&info);
             }
+            let bytes = std::fs::metadata(&a.index)?.len();
             println!("index:            {}", a.index.display());
             println!(
                 "vectors:          {} words x {} dims (fingerprint {})",
-                meta.vocab_len, meta.dims, meta.fingerprint
+                info.vocab_len, info.dims, info.fingerprint
             );
-            println!("indexed:          {} words", meta.indexed);
-            println!("M:                {}", meta.m);
-            println!("ef_construction:  {}", meta.ef_construction);
-            println!("ef_search:        {}", meta.ef_search);
-            println!("build time:       {:.1} s", meta.build_seconds);
+            println!("indexed:          {} words", info.indexed);
             println!(
-                "files:            graph {} bytes, data {} bytes (hashes verified)",
-                meta.graph.bytes, meta.data.bytes
+                "M:                {} (link slots {} / {} on layer 0)",
+                info.m, info.slots, info.slots0
+            );
+            println!("ef_construction:  {}", info.ef_construction);
+            println!("ef_search:        {}", info.ef_search);
+            println!("build time:       {:.1} s", info.build_seconds);
+            println!(
+                "file:             {bytes} bytes ({:.1} per indexed word)",
+                bytes as f64 / info.indexed.max(1) as f64
+            );
+            Ok(())
+        }
+        IndexCommand::Verify(a) => {
+            let g = open_graph(&a.index)?;
+            g.verify()
+                .with_context(|| format!("verifying {}", a.index.display()))?;
+            println!(
+                "{}: every link of {} nodes checked",
+                a.index.display(),
+                g.len()
+            );
+            Ok(())
+        }
+        IndexCommand::Import(a) => {
+            let emb = open_vectors(Some(&a.vectors), &a.load)?;
+            wordvec::io::check_not_input(&a.output, &[a.vectors.as_path()])?;
+            let t = Instant::now();
+            let mut idx = HnswIndex::import(&a.index, &emb)
+                .with_context(|| format!("importing {}", a.index.display()))?;
+            idx.save(&a.output)?;
+            eprintln!(
+                "converted {} ({} nodes) into {} in {:.1} s",
+                a.index.display(),
+                idx.info().indexed,
+                a.output.display(),
+                t.elapsed().as_secs_f64()
             );
             Ok(())
         }

@@ -111,33 +111,17 @@ fn config(a: &ServeArgs) -> Result<ServeConfig> {
         ($($f:ident => $t:expr),*) => { $( if let Some(v) = &a.$f { $t = v.clone().into(); } )* };
     }
     over!(listen => c.listen, metrics_listen => c.metrics_listen, auth_token_file => c.auth_token_file, tls_cert => c.tls_cert, tls_key => c.tls_key);
-    if let Some(v) = a.max_message_bytes {
-        c.limits.max_message_bytes = v;
-    }
-    if let Some(v) = a.max_top_k {
-        c.limits.max_top_k = v;
-    }
-    if let Some(v) = a.max_words {
-        c.limits.max_words = v;
-    }
-    if let Some(v) = a.max_concurrent {
-        c.limits.max_concurrent = v;
-    }
-    if let Some(v) = a.request_timeout {
-        c.limits.request_timeout_secs = v;
-    }
-    if let Some(v) = a.max_ef {
-        c.limits.max_ef = v;
-    }
-    if let Some(v) = a.idle_timeout {
-        c.limits.idle_timeout_secs = v;
-    }
-    if let Some(v) = a.read_timeout {
-        c.limits.read_timeout_secs = v;
-    }
-    if let Some(v) = a.shutdown_grace {
-        c.limits.shutdown_grace_secs = v;
-    }
+    over!(
+        max_message_bytes => c.limits.max_message_bytes,
+        max_top_k => c.limits.max_top_k,
+        max_words => c.limits.max_words,
+        max_concurrent => c.limits.max_concurrent,
+        request_timeout => c.limits.request_timeout_secs,
+        max_ef => c.limits.max_ef,
+        idle_timeout => c.limits.idle_timeout_secs,
+        read_timeout => c.limits.read_timeout_secs,
+        shutdown_grace => c.limits.shutdown_grace_secs
+    );
     c.validate()?;
     Ok(c)
 }

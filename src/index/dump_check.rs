@@ -149,9 +149,20 @@ impl<'p> Cursor<'p> {
     }
 }
 
-/// Checks the graph and data files of an index against `expect`. `distance` is the type name
-/// hnsw_rs will compare with the one in the file.
-pub fn check(graph: &Path, data: &Path, expect: Expect, distance: &str) -> Result<()> {
+/// The graph a dump holds, by row: what [`super::import`] turns into a [`super::graph::Graph`].
+#[derive(Debug, Clone, Default)]
+pub struct DumpGraph {
+    /// Each row's top level (rows are the points' ids).
+    pub levels: Vec<u8>,
+    /// Each row's links, per level 0..=its level.
+    pub links: Vec<Vec<Vec<u32>>>,
+    /// The entry point's row.
+    pub entry: u32,
+}
+
+/// Checks the graph and data files of an index against `expect` and returns the graph they
+/// hold. `distance` is the type name hnsw_rs will compare with the one in the file.
+pub fn check(graph: &Path, data: &Path, expect: Expect, distance: &str) -> Result<DumpGraph> {
     let mut g = Cursor::open(graph)?;
     // Description.
     g.magic(MAGICDESCR_4, "description", None)?;
@@ -214,6 +225,12 @@ pub fn check(graph: &Path, data: &Path, expect: Expect, distance: &str) -> Resul
     if used > LAYERS {
         return Err(g.bad(None, format!("{used} layers, at most {LAYERS}")));
     }
+    let mut out = DumpGraph {
+        levels: vec![0; expect.points],
+        links: vec![Vec::new(); expect.points],
+        entry: 0,
+    };
+    let mut seen_ids = vec![false; expect.points];
     let mut sizes: Vec<usize> = Vec::with_capacity(used as usize);
     let mut refs: Vec<(u8, i32, u64)> = Vec::new();
     let mut seen = 0usize;
@@ -241,7 +258,12 @@ pub fn check(graph: &Path, data: &Path, expect: Expect, distance: &str) -> Resul
                     format!("point says layer {pl} rank {pr}, it stands at layer {l} rank {r}"),
                 ));
             }
-            for _ in 0..LAYERS {
+            if std::mem::replace(&mut seen_ids[id as usize], true) {
+                return Err(g.bad(record, format!("point id {id} appears twice")));
+            }
+            out.levels[id as usize] = l;
+            let mut lists = vec![Vec::new(); l as usize + 1];
+            for layer in 0..LAYERS as usize {
                 let links = g.count(
                     "neighbour count",
                     (2 * expect.m as u64).min(g.left() / link_bytes),
@@ -260,8 +282,12 @@ pub fn check(graph: &Path, data: &Path, expect: Expect, distance: &str) -> Resul
                         return Err(g.bad(record, format!("neighbour distance {dist}")));
                     }
                     refs.push((nl, nr, g.offset));
+                    if let Some(list) = lists.get_mut(layer) {
+                        list.push(nid as u32);
+                    }
                 }
             }
+            out.links[id as usize] = lists;
             // The point's vector in the data file.
             d.magic(MAGICDATAP, "vector", record)?;
             let did = d.u64("vector id")?;
@@ -308,7 +334,14 @@ pub fn check(graph: &Path, data: &Path, expect: Expect, distance: &str) -> Resul
             format!("a neighbour names layer {l} rank {r}, which does not exist"),
         ));
     }
-    g.u64("entry point id")?;
+    let entry = g.u64("entry point id")?;
+    if entry >= expect.points as u64 {
+        return Err(g.bad(
+            None,
+            format!("entry point id {entry} is not below {}", expect.points),
+        ));
+    }
+    out.entry = entry as u32;
     let (el, er) = (g.u8("entry point layer")?, g.i32("entry point rank")?);
     if !resolves(el, er) {
         return Err(g.bad(
@@ -317,5 +350,6 @@ pub fn check(graph: &Path, data: &Path, expect: Expect, distance: &str) -> Resul
         ));
     }
     g.end()?;
-    d.end()
+    d.end()?;
+    Ok(out)
 }

@@ -1,5 +1,5 @@
-//! Approximate nearest neighbours: an HNSW graph (crate hnsw_rs) over the unit-normalised rows
-//! of a set of embeddings, built once on all cores, saved beside the vectors and reloaded.
+//! Approximate nearest neighbours: an HNSW graph over the rows of a set of embeddings, built
+//! once on all cores, saved as one memory-mapped file beside the vectors, and searched in place.
 //!
 //! The index answers the same queries as the exact scan ([`crate::query`]), with the same
 //! semantics: the query vector is built the same way, input words are excluded, and every
@@ -7,20 +7,25 @@
 //! can differ from the exact answer (measured by [`recall`]). 3CosMul re-ranks the index's
 //! candidates for the 3CosAdd query exactly.
 //!
-//! hnsw_rs can abort the process on bad input (an assertion in its dot distance, `exit` on
-//! unreadable files, panics on mismatched graph/data pairs). Every call is guarded: the
-//! distance is clamped ([`distance::UnitDot`]), files are verified by hash before hnsw_rs reads
-//! them ([`meta`]), and calls into it run under `catch_unwind`.
+//! - [`graph`]: the file format (flat `u32` link arrays, no copy of the vectors);
+//! - [`build`]: the parallel builder (hnswlib's algorithm);
+//! - [`search`]: the search loop;
+//! - [`reference`]: hnsw_rs, as an alternative builder and as the reference the parity tests
+//!   compare with; its dump files ([`meta`], walked by a private checker) are what
+//!   `wordvec index import` converts, which is also how indexes of the previous format
+//!   (`wordvec-hnsw-1`) are carried over.
 
+pub mod build;
 pub mod distance;
 mod dump_check;
+pub mod graph;
 pub mod meta;
+pub mod reference;
+pub mod search;
 
 use std::path::Path;
 use std::time::Instant;
 
-use hnsw_rs::hnswio::HnswIo;
-use hnsw_rs::prelude::{FilterT, Hnsw, Neighbour};
 use indicatif::ProgressBar;
 use rayon::prelude::*;
 
@@ -29,8 +34,18 @@ use crate::error::{Error, Result};
 use crate::limits::MAX_EF;
 use crate::query::{Neighbor, Prepared, Term};
 use crate::simd;
-use distance::UnitDot;
+pub use graph::{Graph, GraphInfo};
 pub use meta::IndexMeta;
+
+/// Which code builds the graph.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Builder {
+    /// wordvec's parallel builder ([`build`]).
+    #[default]
+    Native,
+    /// hnsw_rs, then an import of its dump.
+    HnswRs,
+}
 
 /// How to build and search an index.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -44,6 +59,8 @@ pub struct IndexParams {
     pub ef_search: usize,
     /// Index only the first N (most frequent) words.
     pub restrict_vocab: Option<usize>,
+    /// Which builder.
+    pub builder: Builder,
 }
 
 impl Default for IndexParams {
@@ -53,51 +70,15 @@ impl Default for IndexParams {
             ef_construction: 200,
             ef_search: 32,
             restrict_vocab: None,
+            builder: Builder::Native,
         }
     }
 }
 
-type Graph<'a> = Hnsw<'a, f32, UnitDot>;
-
-self_cell::self_cell!(
-    /// A reloaded graph and the loader it borrows from, owned together so the pair can live in a
-    /// long-running service.
-    struct Loaded {
-        owner: HnswIo,
-        #[not_covariant]
-        dependent: Graph,
-    }
-);
-
-enum Inner {
-    Built(Box<Graph<'static>>),
-    Loaded(Loaded),
-}
-
 /// An HNSW index over a set of embeddings.
+#[derive(Debug, Clone)]
 pub struct HnswIndex {
-    inner: Inner,
-    meta: IndexMeta,
-}
-
-impl std::fmt::Debug for HnswIndex {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("HnswIndex")
-            .field("meta", &self.meta)
-            .finish()
-    }
-}
-
-/// Runs a call into hnsw_rs, turning a panic into an error.
-fn guarded<T>(what: &str, f: impl FnOnce() -> T) -> Result<T> {
-    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).map_err(|p| {
-        let msg = p
-            .downcast_ref::<String>()
-            .cloned()
-            .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
-            .unwrap_or_default();
-        Error::invalid(format!("{what} failed inside hnsw_rs: {msg}"))
-    })
+    graph: Graph,
 }
 
 impl HnswIndex {
@@ -118,198 +99,179 @@ impl HnswIndex {
         let n = params
             .restrict_vocab
             .map_or(emb.len(), |r| r.min(emb.len()));
-        let start = Instant::now();
-        // hnsw_rs only saves graphs made with its maximum of 16 layers; the layer generator
-        // rarely uses more than ln(n) of them anyway.
-        let graph: Graph<'static> =
-            Hnsw::new(params.m, n.max(1), 16, params.ef_construction, UnitDot);
-        // Unit rows, normalised in f64 so that |v| = 1 to within one rounding.
-        let batch = 16_384;
         if let Some(p) = progress {
             p.set_length(n as u64);
         }
-        for lo in (0..n).step_by(batch) {
-            let hi = (lo + batch).min(n);
-            let rows: Vec<Vec<f32>> = (lo..hi)
-                .into_par_iter()
-                .map(|i| unit_f64(&emb.storage().row(i)))
-                .collect();
-            let items: Vec<(&[f32], usize)> = rows
-                .iter()
-                .enumerate()
-                .map(|(k, v)| (v.as_slice(), lo + k))
-                .collect();
-            guarded("building the index", || graph.parallel_insert_slice(&items))?;
+        let report = |done: usize| {
             if let Some(p) = progress {
-                p.set_position(hi as u64);
+                p.set_position(done as u64);
             }
-        }
+        };
+        let graph = match params.builder {
+            Builder::Native => build::build(
+                emb,
+                build::BuildParams {
+                    m: params.m,
+                    ef_construction: params.ef_construction,
+                    n,
+                    seed: 0x5eed,
+                },
+                params.ef_search,
+                &report,
+            )?,
+            Builder::HnswRs => {
+                let start = Instant::now();
+                let g = reference::HnswRsGraph::build(
+                    emb,
+                    n,
+                    params.m,
+                    params.ef_construction,
+                    &report,
+                )?;
+                let tmp = tempfile::tempdir().map_err(|e| {
+                    Error::io(
+                        "cannot create a temporary folder in",
+                        std::env::temp_dir(),
+                        e,
+                    )
+                })?;
+                let (gf, df) = g.dump(tmp.path())?;
+                let mut graph = import_dump(
+                    &gf,
+                    &df,
+                    emb,
+                    n,
+                    params.m,
+                    params.ef_construction,
+                    params.ef_search,
+                )?;
+                graph.set_build_seconds(start.elapsed().as_secs_f64());
+                graph
+            }
+        };
         if let Some(p) = progress {
             p.finish_and_clear();
         }
-        let mut graph = graph;
-        graph.set_searching_mode(true);
-        let meta = IndexMeta {
-            format: meta::FORMAT.into(),
-            fingerprint: meta::fingerprint(emb),
-            vocab_len: emb.len(),
-            indexed: n,
-            dims: emb.dims(),
-            m: params.m,
-            ef_construction: params.ef_construction,
-            ef_search: params.ef_search,
-            build_seconds: start.elapsed().as_secs_f64(),
-            graph: meta::FileCheck {
-                bytes: 0,
-                xxh3: String::new(),
-            },
-            data: meta::FileCheck {
-                bytes: 0,
-                xxh3: String::new(),
-            },
-        };
-        Ok(HnswIndex {
-            inner: Inner::Built(Box::new(graph)),
-            meta,
-        })
+        Ok(HnswIndex { graph })
     }
 
-    /// Saves the index as `path` (metadata) plus `path.hnsw.graph` and `path.hnsw.data`. The
-    /// graph is dumped into a temporary folder beside `path`, the files are renamed into place,
-    /// and the metadata, which holds their hashes, is written last.
+    /// Saves the index as one file, atomically.
     pub fn save(&mut self, path: &Path) -> Result<()> {
-        let out = crate::io::OutputPath::new(path)?;
-        let tmp = out.temp_dir()?;
-        let dumped = match &self.inner {
-            Inner::Built(g) => guarded("saving the index", || {
-                hnsw_rs::api::AnnT::file_dump(&**g, tmp.path(), "index")
-            })?,
-            Inner::Loaded(l) => l.with_dependent(|_, g| {
-                guarded("saving the index", || {
-                    hnsw_rs::api::AnnT::file_dump(g, tmp.path(), "index")
-                })
-            })?,
+        let bytes = self.graph.to_bytes();
+        crate::io::write_atomically(path, |w| std::io::Write::write_all(w, &bytes))
+    }
+
+    /// Opens an index saved by [`save`](Self::save) for `emb` by mapping it: the header and
+    /// section bounds are checked, and that it was built from these very vectors (fingerprint);
+    /// nothing is built. An index of the previous format (hnsw_rs's files) is a clear error
+    /// naming the command that converts it.
+    pub fn load(path: &Path, emb: &Embeddings) -> Result<Self> {
+        let index = HnswIndex {
+            graph: Self::open_graph(path)?,
+        };
+        index.check_vectors(path, emb)?;
+        Ok(index)
+    }
+
+    /// Maps an index file's graph without checking it against vectors (`index info`,
+    /// `index verify`).
+    pub fn open_graph(path: &Path) -> Result<Graph> {
+        let backing = crate::io::map_file(path)?;
+        let bytes: &[u8] = (*backing).as_ref();
+        if bytes.first() == Some(&b'{') {
+            if let Ok(old) = serde_json::from_slice::<IndexMeta>(bytes) {
+                return Err(Error::format(
+                    path,
+                    None,
+                    0,
+                    format!(
+                        "an index of the previous format ({}, hnsw_rs's files): convert it with `wordvec index import {} -o NEW.idx` or rebuild it with `wordvec index build`",
+                        old.format,
+                        path.display()
+                    ),
+                ));
+            }
+            return Err(Error::format(path, None, 0, "not a wordvec index"));
         }
-        .map_err(|e| {
-            Error::io(
-                "cannot write the index into",
-                tmp.path(),
-                std::io::Error::other(e.to_string()),
-            )
-        })?;
-        let (src_graph, src_data) = meta::hnsw_files(&tmp.path().join(&dumped));
-        let (graph, data) = meta::hnsw_files(out.target());
-        for f in [&graph, &data] {
-            crate::io::OutputPath::new(f)?;
+        Graph::open(backing, path)
+    }
+
+    /// Converts an index of the previous format (metadata `path` beside hnsw_rs's
+    /// `path.hnsw.graph` and `path.hnsw.data`, built from `emb`): every record of hnsw_rs's files
+    /// is checked, then the graph is copied into wordvec's format unchanged.
+    pub fn import(path: &Path, emb: &Embeddings) -> Result<Self> {
+        let meta = meta::load_and_verify(path, Some(emb))?;
+        let (g, d) = meta::hnsw_files(path);
+        let mut graph = import_dump(
+            &g,
+            &d,
+            emb,
+            meta.indexed,
+            meta.m,
+            meta.ef_construction,
+            meta.ef_search,
+        )?;
+        graph.set_build_seconds(meta.build_seconds);
+        Ok(HnswIndex { graph })
+    }
+
+    /// Checks every link of the graph (opening checks only the header and bounds).
+    pub fn verify(&self) -> Result<()> {
+        self.graph.verify()
+    }
+
+    fn check_vectors(&self, path: &Path, emb: &Embeddings) -> Result<()> {
+        let i = self.info();
+        let fp = meta::fingerprint(emb);
+        if fp != i.fingerprint || emb.len() != i.vocab_len || emb.dims() != i.dims {
+            return Err(Error::invalid(format!(
+                "index {} was built from other vectors ({} words x {} dims, fingerprint {}) than these ({} words x {} dims, fingerprint {fp}); rebuild it with `wordvec index build`",
+                path.display(),
+                i.vocab_len,
+                i.dims,
+                i.fingerprint,
+                emb.len(),
+                emb.dims()
+            )));
         }
-        let mut meta = self.meta.clone();
-        meta.graph = meta::check_file(&src_graph)?;
-        meta.data = meta::check_file(&src_data)?;
-        std::fs::rename(&src_graph, &graph)
-            .map_err(|e| Error::io("cannot rename into place", &graph, e))?;
-        std::fs::rename(&src_data, &data)
-            .map_err(|e| Error::io("cannot rename into place", &data, e))?;
-        let json = serde_json::to_vec_pretty(&meta).map_err(|e| Error::invalid(e.to_string()))?;
-        crate::io::write_atomically(path, |w| std::io::Write::write_all(w, &json))?;
-        self.meta = meta;
         Ok(())
     }
 
-    /// Reloads an index saved by [`save`](Self::save) for `emb`, checking that both files are
-    /// intact and that they were built from these very vectors.
-    pub fn load(path: &Path, emb: &Embeddings) -> Result<Self> {
-        let meta = meta::load_and_verify(path, Some(emb))?;
-        let (graph_file, data_file) = meta::hnsw_files(path);
-        dump_check::check(
-            &graph_file,
-            &data_file,
-            dump_check::Expect {
-                points: meta.indexed,
-                dims: meta.dims,
-                m: meta.m,
-            },
-            std::any::type_name::<UnitDot>(),
-        )?;
-        let (dir, base) = (
-            path.parent()
-                .filter(|p| !p.as_os_str().is_empty())
-                .unwrap_or(Path::new(".")),
-            path.file_name().and_then(|n| n.to_str()),
-        );
-        let base = base.ok_or_else(|| {
-            Error::invalid(format!("{}: index name must be UTF-8", path.display()))
-        })?;
-        let io = HnswIo::new(dir, base);
-        let loaded = guarded("reloading the index", || {
-            Loaded::try_new(io, |io| {
-                io.load_hnsw_with_dist::<f32, UnitDot>(UnitDot)
-                    .map_err(|e| e.to_string())
-            })
-        })?
-        .map_err(|e| {
-            Error::format(
-                path,
-                None,
-                0,
-                format!("hnsw_rs could not reload the index: {e}"),
-            )
-        })?;
-        let points = loaded.with_dependent(|_, g| g.get_nb_point());
-        if points != meta.indexed {
-            return Err(Error::format(
-                path,
-                None,
-                0,
-                format!(
-                    "graph holds {points} points, the metadata says {}",
-                    meta.indexed
-                ),
-            ));
-        }
-        Ok(HnswIndex {
-            inner: Inner::Loaded(loaded),
-            meta,
-        })
+    /// The index's parameters.
+    pub fn info(&self) -> &GraphInfo {
+        self.graph.info()
     }
 
-    /// The index's metadata.
-    pub fn meta(&self) -> &IndexMeta {
-        &self.meta
+    /// The graph.
+    pub fn graph(&self) -> &Graph {
+        &self.graph
     }
 
+    /// Up to `k` rows nearest to a unit query, nearest first (below `restrict` when given).
     fn search_raw(
         &self,
+        emb: &Embeddings,
         query: &[f32],
         k: usize,
         ef: usize,
         restrict: Option<usize>,
-    ) -> Result<Vec<Neighbour>> {
-        let filter = restrict
-            .filter(|&r| r < self.meta.indexed)
-            .map(|r| move |id: &usize| *id < r);
-        let filter_ref: Option<&dyn FilterT> = filter.as_ref().map(|f| f as &dyn FilterT);
-        // hnsw_rs reserves its heaps by `ef` and `k`: neither may exceed the rows there are.
-        let rows = self.meta.indexed.max(1);
+    ) -> Vec<usize> {
+        let rows = self.info().indexed.max(1);
         let k = k.min(rows);
         let ef = ef.max(k).min(rows);
-        match &self.inner {
-            Inner::Built(g) => guarded("searching the index", || {
-                g.search_filter(query, k, ef, filter_ref)
-            }),
-            Inner::Loaded(l) => l.with_dependent(|_, g| {
-                guarded("searching the index", || {
-                    g.search_filter(query, k, ef, filter_ref)
-                })
-            }),
-        }
+        let r = restrict.unwrap_or(usize::MAX);
+        let admit = move |id: u32| (id as usize) < r;
+        let mut found = search::search(&self.graph, emb, query, ef, &admit);
+        found.truncate(k);
+        found.into_iter().map(|n| n.id as usize).collect()
     }
 
     fn check(&self, emb: &Embeddings) -> Result<()> {
-        if emb.len() != self.meta.vocab_len || emb.dims() != self.meta.dims {
+        if emb.len() != self.info().vocab_len || emb.dims() != self.info().dims {
             return Err(Error::invalid(format!(
                 "index built for {} words x {} dims, vectors have {} x {}",
-                self.meta.vocab_len,
-                self.meta.dims,
+                self.info().vocab_len,
+                self.info().dims,
                 emb.len(),
                 emb.dims()
             )));
@@ -328,19 +290,18 @@ impl HnswIndex {
         ef: Option<usize>,
         restrict: Option<usize>,
     ) -> Result<Vec<Neighbor>> {
-        let ef = crate::limits::at_most("ef", ef.unwrap_or(self.meta.ef_search), MAX_EF)?;
+        let ef = crate::limits::at_most("ef", ef.unwrap_or(self.info().ef_search), MAX_EF)?;
         crate::cancel::check()?;
-        if k == 0 || self.meta.indexed == 0 {
+        if k == 0 || self.info().indexed == 0 {
             return Ok(Vec::new());
         }
         // A k past the indexed rows asks for all of them.
-        let k = k.min(self.meta.indexed);
+        let k = k.min(self.info().indexed);
         let want = k.saturating_add(exclude.len());
-        let found = self.search_raw(query, want, ef, restrict)?;
+        let found = self.search_raw(emb, query, want, ef, restrict);
         let dot = simd::dot_fn();
         let mut out: Vec<Neighbor> = found
             .into_iter()
-            .map(|n| n.d_id)
             .filter(|i| !exclude.contains(i) && *i < emb.len())
             .map(|i| Neighbor {
                 word: emb.word(i).to_owned(),
@@ -404,12 +365,12 @@ impl HnswIndex {
         self.check(emb)?;
         let Prepared { pos, neg, exclude } = emb.prepare(positive, negative, true)?;
         let query = emb.mean_query(&pos, &neg);
-        let ef = crate::limits::at_most("ef", ef.unwrap_or(self.meta.ef_search), MAX_EF)?;
+        let ef = crate::limits::at_most("ef", ef.unwrap_or(self.info().ef_search), MAX_EF)?;
         let pool = topn
-            .min(self.meta.indexed)
+            .min(self.info().indexed)
             .saturating_mul(10)
             .max(100)
-            .min(self.meta.indexed.max(1));
+            .min(self.info().indexed.max(1));
         let cands = self.candidates(
             emb,
             &query,
@@ -432,17 +393,76 @@ impl HnswIndex {
     }
 }
 
-fn unit_f64(v: &[f32]) -> Vec<f32> {
-    let n = v
+/// Reads a checked hnsw_rs dump into wordvec's graph, with link slots wide enough for every list
+/// in it.
+fn import_dump(
+    graph_file: &Path,
+    data_file: &Path,
+    emb: &Embeddings,
+    n: usize,
+    m: usize,
+    ef_construction: usize,
+    ef_search: usize,
+) -> Result<Graph> {
+    let dump = dump_check::check(
+        graph_file,
+        data_file,
+        dump_check::Expect {
+            points: n,
+            dims: emb.dims(),
+            m,
+        },
+        std::any::type_name::<distance::UnitDot>(),
+    )?;
+    let slots0 = dump
+        .links
         .iter()
-        .map(|&x| f64::from(x) * f64::from(x))
-        .sum::<f64>()
-        .sqrt();
-    if n > 0.0 {
-        v.iter().map(|&x| (f64::from(x) / n) as f32).collect()
-    } else {
-        vec![0.0; v.len()]
+        .map(|l| l[0].len())
+        .max()
+        .unwrap_or(0)
+        .max(2 * m);
+    let slots = dump
+        .links
+        .iter()
+        .flat_map(|l| l.iter().skip(1).map(Vec::len))
+        .max()
+        .unwrap_or(0)
+        .max(m);
+    let mut parts = graph::GraphParts {
+        levels: dump.levels.clone(),
+        layer0: vec![0; n * (1 + slots0)],
+        upper_start: vec![graph::NO_UPPER; n],
+        upper: Vec::new(),
+        entry: dump.entry,
+    };
+    let mut records = 0u32;
+    for (i, lists) in dump.links.iter().enumerate() {
+        let rec = &mut parts.layer0[i * (1 + slots0)..(i + 1) * (1 + slots0)];
+        rec[0] = lists[0].len() as u32;
+        rec[1..1 + lists[0].len()].copy_from_slice(&lists[0]);
+        if lists.len() > 1 {
+            parts.upper_start[i] = records;
+            for up in &lists[1..] {
+                parts.upper.push(up.len() as u32);
+                parts.upper.extend_from_slice(up);
+                parts.upper.extend(std::iter::repeat_n(0, slots - up.len()));
+                records += 1;
+            }
+        }
     }
+    let info = GraphInfo {
+        indexed: n,
+        vocab_len: emb.len(),
+        dims: emb.dims(),
+        m,
+        slots,
+        slots0,
+        ef_construction,
+        ef_search: ef_search.clamp(1, MAX_EF),
+        fingerprint: meta::fingerprint(emb),
+        build_seconds: 0.0,
+    };
+    Graph::from_parts(info, parts)
 }
 
 /// Recall and speed of an index against the exact scan.
@@ -469,7 +489,7 @@ pub fn recall(
     k: usize,
     efs: &[usize],
 ) -> Result<Vec<RecallReport>> {
-    let n = index.meta.indexed;
+    let n = index.info().indexed;
     if n < 4 {
         return Err(Error::invalid("too few indexed words to measure recall"));
     }

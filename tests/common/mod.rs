@@ -144,3 +144,32 @@ pub fn labelled_csv(dir: &Path, name: &str, n: usize, labels: usize, multi_label
     std::fs::write(&p, out).unwrap();
     p
 }
+
+/// An index of the previous format (hnsw_rs's files) made by hnsw_rs itself.
+pub fn legacy_index(
+    emb: &Embeddings,
+    dir: &Path,
+) -> (PathBuf, wordvec::index::reference::HnswRsGraph) {
+    let g =
+        wordvec::index::reference::HnswRsGraph::build(emb, emb.len(), 16, 200, &|_| {}).unwrap();
+    let (gf, df) = g.dump(dir).unwrap();
+    let p = dir.join("old.idx");
+    let (g2, d2) = wordvec::index::meta::hnsw_files(&p);
+    std::fs::rename(gf, &g2).unwrap();
+    std::fs::rename(df, &d2).unwrap();
+    let meta = wordvec::index::IndexMeta {
+        format: wordvec::index::meta::FORMAT.into(),
+        fingerprint: wordvec::index::meta::fingerprint(emb),
+        vocab_len: emb.len(),
+        indexed: emb.len(),
+        dims: emb.dims(),
+        m: 16,
+        ef_construction: 200,
+        ef_search: 32,
+        build_seconds: 1.0,
+        graph: wordvec::index::meta::check_file(&g2).unwrap(),
+        data: wordvec::index::meta::check_file(&d2).unwrap(),
+    };
+    std::fs::write(&p, serde_json::to_vec(&meta).unwrap()).unwrap();
+    (p, g)
+}

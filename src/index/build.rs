@@ -1,0 +1,331 @@
+//! Building an HNSW graph on all cores, as hnswlib does (see REFERENCE, section 6): each node
+//! draws a level, descends greedily to it, then on each layer from there down to 0 runs a beam
+//! search of `ef_construction` candidates, keeps up to M neighbours chosen by the heuristic of
+//! the HNSW paper (a candidate is kept only if it is closer to the new node than to every
+//! neighbour already kept), and links both ways; a neighbour whose list is full is pruned with
+//! the same heuristic.
+//!
+//! Concurrency is hnswlib's: one mutex per node, held only to copy or change that node's links
+//! (never two at once, so no lock order to keep), and one for the entry point. Nodes are inserted
+//! in parallel by rayon, so graphs built on several threads differ from run to run in their
+//! details, not in their quality; levels are drawn from the seed and the row alone.
+//!
+//! Written here rather than taken from hnsw_rs: its build runs 4-5x slower than hnswlib's on
+//! word vectors (BENCHMARKS.md), and its graph lives behind `Arc`s and locks that the flat
+//! [`Graph`] replaces.
+
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+
+use rayon::prelude::*;
+
+use super::graph::{Graph, GraphInfo, GraphParts, NO_UPPER};
+use super::search::{Near, Visited};
+use crate::embeddings::Embeddings;
+use crate::error::{Error, Result};
+use crate::simd;
+
+/// Highest level a node may draw (a level above ln(n)/ln(M) is already rare).
+const MAX_LEVEL: usize = 16;
+
+/// What to build.
+#[derive(Debug, Clone, Copy)]
+pub struct BuildParams {
+    /// Links per node on layers >= 1 (twice as many on layer 0).
+    pub m: usize,
+    /// Beam width while building.
+    pub ef_construction: usize,
+    /// Nodes: the first `n` rows.
+    pub n: usize,
+    /// Seed of the level draws.
+    pub seed: u64,
+}
+
+/// Row `i` at unit length, in f32: borrowed from a native file's aligned unit rows, else
+/// decoded and normalised.
+fn unit(emb: &Embeddings, i: u32) -> std::borrow::Cow<'_, [f32]> {
+    let bytes = emb.storage().row_bytes(i as usize);
+    if emb.unit_rows() {
+        if let Ok(v) = bytemuck::try_cast_slice::<u8, f32>(bytes) {
+            return std::borrow::Cow::Borrowed(v);
+        }
+    }
+    let mut v = crate::storage::decode_row(bytes);
+    crate::embeddings::normalize(&mut v);
+    std::borrow::Cow::Owned(v)
+}
+
+fn level_of(seed: u64, i: usize, ml: f64) -> usize {
+    // splitmix64 of (seed, row): a uniform in (0, 1].
+    let mut z = seed ^ (i as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^= z >> 31;
+    let u = ((z >> 11) as f64 + 1.0) / (1u64 << 53) as f64;
+    ((-u.ln() * ml) as usize).min(MAX_LEVEL)
+}
+
+struct Builder<'a> {
+    emb: &'a Embeddings,
+    dot: simd::DotFn,
+    m: usize,
+    m0: usize,
+    ef: usize,
+    levels: Vec<u8>,
+    /// Per node, its link lists for levels 0..=level.
+    links: Vec<Mutex<Vec<Vec<u32>>>>,
+    /// (entry point, top level)
+    entry: Mutex<(u32, usize)>,
+}
+
+thread_local! {
+    static VISITED: std::cell::RefCell<Visited> = std::cell::RefCell::new(Visited::default());
+}
+
+impl Builder<'_> {
+    #[inline]
+    fn dist(&self, q: &[f32], row: u32) -> f32 {
+        1.0 - self.emb.cosine_with(self.dot, row as usize, q)
+    }
+
+    fn links_of(&self, node: u32, level: usize, out: &mut Vec<u32>) {
+        out.clear();
+        let l = self.links[node as usize]
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        if let Some(v) = l.get(level) {
+            out.extend_from_slice(v);
+        }
+    }
+
+    /// Beam search on one layer from `ep`: the `ef` nearest found, nearest first.
+    fn search_layer(&self, q: &[f32], ep: Near, level: usize, ef: usize) -> Vec<Near> {
+        VISITED.with(|v| {
+            let visited = &mut *v.borrow_mut();
+            visited.start(self.links.len());
+            visited.insert(ep.id);
+            let mut cand = BinaryHeap::with_capacity(ef * 2);
+            let mut best: BinaryHeap<Near> = BinaryHeap::with_capacity(ef + 1);
+            cand.push(Reverse(ep));
+            best.push(ep);
+            let mut buf = Vec::with_capacity(self.m0);
+            while let Some(Reverse(c)) = cand.pop() {
+                if best.len() >= ef && best.peek().is_some_and(|w| c.dist > w.dist) {
+                    break;
+                }
+                self.links_of(c.id, level, &mut buf);
+                for &x in &buf {
+                    if !visited.insert(x) {
+                        continue;
+                    }
+                    let d = self.dist(q, x);
+                    if best.len() < ef || best.peek().is_some_and(|w| d < w.dist) {
+                        let n = Near { dist: d, id: x };
+                        cand.push(Reverse(n));
+                        best.push(n);
+                        if best.len() > ef {
+                            best.pop();
+                        }
+                    }
+                }
+            }
+            best.into_sorted_vec()
+        })
+    }
+
+    /// The HNSW heuristic: from `cands` (nearest first, distances to the base node), keep a
+    /// candidate only if it is closer to the base than to every one already kept, up to `max`.
+    fn select(&self, cands: &[Near], max: usize) -> Vec<u32> {
+        let mut kept: Vec<(u32, std::borrow::Cow<'_, [f32]>)> = Vec::with_capacity(max);
+        for c in cands {
+            if kept.len() >= max {
+                break;
+            }
+            let cv = unit(self.emb, c.id);
+            let good = kept.iter().all(|(r, _)| self.dist(&cv, *r) >= c.dist);
+            if good {
+                kept.push((c.id, cv));
+            }
+        }
+        kept.into_iter().map(|(id, _)| id).collect()
+    }
+
+    /// Adds `new` (at distance `d` from `node`) to `node`'s list on `level`, pruning when full.
+    fn connect(&self, node: u32, new: u32, level: usize) {
+        let max = if level == 0 { self.m0 } else { self.m };
+        let mut l = self.links[node as usize]
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        let Some(list) = l.get_mut(level) else {
+            return;
+        };
+        if list.contains(&new) {
+            return;
+        }
+        if list.len() < max {
+            list.push(new);
+            return;
+        }
+        let base = unit(self.emb, node);
+        let mut cands: Vec<Near> = list
+            .iter()
+            .chain(std::iter::once(&new))
+            .map(|&x| Near {
+                dist: self.dist(&base, x),
+                id: x,
+            })
+            .collect();
+        cands.sort();
+        *list = self.select(&cands, max);
+    }
+
+    fn insert(&self, i: u32) {
+        let q = unit(self.emb, i);
+        let level = self.levels[i as usize] as usize;
+        let (ep0, top) = *self.entry.lock().unwrap_or_else(|e| e.into_inner());
+        let mut ep = Near {
+            dist: self.dist(&q, ep0),
+            id: ep0,
+        };
+        let mut buf = Vec::with_capacity(self.m0);
+        for l in (level + 1..=top).rev() {
+            loop {
+                let mut moved = false;
+                self.links_of(ep.id, l, &mut buf);
+                for &x in &buf {
+                    let d = self.dist(&q, x);
+                    if d < ep.dist {
+                        ep = Near { dist: d, id: x };
+                        moved = true;
+                    }
+                }
+                if !moved {
+                    break;
+                }
+            }
+        }
+        for l in (0..=level.min(top)).rev() {
+            let cands = self.search_layer(&q, ep, l, self.ef);
+            let chosen = self.select(&cands, self.m);
+            {
+                let mut mine = self.links[i as usize]
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner());
+                if mine[l].is_empty() {
+                    mine[l] = chosen.clone();
+                } else {
+                    // Another thread found this node through a higher layer and linked to it
+                    // already: keep those links too, pruned by the same heuristic.
+                    let max = if l == 0 { self.m0 } else { self.m };
+                    let mut all: Vec<u32> = chosen.clone();
+                    all.extend(mine[l].iter().filter(|x| !chosen.contains(x)));
+                    let mut cands: Vec<Near> = all
+                        .into_iter()
+                        .map(|x| Near {
+                            dist: self.dist(&q, x),
+                            id: x,
+                        })
+                        .collect();
+                    cands.sort();
+                    mine[l] = self.select(&cands, max);
+                }
+            }
+            for &x in &chosen {
+                self.connect(x, i, l);
+            }
+            if let Some(&best) = cands.first() {
+                ep = best;
+            }
+        }
+        if level > top {
+            let mut e = self.entry.lock().unwrap_or_else(|e| e.into_inner());
+            if level > e.1 {
+                *e = (i, level);
+            }
+        }
+    }
+}
+
+/// Builds the graph of the first `params.n` rows of `emb`, reporting progress (rows inserted)
+/// to `progress`.
+pub fn build(
+    emb: &Embeddings,
+    params: BuildParams,
+    ef_search: usize,
+    progress: &(dyn Fn(usize) + Sync),
+) -> Result<Graph> {
+    let start = std::time::Instant::now();
+    let n = params.n.min(emb.len());
+    if n >= NO_UPPER as usize {
+        return Err(Error::invalid(format!(
+            "{n} rows are too many for one graph"
+        )));
+    }
+    let m = params.m;
+    let ml = 1.0 / (m.max(2) as f64).ln();
+    let levels: Vec<u8> = (0..n).map(|i| level_of(params.seed, i, ml) as u8).collect();
+    let links = levels
+        .iter()
+        .map(|&l| Mutex::new(vec![Vec::new(); l as usize + 1]))
+        .collect();
+    let b = Builder {
+        emb,
+        dot: simd::dot_fn(),
+        m,
+        m0: 2 * m,
+        ef: params.ef_construction.max(m),
+        entry: Mutex::new((0, levels.first().copied().unwrap_or(0) as usize)),
+        levels,
+        links,
+    };
+    let done = AtomicUsize::new(1.min(n));
+    (1..n as u32).into_par_iter().for_each(|i| {
+        b.insert(i);
+        let d = done.fetch_add(1, Ordering::Relaxed) + 1;
+        if d % 4096 == 0 {
+            progress(d);
+        }
+    });
+    progress(n);
+    let (entry, _) = *b.entry.lock().unwrap_or_else(|e| e.into_inner());
+    // Flatten into the file's layout.
+    let m0 = 2 * m;
+    let mut parts = GraphParts {
+        levels: b.levels.clone(),
+        layer0: vec![0u32; n * (1 + m0)],
+        upper_start: vec![NO_UPPER; n],
+        upper: Vec::new(),
+        entry,
+    };
+    let mut records = 0u32;
+    for (i, l) in b.links.into_iter().enumerate() {
+        let l = l.into_inner().unwrap_or_else(|e| e.into_inner());
+        let rec = &mut parts.layer0[i * (1 + m0)..(i + 1) * (1 + m0)];
+        rec[0] = l[0].len() as u32;
+        rec[1..1 + l[0].len()].copy_from_slice(&l[0]);
+        if l.len() > 1 {
+            parts.upper_start[i] = records;
+            for up in &l[1..] {
+                parts.upper.push(up.len() as u32);
+                parts.upper.extend_from_slice(up);
+                parts.upper.extend(std::iter::repeat_n(0, m - up.len()));
+                records += 1;
+            }
+        }
+    }
+    let info = GraphInfo {
+        indexed: n,
+        vocab_len: emb.len(),
+        dims: emb.dims(),
+        m,
+        slots: m,
+        slots0: m0,
+        ef_construction: params.ef_construction,
+        ef_search,
+        fingerprint: super::meta::fingerprint(emb),
+        build_seconds: start.elapsed().as_secs_f64(),
+    };
+    Graph::from_parts(info, parts)
+}
