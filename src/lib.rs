@@ -32,6 +32,7 @@ pub mod default_model;
 pub mod embeddings;
 pub mod error;
 pub mod eval;
+pub mod filter;
 pub mod formats;
 pub mod index;
 pub mod io;

@@ -15,6 +15,7 @@ use serde::Serialize;
 
 use crate::embeddings::{normalize, Embeddings};
 use crate::error::{Error, Result};
+use crate::search::{Query, Scoring};
 use crate::simd;
 use crate::topk::top_k;
 
@@ -263,8 +264,32 @@ impl Embeddings {
         topn: usize,
         restrict_vocab: Option<usize>,
     ) -> Result<Vec<Neighbor>> {
-        let q = self.prepare(positive, negative, false)?;
-        self.most_similar_resolved(&q.pos, &q.neg, topn, restrict_vocab)
+        self.search_exact(&Query::new(positive, negative, topn).restrict_vocab(restrict_vocab))
+    }
+
+    /// Answers `q` by scanning every row it may return (its restriction, its allow-list),
+    /// whatever its mode.
+    pub fn search_exact(&self, q: &Query) -> Result<Vec<Neighbor>> {
+        q.check()?;
+        let cosmul = q.scoring == Scoring::CosMul;
+        let p = self.prepare(&q.positive, &q.negative, cosmul)?;
+        let rows = self.rows_to_scan(q.restrict_vocab);
+        let dot = simd::dot_fn();
+        let query = (!cosmul).then(|| self.mean_query(&p.pos, &p.neg));
+        let score = |i: usize| match &query {
+            Some(v) => checked_cosine(self.cosine_with(dot, i, v)),
+            None => self.cosmul_score(dot, i, &p.pos, &p.neg),
+        };
+        let keep = |i: usize| !p.exclude.contains(&i) && q.filter.admits(i);
+        let best = match q.filter.allowed_rows() {
+            Some(ids) => {
+                let end = ids.partition_point(|&r| (r as usize) < rows);
+                crate::topk::top_k_of(&ids[..end], q.k, keep, score)
+            }
+            None => crate::topk::top_k_where(rows, q.k, keep, score),
+        }
+        .map_err(|e| self.scan_error(e))?;
+        Ok(self.neighbors(best))
     }
 
     pub(crate) fn most_similar_resolved(
@@ -304,12 +329,11 @@ impl Embeddings {
         topn: usize,
         restrict_vocab: Option<usize>,
     ) -> Result<Vec<Neighbor>> {
-        let q = self.prepare(positive, negative, true)?;
-        let dot = simd::dot_fn();
-        let rows = self.rows_to_scan(restrict_vocab);
-        let score = |i: usize| self.cosmul_score(dot, i, &q.pos, &q.neg);
-        let best = top_k(rows, topn, &q.exclude, score).map_err(|e| self.scan_error(e))?;
-        Ok(self.neighbors(best))
+        self.search_exact(
+            &Query::new(positive, negative, topn)
+                .cosmul(true)
+                .restrict_vocab(restrict_vocab),
+        )
     }
 
     /// The 3CosMul score of row `row`: cosines shifted to `(1 + cos) / 2`, the product over the

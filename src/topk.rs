@@ -112,21 +112,49 @@ pub enum ScanError {
 
 /// The `k` best rows of `0..rows` under `score`, best first, skipping the rows in `exclude`;
 /// scored on all cores. A row scored NaN fails the scan ([`ScanError::NanRow`], the lowest such
-/// row); so does a raised [`crate::cancel::Cancel`] ([`ScanError::Cancelled`]), checked every
-/// [`CANCEL_EVERY`] rows.
+/// row); so does a raised [`crate::cancel::Cancel`] ([`ScanError::Cancelled`]).
 pub fn top_k(
     rows: usize,
     k: usize,
     exclude: &[usize],
     score: impl Fn(usize) -> f32 + Sync,
 ) -> Result<Vec<Scored>, ScanError> {
-    if k == 0 || rows == 0 {
+    top_k_where(rows, k, |i| !exclude.contains(&i), score)
+}
+
+/// [`top_k`] over the rows of `0..rows` that `keep` accepts.
+pub fn top_k_where(
+    rows: usize,
+    k: usize,
+    keep: impl Fn(usize) -> bool + Sync,
+    score: impl Fn(usize) -> f32 + Sync,
+) -> Result<Vec<Scored>, ScanError> {
+    scan(k, (0..rows).into_par_iter(), keep, score)
+}
+
+/// [`top_k`] over the listed rows that `keep` accepts (a short allow-list: only its rows are
+/// visited).
+pub fn top_k_of(
+    ids: &[u32],
+    k: usize,
+    keep: impl Fn(usize) -> bool + Sync,
+    score: impl Fn(usize) -> f32 + Sync,
+) -> Result<Vec<Scored>, ScanError> {
+    scan(k, ids.par_iter().map(|&i| i as usize), keep, score)
+}
+
+fn scan(
+    k: usize,
+    rows: impl IndexedParallelIterator<Item = usize>,
+    keep: impl Fn(usize) -> bool + Sync,
+    score: impl Fn(usize) -> f32 + Sync,
+) -> Result<Vec<Scored>, ScanError> {
+    if k == 0 || rows.len() == 0 {
         return Ok(Vec::new());
     }
     let cancel = crate::cancel::current();
     let stopped = || cancel.as_ref().is_some_and(|c| c.is_cancelled());
-    let top = (0..rows)
-        .into_par_iter()
+    let top = rows
         .with_min_len(2048)
         .try_fold(
             || TopK::new(k),
@@ -134,7 +162,7 @@ pub fn top_k(
                 if i % CANCEL_EVERY == 0 && stopped() {
                     return Err(ScanError::Cancelled);
                 }
-                if !exclude.contains(&i) {
+                if keep(i) {
                     top.push(Scored {
                         index: i,
                         score: score(i),

@@ -23,6 +23,7 @@ use proptest::prelude::*;
 use rayon::prelude::*;
 use wordvec::classify::{Classifier, ModelFile};
 use wordvec::index::{HnswIndex, IndexMeta, IndexParams};
+use wordvec::search::Query;
 use wordvec::{Embeddings, Format, LoadOptions, SaveOptions, Term};
 
 /// Panics anywhere in this test binary, counted by a hook installed once.
@@ -306,8 +307,15 @@ fn import_index(path: &Path, emb: &Embeddings) -> wordvec::Result<()> {
 fn search_all(index: &HnswIndex, emb: &Embeddings) -> wordvec::Result<()> {
     for w in [0, 7, 150, 299] {
         let word = emb.word(w).to_owned();
-        index.most_similar(emb, &[Term::Word(&word)], &[], 10, None, Some(64))?;
-        index.most_similar_cosmul(emb, &[Term::Word(&word)], &[], 3, None, None)?;
+        let terms = [Term::Word(&word)];
+        index.search(emb, &Query::new(&terms, &[], 10).ef(Some(64)))?;
+        index.search(emb, &Query::new(&terms, &[], 3).cosmul(true))?;
+        let filter = wordvec::search::Filter::from_words(
+            emb,
+            Some(&[emb.word(1), emb.word(2)]),
+            &[emb.word(0)],
+        )?;
+        index.search(emb, &Query::new(&terms, &[], 5).filter(filter))?;
     }
     Ok(())
 }

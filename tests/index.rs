@@ -5,7 +5,7 @@ mod common;
 
 use common::{data, load};
 use wordvec::index::{recall, HnswIndex, IndexParams};
-use wordvec::search::{Mode, Searcher};
+use wordvec::search::{Mode, Query, Searcher};
 use wordvec::{Embeddings, LoadOptions, Term};
 
 fn build_and_save(emb: &Embeddings, dir: &std::path::Path) -> std::path::PathBuf {
@@ -39,7 +39,7 @@ fn query_words_are_excluded_and_scores_are_exact() {
     let pos = [Term::Word("king"), Term::Word("woman")];
     let neg = [Term::Word("man")];
     let got = idx
-        .most_similar(&emb, &pos, &neg, 10, None, Some(200))
+        .search(&emb, &Query::new(&pos, &neg, 10).ef(Some(200)))
         .unwrap();
     let exact = emb.most_similar(&pos, &neg, 10, None).unwrap();
     assert!(got
@@ -50,7 +50,7 @@ fn query_words_are_excluded_and_scores_are_exact() {
         "with a wide search the index finds exactly the scan's answer"
     );
     let cm = idx
-        .most_similar_cosmul(&emb, &pos, &neg, 5, None, Some(200))
+        .search(&emb, &Query::new(&pos, &neg, 5).cosmul(true).ef(Some(200)))
         .unwrap();
     assert_eq!(cm, emb.most_similar_cosmul(&pos, &neg, 5, None).unwrap());
 }
@@ -68,25 +68,30 @@ fn k_larger_than_the_vocabulary_and_restricted_searches() {
     )
     .unwrap();
     let all = idx
-        .most_similar(&emb, &[Term::Word("king")], &[], 5000, None, None)
+        .search(&emb, &Query::new(&[Term::Word("king")], &[], 5000))
         .unwrap();
     assert!(all.len() <= 999 && all.len() > 900, "{}", all.len());
     assert!(all.iter().all(|n| n.index < 1000));
     let few = idx
-        .most_similar(&emb, &[Term::Word("king")], &[], 5, Some(100), Some(100))
+        .search(
+            &emb,
+            &Query::new(&[Term::Word("king")], &[], 5)
+                .restrict_vocab(Some(100))
+                .ef(Some(100)),
+        )
         .unwrap();
     assert!(few.iter().all(|n| n.index < 100));
     // Words outside the indexed rows still work as queries; unknown words are errors.
     assert!(idx
-        .most_similar(&emb, &[Term::Word("computer")], &[], 3, None, None)
+        .search(&emb, &Query::new(&[Term::Word("computer")], &[], 3))
         .is_ok());
     assert!(idx
-        .most_similar(&emb, &[Term::Word("zzzz")], &[], 3, None, None)
+        .search(&emb, &Query::new(&[Term::Word("zzzz")], &[], 3))
         .is_err());
     // The index refuses exactly what the exact scan refuses.
     for (pos, neg) in [(vec![], vec![]), (vec![], vec![Term::Word("king")])] {
         let a = idx
-            .most_similar_cosmul(&emb, &pos, &neg, 3, None, None)
+            .search(&emb, &Query::new(&pos, &neg, 3).cosmul(true))
             .unwrap_err()
             .to_string();
         let b = emb
@@ -96,7 +101,7 @@ fn k_larger_than_the_vocabulary_and_restricted_searches() {
         assert_eq!(a, b);
     }
     let a = idx
-        .most_similar(&emb, &[], &[], 3, None, None)
+        .search(&emb, &Query::new(&[], &[], 3))
         .unwrap_err()
         .to_string();
     assert_eq!(
@@ -104,7 +109,7 @@ fn k_larger_than_the_vocabulary_and_restricted_searches() {
         emb.most_similar(&[], &[], 3, None).unwrap_err().to_string()
     );
     assert!(idx
-        .most_similar_to_vector(&emb, &[f32::NAN; 32], 3, None, None)
+        .search(&emb, &Query::vector(&[f32::NAN; 32], 3))
         .is_err());
 }
 
@@ -118,10 +123,10 @@ fn save_reload_and_searcher_modes() {
     assert_eq!(loaded.info().indexed, 4642);
     let q = [Term::Word("water")];
     let a = loaded
-        .most_similar(&emb, &q, &[], 10, None, Some(100))
+        .search(&emb, &Query::new(&q, &[], 10).ef(Some(100)))
         .unwrap();
     let b = built
-        .most_similar(&emb, &q, &[], 10, None, Some(100))
+        .search(&emb, &Query::new(&q, &[], 10).ef(Some(100)))
         .unwrap();
     assert_eq!(a.len(), 10);
     assert!(a.iter().filter(|n| b.contains(n)).count() >= 9);
@@ -140,20 +145,20 @@ fn save_reload_and_searcher_modes() {
         ),
     };
     // 4642 x 32 is small: Auto scans exactly; Index goes through the graph.
-    assert!(!s.uses_index(Mode::Auto, None));
-    assert!(s.uses_index(Mode::Index, None));
+    assert!(!s.uses_index(&Query::default().mode(Mode::Auto)));
+    assert!(s.uses_index(&Query::default().mode(Mode::Index)));
     assert_eq!(
-        s.most_similar(&q, &[], 5, None, Mode::Auto, None).unwrap(),
+        s.search(&Query::new(&q, &[], 5).mode(Mode::Auto)).unwrap(),
         s.embeddings.most_similar(&q, &[], 5, None).unwrap()
     );
     assert_eq!(
-        s.most_similar(&q, &[], 5, None, Mode::Index, Some(200))
+        s.search(&Query::new(&q, &[], 5).mode(Mode::Index).ef(Some(200)))
             .unwrap()
             .len(),
         5
     );
     assert!(Searcher::exact(load("gensim-d32.bin"))
-        .most_similar(&q, &[], 5, None, Mode::Index, None)
+        .search(&Query::new(&q, &[], 5).mode(Mode::Index))
         .is_err());
 }
 
@@ -223,7 +228,10 @@ fn corrupt_index_files_are_errors_not_crashes() {
     std::fs::write(&p, &b).unwrap();
     let damaged = HnswIndex::load(&p, &emb).unwrap();
     assert!(damaged
-        .most_similar(&emb, &[Term::Word("king")], &[], 10, None, Some(100))
+        .search(
+            &emb,
+            &Query::new(&[Term::Word("king")], &[], 10).ef(Some(100))
+        )
         .is_ok());
     assert!(damaged
         .verify()
@@ -265,7 +273,7 @@ fn old_indexes_are_named_and_imported_with_hnsw_rs_recall() {
         for (q, want) in queries.iter().zip(&exact) {
             let v = emb.unit_row(*q);
             let a = imported
-                .most_similar_to_vector(&emb, &v, 10, None, Some(ef))
+                .search(&emb, &Query::vector(&v, 10).ef(Some(ef)))
                 .unwrap();
             ours += a.iter().filter(|x| want.contains(&x.index)).count();
             let b = reference.search(&v, 10, ef, None).unwrap();
@@ -301,8 +309,11 @@ fn concurrent_queries_on_one_mapped_index_answer_as_alone() {
     let p = build_and_save(&emb, dir.path());
     let idx = HnswIndex::load(&p, &emb).unwrap();
     let ask = |i: usize| {
-        idx.most_similar(&emb, &[Term::Word(emb.word(i))], &[], 10, None, Some(50))
-            .unwrap()
+        idx.search(
+            &emb,
+            &Query::new(&[Term::Word(emb.word(i))], &[], 10).ef(Some(50)),
+        )
+        .unwrap()
     };
     let alone: Vec<_> = (0..400).map(ask).collect();
     let together: Vec<_> = (0..400).into_par_iter().map(ask).collect();
@@ -317,7 +328,7 @@ fn empty_store() {
     let emb = wordvec::load(&p, &LoadOptions::default()).unwrap();
     let idx = HnswIndex::build(&emb, IndexParams::default(), None).unwrap();
     assert!(idx
-        .most_similar_to_vector(&emb, &[1.0; 8], 5, None, None)
+        .search(&emb, &Query::vector(&[1.0; 8], 5))
         .unwrap()
         .is_empty());
     assert!(recall(&emb, &idx, 10, 10, &[10]).is_err());

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use anyhow::{bail, Context, Result};
 use clap::Args;
 use serde::Serialize;
-use wordvec::search::{Mode, Searcher};
+use wordvec::search::{Filter, Mode, Query, Searcher};
 use wordvec::server::proto;
 use wordvec::{Embeddings, Term};
 
@@ -44,9 +44,45 @@ pub struct NnArgs {
     #[arg(long)]
     pub json: bool,
     #[command(flatten)]
+    pub filter: FilterArgs,
+    #[command(flatten)]
     pub remote: ServerArgs,
     #[command(flatten)]
     pub load: LoadArgs,
+}
+
+/// Allow- and deny-lists of words, from files.
+#[derive(Debug, Clone, Args)]
+pub struct FilterArgs {
+    /// Answer only words listed in FILE (words separated by spaces or lines).
+    #[arg(long, value_name = "FILE")]
+    pub only: Option<PathBuf>,
+    /// Never answer the words listed in FILE.
+    #[arg(long, value_name = "FILE")]
+    pub exclude: Option<PathBuf>,
+}
+
+impl FilterArgs {
+    fn read(path: &Option<PathBuf>) -> Result<Option<Vec<String>>> {
+        let Some(p) = path else { return Ok(None) };
+        let text =
+            std::fs::read_to_string(p).with_context(|| format!("cannot read {}", p.display()))?;
+        Ok(Some(text.split_whitespace().map(str::to_owned).collect()))
+    }
+
+    /// The two lists (the allow-list `None` when not given).
+    fn lists(&self) -> Result<(Option<Vec<String>>, Vec<String>)> {
+        Ok((
+            Self::read(&self.only)?,
+            Self::read(&self.exclude)?.unwrap_or_default(),
+        ))
+    }
+
+    /// The filter for `emb`.
+    fn filter(&self, emb: &Embeddings) -> Result<Filter> {
+        let (only, exclude) = self.lists()?;
+        Ok(Filter::from_words(emb, only.as_deref(), &exclude)?)
+    }
 }
 
 #[derive(Serialize)]
@@ -131,6 +167,7 @@ pub fn nn(a: NnArgs) -> Result<()> {
         }
     };
     if a.remote.server.is_some() {
+        let (only, exclude) = a.filter.lists()?;
         let mut c = Client::connect(&a.remote)?;
         let describe = c.describe()?;
         for q in &queries {
@@ -142,6 +179,8 @@ pub fn nn(a: NnArgs) -> Result<()> {
                 exact: a.exact,
                 ef: a.ef.unwrap_or(0) as u32,
                 restrict_vocab: a.restrict_vocab.unwrap_or(0) as u32,
+                only_words: only.clone().unwrap_or_default(),
+                exclude_words: exclude.clone(),
             };
             let r =
                 c.rt.block_on(c.inner.most_similar(req))
@@ -153,11 +192,16 @@ pub fn nn(a: NnArgs) -> Result<()> {
     }
     let (searcher, mode) = open_searcher(file.as_deref(), &a.load, a.index.as_deref(), a.exact)?;
     let emb = &searcher.embeddings;
+    let filter = a.filter.filter(emb)?;
     let negative: Vec<Term> = a.negative.iter().map(Term::from).collect();
     for q in &queries {
         let positive: Vec<Term> = q.iter().map(Term::from).collect();
-        let result =
-            searcher.most_similar(&positive, &negative, a.k, a.restrict_vocab, mode, a.ef)?;
+        let query = Query::new(&positive, &negative, a.k)
+            .restrict_vocab(a.restrict_vocab)
+            .filter(filter.clone())
+            .mode(mode)
+            .ef(a.ef);
+        let result = searcher.search(&query)?;
         print(q, &result, &describe(emb))?;
     }
     Ok(())
@@ -190,6 +234,8 @@ pub struct AnalogyArgs {
     #[arg(long)]
     pub json: bool,
     #[command(flatten)]
+    pub filter: FilterArgs,
+    #[command(flatten)]
     pub remote: ServerArgs,
     #[command(flatten)]
     pub load: LoadArgs,
@@ -207,6 +253,7 @@ pub fn analogy(a: AnalogyArgs) -> Result<()> {
     };
     let (x, y, z) = (&words[0], &words[1], &words[2]);
     let (result, describe) = if a.remote.server.is_some() {
+        let (only, exclude) = a.filter.lists()?;
         let mut c = Client::connect(&a.remote)?;
         let describe = c.describe()?;
         let req = proto::AnalogyRequest {
@@ -219,6 +266,8 @@ pub fn analogy(a: AnalogyArgs) -> Result<()> {
             exact: a.exact,
             ef: a.ef.unwrap_or(0) as u32,
             restrict_vocab: a.restrict_vocab.unwrap_or(0) as u32,
+            only_words: only.unwrap_or_default(),
+            exclude_words: exclude,
         };
         (
             client::neighbors(
@@ -233,11 +282,13 @@ pub fn analogy(a: AnalogyArgs) -> Result<()> {
             open_searcher(file.as_deref(), &a.load, a.index.as_deref(), a.exact)?;
         let positive = [Term::from(y), Term::from(z)];
         let negative = [Term::from(x)];
-        let r = if a.cosmul {
-            searcher.most_similar_cosmul(&positive, &negative, a.k, a.restrict_vocab, mode, a.ef)?
-        } else {
-            searcher.most_similar(&positive, &negative, a.k, a.restrict_vocab, mode, a.ef)?
-        };
+        let query = Query::new(&positive, &negative, a.k)
+            .cosmul(a.cosmul)
+            .restrict_vocab(a.restrict_vocab)
+            .filter(a.filter.filter(&searcher.embeddings)?)
+            .mode(mode)
+            .ef(a.ef);
+        let r = searcher.search(&query)?;
         (r, describe(&searcher.embeddings))
     };
     if a.json {

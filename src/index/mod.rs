@@ -33,6 +33,7 @@ use crate::embeddings::Embeddings;
 use crate::error::{Error, Result};
 use crate::limits::MAX_EF;
 use crate::query::{Neighbor, Prepared, Term};
+use crate::search::{Filter, Query, Scoring};
 use crate::simd;
 pub use graph::{Graph, GraphInfo};
 pub use meta::IndexMeta;
@@ -247,61 +248,37 @@ impl HnswIndex {
         &self.graph
     }
 
-    /// Up to `k` rows nearest to a unit query, nearest first (below `restrict` when given).
-    fn search_raw(
-        &self,
-        emb: &Embeddings,
-        query: &[f32],
-        k: usize,
-        ef: usize,
-        restrict: Option<usize>,
-    ) -> Vec<usize> {
-        let rows = self.info().indexed.max(1);
-        let k = k.min(rows);
-        let ef = ef.max(k).min(rows);
-        let r = restrict.unwrap_or(usize::MAX);
-        let admit = move |id: u32| (id as usize) < r;
-        let mut found = search::search(&self.graph, emb, query, ef, &admit);
-        found.truncate(k);
-        found.into_iter().map(|n| n.id as usize).collect()
-    }
-
-    fn check(&self, emb: &Embeddings) -> Result<()> {
-        if emb.len() != self.info().vocab_len || emb.dims() != self.info().dims {
-            return Err(Error::invalid(format!(
-                "index built for {} words x {} dims, vectors have {} x {}",
-                self.info().vocab_len,
-                self.info().dims,
-                emb.len(),
-                emb.dims()
-            )));
-        }
-        Ok(())
-    }
-
-    /// Candidate rows for a unit query: up to `k` rows not in `exclude`, best first by exact
-    /// cosine.
+    /// Candidate rows for a unit query: up to `k` rows not in `exclude` and admitted by
+    /// `filter`, best first by exact cosine.
+    #[allow(clippy::too_many_arguments)]
     fn candidates(
         &self,
         emb: &Embeddings,
         query: &[f32],
         k: usize,
         exclude: &[usize],
-        ef: Option<usize>,
+        ef: usize,
         restrict: Option<usize>,
+        filter: &Filter,
     ) -> Result<Vec<Neighbor>> {
-        let ef = crate::limits::at_most("ef", ef.unwrap_or(self.info().ef_search), MAX_EF)?;
         crate::cancel::check()?;
-        if k == 0 || self.info().indexed == 0 {
+        let indexed = self.info().indexed;
+        if k == 0 || indexed == 0 {
             return Ok(Vec::new());
         }
         // A k past the indexed rows asks for all of them.
-        let k = k.min(self.info().indexed);
+        let k = k.min(indexed);
         let want = k.saturating_add(exclude.len());
-        let found = self.search_raw(emb, query, want, ef, restrict);
+        let r = restrict.unwrap_or(usize::MAX);
+        let admit = |id: u32| (id as usize) < r && filter.admits(id as usize);
+        let rows = indexed.max(1);
+        let ef = ef.max(want.min(rows)).min(rows);
+        let mut found = search::search(&self.graph, emb, query, ef, &admit);
+        found.truncate(want);
         let dot = simd::dot_fn();
         let mut out: Vec<Neighbor> = found
             .into_iter()
+            .map(|n| n.id as usize)
             .filter(|i| !exclude.contains(i) && *i < emb.len())
             .map(|i| Neighbor {
                 word: emb.word(i).to_owned(),
@@ -322,62 +299,41 @@ impl HnswIndex {
         Ok(out)
     }
 
-    /// [`Embeddings::most_similar`] through the index (`ef`: candidate list size, default from
-    /// the build).
-    pub fn most_similar(
-        &self,
-        emb: &Embeddings,
-        positive: &[Term],
-        negative: &[Term],
-        topn: usize,
-        restrict_vocab: Option<usize>,
-        ef: Option<usize>,
-    ) -> Result<Vec<Neighbor>> {
-        self.check(emb)?;
-        let q = emb.prepare(positive, negative, false)?;
-        let query = emb.mean_query(&q.pos, &q.neg);
-        self.candidates(emb, &query, topn, &q.exclude, ef, restrict_vocab)
-    }
-
-    /// [`Embeddings::most_similar_to_vector`] through the index.
-    pub fn most_similar_to_vector(
-        &self,
-        emb: &Embeddings,
-        vector: &[f32],
-        topn: usize,
-        restrict_vocab: Option<usize>,
-        ef: Option<usize>,
-    ) -> Result<Vec<Neighbor>> {
-        self.most_similar(emb, &[Term::Vector(vector)], &[], topn, restrict_vocab, ef)
-    }
-
-    /// [`Embeddings::most_similar_cosmul`] through the index: the 3CosAdd query's best
-    /// `max(10 topn, 100)` candidates, re-ranked exactly by 3CosMul.
-    pub fn most_similar_cosmul(
-        &self,
-        emb: &Embeddings,
-        positive: &[Term],
-        negative: &[Term],
-        topn: usize,
-        restrict_vocab: Option<usize>,
-        ef: Option<usize>,
-    ) -> Result<Vec<Neighbor>> {
-        self.check(emb)?;
-        let Prepared { pos, neg, exclude } = emb.prepare(positive, negative, true)?;
+    /// Answers `q` through the graph, with the exact path's semantics: the same query vector,
+    /// query words excluded, scores recomputed exactly from the vectors; 3CosMul re-ranks the
+    /// 3CosAdd query's best `max(10 k, 100)` candidates exactly.
+    pub fn search(&self, emb: &Embeddings, q: &Query) -> Result<Vec<Neighbor>> {
+        q.check()?;
+        let i = self.info();
+        if emb.len() != i.vocab_len || emb.dims() != i.dims {
+            return Err(Error::invalid(format!(
+                "index built for {} words x {} dims, vectors have {} x {}",
+                i.vocab_len,
+                i.dims,
+                emb.len(),
+                emb.dims()
+            )));
+        }
+        let cosmul = q.scoring == Scoring::CosMul;
+        let Prepared { pos, neg, exclude } = emb.prepare(&q.positive, &q.negative, cosmul)?;
         let query = emb.mean_query(&pos, &neg);
-        let ef = crate::limits::at_most("ef", ef.unwrap_or(self.info().ef_search), MAX_EF)?;
-        let pool = topn
-            .min(self.info().indexed)
-            .saturating_mul(10)
-            .max(100)
-            .min(self.info().indexed.max(1));
+        let ef = q.ef.unwrap_or(i.ef_search);
+        if !cosmul {
+            return self.candidates(emb, &query, q.k, &exclude, ef, q.restrict_vocab, &q.filter);
+        }
+        let pool =
+            q.k.min(i.indexed)
+                .saturating_mul(10)
+                .max(100)
+                .min(i.indexed.max(1));
         let cands = self.candidates(
             emb,
             &query,
             pool,
             &exclude,
-            Some(ef.max(pool).min(MAX_EF)),
-            restrict_vocab,
+            ef.max(pool).min(MAX_EF),
+            q.restrict_vocab,
+            &q.filter,
         )?;
         let dot = simd::dot_fn();
         let mut scored: Vec<Neighbor> = cands
@@ -388,7 +344,7 @@ impl HnswIndex {
             })
             .collect();
         scored.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.index.cmp(&b.index)));
-        scored.truncate(topn);
+        scored.truncate(q.k);
         Ok(scored)
     }
 }
@@ -536,13 +492,9 @@ pub fn recall(
     let mut out = Vec::new();
     for &ef in efs {
         let run = |q: usize| {
-            index.most_similar(
+            index.search(
                 emb,
-                &[Term::Word(emb.word(words[q]))],
-                &[],
-                k,
-                None,
-                Some(ef),
+                &Query::new(&[Term::Word(emb.word(words[q]))], &[], k).ef(Some(ef)),
             )
         };
         let t = Instant::now();
@@ -564,13 +516,14 @@ pub fn recall(
         let mut ra = 0.0;
         for (q, want) in exact_a.iter().enumerate() {
             let (a, b, c) = analogy(q);
-            let g = index.most_similar(
+            let g = index.search(
                 emb,
-                &[Term::Word(emb.word(b)), Term::Word(emb.word(c))],
-                &[Term::Word(emb.word(a))],
-                k,
-                None,
-                Some(ef),
+                &Query::new(
+                    &[Term::Word(emb.word(b)), Term::Word(emb.word(c))],
+                    &[Term::Word(emb.word(a))],
+                    k,
+                )
+                .ef(Some(ef)),
             )?;
             ra += overlap(&g, want);
         }

@@ -10,7 +10,7 @@ use super::models::{Models, VectorModel};
 use super::proto::{self, embeddings_server::Embeddings};
 use crate::cancel::Cancel;
 use crate::query::{Neighbor, Term};
-use crate::search::Mode;
+use crate::search::{Filter, Mode, Query};
 
 /// What a handler needs to run a request's work: its time limit, the concurrency permit it
 /// holds (see [`super::layers::WorkPermit`]), and a cancellation flag.
@@ -142,14 +142,16 @@ fn owned_terms(terms: Vec<proto::Term>, side: &str) -> Result<Vec<OwnedTerm>, St
         .collect()
 }
 
-/// A checked MostSimilar query.
-struct Query {
+/// A checked MostSimilar request: the owned parts of a [`Query`].
+struct Checked {
     positive: Vec<OwnedTerm>,
     negative: Vec<OwnedTerm>,
     top_k: usize,
     mode: Mode,
     ef: Option<usize>,
     restrict_vocab: Option<usize>,
+    only: Vec<String>,
+    exclude: Vec<String>,
 }
 
 fn top_k(k: u32, limits: &Limits) -> Result<usize, Status> {
@@ -203,18 +205,20 @@ fn nonzero(v: u32) -> Option<usize> {
     (v > 0).then_some(v as usize)
 }
 
-impl Query {
+impl Checked {
     fn from_request(r: proto::MostSimilarRequest, limits: &Limits) -> Result<Self, Status> {
         let positive = owned_terms(r.positive, "positive")?;
         let negative = owned_terms(r.negative, "negative")?;
         count_limit(positive.len() + negative.len(), "terms", limits)?;
-        Ok(Query {
+        Ok(Checked {
             positive,
             negative,
             top_k: top_k(r.top_k, limits)?,
             mode: mode(r.exact),
             ef: ef(r.ef, limits)?,
             restrict_vocab: nonzero(r.restrict_vocab),
+            only: r.only_words,
+            exclude: r.exclude_words,
         })
     }
 
@@ -222,27 +226,19 @@ impl Query {
         let pos: Vec<Term> = self.positive.iter().map(OwnedTerm::as_term).collect();
         let neg: Vec<Term> = self.negative.iter().map(OwnedTerm::as_term).collect();
         let s = &m.searcher;
-        let used_index = s.uses_index(self.mode, self.restrict_vocab);
-        let r = if cosmul {
-            s.most_similar_cosmul(
-                &pos,
-                &neg,
-                self.top_k,
-                self.restrict_vocab,
-                self.mode,
-                self.ef,
-            )?
+        let filter = if self.only.is_empty() && self.exclude.is_empty() {
+            Filter::default()
         } else {
-            s.most_similar(
-                &pos,
-                &neg,
-                self.top_k,
-                self.restrict_vocab,
-                self.mode,
-                self.ef,
-            )?
+            let only = (!self.only.is_empty()).then_some(self.only.as_slice());
+            Filter::from_words(&s.embeddings, only, &self.exclude)?
         };
-        Ok((r, used_index))
+        let q = Query::new(&pos, &neg, self.top_k)
+            .cosmul(cosmul)
+            .restrict_vocab(self.restrict_vocab)
+            .filter(filter)
+            .mode(self.mode)
+            .ef(self.ef);
+        Ok((s.search(&q)?, s.uses_index(&q)))
     }
 }
 
@@ -289,7 +285,7 @@ impl EmbeddingsService {
         let r = req.into_inner();
         let m = self.models.vectors(&r.model)?;
         let name = m.name.clone();
-        let q = Query::from_request(r, &self.limits)?;
+        let q = Checked::from_request(r, &self.limits)?;
         let (res, used) = blocking(d, move || q.run(&m, cosmul)).await?;
         Ok(Response::new(neighbors(&name, res, used, t)))
     }
@@ -429,6 +425,8 @@ impl Embeddings for EmbeddingsService {
             exact: r.exact,
             ef: r.ef,
             restrict_vocab: r.restrict_vocab,
+            only_words: r.only_words,
+            exclude_words: r.exclude_words,
         };
         self.most_similar_impl(Request::from_parts(meta, ext, q), r.cosmul)
             .await
@@ -477,6 +475,8 @@ impl Embeddings for EmbeddingsService {
             exact: r.exact,
             ef: r.ef,
             restrict_vocab: r.restrict_vocab,
+            only_words: r.only_words,
+            exclude_words: r.exclude_words,
         };
         self.most_similar_impl(Request::from_parts(meta, ext, q), false)
             .await
@@ -494,7 +494,7 @@ impl Embeddings for EmbeddingsService {
         let queries = r
             .queries
             .into_iter()
-            .map(|q| Query::from_request(q, &self.limits))
+            .map(|q| Checked::from_request(q, &self.limits))
             .collect::<Result<Vec<_>, Status>>()?;
         let name = m.name.clone();
         let name2 = name.clone();
