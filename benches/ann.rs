@@ -3,11 +3,14 @@
 //! range of ef. Prints one JSON object; benches/compare_ann.py runs it beside hnswlib and faiss.
 //!
 //! Usage: cargo bench --bench ann -- VECTORS [--m 16] [--ef-construction 200] [--queries 1000]
-//!        [--efs 10,20,40,80,160] [--limit N]
+//!        [--efs 10,20,40,80,160] [--limit N] [--frequent]
+//!
+//! Queries are words spread over the vocabulary (row `(q * 7919 + 1) % n`), or with
+//! `--frequent` the most frequent words (rows `0..queries`).
 
 use std::time::Instant;
 
-use wordvec::index::{recall, HnswIndex, IndexParams};
+use wordvec::index::{recall, recall_on, HnswIndex, IndexParams};
 use wordvec::LoadOptions;
 
 fn arg(args: &[String], name: &str) -> Option<String> {
@@ -60,14 +63,18 @@ fn main() {
     let t = Instant::now();
     let idx = HnswIndex::load(&ipath, &emb).unwrap();
     let reload = t.elapsed().as_secs_f64();
-    let curve = if queries > 0 {
-        recall(&emb, &idx, queries, 10, &efs).unwrap()
-    } else {
+    let index_bytes = std::fs::metadata(&ipath).unwrap().len();
+    let curve = if queries == 0 {
         Vec::new()
+    } else if args.iter().any(|a| a == "--frequent") {
+        let rows: Vec<usize> = (0..queries.min(emb.len())).collect();
+        recall_on(&emb, &idx, &rows, 10, &efs).unwrap()
+    } else {
+        recall(&emb, &idx, queries, 10, &efs).unwrap()
     };
     let out = serde_json::json!({
         "words": emb.len(), "dims": emb.dims(), "m": m, "ef_construction": efc, "threads": rayon::current_num_threads(),
-        "build_s": build, "save_s": save, "reload_s": reload, "curve": curve,
+        "build_s": build, "save_s": save, "reload_s": reload, "index_bytes": index_bytes, "curve": curve,
     });
     println!("{out}");
 }

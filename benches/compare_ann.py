@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Approximate nearest neighbours: wordvec's HNSW index (hnsw_rs) beside hnswlib and faiss.
+"""Approximate nearest neighbours: wordvec's HNSW index beside hnswlib and faiss.
 
 Same vectors, same M and ef_construction, same queries, same ground truth, same machine, same
 run. For each library, in a fresh process (so peak RSS is its own): build time on all cores,
@@ -8,7 +8,10 @@ all cores. Ground truth is the exact top 10 by cosine, query word excluded (gens
 most_similar), computed with numpy. Query words are the same for all: row (q * 7919 + 1) % n.
 
 Usage: python3 benches/compare_ann.py VECTORS.bin [--m 16] [--ef-construction 200]
-       [--queries 1000] [--efs 10,20,40,80,160] [--limit N]
+       [--queries 1000] [--efs 10,20,40,80,160] [--limit N] [--frequent]
+(--frequent: the most frequent words, rows 0..queries, as queries instead of spread ones;
+ --ours FILE: wordvec reads FILE, the same vectors in another format, e.g. its native copy made
+ by `wordvec convert VECTORS.bin VECTORS.wvec`, as the daemon would serve them)
 Needs: pip install hnswlib faiss-cpu gensim
 """
 import argparse
@@ -25,12 +28,12 @@ PEER = r"""
 import json, os, sys, tempfile, time
 import numpy as np
 from gensim.models import KeyedVectors
-lib, path, m, efc, nq, efs, limit = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5]), [int(e) for e in sys.argv[6].split(',')], sys.argv[7]
+lib, path, m, efc, nq, efs, limit, frequent = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5]), [int(e) for e in sys.argv[6].split(',')], sys.argv[7], sys.argv[8] == "1"
 kv = KeyedVectors.load_word2vec_format(path, binary=True, limit=int(limit) if limit != 'none' else None)
 x = kv.vectors.astype(np.float32)
 x /= np.linalg.norm(x, axis=1, keepdims=True)
 n, d = x.shape
-qi = np.array([(q * 7919 + 1) % n for q in range(nq)])
+qi = np.arange(nq) if frequent else np.array([(q * 7919 + 1) % n for q in range(nq)])
 sims = x[qi] @ x.T
 sims[np.arange(nq), qi] = -np.inf
 truth = np.argsort(-sims, axis=1)[:, :10]
@@ -45,6 +48,7 @@ if lib == "hnswlib":
     idx.add_items(x, np.arange(n), num_threads=threads)
     out["build_s"] = time.time() - t
     t = time.time(); idx.save_index(os.path.join(tmp, "i.bin")); out["save_s"] = time.time() - t
+    out["index_bytes"] = os.path.getsize(os.path.join(tmp, "i.bin"))
     del idx
     t = time.time()
     idx = hnswlib.Index(space="cosine", dim=d); idx.load_index(os.path.join(tmp, "i.bin"), max_elements=n)
@@ -65,6 +69,7 @@ else:
     idx.add(x)
     out["build_s"] = time.time() - t
     t = time.time(); faiss.write_index(idx, os.path.join(tmp, "i.faiss")); out["save_s"] = time.time() - t
+    out["index_bytes"] = os.path.getsize(os.path.join(tmp, "i.faiss"))
     del idx
     t = time.time(); idx = faiss.read_index(os.path.join(tmp, "i.faiss")); out["reload_s"] = time.time() - t
     def search(ef, th):
@@ -102,32 +107,53 @@ def main():
     ap.add_argument("--queries", type=int, default=1000)
     ap.add_argument("--efs", default="10,20,40,80,160")
     ap.add_argument("--limit", default="none")
+    ap.add_argument("--frequent", action="store_true")
+    ap.add_argument("--ours", help="the file wordvec reads (default: VECTORS)")
     a = ap.parse_args()
     subprocess.run(["cargo", "build", "--release", "--quiet", "--bench", "ann"], cwd=ROOT, check=True)
     deps = os.path.join(ROOT, "target", "release", "deps")
     exe = max((os.path.join(deps, f) for f in os.listdir(deps) if f.startswith("ann-") and "." not in f), key=os.path.getmtime)
-    ours_cmd = [exe, a.vectors, "--m", str(a.m), "--ef-construction", str(a.ef_construction), "--queries", str(a.queries), "--efs", a.efs]
+    ours_cmd = [exe, a.ours or a.vectors, "--m", str(a.m), "--ef-construction", str(a.ef_construction), "--queries", str(a.queries), "--efs", a.efs]
     if a.limit != "none":
         ours_cmd += ["--limit", a.limit]
-    results = {"wordvec (hnsw_rs)": run(ours_cmd)}
+    if a.frequent:
+        ours_cmd += ["--frequent"]
+    results = {"wordvec": run(ours_cmd)}
     for lib in ("hnswlib", "faiss"):
-        results[lib] = run([sys.executable, "-c", PEER, lib, a.vectors, str(a.m), str(a.ef_construction), str(a.queries), a.efs, a.limit])
+        results[lib] = run([sys.executable, "-c", PEER, lib, a.vectors, str(a.m), str(a.ef_construction), str(a.queries), a.efs, a.limit, "1" if a.frequent else "0"])
     first = next(iter(results.values()))[0]
     cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
-    print(f"vectors: {a.vectors} ({first['words']} x {first['dims']}); M {a.m}, ef_construction {a.ef_construction}; "
-          f"{a.queries} queries, recall@10; machine: {os.cpu_count()} cores, {cpu}\n")
-    print("| library | build s (all cores) | save s | reload s | peak RSS MiB |")
-    print("|---|---|---|---|---|")
+    print(f"vectors: {a.vectors} (wordvec: {a.ours or a.vectors}) ({first['words']} x {first['dims']}); M {a.m}, ef_construction {a.ef_construction}; "
+          f"{a.queries} {'frequent' if a.frequent else 'spread'} queries, recall@10; machine: {os.cpu_count()} cores, {cpu}\n")
+    print("| library | build s (all cores) | index MB | save s | reload s | peak RSS MiB |")
+    print("|---|---|---|---|---|---|")
     for name, (r, rss) in results.items():
-        print(f"| {name} | {r['build_s']:.1f} | {r['save_s']:.2f} | {r['reload_s']:.2f} | {rss:.0f} |")
+        print(f"| {name} | {r['build_s']:.1f} | {r['index_bytes'] / 1e6:.1f} | {r['save_s']:.2f} | {r['reload_s']:.2f} | {rss:.0f} |")
     print("\n| library | ef | recall@10 | qps 1 thread | qps all cores |")
     print("|---|---|---|---|---|")
     for name, (r, _) in results.items():
         for c in r["curve"]:
             print(f"| {name} | {c['ef']} | {c['recall_words']:.4f} | {c['qps_one_thread']:.0f} | {c['qps_all_threads']:.0f} |")
-    ours = results["wordvec (hnsw_rs)"][0]
+    ours = results["wordvec"][0]
     ra = [f"ef {c['ef']}: {c['recall_analogies']:.4f}" for c in ours["curve"]]
     print(f"\nwordvec analogy-query recall@10 (a - b + c, exact 3CosAdd as truth): {', '.join(ra)}")
+    # Queries per second at equal recall: each peer's curve point against wordvec's, interpolated
+    # on wordvec's curve (log-linear in qps), one thread.
+    import math
+    def qps_at(curve, rec):
+        pts = sorted((c["recall_words"], c["qps_one_thread"]) for c in curve)
+        for (r0, q0), (r1, q1) in zip(pts, pts[1:]):
+            if r0 <= rec <= r1:
+                f = (rec - r0) / (r1 - r0) if r1 > r0 else 0
+                return math.exp(math.log(q0) + f * (math.log(q1) - math.log(q0)))
+        return None
+    for lib in ("hnswlib", "faiss"):
+        for c in results[lib][0]["curve"]:
+            q = qps_at(ours["curve"], c["recall_words"])
+            if q:
+                print(f"at recall {c['recall_words']:.4f} (ef {c['ef']} in {lib}): wordvec {q:.0f} q/s, {lib} {c['qps_one_thread']:.0f} q/s: {q / c['qps_one_thread']:.2f}x")
+    for lib in ("hnswlib", "faiss"):
+        print(f"build: wordvec {ours['build_s']:.1f} s, {lib} {results[lib][0]['build_s']:.1f} s: {results[lib][0]['build_s'] / ours['build_s']:.2f}x")
 
 
 if __name__ == "__main__":

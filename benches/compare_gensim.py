@@ -118,6 +118,10 @@ def main():
     print(f"| wordvec, 1 core | {q['query_s_one_core']:.3f} | {g['query_s'] / q['query_s_one_core']:.1f}x |")
     print(f"| plain read pass over the matrix, all cores (bound) | {q['read_pass_s_all_cores']:.3f} | query / bound = {q['query_s_all_cores'] / q['read_pass_s_all_cores']:.2f} |")
     print(f"| plain read pass, 1 core | {q['read_pass_s_one_core']:.3f} | query / bound = {q['query_s_one_core'] / q['read_pass_s_one_core']:.2f} |")
+    print(f"| wordvec through the int8 copy, all {q['threads']} cores | {q['int8_query_s_all_cores']:.3f} | {g['query_s'] / q['int8_query_s_all_cores']:.1f}x |")
+    print(f"| wordvec through the int8 copy, 1 core | {q['int8_query_s_one_core']:.3f} | {g['query_s'] / q['int8_query_s_one_core']:.1f}x |")
+    print(f"\nint8 copy: built or opened (checked against the rows) in {q['int8_prepare_s']:.2f} s; "
+          f"answers differing from the f32 scan: {q['int8_answers_differing']} of {max(a.queries, 10)}")
     print(f"\ngensim load alone: {g['load_s']:.1f} s")
 
 

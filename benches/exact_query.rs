@@ -2,7 +2,10 @@
 //!
 //! Opens FILE (any format), then times: the open; `QUERIES` most_similar queries (top 10, words
 //! spread over the vocabulary) on all cores and on one; and one plain read pass over every
-//! vector (summing its bytes as integers), the floor for any exact scan. Prints one JSON line.
+//! vector (summing its bytes as integers), the floor for any f32 scan. Then the same queries
+//! through the int8 copy (FILE.i8 when it exists, else built here): its build or open time, its
+//! query times, and how many answers differ from the f32 scan's (words, scores, order: must be
+//! 0). Prints one JSON line.
 //!
 //! Usage: cargo bench --bench exact_query -- FILE [QUERIES]
 
@@ -58,8 +61,30 @@ fn main() {
         .build()
         .unwrap();
     let (one_core, pass_one) = one.install(|| (queries(&emb, n.min(5)), read_pass(&emb)));
+
+    // The int8 copy.
+    let side = wordvec::quant::sidecar_path(&path);
+    let t = Instant::now();
+    let rows = if side.is_file() {
+        wordvec::quant::Int8Rows::open(&side, &emb).unwrap()
+    } else {
+        wordvec::quant::Int8Rows::build(&emb).unwrap()
+    };
+    let int8_prepare = t.elapsed().as_secs_f64();
+    let mut fast = wordvec::load(&path, &LoadOptions::default()).unwrap();
+    fast.attach_int8(rows).unwrap();
+    let int8_all = queries(&fast, n);
+    let int8_one = one.install(|| queries(&fast, n.min(5)));
+    let differ = (0..n)
+        .filter(|q| {
+            let w = emb.word((q * 7919 + 13) % emb.len()).to_owned();
+            let t = [Term::Word(&w)];
+            emb.most_similar(&t, &[], 10, None).unwrap()
+                != fast.most_similar(&t, &[], 10, None).unwrap()
+        })
+        .count();
     println!(
-        "{{\"file\":{:?},\"words\":{},\"dims\":{},\"threads\":{},\"open_s\":{open:.4},\"query_s_all_cores\":{all_cores:.4},\"query_s_one_core\":{one_core:.4},\"read_pass_s_all_cores\":{pass_all:.4},\"read_pass_s_one_core\":{pass_one:.4}}}",
+        "{{\"file\":{:?},\"words\":{},\"dims\":{},\"threads\":{},\"open_s\":{open:.4},\"query_s_all_cores\":{all_cores:.4},\"query_s_one_core\":{one_core:.4},\"read_pass_s_all_cores\":{pass_all:.4},\"read_pass_s_one_core\":{pass_one:.4},\"int8_prepare_s\":{int8_prepare:.4},\"int8_query_s_all_cores\":{int8_all:.4},\"int8_query_s_one_core\":{int8_one:.4},\"int8_answers_differing\":{differ}}}",
         path.display().to_string(),
         emb.len(),
         emb.dims(),

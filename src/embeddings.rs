@@ -36,6 +36,7 @@ pub struct Embeddings {
     norms: Slice<f32>,
     unit_rows: bool,
     meta: Metadata,
+    int8: Option<std::sync::Arc<crate::quant::Int8Rows>>,
 }
 
 impl std::fmt::Debug for Embeddings {
@@ -72,7 +73,28 @@ impl Embeddings {
             norms,
             unit_rows,
             meta,
+            int8: None,
         })
+    }
+
+    /// Attaches an int8 copy of these rows (see [`crate::quant`]): exact 3CosAdd scans read it
+    /// first and re-score in f32 only the rows that can still be in the answer. It must have
+    /// been opened (and so checked) for these very vectors: [`crate::quant::Int8Rows::open`].
+    pub fn attach_int8(&mut self, rows: crate::quant::Int8Rows) -> Result<()> {
+        if rows.len() != self.len() {
+            return Err(Error::invalid(format!(
+                "an int8 copy of {} rows for {} vectors",
+                rows.len(),
+                self.len()
+            )));
+        }
+        self.int8 = Some(std::sync::Arc::new(rows));
+        Ok(())
+    }
+
+    /// The attached int8 copy, if any.
+    pub fn int8(&self) -> Option<&crate::quant::Int8Rows> {
+        self.int8.as_deref()
     }
 
     /// Embeddings from words and their raw vectors (`values.len() == words.len() * dims`).

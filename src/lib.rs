@@ -37,6 +37,7 @@ pub mod formats;
 pub mod index;
 pub mod io;
 pub mod limits;
+pub mod quant;
 pub mod query;
 pub mod search;
 pub mod server;

@@ -32,9 +32,63 @@ pub trait Storage: Send + Sync {
         None
     }
 
+    /// Direct access to the rows for hot loops (no virtual call per row), when the storage
+    /// has one of the two layouts [`Rows`] knows.
+    fn rows(&self) -> Option<Rows<'_>> {
+        None
+    }
+
     /// Row `idx` decoded into a vector.
     fn row(&self, idx: usize) -> Vec<f32> {
         decode_row(self.row_bytes(idx))
+    }
+}
+
+/// The rows of a storage, for loops that read millions of them (graph searches): a match on
+/// two layouts instead of a virtual call per row.
+#[derive(Clone, Copy)]
+pub enum Rows<'a> {
+    /// Back to back, `width` bytes each.
+    Dense {
+        /// All rows.
+        bytes: &'a [u8],
+        /// Bytes per row.
+        width: usize,
+    },
+    /// At recorded offsets.
+    Offsets {
+        /// The buffer.
+        data: &'a [u8],
+        /// Where each row starts.
+        offsets: &'a [usize],
+        /// Bytes per row.
+        width: usize,
+    },
+    /// Any other storage.
+    Other(&'a dyn Storage),
+}
+
+impl<'a> Rows<'a> {
+    /// The rows of `storage`.
+    pub fn of(storage: &'a dyn Storage) -> Rows<'a> {
+        storage.rows().unwrap_or(Rows::Other(storage))
+    }
+
+    /// Row `i` (panics past the end, as [`Storage::row_bytes`]).
+    #[inline(always)]
+    pub fn row(&self, i: usize) -> &'a [u8] {
+        match *self {
+            Rows::Dense { bytes, width } => &bytes[i * width..(i + 1) * width],
+            Rows::Offsets {
+                data,
+                offsets,
+                width,
+            } => {
+                let o = offsets[i];
+                &data[o..o + width]
+            }
+            Rows::Other(s) => s.row_bytes(i),
+        }
     }
 }
 
@@ -91,6 +145,12 @@ impl Storage for DenseRows {
         let w = self.dims * 4;
         &self.data[idx * w..(idx + 1) * w]
     }
+    fn rows(&self) -> Option<Rows<'_>> {
+        Some(Rows::Dense {
+            bytes: &self.data,
+            width: self.dims * 4,
+        })
+    }
     fn row_offset(&self, idx: usize) -> Option<u64> {
         match &self.data {
             Slice::Shared { offset, .. } => Some((offset + idx * self.dims * 4) as u64),
@@ -136,6 +196,13 @@ impl Storage for OffsetRows {
     }
     fn row_offset(&self, idx: usize) -> Option<u64> {
         Some(self.offsets[idx] as u64)
+    }
+    fn rows(&self) -> Option<Rows<'_>> {
+        Some(Rows::Offsets {
+            data: (*self.data).as_ref(),
+            offsets: &self.offsets,
+            width: self.dims * 4,
+        })
     }
 }
 

@@ -2,8 +2,8 @@
 //! extended), a seeded mutation run over files made from the fixtures, crafted files whose
 //! checksums were recomputed, and extreme query vectors.
 //!
-//! The mutation run writes `WORDVEC_MUTANTS` mutants per target (default 300, 3,600 over its
-//! twelve targets; seconds on two cores in `cargo test`) and counts how each ended: loaded
+//! The mutation run writes `WORDVEC_MUTANTS` mutants per target (default 300, 3,900 over its
+//! thirteen targets; seconds on two cores in `cargo test`) and counts how each ended: loaded
 //! and answered, refused with an error, panicked (a failure), or hung (a watchdog aborts the run
 //! when one mutant takes more than 30 s). An abort (an allocation the system refuses, say) ends
 //! the process and so fails the run. The long run, documented in README:
@@ -176,6 +176,8 @@ struct Bases {
     index_emb: Embeddings,
     /// wordvec's graph file.
     graph: Vec<u8>,
+    /// The int8 copy of `index_emb`.
+    int8: Vec<u8>,
     /// hnsw_rs's three files (metadata, graph, data).
     index_files: [Vec<u8>; 3],
 }
@@ -242,6 +244,7 @@ fn bases() -> Bases {
     .unwrap();
     index.save(&graph_file).unwrap();
     let graph = std::fs::read(&graph_file).unwrap();
+    let int8 = wordvec::quant::Int8Rows::build(&small).unwrap().to_bytes();
     let legacy = tempfile::tempdir_in(dir.path()).unwrap();
     let (idx, _) = common::legacy_index(&small, legacy.path());
     let (g, d) = wordvec::index::meta::hnsw_files(&idx);
@@ -256,6 +259,7 @@ fn bases() -> Bases {
         classifier,
         index_emb: small,
         graph,
+        int8,
         index_files,
     }
 }
@@ -296,6 +300,30 @@ fn use_index(path: &Path, emb: &Embeddings) -> wordvec::Result<()> {
     let index = HnswIndex::load(path, emb)?;
     search_all(&index, emb)?;
     index.verify()
+}
+
+/// Opens an int8 copy for `emb` and, when it is accepted, checks that queries through it give
+/// the f32 answers.
+fn use_int8(path: &Path, emb: &Embeddings) -> wordvec::Result<()> {
+    let rows = wordvec::quant::Int8Rows::open(path, emb)?;
+    let mut fast = wordvec::load(
+        emb.metadata().source.as_deref().expect("a file"),
+        &LoadOptions {
+            limit: Some(emb.len()),
+            ..LoadOptions::default()
+        },
+    )?;
+    fast.attach_int8(rows)?;
+    for w in [0, 7, 150, 299] {
+        let terms = [Term::Word(emb.word(w))];
+        let q = Query::new(&terms, &[], 10);
+        assert_eq!(
+            emb.search_exact(&q)?,
+            fast.search_exact(&q)?,
+            "an accepted int8 copy answered differently"
+        );
+    }
+    Ok(())
 }
 
 fn import_index(path: &Path, emb: &Embeddings) -> wordvec::Result<()> {
@@ -345,6 +373,7 @@ fn mutation_run() {
         "graph",
         "hnsw_rs-graph",
         "hnsw_rs-data",
+        "int8",
     ]);
     let work: Vec<(usize, usize)> = (0..targets.len())
         .flat_map(|t| (0..per_target).map(move |i| (t, i)))
@@ -377,6 +406,11 @@ fn mutation_run() {
                 let p = scratch.path().join("g.idx");
                 std::fs::write(&p, &b.graph).unwrap();
                 run(|| use_index(&p, &b.index_emb))
+            }
+            "int8" => {
+                let p = scratch.path().join("v.i8");
+                std::fs::write(&p, &b.int8).unwrap();
+                run(|| use_int8(&p, &b.index_emb))
             }
             "hnsw_rs-graph" | "hnsw_rs-data" => {
                 let p = write_crafted_index(scratch.path(), &b.index_files, 1, &b.index_files[1]);
@@ -412,6 +446,12 @@ fn mutation_run() {
                     let p = scratch.path().join("m.wvcls");
                     std::fs::write(&p, &m).unwrap();
                     run(|| use_classifier(&p))
+                }
+                "int8" => {
+                    let m = mutate(&b.int8, &mut rng);
+                    let p = scratch.path().join("v.i8");
+                    std::fs::write(&p, &m).unwrap();
+                    run(|| use_int8(&p, &b.index_emb))
                 }
                 "graph" => {
                     let m = mutate(&b.graph, &mut rng);

@@ -195,8 +195,18 @@ pub fn open_vectors(path: Option<&Path>, load: &LoadArgs) -> Result<Embeddings> 
             .then(|| progress_bar(&format!("loading {}", path.display()))),
     };
     let start = Instant::now();
-    let emb = wordvec::load(path, &opts)?;
+    let mut emb = wordvec::load(path, &opts)?;
     tracing::info!(path = %path.display(), words = emb.len(), dims = emb.dims(), elapsed = ?start.elapsed(), "loaded vectors");
+    // An int8 copy beside the vectors (`convert --int8`) speeds up exact scans; it is checked
+    // against the rows it copies, and one that disagrees is an error.
+    let sidecar = wordvec::quant::sidecar_path(path);
+    if load.limit.is_none() && sidecar.is_file() {
+        let t = Instant::now();
+        let rows = wordvec::quant::Int8Rows::open(&sidecar, &emb)
+            .with_context(|| format!("opening the int8 copy {}", sidecar.display()))?;
+        emb.attach_int8(rows)?;
+        tracing::info!(path = %sidecar.display(), elapsed = ?t.elapsed(), "attached the int8 copy");
+    }
     Ok(emb)
 }
 

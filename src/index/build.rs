@@ -16,16 +16,15 @@
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
 use std::sync::Mutex;
 
 use rayon::prelude::*;
 
 use super::graph::{Graph, GraphInfo, GraphParts, NO_UPPER};
-use super::search::{Near, Visited};
+use super::search::{Near, Scorer, Visited};
 use crate::embeddings::Embeddings;
 use crate::error::{Error, Result};
-use crate::simd;
 
 /// Highest level a node may draw (a level above ln(n)/ln(M) is already rare).
 const MAX_LEVEL: usize = 16;
@@ -69,29 +68,52 @@ fn level_of(seed: u64, i: usize, ml: f64) -> usize {
 
 struct Builder<'a> {
     emb: &'a Embeddings,
-    dot: simd::DotFn,
+    sc: Scorer<'a>,
     m: usize,
     m0: usize,
     ef: usize,
     levels: Vec<u8>,
-    /// Per node, its link lists for levels 0..=level.
+    /// Layer 0, as in the file: per node a count and `m0` slots. Read without a lock (every
+    /// value ever stored is a valid row, so a racing reader sees an old or a new list, both
+    /// usable, as in hnswlib's searches during a build); written only under the node's mutex.
+    layer0: Vec<AtomicU32>,
+    /// Per node: the writers' lock, and its link lists for levels 1..=level (index 0 unused).
     links: Vec<Mutex<Vec<Vec<u32>>>>,
     /// (entry point, top level)
     entry: Mutex<(u32, usize)>,
 }
 
+/// Per-thread state of the build's searches, kept across inserts.
+#[derive(Default)]
+struct Scratch {
+    visited: Visited,
+    cand: BinaryHeap<Reverse<Near>>,
+    best: BinaryHeap<Near>,
+    buf: Vec<u32>,
+}
+
 thread_local! {
-    static VISITED: std::cell::RefCell<Visited> = std::cell::RefCell::new(Visited::default());
+    static SCRATCH: std::cell::RefCell<Scratch> = std::cell::RefCell::new(Scratch::default());
 }
 
 impl Builder<'_> {
     #[inline]
     fn dist(&self, q: &[f32], row: u32) -> f32 {
-        1.0 - self.emb.cosine_with(self.dot, row as usize, q)
+        self.sc.distance(q, row)
     }
 
     fn links_of(&self, node: u32, level: usize, out: &mut Vec<u32>) {
         out.clear();
+        if level == 0 {
+            let base = node as usize * (1 + self.m0);
+            let count = (self.layer0[base].load(Ordering::Acquire) as usize).min(self.m0);
+            out.extend(
+                self.layer0[base + 1..base + 1 + count]
+                    .iter()
+                    .map(|a| a.load(Ordering::Relaxed)),
+            );
+            return;
+        }
         let l = self.links[node as usize]
             .lock()
             .unwrap_or_else(|e| e.into_inner());
@@ -100,26 +122,52 @@ impl Builder<'_> {
         }
     }
 
+    /// Replaces `node`'s layer-0 list; the caller holds the node's mutex.
+    fn store0(&self, node: u32, list: &[u32]) {
+        let base = node as usize * (1 + self.m0);
+        for (slot, &x) in self.layer0[base + 1..].iter().zip(list) {
+            slot.store(x, Ordering::Relaxed);
+        }
+        self.layer0[base].store(list.len().min(self.m0) as u32, Ordering::Release);
+    }
+
+    /// `node`'s list on `level` under its mutex (`guard`), for a writer.
+    fn current(&self, node: u32, level: usize, guard: &[Vec<u32>]) -> Vec<u32> {
+        if level == 0 {
+            let mut v = Vec::with_capacity(self.m0);
+            self.links_of(node, 0, &mut v);
+            v
+        } else {
+            guard.get(level).cloned().unwrap_or_default()
+        }
+    }
+
     /// Beam search on one layer from `ep`: the `ef` nearest found, nearest first.
     fn search_layer(&self, q: &[f32], ep: Near, level: usize, ef: usize) -> Vec<Near> {
-        VISITED.with(|v| {
-            let visited = &mut *v.borrow_mut();
+        SCRATCH.with(|s| {
+            let s = &mut *s.borrow_mut();
+            let Scratch {
+                visited,
+                cand,
+                best,
+                buf,
+            } = s;
             visited.start(self.links.len());
             visited.insert(ep.id);
-            let mut cand = BinaryHeap::with_capacity(ef * 2);
-            let mut best: BinaryHeap<Near> = BinaryHeap::with_capacity(ef + 1);
+            cand.clear();
+            best.clear();
             cand.push(Reverse(ep));
             best.push(ep);
-            let mut buf = Vec::with_capacity(self.m0);
             while let Some(Reverse(c)) = cand.pop() {
                 if best.len() >= ef && best.peek().is_some_and(|w| c.dist > w.dist) {
                     break;
                 }
-                self.links_of(c.id, level, &mut buf);
-                for &x in &buf {
-                    if !visited.insert(x) {
-                        continue;
-                    }
+                self.links_of(c.id, level, buf);
+                buf.retain(|&x| visited.insert(x));
+                for &x in buf.iter() {
+                    self.sc.prefetch(x);
+                }
+                for &x in buf.iter() {
                     let d = self.dist(q, x);
                     if best.len() < ef || best.peek().is_some_and(|w| d < w.dist) {
                         let n = Near { dist: d, id: x };
@@ -131,7 +179,9 @@ impl Builder<'_> {
                     }
                 }
             }
-            best.into_sorted_vec()
+            let mut out: Vec<Near> = best.drain().collect();
+            out.sort();
+            out
         })
     }
 
@@ -152,33 +202,39 @@ impl Builder<'_> {
         kept.into_iter().map(|(id, _)| id).collect()
     }
 
-    /// Adds `new` (at distance `d` from `node`) to `node`'s list on `level`, pruning when full.
+    /// Adds `new` to `node`'s list on `level`, pruning with the heuristic when full.
     fn connect(&self, node: u32, new: u32, level: usize) {
         let max = if level == 0 { self.m0 } else { self.m };
-        let mut l = self.links[node as usize]
+        let mut guard = self.links[node as usize]
             .lock()
             .unwrap_or_else(|e| e.into_inner());
-        let Some(list) = l.get_mut(level) else {
+        if level > 0 && guard.get(level).is_none() {
             return;
-        };
+        }
+        let mut list = self.current(node, level, &guard);
         if list.contains(&new) {
             return;
         }
         if list.len() < max {
             list.push(new);
-            return;
+        } else {
+            let base = unit(self.emb, node);
+            let mut cands: Vec<Near> = list
+                .iter()
+                .chain(std::iter::once(&new))
+                .map(|&x| Near {
+                    dist: self.dist(&base, x),
+                    id: x,
+                })
+                .collect();
+            cands.sort();
+            list = self.select(&cands, max);
         }
-        let base = unit(self.emb, node);
-        let mut cands: Vec<Near> = list
-            .iter()
-            .chain(std::iter::once(&new))
-            .map(|&x| Near {
-                dist: self.dist(&base, x),
-                id: x,
-            })
-            .collect();
-        cands.sort();
-        *list = self.select(&cands, max);
+        if level == 0 {
+            self.store0(node, &list);
+        } else {
+            guard[level] = list;
+        }
     }
 
     fn insert(&self, i: u32) {
@@ -210,17 +266,18 @@ impl Builder<'_> {
             let cands = self.search_layer(&q, ep, l, self.ef);
             let chosen = self.select(&cands, self.m);
             {
-                let mut mine = self.links[i as usize]
+                let mut guard = self.links[i as usize]
                     .lock()
                     .unwrap_or_else(|e| e.into_inner());
-                if mine[l].is_empty() {
-                    mine[l] = chosen.clone();
+                let existing = self.current(i, l, &guard);
+                let list = if existing.is_empty() {
+                    chosen.clone()
                 } else {
                     // Another thread found this node through a higher layer and linked to it
                     // already: keep those links too, pruned by the same heuristic.
                     let max = if l == 0 { self.m0 } else { self.m };
                     let mut all: Vec<u32> = chosen.clone();
-                    all.extend(mine[l].iter().filter(|x| !chosen.contains(x)));
+                    all.extend(existing.iter().filter(|x| !chosen.contains(x)));
                     let mut cands: Vec<Near> = all
                         .into_iter()
                         .map(|x| Near {
@@ -229,7 +286,12 @@ impl Builder<'_> {
                         })
                         .collect();
                     cands.sort();
-                    mine[l] = self.select(&cands, max);
+                    self.select(&cands, max)
+                };
+                if l == 0 {
+                    self.store0(i, &list);
+                } else {
+                    guard[l] = list;
                 }
             }
             for &x in &chosen {
@@ -272,7 +334,8 @@ pub fn build(
         .collect();
     let b = Builder {
         emb,
-        dot: simd::dot_fn(),
+        sc: Scorer::new(emb),
+        layer0: (0..n * (1 + 2 * m)).map(|_| AtomicU32::new(0)).collect(),
         m,
         m0: 2 * m,
         ef: params.ef_construction.max(m),
@@ -300,11 +363,11 @@ pub fn build(
         entry,
     };
     let mut records = 0u32;
+    for (slot, a) in parts.layer0.iter_mut().zip(&b.layer0) {
+        *slot = a.load(Ordering::Relaxed);
+    }
     for (i, l) in b.links.into_iter().enumerate() {
         let l = l.into_inner().unwrap_or_else(|e| e.into_inner());
-        let rec = &mut parts.layer0[i * (1 + m0)..(i + 1) * (1 + m0)];
-        rec[0] = l[0].len() as u32;
-        rec[1..1 + l[0].len()].copy_from_slice(&l[0]);
         if l.len() > 1 {
             parts.upper_start[i] = records;
             for up in &l[1..] {

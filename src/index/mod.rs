@@ -450,6 +450,23 @@ pub fn recall(
         return Err(Error::invalid("too few indexed words to measure recall"));
     }
     let words: Vec<usize> = (0..queries).map(|q| (q * 7919 + 1) % n).collect();
+    recall_on(emb, index, &words, k, efs)
+}
+
+/// [`recall`] for the given query rows (the most frequent words, say: rows `0..q`).
+pub fn recall_on(
+    emb: &Embeddings,
+    index: &HnswIndex,
+    words: &[usize],
+    k: usize,
+    efs: &[usize],
+) -> Result<Vec<RecallReport>> {
+    let n = index.info().indexed;
+    if n < 4 || words.is_empty() || words.iter().any(|&w| w >= n) {
+        return Err(Error::invalid(
+            "query rows must be indexed rows, of at least 4",
+        ));
+    }
     let restrict = Some(n);
     let exact_w: Vec<Vec<usize>> = words
         .iter()

@@ -17,6 +17,7 @@ use std::collections::BinaryHeap;
 use super::graph::Graph;
 use crate::embeddings::Embeddings;
 use crate::simd;
+use crate::storage::Rows;
 
 /// A node and its distance to the query; ordered by distance, then id.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -88,15 +89,46 @@ thread_local! {
     static SCRATCH: RefCell<Scratch> = RefCell::new(Scratch::default());
 }
 
-/// `1 - cos(query, row)`; `query` is unit length.
-#[inline]
-fn distance(emb: &Embeddings, dot: simd::DotFn, query: &[f32], row: u32) -> f32 {
-    1.0 - emb.cosine_with(dot, row as usize, query)
+/// What a distance needs, fetched once per query: the rows without a virtual call, the kernel,
+/// and each row's length (unless rows are unit length already).
+#[derive(Clone, Copy)]
+pub(crate) struct Scorer<'a> {
+    rows: Rows<'a>,
+    norms: Option<&'a [f32]>,
+    dot: simd::DotFn,
 }
 
-#[inline]
-fn prefetch_row(emb: &Embeddings, row: u32) {
-    simd::prefetch(emb.storage().row_bytes(row as usize));
+impl<'a> Scorer<'a> {
+    pub(crate) fn new(emb: &'a Embeddings) -> Self {
+        Scorer {
+            rows: Rows::of(emb.storage()),
+            norms: (!emb.unit_rows()).then(|| emb.norms()),
+            dot: simd::dot_fn(),
+        }
+    }
+
+    /// `1 - cos(query, row)`; `query` is unit length.
+    #[inline(always)]
+    pub(crate) fn distance(&self, query: &[f32], row: u32) -> f32 {
+        let d = (self.dot)(query, self.rows.row(row as usize));
+        let cos = match self.norms {
+            None => d,
+            Some(n) => {
+                let n = n[row as usize];
+                if n > 0.0 {
+                    d / n
+                } else {
+                    0.0
+                }
+            }
+        };
+        1.0 - cos
+    }
+
+    #[inline(always)]
+    pub(crate) fn prefetch(&self, row: u32) {
+        simd::prefetch(self.rows.row(row as usize));
+    }
 }
 
 /// The `ef` nearest nodes to `query` found on layer 0 (nearest first), of which only those
@@ -112,9 +144,9 @@ pub fn search(
         return Vec::new();
     }
     let n = graph.len() as u32;
-    let dot = simd::dot_fn();
+    let sc = Scorer::new(emb);
     let (mut ep, top) = graph.entry();
-    let mut d_ep = distance(emb, dot, query, ep);
+    let mut d_ep = sc.distance(query, ep);
     // Greedy descent through the upper layers.
     for level in (1..=top).rev() {
         loop {
@@ -123,7 +155,7 @@ pub fn search(
                 if x >= n {
                     continue;
                 }
-                let d = distance(emb, dot, query, x);
+                let d = sc.distance(query, x);
                 if d < d_ep {
                     (ep, d_ep) = (x, d);
                     moved = true;
@@ -139,27 +171,16 @@ pub fn search(
         s.visited.start(graph.len());
         s.candidates.clear();
         s.results.clear();
-        layer0(
-            graph,
-            emb,
-            dot,
-            query,
-            ef,
-            admit,
-            Near { dist: d_ep, id: ep },
-            s,
-        );
+        layer0(graph, &sc, query, ef, admit, Near { dist: d_ep, id: ep }, s);
         let mut out: Vec<Near> = s.results.drain().collect();
         out.sort();
         out
     })
 }
 
-#[allow(clippy::too_many_arguments)]
 fn layer0(
     graph: &Graph,
-    emb: &Embeddings,
-    dot: simd::DotFn,
+    sc: &Scorer,
     query: &[f32],
     ef: usize,
     admit: &dyn Fn(u32) -> bool,
@@ -174,21 +195,22 @@ fn layer0(
     if admit(start.id) {
         s.results.push(start);
     }
+    let mut fresh: Vec<u32> = Vec::with_capacity(graph.info().slots0);
     while let Some(Reverse(c)) = s.candidates.pop() {
         if s.results.len() >= ef && s.results.peek().is_some_and(|w| c.dist > w.dist) {
             break;
         }
-        let links = graph.links(c.id, 0);
-        for (j, &x) in links.iter().enumerate() {
-            if let Some(&next) = links.get(j + 1) {
-                if next < n {
-                    prefetch_row(emb, next);
-                }
+        // First the unvisited neighbours, each row prefetched, so that the loads overlap the
+        // dot products of the ones before.
+        fresh.clear();
+        for &x in graph.links(c.id, 0) {
+            if x < n && s.visited.insert(x) {
+                sc.prefetch(x);
+                fresh.push(x);
             }
-            if x >= n || !s.visited.insert(x) {
-                continue;
-            }
-            let d = distance(emb, dot, query, x);
+        }
+        for &x in &fresh {
+            let d = sc.distance(query, x);
             let full = s.results.len() >= ef;
             if !full || s.results.peek().is_some_and(|w| d < w.dist) {
                 s.candidates.push(Reverse(Near { dist: d, id: x }));

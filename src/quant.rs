@@ -1,0 +1,427 @@
+//! An int8 copy of the unit rows, scanned first by exact queries: a quarter of the bytes of the
+//! f32 matrix, with answers identical to the f32 scan.
+//!
+//! Quantisation is per dimension (REFERENCE, section 7): `x_j ~ lo_j + step_j * c_j` with `c_j`
+//! in `0..=255`, so each component is off by at most `step_j / 2`. For a unit query `y`, the
+//! approximate score `a_i = sum_j (lo_j + step_j c_ij) y_j` differs from the f32 scan's score by at
+//! most `M = sum_j (step_j / 2) |y_j|` plus the rounding of both sums in f32 (bounded by
+//! `(d + 4) u (1 + sum_j |lo_j y_j| + 255 sum_j |step_j y_j|)`, u = 2^-24), one constant per
+//! query.
+//!
+//! Exactness: let `A` be the k-th largest `a_i`. A row in the f32 scan's top k has a score of at
+//! least the k-th score, which is at least `A - M`, so its `a_i` is at least `A - 2M`. Every row
+//! with `a_i >= A - 2M` is re-scored with the very function the f32 scan uses, and the top k of
+//! those, ties broken the same way (lower row first), is the f32 scan's answer: the same words,
+//! scores and order, by construction (and tested on thousands of queries).
+//!
+//! The copy is a sidecar file `VECTORS.i8` tied to its vectors by their fingerprint:
+//!
+//! | offset | field |
+//! |---|---|
+//! | 0 | magic `WVINT8Q1` |
+//! | 8 | version (1), u32; reserved u32 |
+//! | 16, 24 | rows `n`, dimensions `d` (u64) |
+//! | 32 | fingerprint of the vectors (16 ASCII hex digits) |
+//! | 48, 56, 64 | offsets of `lo` (`d` f32), `step` (`d` f32), codes (`n * d` u8) |
+//! | 72 | file length (u64); 80..128 reserved |
+//!
+//! Opening maps the file, checks the header, and then checks every code against its row (one
+//! pass, as long as one f32 scan): a copy that disagrees with its rows is an error, never a
+//! wrong answer. That check is the price of the guarantee; it is paid once per open.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use rayon::prelude::*;
+
+use crate::bytes::{Backing, Slice};
+use crate::embeddings::Embeddings;
+use crate::error::{Error, Result};
+
+/// Magic bytes of an int8 sidecar.
+pub const MAGIC: &[u8; 8] = b"WVINT8Q1";
+const HEADER: usize = 128;
+
+/// The int8 copy of a set of unit rows.
+#[derive(Debug, Clone)]
+pub struct Int8Rows {
+    n: usize,
+    dims: usize,
+    fingerprint: String,
+    lo: Slice<f32>,
+    step: Slice<f32>,
+    codes: Slice<u8>,
+}
+
+/// The sidecar path of a vectors file: `PATH.i8`.
+pub fn sidecar_path(vectors: &Path) -> PathBuf {
+    let mut s = vectors.as_os_str().to_owned();
+    s.push(".i8");
+    PathBuf::from(s)
+}
+
+fn unit_row(emb: &Embeddings, i: usize) -> Vec<f32> {
+    emb.unit_row(i)
+}
+
+fn align64(x: usize) -> usize {
+    x.div_ceil(64) * 64
+}
+
+impl Int8Rows {
+    /// Quantises the unit rows of `emb`.
+    pub fn build(emb: &Embeddings) -> Result<Int8Rows> {
+        let (n, d) = (emb.len(), emb.dims());
+        let codes_len = crate::limits::product("the int8 copy", &[n, d])?;
+        let (mut lo, mut hi) = (vec![f32::INFINITY; d], vec![f32::NEG_INFINITY; d]);
+        let ranges = (0..n)
+            .into_par_iter()
+            .fold(
+                || (vec![f32::INFINITY; d], vec![f32::NEG_INFINITY; d]),
+                |(mut l, mut h), i| {
+                    for (j, x) in unit_row(emb, i).into_iter().enumerate() {
+                        l[j] = l[j].min(x);
+                        h[j] = h[j].max(x);
+                    }
+                    (l, h)
+                },
+            )
+            .collect::<Vec<_>>();
+        for (l, h) in ranges {
+            for j in 0..d {
+                lo[j] = lo[j].min(l[j]);
+                hi[j] = hi[j].max(h[j]);
+            }
+        }
+        let step: Vec<f32> = lo
+            .iter()
+            .zip(&hi)
+            .map(|(&l, &h)| if h > l { (h - l) / 255.0 } else { 0.0 })
+            .collect();
+        for l in lo.iter_mut() {
+            if !l.is_finite() {
+                *l = 0.0;
+            }
+        }
+        let mut codes = crate::limits::zeroed::<u8>("the int8 copy", codes_len)?;
+        codes
+            .par_chunks_mut(d.max(1))
+            .enumerate()
+            .for_each(|(i, c)| {
+                for (j, x) in unit_row(emb, i).into_iter().enumerate() {
+                    c[j] = if step[j] > 0.0 {
+                        ((x - lo[j]) / step[j]).round().clamp(0.0, 255.0) as u8
+                    } else {
+                        0
+                    };
+                }
+            });
+        Ok(Int8Rows {
+            n,
+            dims: d,
+            fingerprint: crate::index::meta::fingerprint(emb),
+            lo: lo.into(),
+            step: step.into(),
+            codes: codes.into(),
+        })
+    }
+
+    /// Rows.
+    pub fn len(&self) -> usize {
+        self.n
+    }
+
+    /// True when there are no rows.
+    pub fn is_empty(&self) -> bool {
+        self.n == 0
+    }
+
+    /// The file's bytes.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let d = self.dims;
+        let lo_off = HEADER;
+        let step_off = align64(lo_off + 4 * d);
+        let codes_off = align64(step_off + 4 * d);
+        let len = align64(codes_off + self.codes.len());
+        let mut b = vec![0u8; len];
+        b[..8].copy_from_slice(MAGIC);
+        b[8..12].copy_from_slice(&1u32.to_le_bytes());
+        b[16..24].copy_from_slice(&(self.n as u64).to_le_bytes());
+        b[24..32].copy_from_slice(&(d as u64).to_le_bytes());
+        let fp = self.fingerprint.as_bytes();
+        b[32..32 + fp.len().min(16)].copy_from_slice(&fp[..fp.len().min(16)]);
+        for (at, v) in [(48, lo_off), (56, step_off), (64, codes_off), (72, len)] {
+            b[at..at + 8].copy_from_slice(&(v as u64).to_le_bytes());
+        }
+        b[lo_off..lo_off + 4 * d].copy_from_slice(bytemuck::cast_slice(&self.lo));
+        b[step_off..step_off + 4 * d].copy_from_slice(bytemuck::cast_slice(&self.step));
+        b[codes_off..codes_off + self.codes.len()].copy_from_slice(&self.codes);
+        b
+    }
+
+    /// Writes the sidecar atomically.
+    pub fn save(&self, path: &Path) -> Result<()> {
+        let bytes = self.to_bytes();
+        crate::io::write_atomically(path, |w| std::io::Write::write_all(w, &bytes))
+    }
+
+    /// Maps the sidecar `path` of `emb`, checks its header against the vectors (fingerprint,
+    /// sizes) and every code against its row.
+    pub fn open(path: &Path, emb: &Embeddings) -> Result<Int8Rows> {
+        let backing = crate::io::map_file(path)?;
+        let rows = Self::from_backing(backing, path)?;
+        let fp = crate::index::meta::fingerprint(emb);
+        if rows.fingerprint != fp || rows.n != emb.len() || rows.dims != emb.dims() {
+            return Err(Error::format(
+                path,
+                None,
+                16,
+                format!(
+                    "the int8 copy belongs to other vectors ({} x {}, fingerprint {}) than these ({} x {}, fingerprint {fp}); write it again with `wordvec convert --int8`",
+                    rows.n,
+                    rows.dims,
+                    rows.fingerprint,
+                    emb.len(),
+                    emb.dims()
+                ),
+            ));
+        }
+        rows.verify(emb, path)?;
+        Ok(rows)
+    }
+
+    fn from_backing(backing: Arc<Backing>, path: &Path) -> Result<Int8Rows> {
+        let data: &[u8] = (*backing).as_ref();
+        let bad = |at: usize, m: String| Error::format(path, None, at as u64, m);
+        if data.len() < HEADER || &data[..8] != MAGIC {
+            return Err(bad(0, "not a wordvec int8 file (no WVINT8Q1 magic)".into()));
+        }
+        let u64_at = |at: usize| u64::from_le_bytes(data[at..at + 8].try_into().expect("8 bytes"));
+        if u32::from_le_bytes(data[8..12].try_into().expect("4 bytes")) != 1 {
+            return Err(bad(8, "unknown int8 file version".into()));
+        }
+        if u64_at(72) != data.len() as u64 {
+            return Err(bad(
+                72,
+                format!(
+                    "header gives {} bytes, the file has {}: truncated or extended",
+                    u64_at(72),
+                    data.len()
+                ),
+            ));
+        }
+        let n = usize::try_from(u64_at(16)).map_err(|_| bad(16, "row count".into()))?;
+        let d = usize::try_from(u64_at(24)).map_err(|_| bad(24, "dimension".into()))?;
+        if d == 0 || d > crate::limits::MAX_DIMS {
+            return Err(bad(24, format!("dimension {d} out of range")));
+        }
+        let fingerprint = std::str::from_utf8(&data[32..48])
+            .ok()
+            .filter(|s| s.bytes().all(|c| c.is_ascii_hexdigit()))
+            .ok_or_else(|| bad(32, "fingerprint is not 16 hex digits".into()))?
+            .to_owned();
+        let codes_len = n
+            .checked_mul(d)
+            .filter(|&c| c <= data.len())
+            .ok_or_else(|| {
+                bad(
+                    16,
+                    format!("{n} x {d} codes cannot fit in {} bytes", data.len()),
+                )
+            })?;
+        let at = |field: usize, len: usize, what: &str| -> Result<usize> {
+            let off = usize::try_from(u64_at(field)).unwrap_or(usize::MAX);
+            if off < HEADER || off % 64 != 0 || off.checked_add(len).is_none_or(|e| e > data.len())
+            {
+                return Err(bad(field, format!("{what} section out of bounds")));
+            }
+            Ok(off)
+        };
+        let (lo_off, step_off, codes_off) = (
+            at(48, 4 * d, "lo")?,
+            at(56, 4 * d, "step")?,
+            at(64, codes_len, "codes")?,
+        );
+        let mis =
+            |what: &str, off: usize| bad(off, format!("{what} section is not aligned in memory"));
+        let lo =
+            Slice::<f32>::shared(backing.clone(), lo_off, d).ok_or_else(|| mis("lo", lo_off))?;
+        let step = Slice::<f32>::shared(backing.clone(), step_off, d)
+            .ok_or_else(|| mis("step", step_off))?;
+        let codes = Slice::<u8>::shared(backing.clone(), codes_off, codes_len)
+            .ok_or_else(|| mis("codes", codes_off))?;
+        if let Some(j) =
+            (0..d).find(|&j| !(lo[j].is_finite() && step[j].is_finite() && step[j] >= 0.0))
+        {
+            return Err(bad(
+                lo_off + 4 * j,
+                format!("dimension {j}: lo {} step {}", lo[j], step[j]),
+            ));
+        }
+        Ok(Int8Rows {
+            n,
+            dims: d,
+            fingerprint,
+            lo,
+            step,
+            codes,
+        })
+    }
+
+    /// Checks that every code is its row's value to within half a step (and rounding).
+    pub fn verify(&self, emb: &Embeddings, path: &Path) -> Result<()> {
+        let d = self.dims;
+        let bad = (0..self.n).into_par_iter().find_first(|&i| {
+            let x = unit_row(emb, i);
+            let c = &self.codes[i * d..(i + 1) * d];
+            (0..d).any(|j| {
+                let back = self.lo[j] + self.step[j] * f32::from(c[j]);
+                !x[j].is_finite() || (back - x[j]).abs() > self.step[j] * 0.5 * 1.001 + 1e-6
+            })
+        });
+        match bad {
+            Some(i) => Err(Error::format(
+                path,
+                Some(i as u64),
+                0,
+                format!("the int8 copy of {:?} disagrees with its row: the file is corrupt or from other vectors", emb.word(i)),
+            )),
+            None => Ok(()),
+        }
+    }
+
+    /// The approximate scores of the rows `0..rows` for a unit `query`, and the bound `M` of
+    /// their distance to the f32 scan's scores (see the module documentation).
+    pub fn approximate(&self, query: &[f32], rows: usize) -> (Vec<f32>, f32) {
+        let d = self.dims;
+        let w: Vec<f32> = self.step.iter().zip(query).map(|(s, y)| s * y).collect();
+        let base: f32 = self.lo.iter().zip(query).map(|(l, y)| l * y).sum();
+        // Half a step per component, with the slack `verify` allows.
+        let quant: f64 = self
+            .step
+            .iter()
+            .zip(query)
+            .map(|(&s, &y)| (f64::from(s) * 0.5 * 1.001 + 1e-6) * f64::from(y.abs()))
+            .sum();
+        let mass: f64 = 1.0
+            + self
+                .lo
+                .iter()
+                .zip(query)
+                .map(|(&l, &y)| f64::from((l * y).abs()))
+                .sum::<f64>()
+            + 255.0 * w.iter().map(|&x| f64::from(x.abs())).sum::<f64>();
+        let rounding = (d as f64 + 4.0) * f64::from(f32::EPSILON) * mass;
+        let m = (quant + rounding) as f32 * 1.0001 + 1e-7;
+        let kernel = dot_u8_fn();
+        let rows = rows.min(self.n);
+        let mut out = vec![0f32; rows];
+        out.par_chunks_mut(1024).enumerate().for_each(|(b, chunk)| {
+            for (k, o) in chunk.iter_mut().enumerate() {
+                let i = b * 1024 + k;
+                *o = base + kernel(&self.codes[i * d..(i + 1) * d], &w);
+            }
+        });
+        (out, m)
+    }
+}
+
+/// `sum_j codes[j] * w[j]`.
+pub type DotU8Fn = fn(&[u8], &[f32]) -> f32;
+
+/// The fastest `u8 x f32` dot kernel this CPU supports.
+pub fn dot_u8_fn() -> DotU8Fn {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {
+            return dot_u8_avx2_checked;
+        }
+    }
+    dot_u8_portable
+}
+
+/// Portable kernel, eight partial sums.
+pub fn dot_u8_portable(c: &[u8], w: &[f32]) -> f32 {
+    let mut acc = [0f32; 8];
+    let (cc, wc) = (c.chunks_exact(8), w.chunks_exact(8));
+    let (ct, wt) = (cc.remainder(), wc.remainder());
+    for (a, b) in cc.zip(wc) {
+        for k in 0..8 {
+            acc[k] += f32::from(a[k]) * b[k];
+        }
+    }
+    let mut s = (acc[0] + acc[4]) + (acc[1] + acc[5]) + (acc[2] + acc[6]) + (acc[3] + acc[7]);
+    for (a, b) in ct.iter().zip(wt) {
+        s += f32::from(*a) * b;
+    }
+    s
+}
+
+#[cfg(target_arch = "x86_64")]
+fn dot_u8_avx2_checked(c: &[u8], w: &[f32]) -> f32 {
+    // SAFETY: this function is only handed out by `dot_u8_fn` after AVX2 and FMA were detected.
+    unsafe { dot_u8_avx2(c, w) }
+}
+
+/// AVX2 kernel: eight codes widened to f32 per step, two independent accumulators.
+///
+/// # Safety
+/// The CPU must support AVX2 and FMA.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn dot_u8_avx2(c: &[u8], w: &[f32]) -> f32 {
+    use std::arch::x86_64::*;
+    let n = c.len().min(w.len());
+    let mut acc0 = _mm256_setzero_ps();
+    let mut acc1 = _mm256_setzero_ps();
+    let mut i = 0;
+    while i + 16 <= n {
+        // SAFETY: `i + 16 <= n` bounds both 8-byte loads of `c` and both 8-float loads of `w`;
+        // the loads are unaligned ones.
+        let (a, b) = unsafe {
+            (
+                _mm_loadl_epi64(c.as_ptr().add(i) as *const __m128i),
+                _mm_loadl_epi64(c.as_ptr().add(i + 8) as *const __m128i),
+            )
+        };
+        let fa = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(a));
+        let fb = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(b));
+        // SAFETY: as above, `i + 16 <= n <= w.len()`.
+        let (wa, wb) = unsafe {
+            (
+                _mm256_loadu_ps(w.as_ptr().add(i)),
+                _mm256_loadu_ps(w.as_ptr().add(i + 8)),
+            )
+        };
+        acc0 = _mm256_fmadd_ps(fa, wa, acc0);
+        acc1 = _mm256_fmadd_ps(fb, wb, acc1);
+        i += 16;
+    }
+    let acc = _mm256_add_ps(acc0, acc1);
+    let mut lanes = [0f32; 8];
+    // SAFETY: `lanes` holds 8 floats.
+    unsafe { _mm256_storeu_ps(lanes.as_mut_ptr(), acc) };
+    let mut s = (lanes[0] + lanes[4])
+        + (lanes[1] + lanes[5])
+        + (lanes[2] + lanes[6])
+        + (lanes[3] + lanes[7]);
+    while i < n {
+        s += f32::from(c[i]) * w[i];
+        i += 1;
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kernels_agree() {
+        let c: Vec<u8> = (0..301).map(|i| (i * 37 % 256) as u8).collect();
+        let w: Vec<f32> = (0..301).map(|i| (i as f32 - 150.0) / 1000.0).collect();
+        let a = dot_u8_portable(&c, &w);
+        let b = dot_u8_fn()(&c, &w);
+        assert!((a - b).abs() < 1e-3 * a.abs().max(1.0), "{a} {b}");
+    }
+}

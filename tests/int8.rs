@@ -1,0 +1,163 @@
+//! The int8 copy: exact queries that scan it first give the f32 scan's answers exactly (words,
+//! scores, order, ties), and a copy that does not belong to its vectors is an error.
+
+mod common;
+
+use std::path::Path;
+
+use wordvec::quant::{sidecar_path, Int8Rows};
+use wordvec::search::{Filter, Query};
+use wordvec::{Embeddings, Format, LoadOptions, SaveOptions, Term};
+
+/// The fixture as a native file with its int8 sidecar: (plain, with int8 attached).
+fn pair(dir: &Path, emb: &Embeddings) -> (Embeddings, Embeddings) {
+    let p = dir.join("v.wvec");
+    wordvec::save(emb, &p, Format::Native, &SaveOptions::default()).unwrap();
+    let plain = wordvec::load(&p, &LoadOptions::default()).unwrap();
+    Int8Rows::build(&plain)
+        .unwrap()
+        .save(&sidecar_path(&p))
+        .unwrap();
+    let mut fast = wordvec::load(&p, &LoadOptions::default()).unwrap();
+    let rows = Int8Rows::open(&sidecar_path(&p), &fast).unwrap();
+    fast.attach_int8(rows).unwrap();
+    (plain, fast)
+}
+
+#[test]
+fn answers_equal_the_f32_scan_on_thousands_of_queries() {
+    let dir = tempfile::tempdir().unwrap();
+    let emb = common::load("w2vc-sg-d32.bin");
+    let (plain, fast) = pair(dir.path(), &emb);
+    let n = plain.len();
+    let mut next = common::below(2024);
+    let mut checked = 0;
+    for q in 0..3000 {
+        let w = plain.word((q * 7919 + 1) % n).to_owned();
+        let w2 = plain.word(next(n)).to_owned();
+        let w3 = plain.word(next(n)).to_owned();
+        let v: Vec<f32> = (0..plain.dims())
+            .map(|_| next(2001) as f32 / 1000.0 - 1.0)
+            .collect();
+        let k = [1, 5, 10, 50, 300][q % 5];
+        let restrict = [None, Some(100), Some(3000)][q % 3];
+        let terms_a = [Term::Word(&w)];
+        let terms_b = [Term::Word(&w2), Term::Word(&w3)];
+        let neg = [Term::Word(&w)];
+        let queries = [
+            Query::new(&terms_a, &[], k).restrict_vocab(restrict),
+            Query::new(&terms_b, &neg, k),
+            Query::vector(&v, k).restrict_vocab(restrict),
+        ];
+        for query in &queries {
+            let a = plain.search_exact(query).unwrap();
+            let b = fast.search_exact(query).unwrap();
+            assert_eq!(a, b, "query {q}");
+            checked += 1;
+        }
+    }
+    // With a deny-list too.
+    let deny: Vec<String> = (0..500).map(|i| plain.word(i * 9).to_owned()).collect();
+    let f = Filter::from_words::<&str, String>(&plain, None, &deny).unwrap();
+    for q in 0..300 {
+        let w = plain.word((q * 31 + 7) % n).to_owned();
+        let terms = [Term::Word(&w)];
+        let query = Query::new(&terms, &[], 10).filter(f.clone());
+        assert_eq!(
+            plain.search_exact(&query).unwrap(),
+            fast.search_exact(&query).unwrap()
+        );
+        checked += 1;
+    }
+    assert_eq!(checked, 9300);
+}
+
+#[test]
+fn ties_break_as_the_f32_scan_breaks_them() {
+    // Every vector appears three times under three words: every score ties with two others.
+    let base = common::load("w2vc-sg-d32.bin");
+    let (mut words, mut values) = (Vec::new(), Vec::new());
+    for i in 0..600 {
+        for copy in 0..3 {
+            words.push(format!("{}#{copy}", base.word(i)));
+            values.extend(base.raw_row(i));
+        }
+    }
+    let emb = Embeddings::from_vectors(&words, values, base.dims()).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let (plain, fast) = pair(dir.path(), &emb);
+    for q in 0..600 {
+        let v = plain.unit_row(q * 3);
+        for k in [1, 2, 3, 4, 7, 30] {
+            let query = Query::vector(&v, k);
+            let (a, b) = (
+                plain.search_exact(&query).unwrap(),
+                fast.search_exact(&query).unwrap(),
+            );
+            assert_eq!(a, b, "row {q}, k {k}");
+        }
+    }
+}
+
+#[test]
+fn copies_that_do_not_belong_are_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let emb = common::load("w2vc-sg-d32.bin");
+    let (plain, _) = pair(dir.path(), &emb);
+    let side = sidecar_path(&dir.path().join("v.wvec"));
+    let original = std::fs::read(&side).unwrap();
+    let open = |bytes: &[u8]| {
+        std::fs::write(&side, bytes).unwrap();
+        Int8Rows::open(&side, &plain)
+            .map(|_| ())
+            .unwrap_err()
+            .to_string()
+    };
+    assert!(
+        open(&original[..100]).contains("no WVINT8Q1 magic")
+            || open(&original[..100]).contains("truncated")
+    );
+    assert!(open(&original[..original.len() - 64]).contains("truncated or extended"));
+    // A code changed by more than rounding: the copy disagrees with its row.
+    let mut b = original.clone();
+    let codes = u64::from_le_bytes(b[64..72].try_into().unwrap()) as usize;
+    b[codes + 32 * 17 + 3] ^= 0x80;
+    let e = open(&b);
+    assert!(
+        e.contains("disagrees with its row") && e.contains("record 17"),
+        "{e}"
+    );
+    // A step that is not a number.
+    let mut b = original.clone();
+    let step = u64::from_le_bytes(b[56..64].try_into().unwrap()) as usize;
+    b[step..step + 4].copy_from_slice(&f32::NAN.to_le_bytes());
+    assert!(open(&b).contains("dimension 0"));
+    // Another set of vectors: named by fingerprint.
+    std::fs::write(&side, &original).unwrap();
+    let fewer = wordvec::load(
+        &common::data("w2vc-sg-d32.bin"),
+        &LoadOptions {
+            limit: Some(4000),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let e = Int8Rows::open(&side, &fewer).unwrap_err().to_string();
+    assert!(e.contains("belongs to other vectors"), "{e}");
+    // Through the CLI: the sidecar beside a vectors file is picked up, and a bad one stops it.
+    let v = dir.path().join("v.wvec");
+    let ok = assert_cmd::Command::cargo_bin("wordvec")
+        .unwrap()
+        .args(["nn", v.to_str().unwrap(), "king", "-k", "3"])
+        .output()
+        .unwrap();
+    assert!(ok.status.success());
+    std::fs::write(&side, &original[..original.len() / 2]).unwrap();
+    let bad = assert_cmd::Command::cargo_bin("wordvec")
+        .unwrap()
+        .args(["nn", v.to_str().unwrap(), "king"])
+        .output()
+        .unwrap();
+    assert_eq!(bad.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("int8 copy"));
+}
