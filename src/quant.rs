@@ -37,6 +37,7 @@ use rayon::prelude::*;
 use crate::bytes::{Backing, Slice};
 use crate::embeddings::Embeddings;
 use crate::error::{Error, Result};
+use crate::topk::{Scored, TopK};
 
 /// Magic bytes of an int8 sidecar.
 pub const MAGIC: &[u8; 8] = b"WVINT8Q1";
@@ -290,9 +291,19 @@ impl Int8Rows {
         }
     }
 
-    /// The approximate scores of the rows `0..rows` for a unit `query`, and the bound `M` of
-    /// their distance to the f32 scan's scores (see the module documentation).
-    pub fn approximate(&self, query: &[f32], rows: usize) -> (Vec<f32>, f32) {
+    /// The rows of `0..rows` that `keep` accepts and whose approximate score for the unit
+    /// `query` can still put them in the top `k` of the f32 scan: at least the `k`-th largest
+    /// approximate score less twice the bound `M` of the distance between approximate and f32
+    /// scores (all kept rows when fewer than `k` are kept). One pass over the codes: each
+    /// thread keeps its own top k as it goes and sets rows aside against its running bar, which
+    /// only rises and never passes the final one; the final bar then sorts the rows set aside.
+    pub fn candidates(
+        &self,
+        query: &[f32],
+        rows: usize,
+        k: usize,
+        keep: &(dyn Fn(usize) -> bool + Sync),
+    ) -> Vec<u32> {
         let d = self.dims;
         let w: Vec<f32> = self.step.iter().zip(query).map(|(s, y)| s * y).collect();
         let base: f32 = self.lo.iter().zip(query).map(|(l, y)| l * y).sum();
@@ -315,14 +326,43 @@ impl Int8Rows {
         let m = (quant + rounding) as f32 * 1.0001 + 1e-7;
         let kernel = dot_u8_fn();
         let rows = rows.min(self.n);
-        let mut out = vec![0f32; rows];
-        out.par_chunks_mut(1024).enumerate().for_each(|(b, chunk)| {
-            for (k, o) in chunk.iter_mut().enumerate() {
-                let i = b * 1024 + k;
-                *o = base + kernel(&self.codes[i * d..(i + 1) * d], &w);
-            }
-        });
-        (out, m)
+        // The slices once, not through `Slice`'s deref per row.
+        let codes: &[u8] = &self.codes;
+        const CHUNK: usize = 4096;
+        let two_m = 2.0 * m;
+        let (top, mut set_aside) = (0..rows.div_ceil(CHUNK))
+            .into_par_iter()
+            .fold(
+                || (TopK::new(k), Vec::new()),
+                |(mut top, mut aside), b| {
+                    let first = b * CHUNK;
+                    let last = (first + CHUNK).min(rows);
+                    let block = &codes[first * d..last * d];
+                    let mut bar = top.bar().map_or(f32::NEG_INFINITY, |x| x - two_m);
+                    for (j, c) in block.chunks_exact(d).enumerate() {
+                        let i = first + j;
+                        let a = base + kernel(c, &w);
+                        if a >= bar && keep(i) {
+                            aside.push((i as u32, a));
+                            top.push(Scored { index: i, score: a });
+                            bar = top.bar().map_or(f32::NEG_INFINITY, |x| x - two_m);
+                        }
+                    }
+                    (top, aside)
+                },
+            )
+            .reduce(
+                || (TopK::new(k), Vec::new()),
+                |(t1, mut a1), (t2, a2)| {
+                    a1.extend(a2);
+                    (t1.merge(t2), a1)
+                },
+            );
+        let floor = top.bar().map_or(f32::NEG_INFINITY, |x| x - two_m);
+        set_aside.retain(|&(_, a)| a >= floor);
+        let mut rows: Vec<u32> = set_aside.into_iter().map(|(i, _)| i).collect();
+        rows.sort_unstable();
+        rows
     }
 }
 

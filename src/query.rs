@@ -11,7 +11,6 @@
 //! Arithmetic is `f32` in the same order as gensim's, so scores agree to about 1e-7. Scans run on
 //! all cores with the SIMD kernel of [`crate::simd`].
 
-use rayon::prelude::*;
 use serde::Serialize;
 
 use crate::embeddings::{normalize, Embeddings};
@@ -290,17 +289,9 @@ impl Embeddings {
             (None, Some(v), Some(int8)) => {
                 // The int8 copy first, then f32 for the rows that can still be in the answer
                 // (the proof is in `crate::quant`).
-                let (approx, m) = int8.approximate(v, rows);
-                let kth = crate::topk::top_k_where(rows, q.k, keep, |i| approx[i])
-                    .map_err(|e| self.scan_error(e))?;
-                let floor = match kth.last() {
-                    Some(last) if kth.len() == q.k => last.score - 2.0 * m,
-                    _ => f32::NEG_INFINITY,
-                };
-                let cands: Vec<u32> = (0..rows as u32)
-                    .into_par_iter()
-                    .filter(|&i| approx[i as usize] >= floor)
-                    .collect();
+                crate::cancel::check()?;
+                let cands = int8.candidates(v, rows, q.k, &keep);
+                crate::cancel::check()?;
                 crate::topk::top_k_of(&cands, q.k, keep, score)
             }
             (None, _, _) => crate::topk::top_k_where(rows, q.k, keep, score),

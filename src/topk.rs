@@ -88,6 +88,14 @@ impl TopK {
         self
     }
 
+    /// The worst kept score once `k` entries are kept (the bar a new entry must pass).
+    #[inline]
+    pub fn bar(&self) -> Option<f32> {
+        (self.heap.len() >= self.k && self.k > 0)
+            .then(|| self.heap.peek().map(|w| w.0.score))
+            .flatten()
+    }
+
     /// The lowest row offered with a NaN score, if any.
     pub fn nan_row(&self) -> Option<usize> {
         self.nan_row

@@ -49,7 +49,7 @@ pub enum Command {
     Info(info::InfoArgs),
     /// Nearest neighbours of a word, or of the sum of several (like word2vec's `distance`).
     #[command(
-        after_help = "Examples:\n  wordvec nn vectors.bin king -k 5\n  wordvec nn king --negative man   (embedded default model)\n  wordvec nn vectors.bin --queries words.txt --json"
+        after_help = "Examples:\n  wordvec nn vectors.bin king -k 5\n  wordvec nn king --negative man   (embedded default model)\n  wordvec nn vectors.bin --queries words.txt --json\n  wordvec nn vectors.bin king --only cities.txt --exclude stop.txt"
     )]
     Nn(query::NnArgs),
     /// Analogy: A is to B as C is to ? (3CosAdd, or 3CosMul with --cosmul).
@@ -66,7 +66,7 @@ pub enum Command {
     DoesntMatch(query::DoesntMatchArgs),
     /// Convert between formats (bin, txt, glove, native); the output name picks the format.
     #[command(
-        after_help = "Examples:\n  wordvec convert GoogleNews-vectors-negative300.bin.gz news.wvec\n  wordvec convert news.wvec news.txt\n  wordvec convert in.bin out.bin --to bin --binary-newline no"
+        after_help = "Examples:\n  wordvec convert GoogleNews-vectors-negative300.bin.gz news.wvec\n  wordvec convert news.wvec news.txt\n  wordvec convert in.bin out.bin --to bin --binary-newline no\n  wordvec convert news.bin news.wvec --int8   (also news.wvec.i8, scanned first by exact queries)"
     )]
     Convert(convert::ConvertArgs),
     /// Evaluate vectors on analogies or word-pair similarity (gensim's rules).
@@ -83,7 +83,7 @@ pub enum Command {
     /// Build, inspect and evaluate HNSW indexes for approximate nearest-neighbour queries.
     #[command(
         subcommand,
-        after_help = "Examples:\n  wordvec index build vectors.wvec\n  wordvec index eval vectors.wvec vectors.wvec.idx"
+        after_help = "Examples:\n  wordvec index build vectors.wvec\n  wordvec index eval vectors.wvec vectors.wvec.idx\n  wordvec index import vectors.wvec old.idx -o vectors.wvec.idx"
     )]
     Index(index::IndexCommand),
     /// Train word vectors (skip-gram or CBOW with negative sampling) on text files.
