@@ -368,15 +368,7 @@ pub fn build(
     }
     for (i, l) in b.links.into_iter().enumerate() {
         let l = l.into_inner().unwrap_or_else(|e| e.into_inner());
-        if l.len() > 1 {
-            parts.upper_start[i] = records;
-            for up in &l[1..] {
-                parts.upper.push(up.len() as u32);
-                parts.upper.extend_from_slice(up);
-                parts.upper.extend(std::iter::repeat_n(0, m - up.len()));
-                records += 1;
-            }
-        }
+        parts.push_upper(i, l.get(1..).unwrap_or_default(), m, &mut records);
     }
     let info = GraphInfo {
         indexed: n,

@@ -111,6 +111,24 @@ pub struct GraphParts {
     pub entry: u32,
 }
 
+impl GraphParts {
+    /// Appends `node`'s lists for levels 1.. (`upper[0]` is level 1) as records of `slots`
+    /// slots, and points its upper start at them; `records` counts the records so far.
+    pub fn push_upper(&mut self, node: usize, upper: &[Vec<u32>], slots: usize, records: &mut u32) {
+        if upper.is_empty() {
+            return;
+        }
+        self.upper_start[node] = *records;
+        for list in upper {
+            self.upper.push(list.len() as u32);
+            self.upper.extend_from_slice(list);
+            self.upper
+                .extend(std::iter::repeat_n(0, slots - list.len()));
+            *records += 1;
+        }
+    }
+}
+
 fn align64(x: usize) -> usize {
     x.div_ceil(64) * 64
 }

@@ -396,15 +396,7 @@ fn import_dump(
         let rec = &mut parts.layer0[i * (1 + slots0)..(i + 1) * (1 + slots0)];
         rec[0] = lists[0].len() as u32;
         rec[1..1 + lists[0].len()].copy_from_slice(&lists[0]);
-        if lists.len() > 1 {
-            parts.upper_start[i] = records;
-            for up in &lists[1..] {
-                parts.upper.push(up.len() as u32);
-                parts.upper.extend_from_slice(up);
-                parts.upper.extend(std::iter::repeat_n(0, slots - up.len()));
-                records += 1;
-            }
-        }
+        parts.push_upper(i, &lists[1..], slots, &mut records);
     }
     let info = GraphInfo {
         indexed: n,
