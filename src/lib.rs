@@ -17,6 +17,11 @@
 //!   ([`storage::Storage`]); [`embeddings`]: both together, with norms.
 //! - [`formats`]: one module per file format, and format detection.
 //! - [`simd`] dot-product kernels, [`topk`] parallel selection, [`query`] the gensim queries.
+//! - [`search`]: the one [`search::Query`] value and the [`search::Searcher`] that answers it by
+//!   the exact scan or the [`index`] (wordvec's memory-mapped HNSW graph); [`filter`] allow- and
+//!   deny-lists; [`quant`] the int8 copy exact scans read first.
+//! - [`limits`]: the bounds on every size from a request, flag or header; [`cancel`]:
+//!   cooperative cancellation of scans; [`io`]: mapping, gzip, output paths, atomic writes.
 //! - [`eval`]: analogy and word-pair evaluation.
 //! - [`default_model`]: the small model compiled into the binary.
 

@@ -10,7 +10,7 @@
 //! - [`graph`]: the file format (flat `u32` link arrays, no copy of the vectors);
 //! - [`build`]: the parallel builder (hnswlib's algorithm);
 //! - [`search`]: the search loop;
-//! - [`reference`]: hnsw_rs, as an alternative builder and as the reference the parity tests
+//! - [`reference`](mod@reference): hnsw_rs, as an alternative builder and as the reference the parity tests
 //!   compare with; its dump files ([`meta`], walked by a private checker) are what
 //!   `wordvec index import` converts, which is also how indexes of the previous format
 //!   (`wordvec-hnsw-1`) are carried over.

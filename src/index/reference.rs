@@ -5,7 +5,7 @@
 //! hnsw_rs can abort the process on bad input (an assertion in its dot distance, `exit` on
 //! unreadable files, panics on mismatched graph/data pairs). Every call is guarded: the distance
 //! is clamped ([`super::distance::UnitDot`]), its dump files are walked by
-//! [`super::dump_check`] before anything reads them, and calls into it run under
+//! the dump checker before anything reads them, and calls into it run under
 //! `catch_unwind`.
 
 use std::path::{Path, PathBuf};
