@@ -273,6 +273,10 @@ impl Embeddings {
         q.check()?;
         let cosmul = q.scoring == Scoring::CosMul;
         let p = self.prepare(&q.positive, &q.negative, cosmul)?;
+        if q.k == 0 {
+            // Checked like any query, answered without a pass over the rows.
+            return Ok(Vec::new());
+        }
         let rows = self.rows_to_scan(q.restrict_vocab);
         let dot = simd::dot_fn();
         let query = (!cosmul).then(|| self.mean_query(&p.pos, &p.neg));

@@ -134,28 +134,7 @@ fn bad_lists_are_clear_errors() {
 
 #[test]
 fn a_short_allow_list_is_scanned_exactly() {
-    // 16,384 x 64: large enough that Auto goes through the index.
-    let (n, d) = (16_384usize, 64usize);
-    let words: Vec<String> = (0..n).map(|i| format!("w{i}")).collect();
-    let mut next = common::below(5);
-    let values = (0..n * d)
-        .map(|_| next(1 << 20) as f32 / (1 << 20) as f32 - 0.5)
-        .collect();
-    let emb = Embeddings::from_vectors(&words, values, d).unwrap();
-    let index = HnswIndex::build(
-        &emb,
-        IndexParams {
-            m: 8,
-            ef_construction: 40,
-            ..IndexParams::default()
-        },
-        None,
-    )
-    .unwrap();
-    let s = Searcher {
-        embeddings: emb,
-        index: Some(index),
-    };
+    let s = common::indexed_random(5);
     let terms = [Term::Word("w3")];
     let q = Query::new(&terms, &[], 5);
     assert!(s.uses_index(&q));

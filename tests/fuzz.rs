@@ -22,7 +22,7 @@ use std::time::{Duration, Instant};
 use proptest::prelude::*;
 use rayon::prelude::*;
 use wordvec::classify::{Classifier, ModelFile};
-use wordvec::index::{HnswIndex, IndexMeta, IndexParams};
+use wordvec::index::{HnswIndex, IndexMeta};
 use wordvec::search::Query;
 use wordvec::{Embeddings, Format, LoadOptions, SaveOptions, Term};
 
@@ -232,16 +232,7 @@ fn bases() -> Bases {
     // A small index over 300 rows, in wordvec's format and in the previous one (hnsw_rs's
     // files, which `import` reads).
     let graph_file = dir.path().join("base.idx");
-    let mut index = HnswIndex::build(
-        &small,
-        IndexParams {
-            m: 8,
-            ef_construction: 40,
-            ..IndexParams::default()
-        },
-        None,
-    )
-    .unwrap();
+    let mut index = common::small_index(&small);
     index.save(&graph_file).unwrap();
     let graph = std::fs::read(&graph_file).unwrap();
     let int8 = wordvec::quant::Int8Rows::build(&small).unwrap().to_bytes();

@@ -70,6 +70,14 @@ fn answers_equal_the_f32_scan_on_thousands_of_queries() {
         checked += 1;
     }
     assert_eq!(checked, 9300);
+    // k = 0: empty, as the f32 scan, and bad terms are still errors.
+    let terms = [Term::Word("king")];
+    assert!(fast
+        .search_exact(&Query::new(&terms, &[], 0))
+        .unwrap()
+        .is_empty());
+    let unknown = [Term::Word("zzqq")];
+    assert!(fast.search_exact(&Query::new(&unknown, &[], 0)).is_err());
 }
 
 #[test]

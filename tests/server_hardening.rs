@@ -11,35 +11,17 @@ use common::server::{big_model, ms, start_with, word, Running};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tonic::{Code, Request};
-use wordvec::index::{HnswIndex, IndexParams};
 use wordvec::search::Searcher;
 use wordvec::server::config::{Limits, ServeConfig};
 use wordvec::server::models::{Models, VectorModel};
 use wordvec::server::proto::{self, term, Term};
 
-/// 16,384 random words x 64 dims with an HNSW index: large enough that queries go through the
-/// index (rows x dims reaches `search::EXACT_BELOW`), small enough to build in a second.
+/// The random indexed set of `common::indexed_random`.
 fn indexed_model() -> Arc<Models> {
-    let (n, d) = (16_384usize, 64usize);
-    let words: Vec<String> = (0..n).map(|i| format!("w{i}")).collect();
-    let mut next = common::below(99);
-    let values = (0..n * d)
-        .map(|_| next(1 << 20) as f32 / (1 << 20) as f32 - 0.5)
-        .collect();
-    let emb = wordvec::Embeddings::from_vectors(&words, values, d).unwrap();
-    let params = IndexParams {
-        m: 8,
-        ef_construction: 40,
-        ..IndexParams::default()
-    };
-    let index = HnswIndex::build(&emb, params, None).unwrap();
     Arc::new(Models::new(vec![VectorModel {
         name: "indexed".into(),
         description: "random, indexed".into(),
-        searcher: Searcher {
-            embeddings: emb,
-            index: Some(index),
-        },
+        searcher: common::indexed_random(99),
     }]))
 }
 

@@ -173,3 +173,31 @@ pub fn legacy_index(
     std::fs::write(&p, serde_json::to_vec(&meta).unwrap()).unwrap();
     (p, g)
 }
+
+/// 16,384 random words (`w0`, `w1`, ...) x 64 dims with a small HNSW index (M 8,
+/// ef_construction 40): large enough that `Mode::Auto` goes through the index
+/// (rows x dims reaches `search::EXACT_BELOW`), small enough to build in a second.
+pub fn indexed_random(seed: u64) -> wordvec::search::Searcher {
+    let (n, d) = (16_384usize, 64usize);
+    let words: Vec<String> = (0..n).map(|i| format!("w{i}")).collect();
+    let mut next = below(seed);
+    let values = (0..n * d)
+        .map(|_| next(1 << 20) as f32 / (1 << 20) as f32 - 0.5)
+        .collect();
+    let emb = Embeddings::from_vectors(&words, values, d).unwrap();
+    let index = small_index(&emb);
+    wordvec::search::Searcher {
+        embeddings: emb,
+        index: Some(index),
+    }
+}
+
+/// An HNSW index with small, fast build parameters (M 8, ef_construction 40).
+pub fn small_index(emb: &Embeddings) -> wordvec::index::HnswIndex {
+    let params = wordvec::index::IndexParams {
+        m: 8,
+        ef_construction: 40,
+        ..Default::default()
+    };
+    wordvec::index::HnswIndex::build(emb, params, None).unwrap()
+}
