@@ -471,8 +471,7 @@ async fn health_and_reflection_work_for_stock_tools() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bearer_token_auth() {
     let dir = tempfile::tempdir().unwrap();
-    let token_file = dir.path().join("token");
-    std::fs::write(&token_file, "s3cret\n").unwrap();
+    let token_file = common::server::token_file(dir.path());
     let s = start(ServeConfig {
         auth_token_file: Some(token_file),
         ..Default::default()

@@ -240,8 +240,7 @@ async fn shutdown_completes_with_silent_connections_open() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn random_paths_do_not_grow_the_metrics() {
     let dir = tempfile::tempdir().unwrap();
-    let token = dir.path().join("token");
-    std::fs::write(&token, "s3cret\n").unwrap();
+    let token = common::server::token_file(dir.path());
     let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let maddr = probe.local_addr().unwrap();
     drop(probe);
@@ -401,8 +400,7 @@ async fn unknown_huge_words_are_not_echoed_back() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_bearer_scheme_is_case_insensitive() {
     let dir = tempfile::tempdir().unwrap();
-    let token = dir.path().join("token");
-    std::fs::write(&token, "s3cret\n").unwrap();
+    let token = common::server::token_file(dir.path());
     let s: Running = start_with(
         ServeConfig {
             auth_token_file: Some(token),

@@ -99,3 +99,10 @@ pub fn ms(positive: &[&str], negative: &[&str], top_k: u32) -> proto::MostSimila
 pub fn words(r: &proto::NeighborsResponse) -> Vec<String> {
     r.neighbors.iter().map(|n| n.word.clone()).collect()
 }
+
+/// Writes the token file `dir/token` holding `s3cret` (the token the auth tests send).
+pub fn token_file(dir: &std::path::Path) -> std::path::PathBuf {
+    let p = dir.join("token");
+    std::fs::write(&p, "s3cret\n").unwrap();
+    p
+}
