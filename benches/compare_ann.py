@@ -8,8 +8,10 @@ all cores. Ground truth is the exact top 10 by cosine, query word excluded (gens
 most_similar), computed with numpy. Query words are the same for all: row (q * 7919 + 1) % n.
 
 Usage: python3 benches/compare_ann.py VECTORS.bin [--m 16] [--ef-construction 200]
-       [--queries 1000] [--efs 10,20,40,80,160] [--limit N] [--frequent]
-(--frequent: the most frequent words, rows 0..queries, as queries instead of spread ones;
+       [--queries 1000] [--efs 10,20,40,80,160] [--limit N] [--frequent] [--int8]
+(--int8: wordvec also traverses the same graph over its int8 copy of the rows, re-scoring what it
+ returns in f32, as it does when `VECTORS.i8` exists; printed as "wordvec int8";
+ --frequent: the most frequent words, rows 0..queries, as queries instead of spread ones;
  --ours FILE: wordvec reads FILE, the same vectors in another format, e.g. its native copy made
  by `wordvec convert VECTORS.bin VECTORS.wvec`, as the daemon would serve them)
 Needs: pip install hnswlib faiss-cpu gensim
@@ -108,6 +110,7 @@ def main():
     ap.add_argument("--efs", default="10,20,40,80,160")
     ap.add_argument("--limit", default="none")
     ap.add_argument("--frequent", action="store_true")
+    ap.add_argument("--int8", action="store_true")
     ap.add_argument("--ours", help="the file wordvec reads (default: VECTORS)")
     a = ap.parse_args()
     subprocess.run(["cargo", "build", "--release", "--quiet", "--bench", "ann"], cwd=ROOT, check=True)
@@ -118,7 +121,14 @@ def main():
         ours_cmd += ["--limit", a.limit]
     if a.frequent:
         ours_cmd += ["--frequent"]
+    if a.int8:
+        ours_cmd += ["--int8"]
     results = {"wordvec": run(ours_cmd)}
+    ours_names = ["wordvec"]
+    if results["wordvec"][0].get("curve_int8"):
+        r, rss = results["wordvec"]
+        results["wordvec int8"] = (dict(r, curve=r["curve_int8"]), rss)
+        ours_names.append("wordvec int8")
     for lib in ("hnswlib", "faiss"):
         results[lib] = run([sys.executable, "-c", PEER, lib, a.vectors, str(a.m), str(a.ef_construction), str(a.queries), a.efs, a.limit, "1" if a.frequent else "0"])
     first = next(iter(results.values()))[0]
@@ -147,11 +157,12 @@ def main():
                 f = (rec - r0) / (r1 - r0) if r1 > r0 else 0
                 return math.exp(math.log(q0) + f * (math.log(q1) - math.log(q0)))
         return None
-    for lib in ("hnswlib", "faiss"):
-        for c in results[lib][0]["curve"]:
-            q = qps_at(ours["curve"], c["recall_words"])
-            if q:
-                print(f"at recall {c['recall_words']:.4f} (ef {c['ef']} in {lib}): wordvec {q:.0f} q/s, {lib} {c['qps_one_thread']:.0f} q/s: {q / c['qps_one_thread']:.2f}x")
+    for name in ours_names:
+        for lib in ("hnswlib", "faiss"):
+            for c in results[lib][0]["curve"]:
+                q = qps_at(results[name][0]["curve"], c["recall_words"])
+                if q:
+                    print(f"at recall {c['recall_words']:.4f} (ef {c['ef']} in {lib}): {name} {q:.0f} q/s, {lib} {c['qps_one_thread']:.0f} q/s: {q / c['qps_one_thread']:.2f}x")
     for lib in ("hnswlib", "faiss"):
         print(f"build: wordvec {ours['build_s']:.1f} s, {lib} {results[lib][0]['build_s']:.1f} s: {results[lib][0]['build_s'] / ours['build_s']:.2f}x")
 

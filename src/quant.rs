@@ -366,6 +366,149 @@ impl Int8Rows {
     }
 }
 
+/// A unit query prepared for ranking rows by their codes with integer arithmetic, as graph
+/// traversal does: `cos(query, row) ~ base + scale * sum_j w_j c_j`, the weights
+/// `w_j ~ query_j step_j / scale` rounded to `i16`.
+///
+/// The scale is the largest that keeps every weight within `i16` and every partial sum within
+/// `i32` (`255 * sum |w_j| < 2^31`), so the sums are exact integers and the only error besides
+/// the codes' own is the rounding of the weights (relative `2^-15` of the largest weight for
+/// word vectors of a few hundred dimensions). Traversal only ranks; what it returns is re-scored
+/// in f32.
+#[derive(Debug, Clone)]
+pub(crate) struct CodeQuery {
+    w: Vec<i16>,
+    base: f32,
+    scale: f32,
+    dot: DotU8I16Fn,
+}
+
+impl CodeQuery {
+    /// The approximate cosine of `codes` (one row's codes) with the query.
+    #[inline(always)]
+    pub(crate) fn cosine(&self, codes: &[u8]) -> f32 {
+        self.base + self.scale * (self.dot)(codes, &self.w) as f32
+    }
+}
+
+impl Int8Rows {
+    /// Dimensions.
+    pub(crate) fn dims(&self) -> usize {
+        self.dims
+    }
+
+    /// All codes, row after row.
+    pub(crate) fn codes(&self) -> &[u8] {
+        &self.codes
+    }
+
+    /// Prepares a unit `query` for [`CodeQuery::cosine`].
+    pub(crate) fn code_query(&self, query: &[f32]) -> CodeQuery {
+        let v: Vec<f64> = self
+            .step
+            .iter()
+            .zip(query)
+            .map(|(&s, &y)| f64::from(s) * f64::from(y))
+            .collect();
+        let base: f32 = self.lo.iter().zip(query).map(|(l, y)| l * y).sum();
+        let max = v.iter().fold(0f64, |m, x| m.max(x.abs()));
+        let sum: f64 = v.iter().map(|x| x.abs()).sum();
+        // Every weight within i16, every partial sum of `c_j w_j` (c_j <= 255) within i32, with
+        // room for the rounding of each weight.
+        let s = if max > 0.0 && max.is_finite() {
+            (32_767.0 / max).min(2_000_000_000.0 / (255.0 * (sum + v.len() as f64)))
+        } else {
+            1.0
+        };
+        let w = v.iter().map(|x| (x * s).round() as i16).collect();
+        CodeQuery {
+            w,
+            base,
+            scale: (1.0 / s) as f32,
+            dot: dot_u8_i16_fn(),
+        }
+    }
+}
+
+/// `sum_j codes[j] * w[j]` in integers.
+pub(crate) type DotU8I16Fn = fn(&[u8], &[i16]) -> i32;
+
+/// The fastest `u8 x i16` kernel this CPU supports.
+pub(crate) fn dot_u8_i16_fn() -> DotU8I16Fn {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::is_x86_feature_detected!("avx2") {
+            return dot_u8_i16_avx2_checked;
+        }
+    }
+    dot_u8_i16_portable
+}
+
+/// Portable kernel. The callers' weights keep every partial sum within `i32`
+/// ([`Int8Rows::code_query`]); the sums wrap rather than panic if a caller did not.
+pub(crate) fn dot_u8_i16_portable(c: &[u8], w: &[i16]) -> i32 {
+    c.iter().zip(w).fold(0i32, |s, (&a, &b)| {
+        s.wrapping_add(i32::from(a) * i32::from(b))
+    })
+}
+
+#[cfg(target_arch = "x86_64")]
+fn dot_u8_i16_avx2_checked(c: &[u8], w: &[i16]) -> i32 {
+    // SAFETY: this function is only handed out by `dot_u8_i16_fn` after AVX2 was detected.
+    unsafe { dot_u8_i16_avx2(c, w) }
+}
+
+/// AVX2 kernel: sixteen codes widened to `i16` per step and multiplied pairwise into `i32`
+/// lanes (`vpmaddwd`: a code is at most 255, so no product pair saturates), two accumulators.
+///
+/// # Safety
+/// The CPU must support AVX2.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn dot_u8_i16_avx2(c: &[u8], w: &[i16]) -> i32 {
+    use std::arch::x86_64::*;
+    let n = c.len().min(w.len());
+    let mut acc0 = _mm256_setzero_si256();
+    let mut acc1 = _mm256_setzero_si256();
+    let mut i = 0;
+    while i + 32 <= n {
+        // SAFETY: `i + 32 <= n` bounds both 16-byte loads of `c` and both 16-lane loads of `w`;
+        // the loads are unaligned ones.
+        let (a, b, wa, wb) = unsafe {
+            (
+                _mm_loadu_si128(c.as_ptr().add(i) as *const __m128i),
+                _mm_loadu_si128(c.as_ptr().add(i + 16) as *const __m128i),
+                _mm256_loadu_si256(w.as_ptr().add(i) as *const __m256i),
+                _mm256_loadu_si256(w.as_ptr().add(i + 16) as *const __m256i),
+            )
+        };
+        acc0 = _mm256_add_epi32(acc0, _mm256_madd_epi16(_mm256_cvtepu8_epi16(a), wa));
+        acc1 = _mm256_add_epi32(acc1, _mm256_madd_epi16(_mm256_cvtepu8_epi16(b), wb));
+        i += 32;
+    }
+    if i + 16 <= n {
+        // SAFETY: `i + 16 <= n` bounds one 16-byte load of `c` and one 16-lane load of `w`.
+        let (a, wa) = unsafe {
+            (
+                _mm_loadu_si128(c.as_ptr().add(i) as *const __m128i),
+                _mm256_loadu_si256(w.as_ptr().add(i) as *const __m256i),
+            )
+        };
+        acc0 = _mm256_add_epi32(acc0, _mm256_madd_epi16(_mm256_cvtepu8_epi16(a), wa));
+        i += 16;
+    }
+    let acc = _mm256_add_epi32(acc0, acc1);
+    let mut lanes = [0i32; 8];
+    // SAFETY: `lanes` holds 8 i32, 32 bytes.
+    unsafe { _mm256_storeu_si256(lanes.as_mut_ptr() as *mut __m256i, acc) };
+    let mut s = lanes.iter().fold(0i32, |s, &x| s.wrapping_add(x));
+    while i < n {
+        s = s.wrapping_add(i32::from(c[i]) * i32::from(w[i]));
+        i += 1;
+    }
+    s
+}
+
 /// `sum_j codes[j] * w[j]`.
 pub type DotU8Fn = fn(&[u8], &[f32]) -> f32;
 
@@ -455,6 +598,50 @@ unsafe fn dot_u8_avx2(c: &[u8], w: &[f32]) -> f32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn integer_kernels_agree() {
+        for n in [0, 1, 15, 16, 17, 31, 32, 33, 100, 300, 301] {
+            let c: Vec<u8> = (0..n).map(|i| (i * 37 % 256) as u8).collect();
+            let w: Vec<i16> = (0..n)
+                .map(|i| ((i * 7919i32) % 65_536 - 32_768) as i16)
+                .collect();
+            let want: i64 = c.iter().zip(&w).map(|(&a, &b)| a as i64 * b as i64).sum();
+            if want.abs() < i32::MAX as i64 {
+                assert_eq!(dot_u8_i16_portable(&c, &w) as i64, want, "n {n}");
+                assert_eq!(dot_u8_i16_fn()(&c, &w) as i64, want, "n {n}");
+            }
+        }
+    }
+
+    #[test]
+    fn code_query_ranks_like_the_rows() {
+        let (n, d) = (200, 37);
+        let mut state = 7u64;
+        let mut next = || {
+            state = state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            ((state >> 33) as f32 / (1u64 << 31) as f32) - 0.5
+        };
+        let words: Vec<String> = (0..n).map(|i| format!("w{i}")).collect();
+        let values: Vec<f32> = (0..n * d).map(|_| next()).collect();
+        let emb = Embeddings::from_vectors(&words, values, d).unwrap();
+        let q8 = Int8Rows::build(&emb).unwrap();
+        let query = emb.unit_row(3);
+        let cq = q8.code_query(&query);
+        for i in 0..n {
+            let exact: f32 = emb.unit_row(i).iter().zip(&query).map(|(a, b)| a * b).sum();
+            let approx = cq.cosine(&q8.codes()[i * d..(i + 1) * d]);
+            assert!(
+                (exact - approx).abs() < 0.02,
+                "row {i}: {exact} against {approx}"
+            );
+        }
+        // A zero query scores every row at its base.
+        let cz = q8.code_query(&vec![0.0; d]);
+        assert_eq!(cz.cosine(&q8.codes()[..d]), 0.0);
+    }
 
     #[test]
     fn kernels_agree() {

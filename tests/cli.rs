@@ -374,6 +374,75 @@ fn train_writes_vectors_and_vocabulary() {
 }
 
 #[test]
+fn index_build_with_int8_writes_the_copy_that_searches_traverse() {
+    let dir = tempfile::tempdir().unwrap();
+    let vectors = dir.path().join("v.wvec");
+    let v = vectors.to_str().unwrap();
+    wordvec()
+        .args(["convert", data("w2vc-sg-d32.bin").to_str().unwrap(), v])
+        .assert()
+        .success();
+    wordvec()
+        .args(["index", "build", v, "--int8", "--limit", "100"])
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("cannot be combined with --limit"));
+    wordvec()
+        .args(["index", "build", v, "--int8"])
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("v.wvec.i8 (int8 copy)"));
+    let side = dir.path().join("v.wvec.i8");
+    assert!(side.is_file());
+    // Opened (and checked) with the vectors; searched through the graph over the codes, the
+    // recall stays that of the f32 traversal and the answers are scored exactly.
+    let idx = dir.path().join("v.wvec.idx");
+    let eval: serde_json::Value = serde_json::from_str(&stdout_of(&[
+        "index",
+        "eval",
+        v,
+        idx.to_str().unwrap(),
+        "--queries",
+        "100",
+        "--ef",
+        "100",
+        "--json",
+    ]))
+    .unwrap();
+    assert!(eval[0]["recall_words"].as_f64().unwrap() >= 0.95, "{eval}");
+    let exact = stdout_of(&["nn", v, "king", "-k", "5", "--exact", "--json"]);
+    let plain = dir.path().join("plain.wvec");
+    std::fs::copy(&vectors, &plain).unwrap();
+    assert_eq!(
+        exact,
+        stdout_of(&[
+            "nn",
+            plain.to_str().unwrap(),
+            "king",
+            "-k",
+            "5",
+            "--exact",
+            "--json"
+        ])
+    );
+    // A second build leaves the existing copy alone.
+    let before = std::fs::read(&side).unwrap();
+    wordvec()
+        .args([
+            "index",
+            "build",
+            v,
+            "--int8",
+            "-o",
+            dir.path().join("b.idx").to_str().unwrap(),
+        ])
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("int8 copy").not());
+    assert_eq!(before, std::fs::read(&side).unwrap());
+}
+
+#[test]
 fn index_build_info_eval_and_queries_through_it() {
     let dir = tempfile::tempdir().unwrap();
     let vectors = dir.path().join("v.bin");

@@ -35,7 +35,22 @@ fn random_lists(
 
 #[test]
 fn filters_match_a_brute_force_scan_in_both_paths() {
-    let emb = load("w2vc-sg-d32.bin");
+    filters_against_brute_force(false);
+}
+
+#[test]
+fn filters_match_a_brute_force_scan_with_int8_traversal() {
+    filters_against_brute_force(true);
+}
+
+/// With `int8`, the embeddings carry their int8 copy: exact queries scan it first and the graph
+/// is traversed over it.
+fn filters_against_brute_force(int8: bool) {
+    let mut emb = load("w2vc-sg-d32.bin");
+    if int8 {
+        let rows = wordvec::quant::Int8Rows::build(&emb).unwrap();
+        emb.attach_int8(rows).unwrap();
+    }
     let index = HnswIndex::build(&emb, IndexParams::default(), None).unwrap();
     let s = Searcher {
         embeddings: emb,

@@ -22,9 +22,10 @@ use std::sync::Mutex;
 use rayon::prelude::*;
 
 use super::graph::{Graph, GraphInfo, GraphParts, NO_UPPER};
-use super::search::{Near, Scorer, Visited};
+use super::search::{Coded, Exact, Metric, Near, Scorer, Visited};
 use crate::embeddings::Embeddings;
 use crate::error::{Error, Result};
+use crate::quant::Int8Rows;
 
 /// Highest level a node may draw (a level above ln(n)/ln(M) is already rare).
 const MAX_LEVEL: usize = 16;
@@ -40,6 +41,10 @@ pub struct BuildParams {
     pub n: usize,
     /// Seed of the level draws.
     pub seed: u64,
+    /// Search for each new node's neighbours over the int8 copy attached to the embeddings
+    /// (if any), re-scoring the finds in f32 before choosing links: the beam searches touch a
+    /// quarter of the bytes, and the links are chosen from exact distances.
+    pub int8: bool,
 }
 
 /// Row `i` at unit length, in f32: borrowed from a native file's aligned unit rows, else
@@ -69,6 +74,9 @@ fn level_of(seed: u64, i: usize, ml: f64) -> usize {
 struct Builder<'a> {
     emb: &'a Embeddings,
     sc: Scorer<'a>,
+    /// When set, beam searches run over these codes and their finds are re-scored in f32
+    /// before the heuristic chooses links ([`BuildParams::int8`]).
+    codes: Option<&'a Int8Rows>,
     m: usize,
     m0: usize,
     ef: usize,
@@ -142,8 +150,13 @@ impl Builder<'_> {
         }
     }
 
-    /// Beam search on one layer from `ep`: the `ef` nearest found, nearest first.
-    fn search_layer(&self, q: &[f32], ep: Near, level: usize, ef: usize) -> Vec<Near> {
+    /// Beam search on one layer from `ep` by `m`'s distances: the `ef` nearest found, nearest
+    /// first.
+    fn search_layer<M: Metric>(&self, m: &M, ep: u32, level: usize, ef: usize) -> Vec<Near> {
+        let ep = Near {
+            dist: m.distance(ep),
+            id: ep,
+        };
         SCRATCH.with(|s| {
             let s = &mut *s.borrow_mut();
             let Scratch {
@@ -165,10 +178,10 @@ impl Builder<'_> {
                 self.links_of(c.id, level, buf);
                 buf.retain(|&x| visited.insert(x));
                 for &x in buf.iter() {
-                    self.sc.prefetch(x);
+                    m.prefetch(x);
                 }
                 for &x in buf.iter() {
-                    let d = self.dist(q, x);
+                    let d = m.distance(x);
                     if best.len() < ef || best.peek().is_some_and(|w| d < w.dist) {
                         let n = Near { dist: d, id: x };
                         cand.push(Reverse(n));
@@ -239,10 +252,27 @@ impl Builder<'_> {
 
     fn insert(&self, i: u32) {
         let q = unit(self.emb, i);
+        match self.codes {
+            Some(rows) => self.insert_by(i, &q, &Coded::new(rows, &q), true),
+            None => self.insert_by(
+                i,
+                &q,
+                &Exact {
+                    sc: self.sc,
+                    query: &q,
+                },
+                false,
+            ),
+        }
+    }
+
+    /// Inserts row `i` (unit vector `q`), searching by `metric`; `approximate` says its
+    /// distances must be re-scored before links are chosen.
+    fn insert_by<M: Metric>(&self, i: u32, q: &[f32], metric: &M, approximate: bool) {
         let level = self.levels[i as usize] as usize;
         let (ep0, top) = *self.entry.lock().unwrap_or_else(|e| e.into_inner());
         let mut ep = Near {
-            dist: self.dist(&q, ep0),
+            dist: metric.distance(ep0),
             id: ep0,
         };
         let mut buf = Vec::with_capacity(self.m0);
@@ -251,7 +281,7 @@ impl Builder<'_> {
                 let mut moved = false;
                 self.links_of(ep.id, l, &mut buf);
                 for &x in &buf {
-                    let d = self.dist(&q, x);
+                    let d = metric.distance(x);
                     if d < ep.dist {
                         ep = Near { dist: d, id: x };
                         moved = true;
@@ -263,7 +293,15 @@ impl Builder<'_> {
             }
         }
         for l in (0..=level.min(top)).rev() {
-            let cands = self.search_layer(&q, ep, l, self.ef);
+            let mut cands = self.search_layer(metric, ep.id, l, self.ef);
+            if approximate {
+                // The heuristic compares distances between rows, computed exactly; the
+                // distances to the new row must be exact too.
+                for c in cands.iter_mut() {
+                    c.dist = self.dist(q, c.id);
+                }
+                cands.sort();
+            }
             let chosen = self.select(&cands, self.m);
             {
                 let mut guard = self.links[i as usize]
@@ -281,7 +319,7 @@ impl Builder<'_> {
                     let mut cands: Vec<Near> = all
                         .into_iter()
                         .map(|x| Near {
-                            dist: self.dist(&q, x),
+                            dist: self.dist(q, x),
                             id: x,
                         })
                         .collect();
@@ -335,6 +373,9 @@ pub fn build(
     let b = Builder {
         emb,
         sc: Scorer::new(emb),
+        codes: emb
+            .int8()
+            .filter(|r| params.int8 && r.len() >= n && r.dims() == emb.dims()),
         layer0: (0..n * (1 + 2 * m)).map(|_| AtomicU32::new(0)).collect(),
         m,
         m0: 2 * m,

@@ -116,6 +116,7 @@ impl HnswIndex {
                     ef_construction: params.ef_construction,
                     n,
                     seed: 0x5eed,
+                    int8: true,
                 },
                 params.ef_search,
                 &report,
@@ -273,29 +274,40 @@ impl HnswIndex {
         let admit = |id: u32| (id as usize) < r && filter.admits(id as usize);
         let rows = indexed.max(1);
         let ef = ef.max(want.min(rows)).min(rows);
-        let mut found = search::search(&self.graph, emb, query, ef, &admit);
-        found.truncate(want);
+        let (mut found, traversal) = search::search(&self.graph, emb, query, ef, admit);
+        if traversal == search::Traversal::F32 {
+            // Exact distances: only the best `want` can be the answer. Approximate ones
+            // (int8 traversal) are all re-scored below, which is what makes them exact.
+            found.truncate(want);
+        }
         let dot = simd::dot_fn();
-        let mut out: Vec<Neighbor> = found
+        let mut scored: Vec<(usize, f32)> = found
             .into_iter()
             .map(|n| n.id as usize)
             .filter(|i| !exclude.contains(i) && *i < emb.len())
-            .map(|i| Neighbor {
-                word: emb.word(i).to_owned(),
-                index: i,
-                score: crate::query::checked_cosine(emb.cosine_with(dot, i, query)),
+            .map(|i| {
+                let score = crate::query::checked_cosine(emb.cosine_with(dot, i, query));
+                (i, score)
             })
             .collect();
-        if let Some(bad) = out
+        if let Some(bad) = scored
             .iter()
-            .filter(|n| n.score.is_nan())
-            .map(|n| n.index)
+            .filter(|(_, s)| s.is_nan())
+            .map(|&(i, _)| i)
             .min()
         {
             return Err(emb.corrupt_row(bad));
         }
-        out.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.index.cmp(&b.index)));
-        out.truncate(k);
+        scored.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+        scored.truncate(k);
+        let out = scored
+            .into_iter()
+            .map(|(index, score)| Neighbor {
+                word: emb.word(index).to_owned(),
+                index,
+                score,
+            })
+            .collect();
         Ok(out)
     }
 
