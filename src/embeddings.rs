@@ -37,6 +37,7 @@ pub struct Embeddings {
     unit_rows: bool,
     meta: Metadata,
     int8: Option<std::sync::Arc<crate::quant::Int8Rows>>,
+    subwords: Option<std::sync::Arc<crate::subword::Subwords>>,
 }
 
 impl std::fmt::Debug for Embeddings {
@@ -74,7 +75,45 @@ impl Embeddings {
             unit_rows,
             meta,
             int8: None,
+            subwords: None,
         })
+    }
+
+    /// Attaches a fastText n-gram table ([`crate::subword`]): words outside the vocabulary then
+    /// get a vector from their n-grams wherever a word is looked up.
+    pub fn attach_subwords(&mut self, subwords: crate::subword::Subwords) -> Result<()> {
+        if subwords.rows().dims() != self.dims() {
+            return Err(Error::invalid(format!(
+                "n-gram rows of {} dimensions for vectors of {}",
+                subwords.rows().dims(),
+                self.dims()
+            )));
+        }
+        self.subwords = Some(std::sync::Arc::new(subwords));
+        Ok(())
+    }
+
+    /// The n-gram table, for embeddings read from a fastText model.
+    pub fn subwords(&self) -> Option<&crate::subword::Subwords> {
+        self.subwords.as_deref()
+    }
+
+    /// The vector of a word outside the vocabulary, from its n-grams: `None` without an n-gram
+    /// table or when the word has no n-grams in it; an error when its n-gram rows hold a value
+    /// that is not finite (a corrupt model: the n-gram rows are mapped, not checked at open).
+    pub fn subword_vector(&self, word: &str) -> Result<Option<Vec<f32>>> {
+        let Some(sw) = self.subwords.as_ref() else {
+            return Ok(None);
+        };
+        match sw.oov_vector(word) {
+            Some(v) if v.iter().any(|x| !x.is_finite()) => Err(Error::format(
+                self.meta.source.clone().unwrap_or_default(),
+                None,
+                0,
+                format!("the n-gram rows of {word:?} hold a value that is not finite: corrupt n-gram section"),
+            )),
+            v => Ok(v),
+        }
     }
 
     /// Attaches an int8 copy of these rows (see [`crate::quant`]): exact 3CosAdd scans read it
@@ -235,14 +274,36 @@ impl Embeddings {
         v
     }
 
-    /// The raw vector of `word`.
+    /// The raw vector of `word`; for a word outside the vocabulary of a model with n-grams
+    /// (fastText), the vector of its n-grams.
     pub fn vector(&self, word: &str) -> Result<Vec<f32>> {
-        Ok(self.raw_row(self.require(word)?))
+        match self.index(word) {
+            Some(i) => Ok(self.raw_row(i)),
+            None => self
+                .subword_vector(word)?
+                .ok_or_else(|| Error::UnknownWords(vec![word.to_owned()])),
+        }
     }
 
-    /// The unit vector of `word`.
+    /// The unit vector of `word` (from its n-grams outside the vocabulary, as [`vector`](Self::vector)).
     pub fn unit_vector(&self, word: &str) -> Result<Vec<f32>> {
-        Ok(self.unit_row(self.require(word)?))
+        match self.index(word) {
+            Some(i) => Ok(self.unit_row(i)),
+            None => {
+                let mut v = self.vector(word)?;
+                normalize(&mut v);
+                Ok(v)
+            }
+        }
+    }
+
+    /// Whether `word` has a vector: it is in the vocabulary, or the model has n-grams for it.
+    pub fn has_vector(&self, word: &str) -> bool {
+        self.index(word).is_some()
+            || self
+                .subwords
+                .as_ref()
+                .is_some_and(|s| !s.ngram_rows(word.as_bytes()).is_empty())
     }
 
     /// The factor that turns `row . q` into a cosine for a unit `q`: 1 for unit rows, 1 / norm

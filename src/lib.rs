@@ -48,6 +48,7 @@ pub mod search;
 pub mod server;
 pub mod simd;
 pub mod storage;
+pub mod subword;
 pub mod topk;
 pub mod train;
 pub mod vocab;

@@ -88,6 +88,7 @@ pub(crate) struct Prepared {
 }
 
 /// A term resolved against the vocabulary.
+#[derive(Clone)]
 pub(crate) struct Resolved {
     pub vector: Vec<f32>,
     pub row: Option<usize>,
@@ -106,7 +107,18 @@ impl Embeddings {
                         vector: self.unit_row(i),
                         row: Some(i),
                     }),
-                    None => unknown.push(w.to_owned()),
+                    // A fastText model answers words outside its vocabulary from their
+                    // n-grams; such a word has no row to leave out of the answer.
+                    None => match self.subword_vector(w)? {
+                        Some(mut v) => {
+                            normalize(&mut v);
+                            out.push(Resolved {
+                                vector: v,
+                                row: None,
+                            })
+                        }
+                        None => unknown.push(w.to_owned()),
+                    },
                 },
                 Term::Vector(v) => out.push(Resolved {
                     vector: self.check_vector(v)?.to_vec(),
@@ -178,11 +190,12 @@ impl Embeddings {
             .collect()
     }
 
-    /// Cosine similarity of two words.
+    /// Cosine similarity of two words (outside the vocabulary of a fastText model, from their
+    /// n-grams).
     pub fn similarity(&self, a: &str, b: &str) -> Result<f32> {
-        let rows = self.require_all(&[a, b])?;
-        let (u, v) = (self.unit_row(rows[0]), self.unit_row(rows[1]));
-        Ok(u.iter().zip(&v).map(|(x, y)| x * y).sum())
+        let r = self.resolve(&[Term::Word(a), Term::Word(b)])?;
+        let (u, v) = (&r[0].vector, &r[1].vector);
+        Ok(u.iter().zip(v).map(|(x, y)| x * y).sum())
     }
 
     /// The unit mean of weighted terms, as gensim's `get_mean_vector(..., pre_normalize=True,
@@ -374,7 +387,14 @@ impl Embeddings {
         for w in words {
             match self.index(w.as_ref()) {
                 Some(i) => used.push((w.as_ref(), self.unit_row(i))),
-                None => ignored.push(w.as_ref().to_owned()),
+                // A fastText model has a vector for any word with n-grams (gensim's `in`).
+                None => match self.subword_vector(w.as_ref())? {
+                    Some(mut v) => {
+                        normalize(&mut v);
+                        used.push((w.as_ref(), v))
+                    }
+                    None => ignored.push(w.as_ref().to_owned()),
+                },
             }
         }
         if used.is_empty() {

@@ -2,8 +2,8 @@
 //! extended), a seeded mutation run over files made from the fixtures, crafted files whose
 //! checksums were recomputed, and extreme query vectors.
 //!
-//! The mutation run writes `WORDVEC_MUTANTS` mutants per target (default 300, 3,900 over its
-//! thirteen targets; seconds on two cores in `cargo test`) and counts how each ended: loaded
+//! The mutation run writes `WORDVEC_MUTANTS` mutants per target (default 300, 4,500 over its
+//! fifteen targets; seconds on two cores in `cargo test`) and counts how each ended: loaded
 //! and answered, refused with an error, panicked (a failure), or hung (a watchdog aborts the run
 //! when one mutant takes more than 30 s). An abort (an allocation the system refuses, say) ends
 //! the process and so fails the run. The long run, documented in README:
@@ -162,6 +162,14 @@ fn exercise(emb: &Embeddings) -> wordvec::Result<()> {
     emb.most_similar_cosmul(&[Term::Word(&last)], &[Term::Word(&first)], 5, None)?;
     emb.similarity(&first, &last)?;
     emb.doesnt_match(&[&first, &last])?;
+    // A word outside the vocabulary: a vector from its n-grams in fastText models, a clear
+    // "not in the vocabulary" elsewhere.
+    match emb.most_similar(&[Term::Word("zzqxj-oov")], &[], 3, None) {
+        Err(wordvec::Error::UnknownWords(_)) if emb.subwords().is_none() => {}
+        r => {
+            r?;
+        }
+    }
     let v = vec![1.0f32; emb.dims()];
     emb.most_similar_to_vector(&v, 3, Some(10))?;
     Ok(())
@@ -212,6 +220,21 @@ fn bases() -> Bases {
             vectors.push(("gzip-content", bytes.clone(), None));
         }
     }
+    // The supervised fastText fixture, and its native copy (with the n-gram section).
+    let ft = std::fs::read(common::data("fasttext/ft-sup.bin")).unwrap();
+    let ft_native = dir.path().join("ft.wvec");
+    let ft_emb = wordvec::load(
+        &common::data("fasttext/ft-sup.bin"),
+        &LoadOptions::default(),
+    )
+    .unwrap();
+    wordvec::save(&ft_emb, &ft_native, Format::Native, &SaveOptions::default()).unwrap();
+    vectors.push(("fasttext", ft, None));
+    vectors.push((
+        "fasttext-native",
+        std::fs::read(&ft_native).unwrap(),
+        Some(Format::Native),
+    ));
     // A small classifier, trained by the binary.
     let csv = common::labelled_csv(dir.path(), "d.csv", 120, 3, false);
     let model = dir.path().join("m.wvcls");

@@ -584,18 +584,29 @@ fn init_from_pretrained(
             emb.dims()
         )));
     }
-    let mut found = 0;
+    let (mut found, mut from_subwords) = (0, 0);
     for (id, word) in vocab.words().iter().enumerate() {
         if id as u32 == PAD || id == super::vocab::UNK as usize {
             continue;
         }
-        if let Some(row) = emb.index(word) {
-            params.embedding[id * dim..(id + 1) * dim].copy_from_slice(&emb.raw_row(row));
-            found += 1;
-        }
+        let row = match emb.index(word) {
+            Some(row) => emb.raw_row(row),
+            // Pretrained fastText vectors give words outside their vocabulary a vector from
+            // their n-grams.
+            None => match emb.subword_vector(word)? {
+                Some(v) => {
+                    from_subwords += 1;
+                    v
+                }
+                None => continue,
+            },
+        };
+        params.embedding[id * dim..(id + 1) * dim].copy_from_slice(&row);
+        found += 1;
     }
     tracing::info!(
         found,
+        from_subwords,
         vocab = vocab.len() - 2,
         "embedding rows initialised from pretrained vectors"
     );

@@ -62,6 +62,22 @@ pub fn run(a: ConvertArgs) -> Result<()> {
         emb.dims(),
         start.elapsed().as_secs_f64()
     );
+    if let Some(sw) = emb.subwords() {
+        if format == Format::Native {
+            eprintln!(
+                "n-grams kept: {} n-gram rows ({}..{} characters, {} buckets); words outside the vocabulary still get vectors",
+                sw.rows().len(),
+                sw.minn(),
+                sw.maxn(),
+                sw.bucket()
+            );
+        } else {
+            eprintln!(
+                "{format} files hold known words only: the {} words of the vocabulary were written, the model's n-grams were not (convert to .wvec to keep them)",
+                emb.len()
+            );
+        }
+    }
     if a.int8 {
         // Quantised from the written file's rows, so its fingerprint is the copy's.
         let t = Instant::now();

@@ -31,6 +31,10 @@ pub struct EvalArgs {
     /// Compare words as they are (gensim's default folds case).
     #[arg(long)]
     pub case_sensitive: bool,
+    /// fastText models: answer questions whose words are outside the evaluated vocabulary
+    /// with those words' n-gram vectors, instead of skipping them (gensim skips them).
+    #[arg(long)]
+    pub oov_from_subwords: bool,
     /// Print JSON.
     #[arg(long)]
     pub json: bool,
@@ -60,7 +64,18 @@ pub fn run(cmd: EvalCommand) -> Result<()> {
         EvalCommand::Analogies(a) => {
             let (vectors, data) = files(&a.args)?;
             let emb = open_vectors(vectors.as_deref(), &a.load)?;
-            let r = eval::evaluate_analogies(&emb, &data, a.restrict_vocab, !a.case_sensitive)?;
+            if a.oov_from_subwords && emb.subwords().is_none() {
+                bail!("--oov-from-subwords needs a fastText model (these vectors have no n-grams)");
+            }
+            let r = eval::evaluate_analogies_with(
+                &emb,
+                &data,
+                &eval::analogies::AnalogyOptions {
+                    restrict_vocab: a.restrict_vocab,
+                    case_insensitive: !a.case_sensitive,
+                    oov_from_subwords: a.oov_from_subwords,
+                },
+            )?;
             if a.json {
                 return output::json(&r);
             }
@@ -86,6 +101,9 @@ pub fn run(cmd: EvalCommand) -> Result<()> {
         }
         EvalCommand::Pairs(p) => {
             let a = p.common;
+            if a.oov_from_subwords {
+                bail!("--oov-from-subwords applies to `eval analogies`");
+            }
             let (vectors, data) = files(&a.args)?;
             let emb = open_vectors(vectors.as_deref(), &a.load)?;
             let r = eval::evaluate_pairs(

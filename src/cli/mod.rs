@@ -122,6 +122,8 @@ pub enum FormatArg {
     Txt,
     Glove,
     Native,
+    /// A fastText model (.bin); read only.
+    Fasttext,
 }
 
 impl From<FormatArg> for Format {
@@ -131,6 +133,7 @@ impl From<FormatArg> for Format {
             FormatArg::Txt => Format::Word2VecText,
             FormatArg::Glove => Format::GloveText,
             FormatArg::Native => Format::Native,
+            FormatArg::Fasttext => Format::FastText,
         }
     }
 }

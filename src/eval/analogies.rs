@@ -5,6 +5,11 @@
 //! upper-cased and the most frequent case variant stands for it. A question with a word outside
 //! that vocabulary is skipped (and counted as out of vocabulary). The answer is the first of
 //! `most_similar(positive=[b, c], negative=[a], topn=5, restrict_vocab)` that is not a, b or c.
+//!
+//! For fastText models, [`evaluate_analogies_with`] can instead answer such questions with the
+//! n-gram vectors of the missing words (`oov_from_subwords`; off by default, as gensim never
+//! does it): a missing a, b or c contributes its n-grams' vector, and a missing d can never be
+//! predicted (answers come from the vocabulary), so that question counts as wrong.
 
 use std::path::Path;
 
@@ -56,8 +61,20 @@ pub struct AnalogyReport {
 
 struct Question {
     section: usize,
-    rows: [usize; 3],
+    terms: [Resolved; 3],
     words: [String; 4],
+}
+
+/// How [`evaluate_analogies_with`] evaluates.
+#[derive(Debug, Clone, Copy)]
+pub struct AnalogyOptions {
+    /// Only the first N words take part (gensim: 300000).
+    pub restrict_vocab: usize,
+    /// Fold case (gensim: true).
+    pub case_insensitive: bool,
+    /// fastText models: answer questions with words outside the evaluated vocabulary from those
+    /// words' n-gram vectors instead of skipping them (gensim: never).
+    pub oov_from_subwords: bool,
 }
 
 /// Evaluates `emb` on an analogy file (gensim defaults: `restrict_vocab` 300000,
@@ -68,6 +85,28 @@ pub fn evaluate_analogies(
     restrict_vocab: usize,
     case_insensitive: bool,
 ) -> Result<AnalogyReport> {
+    evaluate_analogies_with(
+        emb,
+        path,
+        &AnalogyOptions {
+            restrict_vocab,
+            case_insensitive,
+            oov_from_subwords: false,
+        },
+    )
+}
+
+/// Evaluates `emb` on an analogy file with explicit options.
+pub fn evaluate_analogies_with(
+    emb: &Embeddings,
+    path: &Path,
+    opts: &AnalogyOptions,
+) -> Result<AnalogyReport> {
+    let AnalogyOptions {
+        restrict_vocab,
+        case_insensitive,
+        oov_from_subwords,
+    } = *opts;
     let text = std::fs::read(path).map_err(|e| Error::io("cannot read", path, e))?;
     let text = String::from_utf8(text).map_err(|e| {
         Error::format(
@@ -106,13 +145,14 @@ pub fn evaluate_analogies(
                 ),
             ));
         };
-        let words: Vec<String> = line
-            .split_whitespace()
+        let raw: Vec<&str> = line.split_whitespace().collect();
+        let words: Vec<String> = raw
+            .iter()
             .map(|w| {
                 if case_insensitive {
                     w.to_uppercase()
                 } else {
-                    w.to_owned()
+                    w.to_string()
                 }
             })
             .collect();
@@ -121,15 +161,32 @@ pub fn evaluate_analogies(
             continue;
         };
         total += 1;
-        match (
-            vocab.get(&words[0]),
-            vocab.get(&words[1]),
-            vocab.get(&words[2]),
-            vocab.get(&words[3]),
-        ) {
-            (Some(&a), Some(&b), Some(&c), Some(_)) => questions.push(Question {
+        // A word's term: its row in the evaluated vocabulary, or (with `oov_from_subwords`) its
+        // n-grams' vector, from the word as the file writes it.
+        let term = |i: usize| -> Result<Option<Resolved>> {
+            if let Some(&r) = vocab.get(&words[i]) {
+                return Ok(Some(Resolved {
+                    vector: emb.unit_row(r),
+                    row: Some(r),
+                }));
+            }
+            if !oov_from_subwords {
+                return Ok(None);
+            }
+            Ok(emb.subword_vector(raw[i])?.map(|mut v| {
+                crate::embeddings::normalize(&mut v);
+                Resolved {
+                    vector: v,
+                    row: None,
+                }
+            }))
+        };
+        let answerable = vocab.contains_key(&words[3])
+            || (oov_from_subwords && emb.subword_vector(raw[3])?.is_some());
+        match (term(0)?, term(1)?, term(2)?) {
+            (Some(a), Some(b), Some(c)) if answerable => questions.push(Question {
                 section,
-                rows: [a, b, c],
+                terms: [a, b, c],
                 words,
             }),
             _ => oov += 1,
@@ -139,14 +196,10 @@ pub fn evaluate_analogies(
     let answers: Vec<bool> = questions
         .par_iter()
         .map(|q| {
-            let unit = |i: usize| Resolved {
-                vector: emb.unit_row(i),
-                row: Some(i),
-            };
-            let [a, b, c] = q.rows;
+            let [a, b, c] = &q.terms;
             let sims = emb.most_similar_resolved(
-                &[unit(b), unit(c)],
-                &[unit(a)],
+                &[b.clone(), c.clone()],
+                std::slice::from_ref(a),
                 5,
                 Some(restrict_vocab),
             )?;

@@ -5,7 +5,9 @@ pub mod analogies;
 pub mod pairs;
 pub mod stats;
 
-pub use analogies::{evaluate_analogies, AnalogyReport, Section};
+pub use analogies::{
+    evaluate_analogies, evaluate_analogies_with, AnalogyOptions, AnalogyReport, Section,
+};
 pub use pairs::{evaluate_pairs, PairsReport};
 
 use std::collections::HashMap;

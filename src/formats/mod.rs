@@ -6,11 +6,13 @@
 //! | word2vec text (with header) | parsed | byte-exact for C-tool files | [`text`] |
 //! | GloVe text (no header) | parsed | yes | [`text`] |
 //! | native (`.wvec`) | memory-mapped, zero copies | yes | [`native`] |
+//! | fastText model (`.bin`, with its n-grams) | words averaged with their n-grams; n-gram rows memory-mapped | no (to native, keeping the n-grams) | [`fasttext`] |
 //!
 //! Any of the first three may be gzipped (`.gz`, detected by its magic bytes); it is
 //! decompressed once, streaming, into memory. Formats are detected by content; a name's
 //! extension is only used to choose an output format.
 
+pub mod fasttext;
 pub mod native;
 pub mod text;
 pub mod word2vec_bin;
@@ -38,6 +40,8 @@ pub enum Format {
     GloveText,
     /// wordvec's native memory-mappable format (see [`native`]).
     Native,
+    /// A fastText model (`.bin`, read only; see [`fasttext`]).
+    FastText,
 }
 
 impl Format {
@@ -48,6 +52,7 @@ impl Format {
             Format::Word2VecText => "txt",
             Format::GloveText => "glove",
             Format::Native => "native",
+            Format::FastText => "fasttext",
         }
     }
 
@@ -77,9 +82,10 @@ impl std::str::FromStr for Format {
             "txt" | "text" => Format::Word2VecText,
             "glove" => Format::GloveText,
             "native" | "wvec" => Format::Native,
+            "fasttext" | "ft" => Format::FastText,
             other => {
                 return Err(Error::invalid(format!(
-                    "unknown format {other:?} (bin, txt, glove, native)"
+                    "unknown format {other:?} (bin, txt, glove, native, fasttext)"
                 )))
             }
         })
@@ -145,6 +151,7 @@ fn load_backing(backing: Arc<Backing>, path: &Path, opts: &LoadOptions) -> Resul
     };
     let mut emb = match format {
         Format::Native => native::read(backing, path)?,
+        Format::FastText => fasttext::read(backing, path, opts)?,
         Format::Word2VecBinary => word2vec_bin::read(backing, path, opts)?,
         Format::Word2VecText | Format::GloveText => {
             text::read((*backing).as_ref(), path, format, opts)?
@@ -172,6 +179,9 @@ fn load_backing(backing: Arc<Backing>, path: &Path, opts: &LoadOptions) -> Resul
 pub fn detect(data: &[u8]) -> Format {
     if data.starts_with(native::MAGIC) {
         return Format::Native;
+    }
+    if fasttext::is_fasttext(data) {
+        return Format::FastText;
     }
     let Some((_, dims, header_len)) = parse_header_line(data) else {
         return Format::GloveText;
@@ -268,6 +278,9 @@ pub fn save(emb: &Embeddings, path: &Path, format: Format, opts: &SaveOptions) -
         }
         Format::GloveText => io::write_atomically(path, |w| text::write(emb, w, false, &progress)),
         Format::Native => io::write_atomically(path, |w| native::write(emb, w, &progress)),
+        Format::FastText => Err(Error::invalid(
+            "wordvec does not write fastText models: convert to native (.wvec), which keeps the n-grams, or to a word2vec format",
+        )),
     };
     progress.finish_and_clear();
     res

@@ -17,7 +17,14 @@
 //! | 72 | norms: offset (`n` f32, each vector's original length) | u64 |
 //! | 80 | matrix: offset (`n * d` f32, unit-normalised rows) | u64 |
 //! | 88 | file length | u64 |
-//! | 96..128 | reserved, zero | |
+//! | 96, 104 | n-gram section (fastText models; flag bit 1): offset, length in bytes; else zero | u64, u64 |
+//! | 112..128 | reserved, zero | |
+//!
+//! The n-gram section keeps a fastText model's subword table ([`crate::subword`]), so that the
+//! mapped file answers words outside its vocabulary too: u32 minn, maxn, bucket, pruning (0 every
+//! bucket has a row, 1 no n-gram rows, 2 a map), u64 rows `r`, u64 map entries `p`; at the next
+//! multiple of 64, `p` pairs of u32 (bucket, row) sorted by bucket; at the next multiple of 64,
+//! `r * d` f32, the n-gram rows as the model holds them (not normalised: they are averaged).
 //!
 //! The hash table is [`crate::vocab::HashVocab`]'s (FNV-1a, linear probing), so opening a file
 //! builds nothing: a 3-million-word file is ready after the header, the word ends and the norms
@@ -38,6 +45,7 @@ use crate::bytes::{Backing, Slice};
 use crate::embeddings::{Embeddings, Metadata};
 use crate::error::{Error, Result};
 use crate::storage::DenseRows;
+use crate::subword::{Pruning, Subwords};
 use crate::vocab::{HashVocab, Vocab, VocabBuilder};
 
 /// The first eight bytes of a native file.
@@ -50,6 +58,7 @@ pub const HEADER_LEN: usize = 128;
 pub const ALIGN: usize = 64;
 
 const FLAG_NEWLINE: u32 = 1;
+const FLAG_SUBWORDS: u32 = 2;
 
 struct Header {
     flags: u32,
@@ -61,6 +70,7 @@ struct Header {
     norms: u64,
     matrix: u64,
     file_len: u64,
+    subwords: (u64, u64),
 }
 
 fn u64_at(data: &[u8], at: usize) -> u64 {
@@ -98,6 +108,7 @@ fn parse_header(data: &[u8], path: &Path) -> Result<Header> {
         norms: u64_at(data, 72),
         matrix: u64_at(data, 80),
         file_len: u64_at(data, 88),
+        subwords: (u64_at(data, 96), u64_at(data, 104)),
     };
     if h.file_len != data.len() as u64 {
         return Err(bad(
@@ -119,9 +130,19 @@ fn parse_header(data: &[u8], path: &Path) -> Result<Header> {
         ("hash table", h.slots.0, u128::from(h.slots.1) * 4, 56),
         ("norms", h.norms, n * 4, 72),
         ("matrix", h.matrix, n * u128::from(h.dims) * 4, 80),
+        ("n-gram", h.subwords.0, u128::from(h.subwords.1), 96),
     ];
+    if (h.flags & FLAG_SUBWORDS != 0) != (h.subwords.0 != 0) {
+        return Err(bad(
+            12,
+            "the n-gram flag and the n-gram section disagree".into(),
+        ));
+    }
     let mut prev_end = HEADER_LEN as u128;
     for (name, off, len, field) in sections {
+        if name == "n-gram" && off == 0 {
+            continue;
+        }
         let end = u128::from(off) + len;
         if off as usize % ALIGN != 0 || u128::from(off) < prev_end || end > u128::from(h.file_len) {
             return Err(bad(
@@ -173,7 +194,107 @@ pub fn read(backing: Arc<Backing>, path: &Path) -> Result<Embeddings> {
         newline_after_vector: h.flags & FLAG_NEWLINE != 0,
         ..Metadata::default()
     };
-    Embeddings::from_parts(Box::new(vocab), Box::new(storage), norms, true, meta)
+    let mut emb = Embeddings::from_parts(Box::new(vocab), Box::new(storage), norms, true, meta)?;
+    if h.subwords.0 != 0 {
+        let sw = read_subwords(&backing, path, h.subwords, dims)?;
+        emb.attach_subwords(sw)?;
+    }
+    Ok(emb)
+}
+
+/// Length of the n-gram section's own header.
+const SUBWORD_HEADER: usize = 32;
+
+fn read_subwords(
+    backing: &Arc<Backing>,
+    path: &Path,
+    (off, len): (u64, u64),
+    dims: usize,
+) -> Result<Subwords> {
+    let data: &[u8] = (**backing).as_ref();
+    let (off, len) = (off as usize, len as usize);
+    let sec = &data[off..off + len];
+    let bad = |at: usize, msg: String| Error::format(path, None, (off + at) as u64, msg);
+    if sec.len() < SUBWORD_HEADER {
+        return Err(bad(0, "n-gram section shorter than its header".into()));
+    }
+    let u32_at = |at: usize| u32::from_le_bytes(sec[at..at + 4].try_into().expect("4 bytes"));
+    let (minn, maxn, bucket, kind) = (u32_at(0), u32_at(4), u32_at(8), u32_at(12));
+    let (rows, entries) = (u64_at(sec, 16), u64_at(sec, 24));
+    let align = |x: u128| x.div_ceil(ALIGN as u128) * ALIGN as u128;
+    let map_at = align(SUBWORD_HEADER as u128);
+    let rows_at = align(map_at + u128::from(entries) * 8);
+    let need = rows_at + u128::from(rows) * dims as u128 * 4;
+    if need != len as u128 {
+        return Err(bad(
+            16,
+            format!("n-gram section of {len} bytes for {rows} rows and {entries} map entries (needs {need})"),
+        ));
+    }
+    let (map_at, rows_at) = (map_at as usize, rows_at as usize);
+    let pruning = match kind {
+        0 if entries == 0 && rows == u64::from(bucket) => Pruning::All,
+        1 if entries == 0 && rows == 0 => Pruning::NoNgrams,
+        2 => {
+            let mut m = std::collections::HashMap::with_capacity(entries as usize);
+            let mut last = None;
+            for e in 0..entries as usize {
+                let at = map_at + 8 * e;
+                let (b, r) = (u32_at(at), u32_at(at + 4));
+                if b >= bucket || u64::from(r) >= rows || last.is_some_and(|l| l >= b) {
+                    return Err(bad(
+                        at,
+                        format!("n-gram map entry {e} (bucket {b}, row {r}) is out of order or range"),
+                    ));
+                }
+                last = Some(b);
+                m.insert(b, r);
+            }
+            Pruning::Map(m)
+        }
+        _ => {
+            return Err(bad(
+                12,
+                format!("n-gram pruning {kind} with {rows} rows, {entries} map entries and {bucket} buckets"),
+            ))
+        }
+    };
+    let slice = Slice::<u8>::shared(backing.clone(), off + rows_at, rows as usize * dims * 4)
+        .expect("bounds checked with the section");
+    let storage = DenseRows::new(slice, dims, rows as usize).expect("length checked");
+    Subwords::new(
+        minn as usize,
+        maxn as usize,
+        bucket,
+        pruning,
+        Box::new(storage),
+    )
+    .map_err(|e| bad(0, e.to_string()))
+}
+
+/// The n-gram section's header and map for `sw` (the rows follow), and the section's length.
+fn subword_section(sw: &Subwords, dims: usize) -> (Vec<u8>, u64) {
+    let (kind, mut pairs): (u32, Vec<(u32, u32)>) = match sw.pruning() {
+        Pruning::All => (0, Vec::new()),
+        Pruning::NoNgrams => (1, Vec::new()),
+        Pruning::Map(m) => (2, m.iter().map(|(&b, &r)| (b, r)).collect()),
+    };
+    pairs.sort_unstable();
+    let rows = sw.rows().len();
+    let mut b = Vec::with_capacity(SUBWORD_HEADER + 8 * pairs.len() + 128);
+    for v in [sw.minn() as u32, sw.maxn() as u32, sw.bucket(), kind] {
+        b.extend_from_slice(&v.to_le_bytes());
+    }
+    b.extend_from_slice(&(rows as u64).to_le_bytes());
+    b.extend_from_slice(&(pairs.len() as u64).to_le_bytes());
+    b.resize(b.len().div_ceil(ALIGN) * ALIGN, 0);
+    for (bk, r) in pairs {
+        b.extend_from_slice(&bk.to_le_bytes());
+        b.extend_from_slice(&r.to_le_bytes());
+    }
+    b.resize(b.len().div_ceil(ALIGN) * ALIGN, 0);
+    let len = b.len() as u64 + (rows * dims * 4) as u64;
+    (b, len)
 }
 
 fn pad(w: &mut impl Write, pos: &mut u64) -> std::io::Result<()> {
@@ -200,16 +321,24 @@ pub fn write(emb: &Embeddings, w: &mut impl Write, progress: &ProgressBar) -> st
     let slots_off = align(ends_off + 8 * n);
     let norms_off = align(slots_off + 4 * slots.len() as u64);
     let matrix_off = align(norms_off + 4 * n);
-    let file_len = matrix_off + 4 * n * dims;
+    let subwords = emb.subwords().map(|sw| subword_section(sw, emb.dims()));
+    let subwords_off = align(matrix_off + 4 * n * dims);
+    let file_len = match &subwords {
+        Some((_, len)) => subwords_off + len,
+        None => matrix_off + 4 * n * dims,
+    };
 
     let mut header = Vec::with_capacity(HEADER_LEN);
     header.extend_from_slice(MAGIC);
     header.extend_from_slice(&VERSION.to_le_bytes());
-    let flags = if emb.metadata().newline_after_vector {
+    let mut flags = if emb.metadata().newline_after_vector {
         FLAG_NEWLINE
     } else {
         0
     };
+    if subwords.is_some() {
+        flags |= FLAG_SUBWORDS;
+    }
     header.extend_from_slice(&flags.to_le_bytes());
     for v in [
         n,
@@ -222,6 +351,8 @@ pub fn write(emb: &Embeddings, w: &mut impl Write, progress: &ProgressBar) -> st
         norms_off,
         matrix_off,
         file_len,
+        subwords.as_ref().map_or(0, |_| subwords_off),
+        subwords.as_ref().map_or(0, |(_, len)| *len),
     ] {
         header.extend_from_slice(&v.to_le_bytes());
     }
@@ -251,6 +382,15 @@ pub fn write(emb: &Embeddings, w: &mut impl Write, progress: &ProgressBar) -> st
         w.write_all(&row_buf)?;
         if i % 65536 == 0 {
             progress.set_position(i as u64);
+        }
+    }
+    pos += 4 * n * dims;
+    if let (Some((head, _)), Some(sw)) = (subwords, emb.subwords()) {
+        pad(w, &mut pos)?;
+        debug_assert_eq!(pos, subwords_off);
+        w.write_all(&head)?;
+        for i in 0..sw.rows().len() {
+            w.write_all(sw.rows().row_bytes(i))?;
         }
     }
     Ok(())

@@ -434,9 +434,9 @@ pub struct RecallReport {
     pub recall_words: f64,
     /// The same for analogy queries (a - b + c).
     pub recall_analogies: f64,
-    /// Word queries per second on one thread.
+    /// Word queries per second on one thread (the best of three passes).
     pub qps_one_thread: f64,
-    /// Word queries per second on all cores.
+    /// Word queries per second on all cores (the best of three passes).
     pub qps_all_threads: f64,
 }
 
@@ -518,16 +518,23 @@ pub fn recall_on(
                 &Query::new(&[Term::Word(emb.word(words[q]))], &[], k).ef(Some(ef)),
             )
         };
-        let t = Instant::now();
-        let got: Vec<Vec<Neighbor>> =
-            one.install(|| (0..words.len()).map(run).collect::<Result<_>>())?;
-        let qps_one = words.len() as f64 / t.elapsed().as_secs_f64();
-        let t = Instant::now();
-        let _: Vec<Vec<Neighbor>> = (0..words.len())
-            .into_par_iter()
-            .map(run)
-            .collect::<Result<_>>()?;
-        let qps_all = words.len() as f64 / t.elapsed().as_secs_f64();
+        // Each timing is the best of three passes, so that a busy moment of the machine does not
+        // decide it (benches/compare_ann.py times the peers the same way).
+        let mut got: Vec<Vec<Neighbor>> = Vec::new();
+        let (mut best_one, mut best_all) = (f64::INFINITY, f64::INFINITY);
+        for _ in 0..3 {
+            let t = Instant::now();
+            got = one.install(|| (0..words.len()).map(run).collect::<Result<_>>())?;
+            best_one = best_one.min(t.elapsed().as_secs_f64());
+            let t = Instant::now();
+            let _: Vec<Vec<Neighbor>> = (0..words.len())
+                .into_par_iter()
+                .map(run)
+                .collect::<Result<_>>()?;
+            best_all = best_all.min(t.elapsed().as_secs_f64());
+        }
+        let qps_one = words.len() as f64 / best_one;
+        let qps_all = words.len() as f64 / best_all;
         let recall_words = got
             .iter()
             .zip(&exact_w)

@@ -330,28 +330,45 @@ impl Embeddings for EmbeddingsService {
         let name = m.name.clone();
         let vectors = blocking(d, move || {
             let e = &m.searcher.embeddings;
-            Ok(r.words
+            r.words
                 .into_iter()
-                .map(|w| match e.index(&w) {
-                    Some(i) => {
-                        let values = if r.normalized {
-                            e.unit_row(i)
-                        } else {
-                            e.raw_row(i)
-                        };
-                        proto::WordVector {
-                            word: w,
-                            found: true,
-                            vector: Some(proto::Vector { values }),
+                .map(|w| {
+                    Ok(match e.index(&w) {
+                        Some(i) => {
+                            let values = if r.normalized {
+                                e.unit_row(i)
+                            } else {
+                                e.raw_row(i)
+                            };
+                            proto::WordVector {
+                                word: w,
+                                found: true,
+                                vector: Some(proto::Vector { values }),
+                                from_subwords: false,
+                            }
                         }
-                    }
-                    None => proto::WordVector {
-                        word: w,
-                        found: false,
-                        vector: None,
-                    },
+                        None => match e.subword_vector(&w)? {
+                            Some(mut values) => {
+                                if r.normalized {
+                                    crate::embeddings::normalize(&mut values);
+                                }
+                                proto::WordVector {
+                                    word: w,
+                                    found: true,
+                                    vector: Some(proto::Vector { values }),
+                                    from_subwords: true,
+                                }
+                            }
+                            None => proto::WordVector {
+                                word: w,
+                                found: false,
+                                vector: None,
+                                from_subwords: false,
+                            },
+                        },
+                    })
                 })
-                .collect())
+                .collect()
         })
         .await?;
         Ok(Response::new(proto::GetVectorsResponse {

@@ -1,0 +1,267 @@
+//! fastText's subword vectors: a vector for any word, from the rows of its character n-grams.
+//!
+//! As fastText 0.9 computes them (REFERENCE, section 8; `Dictionary::computeSubwords`,
+//! `Dictionary::hash`, `FastText::getWordVector`):
+//! - the word is wrapped as `<word>`; n-grams start at every byte that is not a UTF-8
+//!   continuation byte and grow one code point at a time (a code point is a lead byte and the
+//!   continuation bytes after it, so invalid UTF-8 is cut the way fastText cuts it), from `minn`
+//!   to `maxn` code points; a one-code-point n-gram at the very start or end (the brackets
+//!   themselves) is skipped;
+//! - an n-gram's row is `hash % bucket`, remapped through the pruning table of a pruned model
+//!   (n-grams the pruning dropped have no row), where `hash` is 32-bit FNV-1a over the bytes
+//!   *sign-extended as C `char`*: bytes of 0x80 and above hash differently from plain FNV-1a;
+//! - a word of the vocabulary gets the mean of its own row and its n-grams' rows (the special
+//!   `</s>` has no n-grams); any other word the mean of its n-grams' rows, and no vector at all
+//!   when it has none (as in gensim).
+//!
+//! The sums run in f32 in fastText's order (own row first, then the n-grams left to right), and
+//! the mean multiplies by `1 / count` as fastText does, so vectors match its `get_word_vector`
+//! to rounding.
+
+use std::collections::HashMap;
+
+use crate::error::{Error, Result};
+use crate::storage::Storage;
+
+/// fastText's end-of-sentence token: a vocabulary word without n-grams.
+pub const EOS: &str = "</s>";
+
+/// fastText's string hash: FNV-1a over the bytes, each sign-extended as a C `char` first.
+pub fn hash(bytes: &[u8]) -> u32 {
+    let mut h: u32 = 2_166_136_261;
+    for &b in bytes {
+        h ^= b as i8 as i32 as u32;
+        h = h.wrapping_mul(16_777_619);
+    }
+    h
+}
+
+/// Calls `f` with every n-gram of `<word>` whose length in code points is in `minn..=maxn`,
+/// in fastText's order.
+pub fn for_each_ngram(word: &[u8], minn: usize, maxn: usize, mut f: impl FnMut(&[u8])) {
+    let mut w = Vec::with_capacity(word.len() + 2);
+    w.push(b'<');
+    w.extend_from_slice(word);
+    w.push(b'>');
+    for i in 0..w.len() {
+        if w[i] & 0xC0 == 0x80 {
+            continue;
+        }
+        let (mut j, mut n) = (i, 1);
+        while j < w.len() && n <= maxn {
+            j += 1;
+            while j < w.len() && w[j] & 0xC0 == 0x80 {
+                j += 1;
+            }
+            if n >= minn && !(n == 1 && (i == 0 || j == w.len())) {
+                f(&w[i..j]);
+            }
+            n += 1;
+        }
+    }
+}
+
+/// Which n-gram buckets have rows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Pruning {
+    /// Every bucket has its row (`bucket` rows).
+    All,
+    /// The model has no n-gram rows at all (fastText's `pruneidx_size == 0`).
+    NoNgrams,
+    /// Only the listed buckets, each mapped to its compacted row (a quantised-then-pruned
+    /// model's `pruneidx`).
+    Map(HashMap<u32, u32>),
+}
+
+/// The n-gram part of a fastText model: its parameters and the rows of its buckets.
+pub struct Subwords {
+    minn: usize,
+    maxn: usize,
+    bucket: u32,
+    pruning: Pruning,
+    rows: Box<dyn Storage>,
+}
+
+impl std::fmt::Debug for Subwords {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Subwords")
+            .field("minn", &self.minn)
+            .field("maxn", &self.maxn)
+            .field("bucket", &self.bucket)
+            .field("rows", &self.rows.len())
+            .finish()
+    }
+}
+
+impl Subwords {
+    /// The n-gram table of a model. `rows` holds the buckets' rows: `bucket` of them, or one per
+    /// entry of the pruning map. Every mapped row must exist.
+    pub fn new(
+        minn: usize,
+        maxn: usize,
+        bucket: u32,
+        pruning: Pruning,
+        rows: Box<dyn Storage>,
+    ) -> Result<Self> {
+        let want = match &pruning {
+            Pruning::All => bucket as usize,
+            Pruning::NoNgrams => 0,
+            Pruning::Map(m) => {
+                if let Some((b, r)) = m.iter().find(|(_, &r)| r as usize >= rows.len()) {
+                    return Err(Error::invalid(format!(
+                        "the pruning table maps bucket {b} to row {r} of {}",
+                        rows.len()
+                    )));
+                }
+                rows.len()
+            }
+        };
+        if rows.len() != want {
+            return Err(Error::invalid(format!(
+                "{} n-gram rows for {bucket} buckets",
+                rows.len()
+            )));
+        }
+        if minn > maxn && maxn != 0 {
+            return Err(Error::invalid(format!("minn {minn} is above maxn {maxn}")));
+        }
+        Ok(Subwords {
+            minn,
+            maxn,
+            bucket,
+            pruning,
+            rows,
+        })
+    }
+
+    /// Shortest n-gram, in code points.
+    pub fn minn(&self) -> usize {
+        self.minn
+    }
+
+    /// Longest n-gram, in code points (0: no n-grams).
+    pub fn maxn(&self) -> usize {
+        self.maxn
+    }
+
+    /// Number of hash buckets.
+    pub fn bucket(&self) -> u32 {
+        self.bucket
+    }
+
+    /// Which buckets have rows.
+    pub fn pruning(&self) -> &Pruning {
+        &self.pruning
+    }
+
+    /// The buckets' rows.
+    pub fn rows(&self) -> &dyn Storage {
+        &*self.rows
+    }
+
+    /// The rows of `word`'s n-grams, in fastText's order (repeats included).
+    pub fn ngram_rows(&self, word: &[u8]) -> Vec<usize> {
+        let mut out = Vec::new();
+        if self.maxn == 0 || self.bucket == 0 || self.pruning == Pruning::NoNgrams {
+            return out;
+        }
+        for_each_ngram(word, self.minn, self.maxn, |g| {
+            let b = hash(g) % self.bucket;
+            match &self.pruning {
+                Pruning::All => out.push(b as usize),
+                Pruning::Map(m) => {
+                    if let Some(&r) = m.get(&b) {
+                        out.push(r as usize)
+                    }
+                }
+                Pruning::NoNgrams => {}
+            }
+        });
+        out
+    }
+
+    /// The vector of a word outside the vocabulary: the mean of its n-grams' rows, or `None`
+    /// when it has none.
+    pub fn oov_vector(&self, word: &str) -> Option<Vec<f32>> {
+        let ids = self.ngram_rows(word.as_bytes());
+        if ids.is_empty() {
+            return None;
+        }
+        let mut v = vec![0f32; self.rows.dims()];
+        for &r in &ids {
+            add_row(&mut v, self.rows.row_bytes(r));
+        }
+        scale(&mut v, ids.len());
+        Some(v)
+    }
+
+    /// The vector of a vocabulary word (its bytes as the model stores them) whose own
+    /// (input-matrix) row is `own`: the mean of that row and its n-grams' rows.
+    pub fn word_vector(&self, word: &[u8], own: &[u8]) -> Vec<f32> {
+        let ids = if word == EOS.as_bytes() {
+            Vec::new()
+        } else {
+            self.ngram_rows(word)
+        };
+        let mut v = vec![0f32; self.rows.dims()];
+        add_row(&mut v, own);
+        for &r in &ids {
+            add_row(&mut v, self.rows.row_bytes(r));
+        }
+        scale(&mut v, ids.len() + 1);
+        v
+    }
+}
+
+fn add_row(v: &mut [f32], row: &[u8]) {
+    for (x, c) in v.iter_mut().zip(row.chunks_exact(4)) {
+        *x += f32::from_le_bytes([c[0], c[1], c[2], c[3]]);
+    }
+}
+
+fn scale(v: &mut [f32], count: usize) {
+    // As fastText: `1.0 / count` in double, multiplied in as a float.
+    let f = (1.0 / count as f64) as f32;
+    for x in v.iter_mut() {
+        *x *= f;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ngrams(word: &str, minn: usize, maxn: usize) -> Vec<String> {
+        let mut out = Vec::new();
+        for_each_ngram(word.as_bytes(), minn, maxn, |g| {
+            out.push(String::from_utf8_lossy(g).into_owned())
+        });
+        out
+    }
+
+    #[test]
+    fn ngrams_as_fasttext_cuts_them() {
+        assert_eq!(
+            ngrams("ab", 1, 3),
+            ["<a", "<ab", "a", "ab", "ab>", "b", "b>"]
+        );
+        assert_eq!(ngrams("où", 3, 3), ["<où", "où>"]);
+        assert_eq!(ngrams("a", 3, 6), ["<a>"]);
+        assert!(ngrams("", 3, 6).is_empty());
+        // Code points, not bytes: "ü" is two bytes and one n-gram step.
+        assert_eq!(ngrams("über", 5, 5), ["<über", "über>"]);
+        assert!(ngrams("abc", 3, 0).is_empty());
+    }
+
+    #[test]
+    fn hash_sign_extends_bytes() {
+        // Plain FNV-1a of "a" is 0xe40c292c; ASCII is unaffected by the sign extension.
+        assert_eq!(hash(b"a"), 0xe40c_292c);
+        assert_eq!(hash(b""), 2_166_136_261);
+        // A byte >= 0x80 is xored as 0xffffffXX.
+        let plain = (2_166_136_261u32 ^ 0xc3).wrapping_mul(16_777_619);
+        let signed = (2_166_136_261u32 ^ 0xffff_ffc3).wrapping_mul(16_777_619);
+        assert_eq!(hash(&[0xc3]), signed);
+        assert_ne!(hash(&[0xc3]), plain);
+    }
+}

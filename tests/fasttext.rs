@@ -1,0 +1,399 @@
+//! fastText models: vectors of known and unknown words equal to fastText's own
+//! (`get_word_vector`), queries equal to gensim's `load_facebook_vectors`, the n-grams kept by
+//! the native format, and clear errors for damaged models.
+//!
+//! Fixtures: tests/data/fasttext/ft-sg.bin (unsupervised skip-gram) and ft-sup.bin (supervised),
+//! made by the real fastText, and fasttext-expected.json with fastText's and gensim's answers;
+//! the commands that made them are in tests/data/fasttext/make.py.
+
+mod common;
+
+use std::path::PathBuf;
+
+use assert_cmd::Command;
+use predicates::prelude::*;
+use serde_json::Value;
+use wordvec::{Embeddings, ErrorKind, Format, LoadOptions, SaveOptions, Term};
+
+fn model(name: &str) -> PathBuf {
+    common::data(&format!("fasttext/{name}"))
+}
+
+fn expected() -> Value {
+    let text = std::fs::read_to_string(model("fasttext-expected.json")).unwrap();
+    serde_json::from_str(&text).unwrap()
+}
+
+fn load(name: &str) -> Embeddings {
+    wordvec::load(&model(name), &LoadOptions::default()).unwrap()
+}
+
+fn floats(v: &Value) -> Vec<f32> {
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_f64().unwrap() as f32)
+        .collect()
+}
+
+fn close(a: &[f32], b: &[f32], tol: f32) -> bool {
+    a.len() == b.len() && a.iter().zip(b).all(|(x, y)| (x - y).abs() <= tol)
+}
+
+/// Every probe word of both models: the vector fastText gives, within 1e-6; a word that
+/// fastText gives a zero vector (no n-gram, not in the vocabulary) is an unknown word here, as
+/// in gensim.
+#[test]
+fn vectors_equal_fasttexts_for_known_and_unknown_words() {
+    let want = expected();
+    for (name, file) in [("sg", "ft-sg.bin"), ("sup", "ft-sup.bin")] {
+        let emb = load(file);
+        let w = &want[name];
+        assert_eq!(emb.len() as u64, w["words"].as_u64().unwrap(), "{name}");
+        assert_eq!(emb.metadata().format, Some(Format::FastText));
+        for (i, first) in w["first_words"].as_array().unwrap().iter().enumerate() {
+            assert_eq!(emb.word(i), first.as_str().unwrap(), "{name}: word {i}");
+        }
+        let mut oov = 0;
+        for (word, v) in w["vectors"].as_object().unwrap() {
+            let v = floats(v);
+            let known = emb.index(word).is_some();
+            if !known && v.iter().all(|&x| x == 0.0) {
+                let e = emb.vector(word).unwrap_err();
+                assert_eq!(e.kind(), ErrorKind::NotFound, "{name}: {word:?}");
+                assert!(!emb.has_vector(word));
+                continue;
+            }
+            oov += usize::from(!known);
+            let got = emb.vector(word).unwrap();
+            assert!(
+                close(&got, &v, 1e-6),
+                "{name}: {word:?}\n ours     {got:?}\n fastText {v:?}"
+            );
+            assert!(emb.has_vector(word));
+        }
+        assert!(
+            oov >= 5,
+            "{name}: {oov} words outside the vocabulary checked"
+        );
+    }
+}
+
+#[test]
+fn queries_equal_gensims_load_facebook_vectors() {
+    let want = expected();
+    let emb = load("ft-sg.bin");
+    let sg = &want["sg"];
+    for (word, answer) in sg["most_similar"].as_object().unwrap() {
+        let got = emb.most_similar(&[Term::Word(word)], &[], 5, None).unwrap();
+        let answer = answer.as_array().unwrap();
+        assert_eq!(got.len(), answer.len(), "{word}");
+        for (g, a) in got.iter().zip(answer) {
+            assert_eq!(g.word, a[0].as_str().unwrap(), "{word}: {got:?}");
+            let s = a[1].as_f64().unwrap() as f32;
+            assert!((g.score - s).abs() <= 1e-5, "{word}: {} {s}", g.score);
+        }
+    }
+    for (word, v) in sg["gensim_vectors"].as_object().unwrap() {
+        assert!(
+            close(&emb.vector(word).unwrap(), &floats(v), 1e-6),
+            "{word}"
+        );
+    }
+    let s = sg["similarity"]["dictionary|dictionaryish"]
+        .as_f64()
+        .unwrap() as f32;
+    let got = emb.similarity("dictionary", "dictionaryish").unwrap();
+    assert!((got - s).abs() <= 1e-5, "{got} {s}");
+    // An unknown word takes part in doesnt_match as in gensim, where every word is `in` a
+    // fastText model.
+    let odd = emb
+        .doesnt_match(&["dictionary", "dictionaryish", "zzqx"])
+        .unwrap();
+    assert!(odd.ignored.is_empty());
+}
+
+/// Native copies keep the n-grams: the mapped file answers unknown words with the same bits.
+#[test]
+fn native_copies_keep_the_ngrams() {
+    let dir = tempfile::tempdir().unwrap();
+    for file in ["ft-sg.bin", "ft-sup.bin"] {
+        let emb = load(file);
+        let out = dir.path().join(format!("{file}.wvec"));
+        wordvec::save(&emb, &out, Format::Native, &SaveOptions::default()).unwrap();
+        let native = wordvec::load(&out, &LoadOptions::default()).unwrap();
+        assert_eq!(native.len(), emb.len());
+        let sw = native.subwords().unwrap();
+        assert_eq!((sw.minn(), sw.maxn(), sw.bucket()), {
+            let s = emb.subwords().unwrap();
+            (s.minn(), s.maxn(), s.bucket())
+        });
+        for word in ["dictionaryish", "cafés", "приветик", "🙂🙂", "naïveté"] {
+            assert_eq!(
+                native.vector(word).ok(),
+                emb.vector(word).ok(),
+                "{file}: {word}"
+            );
+        }
+        for i in (0..emb.len()).step_by(37) {
+            assert!(close(&native.raw_row(i), &emb.raw_row(i), 1e-6));
+        }
+        // Written again from the native copy: the same bytes.
+        let again = dir.path().join(format!("{file}.again.wvec"));
+        wordvec::save(&native, &again, Format::Native, &SaveOptions::default()).unwrap();
+        assert_eq!(std::fs::read(&out).unwrap(), std::fs::read(&again).unwrap());
+        // A native file cut short inside its n-gram section is refused, never half read.
+        let bytes = std::fs::read(&out).unwrap();
+        let cut = dir.path().join("cut.wvec");
+        std::fs::write(&cut, &bytes[..bytes.len() - 100]).unwrap();
+        let e = wordvec::load(&cut, &LoadOptions::default()).unwrap_err();
+        assert!(e.to_string().contains("truncated"), "{e}");
+    }
+}
+
+/// Every cut of a model is an error naming the file, never a panic; a quantised model says so.
+#[test]
+fn damaged_models_are_clear_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let bytes = std::fs::read(model("ft-sup.bin")).unwrap();
+    let p = dir.path().join("m.bin");
+    // The output matrix is not read: cuts are taken up to the end of the input matrix.
+    let emb = load("ft-sup.bin");
+    let mut cuts: Vec<usize> = (0..200).collect();
+    cuts.extend((200..bytes.len()).step_by(251));
+    let mut refused = 0;
+    for cut in cuts {
+        std::fs::write(&p, &bytes[..cut]).unwrap();
+        match wordvec::load(
+            &p,
+            &LoadOptions {
+                format: Some(Format::FastText),
+                ..Default::default()
+            },
+        ) {
+            Ok(e) => assert_eq!(e.len(), emb.len(), "cut at {cut} read"),
+            Err(e) => {
+                refused += 1;
+                let msg = e.to_string();
+                assert!(msg.contains("m.bin"), "cut at {cut}: {msg}");
+            }
+        }
+    }
+    assert!(refused > 150);
+    // Dimension 0 in the header.
+    let mut b = bytes.clone();
+    b[8..12].copy_from_slice(&0i32.to_le_bytes());
+    std::fs::write(&p, &b).unwrap();
+    let e = wordvec::load(&p, &LoadOptions::default()).unwrap_err();
+    assert!(e.to_string().contains("dimension 0"), "{e}");
+    // A dictionary larger than the file (size at byte 64, words at 68, labels at 72): refused
+    // before anything is allocated for it.
+    let mut b = bytes.clone();
+    let labels = i32::from_le_bytes(b[72..76].try_into().unwrap());
+    b[64..68].copy_from_slice(&i32::MAX.to_le_bytes());
+    b[68..72].copy_from_slice(&(i32::MAX - labels).to_le_bytes());
+    std::fs::write(&p, &b).unwrap();
+    let e = wordvec::load(&p, &LoadOptions::default()).unwrap_err();
+    assert!(
+        e.to_string().contains("byte offset 64") && e.to_string().contains("cannot fit"),
+        "{e}"
+    );
+}
+
+#[test]
+fn cli_answers_unknown_words_and_says_what_convert_keeps() {
+    let dir = tempfile::tempdir().unwrap();
+    let m = model("ft-sg.bin");
+    let m = m.to_str().unwrap();
+    let out = Command::cargo_bin("wordvec")
+        .unwrap()
+        .args(["nn", m, "dictionaryish", "-k", "3", "--json"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let want = &expected()["sg"]["most_similar"]["dictionaryish"];
+    assert_eq!(
+        v["neighbors"][0]["word"].as_str(),
+        want[0][0].as_str(),
+        "{v}"
+    );
+    Command::cargo_bin("wordvec")
+        .unwrap()
+        .args(["similarity", m, "dictionary", "dictionaryish"])
+        .assert()
+        .success();
+    let txt = dir.path().join("v.txt");
+    Command::cargo_bin("wordvec")
+        .unwrap()
+        .args(["convert", m, txt.to_str().unwrap()])
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("known words only"));
+    let native = dir.path().join("v.wvec");
+    Command::cargo_bin("wordvec")
+        .unwrap()
+        .args(["convert", m, native.to_str().unwrap()])
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("n-grams kept"));
+    Command::cargo_bin("wordvec")
+        .unwrap()
+        .args([
+            "nn",
+            native.to_str().unwrap(),
+            "dictionaryish",
+            "-k",
+            "3",
+            "--json",
+        ])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(want[0][0].as_str().unwrap()));
+}
+
+/// A classifier trained on fastText vectors starts every word of its vocabulary from them,
+/// words outside the model's vocabulary from their n-grams.
+#[test]
+fn classifier_vectors_cover_unknown_words() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("d.csv");
+    let mut text = String::from("text,label\n");
+    for i in 0..60 {
+        let (t, l) = if i % 2 == 0 {
+            ("the dictionaryish database of words", "a")
+        } else {
+            ("cafés and naïveté everywhere", "b")
+        };
+        text.push_str(&format!("{t} {i},{l}\n"));
+    }
+    std::fs::write(&csv, text).unwrap();
+    let out = dir.path().join("m.wvcls");
+    Command::cargo_bin("wordvec")
+        .unwrap()
+        .args([
+            "classify",
+            "train",
+            csv.to_str().unwrap(),
+            "-o",
+            out.to_str().unwrap(),
+        ])
+        .args([
+            "--vectors",
+            model("ft-sg.bin").to_str().unwrap(),
+            "--epochs",
+            "2",
+            "-v",
+        ])
+        .assert()
+        .success()
+        .stderr(
+            predicate::str::contains("from_subwords")
+                .and(predicate::str::contains("from_subwords=0").not()),
+        );
+}
+
+/// The daemon serves a fastText model: GetVectors says which vectors came from n-grams, and
+/// queries accept words outside the vocabulary.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_daemon_answers_unknown_words_of_fasttext_models() {
+    use std::sync::Arc;
+    use wordvec::search::Searcher;
+    use wordvec::server::config::ServeConfig;
+    use wordvec::server::models::{Models, VectorModel};
+    use wordvec::server::proto;
+
+    let emb = load("ft-sg.bin");
+    let want_oov = emb.vector("dictionaryish").unwrap();
+    let want_known = emb.vector("dictionary").unwrap();
+    let models = Arc::new(Models::new(vec![VectorModel {
+        name: "ft".into(),
+        description: "fastText fixture".into(),
+        searcher: Searcher::exact(emb),
+    }]));
+    let s = common::server::start_with(ServeConfig::default(), models).await;
+    let mut c = s.client().await;
+    let r = c
+        .get_vectors(proto::GetVectorsRequest {
+            words: vec!["dictionary".into(), "dictionaryish".into(), "é".into()],
+            normalized: false,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let v = &r.vectors;
+    assert!(v[0].found && !v[0].from_subwords);
+    assert_eq!(v[0].vector.as_ref().unwrap().values, want_known);
+    assert!(v[1].found && v[1].from_subwords);
+    assert_eq!(v[1].vector.as_ref().unwrap().values, want_oov);
+    // Whether a one-letter word has a vector (an n-gram with a row) is fastText's call, as the
+    // expected file records it.
+    let e = expected();
+    let fasttext_zero = e["sg"]["vectors"]["é"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|x| x.as_f64() == Some(0.0));
+    assert_eq!(v[2].found, !fasttext_zero);
+    let r = c
+        .most_similar(common::server::ms(&["dictionaryish"], &[], 3))
+        .await
+        .unwrap()
+        .into_inner();
+    let want = &e["sg"]["most_similar"]["dictionaryish"];
+    assert_eq!(common::server::words(&r)[0], want[0][0].as_str().unwrap());
+    s.shutdown().await.unwrap();
+}
+
+/// `eval analogies --oov-from-subwords` answers questions with unknown words from their
+/// n-grams; by default they are skipped, as gensim skips them.
+#[test]
+fn eval_can_answer_unknown_words_from_subwords() {
+    let dir = tempfile::tempdir().unwrap();
+    let q = dir.path().join("q.txt");
+    std::fs::write(
+        &q,
+        ": s\nthe thee there tongue\ndictionary dictionaryish production abdication\n",
+    )
+    .unwrap();
+    let run = |extra: &[&str]| -> Value {
+        let out = Command::cargo_bin("wordvec")
+            .unwrap()
+            .args(["eval", "analogies", model("ft-sg.bin").to_str().unwrap()])
+            .arg(&q)
+            .args(["--json", "--case-sensitive"])
+            .args(extra)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    let plain = run(&[]);
+    let sub = run(&["--oov-from-subwords"]);
+    assert_eq!(
+        (plain["questions"].as_u64(), plain["oov"].as_u64()),
+        (Some(2), Some(1))
+    );
+    assert_eq!(sub["oov"].as_u64(), Some(0), "{sub}");
+    Command::cargo_bin("wordvec")
+        .unwrap()
+        .args([
+            "eval",
+            "analogies",
+            common::data("w2vc-sg-d32.bin").to_str().unwrap(),
+        ])
+        .arg(&q)
+        .arg("--oov-from-subwords")
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("needs a fastText model"));
+}
