@@ -21,6 +21,9 @@ pub enum Backing {
     Owned(Vec<u8>),
     /// Bytes compiled into the binary.
     Static(&'static [u8]),
+    /// Floats computed in memory (trained or averaged vectors), viewed as their bytes: owning
+    /// them as `f32` spares a copy of the whole matrix into a byte buffer.
+    Floats(Vec<f32>),
 }
 
 impl AsRef<[u8]> for Backing {
@@ -29,6 +32,7 @@ impl AsRef<[u8]> for Backing {
             Backing::Mmap(m) => m,
             Backing::Owned(v) => v,
             Backing::Static(s) => s,
+            Backing::Floats(v) => bytemuck::cast_slice(v),
         }
     }
 }

@@ -124,8 +124,17 @@ impl DenseRows {
             return None;
         }
         let len = values.len() / dims;
-        let bytes: Vec<u8> = bytemuck::cast_slice::<f32, u8>(&values).to_vec();
-        DenseRows::new(bytes.into(), dims, len)
+        let n_bytes = values.len() * 4;
+        // The floats themselves become the backing: no copy of the matrix. The bytes are
+        // little-endian exactly where `f32` is, which is every target this crate builds for.
+        #[cfg(target_endian = "little")]
+        let data = Slice::shared(Arc::new(Backing::Floats(values)), 0, n_bytes)?;
+        #[cfg(not(target_endian = "little"))]
+        let data = {
+            let bytes: Vec<u8> = values.iter().flat_map(|v| v.to_le_bytes()).collect();
+            Slice::from(bytes)
+        };
+        DenseRows::new(data, dims, len)
     }
 
     /// All rows as one byte slice.

@@ -61,6 +61,41 @@ pub fn for_each_ngram(word: &[u8], minn: usize, maxn: usize, mut f: impl FnMut(&
     }
 }
 
+/// Calls `f` with the [`hash`] of every n-gram [`for_each_ngram`] yields, in the same order,
+/// without building the n-grams: FNV-1a runs forward, so each n-gram's hash continues the
+/// hash of the shorter one it extends.
+pub fn for_each_ngram_hash(word: &[u8], minn: usize, maxn: usize, mut f: impl FnMut(u32)) {
+    let len = word.len() + 2;
+    let at = |k: usize| -> u8 {
+        if k == 0 {
+            b'<'
+        } else if k == len - 1 {
+            b'>'
+        } else {
+            word[k - 1]
+        }
+    };
+    let step = |h: u32, b: u8| (h ^ b as i8 as i32 as u32).wrapping_mul(16_777_619);
+    for i in 0..len {
+        if at(i) & 0xC0 == 0x80 {
+            continue;
+        }
+        let (mut j, mut n, mut h) = (i, 1, 2_166_136_261u32);
+        while j < len && n <= maxn {
+            h = step(h, at(j));
+            j += 1;
+            while j < len && at(j) & 0xC0 == 0x80 {
+                h = step(h, at(j));
+                j += 1;
+            }
+            if n >= minn && !(n == 1 && (i == 0 || j == len)) {
+                f(h);
+            }
+            n += 1;
+        }
+    }
+}
+
 /// Which n-gram buckets have rows.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Pruning {
@@ -162,11 +197,18 @@ impl Subwords {
     /// The rows of `word`'s n-grams, in fastText's order (repeats included).
     pub fn ngram_rows(&self, word: &[u8]) -> Vec<usize> {
         let mut out = Vec::new();
+        self.ngram_rows_into(word, &mut out);
+        out
+    }
+
+    /// [`ngram_rows`](Self::ngram_rows) into a buffer the caller reuses.
+    fn ngram_rows_into(&self, word: &[u8], out: &mut Vec<usize>) {
+        out.clear();
         if self.maxn == 0 || self.bucket == 0 || self.pruning == Pruning::NoNgrams {
-            return out;
+            return;
         }
-        for_each_ngram(word, self.minn, self.maxn, |g| {
-            let b = hash(g) % self.bucket;
+        for_each_ngram_hash(word, self.minn, self.maxn, |h| {
+            let b = h % self.bucket;
             match &self.pruning {
                 Pruning::All => out.push(b as usize),
                 Pruning::Map(m) => {
@@ -177,7 +219,6 @@ impl Subwords {
                 Pruning::NoNgrams => {}
             }
         });
-        out
     }
 
     /// The vector of a word outside the vocabulary: the mean of its n-grams' rows, or `None`
@@ -198,18 +239,34 @@ impl Subwords {
     /// The vector of a vocabulary word (its bytes as the model stores them) whose own
     /// (input-matrix) row is `own`: the mean of that row and its n-grams' rows.
     pub fn word_vector(&self, word: &[u8], own: &[u8]) -> Vec<f32> {
-        let ids = if word == EOS.as_bytes() {
-            Vec::new()
-        } else {
-            self.ngram_rows(word)
-        };
         let mut v = vec![0f32; self.rows.dims()];
-        add_row(&mut v, own);
-        for &r in &ids {
-            add_row(&mut v, self.rows.row_bytes(r));
-        }
-        scale(&mut v, ids.len() + 1);
+        self.word_vector_into(word, own, &mut v, &mut Vec::new());
         v
+    }
+
+    /// [`word_vector`](Self::word_vector) into `out` (zeroed or not), with a buffer for the
+    /// n-gram rows that the caller reuses across words.
+    pub fn word_vector_into(&self, word: &[u8], own: &[u8], out: &mut [f32], ids: &mut Vec<usize>) {
+        if word == EOS.as_bytes() {
+            ids.clear();
+        } else {
+            self.ngram_rows_into(word, ids);
+        }
+        // The n-gram rows are scattered over a table of gigabytes: each is prefetched two rows
+        // ahead, so that its cache misses overlap the additions before it.
+        let ahead = 4;
+        for &r in ids.iter().take(ahead) {
+            crate::simd::prefetch(self.rows.row_bytes(r));
+        }
+        out.fill(0.0);
+        add_row(out, own);
+        for (k, &r) in ids.iter().enumerate() {
+            if let Some(&next) = ids.get(k + ahead) {
+                crate::simd::prefetch(self.rows.row_bytes(next));
+            }
+            add_row(out, self.rows.row_bytes(r));
+        }
+        scale(out, ids.len() + 1);
     }
 }
 
@@ -251,6 +308,36 @@ mod tests {
         // Code points, not bytes: "ü" is two bytes and one n-gram step.
         assert_eq!(ngrams("über", 5, 5), ["<über", "über>"]);
         assert!(ngrams("abc", 3, 0).is_empty());
+    }
+
+    #[test]
+    fn incremental_hashes_equal_the_hashes_of_the_ngrams() {
+        for word in [
+            "",
+            "a",
+            "ab",
+            "dictionary",
+            "où",
+            "über",
+            "привет",
+            "🙂🙂",
+            "東京都",
+        ] {
+            for (minn, maxn) in [(1, 1), (1, 3), (2, 5), (3, 6), (5, 5), (3, 0)] {
+                let mut want = Vec::new();
+                for_each_ngram(word.as_bytes(), minn, maxn, |g| want.push(hash(g)));
+                let mut got = Vec::new();
+                for_each_ngram_hash(word.as_bytes(), minn, maxn, |h| got.push(h));
+                assert_eq!(got, want, "{word} {minn}..{maxn}");
+            }
+        }
+        // Invalid UTF-8 is cut the same way.
+        let bytes = [0xff, b'a', 0x80, 0xc3];
+        let mut want = Vec::new();
+        for_each_ngram(&bytes, 1, 4, |g| want.push(hash(g)));
+        let mut got = Vec::new();
+        for_each_ngram_hash(&bytes, 1, 4, |h| got.push(h));
+        assert_eq!(got, want);
     }
 
     #[test]

@@ -45,6 +45,9 @@ pub fn run(a: InfoArgs) -> Result<()> {
             "duplicates_skipped": meta.duplicates_skipped,
             "load_seconds": elapsed.as_secs_f64(),
             "first_words": first,
+            "ngrams": emb.subwords().map(|sw| serde_json::json!({
+                "minn": sw.minn(), "maxn": sw.maxn(), "buckets": sw.bucket(), "rows": sw.rows().len(),
+            })),
         }));
     }
     println!(
@@ -67,6 +70,15 @@ pub fn run(a: InfoArgs) -> Result<()> {
             } else {
                 "no newline after vectors (gensim, GoogleNews)"
             }
+        );
+    }
+    if let Some(sw) = emb.subwords() {
+        println!(
+            "n-grams:     {}..{} characters, {} buckets, {} rows (vectors for words outside the vocabulary)",
+            sw.minn(),
+            sw.maxn(),
+            sw.bucket(),
+            sw.rows().len()
         );
     }
     if meta.duplicates_skipped > 0 {
