@@ -1,7 +1,8 @@
 //! # wordvec
 //!
 //! Word embeddings as a library: open word2vec files (binary, gzipped, text, GloVe) by memory
-//! mapping them, convert them to a native format that is used in place, and answer gensim's
+//! mapping them, and fastText models with their character n-grams (vectors for any word), convert
+//! them to a native format that is used in place, and answer gensim's
 //! queries (similarity, most_similar, 3CosAdd/3CosMul analogies, doesnt_match) and evaluations
 //! with gensim's semantics, on all cores with SIMD.
 //!
@@ -15,7 +16,8 @@
 //! Layout, one concept per module:
 //! - [`vocab`]: words and their rows ([`vocab::Vocab`]); [`storage`]: the vectors
 //!   ([`storage::Storage`]); [`embeddings`]: both together, with norms.
-//! - [`formats`]: one module per file format, and format detection.
+//! - [`formats`]: one module per file format, and format detection; [`subword`]: fastText's
+//!   n-grams and the vectors of words outside the vocabulary.
 //! - [`simd`] dot-product kernels, [`topk`] parallel selection, [`query`] the gensim queries.
 //! - [`search`]: the one [`search::Query`] value and the [`search::Searcher`] that answers it by
 //!   the exact scan or the [`index`] (wordvec's memory-mapped HNSW graph); [`filter`] allow- and

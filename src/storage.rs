@@ -125,15 +125,9 @@ impl DenseRows {
         }
         let len = values.len() / dims;
         let n_bytes = values.len() * 4;
-        // The floats themselves become the backing: no copy of the matrix. The bytes are
-        // little-endian exactly where `f32` is, which is every target this crate builds for.
-        #[cfg(target_endian = "little")]
+        // The floats themselves become the backing: no copy of the matrix. Their bytes are the
+        // little-endian rows the readers expect (the crate builds for little-endian targets only).
         let data = Slice::shared(Arc::new(Backing::Floats(values)), 0, n_bytes)?;
-        #[cfg(not(target_endian = "little"))]
-        let data = {
-            let bytes: Vec<u8> = values.iter().flat_map(|v| v.to_le_bytes()).collect();
-            Slice::from(bytes)
-        };
         DenseRows::new(data, dims, len)
     }
 
