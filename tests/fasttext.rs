@@ -350,8 +350,8 @@ async fn the_daemon_answers_unknown_words_of_fasttext_models() {
     s.shutdown().await.unwrap();
 }
 
-/// `eval analogies --oov-from-subwords` answers questions with unknown words from their
-/// n-grams; by default they are skipped, as gensim skips them.
+/// `eval analogies|pairs --oov-from-subwords` answers questions (scores pairs) with unknown
+/// words from their n-grams; by default they are skipped, as gensim skips them.
 #[test]
 fn eval_can_answer_unknown_words_from_subwords() {
     let dir = tempfile::tempdir().unwrap();
@@ -384,6 +384,36 @@ fn eval_can_answer_unknown_words_from_subwords() {
         (Some(2), Some(1))
     );
     assert_eq!(sub["oov"].as_u64(), Some(0), "{sub}");
+    // Word pairs the same way.
+    let pairs = dir.path().join("p.tsv");
+    std::fs::write(
+        &pairs,
+        "the\tthee\t8.0\ndictionary\tdictionaryish\t9.5\nthe\tzzqx\t0.5\n",
+    )
+    .unwrap();
+    let run_pairs = |extra: &[&str]| -> Value {
+        let out = Command::cargo_bin("wordvec")
+            .unwrap()
+            .args(["eval", "pairs", model("ft-sg.bin").to_str().unwrap()])
+            .arg(&pairs)
+            .args(["--json", "--case-sensitive"])
+            .args(extra)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    assert_eq!(run_pairs(&[])["pairs"].as_u64(), Some(1));
+    let sub = run_pairs(&["--oov-from-subwords"]);
+    assert_eq!(
+        (sub["pairs"].as_u64(), sub["oov"].as_u64()),
+        (Some(3), Some(0)),
+        "{sub}"
+    );
     Command::cargo_bin("wordvec")
         .unwrap()
         .args([

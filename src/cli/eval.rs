@@ -31,8 +31,8 @@ pub struct EvalArgs {
     /// Compare words as they are (gensim's default folds case).
     #[arg(long)]
     pub case_sensitive: bool,
-    /// fastText models: answer questions whose words are outside the evaluated vocabulary
-    /// with those words' n-gram vectors, instead of skipping them (gensim skips them).
+    /// fastText models: answer questions (score pairs) whose words are outside the evaluated
+    /// vocabulary with those words' n-gram vectors, instead of skipping them (gensim skips them).
     #[arg(long)]
     pub oov_from_subwords: bool,
     /// Print JSON.
@@ -101,17 +101,18 @@ pub fn run(cmd: EvalCommand) -> Result<()> {
         }
         EvalCommand::Pairs(p) => {
             let a = p.common;
-            if a.oov_from_subwords {
-                bail!("--oov-from-subwords applies to `eval analogies`");
-            }
             let (vectors, data) = files(&a.args)?;
             let emb = open_vectors(vectors.as_deref(), &a.load)?;
-            let r = eval::evaluate_pairs(
+            if a.oov_from_subwords && emb.subwords().is_none() {
+                bail!("--oov-from-subwords needs a fastText model (these vectors have no n-grams)");
+            }
+            let r = eval::evaluate_pairs_with(
                 &emb,
                 &data,
                 p.delimiter,
                 a.restrict_vocab,
                 !a.case_sensitive,
+                a.oov_from_subwords,
             )?;
             if a.json {
                 return output::json(&r);

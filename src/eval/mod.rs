@@ -8,7 +8,7 @@ pub mod stats;
 pub use analogies::{
     evaluate_analogies, evaluate_analogies_with, AnalogyOptions, AnalogyReport, Section,
 };
-pub use pairs::{evaluate_pairs, PairsReport};
+pub use pairs::{evaluate_pairs, evaluate_pairs_with, PairsReport};
 
 use std::collections::HashMap;
 

@@ -33,6 +33,27 @@ pub fn evaluate_pairs(
     restrict_vocab: usize,
     case_insensitive: bool,
 ) -> Result<PairsReport> {
+    evaluate_pairs_with(
+        emb,
+        path,
+        delimiter,
+        restrict_vocab,
+        case_insensitive,
+        false,
+    )
+}
+
+/// [`evaluate_pairs`], and with `oov_from_subwords` (fastText models) a pair with a word
+/// outside the evaluated vocabulary is scored with that word's n-gram vector instead of being
+/// skipped (gensim skips it).
+pub fn evaluate_pairs_with(
+    emb: &Embeddings,
+    path: &Path,
+    delimiter: char,
+    restrict_vocab: usize,
+    case_insensitive: bool,
+    oov_from_subwords: bool,
+) -> Result<PairsReport> {
     let text = std::fs::read(path).map_err(|e| Error::io("cannot read", path, e))?;
     let text = String::from_utf8(text).map_err(|e| {
         Error::format(
@@ -67,9 +88,22 @@ pub fn evaluate_pairs(
                 w.to_owned()
             }
         };
-        match (vocab.get(&key(a)), vocab.get(&key(b))) {
-            (Some(&i), Some(&j)) => {
-                let (u, v) = (emb.unit_row(i), emb.unit_row(j));
+        // A word's unit vector: its row in the evaluated vocabulary, or (with
+        // `oov_from_subwords`) its n-grams' vector, from the word as the file writes it.
+        let unit = |w: &str| -> Result<Option<Vec<f32>>> {
+            if let Some(&i) = vocab.get(&key(w)) {
+                return Ok(Some(emb.unit_row(i)));
+            }
+            if !oov_from_subwords {
+                return Ok(None);
+            }
+            Ok(emb.subword_vector(w)?.map(|mut v| {
+                crate::embeddings::normalize(&mut v);
+                v
+            }))
+        };
+        match (unit(a)?, unit(b)?) {
+            (Some(u), Some(v)) => {
                 gold.push(score);
                 model.push(f64::from(u.iter().zip(&v).map(|(x, y)| x * y).sum::<f32>()));
             }
