@@ -25,8 +25,8 @@
 //!   token ids;
 //! - [`model`] is the network and its forward/backward passes, [`activation`] and [`loss`] its
 //!   parts, [`optim`] Adam and SGD with sparse embedding updates, [`sampler`] the epoch order;
-//! - [`train`] the training loop, [`classifier`] the trained model (batch prediction,
-//!   evaluation), [`metrics`] the scores, [`file`] the model file, [`plot`] the loss curves.
+//! - [`train`](mod@train) the training loop, [`classifier`] the trained model (batch prediction,
+//!   evaluation), [`metrics`] the scores, [`file`](mod@file) the model file, [`plot`] the loss curves.
 
 pub mod activation;
 pub mod classifier;

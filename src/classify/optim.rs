@@ -86,7 +86,7 @@ impl OptimizerState {
 
 /// The constants of one Adam step. PyTorch's update,
 /// `p -= lr / (1 - b1^t) * m / (sqrt(v) / sqrt(1 - b2^t) + eps)`, is applied by
-/// [`kernels::adam`](super::kernels::adam).
+/// [`super::kernels::adam`].
 #[derive(Clone, Copy, Debug)]
 pub struct AdamStep {
     /// `lr / (1 - beta1^t)`.

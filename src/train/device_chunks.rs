@@ -3,7 +3,7 @@
 //! host threads while the device trains on the previous chunk.
 //!
 //! Everything here runs without a GPU and is tested on its own; the CUDA runner
-//! ([`super::cuda`], cargo feature `cuda`) only copies chunks to the device and launches kernels.
+//! (`train::cuda`, cargo feature `cuda`) only copies chunks to the device and launches kernels.
 
 use super::corpus::SENTENCE_END;
 use super::sampling::Lcg;
