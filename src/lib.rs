@@ -27,6 +27,9 @@
 //! - [`eval`]: analogy and word-pair evaluation.
 //! - [`default_model`]: the small model compiled into the binary.
 
+// Every public item is documented; CI's `-D warnings` makes a missing doc an error.
+#![warn(missing_docs)]
+
 #[cfg(target_endian = "big")]
 compile_error!(
     "wordvec reads little-endian float files in place and supports little-endian targets only"

@@ -26,10 +26,15 @@ struct Header {
 
 /// A loaded checkpoint.
 pub struct Checkpoint {
+    /// The settings of the run that wrote it.
     pub config: TrainConfig,
+    /// Epochs finished.
     pub epochs_done: usize,
+    /// The training vocabulary (words and counts, in row order).
     pub vocab: TrainVocab,
+    /// Input vectors.
     pub syn0: Vec<f32>,
+    /// Output vectors.
     pub syn1: Vec<f32>,
 }
 

@@ -28,28 +28,42 @@ pub const REPORT_EVERY: u64 = 10_000;
 
 /// What every thread shares.
 pub struct Shared<'a> {
+    /// Input vectors (the word vectors), updated Hogwild through raw pointers.
     pub syn0: &'a SharedMatrix,
+    /// Output vectors of negative sampling.
     pub syn1: &'a SharedMatrix,
+    /// Per word, the probability of keeping an occurrence (frequent-word subsampling).
     pub keep: &'a [f32],
+    /// The unigram^0.75 table negatives are drawn from.
     pub alias: &'a AliasTable,
+    /// The C tool's precomputed sigmoid.
     pub sigmoid: &'a SigmoidTable,
+    /// Skip-gram or CBOW.
     pub model: Model,
+    /// Skip-gram only: batched windows with shared negatives (see [`super::TrainConfig`]).
     pub batched: bool,
+    /// Largest context window (each position draws its own, as the C tool).
     pub window: usize,
+    /// Negatives per positive pair.
     pub negative: usize,
+    /// Starting learning rate.
     pub alpha: f32,
+    /// Floor of the linearly decaying learning rate.
     pub min_alpha: f32,
     /// Words of all epochs (the schedule's denominator).
     pub total_words: u64,
     /// Words processed so far, all threads (the schedule's numerator).
     pub words_done: &'a AtomicU64,
+    /// Raised to stop every thread early (Ctrl-C, cancellation).
     pub stop: &'a AtomicBool,
 }
 
 /// A thread's published statistics: loss sum (f64 bits) and the number of (word, target) pairs.
 #[derive(Default)]
 pub struct ThreadStats {
+    /// The sum of the losses so far, as the bits of an f64.
     pub loss_bits: AtomicU64,
+    /// (word, target) pairs trained so far.
     pub pairs: AtomicU64,
 }
 
