@@ -373,6 +373,24 @@ fn train_writes_vectors_and_vocabulary() {
         .stderr(predicate::str::contains("window must be at least 1"));
 }
 
+/// `wordvec index eval VECTORS INDEX` over 100 queries at ef 100 finds at least 95% of the
+/// exact top 10.
+fn assert_index_recall(vectors: &str, idx: &std::path::Path) {
+    let eval: serde_json::Value = serde_json::from_str(&stdout_of(&[
+        "index",
+        "eval",
+        vectors,
+        idx.to_str().unwrap(),
+        "--queries",
+        "100",
+        "--ef",
+        "100",
+        "--json",
+    ]))
+    .unwrap();
+    assert!(eval[0]["recall_words"].as_f64().unwrap() >= 0.95, "{eval}");
+}
+
 #[test]
 fn index_build_with_int8_writes_the_copy_that_searches_traverse() {
     let dir = tempfile::tempdir().unwrap();
@@ -397,19 +415,7 @@ fn index_build_with_int8_writes_the_copy_that_searches_traverse() {
     // Opened (and checked) with the vectors; searched through the graph over the codes, the
     // recall stays that of the f32 traversal and the answers are scored exactly.
     let idx = dir.path().join("v.wvec.idx");
-    let eval: serde_json::Value = serde_json::from_str(&stdout_of(&[
-        "index",
-        "eval",
-        v,
-        idx.to_str().unwrap(),
-        "--queries",
-        "100",
-        "--ef",
-        "100",
-        "--json",
-    ]))
-    .unwrap();
-    assert!(eval[0]["recall_words"].as_f64().unwrap() >= 0.95, "{eval}");
+    assert_index_recall(v, &idx);
     let exact = stdout_of(&["nn", v, "king", "-k", "5", "--exact", "--json"]);
     let plain = dir.path().join("plain.wvec");
     std::fs::copy(&vectors, &plain).unwrap();
@@ -471,19 +477,7 @@ fn index_build_info_eval_and_queries_through_it() {
     let via_index = stdout_of(&["nn", v, "king", "-k", "5", "--ef", "50"]);
     let exact = stdout_of(&["nn", v, "king", "-k", "5", "--exact"]);
     assert_eq!(via_index, exact);
-    let eval: serde_json::Value = serde_json::from_str(&stdout_of(&[
-        "index",
-        "eval",
-        v,
-        idx.to_str().unwrap(),
-        "--queries",
-        "100",
-        "--ef",
-        "100",
-        "--json",
-    ]))
-    .unwrap();
-    assert!(eval[0]["recall_words"].as_f64().unwrap() >= 0.95, "{eval}");
+    assert_index_recall(v, &idx);
     // A damaged index is refused with a clear message.
     std::fs::write(&idx, b"garbage that is long enough to hold a header, but not a graph file; nothing more or less than that, padded well past the size of a header line of two hundred and fifty-six bytes................................................................").unwrap();
     wordvec()

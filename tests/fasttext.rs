@@ -361,11 +361,12 @@ fn eval_can_answer_unknown_words_from_subwords() {
         ": s\nthe thee there tongue\ndictionary dictionaryish production abdication\n",
     )
     .unwrap();
-    let run = |extra: &[&str]| -> Value {
+    // `wordvec eval KIND ft-sg.bin FILE --json --case-sensitive EXTRA...`, parsed.
+    let run = |kind: &str, file: &std::path::Path, extra: &[&str]| -> Value {
         let out = Command::cargo_bin("wordvec")
             .unwrap()
-            .args(["eval", "analogies", model("ft-sg.bin").to_str().unwrap()])
-            .arg(&q)
+            .args(["eval", kind, model("ft-sg.bin").to_str().unwrap()])
+            .arg(file)
             .args(["--json", "--case-sensitive"])
             .args(extra)
             .output()
@@ -377,8 +378,8 @@ fn eval_can_answer_unknown_words_from_subwords() {
         );
         serde_json::from_slice(&out.stdout).unwrap()
     };
-    let plain = run(&[]);
-    let sub = run(&["--oov-from-subwords"]);
+    let plain = run("analogies", &q, &[]);
+    let sub = run("analogies", &q, &["--oov-from-subwords"]);
     assert_eq!(
         (plain["questions"].as_u64(), plain["oov"].as_u64()),
         (Some(2), Some(1))
@@ -391,24 +392,8 @@ fn eval_can_answer_unknown_words_from_subwords() {
         "the\tthee\t8.0\ndictionary\tdictionaryish\t9.5\nthe\tzzqx\t0.5\n",
     )
     .unwrap();
-    let run_pairs = |extra: &[&str]| -> Value {
-        let out = Command::cargo_bin("wordvec")
-            .unwrap()
-            .args(["eval", "pairs", model("ft-sg.bin").to_str().unwrap()])
-            .arg(&pairs)
-            .args(["--json", "--case-sensitive"])
-            .args(extra)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        serde_json::from_slice(&out.stdout).unwrap()
-    };
-    assert_eq!(run_pairs(&[])["pairs"].as_u64(), Some(1));
-    let sub = run_pairs(&["--oov-from-subwords"]);
+    assert_eq!(run("pairs", &pairs, &[])["pairs"].as_u64(), Some(1));
+    let sub = run("pairs", &pairs, &["--oov-from-subwords"]);
     assert_eq!(
         (sub["pairs"].as_u64(), sub["oov"].as_u64()),
         (Some(3), Some(0)),
