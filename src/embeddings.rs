@@ -99,32 +99,33 @@ impl Embeddings {
     }
 
     /// The vector of a word outside the vocabulary, from its n-grams: `None` without an n-gram
-    /// table or when the word has no n-grams in it; an error when its n-gram rows hold a value
-    /// that is not finite (a corrupt model: the n-gram rows are mapped, not checked at open).
+    /// table or when the word has no n-grams in it (errors: [`crate::subword::Subwords::oov_vector`]).
     pub fn subword_vector(&self, word: &str) -> Result<Option<Vec<f32>>> {
-        let Some(sw) = self.subwords.as_ref() else {
-            return Ok(None);
-        };
-        match sw.oov_vector(word) {
-            Some(v) if v.iter().any(|x| !x.is_finite()) => Err(Error::format(
-                self.meta.source.clone().unwrap_or_default(),
-                None,
-                0,
-                format!("the n-gram rows of {word:?} hold a value that is not finite: corrupt n-gram section"),
-            )),
-            v => Ok(v),
+        match self.subwords.as_ref() {
+            Some(sw) => sw.oov_vector(word),
+            None => Ok(None),
         }
+    }
+
+    /// [`subword_vector`](Self::subword_vector) at unit length, as queries use it.
+    pub fn subword_unit_vector(&self, word: &str) -> Result<Option<Vec<f32>>> {
+        Ok(self.subword_vector(word)?.map(|mut v| {
+            normalize(&mut v);
+            v
+        }))
     }
 
     /// Attaches an int8 copy of these rows (see [`crate::quant`]): exact 3CosAdd scans read it
     /// first and re-score in f32 only the rows that can still be in the answer. It must have
     /// been opened (and so checked) for these very vectors: [`crate::quant::Int8Rows::open`].
     pub fn attach_int8(&mut self, rows: crate::quant::Int8Rows) -> Result<()> {
-        if rows.len() != self.len() {
+        if rows.len() != self.len() || rows.dims() != self.dims() {
             return Err(Error::invalid(format!(
-                "an int8 copy of {} rows for {} vectors",
+                "an int8 copy of {} rows x {} dims for {} vectors x {} dims",
                 rows.len(),
-                self.len()
+                rows.dims(),
+                self.len(),
+                self.dims()
             )));
         }
         self.int8 = Some(std::sync::Arc::new(rows));
@@ -289,11 +290,9 @@ impl Embeddings {
     pub fn unit_vector(&self, word: &str) -> Result<Vec<f32>> {
         match self.index(word) {
             Some(i) => Ok(self.unit_row(i)),
-            None => {
-                let mut v = self.vector(word)?;
-                normalize(&mut v);
-                Ok(v)
-            }
+            None => self
+                .subword_unit_vector(word)?
+                .ok_or_else(|| Error::UnknownWords(vec![word.to_owned()])),
         }
     }
 

@@ -109,14 +109,8 @@ impl Embeddings {
                     }),
                     // A fastText model answers words outside its vocabulary from their
                     // n-grams; such a word has no row to leave out of the answer.
-                    None => match self.subword_vector(w)? {
-                        Some(mut v) => {
-                            normalize(&mut v);
-                            out.push(Resolved {
-                                vector: v,
-                                row: None,
-                            })
-                        }
+                    None => match self.subword_unit_vector(w)? {
+                        Some(vector) => out.push(Resolved { vector, row: None }),
                         None => unknown.push(w.to_owned()),
                     },
                 },
@@ -388,11 +382,8 @@ impl Embeddings {
             match self.index(w.as_ref()) {
                 Some(i) => used.push((w.as_ref(), self.unit_row(i))),
                 // A fastText model has a vector for any word with n-grams (gensim's `in`).
-                None => match self.subword_vector(w.as_ref())? {
-                    Some(mut v) => {
-                        normalize(&mut v);
-                        used.push((w.as_ref(), v))
-                    }
+                None => match self.subword_unit_vector(w.as_ref())? {
+                    Some(v) => used.push((w.as_ref(), v)),
                     None => ignored.push(w.as_ref().to_owned()),
                 },
             }

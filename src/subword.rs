@@ -115,6 +115,8 @@ pub struct Subwords {
     bucket: u32,
     pruning: Pruning,
     rows: Box<dyn Storage>,
+    /// The file the rows were read from and the byte offset of row 0 there, for errors.
+    origin: Option<(std::path::PathBuf, u64)>,
 }
 
 impl std::fmt::Debug for Subwords {
@@ -166,7 +168,15 @@ impl Subwords {
             bucket,
             pruning,
             rows,
+            origin: None,
         })
+    }
+
+    /// Records where the n-gram rows lie in their file (`path`, byte offset of row 0), so that
+    /// a damaged row is named in errors.
+    pub fn with_origin(mut self, path: &std::path::Path, offset: u64) -> Self {
+        self.origin = Some((path.to_owned(), offset));
+        self
     }
 
     /// Shortest n-gram, in code points.
@@ -223,17 +233,51 @@ impl Subwords {
 
     /// The vector of a word outside the vocabulary: the mean of its n-grams' rows, or `None`
     /// when it has none.
-    pub fn oov_vector(&self, word: &str) -> Option<Vec<f32>> {
+    ///
+    /// Errors: an n-gram row holding a value that is not finite (the rows are mapped, not read,
+    /// when a file is opened), named with its file and byte offset; and cancellation
+    /// ([`crate::cancel`]) of the request it serves, checked every 4,096 rows, since a word of a
+    /// few megabytes has millions of n-grams.
+    pub fn oov_vector(&self, word: &str) -> Result<Option<Vec<f32>>> {
         let ids = self.ngram_rows(word.as_bytes());
         if ids.is_empty() {
-            return None;
+            return Ok(None);
         }
         let mut v = vec![0f32; self.rows.dims()];
-        for &r in &ids {
+        for (k, &r) in ids.iter().enumerate() {
+            if k % 4096 == 4095 {
+                crate::cancel::check()?;
+            }
             add_row(&mut v, self.rows.row_bytes(r));
         }
+        if v.iter().any(|x| !x.is_finite()) {
+            return Err(self.bad_row(&ids, word));
+        }
         scale(&mut v, ids.len());
-        Some(v)
+        Ok(Some(v))
+    }
+
+    /// The error for a word whose n-gram sum is not finite: the first of its rows that holds a
+    /// non-finite value (or, when every row is finite and only their sum overflowed, the word).
+    fn bad_row(&self, ids: &[usize], word: &str) -> Error {
+        let row_len = self.rows.dims() as u64 * 4;
+        let (path, base) = self.origin.clone().unwrap_or_default();
+        match ids.iter().find(|&&r| {
+            self.rows
+                .row_bytes(r)
+                .chunks_exact(4)
+                .any(|c| !f32::from_le_bytes([c[0], c[1], c[2], c[3]]).is_finite())
+        }) {
+            Some(&r) => Error::format(
+                path,
+                None,
+                base + r as u64 * row_len,
+                format!("n-gram row {r} (used by {word:?}) holds a value that is not finite"),
+            ),
+            None => Error::invalid(format!(
+                "the n-gram rows of {word:?} sum past the range of f32"
+            )),
+        }
     }
 
     /// The vector of a vocabulary word (its bytes as the model stores them) whose own

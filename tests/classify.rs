@@ -3,17 +3,14 @@
 
 mod common;
 
+use common::wordvec;
+
 use std::path::Path;
 
-use assert_cmd::Command;
 use predicates::prelude::*;
 use wordvec::classify::{
     self, ClassWeights, ClassifierConfig, Dataset, ModelFile, OptimizerConfig, OptimizerKind,
 };
-
-fn wordvec() -> Command {
-    Command::cargo_bin("wordvec").unwrap()
-}
 
 fn run(args: &[&str]) -> String {
     let out = wordvec().args(args).output().unwrap();

@@ -5,19 +5,14 @@
 //! (15 cases: every activation x softmax / one sigmoid / per-label sigmoids, with class
 //! weights, 5 texts of different lengths, two hidden layers).
 
+mod common;
+
+use common::floats;
 use rand_chacha::ChaCha8Rng;
 use serde_json::Value;
 use wordvec::classify::loss::loss;
 use wordvec::classify::model::{forward, Dense, Forward, Params};
 use wordvec::classify::{Activation, Architecture, OutputKind};
-
-fn floats(v: &Value) -> Vec<f32> {
-    v.as_array()
-        .unwrap()
-        .iter()
-        .map(|x| x.as_f64().unwrap() as f32)
-        .collect()
-}
 
 #[test]
 fn forward_probabilities_and_loss_match_numpy() {

@@ -2,13 +2,10 @@
 
 mod common;
 
-use assert_cmd::Command;
+use common::wordvec;
+
 use common::data;
 use predicates::prelude::*;
-
-fn wordvec() -> Command {
-    Command::cargo_bin("wordvec").unwrap()
-}
 
 fn stdout_of(args: &[&str]) -> String {
     let out = wordvec()

@@ -3,14 +3,11 @@
 
 mod common;
 
+use common::wordvec;
+
 use std::path::{Path, PathBuf};
 
-use assert_cmd::Command;
 use common::data;
-
-fn wordvec() -> Command {
-    Command::cargo_bin("wordvec").unwrap()
-}
 
 fn s(p: &Path) -> &str {
     p.to_str().unwrap()

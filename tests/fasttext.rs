@@ -8,9 +8,10 @@
 
 mod common;
 
+use common::{floats, wordvec};
+
 use std::path::PathBuf;
 
-use assert_cmd::Command;
 use predicates::prelude::*;
 use serde_json::Value;
 use wordvec::{Embeddings, ErrorKind, Format, LoadOptions, SaveOptions, Term};
@@ -26,14 +27,6 @@ fn expected() -> Value {
 
 fn load(name: &str) -> Embeddings {
     wordvec::load(&model(name), &LoadOptions::default()).unwrap()
-}
-
-fn floats(v: &Value) -> Vec<f32> {
-    v.as_array()
-        .unwrap()
-        .iter()
-        .map(|x| x.as_f64().unwrap() as f32)
-        .collect()
 }
 
 fn close(a: &[f32], b: &[f32], tol: f32) -> bool {
@@ -205,8 +198,7 @@ fn cli_answers_unknown_words_and_says_what_convert_keeps() {
     let dir = tempfile::tempdir().unwrap();
     let m = model("ft-sg.bin");
     let m = m.to_str().unwrap();
-    let out = Command::cargo_bin("wordvec")
-        .unwrap()
+    let out = wordvec()
         .args(["nn", m, "dictionaryish", "-k", "3", "--json"])
         .output()
         .unwrap();
@@ -222,27 +214,23 @@ fn cli_answers_unknown_words_and_says_what_convert_keeps() {
         want[0][0].as_str(),
         "{v}"
     );
-    Command::cargo_bin("wordvec")
-        .unwrap()
+    wordvec()
         .args(["similarity", m, "dictionary", "dictionaryish"])
         .assert()
         .success();
     let txt = dir.path().join("v.txt");
-    Command::cargo_bin("wordvec")
-        .unwrap()
+    wordvec()
         .args(["convert", m, txt.to_str().unwrap()])
         .assert()
         .success()
         .stderr(predicate::str::contains("known words only"));
     let native = dir.path().join("v.wvec");
-    Command::cargo_bin("wordvec")
-        .unwrap()
+    wordvec()
         .args(["convert", m, native.to_str().unwrap()])
         .assert()
         .success()
         .stderr(predicate::str::contains("n-grams kept"));
-    Command::cargo_bin("wordvec")
-        .unwrap()
+    wordvec()
         .args([
             "nn",
             native.to_str().unwrap(),
@@ -273,8 +261,7 @@ fn classifier_vectors_cover_unknown_words() {
     }
     std::fs::write(&csv, text).unwrap();
     let out = dir.path().join("m.wvcls");
-    Command::cargo_bin("wordvec")
-        .unwrap()
+    wordvec()
         .args([
             "classify",
             "train",
@@ -301,21 +288,12 @@ fn classifier_vectors_cover_unknown_words() {
 /// queries accept words outside the vocabulary.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_daemon_answers_unknown_words_of_fasttext_models() {
-    use std::sync::Arc;
-    use wordvec::search::Searcher;
-    use wordvec::server::config::ServeConfig;
-    use wordvec::server::models::{Models, VectorModel};
     use wordvec::server::proto;
 
     let emb = load("ft-sg.bin");
     let want_oov = emb.vector("dictionaryish").unwrap();
     let want_known = emb.vector("dictionary").unwrap();
-    let models = Arc::new(Models::new(vec![VectorModel {
-        name: "ft".into(),
-        description: "fastText fixture".into(),
-        searcher: Searcher::exact(emb),
-    }]));
-    let s = common::server::start_with(ServeConfig::default(), models).await;
+    let s = common::server::start_exact("ft", emb).await;
     let mut c = s.client().await;
     let r = c
         .get_vectors(proto::GetVectorsRequest {
@@ -363,8 +341,7 @@ fn eval_can_answer_unknown_words_from_subwords() {
     .unwrap();
     // `wordvec eval KIND ft-sg.bin FILE --json --case-sensitive EXTRA...`, parsed.
     let run = |kind: &str, file: &std::path::Path, extra: &[&str]| -> Value {
-        let out = Command::cargo_bin("wordvec")
-            .unwrap()
+        let out = wordvec()
             .args(["eval", kind, model("ft-sg.bin").to_str().unwrap()])
             .arg(file)
             .args(["--json", "--case-sensitive"])
@@ -399,8 +376,7 @@ fn eval_can_answer_unknown_words_from_subwords() {
         (Some(3), Some(0)),
         "{sub}"
     );
-    Command::cargo_bin("wordvec")
-        .unwrap()
+    wordvec()
         .args([
             "eval",
             "analogies",
@@ -411,4 +387,38 @@ fn eval_can_answer_unknown_words_from_subwords() {
         .assert()
         .failure()
         .stderr(predicate::str::contains("needs a fastText model"));
+}
+
+/// A native copy whose n-gram row was damaged after it was written: the word that uses the row
+/// gets an error naming the file and the row's byte offset, never a NaN answer; other words
+/// still answer.
+#[test]
+fn a_damaged_ngram_row_is_named_when_used() {
+    let dir = tempfile::tempdir().unwrap();
+    let emb = load("ft-sg.bin");
+    let out = dir.path().join("v.wvec");
+    wordvec::save(&emb, &out, Format::Native, &SaveOptions::default()).unwrap();
+    let mut bytes = std::fs::read(&out).unwrap();
+    // The n-gram section (header bytes 96..104); without a pruning map its rows start 64 bytes
+    // into it.
+    let section = u64::from_le_bytes(bytes[96..104].try_into().unwrap()) as usize;
+    let row = emb
+        .subwords()
+        .unwrap()
+        .ngram_rows("dictionaryish".as_bytes())[0];
+    let at = section + 64 + row * emb.dims() * 4;
+    bytes[at..at + 4].copy_from_slice(&f32::NAN.to_le_bytes());
+    std::fs::write(&out, &bytes).unwrap();
+    let damaged = wordvec::load(&out, &LoadOptions::default()).unwrap();
+    let e = damaged
+        .most_similar(&[Term::Word("dictionaryish")], &[], 3, None)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("v.wvec")
+            && e.contains(&format!("byte offset {at}"))
+            && e.contains(&format!("n-gram row {row}")),
+        "{e}"
+    );
+    assert!(damaged.vector("the").is_ok());
 }

@@ -172,8 +172,7 @@ fn cli_only_and_exclude() {
     std::fs::write(&only, "queen prince\nlord\nduke zzzz\n").unwrap();
     let exclude = dir.path().join("exclude.txt");
     std::fs::write(&exclude, "lord\n").unwrap();
-    let out = assert_cmd::Command::cargo_bin("wordvec")
-        .unwrap()
+    let out = common::wordvec()
         .args([
             "nn",
             f.to_str().unwrap(),
@@ -206,16 +205,9 @@ fn cli_only_and_exclude() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn grpc_only_and_exclude_words() {
-    use std::sync::Arc;
-    use wordvec::server::models::{Models, VectorModel};
     use wordvec::server::proto;
     let emb = load("w2vc-sg-d32.bin");
-    let models = Arc::new(Models::new(vec![VectorModel {
-        name: "w2v".into(),
-        description: "fixture".into(),
-        searcher: Searcher::exact(emb),
-    }]));
-    let s = common::server::start_with(Default::default(), models).await;
+    let s = common::server::start_exact("w2v", emb).await;
     let mut c = s.client().await;
     let mut r = common::server::ms(&["king"], &[], 10);
     r.only_words = vec![

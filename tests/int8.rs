@@ -154,15 +154,13 @@ fn copies_that_do_not_belong_are_errors() {
     assert!(e.contains("belongs to other vectors"), "{e}");
     // Through the CLI: the sidecar beside a vectors file is picked up, and a bad one stops it.
     let v = dir.path().join("v.wvec");
-    let ok = assert_cmd::Command::cargo_bin("wordvec")
-        .unwrap()
+    let ok = common::wordvec()
         .args(["nn", v.to_str().unwrap(), "king", "-k", "3"])
         .output()
         .unwrap();
     assert!(ok.status.success());
     std::fs::write(&side, &original[..original.len() / 2]).unwrap();
-    let bad = assert_cmd::Command::cargo_bin("wordvec")
-        .unwrap()
+    let bad = common::wordvec()
         .args(["nn", v.to_str().unwrap(), "king"])
         .output()
         .unwrap();

@@ -173,16 +173,14 @@ pub fn evaluate_analogies_with(
             if !oov_from_subwords {
                 return Ok(None);
             }
-            Ok(emb.subword_vector(raw[i])?.map(|mut v| {
-                crate::embeddings::normalize(&mut v);
-                Resolved {
-                    vector: v,
-                    row: None,
-                }
-            }))
+            Ok(emb
+                .subword_unit_vector(raw[i])?
+                .map(|vector| Resolved { vector, row: None }))
         };
-        let answerable = vocab.contains_key(&words[3])
-            || (oov_from_subwords && emb.subword_vector(raw[3])?.is_some());
+        // d need not be computed, only to have a vector (a d outside the vocabulary is never
+        // predicted: the question counts as answered wrongly).
+        let answerable =
+            vocab.contains_key(&words[3]) || (oov_from_subwords && emb.has_vector(raw[3]));
         match (term(0)?, term(1)?, term(2)?) {
             (Some(a), Some(b), Some(c)) if answerable => questions.push(Question {
                 section,

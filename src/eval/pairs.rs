@@ -97,10 +97,7 @@ pub fn evaluate_pairs_with(
             if !oov_from_subwords {
                 return Ok(None);
             }
-            Ok(emb.subword_vector(w)?.map(|mut v| {
-                crate::embeddings::normalize(&mut v);
-                v
-            }))
+            emb.subword_unit_vector(w)
         };
         match (unit(a)?, unit(b)?) {
             (Some(u), Some(v)) => {

@@ -365,7 +365,8 @@ pub fn read(backing: Arc<Backing>, path: &Path, opts: &LoadOptions) -> Result<Em
         pruning,
         Box::new(ngram_storage),
     )
-    .map_err(|e| c.err(None, shape_at, e.to_string()))?;
+    .map_err(|e| c.err(None, shape_at, e.to_string()))?
+    .with_origin(path, ngrams_at as u64);
     if let Some(bad) = (0..wanted)
         .into_par_iter()
         .find_first(|&i| !finite(word_row(i)))

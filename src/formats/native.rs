@@ -269,6 +269,7 @@ fn read_subwords(
         pruning,
         Box::new(storage),
     )
+    .map(|sw| sw.with_origin(path, (off + rows_at) as u64))
     .map_err(|e| bad(0, e.to_string()))
 }
 

@@ -41,10 +41,6 @@ pub struct BuildParams {
     pub n: usize,
     /// Seed of the level draws.
     pub seed: u64,
-    /// Search for each new node's neighbours over the int8 copy attached to the embeddings
-    /// (if any), re-scoring the finds in f32 before choosing links: the beam searches touch a
-    /// quarter of the bytes, and the links are chosen from exact distances.
-    pub int8: bool,
 }
 
 /// Row `i` at unit length, in f32: borrowed from a native file's aligned unit rows, else
@@ -74,8 +70,9 @@ fn level_of(seed: u64, i: usize, ml: f64) -> usize {
 struct Builder<'a> {
     emb: &'a Embeddings,
     sc: Scorer<'a>,
-    /// When set, beam searches run over these codes and their finds are re-scored in f32
-    /// before the heuristic chooses links ([`BuildParams::int8`]).
+    /// The int8 copy attached to the embeddings, if any: the beam searches then run over its
+    /// codes (a quarter of the bytes) and their finds are re-scored in f32 before the heuristic
+    /// chooses links, so links come from exact distances.
     codes: Option<&'a Int8Rows>,
     m: usize,
     m0: usize,
@@ -253,7 +250,7 @@ impl Builder<'_> {
     fn insert(&self, i: u32) {
         let q = unit(self.emb, i);
         match self.codes {
-            Some(rows) => self.insert_by(i, &q, &Coded::new(rows, &q), true),
+            Some(rows) => self.insert_by(i, &q, &Coded::new(rows, &q)),
             None => self.insert_by(
                 i,
                 &q,
@@ -261,14 +258,12 @@ impl Builder<'_> {
                     sc: self.sc,
                     query: &q,
                 },
-                false,
             ),
         }
     }
 
-    /// Inserts row `i` (unit vector `q`), searching by `metric`; `approximate` says its
-    /// distances must be re-scored before links are chosen.
-    fn insert_by<M: Metric>(&self, i: u32, q: &[f32], metric: &M, approximate: bool) {
+    /// Inserts row `i` (unit vector `q`), searching by `metric`.
+    fn insert_by<M: Metric>(&self, i: u32, q: &[f32], metric: &M) {
         let level = self.levels[i as usize] as usize;
         let (ep0, top) = *self.entry.lock().unwrap_or_else(|e| e.into_inner());
         let mut ep = Near {
@@ -294,7 +289,7 @@ impl Builder<'_> {
         }
         for l in (0..=level.min(top)).rev() {
             let mut cands = self.search_layer(metric, ep.id, l, self.ef);
-            if approximate {
+            if !M::EXACT {
                 // The heuristic compares distances between rows, computed exactly; the
                 // distances to the new row must be exact too.
                 for c in cands.iter_mut() {
@@ -373,9 +368,7 @@ pub fn build(
     let b = Builder {
         emb,
         sc: Scorer::new(emb),
-        codes: emb
-            .int8()
-            .filter(|r| params.int8 && r.len() >= n && r.dims() == emb.dims()),
+        codes: emb.int8(),
         layer0: (0..n * (1 + 2 * m)).map(|_| AtomicU32::new(0)).collect(),
         m,
         m0: 2 * m,

@@ -116,7 +116,6 @@ impl HnswIndex {
                     ef_construction: params.ef_construction,
                     n,
                     seed: 0x5eed,
-                    int8: true,
                 },
                 params.ef_search,
                 &report,

@@ -141,6 +141,8 @@ impl<'a> Scorer<'a> {
 
 /// How traversal measures a row's distance to the query.
 pub(crate) trait Metric {
+    /// Whether [`distance`](Self::distance) is exact (else what it finds must be re-scored).
+    const EXACT: bool;
     /// `1 - cos(query, row)`, exact or approximate.
     fn distance(&self, row: u32) -> f32;
     /// Starts loading what [`distance`](Self::distance) of `row` reads.
@@ -154,6 +156,8 @@ pub(crate) struct Exact<'a> {
 }
 
 impl Metric for Exact<'_> {
+    const EXACT: bool = true;
+
     #[inline(always)]
     fn distance(&self, row: u32) -> f32 {
         self.sc.distance(self.query, row)
@@ -192,6 +196,8 @@ impl<'a> Coded<'a> {
 }
 
 impl Metric for Coded<'_> {
+    const EXACT: bool = false;
+
     #[inline(always)]
     fn distance(&self, row: u32) -> f32 {
         1.0 - self.q.cosine(self.row(row))
@@ -216,9 +222,9 @@ pub enum Traversal {
 /// The `ef` nearest nodes to `query` found on layer 0 (nearest first), of which only those
 /// `admit` accepts are returned; the rest are traversed but not kept (a filter in the graph).
 ///
-/// When the embeddings carry an int8 copy ([`Embeddings::int8`]) of every row, traversal scores
-/// the codes instead of the f32 rows and says so ([`Traversal::Int8`]): the distances returned
-/// are then approximate.
+/// When the embeddings carry their int8 copy ([`Embeddings::int8`]), traversal scores the codes
+/// instead of the f32 rows and says so ([`Traversal::Int8`]): the distances returned are then
+/// approximate.
 pub fn search(
     graph: &Graph,
     emb: &Embeddings,
@@ -230,11 +236,11 @@ pub fn search(
         return (Vec::new(), Traversal::F32);
     }
     match emb.int8() {
-        Some(q8) if q8.len() >= graph.len() && q8.dims() == emb.dims() => {
+        Some(q8) => {
             let m = Coded::new(q8, query);
             (run(graph, &m, ef, admit), Traversal::Int8)
         }
-        _ => {
+        None => {
             let m = Exact {
                 sc: Scorer::new(emb),
                 query,

@@ -347,18 +347,17 @@ impl Embeddings for EmbeddingsService {
                                 from_subwords: false,
                             }
                         }
-                        None => match e.subword_vector(&w)? {
-                            Some(mut values) => {
-                                if r.normalized {
-                                    crate::embeddings::normalize(&mut values);
-                                }
-                                proto::WordVector {
-                                    word: w,
-                                    found: true,
-                                    vector: Some(proto::Vector { values }),
-                                    from_subwords: true,
-                                }
-                            }
+                        None => match if r.normalized {
+                            e.subword_unit_vector(&w)?
+                        } else {
+                            e.subword_vector(&w)?
+                        } {
+                            Some(values) => proto::WordVector {
+                                word: w,
+                                found: true,
+                                vector: Some(proto::Vector { values }),
+                                from_subwords: true,
+                            },
                             None => proto::WordVector {
                                 word: w,
                                 found: false,

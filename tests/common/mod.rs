@@ -7,6 +7,20 @@ use std::path::{Path, PathBuf};
 
 use wordvec::{Embeddings, LoadOptions};
 
+/// The built `wordvec` binary, ready for arguments.
+pub fn wordvec() -> assert_cmd::Command {
+    assert_cmd::Command::cargo_bin("wordvec").unwrap()
+}
+
+/// A JSON array of numbers as `f32`s.
+pub fn floats(v: &serde_json::Value) -> Vec<f32> {
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_f64().unwrap() as f32)
+        .collect()
+}
+
 /// A file in tests/data.
 pub fn data(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))

@@ -57,6 +57,16 @@ pub fn big_model() -> Arc<Models> {
     }]))
 }
 
+/// A default server holding one model, `name`, answered by the exact scan.
+pub async fn start_exact(name: &str, emb: wordvec::Embeddings) -> Running {
+    let models = Arc::new(Models::new(vec![VectorModel {
+        name: name.into(),
+        description: "fixture".into(),
+        searcher: Searcher::exact(emb),
+    }]));
+    start_with(ServeConfig::default(), models).await
+}
+
 pub async fn start_with(config: ServeConfig, models: Arc<Models>) -> Running {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
