@@ -1,10 +1,21 @@
 //! Compiles proto/ into Rust (prost messages, tonic clients and servers) with protox, a protobuf
 //! compiler written in Rust, so building needs no `protoc` on the machine. The encoded descriptor
 //! set is saved too, for gRPC server reflection.
-
-use std::path::PathBuf;
+//!
+//! Only the `server` feature needs the generated code; without it nothing is compiled, and the
+//! library builds without protox, prost or tonic.
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
+    println!("cargo:rerun-if-changed=build.rs");
+    #[cfg(feature = "server")]
+    compile_proto()?;
+    Ok(())
+}
+
+#[cfg(feature = "server")]
+fn compile_proto() -> Result<(), Box<dyn std::error::Error>> {
+    use std::path::PathBuf;
+
     println!("cargo:rerun-if-changed=proto");
     let fds = protox::compile(["wordvec/v1/wordvec.proto"], ["proto"])?;
     let out = PathBuf::from(std::env::var("OUT_DIR")?);

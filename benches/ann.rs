@@ -34,16 +34,7 @@ fn main() {
         .split(',')
         .map(|v| v.parse().unwrap())
         .collect();
-    let open = || {
-        wordvec::load(
-            &path,
-            &LoadOptions {
-                limit,
-                ..Default::default()
-            },
-        )
-        .unwrap()
-    };
+    let open = || wordvec::load(&path, &LoadOptions::default().limit(limit)).unwrap();
     let emb = open();
     // With --int8, a second view of the same vectors carries the int8 copy (built here, as
     // `index build --int8` writes it): the build searches over it, and the same graph is then

@@ -42,10 +42,7 @@ async fn main() {
     let seconds: Option<f64> = arg(&args, "--seconds").map(|s| s.parse().unwrap());
     let emb = wordvec::load(
         vectors.as_ref(),
-        &wordvec::LoadOptions {
-            limit: Some(10_000),
-            ..Default::default()
-        },
+        &wordvec::LoadOptions::default().limit(Some(10_000)),
     )
     .unwrap();
     let words: Vec<String> = (0..emb.len()).map(|i| emb.word(i).to_owned()).collect();

@@ -4,8 +4,7 @@
 //! Run: cargo bench --bench scan
 
 use criterion::{black_box, criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use wordvec::simd::{dot_fn, dot_portable};
-use wordvec::topk::top_k;
+use wordvec::__bench::{dot_fn, dot_portable, top_k};
 use wordvec::{Embeddings, Format, LoadOptions, SaveOptions, Term};
 
 fn random(n: usize, seed: u64) -> Vec<f32> {

@@ -6,7 +6,7 @@ use rayon::prelude::*;
 
 use crate::bytes::Slice;
 use crate::error::{Error, Result};
-use crate::formats::Format;
+use crate::format::Format;
 use crate::simd;
 use crate::storage::{DenseRows, Storage};
 use crate::vocab::{Vocab, VocabBuilder};
@@ -185,6 +185,43 @@ impl Embeddings {
     /// Dimensions per vector.
     pub fn dims(&self) -> usize {
         self.storage.dims()
+    }
+
+    /// Identifies a set of vectors: word count, dimensions, every word, and every norm (so a file
+    /// with the same words but other vectors is told apart), hashed with xxh3.
+    pub fn fingerprint(&self) -> String {
+        let mut h = xxhash_rust::xxh3::Xxh3::new();
+        h.update(&(self.len() as u64).to_le_bytes());
+        h.update(&(self.dims() as u64).to_le_bytes());
+        for i in 0..self.len() {
+            h.update(self.word(i).as_bytes());
+            h.update(&[0]);
+        }
+        // Norms agree across formats to float rounding only (native stores them, word2vec files
+        // have them computed), so hash them rounded to 5 significant digits.
+        for &n in self.norms() {
+            h.update(&format!("{n:.4e}").into_bytes());
+        }
+        format!("{:016x}", h.digest())
+    }
+
+    /// One line for people: the source file and the size, as `wordvec` prints it
+    /// (`news.wvec (3000000 words x 300 dims)`, or `default model (...)` for embeddings that
+    /// came from no file).
+    pub fn describe(&self) -> String {
+        match &self.metadata().source {
+            Some(p) if !p.to_string_lossy().starts_with('<') => format!(
+                "{} ({} words x {} dims)",
+                p.display(),
+                self.len(),
+                self.dims()
+            ),
+            _ => format!(
+                "default model ({} words x {} dims)",
+                self.len(),
+                self.dims()
+            ),
+        }
     }
 
     /// The vocabulary.

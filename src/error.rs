@@ -3,7 +3,21 @@
 //! Every error that comes from reading a file says which file, and where in it (record number and
 //! byte offset) the problem was found, so that a user can open the file at that spot. Query errors
 //! name the words or arguments at fault. Binaries wrap these in `anyhow`; a server maps them to its
-//! own status codes by matching on the variant (see [`Error::kind`]).
+//! own status codes by their [`ErrorKind`] (see [`Error::kind`]).
+//!
+//! The kinds keep the caller's mistakes apart from everything else:
+//!
+//! | kind | whose fault | variants | gRPC status |
+//! |---|---|---|---|
+//! | [`ErrorKind::InvalidArgument`] | the caller's: a request, flag or option that cannot be answered | [`Error::InvalidArgument`] | `INVALID_ARGUMENT` |
+//! | [`ErrorKind::NotFound`] | the caller's: words not in the vocabulary | [`Error::UnknownWords`] | `NOT_FOUND` |
+//! | [`ErrorKind::Data`] | a file's: corrupt, truncated, not what it claims | [`Error::Format`], [`Error::NonFinite`] | `DATA_LOSS` |
+//! | [`ErrorKind::Io`] | the system's: a file or socket operation failed | [`Error::Io`], [`Error::Network`] | `UNAVAILABLE` |
+//! | [`ErrorKind::Unavailable`] | the machine's: no usable GPU | [`Error::Device`] | `UNAVAILABLE` |
+//! | [`ErrorKind::Cancelled`] | nobody's: the deadline passed or the caller left | [`Error::Cancelled`] | `CANCELLED` |
+//! | [`ErrorKind::Internal`] | wordvec's (or a library's it uses): a bug | [`Error::Internal`] | `INTERNAL` |
+//!
+//! [`Error::Context`] wraps another error with what was being done, and has its kind.
 
 use std::path::PathBuf;
 
@@ -12,6 +26,7 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 /// Everything that can go wrong in the library.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum Error {
     /// An operating-system error while opening, mapping, reading or writing a file.
     #[error("{action} {path}: {source}")]
@@ -62,6 +77,35 @@ pub enum Error {
     #[error("{} not in the vocabulary: {}", if .0.len() == 1 { "word" } else { "words" }, list_words(.0))]
     UnknownWords(Vec<String>),
 
+    /// A network operation failed (listening, accepting, serving): the address, not a file.
+    #[error("{action} {address}: {source}")]
+    Network {
+        /// What was being done ("cannot listen on", "server failed on", ...).
+        action: &'static str,
+        /// The socket address.
+        address: String,
+        /// The underlying error.
+        #[source]
+        source: std::io::Error,
+    },
+
+    /// A fault of wordvec itself or of a library it calls (a panic caught at the boundary, an
+    /// encoder that failed on values it was built to take). Not the caller's mistake, and not
+    /// the data's: worth a bug report.
+    #[error("internal error: {0}")]
+    Internal(String),
+
+    /// Another error, with what was being done when it happened ("opening the int8 copy
+    /// PATH"). Its kind is the inner error's.
+    #[error("{context}: {source}")]
+    Context {
+        /// What was being done.
+        context: String,
+        /// The error itself.
+        #[source]
+        source: Box<Error>,
+    },
+
     /// The work was cancelled (its deadline passed or its caller went away) before it finished.
     #[error("cancelled: {0}")]
     Cancelled(String),
@@ -77,10 +121,11 @@ pub enum Error {
 }
 
 /// Coarse classes of [`Error`], for callers that map errors to their own codes (exit codes,
-/// gRPC statuses) without matching every variant.
+/// gRPC statuses) without matching every variant: see the table in the [module docs](self).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum ErrorKind {
-    /// The file system failed.
+    /// The file system or the network failed.
     Io,
     /// A file is malformed.
     Data,
@@ -92,6 +137,16 @@ pub enum ErrorKind {
     Unavailable,
     /// The work was cancelled.
     Cancelled,
+    /// A bug in wordvec or a library it uses.
+    Internal,
+}
+
+impl ErrorKind {
+    /// Whether the caller caused it (and must change the request), as opposed to the data, the
+    /// system or wordvec.
+    pub fn is_caller_mistake(self) -> bool {
+        matches!(self, ErrorKind::InvalidArgument | ErrorKind::NotFound)
+    }
 }
 
 /// Words for a message: each cut to 64 characters, at most 10, with counts of the rest.
@@ -116,7 +171,9 @@ impl Error {
     /// The coarse class of this error.
     pub fn kind(&self) -> ErrorKind {
         match self {
-            Error::Io { .. } => ErrorKind::Io,
+            Error::Io { .. } | Error::Network { .. } => ErrorKind::Io,
+            Error::Internal(_) => ErrorKind::Internal,
+            Error::Context { source, .. } => source.kind(),
             Error::Format { .. } | Error::NonFinite { .. } => ErrorKind::Data,
             Error::UnknownWords(_) => ErrorKind::NotFound,
             Error::InvalidArgument(_) => ErrorKind::InvalidArgument,
@@ -153,6 +210,31 @@ impl Error {
 
     pub(crate) fn invalid(message: impl Into<String>) -> Self {
         Error::InvalidArgument(message.into())
+    }
+
+    /// This error, saying what was being done when it happened.
+    pub fn context(self, context: impl Into<String>) -> Self {
+        Error::Context {
+            context: context.into(),
+            source: Box::new(self),
+        }
+    }
+
+    pub(crate) fn internal(message: impl Into<String>) -> Self {
+        Error::Internal(message.into())
+    }
+
+    #[cfg(feature = "server")]
+    pub(crate) fn network(
+        action: &'static str,
+        address: impl std::fmt::Display,
+        source: std::io::Error,
+    ) -> Self {
+        Error::Network {
+            action,
+            address: address.to_string(),
+            source,
+        }
     }
 }
 

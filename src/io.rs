@@ -6,11 +6,11 @@ use std::io::{BufWriter, Read, Write};
 use std::path::Path;
 use std::sync::Arc;
 
-use indicatif::ProgressBar;
 use memmap2::Mmap;
 
 use crate::bytes::Backing;
 use crate::error::{Error, Result};
+use crate::progress::{Progress, ProgressRead};
 
 /// The two bytes every gzip member starts with.
 pub const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
@@ -42,18 +42,21 @@ pub fn map_file(path: &Path) -> Result<Arc<Backing>> {
 
 /// Decompresses a whole (possibly multi-member) gzip file into memory, streaming, with `progress`
 /// counting compressed bytes.
-pub fn gunzip_file(path: &Path, progress: &ProgressBar) -> Result<Arc<Backing>> {
+pub fn gunzip_file(path: &Path, progress: &dyn Progress) -> Result<Arc<Backing>> {
     let file = open_file(path)?;
     let len = file
         .metadata()
         .map_err(|e| Error::io("cannot stat", path, e))?
         .len();
-    progress.set_length(len);
+    progress.start("", len);
     // A gzip bomb expands about 1000x; embedding files 1.1-4x. Cap the output by the input.
     let cap = len
         .saturating_mul(crate::limits::MAX_GZIP_RATIO)
         .saturating_add(1 << 20);
-    let reader = progress.wrap_read(std::io::BufReader::with_capacity(1 << 20, file));
+    let reader = ProgressRead {
+        inner: std::io::BufReader::with_capacity(1 << 20, file),
+        progress,
+    };
     let mut out = Vec::with_capacity((len as usize).saturating_mul(2));
     flate2::read::MultiGzDecoder::new(reader)
         .take(cap.saturating_add(1))
@@ -69,7 +72,7 @@ pub fn gunzip_file(path: &Path, progress: &ProgressBar) -> Result<Arc<Backing>> 
                 ),
             )
         })?;
-    progress.finish_and_clear();
+    progress.finish();
     if out.len() as u64 > cap {
         return Err(Error::format(
             path,

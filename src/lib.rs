@@ -35,31 +35,45 @@ compile_error!(
     "wordvec reads little-endian float files in place and supports little-endian targets only"
 );
 
-pub mod bytes;
+pub(crate) mod bytes;
 pub mod cancel;
+#[cfg(feature = "classify")]
 pub mod classify;
 pub mod default_model;
 pub mod embeddings;
 pub mod error;
 pub mod eval;
 pub mod filter;
+pub mod format;
 pub mod formats;
+#[cfg(feature = "index")]
 pub mod index;
 pub mod io;
 pub mod limits;
+pub mod progress;
 pub mod quant;
 pub mod query;
 pub mod search;
+#[cfg(feature = "server")]
 pub mod server;
-pub mod simd;
+pub(crate) mod simd;
 pub mod storage;
 pub mod subword;
-pub mod topk;
+pub(crate) mod topk;
+#[cfg(feature = "train")]
 pub mod train;
 pub mod vocab;
 
 pub use embeddings::Embeddings;
 pub use error::{Error, ErrorKind, Result};
-pub use formats::{load, save, Format, LoadOptions, SaveOptions};
+pub use formats::{load, open, save, Format, LoadOptions, SaveOptions};
 pub use query::{DoesntMatch, Neighbor, Term};
 pub use vocab::UnicodeErrors;
+
+/// Internals that `benches/` measures on their own (the dot-product kernels, top-k selection).
+/// Not part of the API: hidden from the docs, and free to change in any release.
+#[doc(hidden)]
+pub mod __bench {
+    pub use crate::simd::{dot_fn, dot_portable};
+    pub use crate::topk::top_k;
+}

@@ -120,7 +120,7 @@ impl Int8Rows {
         Ok(Int8Rows {
             n,
             dims: d,
-            fingerprint: crate::index::meta::fingerprint(emb),
+            fingerprint: emb.fingerprint(),
             lo: lo.into(),
             step: step.into(),
             codes: codes.into(),
@@ -171,7 +171,7 @@ impl Int8Rows {
     pub fn open(path: &Path, emb: &Embeddings) -> Result<Int8Rows> {
         let backing = crate::io::map_file(path)?;
         let rows = Self::from_backing(backing, path)?;
-        let fp = crate::index::meta::fingerprint(emb);
+        let fp = emb.fingerprint();
         if rows.fingerprint != fp || rows.n != emb.len() || rows.dims != emb.dims() {
             return Err(Error::format(
                 path,
@@ -324,7 +324,7 @@ impl Int8Rows {
             + 255.0 * w.iter().map(|&x| f64::from(x.abs())).sum::<f64>();
         let rounding = (d as f64 + 4.0) * f64::from(f32::EPSILON) * mass;
         let m = (quant + rounding) as f32 * 1.0001 + 1e-7;
-        let kernel = dot_u8_fn();
+        let kernel = crate::simd::dot_u8_fn();
         let rows = rows.min(self.n);
         // The slices once, not through `Slice`'s deref per row.
         let codes: &[u8] = &self.codes;
@@ -375,14 +375,16 @@ impl Int8Rows {
 /// the codes' own is the rounding of the weights (relative `2^-15` of the largest weight for
 /// word vectors of a few hundred dimensions). Traversal only ranks; what it returns is re-scored
 /// in f32.
+#[cfg(feature = "index")]
 #[derive(Debug, Clone)]
 pub(crate) struct CodeQuery {
     w: Vec<i16>,
     base: f32,
     scale: f32,
-    dot: DotU8I16Fn,
+    dot: crate::simd::DotU8I16Fn,
 }
 
+#[cfg(feature = "index")]
 impl CodeQuery {
     /// The approximate cosine of `codes` (one row's codes) with the query.
     #[inline(always)]
@@ -398,11 +400,13 @@ impl Int8Rows {
     }
 
     /// All codes, row after row.
+    #[cfg(feature = "index")]
     pub(crate) fn codes(&self) -> &[u8] {
         &self.codes
     }
 
     /// Prepares a unit `query` for [`CodeQuery::cosine`].
+    #[cfg(feature = "index")]
     pub(crate) fn code_query(&self, query: &[f32]) -> CodeQuery {
         let v: Vec<f64> = self
             .step
@@ -425,195 +429,16 @@ impl Int8Rows {
             w,
             base,
             scale: (1.0 / s) as f32,
-            dot: dot_u8_i16_fn(),
+            dot: crate::simd::dot_u8_i16_fn(),
         }
     }
-}
-
-/// `sum_j codes[j] * w[j]` in integers.
-pub(crate) type DotU8I16Fn = fn(&[u8], &[i16]) -> i32;
-
-/// The fastest `u8 x i16` kernel this CPU supports.
-pub(crate) fn dot_u8_i16_fn() -> DotU8I16Fn {
-    #[cfg(target_arch = "x86_64")]
-    {
-        if std::is_x86_feature_detected!("avx2") {
-            return dot_u8_i16_avx2_checked;
-        }
-    }
-    dot_u8_i16_portable
-}
-
-/// Portable kernel. The callers' weights keep every partial sum within `i32`
-/// ([`Int8Rows::code_query`]); the sums wrap rather than panic if a caller did not.
-pub(crate) fn dot_u8_i16_portable(c: &[u8], w: &[i16]) -> i32 {
-    c.iter().zip(w).fold(0i32, |s, (&a, &b)| {
-        s.wrapping_add(i32::from(a) * i32::from(b))
-    })
-}
-
-#[cfg(target_arch = "x86_64")]
-fn dot_u8_i16_avx2_checked(c: &[u8], w: &[i16]) -> i32 {
-    // SAFETY: this function is only handed out by `dot_u8_i16_fn` after AVX2 was detected.
-    unsafe { dot_u8_i16_avx2(c, w) }
-}
-
-/// AVX2 kernel: sixteen codes widened to `i16` per step and multiplied pairwise into `i32`
-/// lanes (`vpmaddwd`: a code is at most 255, so no product pair saturates), two accumulators.
-///
-/// # Safety
-/// The CPU must support AVX2.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-unsafe fn dot_u8_i16_avx2(c: &[u8], w: &[i16]) -> i32 {
-    use std::arch::x86_64::*;
-    let n = c.len().min(w.len());
-    let mut acc0 = _mm256_setzero_si256();
-    let mut acc1 = _mm256_setzero_si256();
-    let mut i = 0;
-    while i + 32 <= n {
-        // SAFETY: `i + 32 <= n` bounds both 16-byte loads of `c` and both 16-lane loads of `w`;
-        // the loads are unaligned ones.
-        let (a, b, wa, wb) = unsafe {
-            (
-                _mm_loadu_si128(c.as_ptr().add(i) as *const __m128i),
-                _mm_loadu_si128(c.as_ptr().add(i + 16) as *const __m128i),
-                _mm256_loadu_si256(w.as_ptr().add(i) as *const __m256i),
-                _mm256_loadu_si256(w.as_ptr().add(i + 16) as *const __m256i),
-            )
-        };
-        acc0 = _mm256_add_epi32(acc0, _mm256_madd_epi16(_mm256_cvtepu8_epi16(a), wa));
-        acc1 = _mm256_add_epi32(acc1, _mm256_madd_epi16(_mm256_cvtepu8_epi16(b), wb));
-        i += 32;
-    }
-    if i + 16 <= n {
-        // SAFETY: `i + 16 <= n` bounds one 16-byte load of `c` and one 16-lane load of `w`.
-        let (a, wa) = unsafe {
-            (
-                _mm_loadu_si128(c.as_ptr().add(i) as *const __m128i),
-                _mm256_loadu_si256(w.as_ptr().add(i) as *const __m256i),
-            )
-        };
-        acc0 = _mm256_add_epi32(acc0, _mm256_madd_epi16(_mm256_cvtepu8_epi16(a), wa));
-        i += 16;
-    }
-    let acc = _mm256_add_epi32(acc0, acc1);
-    let mut lanes = [0i32; 8];
-    // SAFETY: `lanes` holds 8 i32, 32 bytes.
-    unsafe { _mm256_storeu_si256(lanes.as_mut_ptr() as *mut __m256i, acc) };
-    let mut s = lanes.iter().fold(0i32, |s, &x| s.wrapping_add(x));
-    while i < n {
-        s = s.wrapping_add(i32::from(c[i]) * i32::from(w[i]));
-        i += 1;
-    }
-    s
-}
-
-/// `sum_j codes[j] * w[j]`.
-pub type DotU8Fn = fn(&[u8], &[f32]) -> f32;
-
-/// The fastest `u8 x f32` dot kernel this CPU supports.
-pub fn dot_u8_fn() -> DotU8Fn {
-    #[cfg(target_arch = "x86_64")]
-    {
-        if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {
-            return dot_u8_avx2_checked;
-        }
-    }
-    dot_u8_portable
-}
-
-/// Portable kernel, eight partial sums.
-pub fn dot_u8_portable(c: &[u8], w: &[f32]) -> f32 {
-    let mut acc = [0f32; 8];
-    let (cc, wc) = (c.chunks_exact(8), w.chunks_exact(8));
-    let (ct, wt) = (cc.remainder(), wc.remainder());
-    for (a, b) in cc.zip(wc) {
-        for k in 0..8 {
-            acc[k] += f32::from(a[k]) * b[k];
-        }
-    }
-    let mut s = (acc[0] + acc[4]) + (acc[1] + acc[5]) + (acc[2] + acc[6]) + (acc[3] + acc[7]);
-    for (a, b) in ct.iter().zip(wt) {
-        s += f32::from(*a) * b;
-    }
-    s
-}
-
-#[cfg(target_arch = "x86_64")]
-fn dot_u8_avx2_checked(c: &[u8], w: &[f32]) -> f32 {
-    // SAFETY: this function is only handed out by `dot_u8_fn` after AVX2 and FMA were detected.
-    unsafe { dot_u8_avx2(c, w) }
-}
-
-/// AVX2 kernel: eight codes widened to f32 per step, two independent accumulators.
-///
-/// # Safety
-/// The CPU must support AVX2 and FMA.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-unsafe fn dot_u8_avx2(c: &[u8], w: &[f32]) -> f32 {
-    use std::arch::x86_64::*;
-    let n = c.len().min(w.len());
-    let mut acc0 = _mm256_setzero_ps();
-    let mut acc1 = _mm256_setzero_ps();
-    let mut i = 0;
-    while i + 16 <= n {
-        // SAFETY: `i + 16 <= n` bounds both 8-byte loads of `c` and both 8-float loads of `w`;
-        // the loads are unaligned ones.
-        let (a, b) = unsafe {
-            (
-                _mm_loadl_epi64(c.as_ptr().add(i) as *const __m128i),
-                _mm_loadl_epi64(c.as_ptr().add(i + 8) as *const __m128i),
-            )
-        };
-        let fa = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(a));
-        let fb = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(b));
-        // SAFETY: as above, `i + 16 <= n <= w.len()`.
-        let (wa, wb) = unsafe {
-            (
-                _mm256_loadu_ps(w.as_ptr().add(i)),
-                _mm256_loadu_ps(w.as_ptr().add(i + 8)),
-            )
-        };
-        acc0 = _mm256_fmadd_ps(fa, wa, acc0);
-        acc1 = _mm256_fmadd_ps(fb, wb, acc1);
-        i += 16;
-    }
-    let acc = _mm256_add_ps(acc0, acc1);
-    let mut lanes = [0f32; 8];
-    // SAFETY: `lanes` holds 8 floats.
-    unsafe { _mm256_storeu_ps(lanes.as_mut_ptr(), acc) };
-    let mut s = (lanes[0] + lanes[4])
-        + (lanes[1] + lanes[5])
-        + (lanes[2] + lanes[6])
-        + (lanes[3] + lanes[7]);
-    while i < n {
-        s += f32::from(c[i]) * w[i];
-        i += 1;
-    }
-    s
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    #[test]
-    fn integer_kernels_agree() {
-        for n in [0, 1, 15, 16, 17, 31, 32, 33, 100, 300, 301] {
-            let c: Vec<u8> = (0..n).map(|i| (i * 37 % 256) as u8).collect();
-            let w: Vec<i16> = (0..n)
-                .map(|i| ((i * 7919i32) % 65_536 - 32_768) as i16)
-                .collect();
-            let want: i64 = c.iter().zip(&w).map(|(&a, &b)| a as i64 * b as i64).sum();
-            if want.abs() < i32::MAX as i64 {
-                assert_eq!(dot_u8_i16_portable(&c, &w) as i64, want, "n {n}");
-                assert_eq!(dot_u8_i16_fn()(&c, &w) as i64, want, "n {n}");
-            }
-        }
-    }
-
+    #[cfg(feature = "index")]
     #[test]
     fn code_query_ranks_like_the_rows() {
         let (n, d) = (200, 37);
@@ -641,14 +466,5 @@ mod tests {
         // A zero query scores every row at its base.
         let cz = q8.code_query(&vec![0.0; d]);
         assert_eq!(cz.cosine(&q8.codes()[..d]), 0.0);
-    }
-
-    #[test]
-    fn kernels_agree() {
-        let c: Vec<u8> = (0..301).map(|i| (i * 37 % 256) as u8).collect();
-        let w: Vec<f32> = (0..301).map(|i| (i as f32 - 150.0) / 1000.0).collect();
-        let a = dot_u8_portable(&c, &w);
-        let b = dot_u8_fn()(&c, &w);
-        assert!((a - b).abs() < 1e-3 * a.abs().max(1.0), "{a} {b}");
     }
 }

@@ -15,9 +15,123 @@ use serde::Serialize;
 
 use crate::embeddings::{normalize, Embeddings};
 use crate::error::{Error, Result};
-use crate::search::{Query, Scoring};
+use crate::filter::Filter;
 use crate::simd;
 use crate::topk::top_k;
+
+/// How to answer a query.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum Mode {
+    /// The index when there is one and the vocabulary is large, else the exact scan.
+    #[default]
+    Auto,
+    /// Always the exact scan.
+    Exact,
+    /// Always the index (an error without one).
+    Index,
+}
+
+/// How candidates are scored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum Scoring {
+    /// Cosine with the mean of the terms (3CosAdd; plain nearest neighbours).
+    #[default]
+    CosAdd,
+    /// 3CosMul (Levy and Goldberg).
+    CosMul,
+}
+
+/// A similarity query: what to look for, how many, among which rows, and how.
+///
+/// ```
+/// use wordvec::search::{Query, Searcher};
+/// let s = Searcher::exact(wordvec::default_model::load()?);
+/// let q = Query::new(&["king".into(), "woman".into()], &["man".into()], 3);
+/// assert_eq!(s.search(&q)?.len(), 3);
+/// # Ok::<(), wordvec::Error>(())
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct Query<'a> {
+    /// Terms added (words or raw vectors).
+    pub positive: Vec<Term<'a>>,
+    /// Terms subtracted.
+    pub negative: Vec<Term<'a>>,
+    /// How many results.
+    pub k: usize,
+    /// 3CosAdd or 3CosMul.
+    pub scoring: Scoring,
+    /// Only the first N rows (the N most frequent words).
+    pub restrict_vocab: Option<usize>,
+    /// Allow- and deny-lists.
+    pub filter: Filter,
+    /// Exact scan, index, or either.
+    pub mode: Mode,
+    /// The index's candidate list size (default: the index's).
+    pub ef: Option<usize>,
+}
+
+impl<'a> Query<'a> {
+    /// The `k` nearest to the mean of `positive` minus `negative`, with every other setting at
+    /// its default.
+    pub fn new(positive: &[Term<'a>], negative: &[Term<'a>], k: usize) -> Self {
+        Query {
+            positive: positive.to_vec(),
+            negative: negative.to_vec(),
+            k,
+            ..Query::default()
+        }
+    }
+
+    /// The `k` nearest to a raw vector.
+    pub fn vector(v: &'a [f32], k: usize) -> Self {
+        Query::new(&[Term::Vector(v)], &[], k)
+    }
+
+    /// With 3CosMul scoring (`true`) or 3CosAdd.
+    pub fn cosmul(mut self, yes: bool) -> Self {
+        self.scoring = if yes {
+            Scoring::CosMul
+        } else {
+            Scoring::CosAdd
+        };
+        self
+    }
+
+    /// Among the first `n` rows only.
+    pub fn restrict_vocab(mut self, n: Option<usize>) -> Self {
+        self.restrict_vocab = n;
+        self
+    }
+
+    /// With a filter.
+    pub fn filter(mut self, f: Filter) -> Self {
+        self.filter = f;
+        self
+    }
+
+    /// Through `mode`.
+    pub fn mode(mut self, mode: Mode) -> Self {
+        self.mode = mode;
+        self
+    }
+
+    /// With the index's candidate list size `ef`.
+    pub fn ef(mut self, ef: Option<usize>) -> Self {
+        self.ef = ef;
+        self
+    }
+
+    /// Checks what does not depend on the vectors: `ef` at most [`crate::limits::MAX_EF`]
+    /// whichever path answers, so that a query's validity does not depend on the vocabulary.
+    pub fn check(&self) -> Result<()> {
+        if let Some(ef) = self.ef {
+            crate::limits::at_most("ef", ef, crate::limits::MAX_EF)?;
+        }
+        Ok(())
+    }
+}
 
 /// One term of a query: a word of the vocabulary or a raw vector.
 #[derive(Debug, Clone, Copy)]

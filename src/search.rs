@@ -1,6 +1,7 @@
-//! [`Query`], the one value every layer takes (library, index, server, CLI), and [`Searcher`]:
-//! embeddings with an optional HNSW index, choosing per query between the exact scan and the
-//! index.
+//! [`Searcher`]: embeddings with an optional HNSW index, choosing per query between the exact
+//! scan and the index. [`Query`], the one value every layer takes (library, index, server, CLI),
+//! is defined in [`crate::query`] (which the index uses without this dispatch) and re-exported
+//! here.
 //!
 //! The exact scan reads every row; the index reads a few hundred. For small vocabularies the scan
 //! is cheaper than the index's bookkeeping (and exact), so [`Mode::Auto`] scans when a query would
@@ -11,130 +12,21 @@
 use crate::embeddings::Embeddings;
 use crate::error::{Error, Result};
 pub use crate::filter::Filter;
+#[cfg(feature = "index")]
 use crate::index::HnswIndex;
-use crate::query::{Neighbor, Term};
+use crate::query::Neighbor;
+pub use crate::query::{Mode, Query, Scoring};
 
 /// Below this many floats to read (rows x dims), [`Mode::Auto`] scans exactly: about 1M floats,
 /// a 10,000 x 100 vocabulary, scanned in well under a millisecond.
 pub const EXACT_BELOW: usize = 1 << 20;
 
-/// How to answer a query.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Mode {
-    /// The index when there is one and the vocabulary is large, else the exact scan.
-    #[default]
-    Auto,
-    /// Always the exact scan.
-    Exact,
-    /// Always the index (an error without one).
-    Index,
-}
-
-/// How candidates are scored.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Scoring {
-    /// Cosine with the mean of the terms (3CosAdd; plain nearest neighbours).
-    #[default]
-    CosAdd,
-    /// 3CosMul (Levy and Goldberg).
-    CosMul,
-}
-
-/// A similarity query: what to look for, how many, among which rows, and how.
-///
-/// ```
-/// use wordvec::search::{Query, Searcher};
-/// let s = Searcher::exact(wordvec::default_model::load()?);
-/// let q = Query::new(&["king".into(), "woman".into()], &["man".into()], 3);
-/// assert_eq!(s.search(&q)?.len(), 3);
-/// # Ok::<(), wordvec::Error>(())
-/// ```
-#[derive(Debug, Clone, Default)]
-pub struct Query<'a> {
-    /// Terms added (words or raw vectors).
-    pub positive: Vec<Term<'a>>,
-    /// Terms subtracted.
-    pub negative: Vec<Term<'a>>,
-    /// How many results.
-    pub k: usize,
-    /// 3CosAdd or 3CosMul.
-    pub scoring: Scoring,
-    /// Only the first N rows (the N most frequent words).
-    pub restrict_vocab: Option<usize>,
-    /// Allow- and deny-lists.
-    pub filter: Filter,
-    /// Exact scan, index, or either.
-    pub mode: Mode,
-    /// The index's candidate list size (default: the index's).
-    pub ef: Option<usize>,
-}
-
-impl<'a> Query<'a> {
-    /// The `k` nearest to the mean of `positive` minus `negative`, with every other setting at
-    /// its default.
-    pub fn new(positive: &[Term<'a>], negative: &[Term<'a>], k: usize) -> Self {
-        Query {
-            positive: positive.to_vec(),
-            negative: negative.to_vec(),
-            k,
-            ..Query::default()
-        }
-    }
-
-    /// The `k` nearest to a raw vector.
-    pub fn vector(v: &'a [f32], k: usize) -> Self {
-        Query::new(&[Term::Vector(v)], &[], k)
-    }
-
-    /// With 3CosMul scoring (`true`) or 3CosAdd.
-    pub fn cosmul(mut self, yes: bool) -> Self {
-        self.scoring = if yes {
-            Scoring::CosMul
-        } else {
-            Scoring::CosAdd
-        };
-        self
-    }
-
-    /// Among the first `n` rows only.
-    pub fn restrict_vocab(mut self, n: Option<usize>) -> Self {
-        self.restrict_vocab = n;
-        self
-    }
-
-    /// With a filter.
-    pub fn filter(mut self, f: Filter) -> Self {
-        self.filter = f;
-        self
-    }
-
-    /// Through `mode`.
-    pub fn mode(mut self, mode: Mode) -> Self {
-        self.mode = mode;
-        self
-    }
-
-    /// With the index's candidate list size `ef`.
-    pub fn ef(mut self, ef: Option<usize>) -> Self {
-        self.ef = ef;
-        self
-    }
-
-    /// Checks what does not depend on the vectors: `ef` at most [`crate::limits::MAX_EF`]
-    /// whichever path answers, so that a query's validity does not depend on the vocabulary.
-    pub fn check(&self) -> Result<()> {
-        if let Some(ef) = self.ef {
-            crate::limits::at_most("ef", ef, crate::limits::MAX_EF)?;
-        }
-        Ok(())
-    }
-}
-
-/// Embeddings and, optionally, an index built from them.
+/// Embeddings and, optionally, an index built from them (with the `index` feature).
 pub struct Searcher {
     /// The vectors.
     pub embeddings: Embeddings,
     /// The index, if loaded.
+    #[cfg(feature = "index")]
     pub index: Option<HnswIndex>,
 }
 
@@ -143,10 +35,24 @@ impl Searcher {
     pub fn exact(embeddings: Embeddings) -> Self {
         Searcher {
             embeddings,
+            #[cfg(feature = "index")]
             index: None,
         }
     }
 
+    /// Without the `index` feature every query is an exact scan, and asking for the index is an
+    /// error.
+    #[cfg(not(feature = "index"))]
+    fn use_index(&self, q: &Query) -> Result<Option<std::convert::Infallible>> {
+        match q.mode {
+            Mode::Index => Err(Error::invalid(
+                "this build of wordvec has no index (the `index` feature is off)",
+            )),
+            Mode::Auto | Mode::Exact => Ok(None),
+        }
+    }
+
+    #[cfg(feature = "index")]
     fn use_index(&self, q: &Query) -> Result<Option<&HnswIndex>> {
         match (q.mode, &self.index) {
             (Mode::Exact, _) => Ok(None),
@@ -177,7 +83,10 @@ impl Searcher {
     pub fn search(&self, q: &Query) -> Result<Vec<Neighbor>> {
         q.check()?;
         match self.use_index(q)? {
+            #[cfg(feature = "index")]
             Some(i) => i.search(&self.embeddings, q),
+            #[cfg(not(feature = "index"))]
+            Some(never) => match never {},
             None => self.embeddings.search_exact(q),
         }
     }

@@ -98,6 +98,7 @@ pub fn for_each_ngram_hash(word: &[u8], minn: usize, maxn: usize, mut f: impl Fn
 
 /// Which n-gram buckets have rows.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Pruning {
     /// Every bucket has its row (`bucket` rows).
     All,

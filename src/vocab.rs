@@ -287,6 +287,7 @@ pub fn decode_word(
 
 /// What to do with a word that is not valid UTF-8 (as gensim's `unicode_errors`).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum UnicodeErrors {
     /// Fail, naming the record and byte offset.
     #[default]

@@ -157,13 +157,7 @@ fn damaged_models_are_clear_errors() {
     let mut refused = 0;
     for cut in cuts {
         std::fs::write(&p, &bytes[..cut]).unwrap();
-        match wordvec::load(
-            &p,
-            &LoadOptions {
-                format: Some(Format::FastText),
-                ..Default::default()
-            },
-        ) {
+        match wordvec::load(&p, &LoadOptions::default().format(Some(Format::FastText))) {
             Ok(e) => assert_eq!(e.len(), emb.len(), "cut at {cut} read"),
             Err(e) => {
                 refused += 1;

@@ -124,10 +124,7 @@ fn rewrites_are_byte_for_byte() {
 fn binary_layout_can_be_chosen() {
     let dir = tempfile::tempdir().unwrap();
     let p = dir.path().join("nl.bin");
-    let opts = SaveOptions {
-        newline_after_vector: Some(true),
-        ..Default::default()
-    };
+    let opts = SaveOptions::default().newline_after_vector(Some(true));
     wordvec::save(&load("gensim-d32.bin"), &p, Format::Word2VecBinary, &opts).unwrap();
     assert!(std::fs::read(&p).unwrap() == std::fs::read(data("w2vc-sg-d32.bin")).unwrap());
 }
@@ -179,10 +176,7 @@ fn empty_vocabulary_round_trips() {
 
 #[test]
 fn limit_reads_the_first_words() {
-    let opts = LoadOptions {
-        limit: Some(100),
-        ..Default::default()
-    };
+    let opts = LoadOptions::default().limit(Some(100));
     for name in ["w2vc-sg-d32.bin", "gensim-d32.bin", "w2vc-sg-d32.txt"] {
         let e = wordvec::load(&data(name), &opts).unwrap();
         assert_eq!(e.len(), 100, "{name}");
@@ -192,10 +186,7 @@ fn limit_reads_the_first_words() {
 
 #[test]
 fn forced_format_is_used() {
-    let opts = LoadOptions {
-        format: Some(Format::Native),
-        ..Default::default()
-    };
+    let opts = LoadOptions::default().format(Some(Format::Native));
     let err = wordvec::load(&data("gensim-d32.bin"), &opts)
         .unwrap_err()
         .to_string();
@@ -338,13 +329,7 @@ fn invalid_utf8_policies() {
         (UnicodeErrors::Replace, "ca\u{fffd}fe"),
         (UnicodeErrors::Ignore, "cafe"),
     ] {
-        let (_d, r) = load_bytes(
-            &bytes,
-            &LoadOptions {
-                unicode_errors: policy,
-                ..Default::default()
-            },
-        );
+        let (_d, r) = load_bytes(&bytes, &LoadOptions::default().unicode_errors(policy));
         let e = r.unwrap();
         assert_eq!(e.word(1), word);
         assert_eq!(e.vector(word).unwrap(), vec![0.0, 1.0]);
@@ -422,10 +407,7 @@ fn corrupt_native_files() {
     for (what, bytes, want) in cases {
         let p = dir.path().join("bad.wvec");
         std::fs::write(&p, &bytes).unwrap();
-        let opts = LoadOptions {
-            format: Some(Format::Native),
-            ..Default::default()
-        };
+        let opts = LoadOptions::default().format(Some(Format::Native));
         let err = wordvec::load(&p, &opts).expect_err(what).to_string();
         assert!(
             err.contains("bad.wvec") && err.contains(want),

@@ -139,13 +139,7 @@ fn run(f: impl FnOnce() -> wordvec::Result<()>) -> Outcome {
 
 /// Loads vectors and uses them as a client would: queries, a write, a reread.
 fn use_vectors(path: &Path, format: Option<Format>, scratch: &Path) -> wordvec::Result<()> {
-    let emb = wordvec::load(
-        path,
-        &LoadOptions {
-            format,
-            ..LoadOptions::default()
-        },
-    )?;
+    let emb = wordvec::load(path, &LoadOptions::default().format(format))?;
     exercise(&emb)?;
     let out = scratch.join("copy.wvec");
     wordvec::save(&emb, &out, Format::Native, &SaveOptions::default())?;
@@ -195,10 +189,7 @@ fn bases() -> Bases {
     // The first 300 words of the C tool's fixture, in every format.
     let small = wordvec::load(
         &common::data("w2vc-sg-d32.bin"),
-        &LoadOptions {
-            limit: Some(300),
-            ..LoadOptions::default()
-        },
+        &LoadOptions::default().limit(Some(300)),
     )
     .unwrap();
     let mut vectors = Vec::new();
@@ -322,10 +313,7 @@ fn use_int8(path: &Path, emb: &Embeddings) -> wordvec::Result<()> {
     let rows = wordvec::quant::Int8Rows::open(path, emb)?;
     let mut fast = wordvec::load(
         emb.metadata().source.as_deref().expect("a file"),
-        &LoadOptions {
-            limit: Some(emb.len()),
-            ..LoadOptions::default()
-        },
+        &LoadOptions::default().limit(Some(emb.len())),
     )?;
     fast.attach_int8(rows)?;
     for w in [0, 7, 150, 299] {

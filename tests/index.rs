@@ -168,10 +168,7 @@ fn mismatched_vectors_are_refused() {
     let p = build_and_save(&load("w2vc-sg-d32.bin"), dir.path());
     let fewer = wordvec::load(
         &data("w2vc-sg-d32.bin"),
-        &LoadOptions {
-            limit: Some(4000),
-            ..Default::default()
-        },
+        &LoadOptions::default().limit(Some(4000)),
     )
     .unwrap();
     let err = HnswIndex::load(&p, &fewer).unwrap_err().to_string();

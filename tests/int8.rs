@@ -144,10 +144,7 @@ fn copies_that_do_not_belong_are_errors() {
     std::fs::write(&side, &original).unwrap();
     let fewer = wordvec::load(
         &common::data("w2vc-sg-d32.bin"),
-        &LoadOptions {
-            limit: Some(4000),
-            ..Default::default()
-        },
+        &LoadOptions::default().limit(Some(4000)),
     )
     .unwrap();
     let e = Int8Rows::open(&side, &fewer).unwrap_err().to_string();

@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 /// An element-wise activation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
 pub enum Activation {
     /// `max(0, x)`.
     #[default]

@@ -18,6 +18,7 @@ use crate::error::{Error, Result};
 /// What kind of labels a data set has, which decides the output layer and the default loss.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
 pub enum Task {
     /// Exactly two labels, one per text.
     Binary,
@@ -25,6 +26,17 @@ pub enum Task {
     MultiClass,
     /// Any number of labels per text.
     MultiLabel,
+}
+
+impl Task {
+    /// How people call it: `binary`, `multi-class`, `multi-label`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Task::Binary => "binary",
+            Task::MultiClass => "multi-class",
+            Task::MultiLabel => "multi-label",
+        }
+    }
 }
 
 /// How to read a data file.

@@ -21,10 +21,10 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use super::classifier::Classifier;
+use super::config::{ClassifierConfig, EpochReport};
 use super::data::Task;
 use super::model::{Architecture, Params};
 use super::optim::{OptimizerKind, OptimizerState};
-use super::train::{ClassifierConfig, EpochReport};
 use super::vocab::TextVocab;
 use crate::error::{Error, Result};
 
@@ -164,7 +164,8 @@ impl ModelView<'_> {
                 })
                 .collect(),
         };
-        let json = serde_json::to_vec(&header).map_err(|e| Error::invalid(e.to_string()))?;
+        let json = serde_json::to_vec(&header)
+            .map_err(|e| Error::internal(format!("cannot encode the model header: {e}")))?;
         crate::io::write_atomically(path, |w| {
             let mut hash = xxhash_rust::xxh3::Xxh3::new();
             let mut put = |w: &mut std::io::BufWriter<&mut std::fs::File>, b: &[u8]| {

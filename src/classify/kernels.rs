@@ -1,10 +1,26 @@
 //! The classifier's inner loops over embedding rows, compiled twice: for the baseline CPU
-//! (SSE2 on x86-64) and with AVX2 enabled, the latter picked at run time when the CPU has it
-//! (every x86 server since 2013). The code is the same plain Rust, which the compiler
+//! (SSE2 on x86-64) and with AVX2 and FMA enabled, the latter picked at run time by
+//! [`crate::simd::has_avx2_fma`], the one dispatch test of the crate. Rust never contracts
+//! `a * b + c` into a fused multiply-add on its own, so both copies compute the same floats. The code is the same plain Rust, which the compiler
 //! vectorises 4 or 8 lanes wide; rows are short (a hundred floats), so the loops stay simple
 //! rather than hand-written intrinsics.
 
-use super::optim::AdamStep;
+/// The constants of one Adam step. PyTorch's update,
+/// `p -= lr / (1 - b1^t) * m / (sqrt(v) / sqrt(1 - b2^t) + eps)`, is applied by
+/// [`adam`].
+#[derive(Clone, Copy, Debug)]
+pub struct AdamStep {
+    /// `lr / (1 - beta1^t)`.
+    pub step: f32,
+    /// `1 / sqrt(1 - beta2^t)`.
+    pub inv_c2: f32,
+    /// First-moment decay.
+    pub beta1: f32,
+    /// Second-moment decay.
+    pub beta2: f32,
+    /// Added to the denominator.
+    pub eps: f32,
+}
 
 #[inline(always)]
 fn add_generic(y: &mut [f32], x: &[f32]) {
@@ -40,31 +56,19 @@ fn adam_generic(p: &mut [f32], g: &[f32], m: &mut [f32], v: &mut [f32], k: AdamS
 mod avx2 {
     use super::*;
 
-    #[target_feature(enable = "avx2")]
+    #[target_feature(enable = "avx2,fma")]
     pub unsafe fn add(y: &mut [f32], x: &[f32]) {
         add_generic(y, x)
     }
 
-    #[target_feature(enable = "avx2")]
+    #[target_feature(enable = "avx2,fma")]
     pub unsafe fn axpy(a: f32, x: &[f32], y: &mut [f32]) {
         axpy_generic(a, x, y)
     }
 
-    #[target_feature(enable = "avx2")]
+    #[target_feature(enable = "avx2,fma")]
     pub unsafe fn adam(p: &mut [f32], g: &[f32], m: &mut [f32], v: &mut [f32], k: AdamStep) {
         adam_generic(p, g, m, v, k)
-    }
-}
-
-#[inline(always)]
-fn has_avx2() -> bool {
-    #[cfg(target_arch = "x86_64")]
-    {
-        std::is_x86_feature_detected!("avx2")
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    {
-        false
     }
 }
 
@@ -72,8 +76,8 @@ fn has_avx2() -> bool {
 #[inline]
 pub fn add(y: &mut [f32], x: &[f32]) {
     #[cfg(target_arch = "x86_64")]
-    if has_avx2() {
-        // SAFETY: the CPU has AVX2 (checked just above), all the callee's code needs.
+    if crate::simd::has_avx2_fma() {
+        // SAFETY: the CPU has AVX2 and FMA (checked just above), all the callee's code needs.
         return unsafe { avx2::add(y, x) };
     }
     add_generic(y, x)
@@ -83,8 +87,8 @@ pub fn add(y: &mut [f32], x: &[f32]) {
 #[inline]
 pub fn axpy(a: f32, x: &[f32], y: &mut [f32]) {
     #[cfg(target_arch = "x86_64")]
-    if has_avx2() {
-        // SAFETY: the CPU has AVX2 (checked just above).
+    if crate::simd::has_avx2_fma() {
+        // SAFETY: the CPU has AVX2 and FMA (checked just above).
         return unsafe { avx2::axpy(a, x, y) };
     }
     axpy_generic(a, x, y)
@@ -94,8 +98,8 @@ pub fn axpy(a: f32, x: &[f32], y: &mut [f32]) {
 #[inline]
 pub fn adam(p: &mut [f32], g: &[f32], m: &mut [f32], v: &mut [f32], k: AdamStep) {
     #[cfg(target_arch = "x86_64")]
-    if has_avx2() {
-        // SAFETY: the CPU has AVX2 (checked just above).
+    if crate::simd::has_avx2_fma() {
+        // SAFETY: the CPU has AVX2 and FMA (checked just above).
         return unsafe { avx2::adam(p, g, m, v, k) };
     }
     adam_generic(p, g, m, v, k)

@@ -30,24 +30,26 @@
 
 pub mod activation;
 pub mod classifier;
+pub mod config;
 pub mod data;
 pub mod file;
-pub mod kernels;
+pub(crate) mod kernels;
 pub mod loss;
 pub mod metrics;
 pub mod model;
-pub mod optim;
+pub(crate) mod optim;
 pub mod plot;
-pub mod sampler;
+pub(crate) mod sampler;
 pub mod tokenize;
 pub mod train;
 pub mod vocab;
 
 pub use activation::Activation;
 pub use classifier::{Classifier, Prediction};
+pub use config::{ClassWeights, ClassifierConfig, EpochReport, LossChoice};
 pub use data::{DataOptions, Dataset, Split, Task};
 pub use file::{ModelFile, TrainState};
 pub use metrics::{Evaluation, LabelReport};
 pub use model::{Architecture, OutputKind};
 pub use optim::{OptimizerConfig, OptimizerKind};
-pub use train::{train, ClassWeights, ClassifierConfig, EpochReport, LossChoice, TrainOutcome};
+pub use train::{train, TrainOutcome};

@@ -22,6 +22,7 @@ use crate::error::{Error, Result};
 /// How the output logits become label probabilities.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
 pub enum OutputKind {
     /// Independent sigmoids (one output for a binary task, one per label otherwise); trained
     /// with binary cross-entropy on the logits.

@@ -9,12 +9,13 @@
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use super::kernels;
+use super::kernels::{self, AdamStep};
 use super::model::{prefetch, Params, RowGrads};
 
 /// Which optimiser.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
 pub enum OptimizerKind {
     /// Adam (beta1 0.9, beta2 0.999, eps 1e-8).
     #[default]
@@ -82,23 +83,6 @@ impl OptimizerState {
         }
         t
     }
-}
-
-/// The constants of one Adam step. PyTorch's update,
-/// `p -= lr / (1 - b1^t) * m / (sqrt(v) / sqrt(1 - b2^t) + eps)`, is applied by
-/// [`super::kernels::adam`].
-#[derive(Clone, Copy, Debug)]
-pub struct AdamStep {
-    /// `lr / (1 - beta1^t)`.
-    pub step: f32,
-    /// `1 / sqrt(1 - beta2^t)`.
-    pub inv_c2: f32,
-    /// First-moment decay.
-    pub beta1: f32,
-    /// Second-moment decay.
-    pub beta2: f32,
-    /// Added to the denominator.
-    pub eps: f32,
 }
 
 /// SGD on one slice, with a momentum buffer when `buf` is given (PyTorch: `b = mu b + g`,

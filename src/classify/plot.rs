@@ -6,7 +6,7 @@ use std::sync::Once;
 
 use plotters::prelude::*;
 
-use super::train::EpochReport;
+use super::config::EpochReport;
 use crate::error::{Error, Result};
 
 static FONT: Once = Once::new();

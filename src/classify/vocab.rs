@@ -22,6 +22,9 @@ pub const PAD: u32 = 0;
 /// Id of the unknown-word row.
 pub const UNK: u32 = 1;
 
+/// How many special ids come first (`<pad>`, `<unk>`).
+pub const SPECIAL: usize = 2;
+
 /// Texts per parallel task when counting and encoding.
 const ENCODE_CHUNK: usize = 4096;
 
@@ -173,6 +176,11 @@ impl TextVocab {
     /// Number of ids, `<pad>` and `<unk>` included.
     pub fn len(&self) -> usize {
         self.words.len()
+    }
+
+    /// Number of words and n-grams learned from the texts: the ids besides `<pad>` and `<unk>`.
+    pub fn learned(&self) -> usize {
+        self.words.len().saturating_sub(SPECIAL)
     }
 
     /// Whether only `<pad>` and `<unk>` are present.

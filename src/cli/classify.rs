@@ -395,13 +395,7 @@ fn train(a: TrainArgs) -> Result<()> {
         None => None,
     };
     if let Some(r) = &resume {
-        let asked = ClassifierConfig {
-            epochs: r.config.epochs,
-            patience: r.config.patience,
-            presplit: r.config.presplit,
-            ..config.clone()
-        };
-        if asked != r.config {
+        if !config.resumes_as(&r.config) {
             tracing::warn!(
                 "resuming with the settings saved in {}; only --epochs and --patience change",
                 a.resume.as_ref().expect("resume").display()
@@ -503,12 +497,8 @@ fn train(a: TrainArgs) -> Result<()> {
          kept the weights of epoch {}",
         data.len(),
         c.labels.len(),
-        match c.task {
-            classify::Task::Binary => "binary",
-            classify::Task::MultiClass => "multi-class",
-            classify::Task::MultiLabel => "multi-label",
-        },
-        c.vocab.len() - 2,
+        c.task.name(),
+        c.vocab.learned(),
         state.epochs_done,
         if state.stopped_early {
             " (stopped early)"

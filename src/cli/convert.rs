@@ -44,14 +44,13 @@ pub fn run(a: ConvertArgs) -> Result<()> {
     let emb = open_vectors(Some(&a.input), &a.load)?;
     let format =
         a.to.map_or_else(|| Format::from_extension(&a.output), Format::from);
-    let opts = SaveOptions {
-        newline_after_vector: match a.binary_newline {
+    let opts = SaveOptions::default()
+        .newline_after_vector(match a.binary_newline {
             Newline::Auto => None,
             Newline::Yes => Some(true),
             Newline::No => Some(false),
-        },
-        progress: Some(progress_bar(&format!("writing {}", a.output.display()))),
-    };
+        })
+        .progress(progress_bar(&format!("writing {}", a.output.display())));
     let start = Instant::now();
     wordvec::save(&emb, &a.output, format, &opts)
         .with_context(|| format!("converting {}", a.input.display()))?;

@@ -6,7 +6,7 @@ use anyhow::{bail, Result};
 use clap::{Args, Subcommand};
 use wordvec::eval::{self, DEFAULT_RESTRICT_VOCAB};
 
-use super::{describe, open_vectors, output, LoadArgs};
+use super::{open_vectors, output, LoadArgs};
 
 #[derive(Debug, Subcommand)]
 pub enum EvalCommand {
@@ -79,7 +79,7 @@ pub fn run(cmd: EvalCommand) -> Result<()> {
             if a.json {
                 return output::json(&r);
             }
-            println!("analogies: {}  [{}]", data.display(), describe(&emb));
+            println!("analogies: {}  [{}]", data.display(), emb.describe());
             println!(
                 "{:<32} {:>8} {:>9} {:>9}",
                 "section", "correct", "questions", "accuracy"
@@ -117,7 +117,7 @@ pub fn run(cmd: EvalCommand) -> Result<()> {
             if a.json {
                 return output::json(&r);
             }
-            println!("word pairs: {}  [{}]", data.display(), describe(&emb));
+            println!("word pairs: {}  [{}]", data.display(), emb.describe());
             println!("pearson:  {:.4}", r.pearson);
             println!("spearman: {:.4}", r.spearman);
             println!(

@@ -116,25 +116,14 @@ pub struct EvalArgs {
     pub load: LoadArgs,
 }
 
-/// The default index name for a vectors file.
-pub fn default_index_path(vectors: &Path) -> PathBuf {
-    let mut s = vectors.as_os_str().to_owned();
-    s.push(".idx");
-    PathBuf::from(s)
-}
-
 /// Maps a graph file without its vectors (for `info` and `verify`).
 fn open_graph(path: &Path) -> Result<Graph> {
     Ok(HnswIndex::open_graph(path)?)
 }
 
-/// Opens an index for `emb`, timing the reload.
+/// Opens an index for `emb`.
 pub fn open_index(path: &Path, emb: &Embeddings) -> Result<HnswIndex> {
-    let t = Instant::now();
-    let idx =
-        HnswIndex::load(path, emb).with_context(|| format!("opening index {}", path.display()))?;
-    tracing::info!(path = %path.display(), elapsed = ?t.elapsed(), "loaded index");
-    Ok(idx)
+    HnswIndex::load(path, emb).with_context(|| format!("opening index {}", path.display()))
 }
 
 pub fn run(cmd: IndexCommand) -> Result<()> {
@@ -167,11 +156,13 @@ pub fn run(cmd: IndexCommand) -> Result<()> {
                     BuilderArg::HnswRs => Builder::HnswRs,
                 },
             };
-            let out = a.output.unwrap_or_else(|| default_index_path(&a.vectors));
+            let out = a
+                .output
+                .unwrap_or_else(|| wordvec::index::default_path(&a.vectors));
             wordvec::io::check_not_input(&out, &[a.vectors.as_path()])?;
             wordvec::io::OutputPath::new(&out)?;
             let bar = progress_bar("indexing");
-            let mut idx = HnswIndex::build(&emb, params, Some(&bar))?;
+            let mut idx = HnswIndex::build(&emb, params, Some(bar.as_ref()))?;
             let t = Instant::now();
             idx.save(&out)?;
             eprintln!(

@@ -20,6 +20,7 @@ use std::time::Instant;
 use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
+use wordvec::progress::Progress;
 use wordvec::{Embeddings, Format, LoadOptions, UnicodeErrors};
 
 /// Word embeddings toolkit: load word2vec files by memory mapping, query, evaluate, train, index
@@ -158,8 +159,8 @@ impl From<UnicodeErrorsArg> for UnicodeErrors {
 /// Files above this size get a progress bar while loading (they take about a second or more).
 const PROGRESS_BYTES: u64 = 64 << 20;
 
-/// A progress bar on stderr (drawn only on a terminal).
-pub fn progress_bar(message: &str) -> ProgressBar {
+/// A progress bar on stderr (drawn only on a terminal), as the library's progress receiver.
+pub fn progress_bar(message: &str) -> Arc<Bar> {
     let pb = ProgressBar::new(0);
     pb.set_style(
         ProgressStyle::with_template("{msg} [{bar:40}] {percent:>3}% {elapsed} (eta {eta})")
@@ -167,7 +168,29 @@ pub fn progress_bar(message: &str) -> ProgressBar {
             .progress_chars("=> "),
     );
     pb.set_message(message.to_owned());
-    pb
+    Arc::new(Bar(pb))
+}
+
+/// An indicatif bar that receives the library's [`Progress`] reports.
+pub struct Bar(ProgressBar);
+
+impl Progress for Bar {
+    fn start(&self, message: &str, total: u64) {
+        self.0.set_length(total);
+        self.0.set_position(0);
+        if !message.is_empty() {
+            self.0.set_message(message.to_owned());
+        }
+    }
+    fn set_position(&self, done: u64) {
+        self.0.set_position(done);
+    }
+    fn inc(&self, n: u64) {
+        self.0.inc(n);
+    }
+    fn finish(&self) {
+        self.0.finish_and_clear();
+    }
 }
 
 /// On the first Ctrl-C sets `stop` and says that work ends after `unit` (training checks the
@@ -182,34 +205,31 @@ pub fn stop_on_ctrl_c(stop: Arc<AtomicBool>, unit: &'static str) -> Result<()> {
     .context("installing the Ctrl-C handler")
 }
 
-/// Opens `path`, or the embedded default model when `path` is `None`.
+/// How to read `path` as `load` asks, with a progress bar for files large enough to need one.
+pub fn load_options(path: &Path, load: &LoadArgs) -> Result<LoadOptions> {
+    let size = std::fs::metadata(path)
+        .with_context(|| format!("cannot open {}", path.display()))?
+        .len();
+    let mut opts = LoadOptions::default()
+        .format(load.format.map(Into::into))
+        .unicode_errors(load.unicode_errors.into())
+        .limit(load.limit);
+    if size > PROGRESS_BYTES {
+        opts = opts.progress(progress_bar(&format!("loading {}", path.display())));
+    }
+    Ok(opts)
+}
+
+/// Opens `path` (with the int8 copy beside it, when there is one), or the embedded default model
+/// when `path` is `None`.
 pub fn open_vectors(path: Option<&Path>, load: &LoadArgs) -> Result<Embeddings> {
     let Some(path) = path else {
         return wordvec::default_model::load().context("loading the embedded default model");
     };
-    let size = std::fs::metadata(path)
-        .with_context(|| format!("cannot open {}", path.display()))?
-        .len();
-    let opts = LoadOptions {
-        format: load.format.map(Into::into),
-        unicode_errors: load.unicode_errors.into(),
-        limit: load.limit,
-        progress: (size > PROGRESS_BYTES)
-            .then(|| progress_bar(&format!("loading {}", path.display()))),
-    };
+    let opts = load_options(path, load)?;
     let start = Instant::now();
-    let mut emb = wordvec::load(path, &opts)?;
+    let emb = wordvec::open(path, &opts)?;
     tracing::info!(path = %path.display(), words = emb.len(), dims = emb.dims(), elapsed = ?start.elapsed(), "loaded vectors");
-    // An int8 copy beside the vectors (`convert --int8`) speeds up exact scans; it is checked
-    // against the rows it copies, and one that disagrees is an error.
-    let sidecar = wordvec::quant::sidecar_path(path);
-    if load.limit.is_none() && sidecar.is_file() {
-        let t = Instant::now();
-        let rows = wordvec::quant::Int8Rows::open(&sidecar, &emb)
-            .with_context(|| format!("opening the int8 copy {}", sidecar.display()))?;
-        emb.attach_int8(rows)?;
-        tracing::info!(path = %sidecar.display(), elapsed = ?t.elapsed(), "attached the int8 copy");
-    }
     Ok(emb)
 }
 
@@ -240,18 +260,5 @@ pub fn split_file_and_words(
         ),
         _ if is_file => Ok((Some(first.into()), args[1..].to_vec())),
         _ => Ok((None, args.to_vec())),
-    }
-}
-
-/// A human-readable description of where vectors came from.
-pub fn describe(emb: &Embeddings) -> String {
-    match &emb.metadata().source {
-        Some(p) if !p.to_string_lossy().starts_with('<') => format!(
-            "{} ({} words x {} dims)",
-            p.display(),
-            emb.len(),
-            emb.dims()
-        ),
-        _ => format!("default model ({} words x {} dims)", emb.len(), emb.dims()),
     }
 }

@@ -12,7 +12,7 @@ use wordvec::{Embeddings, Term};
 
 use super::client::{self, Client, ServerArgs};
 use super::output;
-use super::{describe, open_vectors, split_file_and_words, LoadArgs};
+use super::{open_vectors, split_file_and_words, LoadArgs};
 
 #[derive(Debug, Args)]
 pub struct NnArgs {
@@ -102,7 +102,7 @@ fn open_searcher(
     let emb = open_vectors(file, load)?;
     let index_path = match (index, file) {
         (Some(i), _) => Some(i.to_owned()),
-        (None, Some(f)) => Some(super::index::default_index_path(f)).filter(|p| p.exists()),
+        (None, Some(f)) => Some(wordvec::index::default_path(f)).filter(|p| p.exists()),
         _ => None,
     };
     let index = match index_path {
@@ -202,7 +202,7 @@ pub fn nn(a: NnArgs) -> Result<()> {
             .mode(mode)
             .ef(a.ef);
         let result = searcher.search(&query)?;
-        print(q, &result, &describe(emb))?;
+        print(q, &result, &emb.describe())?;
     }
     Ok(())
 }
@@ -289,7 +289,7 @@ pub fn analogy(a: AnalogyArgs) -> Result<()> {
             .mode(mode)
             .ef(a.ef);
         let r = searcher.search(&query)?;
-        (r, describe(&searcher.embeddings))
+        (r, searcher.embeddings.describe())
     };
     if a.json {
         output::json(&result)
@@ -415,7 +415,7 @@ pub fn repl(a: ReplArgs) -> Result<()> {
     let emb = open_vectors(a.vectors.as_deref(), &a.load)?;
     eprintln!(
         "{}: enter words (\"-word\" subtracts), an empty line or Ctrl-D quits",
-        describe(&emb)
+        emb.describe()
     );
     let mut editor = rustyline::DefaultEditor::new()?;
     loop {

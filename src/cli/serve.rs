@@ -5,11 +5,10 @@ use std::sync::Arc;
 
 use anyhow::{Context, Result};
 use clap::Args;
-use wordvec::search::Searcher;
 use wordvec::server::config::{parse_named, ClassifierSpec, ModelSpec, ServeConfig};
-use wordvec::server::models::{ClassifierModel, Models, VectorModel};
+use wordvec::server::models::{Models, VectorModel};
 
-use super::{open_vectors, LoadArgs};
+use super::{load_options, LoadArgs};
 
 #[derive(Debug, Args)]
 pub struct ServeArgs {
@@ -126,50 +125,28 @@ fn config(a: &ServeArgs) -> Result<ServeConfig> {
     Ok(c)
 }
 
-/// Loads every configured model.
+/// Loads every configured model (see `Models::load`), naming the flag of a model that fails.
 pub fn load_models(c: &ServeConfig, load: &LoadArgs) -> Result<Models> {
-    let mut models = Vec::new();
-    if c.vectors.is_empty() {
-        let emb = open_vectors(None, load)?;
-        models.push(VectorModel {
-            name: wordvec::default_model::NAME.into(),
-            description: super::describe(&emb),
-            searcher: Searcher::exact(emb),
-        });
-    }
-    for spec in &c.vectors {
-        let emb = open_vectors(Some(&spec.path), load)?;
-        let index_path = spec
-            .index
-            .clone()
-            .or_else(|| Some(super::index::default_index_path(&spec.path)).filter(|p| p.exists()));
-        let index = match index_path {
-            Some(p) => Some(super::index::open_index(&p, &emb)?),
-            None => None,
-        };
-        models.push(VectorModel {
-            name: spec.name.clone(),
-            description: super::describe(&emb),
-            searcher: Searcher {
-                embeddings: emb,
-                index,
-            },
-        });
-    }
+    let vectors = if c.vectors.is_empty() {
+        vec![VectorModel::embedded_default().context("loading the embedded default model")?]
+    } else {
+        c.vectors
+            .iter()
+            .map(|spec| {
+                spec.load(&load_options(&spec.path, load)?)
+                    .with_context(|| format!("--vectors {}", spec.name))
+            })
+            .collect::<Result<_>>()?
+    };
     let classifiers = c
         .classifiers
         .iter()
         .map(|spec| {
-            let classifier = wordvec::classify::Classifier::load(&spec.path)
-                .with_context(|| format!("--classifier {}", spec.name))?;
-            tracing::info!(name = %spec.name, labels = classifier.labels.len(), vocabulary = classifier.vocab.len(), "loaded classifier");
-            Ok(ClassifierModel {
-                name: spec.name.clone(),
-                classifier,
-            })
+            spec.load()
+                .with_context(|| format!("--classifier {}", spec.name))
         })
-        .collect::<Result<Vec<_>>>()?;
-    Ok(Models::new(models).with_classifiers(classifiers))
+        .collect::<Result<_>>()?;
+    Ok(Models::new(vectors).with_classifiers(classifiers))
 }
 
 pub fn run(a: ServeArgs) -> Result<()> {

@@ -381,8 +381,8 @@ pub fn read(backing: Arc<Backing>, path: &Path, opts: &LoadOptions) -> Result<Em
             ),
         ));
     }
-    let progress = opts.progress();
-    progress.set_length(wanted as u64);
+    let progress = opts.reporter();
+    progress.start("", wanted as u64);
     // Reserved (a refusal is an error, not an abort), then zeroed on all cores: the first touch
     // of 2.4 GB of fresh pages is itself a second of page faults on one core.
     let n_values = crate::limits::product("the word vectors", &[wanted, dims])?;
@@ -414,7 +414,7 @@ pub fn read(backing: Arc<Backing>, path: &Path, opts: &LoadOptions) -> Result<Em
                 progress.inc(65_536);
             }
         });
-    progress.finish_and_clear();
+    progress.finish();
     let mut emb = Embeddings::from_vectors(&words, values, dims)
         .map_err(|e| Error::format(path, None, dict_at as u64, e.to_string()))?;
     emb.attach_subwords(subwords)?;

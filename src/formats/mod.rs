@@ -17,89 +17,27 @@ pub mod native;
 pub mod text;
 pub mod word2vec_bin;
 
+pub use crate::format::Format;
+
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
-
-use indicatif::ProgressBar;
 
 use crate::bytes::Backing;
 use crate::embeddings::Embeddings;
 use crate::error::{Error, Result};
 use crate::io;
+use crate::progress::{self, Progress, SharedProgress};
 use crate::vocab::UnicodeErrors;
 
-/// A file format.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Format {
-    /// word2vec binary: header line, then `word ' ' f32 x dims` per record.
-    Word2VecBinary,
-    /// word2vec text: header line, then `word v1 ... vdims` per line.
-    Word2VecText,
-    /// GloVe text: like word2vec text without the header.
-    GloveText,
-    /// wordvec's native memory-mappable format (see [`native`]).
-    Native,
-    /// A fastText model (`.bin`, read only; see [`fasttext`]).
-    FastText,
-}
-
-impl Format {
-    /// A short name (`bin`, `txt`, `glove`, `native`).
-    pub fn name(self) -> &'static str {
-        match self {
-            Format::Word2VecBinary => "bin",
-            Format::Word2VecText => "txt",
-            Format::GloveText => "glove",
-            Format::Native => "native",
-            Format::FastText => "fasttext",
-        }
-    }
-
-    /// The format a file name asks for when written: `.wvec` native, `.txt`/`.vec` word2vec
-    /// text, `.glove` GloVe, anything else word2vec binary (a trailing `.gz` is not supported
-    /// for output).
-    pub fn from_extension(path: &Path) -> Format {
-        match path
-            .extension()
-            .and_then(|e| e.to_str())
-            .map(str::to_ascii_lowercase)
-            .as_deref()
-        {
-            Some("wvec") => Format::Native,
-            Some("txt") | Some("vec") => Format::Word2VecText,
-            Some("glove") => Format::GloveText,
-            _ => Format::Word2VecBinary,
-        }
-    }
-}
-
-impl std::str::FromStr for Format {
-    type Err = Error;
-    fn from_str(s: &str) -> Result<Self> {
-        Ok(match s {
-            "bin" | "binary" | "word2vec" => Format::Word2VecBinary,
-            "txt" | "text" => Format::Word2VecText,
-            "glove" => Format::GloveText,
-            "native" | "wvec" => Format::Native,
-            "fasttext" | "ft" => Format::FastText,
-            other => {
-                return Err(Error::invalid(format!(
-                    "unknown format {other:?} (bin, txt, glove, native, fasttext)"
-                )))
-            }
-        })
-    }
-}
-
-impl std::fmt::Display for Format {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
-/// How to read a file.
-#[derive(Debug, Clone, Default)]
+/// How to read a file. Start from `LoadOptions::default()` and change what differs:
+///
+/// ```
+/// let opts = wordvec::LoadOptions::default().limit(Some(1000));
+/// assert_eq!(opts.limit, Some(1000));
+/// ```
+#[derive(Clone, Default)]
+#[non_exhaustive]
 pub struct LoadOptions {
     /// Force a format instead of detecting it.
     pub format: Option<Format>,
@@ -107,24 +45,83 @@ pub struct LoadOptions {
     pub unicode_errors: UnicodeErrors,
     /// Read only the first `limit` words (as gensim's `limit`).
     pub limit: Option<usize>,
-    /// Progress for long loads (hidden by default).
-    pub progress: Option<ProgressBar>,
+    /// Progress for long loads (none by default).
+    pub progress: Option<SharedProgress>,
 }
 
 impl LoadOptions {
-    pub(crate) fn progress(&self) -> ProgressBar {
-        self.progress.clone().unwrap_or_else(ProgressBar::hidden)
+    /// With the format forced (`None`: detected).
+    pub fn format(mut self, format: Option<Format>) -> Self {
+        self.format = format;
+        self
+    }
+
+    /// With `handling` of words that are not UTF-8.
+    pub fn unicode_errors(mut self, handling: UnicodeErrors) -> Self {
+        self.unicode_errors = handling;
+        self
+    }
+
+    /// Reading only the first `limit` words.
+    pub fn limit(mut self, limit: Option<usize>) -> Self {
+        self.limit = limit;
+        self
+    }
+
+    /// Reporting progress to `p`.
+    pub fn progress(mut self, p: SharedProgress) -> Self {
+        self.progress = Some(p);
+        self
+    }
+
+    pub(crate) fn reporter(&self) -> &dyn Progress {
+        progress::or_silent(&self.progress)
     }
 }
 
-/// How to write a file.
-#[derive(Debug, Clone, Default)]
+impl std::fmt::Debug for LoadOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LoadOptions")
+            .field("format", &self.format)
+            .field("unicode_errors", &self.unicode_errors)
+            .field("limit", &self.limit)
+            .field("progress", &self.progress.is_some())
+            .finish()
+    }
+}
+
+/// How to write a file. Start from `SaveOptions::default()` and change what differs.
+#[derive(Clone, Default)]
+#[non_exhaustive]
 pub struct SaveOptions {
     /// word2vec binary only: write `\n` after each vector. `None` keeps what the source file did
     /// (and writes it for embeddings that came from elsewhere, as the C tool does).
     pub newline_after_vector: Option<bool>,
-    /// Progress for long writes (hidden by default).
-    pub progress: Option<ProgressBar>,
+    /// Progress for long writes (none by default).
+    pub progress: Option<SharedProgress>,
+}
+
+impl SaveOptions {
+    /// word2vec binary only: with (`Some(true)`) or without a newline after each vector.
+    pub fn newline_after_vector(mut self, newline: Option<bool>) -> Self {
+        self.newline_after_vector = newline;
+        self
+    }
+
+    /// Reporting progress to `p`.
+    pub fn progress(mut self, p: SharedProgress) -> Self {
+        self.progress = Some(p);
+        self
+    }
+}
+
+impl std::fmt::Debug for SaveOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SaveOptions")
+            .field("newline_after_vector", &self.newline_after_vector)
+            .field("progress", &self.progress.is_some())
+            .finish()
+    }
 }
 
 /// Reads embeddings from `path`, detecting the format unless `opts.format` forces one.
@@ -132,10 +129,38 @@ pub fn load(path: &Path, opts: &LoadOptions) -> Result<Embeddings> {
     let start = Instant::now();
     let mut backing = io::map_file(path)?;
     if (*backing).as_ref().starts_with(&io::GZIP_MAGIC) {
-        backing = io::gunzip_file(path, &opts.progress())?;
+        backing = io::gunzip_file(path, opts.reporter())?;
     }
     let emb = load_backing(backing, path, opts)?;
     tracing::debug!(path = %path.display(), words = emb.len(), dims = emb.dims(), elapsed = ?start.elapsed(), "loaded");
+    Ok(emb)
+}
+
+/// Reads embeddings from `path` as [`load`] does, then attaches the int8 copy beside them
+/// (`PATH.i8`, written by `wordvec convert --int8`) when there is one and every row was read
+/// (no `limit`): exact scans read it first. A copy that does not match the vectors is an error,
+/// never silently ignored.
+///
+/// ```
+/// let dir = tempfile::tempdir().unwrap();
+/// let path = dir.path().join("m.wvec");
+/// let emb = wordvec::default_model::load()?;
+/// wordvec::save(&emb, &path, wordvec::Format::Native, &Default::default())?;
+/// wordvec::quant::Int8Rows::build(&emb)?.save(&wordvec::quant::sidecar_path(&path))?;
+/// let opened = wordvec::open(&path, &Default::default())?;
+/// assert!(opened.int8().is_some());
+/// # Ok::<(), wordvec::Error>(())
+/// ```
+pub fn open(path: &Path, opts: &LoadOptions) -> Result<Embeddings> {
+    let mut emb = load(path, opts)?;
+    let sidecar = crate::quant::sidecar_path(path);
+    if opts.limit.is_none() && sidecar.is_file() {
+        let start = Instant::now();
+        let rows = crate::quant::Int8Rows::open(&sidecar, &emb)
+            .map_err(|e| e.context(format!("opening the int8 copy {}", sidecar.display())))?;
+        emb.attach_int8(rows)?;
+        tracing::info!(path = %sidecar.display(), elapsed = ?start.elapsed(), "attached the int8 copy");
+    }
     Ok(emb)
 }
 
@@ -263,26 +288,26 @@ pub fn save(emb: &Embeddings, path: &Path, format: Format, opts: &SaveOptions) -
             return Err(emb.corrupt_row(row));
         }
     }
-    let progress = opts.progress.clone().unwrap_or_else(ProgressBar::hidden);
-    progress.set_length(emb.len() as u64);
+    let progress = progress::or_silent(&opts.progress);
+    progress.start("", emb.len() as u64);
     let res = match format {
         Format::Word2VecBinary => {
             let newline = opts.newline_after_vector.unwrap_or_else(|| {
                 emb.metadata().format != Some(Format::Word2VecBinary)
                     || emb.metadata().newline_after_vector
             });
-            io::write_atomically(path, |w| word2vec_bin::write(emb, w, newline, &progress))
+            io::write_atomically(path, |w| word2vec_bin::write(emb, w, newline, progress))
         }
         Format::Word2VecText => {
-            io::write_atomically(path, |w| text::write(emb, w, true, &progress))
+            io::write_atomically(path, |w| text::write(emb, w, true, progress))
         }
-        Format::GloveText => io::write_atomically(path, |w| text::write(emb, w, false, &progress)),
-        Format::Native => io::write_atomically(path, |w| native::write(emb, w, &progress)),
+        Format::GloveText => io::write_atomically(path, |w| text::write(emb, w, false, progress)),
+        Format::Native => io::write_atomically(path, |w| native::write(emb, w, progress)),
         Format::FastText => Err(Error::invalid(
             "wordvec does not write fastText models: convert to native (.wvec), which keeps the n-grams, or to a word2vec format",
         )),
     };
-    progress.finish_and_clear();
+    progress.finish();
     res
 }
 

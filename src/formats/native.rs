@@ -39,7 +39,7 @@ use std::io::Write;
 use std::path::Path;
 use std::sync::Arc;
 
-use indicatif::ProgressBar;
+use crate::progress::Progress;
 
 use crate::bytes::{Backing, Slice};
 use crate::embeddings::{Embeddings, Metadata};
@@ -306,7 +306,7 @@ fn pad(w: &mut impl Write, pos: &mut u64) -> std::io::Result<()> {
 }
 
 /// Writes `emb` in the native format.
-pub fn write(emb: &Embeddings, w: &mut impl Write, progress: &ProgressBar) -> std::io::Result<()> {
+pub fn write(emb: &Embeddings, w: &mut impl Write, progress: &dyn Progress) -> std::io::Result<()> {
     let (n, dims) = (emb.len() as u64, emb.dims() as u64);
     // The vocabulary arrays: rebuilt here so that any `Vocab` implementation can be written.
     let mut vb = VocabBuilder::with_capacity(emb.len());

@@ -7,7 +7,7 @@
 use std::io::Write;
 use std::path::Path;
 
-use indicatif::ProgressBar;
+use crate::progress::Progress;
 use rayon::prelude::*;
 
 use crate::embeddings::{compute_norms, Embeddings, Metadata};
@@ -88,8 +88,8 @@ pub fn read(data: &[u8], path: &Path, format: Format, opts: &LoadOptions) -> Res
         }
     };
 
-    let progress = opts.progress();
-    progress.set_length(lines.len() as u64);
+    let progress = opts.reporter();
+    progress.start("", lines.len() as u64);
     let parsed: Vec<(String, Vec<f32>)> = lines
         .par_iter()
         .enumerate()
@@ -100,7 +100,7 @@ pub fn read(data: &[u8], path: &Path, format: Format, opts: &LoadOptions) -> Res
             parse_line(path, record, line, dims, opts)
         })
         .collect::<Result<_>>()?;
-    progress.finish_and_clear();
+    progress.finish();
 
     let mut vocab = VocabBuilder::with_capacity(parsed.len());
     let mut values = Vec::with_capacity(parsed.len() * dims);
@@ -212,7 +212,7 @@ pub fn write(
     emb: &Embeddings,
     w: &mut impl Write,
     header: bool,
-    progress: &ProgressBar,
+    progress: &dyn Progress,
 ) -> std::io::Result<()> {
     if header {
         writeln!(w, "{} {}", emb.len(), emb.dims())?;

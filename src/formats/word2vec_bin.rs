@@ -12,7 +12,7 @@ use std::io::Write;
 use std::path::Path;
 use std::sync::Arc;
 
-use indicatif::ProgressBar;
+use crate::progress::Progress;
 use rayon::prelude::*;
 
 use crate::bytes::Backing;
@@ -54,8 +54,8 @@ pub fn read(backing: Arc<Backing>, path: &Path, opts: &LoadOptions) -> Result<Em
     }
     let wanted = opts.limit.map_or(count, |l| count.min(l as u64)) as usize;
 
-    let progress = opts.progress();
-    progress.set_length(wanted as u64);
+    let progress = opts.reporter();
+    progress.start("", wanted as u64);
     // Pass 1, sequential: where each record's vector is, and its word (decoded) copied into one
     // compact buffer, so the later passes do not touch the scattered pages of the file again.
     let mut vec_offsets: Vec<usize> = Vec::with_capacity(wanted);
@@ -161,7 +161,7 @@ pub fn read(backing: Arc<Backing>, path: &Path, opts: &LoadOptions) -> Result<Em
             ));
         }
     }
-    progress.finish_and_clear();
+    progress.finish();
 
     let storage =
         OffsetRows::new(backing.clone(), offsets, dims).expect("offsets were bounds-checked");
@@ -238,7 +238,7 @@ pub fn write(
     emb: &Embeddings,
     w: &mut impl Write,
     newline_after_vector: bool,
-    progress: &ProgressBar,
+    progress: &dyn Progress,
 ) -> std::io::Result<()> {
     writeln!(w, "{} {}", emb.len(), emb.dims())?;
     for i in 0..emb.len() {

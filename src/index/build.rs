@@ -413,7 +413,7 @@ pub fn build(
         slots0: m0,
         ef_construction: params.ef_construction,
         ef_search,
-        fingerprint: super::meta::fingerprint(emb),
+        fingerprint: emb.fingerprint(),
         build_seconds: start.elapsed().as_secs_f64(),
     };
     Graph::from_parts(info, parts)

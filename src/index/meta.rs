@@ -22,7 +22,7 @@ pub const FORMAT: &str = "wordvec-hnsw-1";
 pub struct IndexMeta {
     /// Always [`FORMAT`].
     pub format: String,
-    /// Fingerprint of the vectors (see [`fingerprint`]).
+    /// Fingerprint of the vectors (see [`Embeddings::fingerprint`]).
     pub fingerprint: String,
     /// Words in the vectors file.
     pub vocab_len: usize,
@@ -61,24 +61,6 @@ pub fn hnsw_files(path: &Path) -> (PathBuf, PathBuf) {
         PathBuf::from(s)
     };
     (with(".hnsw.graph"), with(".hnsw.data"))
-}
-
-/// Identifies a set of vectors: word count, dimensions, every word, and every norm (so a file
-/// with the same words but other vectors is told apart), hashed with xxh3.
-pub fn fingerprint(emb: &Embeddings) -> String {
-    let mut h = xxhash_rust::xxh3::Xxh3::new();
-    h.update(&(emb.len() as u64).to_le_bytes());
-    h.update(&(emb.dims() as u64).to_le_bytes());
-    for i in 0..emb.len() {
-        h.update(emb.word(i).as_bytes());
-        h.update(&[0]);
-    }
-    // Norms agree across formats to float rounding only (native stores them, word2vec files
-    // have them computed), so hash them rounded to 5 significant digits.
-    for &n in emb.norms() {
-        h.update(&format!("{n:.4e}").into_bytes());
-    }
-    format!("{:016x}", h.digest())
 }
 
 /// Hashes a file.
@@ -153,7 +135,7 @@ pub fn load_and_verify(path: &Path, emb: Option<&Embeddings>) -> Result<IndexMet
         }
     }
     if let Some(emb) = emb {
-        let fp = fingerprint(emb);
+        let fp = emb.fingerprint();
         if fp != meta.fingerprint || emb.len() != meta.vocab_len || emb.dims() != meta.dims {
             return Err(Error::invalid(format!(
                 "index {} was built from other vectors ({} words x {} dims, fingerprint {}) than these ({} words x {} dims, fingerprint {fp}); rebuild it with `wordvec index build`",

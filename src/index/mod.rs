@@ -15,31 +15,32 @@
 //!   `wordvec index import` converts, which is also how indexes of the previous format
 //!   (`wordvec-hnsw-1`) are carried over.
 
-pub mod build;
-pub mod distance;
+pub(crate) mod build;
+pub(crate) mod distance;
 mod dump_check;
 pub mod graph;
 pub mod meta;
 pub mod reference;
-pub mod search;
+pub(crate) mod search;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use indicatif::ProgressBar;
+use crate::progress::Progress;
 use rayon::prelude::*;
 
 use crate::embeddings::Embeddings;
 use crate::error::{Error, Result};
+use crate::filter::Filter;
 use crate::limits::MAX_EF;
-use crate::query::{Neighbor, Prepared, Term};
-use crate::search::{Filter, Query, Scoring};
+use crate::query::{Neighbor, Prepared, Query, Scoring, Term};
 use crate::simd;
 pub use graph::{Graph, GraphInfo};
 pub use meta::IndexMeta;
 
 /// Which code builds the graph.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
 pub enum Builder {
     /// wordvec's parallel builder ([`build`]).
     #[default]
@@ -76,6 +77,14 @@ impl Default for IndexParams {
     }
 }
 
+/// Where the index of a vectors file lives unless told otherwise: `PATH.idx`, which
+/// `wordvec index build` writes and every command and the daemon open when it exists.
+pub fn default_path(vectors: &Path) -> PathBuf {
+    let mut s = vectors.as_os_str().to_owned();
+    s.push(".idx");
+    PathBuf::from(s)
+}
+
 /// An HNSW index over a set of embeddings.
 #[derive(Debug, Clone)]
 pub struct HnswIndex {
@@ -87,7 +96,7 @@ impl HnswIndex {
     pub fn build(
         emb: &Embeddings,
         params: IndexParams,
-        progress: Option<&ProgressBar>,
+        progress: Option<&dyn Progress>,
     ) -> Result<Self> {
         if params.m < 2 || params.m > 255 {
             return Err(Error::invalid(format!(
@@ -101,7 +110,7 @@ impl HnswIndex {
             .restrict_vocab
             .map_or(emb.len(), |r| r.min(emb.len()));
         if let Some(p) = progress {
-            p.set_length(n as u64);
+            p.start("", n as u64);
         }
         let report = |done: usize| {
             if let Some(p) = progress {
@@ -151,7 +160,7 @@ impl HnswIndex {
             }
         };
         if let Some(p) = progress {
-            p.finish_and_clear();
+            p.finish();
         }
         Ok(HnswIndex { graph })
     }
@@ -167,11 +176,23 @@ impl HnswIndex {
     /// nothing is built. An index of the previous format (hnsw_rs's files) is a clear error
     /// naming the command that converts it.
     pub fn load(path: &Path, emb: &Embeddings) -> Result<Self> {
+        let start = Instant::now();
         let index = HnswIndex {
             graph: Self::open_graph(path)?,
         };
         index.check_vectors(path, emb)?;
+        tracing::info!(path = %path.display(), elapsed = ?start.elapsed(), "loaded index");
         Ok(index)
+    }
+
+    /// The index beside the vectors file `vectors` ([`default_path`]), opened for `emb`, or
+    /// `None` when there is no such file.
+    pub fn load_default(vectors: &Path, emb: &Embeddings) -> Result<Option<Self>> {
+        let path = default_path(vectors);
+        if !path.exists() {
+            return Ok(None);
+        }
+        Self::load(&path, emb).map(Some)
     }
 
     /// Maps an index file's graph without checking it against vectors (`index info`,
@@ -223,7 +244,7 @@ impl HnswIndex {
 
     fn check_vectors(&self, path: &Path, emb: &Embeddings) -> Result<()> {
         let i = self.info();
-        let fp = meta::fingerprint(emb);
+        let fp = emb.fingerprint();
         if fp != i.fingerprint || emb.len() != i.vocab_len || emb.dims() != i.dims {
             return Err(Error::invalid(format!(
                 "index {} was built from other vectors ({} words x {} dims, fingerprint {}) than these ({} words x {} dims, fingerprint {fp}); rebuild it with `wordvec index build`",
@@ -418,7 +439,7 @@ fn import_dump(
         slots0,
         ef_construction,
         ef_search: ef_search.clamp(1, MAX_EF),
-        fingerprint: meta::fingerprint(emb),
+        fingerprint: emb.fingerprint(),
         build_seconds: 0.0,
     };
     Graph::from_parts(info, parts)
@@ -508,7 +529,7 @@ pub fn recall_on(
     let one = rayon::ThreadPoolBuilder::new()
         .num_threads(1)
         .build()
-        .map_err(|e| Error::invalid(e.to_string()))?;
+        .map_err(|e| Error::internal(format!("cannot start a one-thread pool: {e}")))?;
     let mut out = Vec::new();
     for &ef in efs {
         let run = |q: usize| {

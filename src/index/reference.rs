@@ -25,7 +25,7 @@ fn guarded<T>(what: &str, f: impl FnOnce() -> T) -> Result<T> {
             .cloned()
             .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
             .unwrap_or_default();
-        Error::invalid(format!("{what} failed inside hnsw_rs: {msg}"))
+        Error::internal(format!("{what} failed inside hnsw_rs: {msg}"))
     })
 }
 

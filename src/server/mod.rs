@@ -8,14 +8,14 @@
 //! errors become gRPC statuses in one place ([`status`]). Auth, the concurrency limit and metrics
 //! are tower layers around every service ([`layers`]).
 
-pub mod classifier;
+pub(crate) mod classifier;
 pub mod config;
-pub mod conn;
-pub mod handlers;
-pub mod layers;
+pub(crate) mod conn;
+pub(crate) mod handlers;
+pub(crate) mod layers;
 pub mod metrics;
 pub mod models;
-pub mod status;
+pub(crate) mod status;
 
 /// Generated messages, clients and servers.
 pub mod proto {
@@ -61,7 +61,7 @@ pub async fn serve(
         .register_encoded_file_descriptor_set(proto::FILE_DESCRIPTOR_SET)
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
         .build_v1()
-        .map_err(|e| Error::invalid(format!("reflection: {e}")))?;
+        .map_err(|e| Error::internal(format!("reflection: {e}")))?;
 
     let embeddings = proto::embeddings_server::EmbeddingsServer::new(
         handlers::EmbeddingsService::new(models.clone(), limits.clone()),
@@ -122,15 +122,15 @@ pub async fn serve(
         Some(addr) => {
             let l = TcpListener::bind(addr)
                 .await
-                .map_err(|e| Error::io("cannot listen on", addr, e))?;
-            tracing::info!(addr = %l.local_addr().map_err(|e| Error::io("cannot read address of", addr, e))?, "metrics endpoint listening");
+                .map_err(|e| Error::network("cannot listen on", addr, e))?;
+            tracing::info!(addr = %l.local_addr().map_err(|e| Error::network("cannot read address of", addr, e))?, "metrics endpoint listening");
             Some(tokio::spawn(metrics::serve_metrics(l, metrics.clone())))
         }
         None => None,
     };
     let addr: SocketAddr = listener
         .local_addr()
-        .map_err(|e| Error::io("cannot read address of", "listener", e))?;
+        .map_err(|e| Error::network("cannot read the address of", "the listener", e))?;
     tracing::info!(%addr, models = ?models.names(), "serving");
     // Small gRPC messages on a socket with Nagle's algorithm wait for delayed ACKs (40 ms
     // stalls), so every accepted connection gets TCP_NODELAY; reads time out (`conn`).
@@ -148,11 +148,7 @@ pub async fn serve(
     let server = router.serve_with_incoming_shutdown(incoming, shutdown);
     let result = tokio::select! {
         r = server => r.map_err(|e| {
-            Error::io(
-                "server failed on",
-                addr.to_string(),
-                std::io::Error::other(e),
-            )
+            Error::network("server failed on", addr, std::io::Error::other(e))
         }),
         () = async {
             drained.notified().await;

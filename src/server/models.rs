@@ -1,11 +1,17 @@
-//! The models a server holds, by name.
+//! The models a server holds, by name, and how a configuration becomes loaded models: the
+//! vectors (with the int8 copy and the index beside them), or the embedded default model when
+//! none is configured, and the classifiers.
 
 use std::sync::Arc;
 
 use tonic::Status;
 
 use crate::classify::Classifier;
+use crate::error::Result;
+use crate::formats::LoadOptions;
+use crate::index::HnswIndex;
 use crate::search::Searcher;
+use crate::server::config::{ClassifierSpec, ModelSpec, ServeConfig};
 
 /// A loaded vectors model.
 pub struct VectorModel {
@@ -15,6 +21,51 @@ pub struct VectorModel {
     pub searcher: Searcher,
     /// How the CLI describes it (source, size).
     pub description: String,
+}
+
+impl VectorModel {
+    /// The embedded default model ([`crate::default_model`]), exact search only, named
+    /// [`crate::default_model::NAME`].
+    pub fn embedded_default() -> Result<Self> {
+        let emb = crate::default_model::load()?;
+        Ok(VectorModel {
+            name: crate::default_model::NAME.into(),
+            description: emb.describe(),
+            searcher: Searcher::exact(emb),
+        })
+    }
+}
+
+impl ModelSpec {
+    /// Loads the vectors ([`crate::open`]: with their int8 copy when there is one) and their
+    /// index: the configured one, else `PATH.idx` when it exists ([`crate::index::default_path`]).
+    pub fn load(&self, opts: &LoadOptions) -> Result<VectorModel> {
+        let emb = crate::open(&self.path, opts)?;
+        let index = match &self.index {
+            Some(p) => Some(HnswIndex::load(p, &emb)?),
+            None => HnswIndex::load_default(&self.path, &emb)?,
+        };
+        Ok(VectorModel {
+            name: self.name.clone(),
+            description: emb.describe(),
+            searcher: Searcher {
+                embeddings: emb,
+                index,
+            },
+        })
+    }
+}
+
+impl ClassifierSpec {
+    /// Loads the classifier.
+    pub fn load(&self) -> Result<ClassifierModel> {
+        let classifier = Classifier::load(&self.path)?;
+        tracing::info!(name = %self.name, labels = classifier.labels.len(), vocabulary = classifier.vocab.len(), "loaded classifier");
+        Ok(ClassifierModel {
+            name: self.name.clone(),
+            classifier,
+        })
+    }
 }
 
 /// A loaded text classifier.
@@ -32,6 +83,33 @@ pub struct Models {
 }
 
 impl Models {
+    /// Loads every model `config` names ([`ModelSpec::load`], [`ClassifierSpec::load`]), or the
+    /// embedded default model when it names no vectors.
+    ///
+    /// ```
+    /// let config = wordvec::server::ServeConfig::default();
+    /// let models = wordvec::server::Models::load(&config, &Default::default())?;
+    /// assert_eq!(models.names(), ["default"]);
+    /// # Ok::<(), wordvec::Error>(())
+    /// ```
+    pub fn load(config: &ServeConfig, opts: &LoadOptions) -> Result<Self> {
+        let vectors = if config.vectors.is_empty() {
+            vec![VectorModel::embedded_default()?]
+        } else {
+            config
+                .vectors
+                .iter()
+                .map(|spec| spec.load(opts))
+                .collect::<Result<_>>()?
+        };
+        let classifiers = config
+            .classifiers
+            .iter()
+            .map(ClassifierSpec::load)
+            .collect::<Result<_>>()?;
+        Ok(Models::new(vectors).with_classifiers(classifiers))
+    }
+
     /// Holds `vectors` (the first is the default).
     pub fn new(vectors: Vec<VectorModel>) -> Self {
         Models {

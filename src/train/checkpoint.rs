@@ -54,7 +54,7 @@ pub fn save(
         counts: vocab.counts().to_vec(),
     };
     let json = serde_json::to_vec(&header)
-        .map_err(|e| Error::invalid(format!("cannot encode checkpoint: {e}")))?;
+        .map_err(|e| Error::internal(format!("cannot encode checkpoint: {e}")))?;
     crate::io::write_atomically(path, |w| {
         w.write_all(MAGIC)?;
         w.write_all(&(json.len() as u64).to_le_bytes())?;

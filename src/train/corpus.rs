@@ -14,7 +14,7 @@ use std::fs::File;
 use std::io::{BufRead, BufReader, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 
-use indicatif::ProgressBar;
+use crate::progress::Progress;
 use memmap2::Mmap;
 
 use crate::error::{Error, Result};
@@ -48,7 +48,7 @@ fn open(path: &Path) -> Result<Box<dyn BufRead>> {
 /// Calls `f` with each line's tokens, for every file in turn.
 pub fn for_each_line(
     paths: &[PathBuf],
-    progress: &ProgressBar,
+    progress: &dyn Progress,
     mut f: impl FnMut(&mut dyn Iterator<Item = &[u8]>),
 ) -> Result<()> {
     let mut line = Vec::with_capacity(1 << 16);
@@ -92,7 +92,7 @@ pub fn total_bytes(paths: &[PathBuf]) -> Result<u64> {
 /// Counts every token of the corpus.
 pub fn count_words(
     paths: &[PathBuf],
-    progress: &ProgressBar,
+    progress: &dyn Progress,
 ) -> Result<(hashbrown::HashMap<Box<str>, u64>, u64)> {
     let mut counts: hashbrown::HashMap<Box<str>, u64> = hashbrown::HashMap::new();
     let mut total = 0u64;
@@ -119,7 +119,7 @@ pub struct EncodedCorpus {
 
 impl EncodedCorpus {
     /// Encodes the corpus with `vocab` (words outside it are dropped).
-    pub fn encode(paths: &[PathBuf], vocab: &TrainVocab, progress: &ProgressBar) -> Result<Self> {
+    pub fn encode(paths: &[PathBuf], vocab: &TrainVocab, progress: &dyn Progress) -> Result<Self> {
         let tmp = tempfile::tempfile()
             .map_err(|e| Error::io("cannot create a temporary file in", std::env::temp_dir(), e))?;
         let mut w = BufWriter::with_capacity(1 << 20, &tmp);
@@ -216,7 +216,7 @@ mod tests {
         e.write_all(b"the end").unwrap();
         e.finish().unwrap();
         let paths = vec![a, gz];
-        let pb = ProgressBar::hidden();
+        let pb = crate::progress::Silent;
         let (counts, total) = count_words(&paths, &pb).unwrap();
         assert_eq!(total, 7);
         assert_eq!(counts["the"], 3);
@@ -235,7 +235,7 @@ mod tests {
         let line = vec!["w"; MAX_SENTENCE + 5].join(" ");
         let p = write(dir.path(), "long.txt", &format!("{line}\nw w\n"));
         let paths = vec![p];
-        let pb = ProgressBar::hidden();
+        let pb = crate::progress::Silent;
         let (counts, _) = count_words(&paths, &pb).unwrap();
         let vocab = TrainVocab::from_counts(counts, 1, None).unwrap();
         let enc = EncodedCorpus::encode(&paths, &vocab, &pb).unwrap();
@@ -253,7 +253,7 @@ mod tests {
 
     #[test]
     fn missing_and_corrupt_files() {
-        let pb = ProgressBar::hidden();
+        let pb = crate::progress::Silent;
         let err = count_words(&[PathBuf::from("/nonexistent/corpus.txt")], &pb).unwrap_err();
         assert!(err
             .to_string()

@@ -52,6 +52,7 @@ impl SharedMatrix {
     }
 
     /// The values, once no thread uses the matrix any more.
+    #[cfg(test)]
     pub fn into_vec(self) -> Vec<f32> {
         self.data
             .into_vec()

@@ -24,10 +24,13 @@ pub mod checkpoint;
 pub mod corpus;
 #[cfg(feature = "cuda")]
 pub mod cuda;
-pub mod device_chunks;
-pub mod hogwild;
-pub mod sampling;
-pub mod sgns;
+// Only the CUDA path cuts chunks, but the module is plain CPU code, so it is compiled and its
+// tests run in every build.
+#[cfg_attr(not(feature = "cuda"), allow(dead_code))]
+pub(crate) mod device_chunks;
+pub(crate) mod hogwild;
+pub(crate) mod sampling;
+pub(crate) mod sgns;
 pub mod vocab;
 
 use std::path::{Path, PathBuf};
@@ -35,7 +38,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use indicatif::ProgressBar;
+use crate::progress::{self, SharedProgress};
 use serde::{Deserialize, Serialize};
 
 use crate::embeddings::Embeddings;
@@ -48,6 +51,7 @@ use vocab::TrainVocab;
 /// Skip-gram or CBOW.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
+#[non_exhaustive]
 pub enum Model {
     /// Predict context words from the centre word.
     SkipGram,
@@ -58,6 +62,7 @@ pub enum Model {
 /// Where training runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
+#[non_exhaustive]
 pub enum Device {
     /// All CPU cores (Hogwild threads).
     #[default]
@@ -294,7 +299,7 @@ pub struct Trainer {
     stop: Arc<AtomicBool>,
     checkpoint: Option<PathBuf>,
     resume: Option<PathBuf>,
-    bars: Option<ProgressBar>,
+    io_progress: Option<SharedProgress>,
 }
 
 impl Trainer {
@@ -308,7 +313,7 @@ impl Trainer {
             stop: Arc::new(AtomicBool::new(false)),
             checkpoint: None,
             resume: None,
-            bars: None,
+            io_progress: None,
         })
     }
 
@@ -327,9 +332,9 @@ impl Trainer {
         self
     }
 
-    /// A progress bar for the counting and encoding passes (byte based).
-    pub fn with_io_progress(mut self, bar: ProgressBar) -> Self {
-        self.bars = Some(bar);
+    /// Progress of the counting and encoding passes (in bytes of the corpus files).
+    pub fn with_io_progress(mut self, p: SharedProgress) -> Self {
+        self.io_progress = Some(p);
         self
     }
 
@@ -357,7 +362,7 @@ impl Trainer {
         if corpus_files.is_empty() {
             return Err(Error::invalid("no corpus file given"));
         }
-        let io_bar = self.bars.clone().unwrap_or_else(ProgressBar::hidden);
+        let io_bar = progress::or_silent(&self.io_progress);
         let total_bytes = corpus::total_bytes(corpus_files)?;
 
         let (vocab, syn0, syn1, start_epoch) = match &self.resume {
@@ -374,9 +379,8 @@ impl Trainer {
                 (ck.vocab, ck.syn0, ck.syn1, ck.epochs_done)
             }
             None => {
-                io_bar.set_length(total_bytes);
-                io_bar.set_message("counting words");
-                let (counts, total) = corpus::count_words(corpus_files, &io_bar)?;
+                io_bar.start("counting words", total_bytes);
+                let (counts, total) = corpus::count_words(corpus_files, io_bar)?;
                 tracing::info!(
                     tokens = total,
                     distinct = counts.len(),
@@ -387,11 +391,9 @@ impl Trainer {
                 (vocab, syn0, syn1, 0)
             }
         };
-        io_bar.set_position(0);
-        io_bar.set_length(total_bytes);
-        io_bar.set_message("encoding the corpus");
-        let encoded = corpus::EncodedCorpus::encode(corpus_files, &vocab, &io_bar)?;
-        io_bar.finish_and_clear();
+        io_bar.start("encoding the corpus", total_bytes);
+        let encoded = corpus::EncodedCorpus::encode(corpus_files, &vocab, io_bar)?;
+        io_bar.finish();
         let train_words = vocab.total();
         tracing::info!(words = vocab.len(), train_words, "vocabulary ready");
 

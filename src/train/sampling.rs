@@ -79,6 +79,7 @@ impl AliasTable {
     }
 
     /// The acceptance thresholds (`u32` scaled probabilities) and alias indices, for devices.
+    #[cfg_attr(not(feature = "cuda"), allow(dead_code))]
     pub fn parts(&self) -> (&[u32], &[u32]) {
         (&self.prob, &self.alias)
     }

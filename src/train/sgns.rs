@@ -94,7 +94,7 @@ struct Scratch {
 pub fn train_slice(sh: &Shared, ids: &[u32], rng: &mut Lcg, stats: &ThreadStats) {
     #[cfg(target_arch = "x86_64")]
     {
-        if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {
+        if crate::simd::has_avx2_fma() {
             // SAFETY: the CPU supports AVX2 and FMA, checked just above.
             unsafe { train_slice_avx2(sh, ids, rng, stats) };
             return;

@@ -173,7 +173,7 @@ pub fn legacy_index(
     std::fs::rename(df, &d2).unwrap();
     let meta = wordvec::index::IndexMeta {
         format: wordvec::index::meta::FORMAT.into(),
-        fingerprint: wordvec::index::meta::fingerprint(emb),
+        fingerprint: emb.fingerprint(),
         vocab_len: emb.len(),
         indexed: emb.len(),
         dims: emb.dims(),
