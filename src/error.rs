@@ -220,6 +220,11 @@ impl Error {
         }
     }
 
+    // The core alone has no internal fault to report; the layers do.
+    #[cfg_attr(
+        not(any(feature = "index", feature = "train", feature = "classify")),
+        allow(dead_code)
+    )]
     pub(crate) fn internal(message: impl Into<String>) -> Self {
         Error::Internal(message.into())
     }

@@ -36,7 +36,9 @@ pub fn dot_fn() -> DotFn {
     dot_portable
 }
 
-/// `query . row` with the fastest available kernel.
+/// `query . row` with the fastest available kernel (for hnsw_rs's distance, which scores one
+/// pair at a time).
+#[cfg(feature = "hnsw-rs")]
 pub fn dot(query: &[f32], row: &[u8]) -> f32 {
     dot_fn()(query, row)
 }

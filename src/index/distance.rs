@@ -22,6 +22,11 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_import_checks_this_name() {
+        assert_eq!(std::any::type_name::<UnitDot>(), super::super::UNIT_DOT);
+    }
+
+    #[test]
     fn never_negative_and_zero_for_identical_unit_vectors() {
         let v = [0.6f32, 0.8000001];
         assert_eq!(UnitDot.eval(&v, &v), 0.0);

@@ -16,10 +16,12 @@
 //!   (`wordvec-hnsw-1`) are carried over.
 
 pub(crate) mod build;
+#[cfg(feature = "hnsw-rs")]
 pub(crate) mod distance;
 mod dump_check;
 pub mod graph;
 pub mod meta;
+#[cfg(feature = "hnsw-rs")]
 pub mod reference;
 pub(crate) mod search;
 
@@ -38,6 +40,11 @@ use crate::simd;
 pub use graph::{Graph, GraphInfo};
 pub use meta::IndexMeta;
 
+/// The distance name hnsw_rs writes into the dumps wordvec made with it: the Rust type name of
+/// `distance::UnitDot` (a test under the `hnsw-rs` feature checks that they agree). Importing
+/// checks it without needing hnsw_rs.
+const UNIT_DOT: &str = "wordvec::index::distance::UnitDot";
+
 /// Which code builds the graph.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[non_exhaustive]
@@ -45,7 +52,7 @@ pub enum Builder {
     /// wordvec's parallel builder ([`build`]).
     #[default]
     Native,
-    /// hnsw_rs, then an import of its dump.
+    /// hnsw_rs, then an import of its dump (with the `hnsw-rs` feature; an error without it).
     HnswRs,
 }
 
@@ -117,48 +124,54 @@ impl HnswIndex {
                 p.set_position(done as u64);
             }
         };
-        let graph = match params.builder {
-            Builder::Native => build::build(
-                emb,
-                build::BuildParams {
-                    m: params.m,
-                    ef_construction: params.ef_construction,
-                    n,
-                    seed: 0x5eed,
-                },
-                params.ef_search,
-                &report,
-            )?,
-            Builder::HnswRs => {
-                let start = Instant::now();
-                let g = reference::HnswRsGraph::build(
+        let graph =
+            match params.builder {
+                Builder::Native => build::build(
                     emb,
-                    n,
-                    params.m,
-                    params.ef_construction,
-                    &report,
-                )?;
-                let tmp = tempfile::tempdir().map_err(|e| {
-                    Error::io(
-                        "cannot create a temporary folder in",
-                        std::env::temp_dir(),
-                        e,
-                    )
-                })?;
-                let (gf, df) = g.dump(tmp.path())?;
-                let mut graph = import_dump(
-                    &gf,
-                    &df,
-                    emb,
-                    n,
-                    params.m,
-                    params.ef_construction,
+                    build::BuildParams {
+                        m: params.m,
+                        ef_construction: params.ef_construction,
+                        n,
+                        seed: 0x5eed,
+                    },
                     params.ef_search,
-                )?;
-                graph.set_build_seconds(start.elapsed().as_secs_f64());
-                graph
-            }
-        };
+                    &report,
+                )?,
+                #[cfg(not(feature = "hnsw-rs"))]
+                Builder::HnswRs => return Err(Error::invalid(
+                    "this build of wordvec has no hnsw_rs builder (the `hnsw-rs` feature is off)",
+                )),
+                #[cfg(feature = "hnsw-rs")]
+                Builder::HnswRs => {
+                    let start = Instant::now();
+                    let g = reference::HnswRsGraph::build(
+                        emb,
+                        n,
+                        params.m,
+                        params.ef_construction,
+                        &report,
+                    )?;
+                    let tmp = tempfile::tempdir().map_err(|e| {
+                        Error::io(
+                            "cannot create a temporary folder in",
+                            std::env::temp_dir(),
+                            e,
+                        )
+                    })?;
+                    let (gf, df) = g.dump(tmp.path())?;
+                    let mut graph = import_dump(
+                        &gf,
+                        &df,
+                        emb,
+                        n,
+                        params.m,
+                        params.ef_construction,
+                        params.ef_search,
+                    )?;
+                    graph.set_build_seconds(start.elapsed().as_secs_f64());
+                    graph
+                }
+            };
         if let Some(p) = progress {
             p.finish();
         }
@@ -400,7 +413,7 @@ fn import_dump(
             dims: emb.dims(),
             m,
         },
-        std::any::type_name::<distance::UnitDot>(),
+        UNIT_DOT,
     )?;
     let slots0 = dump
         .links
