@@ -13,20 +13,42 @@
 //! # Ok::<(), wordvec::Error>(())
 //! ```
 //!
-//! Layout, one concept per module:
+//! ## Layers and features
+//!
+//! The core is always built; each layer above it is a Cargo feature, and the default features
+//! give the whole `wordvec` program. Crates compiled, wordvec included:
+//!
+//! | feature | adds | crates |
+//! |---|---|---|
+//! | (none: the core) | formats, vocabulary, storage, exact queries, the int8 copy, evaluation | 36 |
+//! | `index` | `index`: wordvec's HNSW graph, and import of hnsw_rs dumps | 39 |
+//! | `hnsw-rs` | hnsw_rs as alternative builder and parity reference | 91 |
+//! | `train` | `train`: skip-gram and CBOW with negative sampling | 43 |
+//! | `classify` | `classify`: the embedding-MLP text classifier | 79 |
+//! | `server` | `server`: the gRPC daemon (with `index` and `classify`) | 183 |
+//! | `cli` (default) | the `wordvec` program: every layer, clap, indicatif | 233 |
+//! | `cuda` | GPU training (with `train`) | 45 |
+//!
+//! ## Modules
+//!
+//! The core, one concept per module:
 //! - [`vocab`]: words and their rows ([`vocab::Vocab`]); [`storage`]: the vectors
 //!   ([`storage::Storage`]); [`embeddings`]: both together, with norms.
-//! - [`formats`]: one module per file format, and format detection; [`subword`]: fastText's
-//!   n-grams and the vectors of words outside the vocabulary.
-//! - [`simd`] dot-product kernels, [`topk`] parallel selection, [`query`] the gensim queries.
-//! - [`search`]: the one [`search::Query`] value and the [`search::Searcher`] that answers it by
-//!   the exact scan or the [`index`] (wordvec's memory-mapped HNSW graph); [`filter`] allow- and
-//!   deny-lists; [`quant`] the int8 copy exact scans read first.
+//! - [`format`](mod@format) names a file format; [`formats`] reads and writes them, one module each, and
+//!   detects them ([`load`], [`open`], [`save`]); [`subword`]: fastText's n-grams and the vectors
+//!   of words outside the vocabulary.
+//! - [`query`]: the one [`query::Query`] value and gensim's queries (similarity, most_similar,
+//!   3CosMul, doesnt_match); [`search`]: the [`search::Searcher`] that answers a query by the
+//!   exact scan or the index; [`filter`] allow- and deny-lists; [`quant`] the int8 copy exact
+//!   scans read first.
 //! - [`limits`]: the bounds on every size from a request, flag or header; [`cancel`]:
-//!   cooperative cancellation of scans; [`io`]: mapping, gzip, output paths, atomic writes.
-//! - [`eval`]: analogy and word-pair evaluation.
-//! - [`default_model`]: the small model compiled into the binary.
-
+//!   cooperative cancellation of scans; [`progress`]: how long work reports progress;
+//!   [`io`]: mapping, gzip, output paths, atomic writes; [`error`]: the error type and its kinds.
+//! - [`eval`]: analogy and word-pair evaluation; [`default_model`]: the small model compiled in.
+//!
+//! Private to the crate: the SIMD kernels and their one dispatch test (`simd`), parallel top-k
+//! selection (`topk`), and the mapped-or-owned byte buffers (`bytes`).
+//!
 // Every public item is documented; CI's `-D warnings` makes a missing doc an error.
 #![warn(missing_docs)]
 

@@ -9,7 +9,7 @@
 //! - [`Embeddings::doesnt_match`]: the word furthest from the mean of the others' unit vectors.
 //!
 //! Arithmetic is `f32` in the same order as gensim's, so scores agree to about 1e-7. Scans run on
-//! all cores with the SIMD kernel of [`crate::simd`].
+//! all cores with the SIMD kernel of `crate::simd`.
 
 use serde::Serialize;
 

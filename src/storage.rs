@@ -3,7 +3,7 @@
 //!
 //! Rows are bytes, not `&[f32]`, because a word2vec binary file puts a word of any length before
 //! each vector: its rows start at arbitrary byte offsets and cannot be viewed as aligned floats
-//! without copying the whole matrix. The SIMD kernels in [`crate::simd`] read unaligned rows at full
+//! without copying the whole matrix. The SIMD kernels in `crate::simd` read unaligned rows at full
 //! speed, so both layouts are scanned in place:
 //! - [`DenseRows`]: rows back to back (the native format's aligned matrix, decoded text files);
 //! - [`OffsetRows`]: rows at recorded offsets inside a word2vec binary file (memory-mapped,

@@ -54,7 +54,7 @@ pub struct ClassifierConfig {
     pub loss: LossChoice,
     /// Class weights.
     pub class_weights: ClassWeights,
-    /// Sample batches so that classes are balanced (see [`sampler`]).
+    /// Sample batches so that classes are balanced (see `classify::sampler`).
     pub balance_batches: bool,
     /// Optimiser.
     pub optimizer: OptimizerConfig,
@@ -87,7 +87,7 @@ pub struct ClassifierConfig {
 
 impl ClassifierConfig {
     /// Whether resuming a model saved with `saved` under this configuration keeps the saved
-    /// settings unchanged, as [`train`] does: only the number of epochs, the patience and the
+    /// settings unchanged, as [`super::train()`] does: only the number of epochs, the patience and the
     /// pre-split sizes may differ. When this is false, training still resumes, with the saved
     /// settings; a front end says so.
     pub fn resumes_as(&self, saved: &ClassifierConfig) -> bool {

@@ -24,7 +24,7 @@
 //! - [`data`] reads CSV/TSV files and splits them; [`tokenize`] and [`vocab`] turn texts into
 //!   token ids;
 //! - [`model`] is the network and its forward/backward passes, [`activation`] and [`loss`] its
-//!   parts, [`optim`] Adam and SGD with sparse embedding updates, [`sampler`] the epoch order;
+//!   parts, `optim` Adam and SGD with sparse embedding updates, `sampler` the epoch order;
 //! - [`train`](mod@train) the training loop, [`classifier`] the trained model (batch prediction,
 //!   evaluation), [`metrics`] the scores, [`file`](mod@file) the model file, [`plot`] the loss curves.
 

@@ -8,8 +8,8 @@
 //! candidates for the 3CosAdd query exactly.
 //!
 //! - [`graph`]: the file format (flat `u32` link arrays, no copy of the vectors);
-//! - [`build`]: the parallel builder (hnswlib's algorithm);
-//! - [`search`]: the search loop;
+//! - `build`: the parallel builder (hnswlib's algorithm);
+//! - `search`: the search loop;
 //! - [`reference`](mod@reference): hnsw_rs, as an alternative builder and as the reference the parity tests
 //!   compare with; its dump files ([`meta`], walked by a private checker) are what
 //!   `wordvec index import` converts, which is also how indexes of the previous format
@@ -49,7 +49,7 @@ const UNIT_DOT: &str = "wordvec::index::distance::UnitDot";
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[non_exhaustive]
 pub enum Builder {
-    /// wordvec's parallel builder ([`build`]).
+    /// wordvec's parallel builder (`build`).
     #[default]
     Native,
     /// hnsw_rs, then an import of its dump (with the `hnsw-rs` feature; an error without it).

@@ -4,7 +4,7 @@
 //!
 //! hnsw_rs can abort the process on bad input (an assertion in its dot distance, `exit` on
 //! unreadable files, panics on mismatched graph/data pairs). Every call is guarded: the distance
-//! is clamped ([`super::distance::UnitDot`]), its dump files are walked by
+//! is clamped (`distance::UnitDot`), its dump files are walked by
 //! the dump checker before anything reads them, and calls into it run under
 //! `catch_unwind`.
 

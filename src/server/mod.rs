@@ -4,9 +4,9 @@
 //!
 //! The core library knows nothing of this module; this module only translates. Handlers are
 //! thin: they check limits, turn messages into library calls, and run those on blocking threads
-//! ([`handlers::blocking`]) so that CPU-bound searches never stall the async reactor. Library
-//! errors become gRPC statuses in one place ([`status`]). Auth, the concurrency limit and metrics
-//! are tower layers around every service ([`layers`]).
+//! (`handlers::blocking`) so that CPU-bound searches never stall the async reactor. Library
+//! errors become gRPC statuses in one place (`status`). Auth, the concurrency limit and metrics
+//! are tower layers around every service (`layers`).
 
 pub(crate) mod classifier;
 pub mod config;

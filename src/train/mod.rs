@@ -17,13 +17,13 @@
 //! matrices without locks (Hogwild), each thread on its own slice of the corpus. With one thread
 //! and a fixed seed, output is bit-for-bit reproducible, across checkpoint and resume too.
 //!
-//! Modules: [`corpus`] (reading and encoding text), [`vocab`], [`sampling`] (random draws,
-//! schedule), [`hogwild`] (shared matrices), [`sgns`] (the kernels), [`checkpoint`].
+//! Modules: [`corpus`] (reading and encoding text), [`vocab`], `sampling` (random draws,
+//! schedule), `hogwild` (shared matrices), `sgns` (the kernels), [`checkpoint`].
 
 pub mod checkpoint;
 pub mod corpus;
 #[cfg(feature = "cuda")]
-pub mod cuda;
+pub(crate) mod cuda;
 // Only the CUDA path cuts chunks, but the module is plain CPU code, so it is compiled and its
 // tests run in every build.
 #[cfg_attr(not(feature = "cuda"), allow(dead_code))]
