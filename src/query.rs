@@ -53,6 +53,7 @@ pub enum Scoring {
 /// # Ok::<(), wordvec::Error>(())
 /// ```
 #[derive(Debug, Clone, Default)]
+#[non_exhaustive]
 pub struct Query<'a> {
     /// Terms added (words or raw vectors).
     pub positive: Vec<Term<'a>>,

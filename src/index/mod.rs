@@ -7,11 +7,26 @@
 //! can differ from the exact answer (measured by [`recall`]). 3CosMul re-ranks the index's
 //! candidates for the 3CosAdd query exactly.
 //!
+//! ```
+//! use wordvec::index::{HnswIndex, IndexParams};
+//! use wordvec::search::{Mode, Query, Searcher};
+//!
+//! let emb = wordvec::default_model::load()?;
+//! let dir = tempfile::tempdir().unwrap();
+//! let path = dir.path().join("default.idx");
+//! HnswIndex::build(&emb, IndexParams::default(), None)?.save(&path)?;
+//! let index = HnswIndex::load(&path, &emb)?; // mapped, checked against these vectors
+//! let searcher = Searcher { embeddings: emb, index: Some(index) };
+//! let q = Query::new(&["king".into()], &[], 5).mode(Mode::Index);
+//! assert_eq!(searcher.search(&q)?.len(), 5);
+//! # Ok::<(), wordvec::Error>(())
+//! ```
+//!
 //! - [`graph`]: the file format (flat `u32` link arrays, no copy of the vectors);
 //! - `build`: the parallel builder (hnswlib's algorithm);
 //! - `search`: the search loop;
-//! - [`reference`](mod@reference): hnsw_rs, as an alternative builder and as the reference the parity tests
-//!   compare with; its dump files ([`meta`], walked by a private checker) are what
+//! - `reference` (with the `hnsw-rs` feature): hnsw_rs, as an alternative builder and as the
+//!   reference the parity tests compare with; its dump files ([`meta`], walked by a private checker) are what
 //!   `wordvec index import` converts, which is also how indexes of the previous format
 //!   (`wordvec-hnsw-1`) are carried over.
 
