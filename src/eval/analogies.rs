@@ -57,6 +57,21 @@ pub struct AnalogyReport {
     pub oov: usize,
     /// `oov / questions * 100`.
     pub oov_percent: f64,
+    /// Every answered question in file order, as gensim lists them per section (not part of the
+    /// JSON report, which keeps the counts).
+    #[serde(skip)]
+    pub answered: Vec<Answered>,
+}
+
+/// One answered question.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Answered {
+    /// Index into [`AnalogyReport::sections`].
+    pub section: usize,
+    /// `a b c expected`, case-folded as evaluated (upper case when case-insensitive, as gensim).
+    pub words: [String; 4],
+    /// Whether the expected word was the answer.
+    pub correct: bool,
 }
 
 struct Question {
@@ -218,6 +233,7 @@ pub fn evaluate_analogies_with(
             Ok(predicted.as_deref() == Some(q.words[3].as_str()))
         })
         .collect::<Result<_>>()?;
+    let mut answered = Vec::with_capacity(questions.len());
     for (q, ok) in questions.iter().zip(answers) {
         let s = &mut sections[q.section];
         if ok {
@@ -225,6 +241,11 @@ pub fn evaluate_analogies_with(
         } else {
             s.incorrect += 1;
         }
+        answered.push(Answered {
+            section: q.section,
+            words: q.words.clone(),
+            correct: ok,
+        });
     }
     let all = Section {
         section: "Total accuracy".to_owned(),
@@ -238,6 +259,7 @@ pub fn evaluate_analogies_with(
         total_accuracy,
         questions: total,
         oov,
+        answered,
         oov_percent: if total == 0 {
             0.0
         } else {

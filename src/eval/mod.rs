@@ -6,7 +6,7 @@ pub mod pairs;
 pub mod stats;
 
 pub use analogies::{
-    evaluate_analogies, evaluate_analogies_with, AnalogyOptions, AnalogyReport, Section,
+    evaluate_analogies, evaluate_analogies_with, AnalogyOptions, AnalogyReport, Answered, Section,
 };
 pub use pairs::{evaluate_pairs, evaluate_pairs_with, PairsReport};
 

@@ -17,6 +17,10 @@ pub struct PairsReport {
     pub pearson: f64,
     /// Spearman's rho (ties averaged).
     pub spearman: f64,
+    /// Two-sided p-value of `pearson` (as SciPy's `pearsonr`).
+    pub pearson_p: f64,
+    /// Two-sided p-value of `spearman` (as SciPy's `spearmanr`).
+    pub spearman_p: f64,
     /// Pairs scored.
     pub pairs: usize,
     /// Pairs skipped because a word is outside the evaluated vocabulary.
@@ -113,9 +117,15 @@ pub fn evaluate_pairs_with(
             path.display()
         )));
     }
+    let (pearson, spearman) = (
+        stats::pearson(&gold, &model),
+        stats::spearman(&gold, &model),
+    );
     Ok(PairsReport {
-        pearson: stats::pearson(&gold, &model),
-        spearman: stats::spearman(&gold, &model),
+        pearson,
+        spearman,
+        pearson_p: stats::correlation_p_value(pearson, gold.len()),
+        spearman_p: stats::correlation_p_value(spearman, gold.len()),
         pairs: gold.len(),
         oov,
         oov_percent: oov as f64 / (gold.len() + oov) as f64 * 100.0,

@@ -465,38 +465,40 @@ impl Trainer {
         total_words: u64,
         stats: &[ThreadStats],
     ) {
+        let Some(f) = &self.progress else {
+            while !done() {
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            return;
+        };
         let cfg = &self.config;
         let (mut last_t, mut last_w) = (Instant::now(), words_done.load(Ordering::Relaxed));
         let (mut last_loss, mut last_pairs) = sum_stats(stats);
-        while !done() {
+        // A report a few times a second, and one when the epoch ends (however short it was).
+        let mut finished = false;
+        while !finished {
             std::thread::sleep(Duration::from_millis(50));
-            if let Some(f) = &self.progress {
-                if last_t.elapsed() < Duration::from_millis(400) {
-                    continue;
-                }
-                let w = words_done.load(Ordering::Relaxed);
-                let (loss, pairs) = sum_stats(stats);
-                let dt = last_t.elapsed().as_secs_f64();
-                f(&Progress {
-                    epoch: epoch + 1,
-                    epochs: cfg.epochs,
-                    words_done: w,
-                    words_total: total_words,
-                    alpha: sampling::learning_rate(
-                        cfg.start_alpha(),
-                        cfg.end_alpha(),
-                        w,
-                        total_words,
-                    ),
-                    words_per_sec: (w - last_w) as f64 / dt,
-                    loss: if pairs > last_pairs {
-                        (loss - last_loss) / (pairs - last_pairs) as f64
-                    } else {
-                        f64::NAN
-                    },
-                });
-                (last_t, last_w, last_loss, last_pairs) = (Instant::now(), w, loss, pairs);
+            finished = done();
+            if !finished && last_t.elapsed() < Duration::from_millis(400) {
+                continue;
             }
+            let w = words_done.load(Ordering::Relaxed);
+            let (loss, pairs) = sum_stats(stats);
+            let dt = last_t.elapsed().as_secs_f64();
+            f(&Progress {
+                epoch: epoch + 1,
+                epochs: cfg.epochs,
+                words_done: w,
+                words_total: total_words,
+                alpha: sampling::learning_rate(cfg.start_alpha(), cfg.end_alpha(), w, total_words),
+                words_per_sec: (w - last_w) as f64 / dt,
+                loss: if pairs > last_pairs {
+                    (loss - last_loss) / (pairs - last_pairs) as f64
+                } else {
+                    f64::NAN
+                },
+            });
+            (last_t, last_w, last_loss, last_pairs) = (Instant::now(), w, loss, pairs);
         }
     }
 }

@@ -1,0 +1,711 @@
+"""wordvec: word vectors as gensim's ``KeyedVectors``, on wordvec's Rust library.
+
+Files are memory-mapped instead of parsed (the native ``.wvec`` format in place, word2vec
+``.bin`` rows read where they lie), queries run on all cores with SIMD kernels or through an
+HNSW index, and the GIL is released for every load, scan, evaluation, index build and training
+run, so several Python threads query in parallel.
+
+>>> import wordvec
+>>> kv = wordvec.KeyedVectors.load_word2vec_format("vectors.bin", binary=True)  # doctest: +SKIP
+>>> kv.most_similar(positive=["king", "woman"], negative=["man"], topn=3)       # doctest: +SKIP
+[('queen', 0.71), ...]
+
+The names, arguments, defaults, return types and exceptions are gensim 4's (unknown words raise
+``KeyError``), so code written for gensim runs unchanged; what gensim lacks is added:
+``build_index`` and ``most_similar(..., exact=False, ef=...)``, ``wordvec.train`` with
+``Word2Vec``'s argument names, and ``wordvec.Classifier``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from numbers import Integral
+from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple, Union
+
+import numpy as np
+
+from . import _wordvec
+
+__all__ = ["KeyedVectors", "Classifier", "train", "ProgressBar", "__version__"]
+__version__ = _wordvec.__version__
+
+logger = logging.getLogger(__name__)
+
+Key = str
+Term = Union[str, np.ndarray, Tuple[Union[str, np.ndarray], float]]
+
+
+class ProgressBar:
+    """A progress callback for long work: a bar on a terminal's stderr, nothing elsewhere.
+
+    Pass ``progress=True`` to a loading, saving, indexing or training call for this bar, or any
+    callable taking ``(message, done, total)`` (training: one dict per report) for your own, a
+    notebook widget say.
+    """
+
+    def __init__(self, label: str, stream=None):
+        self.label = label
+        self.stream = stream or sys.stderr
+        self.enabled = hasattr(self.stream, "isatty") and self.stream.isatty()
+        self._last = -1
+
+    def __call__(self, message: str, done: int, total: int) -> None:
+        if not self.enabled or total <= 0:
+            return
+        pct = min(100, int(100 * done / total))
+        if pct == self._last:
+            return
+        self._last = pct
+        fill = pct * 30 // 100
+        text = message or self.label
+        self.stream.write(f"\r{text} [{'=' * fill}{' ' * (30 - fill)}] {pct:3d}%")
+        if pct == 100:
+            self.stream.write("\n")
+        self.stream.flush()
+
+
+def _progress(progress: Any, label: str):
+    if progress is True:
+        return ProgressBar(label)
+    if progress in (None, False):
+        return None
+    if callable(progress):
+        return progress
+    raise TypeError("progress must be True, False, None or a callable")
+
+
+def _ensure_list(value: Any) -> list:
+    """gensim's ``_ensure_list``: one key or vector becomes a list of one."""
+    if value is None:
+        return []
+    if isinstance(value, str) or (isinstance(value, np.ndarray) and value.ndim == 1):
+        return [value]
+    if isinstance(value, np.ndarray) and value.ndim == 2:
+        return list(value)
+    return list(value)
+
+
+def _unitvec(v: np.ndarray) -> np.ndarray:
+    v = np.asarray(v, dtype=np.float32)
+    n = np.linalg.norm(v)
+    return v / n if n > 0 else v
+
+
+def _as_vector_bytes(v: Any, dims: int) -> bytes:
+    a = np.asarray(v, dtype="<f4")
+    if a.ndim != 1 or a.shape[0] != dims:
+        raise ValueError(f"a query vector must have {dims} dimensions, not shape {a.shape}")
+    if not np.all(np.isfinite(a)):
+        raise ValueError("a query vector holds NaN or an infinity")
+    return a.tobytes()
+
+
+class KeyedVectors:
+    """Word vectors with gensim 4's ``KeyedVectors`` API.
+
+    Open one with :meth:`load_word2vec_format` (word2vec binary or text, gzipped or not, GloVe
+    with ``no_header=True``) or :meth:`load` (wordvec's native format, memory-mapped: ready in
+    well under a second for millions of words, and shared between processes by the page cache).
+    """
+
+    def __init__(self, handle: "_wordvec.Vectors"):
+        if not isinstance(handle, _wordvec.Vectors):
+            raise TypeError(
+                "KeyedVectors are opened with KeyedVectors.load_word2vec_format() or .load()"
+            )
+        self._v = handle
+        self._index_to_key: Optional[List[str]] = None
+        self._key_to_index: Optional[Dict[str, int]] = None
+        self._vectors: Optional[np.ndarray] = None
+        self._norms: Optional[np.ndarray] = None
+        self._normed: Optional[np.ndarray] = None
+
+    # ---- opening and saving -------------------------------------------------------------
+
+    @classmethod
+    def load_word2vec_format(
+        cls,
+        fname: Union[str, os.PathLike],
+        fvocab=None,
+        binary: bool = False,
+        encoding: str = "utf8",
+        unicode_errors: str = "strict",
+        limit: Optional[int] = None,
+        datatype=np.float32,
+        no_header: bool = False,
+        progress: Any = None,
+    ) -> "KeyedVectors":
+        """Opens a word2vec file: binary with ``binary=True``, text otherwise (GloVe's headerless
+        text with ``no_header=True``); ``.gz`` files are decompressed. ``limit`` reads the first
+        words only. A file that is not in the format asked for is a ``ValueError`` naming the
+        byte offset where it stops making sense.
+
+        >>> kv = KeyedVectors.load_word2vec_format("GoogleNews-vectors-negative300.bin", binary=True)  # doctest: +SKIP
+        """
+        if fvocab is not None:
+            raise NotImplementedError("fvocab (a separate counts file) is not supported")
+        if encoding.lower().replace("-", "") not in ("utf8",):
+            raise NotImplementedError("only UTF-8 files are supported")
+        if np.dtype(datatype) != np.float32:
+            raise NotImplementedError("vectors are float32")
+        fmt = "bin" if binary else ("glove" if no_header else "txt")
+        handle = _wordvec.Vectors.open(
+            os.fspath(fname),
+            format=fmt,
+            limit=limit,
+            unicode_errors=unicode_errors,
+            progress=_progress(progress, f"loading {fname}"),
+        )
+        return cls(handle)
+
+    @classmethod
+    def load(cls, fname: Union[str, os.PathLike], mmap: Optional[str] = None, progress: Any = None) -> "KeyedVectors":
+        """Opens a file in any format wordvec reads, detected from its contents; the native
+        ``.wvec`` format (written by :meth:`save`) is memory-mapped without a copy. An int8 copy
+        (``PATH.i8``) and an index (``PATH.idx``) beside the file are picked up. ``mmap`` is
+        accepted for gensim's signature: wordvec always maps."""
+        handle = _wordvec.Vectors.open(os.fspath(fname), progress=_progress(progress, f"loading {fname}"))
+        return cls(handle)
+
+    def save(self, fname: Union[str, os.PathLike], progress: Any = None) -> None:
+        """Writes wordvec's native format (memory-mapped by :meth:`load`), atomically."""
+        self._v.save(os.fspath(fname), "native", progress=_progress(progress, f"writing {fname}"))
+
+    def save_word2vec_format(
+        self,
+        fname: Union[str, os.PathLike],
+        fvocab=None,
+        binary: bool = False,
+        total_vec=None,
+        write_header: bool = True,
+        prefix: str = "",
+        append: bool = False,
+        sort_attr: str = "count",
+        progress: Any = None,
+    ) -> None:
+        """Writes word2vec binary (``binary=True``) or text (GloVe's without a header when
+        ``write_header=False``), atomically, in vocabulary order."""
+        if fvocab is not None or total_vec is not None or prefix or append:
+            raise NotImplementedError("fvocab, total_vec, prefix and append are not supported")
+        fmt = "bin" if binary else ("txt" if write_header else "glove")
+        self._v.save(os.fspath(fname), fmt, progress=_progress(progress, f"writing {fname}"))
+
+    # ---- the vocabulary -----------------------------------------------------------------
+
+    def __len__(self) -> int:
+        return len(self._v)
+
+    def __contains__(self, key: Any) -> bool:
+        return isinstance(key, str) and self._v.index_of(key) is not None
+
+    def has_index_for(self, key: Any) -> bool:
+        """Whether ``key`` is in the vocabulary."""
+        return key in self
+
+    def __repr__(self) -> str:
+        return f"<KeyedVectors {self._v.describe()}>"
+
+    @property
+    def vector_size(self) -> int:
+        """Dimensions."""
+        return self._v.dims
+
+    @property
+    def index_to_key(self) -> List[str]:
+        """Every word, by row (built on first use)."""
+        if self._index_to_key is None:
+            self._index_to_key = self._v.words()
+        return self._index_to_key
+
+    @property
+    def key_to_index(self) -> Dict[str, int]:
+        """Word to row (built on first use; lookups by ``in`` and ``[]`` do not need it)."""
+        if self._key_to_index is None:
+            self._key_to_index = {w: i for i, w in enumerate(self.index_to_key)}
+        return self._key_to_index
+
+    def get_index(self, key: Any, default: Optional[int] = None) -> int:
+        """The row of ``key`` (an int row passes through); ``KeyError`` when absent."""
+        if isinstance(key, str):
+            i = self._v.index_of(key)
+            if i is not None:
+                return i
+        elif isinstance(key, (int, np.integer)) and 0 <= key < len(self):
+            return int(key)
+        if default is not None:
+            return default
+        raise KeyError(f"Key '{key}' not present")
+
+    # ---- vectors ------------------------------------------------------------------------
+
+    @property
+    def vectors(self) -> np.ndarray:
+        """The matrix as stored, read-only. For the native format it is the mapped rows
+        themselves (no copy; the array keeps the mapping alive), and those rows are unit length,
+        as the native format stores them (``norms`` holds the original lengths). For word2vec
+        text files it is the parsed rows, also without a copy; for word2vec binary files, whose
+        rows lie between the words, a copy made on first use."""
+        if self._vectors is None:
+            self._vectors = np.asarray(self._v.matrix())
+        return self._vectors
+
+    @property
+    def norms(self) -> np.ndarray:
+        """Each vector's length."""
+        if self._norms is None:
+            self._norms = np.asarray(self._v.norms())
+        return self._norms
+
+    def fill_norms(self, force: bool = False) -> None:
+        """For gensim's signature: norms are always there."""
+
+    def get_normed_vectors(self) -> np.ndarray:
+        """Every vector at unit length (the stored rows for the native format)."""
+        if self._normed is None:
+            if self._v.unit_rows:
+                self._normed = self.vectors
+            else:
+                n = self.norms.copy()
+                n[n == 0] = 1
+                self._normed = self.vectors / n[:, None]
+                self._normed.setflags(write=False)
+        return self._normed
+
+    def get_vector(self, key: Key, norm: bool = False) -> np.ndarray:
+        """The vector of ``key`` (unit length with ``norm``); ``KeyError`` when absent."""
+        if isinstance(key, (int, np.integer)):
+            return np.asarray(self._v.rows([self.get_index(key)], norm))[0]
+        if not isinstance(key, str) or not self._v.has_vector(key):
+            raise KeyError(f"Key '{key}' not present")
+        return np.asarray(self._v.vector(key, norm))
+
+    word_vec = get_vector
+
+    def __getitem__(self, key_or_keys: Union[Key, Iterable[Key]]) -> np.ndarray:
+        if isinstance(key_or_keys, (str, int, np.integer)):
+            return self.get_vector(key_or_keys)
+        keys = list(key_or_keys)
+        if not keys:
+            return np.empty((0, self.vector_size), dtype=np.float32)
+        return np.vstack([self.get_vector(k) for k in keys])
+
+    def get_mean_vector(
+        self,
+        keys: Sequence[Any],
+        weights=None,
+        pre_normalize: bool = True,
+        post_normalize: bool = False,
+        ignore_missing: bool = True,
+    ) -> np.ndarray:
+        """gensim's weighted mean of keys' (unit, with ``pre_normalize``) vectors."""
+        if len(keys) == 0:
+            raise ValueError("cannot compute mean with no input")
+        if weights is None:
+            weights = np.ones(len(keys), dtype=np.float32)
+        weights = np.asarray(weights, dtype=np.float32)
+        if len(keys) != weights.shape[0]:
+            raise ValueError("keys and weights array must have same number of elements")
+        mean = np.zeros(self.vector_size, np.float32)
+        total = 0.0
+        for w, key in zip(weights, keys):
+            if isinstance(key, np.ndarray):
+                mean += w * key
+                total += abs(w)
+            elif key in self:
+                mean += w * self.get_vector(key, norm=pre_normalize)
+                total += abs(w)
+            elif not ignore_missing:
+                raise KeyError(f"Key '{key}' not present in vocabulary")
+        if total > 0:
+            mean = mean / total
+        if post_normalize:
+            mean = _unitvec(mean)
+        return mean
+
+    # ---- similarity queries ---------------------------------------------------------------
+
+    def _terms(self, items: list) -> list:
+        """Query terms for the Rust side: words, and vectors as float32 bytes."""
+        out = []
+        for item in items:
+            if isinstance(item, str):
+                if item not in self:
+                    raise KeyError(f"Key '{item}' not present in vocabulary")
+                out.append(item)
+            else:
+                out.append(_as_vector_bytes(item, self.vector_size))
+        return out
+
+    def most_similar(
+        self,
+        positive: Any = None,
+        negative: Any = None,
+        topn: Optional[int] = 10,
+        clip_start: int = 0,
+        clip_end: Optional[int] = None,
+        restrict_vocab: Optional[int] = None,
+        indexer=None,
+        exact: Optional[bool] = None,
+        ef: Optional[int] = None,
+    ) -> Union[List[Tuple[str, float]], np.ndarray]:
+        """The ``topn`` keys nearest to the mean of the (unit) positive vectors minus the
+        negative ones, as ``(key, cosine)`` pairs, the query's own keys left out (3CosAdd).
+        Keys, vectors and ``(key, weight)`` pairs are accepted as gensim accepts them. With
+        ``topn=None`` the cosines of every key come back as an array.
+
+        ``exact`` (not in gensim): ``True`` scans every row, ``False`` goes through the HNSW
+        index (``build_index``/``load_index``; ``ef`` its candidate list), and the default uses
+        the index when there is one and the vocabulary is large enough for it to pay.
+        """
+        if isinstance(topn, Integral) and topn < 1:
+            return []
+        if indexer is not None:
+            raise NotImplementedError("indexer: use build_index() and exact=False")
+        positive = _ensure_list(positive)
+        negative = _ensure_list(negative)
+        items = positive + negative
+        weights = [1.0] * len(positive) + [-1.0] * len(negative)
+        keys = []
+        for i, item in enumerate(items):
+            if isinstance(item, (str, np.ndarray)):
+                keys.append(item)
+            else:
+                keys.append(item[0])
+                weights[i] = float(item[1])
+        if not keys:
+            raise ValueError("cannot compute similarity with no input")
+        if clip_start or clip_end:
+            if restrict_vocab:
+                clip_start, clip_end = 0, restrict_vocab
+        if not topn or clip_start or (clip_end and not restrict_vocab):
+            return self._scan_in_numpy(keys, weights, topn, clip_start, clip_end or restrict_vocab)
+        mode = "auto" if exact is None else ("exact" if exact else "index")
+        n_pos = len(positive)
+        default_weights = all(w == 1.0 for w in weights[:n_pos]) and all(w == -1.0 for w in weights[n_pos:])
+        if default_weights:
+            pos = self._terms(keys[:n_pos])
+            neg = self._terms(keys[n_pos:])
+            return self._v.most_similar(pos, neg, int(topn), restrict_vocab, False, mode, ef)
+        # Weighted terms: gensim's weighted mean as a vector, the keys left out by hand.
+        mean = self.get_mean_vector(keys, weights, pre_normalize=True, post_normalize=True, ignore_missing=False)
+        own = {k for k in keys if isinstance(k, str)}
+        found = self._v.most_similar(
+            [_as_vector_bytes(mean, self.vector_size)], [], int(topn) + len(own), restrict_vocab, False, mode, ef
+        )
+        return [(w, s) for w, s in found if w not in own][: int(topn)]
+
+    def _scan_in_numpy(self, keys, weights, topn, clip_start, clip_end):
+        mean = self.get_mean_vector(keys, weights, pre_normalize=True, post_normalize=True, ignore_missing=False)
+        clip_end = clip_end or len(self)
+        dists = self.get_normed_vectors()[clip_start:clip_end] @ mean
+        if not topn:
+            return dists
+        own = {self.get_index(k) for k in keys if isinstance(k, str) and k in self}
+        best = np.argsort(-dists, kind="stable")[: topn + len(own)]
+        result = [(self.index_to_key[i + clip_start], float(dists[i])) for i in best if i + clip_start not in own]
+        return result[:topn]
+
+    def most_similar_cosmul(
+        self,
+        positive: Any = None,
+        negative: Any = None,
+        topn: Optional[int] = 10,
+        restrict_vocab: Optional[int] = None,
+        exact: Optional[bool] = None,
+        ef: Optional[int] = None,
+    ) -> List[Tuple[str, float]]:
+        """3CosMul (Levy and Goldberg 2014): each cosine mapped to ``(1 + cos) / 2``, the score
+        the product over positives divided by the product over negatives (+ 1e-6)."""
+        if isinstance(topn, Integral) and topn < 1:
+            return []
+        positive = _ensure_list(positive)
+        negative = _ensure_list(negative)
+        if not positive and not negative:
+            raise ValueError("cannot compute similarity with no input")
+        if not topn:
+            raise NotImplementedError("topn=None is not supported for 3CosMul")
+        mode = "auto" if exact is None else ("exact" if exact else "index")
+        return self._v.most_similar(
+            self._terms(positive), self._terms(negative), int(topn), restrict_vocab, True, mode, ef
+        )
+
+    def similar_by_key(self, key: Key, topn: Optional[int] = 10, restrict_vocab: Optional[int] = None):
+        """The keys nearest to ``key``."""
+        return self.most_similar(positive=[key], topn=topn, restrict_vocab=restrict_vocab)
+
+    similar_by_word = similar_by_key
+
+    def similar_by_vector(self, vector: np.ndarray, topn: Optional[int] = 10, restrict_vocab: Optional[int] = None):
+        """The keys nearest to a vector."""
+        return self.most_similar(positive=[vector], topn=topn, restrict_vocab=restrict_vocab)
+
+    def similarity(self, w1: Key, w2: Key) -> float:
+        """Cosine similarity of two keys."""
+        for w in (w1, w2):
+            if w not in self and not self._v.has_vector(w):
+                raise KeyError(f"Key '{w}' not present")
+        return np.float32(np.dot(_unitvec(self[w1]), _unitvec(self[w2])))
+
+    def n_similarity(self, ws1: Sequence[Key], ws2: Sequence[Key]) -> float:
+        """Cosine similarity of the means of two sets of keys."""
+        if not (len(ws1) and len(ws2)):
+            raise ZeroDivisionError("At least one of the passed list is empty.")
+        m1 = self.get_mean_vector(ws1, pre_normalize=False, ignore_missing=False)
+        m2 = self.get_mean_vector(ws2, pre_normalize=False, ignore_missing=False)
+        return np.float32(np.dot(_unitvec(m1), _unitvec(m2)))
+
+    def distance(self, w1: Key, w2: Key) -> float:
+        """``1 - similarity(w1, w2)``."""
+        return 1 - self.similarity(w1, w2)
+
+    @staticmethod
+    def cosine_similarities(vector_1: np.ndarray, vectors_all: np.ndarray) -> np.ndarray:
+        """Cosine of one vector with each row of a matrix."""
+        norm = np.linalg.norm(vector_1)
+        all_norms = np.linalg.norm(vectors_all, axis=1)
+        return np.dot(vectors_all, vector_1) / (norm * all_norms)
+
+    def distances(self, word_or_vector: Union[Key, np.ndarray], other_words: Iterable[Key] = ()) -> np.ndarray:
+        """Cosine distances from a key or vector to ``other_words`` (every key by default)."""
+        v = self.get_vector(word_or_vector) if isinstance(word_or_vector, str) else np.asarray(word_or_vector)
+        other_words = list(other_words)
+        if not other_words:
+            sims = self.get_normed_vectors() @ _unitvec(v)
+            return 1 - sims
+        others = self[other_words]
+        return 1 - self.cosine_similarities(v, others)
+
+    def closer_than(self, key1: Key, key2: Key) -> List[str]:
+        """Every key closer to ``key1`` than ``key2`` is."""
+        d = self.distances(key1)
+        i1, i2 = self.get_index(key1), self.get_index(key2)
+        return [self.index_to_key[i] for i in np.where(d < d[i2])[0] if i != i1]
+
+    def rank(self, key1: Key, key2: Key) -> int:
+        """The rank of ``key2`` among the neighbours of ``key1`` (1: the nearest)."""
+        return len(self.closer_than(key1, key2)) + 1
+
+    def rank_by_centrality(self, words: Sequence[Key], use_norm: bool = True) -> List[Tuple[float, str]]:
+        """The words by their cosine with the mean of all, most central first."""
+        used = [w for w in words if w in self]
+        if len(used) != len(words):
+            logger.warning("vectors for words %s are not present in the model, ignoring these words", set(words) - set(used))
+        if not used:
+            raise ValueError("cannot select a word from an empty list")
+        vectors = np.vstack([self.get_vector(w, norm=use_norm) for w in used]).astype(np.float32)
+        mean = _unitvec(vectors.mean(axis=0))
+        return sorted(zip(vectors @ mean, used), reverse=True)
+
+    def doesnt_match(self, words: Sequence[Key]) -> str:
+        """The word furthest from the mean of the others (unknown words are ignored)."""
+        used = [w for w in words if w in self]
+        if len(used) != len(words):
+            logger.warning("vectors for words %s are not present in the model, ignoring these words", set(words) - set(used))
+        if not used:
+            raise ValueError("cannot select a word from an empty list")
+        return self._v.doesnt_match(used)
+
+    # ---- the index (not in gensim) ----------------------------------------------------
+
+    def build_index(
+        self,
+        m: int = 16,
+        ef_construction: int = 200,
+        ef_search: int = 64,
+        restrict_vocab: Optional[int] = None,
+        progress: Any = None,
+    ) -> None:
+        """Builds an HNSW index on all cores: ``most_similar`` then answers from a few hundred
+        rows instead of all. Save it with :meth:`save_index`."""
+        self._v.build_index(m, ef_construction, ef_search, restrict_vocab, _progress(progress, "indexing"))
+
+    def save_index(self, fname: Union[str, os.PathLike]) -> None:
+        """Writes the index (one file; ``PATH.idx`` beside the vectors is opened by :meth:`load`)."""
+        self._v.save_index(os.fspath(fname))
+
+    def load_index(self, fname: Union[str, os.PathLike]) -> None:
+        """Maps an index built for these vectors."""
+        self._v.load_index(os.fspath(fname))
+
+    @property
+    def has_index(self) -> bool:
+        """Whether an index is built or loaded."""
+        return self._v.has_index
+
+    # ---- evaluation ---------------------------------------------------------------------
+
+    def evaluate_word_analogies(
+        self,
+        analogies: Union[str, os.PathLike],
+        restrict_vocab: int = 300000,
+        case_insensitive: bool = True,
+        dummy4unknown: bool = False,
+        similarity_function: str = "most_similar",
+    ) -> Tuple[float, List[Dict[str, Any]]]:
+        """gensim's analogy evaluation: ``(accuracy, sections)``, each section a dict with its
+        name and the lists of correctly and wrongly answered ``(a, b, c, expected)`` questions,
+        the last one ``Total accuracy``."""
+        if dummy4unknown:
+            raise NotImplementedError("dummy4unknown=True is not supported")
+        if similarity_function != "most_similar":
+            raise NotImplementedError("only similarity_function='most_similar' (3CosAdd)")
+        score, sections, _oov = self._v.evaluate_analogies(os.fspath(analogies), restrict_vocab, case_insensitive)
+        out = [
+            {"section": name, "correct": [tuple(q) for q in ok], "incorrect": [tuple(q) for q in bad]}
+            for name, ok, bad in sections
+        ]
+        return score, out
+
+    def evaluate_word_pairs(
+        self,
+        pairs: Union[str, os.PathLike],
+        delimiter: str = "\t",
+        encoding: str = "utf8",
+        restrict_vocab: int = 300000,
+        case_insensitive: bool = True,
+        dummy4unknown: bool = False,
+    ):
+        """gensim's word-pair evaluation: ``((pearson, p), (spearman, p), oov %)``."""
+        if dummy4unknown:
+            raise NotImplementedError("dummy4unknown=True is not supported")
+        if len(delimiter) != 1:
+            raise ValueError("delimiter must be one character")
+        return self._v.evaluate_pairs(os.fspath(pairs), delimiter, restrict_vocab, case_insensitive)
+
+
+def train(
+    corpus_file: Union[str, os.PathLike, Sequence[Union[str, os.PathLike]]],
+    sg: int = 0,
+    vector_size: int = 100,
+    window: int = 5,
+    negative: int = 5,
+    sample: float = 1e-3,
+    min_count: int = 5,
+    epochs: int = 5,
+    workers: Optional[int] = None,
+    alpha: Optional[float] = None,
+    min_alpha: Optional[float] = None,
+    seed: int = 1,
+    max_vocab_size: Optional[int] = None,
+    hs: int = 0,
+    progress: Any = None,
+) -> KeyedVectors:
+    """Trains word2vec with negative sampling on a text file of whitespace-separated tokens, one
+    sentence per line (gensim's ``Word2Vec(corpus_file=...)`` argument names), on all cores;
+    returns the word vectors. ``progress``: ``True`` for a bar, or a callable receiving a dict
+    (epoch, words done, learning rate, words/s, loss) a few times a second."""
+    if hs:
+        raise NotImplementedError("hierarchical softmax (hs=1) is not supported; use negative sampling")
+    files = [corpus_file] if isinstance(corpus_file, (str, os.PathLike)) else list(corpus_file)
+    cb = None
+    if progress is True:
+        bar = ProgressBar("training")
+
+        def cb(report):
+            bar("training", report["words_done"], report["words_total"])
+
+    elif callable(progress):
+        cb = progress
+    handle = _wordvec.train(
+        [os.fspath(f) for f in files],
+        sg=bool(sg),
+        vector_size=vector_size,
+        window=window,
+        negative=negative,
+        sample=sample,
+        min_count=min_count,
+        epochs=epochs,
+        workers=workers,
+        alpha=alpha,
+        min_alpha=min_alpha,
+        seed=seed,
+        max_vocab_size=max_vocab_size,
+        progress=cb,
+    )
+    return KeyedVectors(handle)
+
+
+class Classifier:
+    """wordvec's text classifier: the mean of a text's word embeddings through hidden layers to
+    sigmoid or softmax outputs. Train it on a CSV/TSV file (``text`` and ``label`` columns),
+    optionally on pretrained vectors, or load a model written by ``wordvec classify train``."""
+
+    def __init__(self, handle: "_wordvec.Classifier"):
+        self._c = handle
+
+    @classmethod
+    def load(cls, path: Union[str, os.PathLike]) -> "Classifier":
+        """Loads a model file."""
+        return cls(_wordvec.Classifier.load(os.fspath(path)))
+
+    @classmethod
+    def train(
+        cls,
+        data: Union[str, os.PathLike],
+        vectors: Optional[KeyedVectors] = None,
+        hidden: Sequence[int] = (64,),
+        epochs: int = 10,
+        lr: float = 0.001,
+        batch_size: int = 32,
+        dim: int = 100,
+        min_count: int = 1,
+        seed: int = 42,
+        freeze: bool = False,
+        text_column: str = "text",
+        label_column: str = "label",
+        multi_label: Optional[str] = None,
+        progress: Any = None,
+    ) -> "Classifier":
+        """Trains on a data file; ``vectors`` initialises the embeddings (``freeze`` keeps them).
+        ``progress``: a callable receiving one dict per epoch (losses, validation accuracy)."""
+        handle = _wordvec.Classifier.train(
+            os.fspath(data),
+            vectors=vectors._v if vectors is not None else None,
+            hidden=list(hidden),
+            epochs=epochs,
+            lr=lr,
+            batch_size=batch_size,
+            dim=dim,
+            min_count=min_count,
+            seed=seed,
+            freeze=freeze,
+            text_column=text_column,
+            label_column=label_column,
+            multi_label=multi_label,
+            progress=progress if callable(progress) else None,
+        )
+        return cls(handle)
+
+    def save(self, path: Union[str, os.PathLike]) -> None:
+        """Writes the model file (atomically)."""
+        self._c.save(os.fspath(path))
+
+    @property
+    def labels(self) -> List[str]:
+        """The labels, in output order."""
+        return self._c.labels
+
+    @property
+    def multi_label(self) -> bool:
+        """Whether a text can have several labels (or none)."""
+        return self._c.multi_label
+
+    def predict(self, texts: Union[str, Sequence[str]]) -> Union[List[str], List[List[str]]]:
+        """The predicted label of each text (a list of labels per text for multi-label models);
+        one text gives one answer."""
+        single = isinstance(texts, str)
+        preds = self._c.predict([texts] if single else list(texts))
+        if self._c.multi_label:
+            out = [labels for labels, _ in preds]
+        else:
+            out = [labels[0] for labels, _ in preds]
+        return out[0] if single else out
+
+    def predict_proba(self, texts: Union[str, Sequence[str]]) -> np.ndarray:
+        """Every label's probability for each text (``texts x labels``)."""
+        single = isinstance(texts, str)
+        preds = self._c.predict([texts] if single else list(texts))
+        probs = np.array([p for _, p in preds], dtype=np.float32)
+        return probs[0] if single else probs
