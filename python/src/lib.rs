@@ -18,7 +18,7 @@ use pyo3::types::{PyBytes, PyDict, PyString, PyTuple};
 use wordvec::classify;
 use wordvec::index::{HnswIndex, IndexParams};
 use wordvec::progress::Progress;
-use wordvec::search::{Mode, Query};
+use wordvec::search::{Filter, Mode, Query};
 use wordvec::storage::Rows;
 use wordvec::{
     Embeddings, Error, ErrorKind, Format, LoadOptions, SaveOptions, Term, UnicodeErrors,
@@ -356,11 +356,24 @@ impl Vectors {
         self.emb.has_vector(word)
     }
 
-    /// Every word, by row.
-    fn words(&self) -> Vec<String> {
-        (0..self.emb.len())
+    /// The words of rows `start..stop` (clamped to the vocabulary).
+    #[pyo3(signature = (start=0, stop=None))]
+    fn words(&self, start: usize, stop: Option<usize>) -> Vec<String> {
+        let stop = stop.map_or(self.emb.len(), |s| s.min(self.emb.len()));
+        (start.min(stop)..stop)
             .map(|i| self.emb.word(i).to_owned())
             .collect()
+    }
+
+    /// The word of row `row`.
+    fn word(&self, row: usize) -> PyResult<String> {
+        if row >= self.emb.len() {
+            return Err(pyo3::exceptions::PyIndexError::new_err(format!(
+                "row {row} is past the {} rows",
+                self.emb.len()
+            )));
+        }
+        Ok(self.emb.word(row).to_owned())
     }
 
     /// Each row's length before normalisation.
@@ -431,8 +444,9 @@ impl Vectors {
     }
 
     /// The `topn` nearest to the mean of `positive` minus `negative` (3CosAdd, or 3CosMul with
-    /// `cosmul`), as `(word, score)` pairs; `mode` is `auto`, `exact` or `index`.
-    #[pyo3(signature = (positive, negative, topn, restrict_vocab=None, cosmul=false, mode="exact", ef=None))]
+    /// `cosmul`), as `(word, score)` pairs; `mode` is `auto`, `exact` or `index`; `allow` (only
+    /// these words) and `deny` (never these) filter the answers.
+    #[pyo3(signature = (positive, negative, topn, restrict_vocab=None, cosmul=false, mode="exact", ef=None, allow=None, deny=None))]
     #[allow(clippy::too_many_arguments)]
     fn most_similar(
         &self,
@@ -444,6 +458,8 @@ impl Vectors {
         cosmul: bool,
         mode: &str,
         ef: Option<usize>,
+        allow: Option<Vec<String>>,
+        deny: Option<Vec<String>>,
     ) -> PyResult<Vec<(String, f32)>> {
         let mode = match mode {
             "auto" => Mode::Auto,
@@ -459,7 +475,13 @@ impl Vectors {
         let index = self.index();
         let found = py
             .detach(|| {
+                let filter = if allow.is_some() || deny.is_some() {
+                    Filter::from_words(&self.emb, allow.as_deref(), deny.as_deref().unwrap_or(&[]))?
+                } else {
+                    Filter::default()
+                };
                 let q = Query::new(&as_terms(&pos), &as_terms(&neg), topn)
+                    .filter(filter)
                     .cosmul(cosmul)
                     .restrict_vocab(restrict_vocab)
                     .mode(mode)

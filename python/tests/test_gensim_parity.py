@@ -187,3 +187,17 @@ def test_the_index_answers_like_the_scan(data, tmp_path):
     again = wordvec.KeyedVectors.load_word2vec_format(path, binary=True)
     again.load_index(str(tmp_path / "i.idx"))
     assert again.most_similar("king", exact=False, ef=100) == kv.most_similar("king", exact=False, ef=100)
+
+
+def test_filters(kv):
+    full = kv.most_similar("king", topn=20)
+    denied = {w for w, _ in full[:3]}
+    got = kv.most_similar("king", topn=5, deny=denied)
+    assert got == [x for x in full if x[0] not in denied][:5]
+    allow = [w for w, _ in full[5:12]] + ["zzzqqq"]
+    got = kv.most_similar("king", topn=3, allow=allow)
+    assert got == full[5:8]
+    got = kv.most_similar_cosmul(positive=["king", "woman"], negative=["man"], topn=3, deny=["lady"])
+    assert "lady" not in {w for w, _ in got}
+    with pytest.raises(ValueError, match="allow-list"):
+        kv.most_similar("king", allow=["zzzqqq"])

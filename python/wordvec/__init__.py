@@ -22,7 +22,8 @@ import logging
 import os
 import sys
 from numbers import Integral
-from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple, Union
+from collections.abc import Sequence
+from typing import Any, Dict, Iterable, List, Optional, Tuple, Union
 
 import numpy as np
 
@@ -102,6 +103,61 @@ def _as_vector_bytes(v: Any, dims: int) -> bytes:
     return a.tobytes()
 
 
+class _Keys(Sequence):
+    """``index_to_key`` without building it: a read-only sequence of the words by row, read from
+    the vocabulary on demand (a list of three million Python strings costs half a second and
+    200 MB, which a query does not need). It compares equal to a list of the same words; ``list()``
+    makes one."""
+
+    __slots__ = ("_v",)
+
+    def __init__(self, handle: "_wordvec.Vectors"):
+        self._v = handle
+
+    def __len__(self) -> int:
+        return len(self._v)
+
+    def __getitem__(self, i):
+        n = len(self._v)
+        if isinstance(i, slice):
+            start, stop, step = i.indices(n)
+            if step == 1:
+                return self._v.words(start, stop)
+            return [self._v.word(j) for j in range(start, stop, step)]
+        i = int(i)
+        if i < 0:
+            i += n
+        if not 0 <= i < n:
+            raise IndexError("index_to_key index out of range")
+        return self._v.word(i)
+
+    def __iter__(self):
+        n, chunk = len(self._v), 65536
+        for start in range(0, n, chunk):
+            yield from self._v.words(start, start + chunk)
+
+    def __contains__(self, word) -> bool:
+        return isinstance(word, str) and self._v.index_of(word) is not None
+
+    def index(self, word, *args) -> int:
+        i = self._v.index_of(word) if isinstance(word, str) else None
+        if i is None:
+            raise ValueError(f"{word!r} is not in index_to_key")
+        return i
+
+    def __eq__(self, other) -> bool:
+        if isinstance(other, _Keys):
+            other = list(other)
+        if not isinstance(other, (list, tuple)):
+            return NotImplemented
+        return len(other) == len(self) and all(a == b for a, b in zip(self, other))
+
+    def __repr__(self) -> str:
+        head = self._v.words(0, 5)
+        more = ", ..." if len(self) > 5 else ""
+        return f"[{', '.join(map(repr, head))}{more}]"
+
+
 class KeyedVectors:
     """Word vectors with gensim 4's ``KeyedVectors`` API.
 
@@ -116,7 +172,7 @@ class KeyedVectors:
                 "KeyedVectors are opened with KeyedVectors.load_word2vec_format() or .load()"
             )
         self._v = handle
-        self._index_to_key: Optional[List[str]] = None
+        self._index_to_key: Optional[_Keys] = None
         self._key_to_index: Optional[Dict[str, int]] = None
         self._vectors: Optional[np.ndarray] = None
         self._norms: Optional[np.ndarray] = None
@@ -213,10 +269,11 @@ class KeyedVectors:
         return self._v.dims
 
     @property
-    def index_to_key(self) -> List[str]:
-        """Every word, by row (built on first use)."""
+    def index_to_key(self) -> Sequence[str]:
+        """Every word, by row: a read-only sequence read from the vocabulary on demand (indexing,
+        slicing, iteration, ``len``, ``in``; ``list(kv.index_to_key)`` for a list)."""
         if self._index_to_key is None:
-            self._index_to_key = self._v.words()
+            self._index_to_key = _Keys(self._v)
         return self._index_to_key
 
     @property
@@ -349,6 +406,8 @@ class KeyedVectors:
         indexer=None,
         exact: Optional[bool] = None,
         ef: Optional[int] = None,
+        allow: Optional[Iterable[str]] = None,
+        deny: Optional[Iterable[str]] = None,
     ) -> Union[List[Tuple[str, float]], np.ndarray]:
         """The ``topn`` keys nearest to the mean of the (unit) positive vectors minus the
         negative ones, as ``(key, cosine)`` pairs, the query's own keys left out (3CosAdd).
@@ -357,7 +416,9 @@ class KeyedVectors:
 
         ``exact`` (not in gensim): ``True`` scans every row, ``False`` goes through the HNSW
         index (``build_index``/``load_index``; ``ef`` its candidate list), and the default uses
-        the index when there is one and the vocabulary is large enough for it to pay.
+        the index when there is one and the vocabulary is large enough for it to pay. ``allow``
+        (only these words may be answered) and ``deny`` (never these) filter the answers, in
+        the scan and in the index alike; words outside the vocabulary in them are ignored.
         """
         if isinstance(topn, Integral) and topn < 1:
             return []
@@ -379,7 +440,13 @@ class KeyedVectors:
         if clip_start or clip_end:
             if restrict_vocab:
                 clip_start, clip_end = 0, restrict_vocab
+        filters = dict(
+            allow=None if allow is None else list(allow),
+            deny=None if deny is None else list(deny),
+        )
         if not topn or clip_start or (clip_end and not restrict_vocab):
+            if allow is not None or deny is not None:
+                raise NotImplementedError("allow/deny with topn=None or clipping")
             return self._scan_in_numpy(keys, weights, topn, clip_start, clip_end or restrict_vocab)
         mode = "auto" if exact is None else ("exact" if exact else "index")
         n_pos = len(positive)
@@ -387,12 +454,13 @@ class KeyedVectors:
         if default_weights:
             pos = self._terms(keys[:n_pos])
             neg = self._terms(keys[n_pos:])
-            return self._v.most_similar(pos, neg, int(topn), restrict_vocab, False, mode, ef)
+            return self._v.most_similar(pos, neg, int(topn), restrict_vocab, False, mode, ef, **filters)
         # Weighted terms: gensim's weighted mean as a vector, the keys left out by hand.
         mean = self.get_mean_vector(keys, weights, pre_normalize=True, post_normalize=True, ignore_missing=False)
         own = {k for k in keys if isinstance(k, str)}
         found = self._v.most_similar(
-            [_as_vector_bytes(mean, self.vector_size)], [], int(topn) + len(own), restrict_vocab, False, mode, ef
+            [_as_vector_bytes(mean, self.vector_size)], [], int(topn) + len(own), restrict_vocab, False, mode, ef,
+            **filters,
         )
         return [(w, s) for w, s in found if w not in own][: int(topn)]
 
@@ -415,6 +483,8 @@ class KeyedVectors:
         restrict_vocab: Optional[int] = None,
         exact: Optional[bool] = None,
         ef: Optional[int] = None,
+        allow: Optional[Iterable[str]] = None,
+        deny: Optional[Iterable[str]] = None,
     ) -> List[Tuple[str, float]]:
         """3CosMul (Levy and Goldberg 2014): each cosine mapped to ``(1 + cos) / 2``, the score
         the product over positives divided by the product over negatives (+ 1e-6)."""
@@ -428,7 +498,9 @@ class KeyedVectors:
             raise NotImplementedError("topn=None is not supported for 3CosMul")
         mode = "auto" if exact is None else ("exact" if exact else "index")
         return self._v.most_similar(
-            self._terms(positive), self._terms(negative), int(topn), restrict_vocab, True, mode, ef
+            self._terms(positive), self._terms(negative), int(topn), restrict_vocab, True, mode, ef,
+            allow=None if allow is None else list(allow),
+            deny=None if deny is None else list(deny),
         )
 
     def similar_by_key(self, key: Key, topn: Optional[int] = 10, restrict_vocab: Optional[int] = None):

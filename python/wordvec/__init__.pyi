@@ -57,7 +57,7 @@ class KeyedVectors:
     @property
     def vector_size(self) -> int: ...
     @property
-    def index_to_key(self) -> List[str]: ...
+    def index_to_key(self) -> Sequence[str]: ...
     @property
     def key_to_index(self) -> Dict[str, int]: ...
     @property
@@ -88,6 +88,8 @@ class KeyedVectors:
         indexer: None = ...,
         exact: Optional[bool] = ...,
         ef: Optional[int] = ...,
+        allow: Optional[Iterable[str]] = ...,
+        deny: Optional[Iterable[str]] = ...,
     ) -> Union[List[Tuple[str, float]], Vector]: ...
     def most_similar_cosmul(
         self,
@@ -97,6 +99,8 @@ class KeyedVectors:
         restrict_vocab: Optional[int] = ...,
         exact: Optional[bool] = ...,
         ef: Optional[int] = ...,
+        allow: Optional[Iterable[str]] = ...,
+        deny: Optional[Iterable[str]] = ...,
     ) -> List[Tuple[str, float]]: ...
     def similar_by_key(self, key: Key, topn: Optional[int] = ..., restrict_vocab: Optional[int] = ...) -> List[Tuple[str, float]]: ...
     def similar_by_word(self, word: Key, topn: Optional[int] = ..., restrict_vocab: Optional[int] = ...) -> List[Tuple[str, float]]: ...
