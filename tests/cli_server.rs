@@ -133,6 +133,40 @@ fn client_mode_prints_what_local_mode_prints_and_sigterm_stops_cleanly() {
         );
     }
 
+    // A stock client that knows nothing of wordvec: grpcio's reflection client (v1alpha) finds
+    // the services and the message types, and MostSimilar is called with messages built from the
+    // reflected descriptors only.
+    let has_reflection = Command::new("python3")
+        .args([
+            "-c",
+            "import grpc, grpc_reflection.v1alpha.proto_reflection_descriptor_database",
+        ])
+        .status()
+        .is_ok_and(|s| s.success());
+    if has_reflection {
+        let out = Command::new("python3")
+            .args(["-c", REFLECTION_CLIENT, d.addr.as_str()])
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let local = run(&["nn", "king", "-k", "3", "--json"]).1;
+        assert!(text.contains("wordvec.v1.Embeddings"), "{text}");
+        assert!(text.contains("wordvec.v1.Classifier"), "{text}");
+        let words = text.lines().last().unwrap_or_default();
+        for w in words.split(',') {
+            assert!(local.contains(&format!("\"{w}\"")), "{w} not in {local}");
+        }
+    } else {
+        eprintln!(
+            "python3 with grpcio-reflection not found: the v1alpha reflection client was not run"
+        );
+    }
+
     // SIGTERM: stop accepting, finish, exit 0.
     let pid = d.child.id().to_string();
     assert!(Command::new("kill")
@@ -170,3 +204,27 @@ fn serve_refuses_bad_configuration() {
     let (ok, _, err) = run(&["serve", "--tls-cert", "/x.pem", "--listen", "127.0.0.1:0"]);
     assert!(!ok && err.contains("TLS needs both"), "{err}");
 }
+
+/// grpcio's reflection client (v1alpha): lists the services, then builds MostSimilarRequest from
+/// the reflected descriptors and prints the answer's words, comma-separated, on the last line.
+const REFLECTION_CLIENT: &str = r#"
+import sys, grpc
+from google.protobuf import descriptor_pool, message_factory
+from grpc_reflection.v1alpha.proto_reflection_descriptor_database import ProtoReflectionDescriptorDatabase
+
+channel = grpc.insecure_channel(sys.argv[1])
+db = ProtoReflectionDescriptorDatabase(channel)
+print(" ".join(sorted(db.get_services())))
+pool = descriptor_pool.DescriptorPool(db)
+method = pool.FindServiceByName("wordvec.v1.Embeddings").FindMethodByName("MostSimilar")
+Request = message_factory.GetMessageClass(method.input_type)
+Response = message_factory.GetMessageClass(method.output_type)
+request = Request(top_k=3)
+request.positive.add(word="king")
+call = channel.unary_unary(
+    "/wordvec.v1.Embeddings/MostSimilar",
+    request_serializer=Request.SerializeToString,
+    response_deserializer=Response.FromString,
+)
+print(",".join(n.word for n in call(request, timeout=10).neighbors))
+"#;

@@ -30,6 +30,7 @@ fn known_methods() -> std::collections::HashSet<&'static str> {
         super::proto::FILE_DESCRIPTOR_SET,
         tonic_health::pb::FILE_DESCRIPTOR_SET,
         tonic_reflection::pb::v1::FILE_DESCRIPTOR_SET,
+        tonic_reflection::pb::v1alpha::FILE_DESCRIPTOR_SET,
     ] {
         let Ok(fds) = prost_types::FileDescriptorSet::decode(set) else {
             continue;

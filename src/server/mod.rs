@@ -57,11 +57,19 @@ pub async fn serve(
     health_reporter
         .set_serving::<proto::classifier_server::ClassifierServer<classifier::ClassifierService>>()
         .await;
-    let reflection = tonic_reflection::server::Builder::configure()
-        .register_encoded_file_descriptor_set(proto::FILE_DESCRIPTOR_SET)
-        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+    // Reflection in both versions: v1, and v1alpha, which grpcio's reflection client, several
+    // GUI clients and older grpcurl builds still ask.
+    let reflection_builder = || {
+        tonic_reflection::server::Builder::configure()
+            .register_encoded_file_descriptor_set(proto::FILE_DESCRIPTOR_SET)
+            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+    };
+    let reflection = reflection_builder()
         .build_v1()
         .map_err(|e| Error::internal(format!("reflection: {e}")))?;
+    let reflection_v1alpha = reflection_builder()
+        .build_v1alpha()
+        .map_err(|e| Error::internal(format!("reflection (v1alpha): {e}")))?;
 
     let embeddings = proto::embeddings_server::EmbeddingsServer::new(
         handlers::EmbeddingsService::new(models.clone(), limits.clone()),
@@ -115,6 +123,7 @@ pub async fn serve(
         .layer(layer)
         .add_service(health_service)
         .add_service(reflection)
+        .add_service(reflection_v1alpha)
         .add_service(embeddings)
         .add_service(classifier);
 
