@@ -38,6 +38,10 @@ pub const MAX_EF: usize = 1 << 16;
 /// 1.1-4x, a gzip bomb about 1000x.
 pub const MAX_GZIP_RATIO: u64 = 64;
 
+/// Longest text embedded at once, bytes (1 MiB): a text vector is for sentences and documents,
+/// and the server's message limit is smaller still.
+pub const MAX_TEXT_BYTES: usize = 1 << 20;
+
 /// `value` when it is at most `max`, else an error naming `what`.
 pub fn at_most(what: &str, value: usize, max: usize) -> Result<usize> {
     if value > max {

@@ -12,6 +12,7 @@ fn main() -> std::process::ExitCode {
         Command::Info(a) => cli::info::run(a),
         Command::Nn(a) => cli::query::nn(a),
         Command::Analogy(a) => cli::query::analogy(a),
+        Command::Embed(a) => cli::embed::run(a),
         Command::Similarity(a) => cli::query::similarity(a),
         Command::DoesntMatch(a) => cli::query::doesnt_match(a),
         Command::Convert(a) => cli::convert::run(a),

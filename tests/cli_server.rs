@@ -81,6 +81,8 @@ fn client_mode_prints_what_local_mode_prints_and_sigterm_stops_cleanly() {
         vec!["analogy", "man", "king", "woman", "--cosmul", "--json"],
         vec!["similarity", "king", "queen"],
         vec!["doesnt-match", "red", "green", "blue", "computer"],
+        vec!["embed", "the king and the queen", "water"],
+        vec!["embed", "--unit", "--json", "Paris, France zzqx"],
     ] {
         let local = run(&args);
         let mut remote_args = args.clone();

@@ -191,6 +191,108 @@ async fn every_embeddings_rpc_answers_like_the_library() {
 }
 
 /// A small trained classifier (neg / pos) served as "tone".
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn text_vectors_are_the_mean_of_the_word_vectors() {
+    let s = start(ServeConfig::default()).await;
+    let mut c = s.client().await;
+    let emb = common::load("w2vc-sg-d32.bin");
+    let texts = ["The King and the QUEEN, zzqx!", "water water fire", "dog"];
+    let r = c
+        .embed_text(proto::EmbedTextRequest {
+            model: String::new(),
+            texts: texts.iter().map(|t| t.to_string()).collect(),
+            normalized: false,
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(r.model, "w2v");
+    assert_eq!(r.vectors.len(), 3);
+    for (t, v) in texts.iter().zip(&r.vectors) {
+        // The mean of the raw vectors of the known tokens, computed here from the rows.
+        let tokens = wordvec::classify::tokenize::tokens(t);
+        let known: Vec<&String> = tokens.iter().filter(|w| emb.index(w).is_some()).collect();
+        let mut want = vec![0f64; emb.dims()];
+        for w in &known {
+            for (s, x) in want.iter_mut().zip(emb.vector(w).unwrap()) {
+                *s += f64::from(x);
+            }
+        }
+        let got = &v.vector.as_ref().unwrap().values;
+        for (g, w) in got.iter().zip(&want) {
+            assert!((f64::from(*g) - w / known.len() as f64).abs() < 1e-6, "{t}");
+        }
+        assert_eq!(v.known_words as usize, known.len());
+        assert_eq!(v.text, *t);
+    }
+    assert_eq!(r.vectors[0].unknown_words, ["zzqx"]);
+    // Unit length when asked.
+    let unit = c
+        .embed_text(proto::EmbedTextRequest {
+            model: "w2v".into(),
+            texts: vec!["king queen".into()],
+            normalized: true,
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let n: f32 = unit.vectors[0]
+        .vector
+        .as_ref()
+        .unwrap()
+        .values
+        .iter()
+        .map(|x| x * x)
+        .sum();
+    assert!((n - 1.0).abs() < 1e-5);
+    // NearestToText: the neighbours of that mean vector.
+    let near = c
+        .nearest_to_text(proto::NearestToTextRequest {
+            text: "king queen".into(),
+            top_k: 5,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let v = wordvec::classify::embed_text(&emb, "king queen", false)
+        .unwrap()
+        .vector;
+    let want = emb
+        .most_similar(&[wordvec::Term::Vector(&v)], &[], 5, None)
+        .unwrap();
+    assert_eq!(
+        near.neighbors
+            .iter()
+            .map(|n| n.word.as_str())
+            .collect::<Vec<_>>(),
+        want.iter().map(|n| n.word.as_str()).collect::<Vec<_>>()
+    );
+    // Bad requests.
+    for (texts, code) in [
+        (vec![], tonic::Code::InvalidArgument),
+        (vec!["zzqx qqzx".to_string()], tonic::Code::NotFound),
+        (vec!["!!! ...".to_string()], tonic::Code::InvalidArgument),
+        (vec!["ok".to_string(); 5000], tonic::Code::InvalidArgument),
+    ] {
+        let e = c
+            .embed_text(proto::EmbedTextRequest {
+                model: String::new(),
+                texts,
+                normalized: false,
+            })
+            .await
+            .unwrap_err();
+        assert_eq!(e.code(), code, "{e:?}");
+    }
+    let e = c
+        .nearest_to_text(proto::NearestToTextRequest::default())
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), tonic::Code::InvalidArgument);
+    s.shutdown().await.unwrap();
+}
+
 fn with_classifier() -> Arc<Models> {
     let dir = tempfile::tempdir().unwrap();
     let path = common::labelled_csv(dir.path(), "d.csv", 600, 2, false);

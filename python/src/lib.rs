@@ -507,6 +507,22 @@ impl Vectors {
         Ok(found.into_iter().map(|n| (n.word, n.score)).collect())
     }
 
+    /// The vector of a text (the mean of its words' vectors, tokenised as the classifier
+    /// tokenises), the number of words that counted and the unknown ones.
+    #[pyo3(signature = (text, unit=false))]
+    fn embed_text(
+        &self,
+        py: Python<'_>,
+        text: &str,
+        unit: bool,
+    ) -> PyResult<(Array, usize, Vec<String>)> {
+        let v = py
+            .detach(|| classify::embed_text(&self.emb, text, unit))
+            .map_err(py_err)?;
+        let d = v.vector.len();
+        Ok((Array::floats(v.vector, vec![d]), v.known, v.unknown))
+    }
+
     /// Cosine similarity of two words.
     fn similarity(&self, py: Python<'_>, a: &str, b: &str) -> PyResult<f32> {
         py.detach(|| self.emb.similarity(a, b)).map_err(py_err)

@@ -201,3 +201,13 @@ def test_filters(kv):
     assert "lady" not in {w for w, _ in got}
     with pytest.raises(ValueError, match="allow-list"):
         kv.most_similar("king", allow=["zzzqqq"])
+
+
+def test_text_vectors_are_numpys_mean_over_gensims_vectors(kv, gensim_kv):
+    for text in ["The king and the QUEEN", "water water fire zzqx", "dog"]:
+        words = [w for w in text.lower().split() if w in gensim_kv.key_to_index]
+        want = np.mean([gensim_kv[w] for w in words], axis=0)
+        np.testing.assert_allclose(kv.embed_text(text), want, rtol=1e-5, atol=1e-7)
+        np.testing.assert_allclose(kv.embed_text(text, unit=True), want / np.linalg.norm(want), rtol=1e-5, atol=1e-7)
+    with pytest.raises(KeyError):
+        kv.embed_text("zzqx qqzx")

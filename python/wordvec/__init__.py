@@ -579,6 +579,14 @@ class KeyedVectors:
             raise ValueError("cannot select a word from an empty list")
         return self._v.doesnt_match(used)
 
+    def embed_text(self, text: str, unit: bool = False) -> np.ndarray:
+        """The vector of a text (not in gensim): the mean of its words' vectors, the text split
+        into lowercased Unicode words as wordvec's classifier and daemon (`EmbedText`) split it;
+        words outside the vocabulary are left out (``KeyError`` when none is known), and
+        ``unit`` scales the mean to unit length."""
+        vector, _known, _unknown = self._v.embed_text(text, unit)
+        return np.asarray(vector)
+
     # ---- the index (not in gensim) ----------------------------------------------------
 
     def build_index(

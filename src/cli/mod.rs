@@ -4,6 +4,7 @@
 pub mod classify;
 pub mod client;
 pub mod convert;
+pub mod embed;
 pub mod eval;
 pub mod index;
 pub mod info;
@@ -56,6 +57,11 @@ pub enum Command {
     /// Analogy: A is to B as C is to ? (3CosAdd, or 3CosMul with --cosmul).
     #[command(after_help = "Example:\n  wordvec analogy vectors.bin man king woman   (-> queen)")]
     Analogy(query::AnalogyArgs),
+    /// Text vectors: the mean of each text's word vectors (tokenised as the classifier does).
+    #[command(
+        after_help = "Examples:\n  wordvec embed vectors.bin \"the king and the queen\"\n  wordvec embed --unit --json < texts.txt   (embedded default model, one text per line)\n  wordvec embed \"a text\" --server http://127.0.0.1:50051"
+    )]
+    Embed(embed::EmbedArgs),
     /// Cosine similarity of two words.
     #[command(after_help = "Example:\n  wordvec similarity vectors.bin king queen")]
     Similarity(query::SimilarityArgs),

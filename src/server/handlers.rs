@@ -498,6 +498,74 @@ impl Embeddings for EmbeddingsService {
             .await
     }
 
+    async fn embed_text(
+        &self,
+        req: Request<proto::EmbedTextRequest>,
+    ) -> Result<Response<proto::EmbedTextResponse>, Status> {
+        let t = Instant::now();
+        let d = Work::of(&req, &self.limits);
+        let r = req.into_inner();
+        let m = self.models.vectors(&r.model)?;
+        if r.texts.is_empty() {
+            return Err(Status::invalid_argument("the request has no text"));
+        }
+        count_limit(r.texts.len(), "texts", &self.limits)?;
+        let name = m.name.clone();
+        let vectors = blocking(d, move || {
+            r.texts
+                .into_iter()
+                .map(|text| {
+                    crate::cancel::check()?;
+                    let v =
+                        crate::classify::embed_text(&m.searcher.embeddings, &text, r.normalized)?;
+                    Ok(proto::TextVector {
+                        text,
+                        vector: Some(proto::Vector { values: v.vector }),
+                        known_words: v.known.min(u32::MAX as usize) as u32,
+                        unknown_words: v.unknown,
+                    })
+                })
+                .collect::<Result<Vec<_>, Status>>()
+        })
+        .await?;
+        Ok(Response::new(proto::EmbedTextResponse {
+            model: name,
+            vectors,
+            server_time_us: t.elapsed().as_micros() as u64,
+        }))
+    }
+
+    async fn nearest_to_text(
+        &self,
+        req: Request<proto::NearestToTextRequest>,
+    ) -> Result<Response<proto::NeighborsResponse>, Status> {
+        let d = Work::of(&req, &self.limits);
+        let (meta, ext, r) = req.into_parts();
+        let m = self.models.vectors(&r.model)?;
+        let text = r.text;
+        let v = blocking(d, move || {
+            crate::classify::embed_text(&m.searcher.embeddings, &text, false).map_err(Status::from)
+        })
+        .await?;
+        let q = proto::MostSimilarRequest {
+            model: r.model,
+            positive: vec![proto::Term {
+                term: Some(proto::term::Term::Vector(proto::Vector {
+                    values: v.vector,
+                })),
+            }],
+            negative: vec![],
+            top_k: r.top_k,
+            exact: r.exact,
+            ef: r.ef,
+            restrict_vocab: r.restrict_vocab,
+            only_words: r.only_words,
+            exclude_words: r.exclude_words,
+        };
+        self.most_similar_impl(Request::from_parts(meta, ext, q), false)
+            .await
+    }
+
     async fn most_similar_batch(
         &self,
         req: Request<proto::MostSimilarBatchRequest>,
