@@ -7,6 +7,8 @@ use anyhow::{Context, Result};
 use clap::Args;
 use wordvec::server::config::{parse_named, ClassifierSpec, ModelSpec, ServeConfig};
 use wordvec::server::models::{Models, VectorModel};
+use wordvec::server::LiveModels;
+use wordvec::LoadOptions;
 
 use super::{load_options, LoadArgs};
 
@@ -174,9 +176,44 @@ pub fn run(a: ServeArgs) -> Result<()> {
             },
             listener.local_addr()?
         );
-        wordvec::server::serve(models, &c, listener, shutdown_signal()).await?;
+        // Reloads (SIGHUP, or the Admin service's Reload) read the same configuration again.
+        let reload_config = c.clone();
+        let reload_opts = LoadOptions::default()
+            .format(a.load.format.map(Into::into))
+            .unicode_errors(a.load.unicode_errors.into())
+            .limit(a.load.limit);
+        let live = LiveModels::reloadable(
+            models,
+            Arc::new(move || Models::load(&reload_config, &reload_opts)),
+        );
+        #[cfg(unix)]
+        tokio::spawn(reload_on_sighup(live.clone()));
+        wordvec::server::serve_live(live, &c, listener, shutdown_signal()).await?;
         Ok(())
     })
+}
+
+/// Reloads the models on every SIGHUP; a failed reload keeps the old ones (and says why).
+#[cfg(unix)]
+async fn reload_on_sighup(live: Arc<LiveModels>) {
+    use tokio::signal::unix::{signal, SignalKind};
+    let Ok(mut hup) = signal(SignalKind::hangup()) else {
+        tracing::warn!("cannot listen for SIGHUP: reloads only through the Admin service");
+        return;
+    };
+    while hup.recv().await.is_some() {
+        let l = live.clone();
+        match tokio::task::spawn_blocking(move || l.reload()).await {
+            Ok(Ok(r)) => eprintln!(
+                "reloaded (generation {}): {} in {:.2} s",
+                r.generation,
+                r.vectors.join(", "),
+                r.seconds
+            ),
+            Ok(Err(e)) => eprintln!("error: {e}"),
+            Err(e) => eprintln!("error: the reload task failed: {e}"),
+        }
+    }
 }
 
 /// Completes on SIGINT or SIGTERM.

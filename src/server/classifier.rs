@@ -8,18 +8,18 @@ use tonic::{Request, Response, Status};
 
 use super::config::Limits;
 use super::handlers::{blocking, count_limit, Work};
-use super::models::Models;
 use super::proto::{self, classifier_server::Classifier};
+use super::reload::LiveModels;
 
 /// Implements `wordvec.v1.Classifier`.
 pub struct ClassifierService {
-    models: Arc<Models>,
+    models: Arc<LiveModels>,
     limits: Limits,
 }
 
 impl ClassifierService {
     /// A service over `models`.
-    pub fn new(models: Arc<Models>, limits: Limits) -> Self {
+    pub fn new(models: Arc<LiveModels>, limits: Limits) -> Self {
         ClassifierService { models, limits }
     }
 }
@@ -31,8 +31,8 @@ impl Classifier for ClassifierService {
         _req: Request<proto::ListClassifiersRequest>,
     ) -> Result<Response<proto::ListClassifiersResponse>, Status> {
         let t = Instant::now();
-        let models = self
-            .models
+        let live = self.models.current();
+        let models = live
             .all_classifiers()
             .iter()
             .map(|m| proto::ClassifierInfo {
@@ -54,7 +54,7 @@ impl Classifier for ClassifierService {
         let t = Instant::now();
         let d = Work::of(&req, &self.limits);
         let r = req.into_inner();
-        let m = self.models.classifier(&r.model)?;
+        let m = self.models.current().classifier(&r.model)?;
         count_limit(r.texts.len(), "texts", &self.limits)?;
         let name = m.name.clone();
         let predictions = blocking(d, move || {

@@ -6,8 +6,9 @@ use std::time::{Duration, Instant};
 use tonic::{Request, Response, Status};
 
 use super::config::Limits;
-use super::models::{Models, VectorModel};
+use super::models::VectorModel;
 use super::proto::{self, embeddings_server::Embeddings};
+use super::reload::LiveModels;
 use crate::cancel::Cancel;
 use crate::query::{Neighbor, Term};
 use crate::search::{Filter, Mode, Query};
@@ -265,13 +266,13 @@ fn neighbors(
 
 /// Implements `wordvec.v1.Embeddings`.
 pub struct EmbeddingsService {
-    models: Arc<Models>,
+    models: Arc<LiveModels>,
     limits: Limits,
 }
 
 impl EmbeddingsService {
     /// A service over `models` with `limits`.
-    pub fn new(models: Arc<Models>, limits: Limits) -> Self {
+    pub fn new(models: Arc<LiveModels>, limits: Limits) -> Self {
         EmbeddingsService { models, limits }
     }
 
@@ -283,7 +284,7 @@ impl EmbeddingsService {
         let t = Instant::now();
         let d = Work::of(&req, &self.limits);
         let r = req.into_inner();
-        let m = self.models.vectors(&r.model)?;
+        let m = self.models.current().vectors(&r.model)?;
         let name = m.name.clone();
         let q = Checked::from_request(r, &self.limits)?;
         let (res, used) = blocking(d, move || q.run(&m, cosmul)).await?;
@@ -298,8 +299,8 @@ impl Embeddings for EmbeddingsService {
         _req: Request<proto::ListModelsRequest>,
     ) -> Result<Response<proto::ListModelsResponse>, Status> {
         let t = Instant::now();
-        let models = self
-            .models
+        let live = self.models.current();
+        let models = live
             .all_vectors()
             .iter()
             .enumerate()
@@ -325,7 +326,7 @@ impl Embeddings for EmbeddingsService {
         let t = Instant::now();
         let d = Work::of(&req, &self.limits);
         let r = req.into_inner();
-        let m = self.models.vectors(&r.model)?;
+        let m = self.models.current().vectors(&r.model)?;
         count_limit(r.words.len(), "words", &self.limits)?;
         let name = m.name.clone();
         let vectors = blocking(d, move || {
@@ -384,7 +385,7 @@ impl Embeddings for EmbeddingsService {
         let t = Instant::now();
         let d = Work::of(&req, &self.limits);
         let r = req.into_inner();
-        let m = self.models.vectors(&r.model)?;
+        let m = self.models.current().vectors(&r.model)?;
         count_limit(r.pairs.len() * 2, "words", &self.limits)?;
         let name = m.name.clone();
         let similarities = blocking(d, move || {
@@ -455,7 +456,7 @@ impl Embeddings for EmbeddingsService {
         let t = Instant::now();
         let d = Work::of(&req, &self.limits);
         let r = req.into_inner();
-        let m = self.models.vectors(&r.model)?;
+        let m = self.models.current().vectors(&r.model)?;
         count_limit(r.words.len(), "words", &self.limits)?;
         let name = m.name.clone();
         let dm = blocking(d, move || {
@@ -505,7 +506,7 @@ impl Embeddings for EmbeddingsService {
         let t = Instant::now();
         let d = Work::of(&req, &self.limits);
         let r = req.into_inner();
-        let m = self.models.vectors(&r.model)?;
+        let m = self.models.current().vectors(&r.model)?;
         if r.texts.is_empty() {
             return Err(Status::invalid_argument("the request has no text"));
         }
@@ -541,7 +542,7 @@ impl Embeddings for EmbeddingsService {
     ) -> Result<Response<proto::NeighborsResponse>, Status> {
         let d = Work::of(&req, &self.limits);
         let (meta, ext, r) = req.into_parts();
-        let m = self.models.vectors(&r.model)?;
+        let m = self.models.current().vectors(&r.model)?;
         let text = r.text;
         let v = blocking(d, move || {
             crate::classify::embed_text(&m.searcher.embeddings, &text, false).map_err(Status::from)
@@ -573,7 +574,7 @@ impl Embeddings for EmbeddingsService {
         let t = Instant::now();
         let d = Work::of(&req, &self.limits);
         let r = req.into_inner();
-        let m = self.models.vectors(&r.model)?;
+        let m = self.models.current().vectors(&r.model)?;
         count_limit(r.queries.len(), "queries", &self.limits)?;
         let queries = r
             .queries

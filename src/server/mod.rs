@@ -15,6 +15,7 @@ pub(crate) mod handlers;
 pub(crate) mod layers;
 pub mod metrics;
 pub mod models;
+pub mod reload;
 pub(crate) mod status;
 
 /// Generated messages, clients and servers.
@@ -36,11 +37,24 @@ use tonic::transport::{Identity, Server, ServerTlsConfig};
 use crate::error::{Error, Result};
 pub use config::{Limits, ServeConfig};
 pub use models::Models;
+pub use reload::{LiveModels, Reloaded, Reloader};
 
 /// Serves `models` on `listener` until `shutdown` completes, then stops accepting, lets requests
-/// in flight finish, and returns.
+/// in flight finish, and returns. The models never change; [`serve_live`] serves models that
+/// reload.
 pub async fn serve(
     models: Arc<Models>,
+    config: &ServeConfig,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<()> {
+    serve_live(LiveModels::fixed(models), config, listener, shutdown).await
+}
+
+/// [`serve`] for models that may be swapped while serving ([`LiveModels::reload`], from the
+/// Admin service's Reload or from the caller, on SIGHUP say).
+pub async fn serve_live(
+    live: Arc<LiveModels>,
     config: &ServeConfig,
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
@@ -49,6 +63,10 @@ pub async fn serve(
     let limits = config.limits.clone();
     let metrics = Arc::new(metrics::Metrics::new());
     let token = config.auth_token()?;
+    let admin = proto::admin_server::AdminServer::new(reload::AdminService::new(
+        live.clone(),
+        token.is_some(),
+    ));
 
     let (health_reporter, health_service) = tonic_health::server::health_reporter();
     health_reporter
@@ -72,12 +90,12 @@ pub async fn serve(
         .map_err(|e| Error::internal(format!("reflection (v1alpha): {e}")))?;
 
     let embeddings = proto::embeddings_server::EmbeddingsServer::new(
-        handlers::EmbeddingsService::new(models.clone(), limits.clone()),
+        handlers::EmbeddingsService::new(live.clone(), limits.clone()),
     )
     .max_decoding_message_size(limits.max_message_bytes)
     .max_encoding_message_size(limits.max_message_bytes);
     let classifier = proto::classifier_server::ClassifierServer::new(
-        classifier::ClassifierService::new(models.clone(), limits.clone()),
+        classifier::ClassifierService::new(live.clone(), limits.clone()),
     )
     .max_decoding_message_size(limits.max_message_bytes)
     .max_encoding_message_size(limits.max_message_bytes);
@@ -125,7 +143,8 @@ pub async fn serve(
         .add_service(reflection)
         .add_service(reflection_v1alpha)
         .add_service(embeddings)
-        .add_service(classifier);
+        .add_service(classifier)
+        .add_service(admin);
 
     let metrics_task = match &config.metrics_listen {
         Some(addr) => {
@@ -140,7 +159,7 @@ pub async fn serve(
     let addr: SocketAddr = listener
         .local_addr()
         .map_err(|e| Error::network("cannot read the address of", "the listener", e))?;
-    tracing::info!(%addr, models = ?models.names(), "serving");
+    tracing::info!(%addr, models = ?live.current().names(), "serving");
     // Small gRPC messages on a socket with Nagle's algorithm wait for delayed ACKs (40 ms
     // stalls), so every accepted connection gets TCP_NODELAY; reads time out (`conn`).
     let (idle, read) = (limits.idle_timeout(), limits.read_timeout());
