@@ -19,10 +19,14 @@ fn compile_proto() -> Result<(), Box<dyn std::error::Error>> {
     println!("cargo:rerun-if-changed=proto");
     let fds = protox::compile(["wordvec/v1/wordvec.proto"], ["proto"])?;
     let out = PathBuf::from(std::env::var("OUT_DIR")?);
-    std::fs::write(
-        out.join("wordvec_descriptor.bin"),
-        prost::Message::encode_to_vec(&fds),
-    )?;
+    let descriptor = prost::Message::encode_to_vec(&fds);
+    std::fs::write(out.join("wordvec_descriptor.bin"), &descriptor)?;
+    // serde for every message, following the proto's JSON mapping with the proto's own field
+    // names, for the HTTP/JSON gateway.
+    pbjson_build::Builder::new()
+        .register_descriptors(&descriptor)?
+        .preserve_proto_field_names()
+        .build(&[".wordvec.v1"])?;
     tonic_prost_build::configure()
         .build_client(true)
         .build_server(true)

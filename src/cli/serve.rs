@@ -33,6 +33,10 @@ pub struct ServeArgs {
     /// Address for Prometheus metrics (GET /metrics), e.g. 127.0.0.1:9090.
     #[arg(long)]
     pub metrics_listen: Option<String>,
+    /// Address for HTTP/JSON (every RPC as POST /v1/Service/Method, GET /openapi.json), e.g.
+    /// 127.0.0.1:8080.
+    #[arg(long)]
+    pub http_listen: Option<String>,
     /// File holding the bearer token clients must send; health checks stay open.
     #[arg(long)]
     pub auth_token_file: Option<PathBuf>,
@@ -111,7 +115,7 @@ fn config(a: &ServeArgs) -> Result<ServeConfig> {
     macro_rules! over {
         ($($f:ident => $t:expr),*) => { $( if let Some(v) = &a.$f { $t = v.clone().into(); } )* };
     }
-    over!(listen => c.listen, metrics_listen => c.metrics_listen, auth_token_file => c.auth_token_file, tls_cert => c.tls_cert, tls_key => c.tls_key);
+    over!(listen => c.listen, metrics_listen => c.metrics_listen, http_listen => c.http_listen, auth_token_file => c.auth_token_file, tls_cert => c.tls_cert, tls_key => c.tls_key);
     over!(
         max_message_bytes => c.limits.max_message_bytes,
         max_top_k => c.limits.max_top_k,
@@ -161,6 +165,16 @@ pub fn run(a: ServeArgs) -> Result<()> {
         let listener = tokio::net::TcpListener::bind(c.listen_addr())
             .await
             .with_context(|| format!("cannot listen on {}", c.listen_addr()))?;
+        let http = match &c.http_listen {
+            Some(addr) => {
+                let l = tokio::net::TcpListener::bind(addr)
+                    .await
+                    .with_context(|| format!("cannot listen on {addr}"))?;
+                eprintln!("wordvec HTTP/JSON on {}", l.local_addr()?);
+                Some(l)
+            }
+            None => None,
+        };
         let classifiers: Vec<&str> = models
             .all_classifiers()
             .iter()
@@ -188,7 +202,7 @@ pub fn run(a: ServeArgs) -> Result<()> {
         );
         #[cfg(unix)]
         tokio::spawn(reload_on_sighup(live.clone()));
-        wordvec::server::serve_live(live, &c, listener, shutdown_signal()).await?;
+        wordvec::server::serve_all(live, &c, listener, http, shutdown_signal()).await?;
         Ok(())
     })
 }

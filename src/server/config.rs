@@ -153,6 +153,9 @@ pub struct ServeConfig {
     pub listen: Option<String>,
     /// Prometheus `/metrics` address (none: no metrics endpoint).
     pub metrics_listen: Option<String>,
+    /// HTTP/JSON address (none: gRPC only): every RPC as `POST /v1/Service/Method`, and
+    /// `/openapi.json`.
+    pub http_listen: Option<String>,
     /// Vector models; the first is the default. None: the embedded default model.
     pub vectors: Vec<ModelSpec>,
     /// Classifiers.

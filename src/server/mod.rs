@@ -12,6 +12,7 @@ pub(crate) mod classifier;
 pub mod config;
 pub(crate) mod conn;
 pub(crate) mod handlers;
+pub mod http;
 pub(crate) mod layers;
 pub mod metrics;
 pub mod models;
@@ -22,6 +23,7 @@ pub(crate) mod status;
 pub mod proto {
     #![allow(missing_docs, clippy::all)]
     tonic::include_proto!("wordvec.v1");
+    include!(concat!(env!("OUT_DIR"), "/wordvec.v1.serde.rs"));
     /// The encoded descriptor set of the API, for reflection.
     pub const FILE_DESCRIPTOR_SET: &[u8] =
         tonic::include_file_descriptor_set!("wordvec_descriptor");
@@ -57,6 +59,26 @@ pub async fn serve_live(
     live: Arc<LiveModels>,
     config: &ServeConfig,
     listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<()> {
+    let http = match &config.http_listen {
+        Some(addr) => Some(
+            TcpListener::bind(addr)
+                .await
+                .map_err(|e| Error::network("cannot listen on", addr, e))?,
+        ),
+        None => None,
+    };
+    serve_all(live, config, listener, http, shutdown).await
+}
+
+/// [`serve_live`] on listeners of the caller's: gRPC on `listener`, and HTTP/JSON
+/// ([`http`]) on `http` when given.
+pub async fn serve_all(
+    live: Arc<LiveModels>,
+    config: &ServeConfig,
+    listener: TcpListener,
+    http: Option<TcpListener>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<()> {
     config.validate()?;
@@ -127,8 +149,11 @@ pub async fn serve_live(
     // `shutdown_grace` to close before they are closed.
     let drained = Arc::new(tokio::sync::Notify::new());
     let drained_tx = drained.clone();
+    // The HTTP/JSON port stops accepting when the gRPC port does.
+    let (stopping_tx, mut stopping_rx) = tokio::sync::watch::channel(false);
     let shutdown = async move {
         shutdown.await;
+        let _ = stopping_tx.send(true);
         tracing::info!("shutdown requested: refusing new requests, finishing those in flight");
         drain.drain(drain_limit).await;
         drained_tx.notify_one();
@@ -137,14 +162,31 @@ pub async fn serve_live(
         .layer(layers::MetricsLayer::new(metrics.clone()))
         .layer(layers::AuthLayer::new(token))
         .layer(shed);
-    let router = builder
-        .layer(layer)
-        .add_service(health_service)
+    let routes = tonic::service::Routes::new(health_service)
         .add_service(reflection)
         .add_service(reflection_v1alpha)
         .add_service(embeddings)
         .add_service(classifier)
         .add_service(admin);
+    let http_task = match http {
+        Some(l) => {
+            let addr = l.local_addr().map_err(|e| {
+                Error::network("cannot read the address of", "the HTTP listener", e)
+            })?;
+            tracing::info!(%addr, "HTTP/JSON listening");
+            let stack = tower::util::BoxCloneSyncService::new(
+                tower::ServiceBuilder::new()
+                    .layer(layer.clone())
+                    .service(routes.clone()),
+            );
+            let app = http::router(stack, limits.max_message_bytes);
+            Some(tokio::spawn(http::serve_http(l, app, async move {
+                let _ = stopping_rx.wait_for(|s| *s).await;
+            })))
+        }
+        None => None,
+    };
+    let router = builder.layer(layer).add_routes(routes);
 
     let metrics_task = match &config.metrics_listen {
         Some(addr) => {
@@ -188,6 +230,12 @@ pub async fn serve_live(
     };
     if let Some(t) = metrics_task {
         t.abort();
+    }
+    if let Some(t) = http_task {
+        // Its graceful shutdown started with the gRPC one; give it the same grace.
+        if tokio::time::timeout(grace, t).await.is_err() {
+            tracing::warn!("HTTP connections still open after the shutdown grace period");
+        }
     }
     tracing::info!("server stopped");
     result

@@ -1,0 +1,472 @@
+//! HTTP/JSON beside gRPC: every RPC answers as its gRPC twin does, errors are JSON with the
+//! gRPC code's HTTP status, and hostile requests get a clear 4xx, never a panic or a hung
+//! connection.
+
+mod common;
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::{json, Value};
+use tokio::net::TcpListener;
+use wordvec::search::Searcher;
+use wordvec::server::config::ServeConfig;
+use wordvec::server::models::{ClassifierModel, Models, VectorModel};
+use wordvec::server::proto::classifier_client::ClassifierClient;
+use wordvec::server::proto::embeddings_client::EmbeddingsClient;
+use wordvec::server::proto::{self, term, Term};
+use wordvec::server::LiveModels;
+
+struct Both {
+    grpc: std::net::SocketAddr,
+    http: std::net::SocketAddr,
+    stop: tokio::sync::oneshot::Sender<()>,
+    task: tokio::task::JoinHandle<wordvec::Result<()>>,
+}
+
+fn models() -> Arc<Models> {
+    let dir = tempfile::tempdir().unwrap();
+    let path = common::labelled_csv(dir.path(), "d.csv", 400, 2, false);
+    let data = wordvec::classify::Dataset::read(&path, &Default::default()).unwrap();
+    let config = wordvec::classify::ClassifierConfig {
+        min_count: 2,
+        epochs: 3,
+        ..Default::default()
+    };
+    let out = wordvec::classify::train(&data, &config, None, None, None, |_, _| Ok(())).unwrap();
+    Arc::new(
+        Models::new(vec![VectorModel {
+            name: "w2v".into(),
+            description: "fixture".into(),
+            searcher: Searcher::exact(common::load("w2vc-sg-d32.bin")),
+        }])
+        .with_classifiers(vec![ClassifierModel {
+            name: "tone".into(),
+            classifier: out.model.classifier,
+        }]),
+    )
+}
+
+async fn start(config: ServeConfig) -> Both {
+    let grpc = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let http = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let (ga, ha) = (grpc.local_addr().unwrap(), http.local_addr().unwrap());
+    let (stop, rx) = tokio::sync::oneshot::channel::<()>();
+    let task = tokio::spawn(async move {
+        wordvec::server::serve_all(
+            LiveModels::fixed(models()),
+            &config,
+            grpc,
+            Some(http),
+            async {
+                let _ = rx.await;
+            },
+        )
+        .await
+    });
+    for _ in 0..100 {
+        if tokio::net::TcpStream::connect(ha).await.is_ok() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    Both {
+        grpc: ga,
+        http: ha,
+        stop,
+        task,
+    }
+}
+
+/// One HTTP/1.1 exchange on a fresh connection (`connection: close`): status and body.
+fn exchange(addr: std::net::SocketAddr, request: &[u8]) -> (u16, String) {
+    let mut s = TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    s.write_all(request).unwrap();
+    let mut out = Vec::new();
+    s.read_to_end(&mut out)
+        .expect("the server answers and closes");
+    let text = String::from_utf8_lossy(&out).into_owned();
+    let status = text
+        .split(' ')
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    let body = text
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_owned())
+        .unwrap_or_default();
+    (status, body)
+}
+
+fn post(addr: std::net::SocketAddr, path: &str, extra: &str, body: &[u8]) -> (u16, String) {
+    let mut req = format!(
+        "POST {path} HTTP/1.1\r\nhost: test\r\nconnection: close\r\ncontent-length: {}\r\n{extra}\r\n",
+        body.len()
+    )
+    .into_bytes();
+    req.extend_from_slice(body);
+    exchange(addr, &req)
+}
+
+fn post_json(addr: std::net::SocketAddr, path: &str, body: &Value) -> (u16, Value) {
+    let (status, text) = blocking_post(addr, path, body.to_string());
+    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+}
+
+fn blocking_post(addr: std::net::SocketAddr, path: &str, body: String) -> (u16, String) {
+    post(
+        addr,
+        path,
+        "content-type: application/json\r\n",
+        body.as_bytes(),
+    )
+}
+
+/// The gRPC answer as the JSON mapping writes it (as text, so that floats are written as the
+/// gateway writes them), without the server time.
+fn as_json(m: &impl serde::Serialize) -> Value {
+    without_time(serde_json::from_str(&serde_json::to_string(m).unwrap()).unwrap())
+}
+
+/// `v` without any `server_time_us`, at any depth.
+fn without_time(mut v: Value) -> Value {
+    fn strip(v: &mut Value) {
+        match v {
+            Value::Object(o) => {
+                o.remove("server_time_us");
+                o.values_mut().for_each(strip);
+            }
+            Value::Array(a) => a.iter_mut().for_each(strip),
+            _ => {}
+        }
+    }
+    strip(&mut v);
+    v
+}
+
+fn word(w: &str) -> Term {
+    Term {
+        term: Some(term::Term::Word(w.into())),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_rpc_answers_as_its_grpc_twin() {
+    let s = start(ServeConfig::default()).await;
+    let channel = tonic::transport::Endpoint::from_shared(format!("http://{}", s.grpc))
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
+    let mut e = EmbeddingsClient::new(channel.clone());
+    let mut c = ClassifierClient::new(channel);
+    let h = s.http;
+    macro_rules! same {
+        ($path:literal, $client:ident . $method:ident, $req:expr) => {{
+            let req = $req;
+            let grpc = $client.$method(req.clone()).await.unwrap().into_inner();
+            let body = serde_json::to_value(&req).unwrap();
+            let (status, json) = tokio::task::spawn_blocking(move || post_json(h, $path, &body))
+                .await
+                .unwrap();
+            assert_eq!(status, 200, "{} {json}", $path);
+            assert_eq!(without_time(json), as_json(&grpc), "{}", $path);
+        }};
+    }
+    same!(
+        "/v1/Embeddings/ListModels",
+        e.list_models,
+        proto::ListModelsRequest {}
+    );
+    same!(
+        "/v1/Embeddings/GetVectors",
+        e.get_vectors,
+        proto::GetVectorsRequest {
+            words: vec!["king".into(), "zzqx".into()],
+            normalized: true,
+            ..Default::default()
+        }
+    );
+    same!(
+        "/v1/Embeddings/Similarity",
+        e.similarity,
+        proto::SimilarityRequest {
+            pairs: vec![proto::WordPair {
+                a: "king".into(),
+                b: "queen".into()
+            }],
+            ..Default::default()
+        }
+    );
+    let ms = proto::MostSimilarRequest {
+        positive: vec![word("king"), word("woman")],
+        negative: vec![word("man")],
+        top_k: 5,
+        ..Default::default()
+    };
+    same!("/v1/Embeddings/MostSimilar", e.most_similar, ms.clone());
+    same!(
+        "/v1/Embeddings/MostSimilarCosmul",
+        e.most_similar_cosmul,
+        ms.clone()
+    );
+    same!(
+        "/v1/Embeddings/Analogy",
+        e.analogy,
+        proto::AnalogyRequest {
+            a: "man".into(),
+            b: "king".into(),
+            c: "woman".into(),
+            top_k: 3,
+            ..Default::default()
+        }
+    );
+    same!(
+        "/v1/Embeddings/DoesntMatch",
+        e.doesnt_match,
+        proto::DoesntMatchRequest {
+            words: vec![
+                "red".into(),
+                "green".into(),
+                "blue".into(),
+                "computer".into()
+            ],
+            ..Default::default()
+        }
+    );
+    same!(
+        "/v1/Embeddings/NearestToVector",
+        e.nearest_to_vector,
+        proto::NearestToVectorRequest {
+            vector: Some(proto::Vector {
+                values: vec![0.25; 32]
+            }),
+            top_k: 4,
+            ..Default::default()
+        }
+    );
+    same!(
+        "/v1/Embeddings/MostSimilarBatch",
+        e.most_similar_batch,
+        proto::MostSimilarBatchRequest {
+            queries: vec![ms.clone(), ms],
+            ..Default::default()
+        }
+    );
+    same!(
+        "/v1/Embeddings/EmbedText",
+        e.embed_text,
+        proto::EmbedTextRequest {
+            texts: vec!["the king and the queen".into()],
+            ..Default::default()
+        }
+    );
+    same!(
+        "/v1/Embeddings/NearestToText",
+        e.nearest_to_text,
+        proto::NearestToTextRequest {
+            text: "water and fire".into(),
+            top_k: 3,
+            ..Default::default()
+        }
+    );
+    same!(
+        "/v1/Classifier/ListModels",
+        c.list_models,
+        proto::ListClassifiersRequest {}
+    );
+    same!(
+        "/v1/Classifier/Predict",
+        c.predict,
+        proto::PredictRequest {
+            texts: vec!["so happy, love it".into(), "awful and sad".into()],
+            ..Default::default()
+        }
+    );
+    // The OpenAPI document names every RPC, and its schemas every field of the proto.
+    let (status, doc) = tokio::task::spawn_blocking(move || {
+        exchange(
+            h,
+            b"GET /openapi.json HTTP/1.1\r\nhost: t\r\nconnection: close\r\n\r\n",
+        )
+    })
+    .await
+    .unwrap();
+    assert_eq!(status, 200);
+    let doc: Value = serde_json::from_str(&doc).unwrap();
+    assert_eq!(doc["openapi"], "3.0.3");
+    assert_eq!(doc["paths"].as_object().unwrap().len(), 14);
+    assert_eq!(
+        doc["components"]["schemas"]["NearestToTextRequest"]["properties"]["text"]["type"],
+        "string"
+    );
+    s.stop.send(()).unwrap();
+    s.task.await.unwrap().unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hostile_requests_get_clear_json_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = ServeConfig {
+        auth_token_file: Some(common::server::token_file(dir.path())),
+        ..ServeConfig::default()
+    };
+    let s = start(config).await;
+    let h = s.http;
+    let results = tokio::task::spawn_blocking(move || {
+        let auth = "authorization: Bearer s3cret\r\n";
+        let json = "content-type: application/json\r\n";
+        let ok = format!("{auth}{json}");
+        let huge = format!("{{\"words\": [\"{}\"]}}", "x".repeat(5 << 20));
+        let cases: Vec<(&str, String, Vec<u8>, u16, &str)> = vec![
+            (
+                "a valid request",
+                ok.clone(),
+                br#"{"a":"king","b":"man","c":"woman"}"#.to_vec(),
+                200,
+                "",
+            ),
+            (
+                "no token",
+                json.to_string(),
+                b"{}".to_vec(),
+                401,
+                "UNAUTHENTICATED",
+            ),
+            (
+                "a wrong token",
+                format!("authorization: Bearer nope\r\n{json}"),
+                b"{}".to_vec(),
+                401,
+                "UNAUTHENTICATED",
+            ),
+            (
+                "malformed JSON",
+                ok.clone(),
+                b"{\"a\": ".to_vec(),
+                400,
+                "INVALID_ARGUMENT",
+            ),
+            (
+                "a wrong type",
+                ok.clone(),
+                br#"{"a": 7}"#.to_vec(),
+                400,
+                "INVALID_ARGUMENT",
+            ),
+            (
+                "an unknown field",
+                ok.clone(),
+                br#"{"a":"king","zzz":1}"#.to_vec(),
+                400,
+                "INVALID_ARGUMENT",
+            ),
+            (
+                "not JSON at all",
+                ok.clone(),
+                b"\xff\xfe\x00garbage".to_vec(),
+                400,
+                "INVALID_ARGUMENT",
+            ),
+            (
+                "a wrong content type",
+                format!("{auth}content-type: text/plain\r\n"),
+                b"{}".to_vec(),
+                415,
+                "INVALID_ARGUMENT",
+            ),
+            (
+                "no content type",
+                auth.to_string(),
+                b"{}".to_vec(),
+                415,
+                "INVALID_ARGUMENT",
+            ),
+            (
+                "an empty request",
+                ok.clone(),
+                b"{}".to_vec(),
+                400,
+                "INVALID_ARGUMENT",
+            ),
+            (
+                "unknown words",
+                ok.clone(),
+                br#"{"a":"zzqx","b":"king","c":"man"}"#.to_vec(),
+                404,
+                "NOT_FOUND",
+            ),
+            (
+                "a body over the message limit",
+                ok.clone(),
+                huge.into_bytes(),
+                413,
+                "",
+            ),
+            (
+                "top_k over the limit",
+                ok.clone(),
+                br#"{"a":"king","b":"man","c":"woman","top_k":100000}"#.to_vec(),
+                400,
+                "INVALID_ARGUMENT",
+            ),
+        ];
+        let mut out = Vec::new();
+        for (what, headers, body, want, status) in cases {
+            let (code, text) = post(h, "/v1/Embeddings/Analogy", &headers, &body);
+            out.push((what, code, text, want, status));
+        }
+        let (code, text) = post(
+            h,
+            "/v1/Embeddings/NoSuchMethod",
+            "content-type: application/json\r\n",
+            b"{}",
+        );
+        out.push(("an unknown RPC", code, text, 404, "UNIMPLEMENTED"));
+        let (code, text) = exchange(
+            h,
+            b"GET /nowhere HTTP/1.1\r\nhost: t\r\nconnection: close\r\n\r\n",
+        );
+        out.push(("an unknown path", code, text, 404, "NOT_FOUND"));
+        // A request that stops half way is closed by the server, not kept forever.
+        let mut slow = TcpStream::connect(h).unwrap();
+        slow.write_all(b"POST /v1/Embeddings/ListModels HTTP/1.1\r\ncontent-length: 100\r\n\r\n{")
+            .unwrap();
+        out
+    })
+    .await
+    .unwrap();
+    for (what, code, text, want, status) in results {
+        assert_eq!(code, want, "{what}: {text}");
+        if code != 200 {
+            let v: Value = serde_json::from_str(&text).unwrap_or_else(|_| json!({"raw": text}));
+            if !status.is_empty() {
+                assert_eq!(v["error"]["status"], status, "{what}: {text}");
+                assert_eq!(v["error"]["code"], want, "{what}: {text}");
+                assert!(
+                    v["error"]["message"]
+                        .as_str()
+                        .is_some_and(|m| !m.is_empty()),
+                    "{what}"
+                );
+            }
+        }
+    }
+    // The server still answers after all that.
+    let (code, _) = tokio::task::spawn_blocking(move || {
+        post(
+            h,
+            "/v1/Embeddings/ListModels",
+            "authorization: Bearer s3cret\r\ncontent-type: application/json\r\n",
+            b"{}",
+        )
+    })
+    .await
+    .unwrap();
+    assert_eq!(code, 200);
+    s.stop.send(()).unwrap();
+    s.task.await.unwrap().unwrap();
+}
