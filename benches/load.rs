@@ -3,9 +3,13 @@
 //! by status code as one JSON line per run.
 //!
 //! Usage: cargo bench --bench load -- URL --vectors FILE [--rpc most_similar|most_similar_exact|
-//!        get_vectors|predict] [--concurrency 1,8,64] [--requests 20000] [--seconds S]
+//!        get_vectors|predict|most_similar_json] [--concurrency 1,8,64] [--requests 20000]
+//!        [--seconds S] [--http HOST:PORT]
 //!
 //! Query words are the first 10,000 words of FILE (the vectors the daemon serves).
+//! `most_similar_json` sends MostSimilar as HTTP/JSON to `--http` (the daemon's
+//! `--http-listen`), one keep-alive HTTP/1.1 connection per stream (hyper's client), the same
+//! query as `most_similar`.
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
@@ -39,6 +43,7 @@ async fn main() {
         .map(|s| s.parse().unwrap())
         .collect();
     let requests: usize = arg(&args, "--requests").map_or(20_000, |s| s.parse().unwrap());
+    let http = arg(&args, "--http");
     let seconds: Option<f64> = arg(&args, "--seconds").map(|s| s.parse().unwrap());
     let emb = wordvec::load(
         vectors.as_ref(),
@@ -59,6 +64,11 @@ async fn main() {
                 .await
                 .unwrap();
             let (words, rpc) = (words.clone(), rpc.clone());
+            let mut json = match (&http, rpc.as_str()) {
+                (Some(addr), "most_similar_json") => Some(JsonClient::connect(addr).await),
+                (None, "most_similar_json") => panic!("most_similar_json needs --http HOST:PORT"),
+                _ => None,
+            };
             tasks.push(tokio::spawn(async move {
                 let mut c = EmbeddingsClient::new(ch.clone());
                 let mut k = ClassifierClient::new(ch);
@@ -101,6 +111,16 @@ async fn main() {
                             })
                             .await
                             .map(|_| ()),
+                        "most_similar_json" => {
+                            let body = serde_json::json!({
+                                "positive": [{"word": w}],
+                                "top_k": 10,
+                            });
+                            json.as_mut()
+                                .expect("connected")
+                                .post("/v1/Embeddings/MostSimilar", body.to_string())
+                                .await
+                        }
                         other => panic!("unknown --rpc {other}"),
                     };
                     match r {
@@ -133,5 +153,54 @@ async fn main() {
                 "qps": lat.len() as f64 / wall, "p50_ms": pct(0.50), "p99_ms": pct(0.99),
             })
         );
+    }
+}
+
+/// One keep-alive HTTP/1.1 connection (hyper's client) posting JSON.
+struct JsonClient {
+    send: hyper::client::conn::http1::SendRequest<http_body_util::Full<hyper::body::Bytes>>,
+}
+
+impl JsonClient {
+    async fn connect(addr: &str) -> JsonClient {
+        let stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+        stream.set_nodelay(true).unwrap();
+        let (send, conn) =
+            hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
+                .await
+                .unwrap();
+        tokio::spawn(conn);
+        JsonClient { send }
+    }
+
+    /// Posts `body`; a non-200 answer is an error named by its HTTP status.
+    async fn post(&mut self, path: &str, body: String) -> Result<(), tonic::Status> {
+        use http_body_util::BodyExt;
+        let req = http::Request::post(path)
+            .header("host", "bench")
+            .header("content-type", "application/json")
+            .body(http_body_util::Full::new(hyper::body::Bytes::from(body)))
+            .unwrap();
+        let r = self
+            .send
+            .send_request(req)
+            .await
+            .map_err(|e| tonic::Status::unavailable(e.to_string()))?;
+        let status = r.status();
+        let body = r
+            .into_body()
+            .collect()
+            .await
+            .map_err(|e| tonic::Status::unavailable(e.to_string()))?
+            .to_bytes();
+        if status != http::StatusCode::OK {
+            return Err(tonic::Status::unknown(format!("HTTP {status}")));
+        }
+        let v: serde_json::Value =
+            serde_json::from_slice(&body).map_err(|e| tonic::Status::internal(e.to_string()))?;
+        if v["neighbors"].as_array().map_or(0, |a| a.len()) != 10 {
+            return Err(tonic::Status::internal("not 10 neighbours"));
+        }
+        Ok(())
     }
 }
