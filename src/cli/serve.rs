@@ -37,6 +37,9 @@ pub struct ServeArgs {
     /// 127.0.0.1:8080.
     #[arg(long)]
     pub http_listen: Option<String>,
+    /// Serve no explorer page at / of the HTTP port (the JSON API stays).
+    #[arg(long)]
+    pub no_explorer: bool,
     /// File holding the bearer token clients must send; health checks stay open.
     #[arg(long)]
     pub auth_token_file: Option<PathBuf>,
@@ -111,6 +114,9 @@ fn config(a: &ServeArgs) -> Result<ServeConfig> {
             .iter()
             .map(|s| parse_named(s).map(|(name, path)| ClassifierSpec { name, path }))
             .collect::<Result<_, _>>()?;
+    }
+    if a.no_explorer {
+        c.no_explorer = true;
     }
     macro_rules! over {
         ($($f:ident => $t:expr),*) => { $( if let Some(v) = &a.$f { $t = v.clone().into(); } )* };

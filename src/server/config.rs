@@ -156,6 +156,8 @@ pub struct ServeConfig {
     /// HTTP/JSON address (none: gRPC only): every RPC as `POST /v1/Service/Method`, and
     /// `/openapi.json`.
     pub http_listen: Option<String>,
+    /// Serve no explorer page at `/` of the HTTP port.
+    pub no_explorer: bool,
     /// Vector models; the first is the default. None: the embedded default model.
     pub vectors: Vec<ModelSpec>,
     /// Classifiers.

@@ -69,9 +69,30 @@ rpcs! {
     "Admin" "Reload": proto::ReloadRequest => proto::ReloadResponse;
 }
 
-/// The router of the HTTP/JSON port over `grpc`, bodies capped at `max_body` bytes.
-pub(crate) fn router(grpc: GrpcStack, max_body: usize) -> Router {
-    Router::new()
+/// The explorer page: one file, its script and style inline, compiled into the binary (no CDN:
+/// it works on machines without internet). It calls the JSON API of the port it came from.
+const EXPLORER: &str = include_str!("explorer/index.html");
+
+/// The router of the HTTP/JSON port over `grpc`, bodies capped at `max_body` bytes; with
+/// `explorer`, the explorer page at `/`.
+pub(crate) fn router(grpc: GrpcStack, max_body: usize, explorer: bool) -> Router {
+    let router = if explorer {
+        Router::new().route(
+            "/",
+            get(|| async {
+                (
+                    [
+                        (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+                        (header::CONTENT_SECURITY_POLICY, "default-src 'self'; script-src 'unsafe-inline'; style-src 'unsafe-inline'"),
+                    ],
+                    EXPLORER,
+                )
+            }),
+        )
+    } else {
+        Router::new()
+    };
+    router
         .route("/v1/{service}/{method}", post(rpc))
         .route("/openapi.json", get(openapi))
         .route("/healthz", get(|| async { "ok\n" }))

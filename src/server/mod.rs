@@ -179,7 +179,7 @@ pub async fn serve_all(
                     .layer(layer.clone())
                     .service(routes.clone()),
             );
-            let app = http::router(stack, limits.max_message_bytes);
+            let app = http::router(stack, limits.max_message_bytes, !config.no_explorer);
             Some(tokio::spawn(http::serve_http(l, app, async move {
                 let _ = stopping_rx.wait_for(|s| *s).await;
             })))
