@@ -470,3 +470,37 @@ async fn hostile_requests_get_clear_json_errors() {
     s.stop.send(()).unwrap();
     s.task.await.unwrap().unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_stalls_cannot_hold_a_connection() {
+    let mut config = ServeConfig::default();
+    config.limits.read_timeout_secs = 1.0;
+    let s = start(config).await;
+    let h = s.http;
+    let (headers, body) = tokio::task::spawn_blocking(move || {
+        use std::time::Instant;
+        // Headers never finished.
+        let mut a = TcpStream::connect(h).unwrap();
+        a.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        a.write_all(b"POST /v1/Embeddings/ListModels HTTP/1.1\r\nhost: x\r\n").unwrap();
+        let t = Instant::now();
+        let mut out = Vec::new();
+        let _ = a.read_to_end(&mut out);
+        let headers = (t.elapsed(), String::from_utf8_lossy(&out).into_owned());
+        // A body that stops half way.
+        let mut b = TcpStream::connect(h).unwrap();
+        b.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        b.write_all(b"POST /v1/Embeddings/ListModels HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: 100\r\n\r\n{").unwrap();
+        let t = Instant::now();
+        let mut out = Vec::new();
+        let _ = b.read_to_end(&mut out);
+        (headers, (t.elapsed(), String::from_utf8_lossy(&out).into_owned()))
+    })
+    .await
+    .unwrap();
+    assert!(headers.0 < Duration::from_secs(5), "headers: {headers:?}");
+    assert!(body.0 < Duration::from_secs(5), "body: {body:?}");
+    assert!(body.1.starts_with("HTTP/1.1 408"), "{}", body.1);
+    s.stop.send(()).unwrap();
+    s.task.await.unwrap().unwrap();
+}

@@ -34,6 +34,8 @@ pub(crate) type GrpcStack =
 #[derive(Clone)]
 struct Gateway {
     grpc: GrpcStack,
+    max_body: usize,
+    read_timeout: std::time::Duration,
 }
 
 type BoxedCall = std::pin::Pin<Box<dyn std::future::Future<Output = Response> + Send>>;
@@ -73,9 +75,14 @@ rpcs! {
 /// it works on machines without internet). It calls the JSON API of the port it came from.
 const EXPLORER: &str = include_str!("explorer/index.html");
 
-/// The router of the HTTP/JSON port over `grpc`, bodies capped at `max_body` bytes; with
-/// `explorer`, the explorer page at `/`.
-pub(crate) fn router(grpc: GrpcStack, max_body: usize, explorer: bool) -> Router {
+/// The router of the HTTP/JSON port over `grpc`, bodies capped at `max_body` bytes and read
+/// within `read_timeout`; with `explorer`, the explorer page at `/`.
+pub(crate) fn router(
+    grpc: GrpcStack,
+    max_body: usize,
+    read_timeout: std::time::Duration,
+    explorer: bool,
+) -> Router {
     let router = if explorer {
         Router::new().route(
             "/",
@@ -98,14 +105,18 @@ pub(crate) fn router(grpc: GrpcStack, max_body: usize, explorer: bool) -> Router
         .route("/healthz", get(|| async { "ok\n" }))
         .fallback(|| async { error(StatusCode::NOT_FOUND, Code::NotFound, "no such path") })
         .layer(DefaultBodyLimit::max(max_body))
-        .with_state(Gateway { grpc })
+        .with_state(Gateway {
+            grpc,
+            max_body,
+            read_timeout,
+        })
 }
 
 async fn rpc(
     State(gw): State<Gateway>,
     Path((service, method)): Path<(String, String)>,
     headers: HeaderMap,
-    body: Result<Bytes, axum::extract::rejection::BytesRejection>,
+    body: axum::body::Body,
 ) -> Response {
     let Some(&(_, _, call)) = RPCS.iter().find(|(s, m, _)| *s == service && *m == method) else {
         return error(
@@ -126,10 +137,26 @@ async fn rpc(
             "send the request as JSON (content-type: application/json)",
         );
     }
-    let body = match body {
-        Ok(b) => b,
-        Err(e) => {
-            return error(e.status(), Code::ResourceExhausted, &e.body_text());
+    let body = match tokio::time::timeout(gw.read_timeout, axum::body::to_bytes(body, gw.max_body))
+        .await
+    {
+        Ok(Ok(b)) => b,
+        Ok(Err(e)) => {
+            return error(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                Code::ResourceExhausted,
+                &format!(
+                    "the body is over the limit of {} bytes or broken: {e}",
+                    gw.max_body
+                ),
+            );
+        }
+        Err(_) => {
+            return error(
+                StatusCode::REQUEST_TIMEOUT,
+                Code::DeadlineExceeded,
+                "the request's body did not arrive in time",
+            );
         }
     };
     call(gw, headers, body).await
@@ -385,15 +412,51 @@ pub fn openapi_document() -> serde_json::Value {
     })
 }
 
-/// Serves `router` on `listener` until `shutdown` completes.
+/// Serves `router` on `listener` until `shutdown` completes, then lets requests in flight finish.
+///
+/// hyper's server rather than `axum::serve`, for its timers: a client must send a request's
+/// headers within `read_timeout` of starting it (HTTP/1; HTTP/2 connections are pinged and
+/// closed when they stop answering), and the request handler gives the body the same time
+/// (408 otherwise), so a client that stalls cannot hold a connection or the shutdown.
 pub(crate) async fn serve_http(
     listener: tokio::net::TcpListener,
     router: Router,
+    read_timeout: std::time::Duration,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router)
-        .with_graceful_shutdown(shutdown)
-        .await
+    use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+    let mut builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(read_timeout);
+    builder
+        .http2()
+        .timer(TokioTimer::new())
+        .keep_alive_interval(read_timeout)
+        .keep_alive_timeout(read_timeout);
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => {
+                let Ok((stream, _)) = accepted else { continue };
+                let _ = stream.set_nodelay(true);
+                let service = hyper_util::service::TowerToHyperService::new(router.clone());
+                let conn = builder
+                    .serve_connection_with_upgrades(TokioIo::new(stream), service)
+                    .into_owned();
+                let conn = graceful.watch(conn);
+                tokio::spawn(async move {
+                    let _ = conn.await;
+                });
+            }
+            () = &mut shutdown => break,
+        }
+    }
+    drop(listener);
+    graceful.shutdown().await;
+    Ok(())
 }
 
 #[cfg(test)]

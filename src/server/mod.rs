@@ -179,10 +179,20 @@ pub async fn serve_all(
                     .layer(layer.clone())
                     .service(routes.clone()),
             );
-            let app = http::router(stack, limits.max_message_bytes, !config.no_explorer);
-            Some(tokio::spawn(http::serve_http(l, app, async move {
-                let _ = stopping_rx.wait_for(|s| *s).await;
-            })))
+            let app = http::router(
+                stack,
+                limits.max_message_bytes,
+                limits.read_timeout(),
+                !config.no_explorer,
+            );
+            Some(tokio::spawn(http::serve_http(
+                l,
+                app,
+                limits.read_timeout(),
+                async move {
+                    let _ = stopping_rx.wait_for(|s| *s).await;
+                },
+            )))
         }
         None => None,
     };
