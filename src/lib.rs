@@ -25,8 +25,8 @@
 //! | `hnsw-rs` | hnsw_rs as alternative builder and parity reference | 91 |
 //! | `train` | `train`: skip-gram and CBOW with negative sampling | 43 |
 //! | `classify` | `classify`: the embedding-MLP text classifier | 79 |
-//! | `server` | `server`: the gRPC daemon and its HTTP/JSON gateway (with `index` and `classify`) | 187 |
-//! | `cli` (default) | the `wordvec` program: every layer, clap, indicatif | 237 |
+//! | `server` | `server`: the gRPC daemon and its HTTP/JSON gateway (with `index` and `classify`) | 186 |
+//! | `cli` (default) | the `wordvec` program: every layer, clap, indicatif | 236 |
 //! | `cuda` | GPU training (with `train`) | 45 |
 //!
 //! ## Modules
