@@ -264,6 +264,23 @@ fn neighbors(
     }
 }
 
+/// The MostSimilar query for the nearest words to `v`, with the other settings of `r`.
+fn nearest_to(v: proto::Vector, r: proto::NearestToVectorRequest) -> proto::MostSimilarRequest {
+    proto::MostSimilarRequest {
+        model: r.model,
+        positive: vec![proto::Term {
+            term: Some(proto::term::Term::Vector(v)),
+        }],
+        negative: vec![],
+        top_k: r.top_k,
+        exact: r.exact,
+        ef: r.ef,
+        restrict_vocab: r.restrict_vocab,
+        only_words: r.only_words,
+        exclude_words: r.exclude_words,
+    }
+}
+
 /// Implements `wordvec.v1.Embeddings`.
 pub struct EmbeddingsService {
     models: Arc<LiveModels>,
@@ -482,19 +499,7 @@ impl Embeddings for EmbeddingsService {
         let v = r
             .vector
             .ok_or_else(|| Status::invalid_argument("the request has no vector"))?;
-        let q = proto::MostSimilarRequest {
-            model: r.model,
-            positive: vec![proto::Term {
-                term: Some(proto::term::Term::Vector(v)),
-            }],
-            negative: vec![],
-            top_k: r.top_k,
-            exact: r.exact,
-            ef: r.ef,
-            restrict_vocab: r.restrict_vocab,
-            only_words: r.only_words,
-            exclude_words: r.exclude_words,
-        };
+        let q = nearest_to(v, proto::NearestToVectorRequest { vector: None, ..r });
         self.most_similar_impl(Request::from_parts(meta, ext, q), false)
             .await
     }
@@ -548,21 +553,19 @@ impl Embeddings for EmbeddingsService {
             crate::classify::embed_text(&m.searcher.embeddings, &text, false).map_err(Status::from)
         })
         .await?;
-        let q = proto::MostSimilarRequest {
-            model: r.model,
-            positive: vec![proto::Term {
-                term: Some(proto::term::Term::Vector(proto::Vector {
-                    values: v.vector,
-                })),
-            }],
-            negative: vec![],
-            top_k: r.top_k,
-            exact: r.exact,
-            ef: r.ef,
-            restrict_vocab: r.restrict_vocab,
-            only_words: r.only_words,
-            exclude_words: r.exclude_words,
-        };
+        let q = nearest_to(
+            proto::Vector { values: v.vector },
+            proto::NearestToVectorRequest {
+                model: r.model,
+                vector: None,
+                top_k: r.top_k,
+                exact: r.exact,
+                ef: r.ef,
+                restrict_vocab: r.restrict_vocab,
+                only_words: r.only_words,
+                exclude_words: r.exclude_words,
+            },
+        );
         self.most_similar_impl(Request::from_parts(meta, ext, q), false)
             .await
     }
