@@ -5,14 +5,9 @@
 mod common;
 
 use std::process::Command;
-use std::sync::Arc;
-use std::time::Duration;
 
-use tokio::net::TcpListener;
-use wordvec::search::Searcher;
+use common::server::{start_all, with_classifier};
 use wordvec::server::config::ServeConfig;
-use wordvec::server::models::{ClassifierModel, Models, VectorModel};
-use wordvec::server::LiveModels;
 
 fn chromium() -> Option<&'static str> {
     ["chromium", "chromium-browser", "google-chrome"]
@@ -52,52 +47,18 @@ async fn the_page_answers_queries_draws_and_classifies() {
         eprintln!("no chromium installed: the explorer's browser test was not run");
         return;
     };
-    let dir = tempfile::tempdir().unwrap();
-    let data = common::labelled_csv(dir.path(), "d.csv", 600, 2, false);
-    let set = wordvec::classify::Dataset::read(&data, &Default::default()).unwrap();
-    let config = wordvec::classify::ClassifierConfig {
-        min_count: 2,
-        epochs: 10,
-        ..Default::default()
-    };
-    let out = wordvec::classify::train(&set, &config, None, None, None, |_, _| Ok(())).unwrap();
-    let emb = common::load("w2vc-sg-d32.bin");
+    let models = with_classifier();
+    let emb = &models.all_vectors()[0].searcher.embeddings;
     let want = emb
         .most_similar(&[wordvec::Term::Word("king")], &[], 10, None)
         .unwrap();
-    let classifier = out.model.classifier;
     let expected_label = {
-        let p = classifier.predict(&["so happy, love it"]).unwrap();
-        classifier.labels[p[0].labels[0]].clone()
+        let c = &models.all_classifiers()[0].classifier;
+        let p = c.predict(&["so happy, love it"]).unwrap();
+        c.labels[p[0].labels[0]].clone()
     };
-    let models = Arc::new(
-        Models::new(vec![VectorModel {
-            name: "w2v".into(),
-            description: "fixture".into(),
-            searcher: Searcher::exact(emb),
-        }])
-        .with_classifiers(vec![ClassifierModel {
-            name: "tone".into(),
-            classifier,
-        }]),
-    );
-    let grpc = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let http = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = http.local_addr().unwrap();
-    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    let task = tokio::spawn(async move {
-        wordvec::server::serve_all(
-            LiveModels::fixed(models),
-            &ServeConfig::default(),
-            grpc,
-            Some(http),
-            async {
-                let _ = rx.await;
-            },
-        )
-        .await
-    });
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    let s = start_all(ServeConfig::default(), models.clone()).await;
+    let addr = s.http;
     let url = format!("http://{addr}/?q=king&text=so%20happy%2C%20love%20it");
     let page = tokio::task::spawn_blocking(move || dom(browser, &url))
         .await
@@ -114,38 +75,17 @@ async fn the_page_answers_queries_draws_and_classifies() {
     // The query word and its ten neighbours, projected and drawn.
     assert_eq!(attr(&page, "data-drawn"), Some(11), "{page}");
     assert!(page.contains(&format!("<b>{expected_label}</b>")), "{page}");
-    tx.send(()).unwrap();
-    task.await.unwrap().unwrap();
+    s.shutdown().await.unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_explorer_serves_only_the_api() {
-    let grpc = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let http = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = http.local_addr().unwrap();
     let config = ServeConfig {
         no_explorer: true,
         ..ServeConfig::default()
     };
-    let models = Arc::new(Models::new(vec![VectorModel {
-        name: "w2v".into(),
-        description: "fixture".into(),
-        searcher: Searcher::exact(common::load("w2vc-sg-d32.bin")),
-    }]));
-    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    let task = tokio::spawn(async move {
-        wordvec::server::serve_all(
-            LiveModels::fixed(models),
-            &config,
-            grpc,
-            Some(http),
-            async {
-                let _ = rx.await;
-            },
-        )
-        .await
-    });
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    let s = start_all(config, with_classifier()).await;
+    let addr = s.http;
     let status = tokio::task::spawn_blocking(move || {
         use std::io::{Read, Write};
         let mut s = std::net::TcpStream::connect(addr).unwrap();
@@ -158,6 +98,5 @@ async fn no_explorer_serves_only_the_api() {
     .await
     .unwrap();
     assert!(status.starts_with("HTTP/1.1 404"), "{status}");
-    tx.send(()).unwrap();
-    task.await.unwrap().unwrap();
+    s.shutdown().await.unwrap();
 }

@@ -6,79 +6,14 @@ mod common;
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::sync::Arc;
 use std::time::Duration;
 
+use common::server::{start_all, with_classifier};
 use serde_json::{json, Value};
-use tokio::net::TcpListener;
-use wordvec::search::Searcher;
 use wordvec::server::config::ServeConfig;
-use wordvec::server::models::{ClassifierModel, Models, VectorModel};
 use wordvec::server::proto::classifier_client::ClassifierClient;
 use wordvec::server::proto::embeddings_client::EmbeddingsClient;
 use wordvec::server::proto::{self, term, Term};
-use wordvec::server::LiveModels;
-
-struct Both {
-    grpc: std::net::SocketAddr,
-    http: std::net::SocketAddr,
-    stop: tokio::sync::oneshot::Sender<()>,
-    task: tokio::task::JoinHandle<wordvec::Result<()>>,
-}
-
-fn models() -> Arc<Models> {
-    let dir = tempfile::tempdir().unwrap();
-    let path = common::labelled_csv(dir.path(), "d.csv", 400, 2, false);
-    let data = wordvec::classify::Dataset::read(&path, &Default::default()).unwrap();
-    let config = wordvec::classify::ClassifierConfig {
-        min_count: 2,
-        epochs: 3,
-        ..Default::default()
-    };
-    let out = wordvec::classify::train(&data, &config, None, None, None, |_, _| Ok(())).unwrap();
-    Arc::new(
-        Models::new(vec![VectorModel {
-            name: "w2v".into(),
-            description: "fixture".into(),
-            searcher: Searcher::exact(common::load("w2vc-sg-d32.bin")),
-        }])
-        .with_classifiers(vec![ClassifierModel {
-            name: "tone".into(),
-            classifier: out.model.classifier,
-        }]),
-    )
-}
-
-async fn start(config: ServeConfig) -> Both {
-    let grpc = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let http = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let (ga, ha) = (grpc.local_addr().unwrap(), http.local_addr().unwrap());
-    let (stop, rx) = tokio::sync::oneshot::channel::<()>();
-    let task = tokio::spawn(async move {
-        wordvec::server::serve_all(
-            LiveModels::fixed(models()),
-            &config,
-            grpc,
-            Some(http),
-            async {
-                let _ = rx.await;
-            },
-        )
-        .await
-    });
-    for _ in 0..100 {
-        if tokio::net::TcpStream::connect(ha).await.is_ok() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    Both {
-        grpc: ga,
-        http: ha,
-        stop,
-        task,
-    }
-}
 
 /// One HTTP/1.1 exchange on a fresh connection (`connection: close`): status and body.
 fn exchange(addr: std::net::SocketAddr, request: &[u8]) -> (u16, String) {
@@ -155,7 +90,7 @@ fn word(w: &str) -> Term {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_rpc_answers_as_its_grpc_twin() {
-    let s = start(ServeConfig::default()).await;
+    let s = start_all(ServeConfig::default(), with_classifier()).await;
     let channel = tonic::transport::Endpoint::from_shared(format!("http://{}", s.grpc))
         .unwrap()
         .connect()
@@ -303,8 +238,7 @@ async fn every_rpc_answers_as_its_grpc_twin() {
         doc["components"]["schemas"]["NearestToTextRequest"]["properties"]["text"]["type"],
         "string"
     );
-    s.stop.send(()).unwrap();
-    s.task.await.unwrap().unwrap();
+    s.shutdown().await.unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -314,7 +248,7 @@ async fn hostile_requests_get_clear_json_errors() {
         auth_token_file: Some(common::server::token_file(dir.path())),
         ..ServeConfig::default()
     };
-    let s = start(config).await;
+    let s = start_all(config, with_classifier()).await;
     let h = s.http;
     let results = tokio::task::spawn_blocking(move || {
         let auth = "authorization: Bearer s3cret\r\n";
@@ -467,15 +401,14 @@ async fn hostile_requests_get_clear_json_errors() {
     .await
     .unwrap();
     assert_eq!(code, 200);
-    s.stop.send(()).unwrap();
-    s.task.await.unwrap().unwrap();
+    s.shutdown().await.unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_client_that_stalls_cannot_hold_a_connection() {
     let mut config = ServeConfig::default();
     config.limits.read_timeout_secs = 1.0;
-    let s = start(config).await;
+    let s = start_all(config, with_classifier()).await;
     let h = s.http;
     let (headers, body) = tokio::task::spawn_blocking(move || {
         use std::time::Instant;
@@ -501,6 +434,5 @@ async fn a_client_that_stalls_cannot_hold_a_connection() {
     assert!(headers.0 < Duration::from_secs(5), "headers: {headers:?}");
     assert!(body.0 < Duration::from_secs(5), "body: {body:?}");
     assert!(body.1.starts_with("HTTP/1.1 408"), "{}", body.1);
-    s.stop.send(()).unwrap();
-    s.task.await.unwrap().unwrap();
+    s.shutdown().await.unwrap();
 }

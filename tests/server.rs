@@ -12,7 +12,7 @@ use tonic::transport::{Certificate, ClientTlsConfig, Endpoint};
 use tonic::{Code, Request};
 use wordvec::search::Searcher;
 use wordvec::server::config::ServeConfig;
-use wordvec::server::models::{ClassifierModel, Models, VectorModel};
+use wordvec::server::models::{Models, VectorModel};
 use wordvec::server::proto::classifier_client::ClassifierClient;
 use wordvec::server::proto::embeddings_client::EmbeddingsClient;
 use wordvec::server::proto::{self, Term};
@@ -293,38 +293,9 @@ async fn text_vectors_are_the_mean_of_the_word_vectors() {
     s.shutdown().await.unwrap();
 }
 
-fn with_classifier() -> Arc<Models> {
-    let dir = tempfile::tempdir().unwrap();
-    let path = common::labelled_csv(dir.path(), "d.csv", 600, 2, false);
-    let data = wordvec::classify::Dataset::read(&path, &Default::default()).unwrap();
-    let config = wordvec::classify::ClassifierConfig {
-        min_count: 2,
-        epochs: 10,
-        optimizer: wordvec::classify::OptimizerConfig {
-            kind: wordvec::classify::OptimizerKind::Adam,
-            lr: 0.02,
-            momentum: 0.0,
-        },
-        ..Default::default()
-    };
-    let out = wordvec::classify::train(&data, &config, None, None, None, |_, _| Ok(())).unwrap();
-    let emb = common::load("w2vc-sg-d32.bin");
-    Arc::new(
-        Models::new(vec![VectorModel {
-            name: "w2v".into(),
-            description: "fixture".into(),
-            searcher: Searcher::exact(emb),
-        }])
-        .with_classifiers(vec![ClassifierModel {
-            name: "tone".into(),
-            classifier: out.model.classifier,
-        }]),
-    )
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn classifier_predicts_like_the_library() {
-    let models = with_classifier();
+    let models = common::server::with_classifier();
     let lib = models.classifier("tone").unwrap();
     let mut config = ServeConfig::default();
     config.limits.max_words = 3;

@@ -9,7 +9,7 @@ use tokio::sync::oneshot;
 use tonic::transport::{Channel, Endpoint};
 use wordvec::search::Searcher;
 use wordvec::server::config::ServeConfig;
-use wordvec::server::models::{Models, VectorModel};
+use wordvec::server::models::{ClassifierModel, Models, VectorModel};
 use wordvec::server::proto::embeddings_client::EmbeddingsClient;
 use wordvec::server::proto::{self, term, Term};
 
@@ -115,4 +115,76 @@ pub fn token_file(dir: &std::path::Path) -> std::path::PathBuf {
     let p = dir.join("token");
     std::fs::write(&p, "s3cret\n").unwrap();
     p
+}
+
+/// The fixture's vectors ("w2v") and a classifier ("tone") trained on a generated labelled
+/// file, both exact.
+pub fn with_classifier() -> Arc<Models> {
+    let dir = tempfile::tempdir().unwrap();
+    let path = crate::common::labelled_csv(dir.path(), "d.csv", 600, 2, false);
+    let data = wordvec::classify::Dataset::read(&path, &Default::default()).unwrap();
+    let config = wordvec::classify::ClassifierConfig {
+        min_count: 2,
+        epochs: 10,
+        optimizer: wordvec::classify::OptimizerConfig {
+            kind: wordvec::classify::OptimizerKind::Adam,
+            lr: 0.02,
+            momentum: 0.0,
+        },
+        ..Default::default()
+    };
+    let out = wordvec::classify::train(&data, &config, None, None, None, |_, _| Ok(())).unwrap();
+    let emb = crate::common::load("w2vc-sg-d32.bin");
+    Arc::new(
+        Models::new(vec![VectorModel {
+            name: "w2v".into(),
+            description: "fixture".into(),
+            searcher: Searcher::exact(emb),
+        }])
+        .with_classifiers(vec![ClassifierModel {
+            name: "tone".into(),
+            classifier: out.model.classifier,
+        }]),
+    )
+}
+
+/// A server on gRPC and HTTP/JSON ports of 127.0.0.1:0 ([`wordvec::server::serve_all`]).
+pub struct RunningBoth {
+    pub grpc: std::net::SocketAddr,
+    pub http: std::net::SocketAddr,
+    stop: Option<oneshot::Sender<()>>,
+    task: tokio::task::JoinHandle<wordvec::Result<()>>,
+}
+
+impl RunningBoth {
+    pub async fn shutdown(mut self) -> wordvec::Result<()> {
+        self.stop.take().unwrap().send(()).unwrap();
+        self.task.await.unwrap()
+    }
+}
+
+pub async fn start_all(config: ServeConfig, models: Arc<Models>) -> RunningBoth {
+    let grpc = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let http = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let (ga, ha) = (grpc.local_addr().unwrap(), http.local_addr().unwrap());
+    let (tx, rx) = oneshot::channel::<()>();
+    let live = wordvec::server::LiveModels::fixed(models);
+    let task = tokio::spawn(async move {
+        wordvec::server::serve_all(live, &config, grpc, Some(http), async move {
+            let _ = rx.await;
+        })
+        .await
+    });
+    for _ in 0..100 {
+        if tokio::net::TcpStream::connect(ha).await.is_ok() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    RunningBoth {
+        grpc: ga,
+        http: ha,
+        stop: Some(tx),
+        task,
+    }
 }
