@@ -1,7 +1,6 @@
 //! `wordvec embed`: text vectors (the mean of a text's word vectors), from a file or a daemon.
 
 use std::io::{BufRead, Write};
-use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 use clap::Args;
@@ -9,7 +8,7 @@ use wordvec::classify::{embed_text, TextVector};
 use wordvec::server::proto;
 
 use super::client::{status_error, Client, ServerArgs};
-use super::{open_vectors, LoadArgs};
+use super::{open_vectors, split_file_and_words, LoadArgs};
 
 #[derive(Debug, Args)]
 pub struct EmbedArgs {
@@ -31,14 +30,11 @@ pub struct EmbedArgs {
 }
 
 pub fn run(a: EmbedArgs) -> Result<()> {
-    let (file, mut texts): (Option<PathBuf>, Vec<String>) = match a.args.split_first() {
-        Some((first, rest))
-            if a.remote.server.is_none() && std::path::Path::new(first).is_file() =>
-        {
-            (Some(first.into()), rest.to_vec())
-        }
-        _ => (None, a.args.clone()),
-    };
+    let (file, mut texts) = split_file_and_words(&a.args, None)?;
+    anyhow::ensure!(
+        file.is_none() || a.remote.server.is_none(),
+        "with --server, give texts only (the server holds the vectors)"
+    );
     if texts.is_empty() || texts == ["-"] {
         texts = std::io::stdin()
             .lock()
