@@ -42,6 +42,29 @@ pub const MAX_GZIP_RATIO: u64 = 64;
 /// and the server's message limit is smaller still.
 pub const MAX_TEXT_BYTES: usize = 1 << 20;
 
+/// Longest word a request may name by default, in bytes (the daemon's `--max-word-bytes`): a
+/// query term, a filter word, a text's token, a model name. The longest entries of the GoogleNews
+/// vocabulary are phrases of about 150 bytes; a word past this is an error before any work, and
+/// it bounds the n-gram work of a fastText model's out-of-vocabulary word.
+pub const DEFAULT_MAX_WORD_BYTES: usize = 1024;
+
+/// Most bytes of a caller's string (a word, a model name) that an error message repeats.
+pub const ECHO_BYTES: usize = 64;
+
+/// `s` as an error message shows it: whole when short, else its first [`ECHO_BYTES`] bytes (cut
+/// at a character boundary) and how long it was, so that an error about a 4 MB word is not
+/// itself 4 MB.
+pub fn echo(s: &str) -> std::borrow::Cow<'_, str> {
+    if s.len() <= ECHO_BYTES {
+        return std::borrow::Cow::Borrowed(s);
+    }
+    let mut end = ECHO_BYTES;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    std::borrow::Cow::Owned(format!("{}... ({} bytes)", &s[..end], s.len()))
+}
+
 /// `value` when it is at most `max`, else an error naming `what`.
 pub fn at_most(what: &str, value: usize, max: usize) -> Result<usize> {
     if value > max {
@@ -113,5 +136,14 @@ mod tests {
         assert!(e.contains("overflows"), "{e}");
         assert!(zeroed::<f32>("huge", usize::MAX / 2).is_err());
         assert_eq!(zeroed::<f32>("small", 3).unwrap(), vec![0.0; 3]);
+    }
+
+    #[test]
+    fn echo_cuts_long_strings_at_a_char_boundary() {
+        assert_eq!(echo("king"), "king");
+        let long = "é".repeat(1000);
+        let e = echo(&long);
+        assert!(e.len() < 100, "{e}");
+        assert!(e.ends_with("... (2000 bytes)"), "{e}");
     }
 }
