@@ -9,7 +9,7 @@ wordsim353 Spearman). words/s = corpus words x epochs / wall time of the whole r
 pass included, as each tool reports it end to end). Also checks that gensim loads wordvec's
 output.
 
-Corpus: ../shared/bench/make-corpus.sh OUT_DIR  (OUT_DIR/corpus.txt, questions-words.txt,
+Corpus: benches/make-corpus.sh OUT_DIR  (OUT_DIR/corpus.txt, questions-words.txt,
 wordsim353.tsv). Peers: pip install word2vec gensim  (the first builds Mikolov's C tool).
 
 Usage: python3 benches/compare_train.py CORPUS_DIR [--threads 2] [--only wordvec]

@@ -445,6 +445,24 @@ pub fn normalize(v: &mut [f32]) {
     }
 }
 
+impl crate::quant::UnitRows for Embeddings {
+    fn len(&self) -> usize {
+        Embeddings::len(self)
+    }
+    fn dims(&self) -> usize {
+        Embeddings::dims(self)
+    }
+    fn fingerprint(&self) -> String {
+        Embeddings::fingerprint(self)
+    }
+    fn unit_row(&self, i: usize) -> Vec<f32> {
+        Embeddings::unit_row(self, i)
+    }
+    fn word(&self, i: usize) -> &str {
+        Embeddings::word(self, i)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

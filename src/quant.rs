@@ -1,7 +1,7 @@
 //! An int8 copy of the unit rows, scanned first by exact queries: a quarter of the bytes of the
 //! f32 matrix, with answers identical to the f32 scan.
 //!
-//! Quantisation is per dimension (REFERENCE, section 7): `x_j ~ lo_j + step_j * c_j` with `c_j`
+//! Quantisation is per dimension: `x_j ~ lo_j + step_j * c_j` with `c_j`
 //! in `0..=255`, so each component is off by at most `step_j / 2`. For a unit query `y`, the
 //! approximate score `a_i = sum_j (lo_j + step_j c_ij) y_j` differs from the f32 scan's score by at
 //! most `M = sum_j (step_j / 2) |y_j|` plus the rounding of both sums in f32 (bounded by
@@ -35,7 +35,6 @@ use std::sync::Arc;
 use rayon::prelude::*;
 
 use crate::bytes::{Backing, Slice};
-use crate::embeddings::Embeddings;
 use crate::error::{Error, Result};
 use crate::topk::{Scored, TopK};
 
@@ -61,7 +60,27 @@ pub fn sidecar_path(vectors: &Path) -> PathBuf {
     PathBuf::from(s)
 }
 
-fn unit_row(emb: &Embeddings, i: usize) -> Vec<f32> {
+/// The vectors an int8 copy is made of and checked against: what this module needs of them.
+/// [`crate::Embeddings`] implements it (and holds the copy), so this module does not depend on
+/// the embeddings.
+pub trait UnitRows: Sync {
+    /// Number of rows.
+    fn len(&self) -> usize;
+    /// Whether there are no rows.
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+    /// Dimensions of a row.
+    fn dims(&self) -> usize;
+    /// A digest of the rows, written into the copy's header to tie it to them.
+    fn fingerprint(&self) -> String;
+    /// Row `i` at unit length.
+    fn unit_row(&self, i: usize) -> Vec<f32>;
+    /// The word of row `i` (for error messages).
+    fn word(&self, i: usize) -> &str;
+}
+
+fn unit_row<R: UnitRows + ?Sized>(emb: &R, i: usize) -> Vec<f32> {
     emb.unit_row(i)
 }
 
@@ -71,7 +90,7 @@ fn align64(x: usize) -> usize {
 
 impl Int8Rows {
     /// Quantises the unit rows of `emb`.
-    pub fn build(emb: &Embeddings) -> Result<Int8Rows> {
+    pub fn build<R: UnitRows + ?Sized>(emb: &R) -> Result<Int8Rows> {
         let (n, d) = (emb.len(), emb.dims());
         let codes_len = crate::limits::product("the int8 copy", &[n, d])?;
         let (mut lo, mut hi) = (vec![f32::INFINITY; d], vec![f32::NEG_INFINITY; d]);
@@ -168,7 +187,7 @@ impl Int8Rows {
 
     /// Maps the sidecar `path` of `emb`, checks its header against the vectors (fingerprint,
     /// sizes) and every code against its row.
-    pub fn open(path: &Path, emb: &Embeddings) -> Result<Int8Rows> {
+    pub fn open<R: UnitRows + ?Sized>(path: &Path, emb: &R) -> Result<Int8Rows> {
         let backing = crate::io::map_file(path)?;
         let rows = Self::from_backing(backing, path)?;
         let fp = emb.fingerprint();
@@ -270,7 +289,7 @@ impl Int8Rows {
     }
 
     /// Checks that every code is its row's value to within half a step (and rounding).
-    pub fn verify(&self, emb: &Embeddings, path: &Path) -> Result<()> {
+    pub fn verify<R: UnitRows + ?Sized>(&self, emb: &R, path: &Path) -> Result<()> {
         let d = self.dims;
         let bad = (0..self.n).into_par_iter().find_first(|&i| {
             let x = unit_row(emb, i);
@@ -437,6 +456,7 @@ impl Int8Rows {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::embeddings::Embeddings;
 
     #[cfg(feature = "index")]
     #[test]

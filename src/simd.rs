@@ -193,7 +193,7 @@ unsafe fn dot_avx2(query: &[f32], row: &[u8]) -> f32 {
     let q = query.as_ptr();
     let r = row.as_ptr() as *const f32;
     let mut i = 0;
-    // SAFETY (all loads below): every index read is below `n`, `q` points at `n` floats and `r`
+    // SAFETY: (all loads below) every index read is below `n`, `q` points at `n` floats and `r`
     // at `n * 4` bytes (the caller's contract); `_mm256_loadu_ps` and `read_unaligned` accept any
     // alignment, and x86 is little-endian, so the bytes are the floats the file holds.
     unsafe {

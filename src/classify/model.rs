@@ -540,8 +540,10 @@ pub fn backward(
 /// The embedding's gradient for one batch, sparse: only the rows the batch touched.
 #[derive(Debug, Clone, Default)]
 pub struct RowGrads {
-    /// Embedding rows the batch touched, in first-touch order (distinct).
-    pub rows: Vec<u32>,
+    /// Embedding rows the batch touched, in first-touch order. Distinct: a row gets a slot the
+    /// first time it is seen (`slot`), and only then is it pushed. The field is private so that
+    /// nothing else can break that, which the optimiser's parallel row updates rely on.
+    rows: Vec<u32>,
     /// `rows.len() x dim` gradients of those rows (filled by [`RowGrads::gather`] only).
     pub grads: Vec<f32>,
     /// Per vocabulary row: its slot in `rows`, or `u32::MAX`.
@@ -555,6 +557,11 @@ pub struct RowGrads {
 }
 
 impl RowGrads {
+    /// Embedding rows the batch touched, in first-touch order; no row twice.
+    pub fn rows(&self) -> &[u32] {
+        &self.rows
+    }
+
     /// Buffers for a vocabulary of `vocab_size` rows.
     pub fn new(vocab_size: usize) -> RowGrads {
         RowGrads {

@@ -115,10 +115,12 @@ struct RowPtrs {
     v: *mut f32,
 }
 
-// SAFETY: the pointers are only turned into slices of rows listed in `RowGrads::rows`, which are
-// distinct (the backward pass gives each row one slot), so no two tasks ever touch the same
-// element; the owning vectors outlive the parallel loop, which borrows them mutably.
+// SAFETY: the pointers are only turned into slices of rows listed in `RowGrads::rows()`, which
+// are distinct (`RowGrads` keeps its list private and pushes a row only when it first gets a
+// slot), so no two tasks ever touch the same element; the owning vectors outlive the parallel
+// loop, which borrows them mutably.
 unsafe impl Send for RowPtrs {}
+// SAFETY: as for `Send`: shared use only ever reaches distinct rows.
 unsafe impl Sync for RowPtrs {}
 
 type RowSlices<'a> = (&'a mut [f32], Option<&'a mut [f32]>, Option<&'a mut [f32]>);
@@ -185,7 +187,7 @@ pub fn step(
         (OptimizerKind::Adam, _, _) => unreachable!("Adam state has both moments"),
         (OptimizerKind::Sgd, m, _) => sgd(p, grad, m.filter(|_| momentum > 0.0), lr, momentum),
     };
-    if let Some((g, dx)) = rows.filter(|(g, _)| !g.rows.is_empty()) {
+    if let Some((g, dx)) = rows.filter(|(g, _)| !g.rows().is_empty()) {
         let dim = params.layers[0].inputs;
         let null = std::ptr::null_mut();
         let ptrs = RowPtrs {
@@ -194,7 +196,7 @@ pub fn step(
             v: state.second.first_mut().map_or(null, |v| v.as_mut_ptr()),
         };
         let rows = params.embedding.len() / dim.max(1);
-        assert!(g.rows.iter().all(|&r| (r as usize) < rows));
+        assert!(g.rows().iter().all(|&r| (r as usize) < rows));
         assert!(state
             .first
             .first()
@@ -204,7 +206,7 @@ pub fn step(
             .first()
             .is_none_or(|v| v.len() == params.embedding.len()));
         let one = |grad: &mut Vec<f32>, (s, &row): (usize, &u32)| {
-            if let Some(&ahead) = g.rows.get(s + PREFETCH_AHEAD) {
+            if let Some(&ahead) = g.rows().get(s + PREFETCH_AHEAD) {
                 ptrs.prefetch(ahead as usize * dim, dim);
             }
             grad.resize(dim, 0.0);
@@ -215,15 +217,15 @@ pub fn step(
             let (p, m, v) = unsafe { ptrs.row(row as usize * dim, dim) };
             update(p, grad, m, v);
         };
-        if g.rows.len() >= 2 * ROWS_PER_TASK {
-            g.rows
+        if g.rows().len() >= 2 * ROWS_PER_TASK {
+            g.rows()
                 .par_iter()
                 .enumerate()
                 .with_min_len(ROWS_PER_TASK)
                 .for_each_init(Vec::new, one);
         } else {
             let mut grad = Vec::new();
-            g.rows.iter().enumerate().for_each(|r| one(&mut grad, r));
+            g.rows().iter().enumerate().for_each(|r| one(&mut grad, r));
         }
     }
     let mut tensors = params.tensors_mut();

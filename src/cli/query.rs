@@ -25,6 +25,20 @@ pub struct NnArgs {
     /// How many neighbours.
     #[arg(short, long, default_value_t = 10)]
     pub k: usize,
+    /// Read one query per line (words separated by spaces) from FILE ("-" for stdin).
+    #[arg(long, value_name = "FILE")]
+    pub queries: Option<PathBuf>,
+    /// Print JSON (one object per query) instead of a table.
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub search: SearchArgs,
+}
+
+/// How `nn` and `analogy` search: where (a file, an index, a daemon), how exactly, among which
+/// words.
+#[derive(Debug, Args)]
+pub struct SearchArgs {
     /// Only consider the N most frequent words.
     #[arg(long, value_name = "N")]
     pub restrict_vocab: Option<usize>,
@@ -37,18 +51,53 @@ pub struct NnArgs {
     /// Scan every vector exactly, even when an index exists.
     #[arg(long)]
     pub exact: bool,
-    /// Read one query per line (words separated by spaces) from FILE ("-" for stdin).
-    #[arg(long, value_name = "FILE")]
-    pub queries: Option<PathBuf>,
-    /// Print JSON (one object per query) instead of a table.
-    #[arg(long)]
-    pub json: bool,
     #[command(flatten)]
     pub filter: FilterArgs,
     #[command(flatten)]
     pub remote: ServerArgs,
     #[command(flatten)]
     pub load: LoadArgs,
+}
+
+impl SearchArgs {
+    /// The searcher for `file` (or the default model): its vectors and, unless `--exact`, the
+    /// index named or found beside them; and the filter of `--only`/`--exclude`.
+    fn open(&self, file: Option<&std::path::Path>) -> Result<(Searcher, Filter)> {
+        let emb = open_vectors(file, &self.load)?;
+        let index_path = match (&self.index, file) {
+            (Some(i), _) => Some(i.to_owned()),
+            (None, Some(f)) => Some(wordvec::index::default_path(f)).filter(|p| p.exists()),
+            _ => None,
+        };
+        let index = match index_path {
+            Some(p) if !self.exact => Some(super::index::open_index(&p, &emb)?),
+            _ => None,
+        };
+        let filter = self.filter.filter(&emb)?;
+        let searcher = Searcher {
+            embeddings: emb,
+            index,
+        };
+        Ok((searcher, filter))
+    }
+
+    /// `query` with these flags' options.
+    fn apply<'a>(&self, query: Query<'a>, filter: Filter) -> Query<'a> {
+        query
+            .restrict_vocab(self.restrict_vocab)
+            .filter(filter)
+            .mode(if self.exact { Mode::Exact } else { Mode::Auto })
+            .ef(self.ef)
+    }
+
+    /// The flags as the daemon's request fields: `(exact, ef, restrict_vocab)`, 0 for unset.
+    fn wire(&self) -> (bool, u32, u32) {
+        (
+            self.exact,
+            self.ef.unwrap_or(0) as u32,
+            self.restrict_vocab.unwrap_or(0) as u32,
+        )
+    }
 }
 
 /// Allow- and deny-lists of words, from files.
@@ -92,35 +141,8 @@ struct NnJson<'a> {
     neighbors: &'a [wordvec::Neighbor],
 }
 
-/// Opens vectors and, unless `exact`, the index named or found beside them.
-fn open_searcher(
-    file: Option<&std::path::Path>,
-    load: &super::LoadArgs,
-    index: Option<&std::path::Path>,
-    exact: bool,
-) -> Result<(Searcher, Mode)> {
-    let emb = open_vectors(file, load)?;
-    let index_path = match (index, file) {
-        (Some(i), _) => Some(i.to_owned()),
-        (None, Some(f)) => Some(wordvec::index::default_path(f)).filter(|p| p.exists()),
-        _ => None,
-    };
-    let index = match index_path {
-        Some(p) if !exact => Some(super::index::open_index(&p, &emb)?),
-        _ => None,
-    };
-    let mode = if exact { Mode::Exact } else { Mode::Auto };
-    Ok((
-        Searcher {
-            embeddings: emb,
-            index,
-        },
-        mode,
-    ))
-}
-
 pub fn nn(a: NnArgs) -> Result<()> {
-    let (file, words) = if a.remote.server.is_some() {
+    let (file, words) = if a.search.remote.server.is_some() {
         (None, a.args.clone())
     } else {
         split_file_and_words(&a.args, None)?
@@ -166,19 +188,20 @@ pub fn nn(a: NnArgs) -> Result<()> {
             output::neighbors_table(&format!("{title}  [{describe}]"), result, "cosine")
         }
     };
-    if a.remote.server.is_some() {
-        let (only, exclude) = a.filter.lists()?;
-        let mut c = Client::connect(&a.remote)?;
+    if a.search.remote.server.is_some() {
+        let (only, exclude) = a.search.filter.lists()?;
+        let mut c = Client::connect(&a.search.remote)?;
         let describe = c.describe()?;
+        let (exact, ef, restrict_vocab) = a.search.wire();
         for q in &queries {
             let req = proto::MostSimilarRequest {
                 model: c.model.clone(),
                 positive: q.iter().map(|w| client::word(w)).collect(),
                 negative: a.negative.iter().map(|w| client::word(w)).collect(),
                 top_k: a.k as u32,
-                exact: a.exact,
-                ef: a.ef.unwrap_or(0) as u32,
-                restrict_vocab: a.restrict_vocab.unwrap_or(0) as u32,
+                exact,
+                ef,
+                restrict_vocab,
                 only_words: only.clone().unwrap_or_default(),
                 exclude_words: exclude.clone(),
             };
@@ -190,19 +213,15 @@ pub fn nn(a: NnArgs) -> Result<()> {
         }
         return Ok(());
     }
-    let (searcher, mode) = open_searcher(file.as_deref(), &a.load, a.index.as_deref(), a.exact)?;
-    let emb = &searcher.embeddings;
-    let filter = a.filter.filter(emb)?;
+    let (searcher, filter) = a.search.open(file.as_deref())?;
     let negative: Vec<Term> = a.negative.iter().map(Term::from).collect();
     for q in &queries {
         let positive: Vec<Term> = q.iter().map(Term::from).collect();
-        let query = Query::new(&positive, &negative, a.k)
-            .restrict_vocab(a.restrict_vocab)
-            .filter(filter.clone())
-            .mode(mode)
-            .ef(a.ef);
+        let query = a
+            .search
+            .apply(Query::new(&positive, &negative, a.k), filter.clone());
         let result = searcher.search(&query)?;
-        print(q, &result, &emb.describe())?;
+        print(q, &result, &searcher.embeddings.describe())?;
     }
     Ok(())
 }
@@ -218,31 +237,15 @@ pub struct AnalogyArgs {
     /// Use 3CosMul instead of 3CosAdd.
     #[arg(long)]
     pub cosmul: bool,
-    /// Answer through this HNSW index (default: VECTORS.idx when it exists).
-    #[arg(long, value_name = "INDEX")]
-    pub index: Option<PathBuf>,
-    /// Index search breadth (candidate list size); larger is slower and more exact.
-    #[arg(long)]
-    pub ef: Option<usize>,
-    /// Scan every vector exactly, even when an index exists.
-    #[arg(long)]
-    pub exact: bool,
-    /// Only consider the N most frequent words.
-    #[arg(long, value_name = "N")]
-    pub restrict_vocab: Option<usize>,
     /// Print JSON instead of a table.
     #[arg(long)]
     pub json: bool,
     #[command(flatten)]
-    pub filter: FilterArgs,
-    #[command(flatten)]
-    pub remote: ServerArgs,
-    #[command(flatten)]
-    pub load: LoadArgs,
+    pub search: SearchArgs,
 }
 
 pub fn analogy(a: AnalogyArgs) -> Result<()> {
-    let (file, words) = if a.remote.server.is_some() {
+    let (file, words) = if a.search.remote.server.is_some() {
         anyhow::ensure!(
             a.args.len() == 3,
             "with --server, give exactly three words A B C"
@@ -252,10 +255,11 @@ pub fn analogy(a: AnalogyArgs) -> Result<()> {
         split_file_and_words(&a.args, Some(3))?
     };
     let (x, y, z) = (&words[0], &words[1], &words[2]);
-    let (result, describe) = if a.remote.server.is_some() {
-        let (only, exclude) = a.filter.lists()?;
-        let mut c = Client::connect(&a.remote)?;
+    let (result, describe) = if a.search.remote.server.is_some() {
+        let (only, exclude) = a.search.filter.lists()?;
+        let mut c = Client::connect(&a.search.remote)?;
         let describe = c.describe()?;
+        let (exact, ef, restrict_vocab) = a.search.wire();
         let req = proto::AnalogyRequest {
             model: c.model.clone(),
             a: x.clone(),
@@ -263,9 +267,9 @@ pub fn analogy(a: AnalogyArgs) -> Result<()> {
             c: z.clone(),
             top_k: a.k as u32,
             cosmul: a.cosmul,
-            exact: a.exact,
-            ef: a.ef.unwrap_or(0) as u32,
-            restrict_vocab: a.restrict_vocab.unwrap_or(0) as u32,
+            exact,
+            ef,
+            restrict_vocab,
             only_words: only.unwrap_or_default(),
             exclude_words: exclude,
         };
@@ -278,16 +282,13 @@ pub fn analogy(a: AnalogyArgs) -> Result<()> {
             describe,
         )
     } else {
-        let (searcher, mode) =
-            open_searcher(file.as_deref(), &a.load, a.index.as_deref(), a.exact)?;
+        let (searcher, filter) = a.search.open(file.as_deref())?;
         let positive = [Term::from(y), Term::from(z)];
         let negative = [Term::from(x)];
-        let query = Query::new(&positive, &negative, a.k)
-            .cosmul(a.cosmul)
-            .restrict_vocab(a.restrict_vocab)
-            .filter(a.filter.filter(&searcher.embeddings)?)
-            .mode(mode)
-            .ef(a.ef);
+        let query = a.search.apply(
+            Query::new(&positive, &negative, a.k).cosmul(a.cosmul),
+            filter,
+        );
         let r = searcher.search(&query)?;
         (r, searcher.embeddings.describe())
     };

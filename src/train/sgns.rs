@@ -3,9 +3,10 @@
 //! Written by hand rather than with a linear-algebra crate because the work is many tiny,
 //! sparse updates (a few 100-float rows per step) on matrices shared without locks, which is
 //! what word2vec, gensim's Cython and fastText all do by hand too: a GEMM call per window would
-//! cost more in overhead than the arithmetic. The loops are plain Rust over raw row pointers
-//! ([`super::hogwild`]); [`train_slice`] compiles them a second time with AVX2 and FMA enabled and
-//! picks that version at run time.
+//! cost more in overhead than the arithmetic. The loops are generic over the kernels of
+//! [`super::hogwild`], which read and write shared rows only through relaxed atomic accesses (no
+//! data race); [`train_slice`] compiles them a second time with AVX2 and FMA enabled and the
+//! 8-float kernels, and picks that version at run time.
 //!
 //! - Classic skip-gram (the C tool's): for each (context, centre) pair, the context's input vector
 //!   is trained against the centre word and `negative` fresh negatives.
@@ -19,7 +20,7 @@
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use super::corpus::SENTENCE_END;
-use super::hogwild::{axpy, dot, SharedMatrix};
+use super::hogwild::{Kernels, Portable, SharedMatrix};
 use super::sampling::{learning_rate, AliasTable, Lcg, SigmoidTable};
 use super::Model;
 
@@ -28,7 +29,7 @@ pub const REPORT_EVERY: u64 = 10_000;
 
 /// What every thread shares.
 pub struct Shared<'a> {
-    /// Input vectors (the word vectors), updated Hogwild through raw pointers.
+    /// Input vectors (the word vectors), updated Hogwild through relaxed atomics.
     pub syn0: &'a SharedMatrix,
     /// Output vectors of negative sampling.
     pub syn1: &'a SharedMatrix,
@@ -100,7 +101,8 @@ pub fn train_slice(sh: &Shared, ids: &[u32], rng: &mut Lcg, stats: &ThreadStats)
             return;
         }
     }
-    train_slice_generic(sh, ids, rng, stats);
+    // SAFETY: the portable kernels run on every CPU of the target.
+    unsafe { train_slice_generic::<Portable>(sh, ids, rng, stats) };
 }
 
 /// # Safety
@@ -108,11 +110,19 @@ pub fn train_slice(sh: &Shared, ids: &[u32], rng: &mut Lcg, stats: &ThreadStats)
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
 unsafe fn train_slice_avx2(sh: &Shared, ids: &[u32], rng: &mut Lcg, stats: &ThreadStats) {
-    train_slice_generic(sh, ids, rng, stats);
+    // SAFETY: this function runs only on CPUs with AVX2 and FMA (its own contract).
+    unsafe { train_slice_generic::<super::hogwild::Avx2Fma>(sh, ids, rng, stats) };
 }
 
+/// # Safety
+/// The CPU must support the instruction set of `K` (see [`Kernels`]).
 #[inline(always)]
-fn train_slice_generic(sh: &Shared, ids: &[u32], rng: &mut Lcg, stats: &ThreadStats) {
+unsafe fn train_slice_generic<K: Kernels>(
+    sh: &Shared,
+    ids: &[u32],
+    rng: &mut Lcg,
+    stats: &ThreadStats,
+) {
     let d = sh.syn0.dims();
     let w2 = 2 * sh.window;
     let mut s = Scratch {
@@ -160,10 +170,13 @@ fn train_slice_generic(sh: &Shared, ids: &[u32], rng: &mut Lcg, stats: &ThreadSt
                 return;
             }
         }
-        match (sh.model, sh.batched) {
-            (Model::SkipGram, false) => skipgram(sh, &mut s, rng, alpha, d),
-            (Model::SkipGram, true) => skipgram_batched(sh, &mut s, rng, alpha, d),
-            (Model::Cbow, _) => cbow(sh, &mut s, rng, alpha, d),
+        // SAFETY: the CPU supports K's instructions (this function's contract).
+        unsafe {
+            match (sh.model, sh.batched) {
+                (Model::SkipGram, false) => skipgram::<K>(sh, &mut s, rng, alpha, d),
+                (Model::SkipGram, true) => skipgram_batched::<K>(sh, &mut s, rng, alpha, d),
+                (Model::Cbow, _) => cbow::<K>(sh, &mut s, rng, alpha),
+            }
         }
     }
     sh.words_done.fetch_add(words - reported, Ordering::Relaxed);
@@ -187,21 +200,22 @@ fn negative(sh: &Shared, rng: &mut Lcg, word: usize) -> Option<usize> {
     (t != word).then_some(t)
 }
 
-/// Trains the input vector `input` (d floats: a syn0 row for skip-gram, the context mean for
+/// Trains the input vector `input` (a copy of a syn0 row for skip-gram, the context mean for
 /// CBOW) against `word` and `negative` fresh negatives: each output row moves by `g * input`,
-/// and `neu1e` (d floats, zeroed by the caller) collects `g * output` for the caller to apply to
-/// the input side. Adds to the loss sum and pair count in `stats`.
+/// and `neu1e` (zeroed by the caller) collects `g * output` for the caller to apply to the input
+/// side. Adds to the loss sum and pair count in `stats`.
+///
+/// # Safety
+/// The CPU must support the instruction set of `K`.
 #[inline(always)]
-#[allow(clippy::too_many_arguments)]
-fn train_targets(
+unsafe fn train_targets<K: Kernels>(
     sh: &Shared,
     stats: (&mut f64, &mut u64),
     rng: &mut Lcg,
     word: usize,
-    input: *const f32,
-    neu1e: *mut f32,
+    input: &[f32],
+    neu1e: &mut [f32],
     alpha: f32,
-    d: usize,
 ) {
     for k in 0..=sh.negative {
         let (target, label) = if k == 0 {
@@ -212,26 +226,27 @@ fn train_targets(
                 None => continue,
             }
         };
-        let l2 = sh.syn1.row_ptr(target);
-        // SAFETY: `row_ptr` checked that l2 has d floats; `input` and `neu1e` point at d floats
-        // (callers' contract) and are not rows of syn1, so nothing here aliases l2. Shared rows
-        // are accessed only through raw pointers (see `hogwild`).
+        let l2 = sh.syn1.row(target);
+        // SAFETY: the CPU supports K (this function's contract).
         unsafe {
-            let f = dot(input, l2, d);
+            let f = K::dot(input, l2);
             let (g, loss) = sh.sigmoid.grad_and_loss(f, label);
             *stats.0 += f64::from(loss);
             let g = g * alpha;
-            axpy(g, l2, neu1e, d);
-            axpy(g, input, l2, d);
+            K::axpy_from(g, l2, neu1e);
+            K::axpy_into(g, input, l2);
         }
         *stats.1 += 1;
     }
 }
 
+/// Classic skip-gram: each context word's input vector against the centre word.
+///
+/// # Safety
+/// The CPU must support the instruction set of `K`.
 #[inline(always)]
-fn skipgram(sh: &Shared, s: &mut Scratch, rng: &mut Lcg, alpha: f32, d: usize) {
+unsafe fn skipgram<K: Kernels>(sh: &Shared, s: &mut Scratch, rng: &mut Lcg, alpha: f32, d: usize) {
     let len = s.sentence.len();
-    let neu1e = s.neu1e.as_mut_ptr();
     for p in 0..len {
         let word = s.sentence[p] as usize;
         let (lo, hi) = window(rng, sh.window, p, len);
@@ -239,26 +254,40 @@ fn skipgram(sh: &Shared, s: &mut Scratch, rng: &mut Lcg, alpha: f32, d: usize) {
             if c == p {
                 continue;
             }
-            let l1 = sh.syn0.row_ptr(s.sentence[c] as usize);
+            // The input row is read once: it changes only after its targets (as in the C tool,
+            // which reads it in place), so a copy gives the same arithmetic.
+            let l1 = sh.syn0.row(s.sentence[c] as usize);
             s.neu1e.fill(0.0);
-            train_targets(
-                sh,
-                (&mut s.loss, &mut s.pairs),
-                rng,
-                word,
-                l1,
-                neu1e,
-                alpha,
-                d,
-            );
-            // SAFETY: as above.
-            unsafe { axpy(1.0, neu1e, l1, d) };
+            // SAFETY: the CPU supports K (this function's contract).
+            unsafe {
+                K::copy(l1, &mut s.neu1[..d]);
+                train_targets::<K>(
+                    sh,
+                    (&mut s.loss, &mut s.pairs),
+                    rng,
+                    word,
+                    &s.neu1,
+                    &mut s.neu1e,
+                    alpha,
+                );
+                K::axpy_into(1.0, &s.neu1e, l1);
+            }
         }
     }
 }
 
+/// Batched skip-gram: one window's contexts share their negatives.
+///
+/// # Safety
+/// The CPU must support the instruction set of `K`.
 #[inline(always)]
-fn skipgram_batched(sh: &Shared, s: &mut Scratch, rng: &mut Lcg, alpha: f32, d: usize) {
+unsafe fn skipgram_batched<K: Kernels>(
+    sh: &Shared,
+    s: &mut Scratch,
+    rng: &mut Lcg,
+    alpha: f32,
+    d: usize,
+) {
     let len = s.sentence.len();
     for p in 0..len {
         let word = s.sentence[p] as usize;
@@ -283,17 +312,15 @@ fn skipgram_batched(sh: &Shared, s: &mut Scratch, rng: &mut Lcg, alpha: f32, d: 
         // Copy the context rows (nc x d): the output rows are updated from them after the
         // input rows have already moved.
         for (i, &c) in s.contexts.iter().enumerate() {
-            let src = sh.syn0.row_ptr(c);
-            // SAFETY: `src` points at d floats (checked by row_ptr); `wi` has room for
-            // 2 * window >= nc rows of d floats.
-            unsafe { std::ptr::copy_nonoverlapping(src, s.wi.as_mut_ptr().add(i * d), d) };
+            // SAFETY: the CPU supports K (this function's contract).
+            unsafe { K::copy(sh.syn0.row(c), &mut s.wi[i * d..(i + 1) * d]) };
         }
         // Scores and gradient factors: G = (labels - sigmoid(wi . out_j)) * alpha, nc x nt.
         for (j, &(t, label)) in s.targets.iter().enumerate() {
-            let out = sh.syn1.row_ptr(t);
+            let out = sh.syn1.row(t);
             for i in 0..nc {
-                // SAFETY: row i of wi lies inside the buffer; `out` is a checked row.
-                let f = unsafe { dot(s.wi.as_ptr().add(i * d), out, d) };
+                // SAFETY: the CPU supports K.
+                let f = unsafe { K::dot(&s.wi[i * d..(i + 1) * d], out) };
                 let (g, loss) = sh.sigmoid.grad_and_loss(f, label);
                 s.loss += f64::from(loss);
                 s.grad[i * nt + j] = g * alpha;
@@ -302,27 +329,30 @@ fn skipgram_batched(sh: &Shared, s: &mut Scratch, rng: &mut Lcg, alpha: f32, d: 
         s.pairs += (nc * nt) as u64;
         // Input rows: in_i += sum_j G_ij out_j, while the output rows are still unchanged.
         for (i, &c) in s.contexts.iter().enumerate() {
-            let row = sh.syn0.row_ptr(c);
+            let row = sh.syn0.row(c);
             for (j, &(t, _)) in s.targets.iter().enumerate() {
-                // SAFETY: both are checked rows of different matrices, d floats each.
-                unsafe { axpy(s.grad[i * nt + j], sh.syn1.row_ptr(t), row, d) };
+                // SAFETY: the CPU supports K.
+                unsafe { K::axpy_rows(s.grad[i * nt + j], sh.syn1.row(t), row) };
             }
         }
         // Output rows: out_j += sum_i G_ij in_i, from the copies of the input rows.
         for (j, &(t, _)) in s.targets.iter().enumerate() {
-            let row = sh.syn1.row_ptr(t);
+            let row = sh.syn1.row(t);
             for i in 0..nc {
-                // SAFETY: row i of wi lies inside the buffer; `row` is a checked row.
-                unsafe { axpy(s.grad[i * nt + j], s.wi.as_ptr().add(i * d), row, d) };
+                // SAFETY: the CPU supports K.
+                unsafe { K::axpy_into(s.grad[i * nt + j], &s.wi[i * d..(i + 1) * d], row) };
             }
         }
     }
 }
 
+/// CBOW: the mean of the context vectors predicts the centre word.
+///
+/// # Safety
+/// The CPU must support the instruction set of `K`.
 #[inline(always)]
-fn cbow(sh: &Shared, s: &mut Scratch, rng: &mut Lcg, alpha: f32, d: usize) {
+unsafe fn cbow<K: Kernels>(sh: &Shared, s: &mut Scratch, rng: &mut Lcg, alpha: f32) {
     let len = s.sentence.len();
-    let (neu1, neu1e) = (s.neu1.as_mut_ptr(), s.neu1e.as_mut_ptr());
     for p in 0..len {
         let word = s.sentence[p] as usize;
         let (lo, hi) = window(rng, sh.window, p, len);
@@ -330,8 +360,8 @@ fn cbow(sh: &Shared, s: &mut Scratch, rng: &mut Lcg, alpha: f32, d: usize) {
         let mut cw = 0usize;
         for c in lo..=hi {
             if c != p {
-                // SAFETY: row_ptr checked the row; `neu1` holds d floats.
-                unsafe { axpy(1.0, sh.syn0.row_ptr(s.sentence[c] as usize), neu1, d) };
+                // SAFETY: the CPU supports K (this function's contract).
+                unsafe { K::axpy_from(1.0, sh.syn0.row(s.sentence[c] as usize), &mut s.neu1) };
                 cw += 1;
             }
         }
@@ -341,20 +371,22 @@ fn cbow(sh: &Shared, s: &mut Scratch, rng: &mut Lcg, alpha: f32, d: usize) {
         let inv = 1.0 / cw as f32;
         s.neu1.iter_mut().for_each(|x| *x *= inv);
         s.neu1e.fill(0.0);
-        train_targets(
-            sh,
-            (&mut s.loss, &mut s.pairs),
-            rng,
-            word,
-            neu1,
-            neu1e,
-            alpha,
-            d,
-        );
+        // SAFETY: the CPU supports K.
+        unsafe {
+            train_targets::<K>(
+                sh,
+                (&mut s.loss, &mut s.pairs),
+                rng,
+                word,
+                &s.neu1,
+                &mut s.neu1e,
+                alpha,
+            )
+        };
         for c in lo..=hi {
             if c != p {
-                // SAFETY: row_ptr checked the row; neu1e holds d floats.
-                unsafe { axpy(1.0, neu1e, sh.syn0.row_ptr(s.sentence[c] as usize), d) };
+                // SAFETY: the CPU supports K.
+                unsafe { K::axpy_into(1.0, &s.neu1e, sh.syn0.row(s.sentence[c] as usize)) };
             }
         }
     }

@@ -4,7 +4,7 @@ fastText and gensim on them (fasttext-expected.json).
 
 Commands (fastText 0.9.2 from PyPI `fasttext-wheel`, gensim 4.4.0, one thread):
     pip install fasttext-wheel gensim
-    head -c 400000 corpus.txt > text.txt    # corpus.txt: ../shared/bench/make-corpus.sh
+    head -c 400000 corpus.txt > text.txt    # corpus.txt: benches/make-corpus.sh
     python3 tests/data/fasttext/make.py text.txt tests/data/fasttext
 
 - ft-sg.bin: unsupervised skip-gram, dim 16, minn 2, maxn 5, bucket 4000, min_count 3, 15
