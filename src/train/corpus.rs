@@ -367,7 +367,7 @@ mod tests {
         long.extend_from_slice("éé".as_bytes());
         long.extend_from_slice(&[b'z'; 5000]);
         long.extend_from_slice(b" next");
-        let want = format!("{}", "a".repeat(MAX_WORD_BYTES - 1));
+        let want = "a".repeat(MAX_WORD_BYTES - 1);
         for cap in [7, 1 << 16] {
             let t = tokens_of(&long, cap);
             assert_eq!(t.len(), 3);
