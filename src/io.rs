@@ -49,10 +49,7 @@ pub fn gunzip_file(path: &Path, progress: &dyn Progress) -> Result<Arc<Backing>>
         .map_err(|e| Error::io("cannot stat", path, e))?
         .len();
     progress.start("", len);
-    // A gzip bomb expands about 1000x; embedding files 1.1-4x. Cap the output by the input.
-    let cap = len
-        .saturating_mul(crate::limits::MAX_GZIP_RATIO)
-        .saturating_add(1 << 20);
+    let cap = gzip_cap(len);
     let reader = ProgressRead {
         inner: std::io::BufReader::with_capacity(1 << 20, file),
         progress,
@@ -93,6 +90,75 @@ pub fn gunzip_file(path: &Path, progress: &dyn Progress) -> Result<Arc<Backing>>
         ));
     }
     Ok(Arc::new(Backing::Owned(out)))
+}
+
+/// The most bytes a gzip file of `compressed` bytes may decompress to: a gzip bomb expands about
+/// 1000x, embedding files 1.1-4x and text corpora 3-5x, so the output is capped at
+/// [`crate::limits::MAX_GZIP_RATIO`] times the input (plus 1 MiB for tiny files).
+pub fn gzip_cap(compressed: u64) -> u64 {
+    compressed
+        .saturating_mul(crate::limits::MAX_GZIP_RATIO)
+        .saturating_add(1 << 20)
+}
+
+/// The error a [`GzipRatioGuard`] reads once its input has decompressed past [`gzip_cap`].
+#[derive(Debug, Clone, Copy)]
+pub struct GzipBomb {
+    /// The cap passed.
+    pub cap: u64,
+    /// The compressed size.
+    pub compressed: u64,
+}
+
+impl std::fmt::Display for GzipBomb {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "decompresses to more than {} bytes, {}x its {} compressed bytes (a gzip bomb?)",
+            self.cap,
+            crate::limits::MAX_GZIP_RATIO,
+            self.compressed
+        )
+    }
+}
+
+impl std::error::Error for GzipBomb {}
+
+/// A decompressing reader that fails with [`GzipBomb`] (inside an `io::Error`) once it has
+/// produced more than [`gzip_cap`] of the compressed size: a streamed reader's guard, where
+/// [`gunzip_file`] checks the whole output.
+pub struct GzipRatioGuard<R> {
+    inner: R,
+    read: u64,
+    bomb: GzipBomb,
+}
+
+impl<R: Read> GzipRatioGuard<R> {
+    /// Guards `inner`, the decompressed stream of a file of `compressed` bytes.
+    pub fn new(inner: R, compressed: u64) -> Self {
+        GzipRatioGuard {
+            inner,
+            read: 0,
+            bomb: GzipBomb {
+                cap: gzip_cap(compressed),
+                compressed,
+            },
+        }
+    }
+}
+
+impl<R: Read> Read for GzipRatioGuard<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.read += n as u64;
+        if self.read > self.bomb.cap {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                self.bomb,
+            ));
+        }
+        Ok(n)
+    }
 }
 
 /// Opens a file for reading; a directory is an error that says so (the OS would only say "No

@@ -598,7 +598,11 @@ fn bad_input_gets_clear_errors() {
             "heavy",
             "expected none, inverse, sqrt-inverse",
         ),
-        ("--dropout", "1.5", "dropout 1.5 must be in [0, 1)"),
+        (
+            "--dropout",
+            "1.5",
+            "--dropout 1.5: the dropout must be in [0, 1)",
+        ),
         ("--lr", "0", "learning rate must be positive"),
         ("--word-ngrams", "0", "at least 1"),
         ("--epochs", "0", "at least 1 epoch"),
@@ -704,4 +708,33 @@ fn bad_input_gets_clear_errors() {
         "occurs only once",
     );
     assert_eq!(std::fs::read(&m).unwrap(), before);
+}
+
+#[test]
+fn non_finite_and_out_of_range_hyper_parameters_name_their_flag() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = common::labelled_csv(dir.path(), "d.csv", 40, 2, false);
+    let m = dir.path().join("m.wvcls");
+    for (flag, values) in [
+        ("--momentum", &["NaN", "inf", "-inf", "1", "-0.5"][..]),
+        ("--lr", &["NaN", "inf", "-inf", "0", "-1"]),
+        ("--dropout", &["NaN", "inf", "-0.1", "1"]),
+        ("--init-std", &["NaN", "inf", "-1"]),
+        ("--class-weights", &["NaN,1", "1,inf"]),
+        ("--split", &["NaN,0.5,0.5", "0.8,inf,0.1"]),
+    ] {
+        for v in values {
+            let arg = format!("{flag}={v}");
+            let out = wordvec()
+                .args(["classify", "train", s(&data), "-o", s(&m), "--optimizer"])
+                .args(["sgd", "--epochs", "1", "--min-count", "1", &arg])
+                .output()
+                .unwrap();
+            let err = String::from_utf8_lossy(&out.stderr);
+            assert_eq!(out.status.code(), Some(1), "{arg}: {err}");
+            assert!(err.contains(flag), "{arg}: the error names the flag: {err}");
+            assert!(!err.contains("lower the learning rate"), "{arg}: {err}");
+        }
+    }
+    assert!(!m.exists(), "no model is written for a refused setting");
 }

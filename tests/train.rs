@@ -179,3 +179,87 @@ fn bad_input_is_a_clear_error() {
         assert!(err.contains(want), "expected {want:?}, got {err:?}");
     }
 }
+
+/// Runs `wordvec train` on `corpus` (min count 1, tiny vectors) and returns whether it
+/// succeeded, its stderr and its peak resident set in KiB, read from `/proc/PID/status`
+/// (`VmHWM`, which only grows) while it runs.
+fn train_peak_rss(corpus: &std::path::Path) -> (bool, String, u64) {
+    let dir = tempfile::tempdir().unwrap();
+    let err_path = dir.path().join("stderr");
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("wordvec"))
+        .arg("train")
+        .arg(corpus)
+        .arg("-o")
+        .arg(dir.path().join("v.txt"))
+        .args([
+            "--dim",
+            "4",
+            "--min-count",
+            "1",
+            "--epochs",
+            "1",
+            "--threads",
+            "1",
+        ])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::fs::File::create(&err_path).unwrap())
+        .spawn()
+        .unwrap();
+    let status_file = format!("/proc/{}/status", child.id());
+    let mut peak_kib = 0u64;
+    let status = loop {
+        if let Ok(s) = std::fs::read_to_string(&status_file) {
+            if let Some(kib) = s
+                .lines()
+                .find_map(|l| l.strip_prefix("VmHWM:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+            {
+                peak_kib = peak_kib.max(kib);
+            }
+        }
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    };
+    let stderr = std::fs::read_to_string(&err_path).unwrap();
+    (status.success(), stderr, peak_kib)
+}
+
+#[test]
+fn a_corpus_line_of_any_length_trains_in_bounded_memory() {
+    // 128 MiB with no whitespace: read as one line (and one word) it takes twice that at least.
+    let dir = tempfile::tempdir().unwrap();
+    let corpus = dir.path().join("long.txt");
+    let mut text = b"the cat sat on the mat\n".repeat(4);
+    text.resize(text.len() + (128 << 20), b'x');
+    text.extend_from_slice(b"\nthe dog sat on the log\n");
+    std::fs::write(&corpus, &text).unwrap();
+    drop(text);
+    let (ok, stderr, peak_kib) = train_peak_rss(&corpus);
+    assert!(ok, "{stderr}");
+    assert!(peak_kib > 0, "the peak resident set was read");
+    assert!(
+        peak_kib < 96 << 10,
+        "peak resident set {peak_kib} KiB for a corpus with a 128 MiB line"
+    );
+}
+
+#[test]
+fn a_gzip_bomb_corpus_is_a_clear_error() {
+    use std::io::Write;
+    // One gzip member of 1 MiB of "x", repeated: 64 MiB from about 70 KB, a ratio near 1000.
+    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    e.write_all(&vec![b'x'; 1 << 20]).unwrap();
+    let member = e.finish().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let bomb = dir.path().join("bomb.txt.gz");
+    std::fs::write(&bomb, member.repeat(64)).unwrap();
+    let (ok, stderr, peak_kib) = train_peak_rss(&bomb);
+    assert!(!ok, "a gzip bomb trains");
+    assert!(
+        stderr.contains("bomb.txt.gz") && stderr.contains("64x"),
+        "the error names the file and the ratio: {stderr}"
+    );
+    assert!(peak_kib < 96 << 10, "peak resident set {peak_kib} KiB");
+}

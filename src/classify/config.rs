@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use super::activation::Activation;
 use super::optim::{OptimizerConfig, OptimizerKind};
+use crate::error::{Error, Result};
 
 /// Which loss (and output layer) to train.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -99,6 +100,59 @@ impl ClassifierConfig {
         };
         asked == *saved
     }
+
+    /// Checks every floating-point setting before anything is built: NaN or an infinity would
+    /// otherwise train silently (a NaN momentum compares as 0) or be reported later as a diverged
+    /// loss. The one check for the CLI, the Python binding and the library; each error names the
+    /// setting by its CLI flag.
+    pub fn validate(&self) -> Result<()> {
+        let opt = &self.optimizer;
+        check(
+            "--lr",
+            "the learning rate",
+            opt.lr,
+            "positive and finite",
+            |v| v > 0.0,
+        )?;
+        check(
+            "--momentum",
+            "the momentum",
+            opt.momentum,
+            "in [0, 1)",
+            |v| (0.0..1.0).contains(&v),
+        )?;
+        check("--dropout", "the dropout", self.dropout, "in [0, 1)", |v| {
+            (0.0..1.0).contains(&v)
+        })?;
+        check(
+            "--init-std",
+            "the initial embedding std",
+            self.init_std,
+            ">= 0",
+            |v| v >= 0.0,
+        )?;
+        if let ClassWeights::Explicit(w) = &self.class_weights {
+            for &w in w {
+                check("--class-weights", "a class weight", w, ">= 0", |v| v >= 0.0)?;
+            }
+        }
+        for f in self.split {
+            check("--split", "a split fraction", f as f32, "in [0, 1]", |v| {
+                (0.0..=1.0).contains(&v)
+            })?;
+        }
+        Ok(())
+    }
+}
+
+/// `value` when it is finite and `ok`, else an error naming `flag`.
+fn check(flag: &str, what: &str, value: f32, must_be: &str, ok: fn(f32) -> bool) -> Result<()> {
+    if value.is_finite() && ok(value) {
+        return Ok(());
+    }
+    Err(Error::invalid(format!(
+        "{flag} {value}: {what} must be {must_be}"
+    )))
 }
 
 fn default_init_std() -> f32 {

@@ -114,6 +114,7 @@ pub fn train(
     mut on_epoch: impl FnMut(&EpochReport, ModelView<'_>) -> Result<()>,
 ) -> Result<TrainOutcome> {
     let setup = Instant::now();
+    config.validate()?;
     let (labels, task) = data.label_set()?;
     let targets = data.targets(&labels)?;
     let fingerprint = data.fingerprint();
@@ -134,6 +135,7 @@ pub fn train(
             let mut c = file.config.clone();
             c.epochs = config.epochs;
             c.patience = config.patience;
+            c.validate()?;
             let cl = file.classifier;
             (c, cl.vocab, cl.arch, state, cl.params)
         }
@@ -175,12 +177,6 @@ pub fn train(
             }
             if config.epochs == 0 {
                 return Err(Error::invalid("training needs at least 1 epoch"));
-            }
-            if !(config.optimizer.lr.is_finite() && config.optimizer.lr > 0.0) {
-                return Err(Error::invalid("the learning rate must be positive"));
-            }
-            if !(config.init_std.is_finite() && config.init_std >= 0.0) {
-                return Err(Error::invalid("the initial embedding std must be >= 0"));
             }
             let mut params = Params::init(&arch, config.init_std, config.seed);
             tracing::debug!(elapsed = ?setup.elapsed(), "weights initialised");

@@ -400,6 +400,7 @@ pub fn build(
     for (slot, a) in parts.layer0.iter_mut().zip(&b.layer0) {
         *slot = a.load(Ordering::Relaxed);
     }
+    link_unreachable(emb, &mut parts, m0, b.ef);
     for (i, l) in b.links.into_iter().enumerate() {
         let l = l.into_inner().unwrap_or_else(|e| e.into_inner());
         parts.push_upper(i, l.get(1..).unwrap_or_default(), m, &mut records);
@@ -417,4 +418,143 @@ pub fn build(
         build_seconds: start.elapsed().as_secs_f64(),
     };
     Graph::from_parts(info, parts)
+}
+
+/// The rows of a layer 0 (records of `1 + slots0` u32) reached from `start`, marked in
+/// `reached` (rows already marked are not walked again).
+fn mark_reached(layer0: &[u32], slots0: usize, start: u32, reached: &mut [bool]) {
+    let n = reached.len();
+    if reached[start as usize] {
+        return;
+    }
+    reached[start as usize] = true;
+    let mut stack = vec![start];
+    while let Some(node) = stack.pop() {
+        let rec = &layer0[node as usize * (1 + slots0)..][..1 + slots0];
+        for &x in &rec[1..1 + (rec[0] as usize).min(slots0)] {
+            if (x as usize) < n && !reached[x as usize] {
+                reached[x as usize] = true;
+                stack.push(x);
+            }
+        }
+    }
+}
+
+/// The `ef` rows nearest `q` among those reachable from `entry` on layer 0, nearest first: a
+/// beam search over the flat records.
+fn nearest_reachable(
+    sc: &Scorer<'_>,
+    layer0: &[u32],
+    slots0: usize,
+    entry: u32,
+    q: &[f32],
+    ef: usize,
+) -> Vec<Near> {
+    let mut visited = std::collections::HashSet::new();
+    let ep = Near {
+        dist: sc.distance(q, entry),
+        id: entry,
+    };
+    visited.insert(entry);
+    let mut cand = BinaryHeap::from([Reverse(ep)]);
+    let mut best = BinaryHeap::from([ep]);
+    while let Some(Reverse(c)) = cand.pop() {
+        if best.len() >= ef && best.peek().is_some_and(|w| c.dist > w.dist) {
+            break;
+        }
+        let rec = &layer0[c.id as usize * (1 + slots0)..][..1 + slots0];
+        for &x in &rec[1..1 + (rec[0] as usize).min(slots0)] {
+            if !visited.insert(x) {
+                continue;
+            }
+            let d = sc.distance(q, x);
+            if best.len() < ef || best.peek().is_some_and(|w| d < w.dist) {
+                cand.push(Reverse(Near { dist: d, id: x }));
+                best.push(Near { dist: d, id: x });
+                if best.len() > ef {
+                    best.pop();
+                }
+            }
+        }
+    }
+    best.into_sorted_vec()
+}
+
+/// The repair pass after a build or an import: a row that no layer-0 link leads to from the
+/// entry point can never be returned by a search, whatever its `ef` (a parallel build leaves a
+/// few when every node that linked to a row later pruned it). Each such row gets an in-link
+/// from its nearest reachable row that has a free slot (of the `ef` nearest found by a beam
+/// search from the entry point), else from the nearest, whose farthest link it replaces; what
+/// the new row reaches is then reachable too. A replaced link can strand the row it pointed
+/// to, so the pass runs again until everything is reached (a few rounds at most). Returns the
+/// links added.
+pub(crate) fn link_unreachable(
+    emb: &Embeddings,
+    parts: &mut GraphParts,
+    slots0: usize,
+    ef: usize,
+) -> usize {
+    let n = parts.levels.len();
+    if n == 0 || slots0 == 0 {
+        return 0;
+    }
+    let sc = Scorer::new(emb);
+    let mut added = 0;
+    for _round in 0..8 {
+        let mut reached = vec![false; n];
+        mark_reached(&parts.layer0, slots0, parts.entry, &mut reached);
+        let stranded: Vec<u32> = (0..n as u32).filter(|&u| !reached[u as usize]).collect();
+        if stranded.is_empty() {
+            break;
+        }
+        for u in stranded {
+            if reached[u as usize] {
+                continue;
+            }
+            let q = unit(emb, u);
+            let near = nearest_reachable(&sc, &parts.layer0, slots0, parts.entry, &q, ef);
+            let count = |id: u32| parts.layer0[id as usize * (1 + slots0)] as usize;
+            let Some(from) = near
+                .iter()
+                .find(|c| count(c.id) < slots0)
+                .or(near.first())
+                .map(|c| c.id)
+            else {
+                continue;
+            };
+            add_link(&sc, emb, &mut parts.layer0, slots0, from, u);
+            added += 1;
+            mark_reached(&parts.layer0, slots0, u, &mut reached);
+        }
+    }
+    if added > 0 {
+        tracing::debug!(added, "linked rows no search could reach");
+    }
+    added
+}
+
+/// Adds the layer-0 link `from -> to`, replacing `from`'s farthest link when its slots are full.
+fn add_link(
+    sc: &Scorer<'_>,
+    emb: &Embeddings,
+    layer0: &mut [u32],
+    slots0: usize,
+    from: u32,
+    to: u32,
+) {
+    let rec = &mut layer0[from as usize * (1 + slots0)..][..1 + slots0];
+    let count = (rec[0] as usize).min(slots0);
+    if count < slots0 {
+        rec[1 + count] = to;
+        rec[0] = count as u32 + 1;
+        return;
+    }
+    let base = unit(emb, from);
+    let farthest = (1..=slots0)
+        .max_by(|&a, &b| {
+            sc.distance(&base, rec[a])
+                .total_cmp(&sc.distance(&base, rec[b]))
+        })
+        .expect("a full record has links");
+    rec[farthest] = to;
 }

@@ -288,7 +288,37 @@ impl Graph {
                 "the entry point is not at the top level".into(),
             ));
         }
+        let unreachable = self.unreachable();
+        if let Some(&first) = unreachable.first() {
+            return Err(bad(
+                first as usize,
+                format!(
+                    "{} rows (this one first) cannot be reached from the entry point on layer 0: no search can return them",
+                    unreachable.len()
+                ),
+            ));
+        }
         Ok(())
+    }
+
+    /// The rows no layer-0 path from the entry point leads to, in row order.
+    pub fn unreachable(&self) -> Vec<u32> {
+        let n = self.info.indexed;
+        if n == 0 {
+            return Vec::new();
+        }
+        let mut reached = vec![false; n];
+        reached[self.entry as usize] = true;
+        let mut stack = vec![self.entry];
+        while let Some(node) = stack.pop() {
+            for &x in self.links(node, 0) {
+                if (x as usize) < n && !reached[x as usize] {
+                    reached[x as usize] = true;
+                    stack.push(x);
+                }
+            }
+        }
+        (0..n as u32).filter(|&i| !reached[i as usize]).collect()
     }
 
     /// The file's bytes.
@@ -481,6 +511,28 @@ mod tests {
             entry: 0,
         };
         Graph::from_parts(info, parts).unwrap()
+    }
+
+    #[test]
+    fn verify_reports_rows_the_entry_point_cannot_reach() {
+        let g = tiny();
+        assert!(g.unreachable().is_empty());
+        g.verify().unwrap();
+        // Node 2 links to 0 and 1, but nothing links to it.
+        let parts = GraphParts {
+            levels: vec![1, 0, 0],
+            layer0: vec![1, 1, 0, 0, 1, 0, 0, 0, 2, 0, 1, 0],
+            upper_start: vec![0, NO_UPPER, NO_UPPER],
+            upper: vec![0, 0, 0],
+            entry: 0,
+        };
+        let g = Graph::from_parts(g.info().clone(), parts).unwrap();
+        assert_eq!(g.unreachable(), [2]);
+        let e = g.verify().unwrap_err().to_string();
+        assert!(
+            e.contains("1 rows") && e.contains("cannot be reached"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -458,6 +458,7 @@ fn import_dump(
         rec[1..1 + lists[0].len()].copy_from_slice(&lists[0]);
         parts.push_upper(i, &lists[1..], slots, &mut records);
     }
+    build::link_unreachable(emb, &mut parts, slots0, ef_construction.max(m));
     let info = GraphInfo {
         indexed: n,
         vocab_len: emb.len(),

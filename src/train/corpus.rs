@@ -1,5 +1,12 @@
 //! Training text: one or more files (plain or gzip), whitespace-separated tokens, each line a
-//! sentence, long lines cut every [`MAX_SENTENCE`] tokens.
+//! sentence, long lines cut every [`MAX_SENTENCE`] kept words.
+//!
+//! Files are read as a stream of tokens, never a line at a time, so memory does not grow with a
+//! line's length: a word longer than [`MAX_WORD_BYTES`] is truncated as word2vec's `ReadWord`
+//! truncates it at `MAX_STRING`, and a sentence is cut as gensim cuts one (its
+//! `MAX_WORDS_IN_BATCH`; the C tool cuts at 1,000 words). A gzip file may decompress to at most
+//! [`crate::limits::MAX_GZIP_RATIO`] times its size (text compresses 3-5x), so a gzip bomb is a
+//! clear error naming the file and the ratio.
 //!
 //! Text is streamed twice: once to count words, once to turn kept words into `u32` ids written
 //! to an anonymous temporary file, which the epochs then read through a memory map (4 bytes per
@@ -18,7 +25,7 @@ use crate::progress::Progress;
 use memmap2::Mmap;
 
 use crate::error::{Error, Result};
-use crate::io::GZIP_MAGIC;
+use crate::io::{GzipBomb, GzipRatioGuard, GZIP_MAGIC};
 use crate::train::vocab::TrainVocab;
 
 /// Sentences longer than this are cut (as gensim's `MAX_WORDS_IN_BATCH`).
@@ -27,7 +34,13 @@ pub const MAX_SENTENCE: usize = 10_000;
 /// The id that marks a sentence end in the encoded corpus.
 pub const SENTENCE_END: u32 = u32::MAX;
 
-/// Opens a corpus file, decompressing gzip (detected by its magic bytes).
+/// Longest word kept, in bytes (word2vec's `MAX_STRING`): a longer run of non-space bytes is
+/// truncated to its first `MAX_WORD_BYTES` (cut back to a UTF-8 character boundary), as the C
+/// tool truncates it, so that a "word" of any length takes bounded memory.
+pub const MAX_WORD_BYTES: usize = 100;
+
+/// Opens a corpus file, decompressing gzip (detected by its magic bytes) under the gzip ratio
+/// guard ([`crate::io::GzipRatioGuard`]): a gzip bomb is an error, not gigabytes of text.
 fn open(path: &Path) -> Result<Box<dyn BufRead>> {
     let mut f = File::open(path).map_err(|e| Error::io("cannot open", path, e))?;
     let mut magic = [0u8; 2];
@@ -36,45 +49,112 @@ fn open(path: &Path) -> Result<Box<dyn BufRead>> {
         .map_err(|e| Error::io("cannot read", path, e))?;
     let f = File::open(path).map_err(|e| Error::io("cannot open", path, e))?;
     Ok(if n == 2 && magic == GZIP_MAGIC {
+        let len = f
+            .metadata()
+            .map_err(|e| Error::io("cannot stat", path, e))?
+            .len();
         Box::new(BufReader::with_capacity(
             1 << 20,
-            flate2::read::MultiGzDecoder::new(f),
+            GzipRatioGuard::new(flate2::read::MultiGzDecoder::new(f), len),
         ))
     } else {
         Box::new(BufReader::with_capacity(1 << 20, f))
     })
 }
 
-/// Calls `f` with each line's tokens, for every file in turn.
-pub fn for_each_line(
+/// What the corpus reader hands on: a word, or the end of a line (also sent at the end of each
+/// file, so a last line without a newline still ends).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Token<'a> {
+    /// A run of non-whitespace bytes, at most [`MAX_WORD_BYTES`] long.
+    Word(&'a [u8]),
+    /// A newline.
+    LineEnd,
+}
+
+/// Calls `f` with each token of every file in turn, streaming: no line is held whole, so a
+/// line of any length (a one-line corpus, a gzip bomb of one line) takes bounded memory.
+pub fn for_each_token(
     paths: &[PathBuf],
     progress: &dyn Progress,
-    mut f: impl FnMut(&mut dyn Iterator<Item = &[u8]>),
+    mut f: impl FnMut(Token<'_>),
 ) -> Result<()> {
-    let mut line = Vec::with_capacity(1 << 16);
     for path in paths {
-        let mut r = open(path)?;
-        loop {
-            line.clear();
-            let n = r.read_until(b'\n', &mut line).map_err(|e| {
-                Error::format(
-                    path,
-                    None,
-                    0,
-                    format!("cannot read the corpus (corrupt gzip?): {e}"),
-                )
-            })?;
-            if n == 0 {
-                break;
-            }
-            progress.inc(n as u64);
-            let mut tokens = line
-                .split(|b| b.is_ascii_whitespace())
-                .filter(|t| !t.is_empty());
-            f(&mut tokens);
-        }
+        tokens(&mut *open(path)?, progress, &mut f).map_err(|e| read_error(path, e))?;
     }
     Ok(())
+}
+
+/// The error of a failed read of the corpus file `path`.
+fn read_error(path: &Path, e: std::io::Error) -> Error {
+    let message = match e.get_ref().and_then(|e| e.downcast_ref::<GzipBomb>()) {
+        Some(bomb) => format!("{bomb}: not a text corpus"),
+        None => format!("cannot read the corpus (corrupt gzip?): {e}"),
+    };
+    Error::format(path, None, 0, message)
+}
+
+/// Splits `r` into tokens for `f`. A word within one buffer is handed on in place; one that
+/// spans buffers is gathered in a buffer of at most [`MAX_WORD_BYTES`] + 4 bytes.
+fn tokens(
+    r: &mut dyn BufRead,
+    progress: &dyn Progress,
+    f: &mut impl FnMut(Token<'_>),
+) -> std::io::Result<()> {
+    let mut word: Vec<u8> = Vec::with_capacity(MAX_WORD_BYTES + 4);
+    loop {
+        let buf = r.fill_buf()?;
+        let n = buf.len();
+        if n == 0 {
+            break;
+        }
+        let mut i = 0;
+        while i < n {
+            if buf[i].is_ascii_whitespace() {
+                if !word.is_empty() {
+                    f(Token::Word(truncated(&word)));
+                    word.clear();
+                }
+                if buf[i] == b'\n' {
+                    f(Token::LineEnd);
+                }
+                i += 1;
+                continue;
+            }
+            let end = buf[i..]
+                .iter()
+                .position(|b| b.is_ascii_whitespace())
+                .map_or(n, |p| i + p);
+            let piece = &buf[i..end];
+            if end < n && word.is_empty() {
+                f(Token::Word(truncated(piece)));
+            } else {
+                let room = (MAX_WORD_BYTES + 4).saturating_sub(word.len());
+                word.extend_from_slice(&piece[..piece.len().min(room)]);
+            }
+            i = end;
+        }
+        progress.inc(n as u64);
+        r.consume(n);
+    }
+    if !word.is_empty() {
+        f(Token::Word(truncated(&word)));
+    }
+    f(Token::LineEnd);
+    Ok(())
+}
+
+/// `w` cut to at most [`MAX_WORD_BYTES`], at the start of the UTF-8 character that crosses the
+/// limit.
+fn truncated(w: &[u8]) -> &[u8] {
+    if w.len() <= MAX_WORD_BYTES {
+        return w;
+    }
+    let mut end = MAX_WORD_BYTES;
+    while end > 0 && (w[end] & 0xC0) == 0x80 {
+        end -= 1;
+    }
+    &w[..end]
 }
 
 /// Total size of the corpus files in bytes (compressed size for gzip files), for progress.
@@ -96,8 +176,8 @@ pub fn count_words(
 ) -> Result<(hashbrown::HashMap<Box<str>, u64>, u64)> {
     let mut counts: hashbrown::HashMap<Box<str>, u64> = hashbrown::HashMap::new();
     let mut total = 0u64;
-    for_each_line(paths, progress, |tokens| {
-        for t in tokens {
+    for_each_token(paths, progress, |token| {
+        if let Token::Word(t) = token {
             total += 1;
             let w = String::from_utf8_lossy(t);
             if let Some(c) = counts.get_mut(&*w) {
@@ -125,32 +205,33 @@ impl EncodedCorpus {
         let mut w = BufWriter::with_capacity(1 << 20, &tmp);
         let mut len = 0usize;
         let mut io_err = None;
-        for_each_line(paths, progress, |tokens| {
-            let mut in_sentence = 0usize;
-            for t in tokens {
+        let mut in_sentence = 0usize;
+        let mut put = |id: u32, w: &mut BufWriter<&File>| {
+            if let Err(e) = w.write_all(&id.to_le_bytes()) {
+                io_err.get_or_insert(e);
+            }
+            len += 1;
+        };
+        for_each_token(paths, progress, |token| match token {
+            Token::Word(t) => {
                 let id = match std::str::from_utf8(t) {
                     Ok(s) => vocab.id(s),
                     Err(_) => vocab.id(&String::from_utf8_lossy(t)),
                 };
                 if let Some(id) = id {
-                    if let Err(e) = w.write_all(&id.to_le_bytes()) {
-                        io_err.get_or_insert(e);
-                    }
-                    len += 1;
+                    put(id, &mut w);
                     in_sentence += 1;
                     if in_sentence == MAX_SENTENCE {
-                        let _ = w.write_all(&SENTENCE_END.to_le_bytes());
-                        len += 1;
+                        put(SENTENCE_END, &mut w);
                         in_sentence = 0;
                     }
                 }
             }
-            if in_sentence > 0 {
-                if let Err(e) = w.write_all(&SENTENCE_END.to_le_bytes()) {
-                    io_err.get_or_insert(e);
-                }
-                len += 1;
+            Token::LineEnd if in_sentence > 0 => {
+                put(SENTENCE_END, &mut w);
+                in_sentence = 0;
             }
+            Token::LineEnd => {}
         })?;
         let tmp_path = std::env::temp_dir();
         if let Some(e) = io_err {
@@ -249,6 +330,71 @@ mod tests {
             assert!(start == 0 || start == ids.len() || ids[start - 1] == SENTENCE_END);
             start += s.len();
         }
+    }
+
+    /// The tokens of `text` read through a buffer of `cap` bytes.
+    fn tokens_of(text: &[u8], cap: usize) -> Vec<Option<Vec<u8>>> {
+        let mut out = Vec::new();
+        let mut r = BufReader::with_capacity(cap, text);
+        tokens(&mut r, &crate::progress::Silent, &mut |t| {
+            out.push(match t {
+                Token::Word(w) => Some(w.to_vec()),
+                Token::LineEnd => None,
+            })
+        })
+        .unwrap();
+        out
+    }
+
+    #[test]
+    fn tokens_spanning_buffers_and_long_words() {
+        let text = "the  cat\tsat\n\nmé\r\nend".as_bytes();
+        let words = |v: Vec<Option<Vec<u8>>>| {
+            v.into_iter()
+                .map(|t| t.map_or("|".to_string(), |w| String::from_utf8(w).unwrap()))
+                .collect::<Vec<_>>()
+                .join(" ")
+        };
+        for cap in [1, 2, 3, 5, 64] {
+            assert_eq!(
+                words(tokens_of(text, cap)),
+                "the cat sat | | mé | end |",
+                "buffer of {cap}"
+            );
+        }
+        // A word past MAX_WORD_BYTES keeps its first bytes, cut at a character boundary.
+        let mut long = "a".repeat(MAX_WORD_BYTES - 1).into_bytes();
+        long.extend_from_slice("éé".as_bytes());
+        long.extend_from_slice(&[b'z'; 5000]);
+        long.extend_from_slice(b" next");
+        let want = "a".repeat(MAX_WORD_BYTES - 1);
+        for cap in [7, 1 << 16] {
+            let t = tokens_of(&long, cap);
+            assert_eq!(t.len(), 3);
+            assert_eq!(t[0].as_deref(), Some(want.as_bytes()), "buffer of {cap}");
+            assert_eq!(t[1].as_deref(), Some(&b"next"[..]));
+        }
+    }
+
+    #[test]
+    fn a_gzip_bomb_is_an_error_naming_the_file_and_ratio() {
+        let dir = tempfile::tempdir().unwrap();
+        let bomb = dir.path().join("bomb.gz");
+        let mut e = flate2::write::GzEncoder::new(
+            File::create(&bomb).unwrap(),
+            flate2::Compression::best(),
+        );
+        for _ in 0..8 {
+            e.write_all(&[b' '; 1 << 20]).unwrap();
+        }
+        e.finish().unwrap();
+        let err = count_words(&[bomb], &crate::progress::Silent)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("bomb.gz") && err.contains("64x") && err.contains("gzip bomb"),
+            "{err}"
+        );
     }
 
     #[test]
