@@ -1,9 +1,12 @@
-//! Building an HNSW graph on all cores, as hnswlib does (see REFERENCE, section 6): each node
-//! draws a level, descends greedily to it, then on each layer from there down to 0 runs a beam
-//! search of `ef_construction` candidates, keeps up to M neighbours chosen by the heuristic of
-//! the HNSW paper (a candidate is kept only if it is closer to the new node than to every
+//! Building an HNSW graph on all cores, as hnswlib builds it (Malkov & Yashunin, "Efficient and
+//! robust approximate nearest neighbor search using Hierarchical Navigable Small World graphs",
+//! TPAMI 2018; hnswlib's `hnswalg.h`): each node draws a level `floor(-ln(U) * mL)` with `U`
+//! uniform in (0, 1] and `mL = 1 / ln(M)`, descends greedily (ef = 1) from the entry point to
+//! it, then on each layer from there down to 0 runs a beam search of `ef_construction`
+//! candidates, keeps up to M neighbours (2M on layer 0) chosen by the heuristic of the HNSW paper
+//! (candidates nearest first; one is kept only if it is closer to the new node than to every
 //! neighbour already kept), and links both ways; a neighbour whose list is full is pruned with
-//! the same heuristic.
+//! the same heuristic. The entry point moves when a node draws a new top level.
 //!
 //! Concurrency is hnswlib's: one mutex per node, held only to copy or change that node's links
 //! (never two at once, so no lock order to keep), and one for the entry point. Nodes are inserted
