@@ -38,7 +38,7 @@ fn exchange(addr: std::net::SocketAddr, request: &[u8]) -> (u16, String) {
 
 fn post(addr: std::net::SocketAddr, path: &str, extra: &str, body: &[u8]) -> (u16, String) {
     let mut req = format!(
-        "POST {path} HTTP/1.1\r\nhost: test\r\nconnection: close\r\ncontent-length: {}\r\n{extra}\r\n",
+        "POST {path} HTTP/1.1\r\nhost: 127.0.0.1\r\nconnection: close\r\ncontent-length: {}\r\n{extra}\r\n",
         body.len()
     )
     .into_bytes();
@@ -225,7 +225,7 @@ async fn every_rpc_answers_as_its_grpc_twin() {
     let (status, doc) = tokio::task::spawn_blocking(move || {
         exchange(
             h,
-            b"GET /openapi.json HTTP/1.1\r\nhost: t\r\nconnection: close\r\n\r\n",
+            b"GET /openapi.json HTTP/1.1\r\nhost: 127.0.0.1\r\nconnection: close\r\n\r\n",
         )
     })
     .await
@@ -359,10 +359,10 @@ async fn hostile_requests_get_clear_json_errors() {
             "content-type: application/json\r\n",
             b"{}",
         );
-        out.push(("an unknown RPC", code, text, 404, "UNIMPLEMENTED"));
+        out.push(("an unknown RPC", code, text, 501, "UNIMPLEMENTED"));
         let (code, text) = exchange(
             h,
-            b"GET /nowhere HTTP/1.1\r\nhost: t\r\nconnection: close\r\n\r\n",
+            b"GET /nowhere HTTP/1.1\r\nhost: 127.0.0.1\r\nconnection: close\r\n\r\n",
         );
         out.push(("an unknown path", code, text, 404, "NOT_FOUND"));
         // A request that stops half way is closed by the server, not kept forever.
@@ -415,7 +415,7 @@ async fn a_client_that_stalls_cannot_hold_a_connection() {
         // Headers never finished.
         let mut a = TcpStream::connect(h).unwrap();
         a.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-        a.write_all(b"POST /v1/Embeddings/ListModels HTTP/1.1\r\nhost: x\r\n").unwrap();
+        a.write_all(b"POST /v1/Embeddings/ListModels HTTP/1.1\r\nhost: 127.0.0.1\r\n").unwrap();
         let t = Instant::now();
         let mut out = Vec::new();
         let _ = a.read_to_end(&mut out);
@@ -423,7 +423,7 @@ async fn a_client_that_stalls_cannot_hold_a_connection() {
         // A body that stops half way.
         let mut b = TcpStream::connect(h).unwrap();
         b.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-        b.write_all(b"POST /v1/Embeddings/ListModels HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: 100\r\n\r\n{").unwrap();
+        b.write_all(b"POST /v1/Embeddings/ListModels HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-type: application/json\r\ncontent-length: 100\r\n\r\n{").unwrap();
         let t = Instant::now();
         let mut out = Vec::new();
         let _ = b.read_to_end(&mut out);
@@ -434,5 +434,130 @@ async fn a_client_that_stalls_cannot_hold_a_connection() {
     assert!(headers.0 < Duration::from_secs(5), "headers: {headers:?}");
     assert!(body.0 < Duration::from_secs(5), "body: {body:?}");
     assert!(body.1.starts_with("HTTP/1.1 408"), "{}", body.1);
+    s.shutdown().await.unwrap();
+}
+
+/// `exchange` of `request` as JSON: status and the error body (Null when not JSON).
+fn exchange_json(addr: std::net::SocketAddr, request: &[u8]) -> (u16, Value) {
+    let (status, text) = exchange(addr, request);
+    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+}
+
+/// A 405, 414 or 431 answer and an invalid-UTF-8 path came without the JSON error body, and a
+/// Host header of any name was answered (DNS rebinding let a web page reach the daemon).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_error_answer_is_json_and_foreign_hosts_are_refused() {
+    let config = ServeConfig {
+        http_allowed_hosts: vec!["wordvec.internal".into()],
+        ..ServeConfig::default()
+    };
+    let s = start_all(config, with_classifier()).await;
+    let h = s.http;
+    let got = tokio::task::spawn_blocking(move || {
+        let get = |path: &str, host: &str, extra: &str| {
+            let req =
+                format!("GET {path} HTTP/1.1\r\nhost: {host}\r\nconnection: close\r\n{extra}\r\n");
+            exchange_json(h, req.as_bytes())
+        };
+        let many: String = (0..120).map(|i| format!("x-h{i}: v\r\n")).collect();
+        vec![
+            (
+                "GET of an RPC",
+                get("/v1/Embeddings/ListModels", "127.0.0.1", ""),
+                405,
+            ),
+            (
+                "a 20 KB path",
+                get(&format!("/{}", "a".repeat(20_000)), "127.0.0.1", ""),
+                414,
+            ),
+            ("120 headers", get("/healthz", "127.0.0.1", &many), 431),
+            (
+                "an invalid UTF-8 path",
+                {
+                    let (code, text) = post(
+                        h,
+                        "/v1/Embeddings/%FF%FE",
+                        "content-type: application/json\r\n",
+                        b"{}",
+                    );
+                    (code, serde_json::from_str(&text).unwrap_or(Value::Null))
+                },
+                400,
+            ),
+            ("a foreign host", get("/healthz", "evil.example", ""), 403),
+            (
+                "a foreign host with a port",
+                get("/healthz", "evil.example:8080", ""),
+                403,
+            ),
+            (
+                "a name like an IP",
+                get("/healthz", "127.0.0.1.evil.example", ""),
+                403,
+            ),
+            ("localhost", get("/healthz", "LocalHost:9", ""), 200),
+            ("an IPv6 literal", get("/healthz", "[::1]:8080", ""), 200),
+            ("an IPv4 literal", get("/healthz", "10.1.2.3", ""), 200),
+            (
+                "an allowed name",
+                get("/healthz", "wordvec.internal:80", ""),
+                200,
+            ),
+        ]
+    })
+    .await
+    .unwrap();
+    for (what, (code, body), want) in got {
+        assert_eq!(code, want, "{what}: {body}");
+        if want != 200 {
+            assert_eq!(body["error"]["code"], want, "{what}: {body}");
+            assert!(body["error"]["status"].is_string(), "{what}: {body}");
+            assert!(body["error"]["message"].is_string(), "{what}: {body}");
+        }
+    }
+    s.shutdown().await.unwrap();
+}
+
+/// A JSON body was read and decoded before `--max-concurrent` applied, and any number of them
+/// at once: one 4 MB body of 1M words peaked at 131 MB, 40 at once at 1.23 GB.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bodies_are_read_under_a_permit_and_a_byte_budget() {
+    let mut config = ServeConfig::default();
+    config.limits.max_concurrent = 1;
+    let s = start_all(config, with_classifier()).await;
+    let h = s.http;
+    let json = "content-type: application/json\r\n";
+    let results = tokio::task::spawn_blocking(move || {
+        // A body that arrives slowly holds the only place while it is read.
+        let mut slow = TcpStream::connect(h).unwrap();
+        slow.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        slow.write_all(
+            b"POST /v1/Embeddings/ListModels HTTP/1.1\r\nhost: 127.0.0.1\r\nconnection: close\r\ncontent-type: application/json\r\ncontent-length: 100\r\n\r\n{",
+        )
+        .unwrap();
+        std::thread::sleep(Duration::from_millis(300));
+        let busy = post(h, "/v1/Embeddings/ListModels", json, b"{}");
+        slow.write_all(format!("{}}}", " ".repeat(98)).as_bytes()).unwrap();
+        let mut out = Vec::new();
+        slow.read_to_end(&mut out).unwrap();
+        let slow_status = String::from_utf8_lossy(&out).into_owned();
+        let free = post(h, "/v1/Embeddings/ListModels", json, b"{}");
+        // 1,000,000 one-letter words: under the 4 MiB message limit as JSON, ~130 MB decoded.
+        let mut body = String::from("{\"model\": \"w2v\", \"words\": [");
+        body.push_str(&vec!["\"a\""; 1_000_000].join(","));
+        body.push_str("]}");
+        let huge = post(h, "/v1/Embeddings/GetVectors", json, body.as_bytes());
+        (busy, slow_status, free, huge)
+    })
+    .await
+    .unwrap();
+    let (busy, slow, free, huge) = results;
+    assert_eq!(busy.0, 429, "a request past --max-concurrent: {}", busy.1);
+    assert!(busy.1.contains("RESOURCE_EXHAUSTED"), "{}", busy.1);
+    assert!(slow.starts_with("HTTP/1.1 200"), "{slow}");
+    assert_eq!(free.0, 200, "{}", free.1);
+    assert_eq!(huge.0, 429, "{}", &huge.1[..huge.1.len().min(300)]);
+    assert!(huge.1.contains("--max-inflight-bytes"), "{}", huge.1);
     s.shutdown().await.unwrap();
 }

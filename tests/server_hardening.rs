@@ -454,3 +454,157 @@ async fn unsendable_tokens_are_refused_at_start() {
         assert!(e.contains("token"), "{bad:?}: {e}");
     }
 }
+
+/// A server on both ports with `f`'s limits.
+async fn both(f: impl FnOnce(&mut Limits)) -> common::server::RunningBoth {
+    common::server::start_all(limits(f), fixture_model()).await
+}
+
+/// The HTTP port closed no connection that sent nothing or 23 of the 24 bytes of the HTTP/2
+/// preface (still open after 60 s, whatever the timeouts), nor an HTTP/1.1 or h2c connection
+/// resting after its requests.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn silent_http_connections_are_closed() {
+    let s = both(|l| {
+        l.read_timeout_secs = 0.5;
+        l.idle_timeout_secs = 1.5;
+    })
+    .await;
+    let limit = Duration::from_secs(8);
+    let get = b"GET /healthz HTTP/1.1\r\nhost: 127.0.0.1\r\n\r\n".to_vec();
+    for (what, bytes) in [
+        ("nothing", Vec::new()),
+        ("23 bytes of the preface", PREFACE[..23].to_vec()),
+        ("the preface", PREFACE.to_vec()),
+        ("half an h2c frame", half_frame()),
+        ("one HTTP/1.1 request, then nothing", get),
+    ] {
+        let t = closed_after(s.http, bytes, limit).await;
+        assert!(
+            t.is_some(),
+            "an HTTP connection that sent {what} is still open after {limit:?}"
+        );
+    }
+    s.shutdown().await.unwrap();
+}
+
+/// No connection cap: every connection a client opened was kept, until file descriptors ran out.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connections_over_the_cap_are_closed_at_once() {
+    let s = both(|l| {
+        l.read_timeout_secs = 60.0;
+        l.idle_timeout_secs = 60.0;
+        l.max_connections = 4;
+    })
+    .await;
+    for addr in [s.grpc, s.http] {
+        let mut held = Vec::new();
+        for _ in 0..4 {
+            held.push(TcpStream::connect(addr).await.unwrap());
+        }
+        // Let the server accept them before the next one.
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let t = closed_after(addr, Vec::new(), Duration::from_secs(5)).await;
+        assert!(t.is_some(), "a 5th connection to {addr} is still open");
+        // Once one closes, a new one is served.
+        drop(held.pop());
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        assert!(
+            closed_after(addr, Vec::new(), Duration::from_secs(1))
+                .await
+                .is_none(),
+            "a connection under the cap to {addr} was closed"
+        );
+    }
+    s.shutdown().await.unwrap();
+}
+
+/// The CPU time (user + system) of process `pid` so far, from `/proc/PID/stat`.
+fn cpu_of(pid: u32) -> Duration {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    // Fields after the command name (which may hold spaces) in parentheses.
+    let rest = &stat[stat.rfind(')').unwrap() + 2..];
+    let f: Vec<u64> = rest
+        .split(' ')
+        .skip(11)
+        .take(2)
+        .map(|v| v.parse().unwrap())
+        .collect();
+    // Clock ticks of 1/100 s (USER_HZ on Linux).
+    Duration::from_millis((f[0] + f[1]) * 10)
+}
+
+/// With the descriptor limit reached by silent HTTP connections (246 under `nofile` 128), both
+/// accept loops retried EMFILE at once: 100% CPU, and gRPC health got DEADLINE_EXCEEDED.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn descriptor_exhaustion_neither_spins_nor_starves_health() {
+    use std::io::BufRead;
+    let bin = assert_cmd::cargo::cargo_bin("wordvec");
+    let mut child = std::process::Command::new("prlimit")
+        .arg("--nofile=64:64")
+        .arg(bin)
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--http-listen",
+            "127.0.0.1:0",
+        ])
+        .args(["--read-timeout", "1", "--idle-timeout", "2"])
+        .stderr(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufReader::new(child.stderr.take().unwrap()).lines();
+    let (mut grpc, mut http) = (None, None);
+    for l in lines.by_ref() {
+        let l = l.unwrap();
+        let addr = l.rsplit(' ').next().unwrap().to_owned();
+        if l.starts_with("wordvec HTTP/JSON on") {
+            http = Some(addr);
+        } else if l.starts_with("wordvec serving") {
+            grpc = Some(addr);
+            break;
+        }
+    }
+    std::thread::spawn(move || for _ in lines {});
+    let (grpc, http) = (grpc.unwrap(), http.unwrap());
+    let held: Vec<_> = (0..150)
+        .map(|_| std::net::TcpStream::connect(&http).unwrap())
+        .collect();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let before = cpu_of(child.id());
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let used = cpu_of(child.id()) - before;
+    // Health answers once the silent connections are closed by their timeout.
+    let mut healthy = false;
+    let t = Instant::now();
+    while !healthy && t.elapsed() < Duration::from_secs(20) {
+        let check = async {
+            let ch = tonic::transport::Endpoint::from_shared(format!("http://{grpc}"))
+                .unwrap()
+                .connect()
+                .await
+                .ok()?;
+            let mut h = tonic_health::pb::health_client::HealthClient::new(ch);
+            h.check(tonic_health::pb::HealthCheckRequest::default())
+                .await
+                .ok()
+        };
+        healthy = tokio::time::timeout(Duration::from_secs(2), check)
+            .await
+            .ok()
+            .flatten()
+            .is_some();
+        if !healthy {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    drop(held);
+    assert!(
+        used < Duration::from_millis(300) && healthy,
+        "the daemon used {used:?} of CPU in 2 s with its descriptors exhausted; health answered: {healthy}"
+    );
+}

@@ -77,6 +77,18 @@ pub struct ServeArgs {
     /// [default: 5].
     #[arg(long)]
     pub shutdown_grace: Option<f64>,
+    // Connections and request bodies.
+    /// Most connections open at once on each port; more are closed at once [default: 1000].
+    #[arg(long)]
+    pub max_connections: Option<usize>,
+    /// Most bytes of HTTP/JSON request bodies in flight at once, counted as read and as decoded
+    /// [default: 67108864].
+    #[arg(long)]
+    pub max_inflight_bytes: Option<usize>,
+    /// A host name the HTTP port answers (the Host header), besides IP literals and localhost;
+    /// repeatable.
+    #[arg(long = "http-allowed-host", value_name = "NAME")]
+    pub http_allowed_host: Vec<String>,
     #[command(flatten)]
     pub load: LoadArgs,
 }
@@ -133,6 +145,9 @@ fn config(a: &ServeArgs) -> Result<ServeConfig> {
         read_timeout => c.limits.read_timeout_secs,
         shutdown_grace => c.limits.shutdown_grace_secs
     );
+    over!(max_connections => c.limits.max_connections, max_inflight_bytes => c.limits.max_inflight_bytes);
+    c.http_allowed_hosts
+        .extend(a.http_allowed_host.iter().cloned());
     c.validate()?;
     Ok(c)
 }

@@ -73,6 +73,15 @@ pub struct Limits {
     /// After SIGTERM and the requests in flight, connections still open are closed after this
     /// long, seconds (5).
     pub shutdown_grace_secs: f64,
+    // Connections and request bodies (`conn`, `http`).
+    /// Most connections open at once on each port (1000); the next one is closed at once. Each
+    /// port counts its own, so that clients of the HTTP port cannot shut out the gRPC port's
+    /// health checks.
+    pub max_connections: usize,
+    /// Most bytes that HTTP/JSON request bodies may hold at once, counted as read and as
+    /// decoded (64 MiB): a body that would not fit waits for room (at most the read timeout),
+    /// and one that can never fit is refused with RESOURCE_EXHAUSTED.
+    pub max_inflight_bytes: usize,
 }
 
 impl Default for Limits {
@@ -87,6 +96,8 @@ impl Default for Limits {
             idle_timeout_secs: 300.0,
             read_timeout_secs: 10.0,
             shutdown_grace_secs: 5.0,
+            max_connections: 1000,
+            max_inflight_bytes: 64 << 20,
         }
     }
 }
@@ -104,6 +115,19 @@ impl Limits {
         between_1_and("max_words", self.max_words, 1_000_000)?;
         between_1_and("max_concurrent", self.max_concurrent, 100_000)?;
         between_1_and("max_ef", self.max_ef, crate::limits::MAX_EF)?;
+        between_1_and("max_connections", self.max_connections, 1_000_000)?;
+        // A budget counted by a semaphore of 32-bit permits, that one largest message must fit.
+        between_1_and(
+            "max_inflight_bytes",
+            self.max_inflight_bytes,
+            u32::MAX as usize,
+        )?;
+        if self.max_inflight_bytes < self.max_message_bytes {
+            return Err(Error::invalid(format!(
+                "max_inflight_bytes ({}) must be at least max_message_bytes ({}): a request of the largest size must fit",
+                self.max_inflight_bytes, self.max_message_bytes
+            )));
+        }
         for (what, v) in [
             ("request_timeout", self.request_timeout_secs),
             ("idle_timeout", self.idle_timeout_secs),
@@ -170,6 +194,9 @@ pub struct ServeConfig {
     pub tls_cert: Option<PathBuf>,
     /// PEM private key for TLS.
     pub tls_key: Option<PathBuf>,
+    /// Host names the HTTP port answers besides IP literals and `localhost` (see
+    /// [`super::http`]'s Host check).
+    pub http_allowed_hosts: Vec<String>,
 }
 
 impl ServeConfig {
@@ -329,6 +356,16 @@ mod tests {
             ..Limits::default()
         };
         assert!(l.validate().is_err());
+        // The budget of bytes in flight must hold one largest message.
+        let l = Limits {
+            max_inflight_bytes: 1 << 20,
+            ..Limits::default()
+        };
+        assert!(l
+            .validate()
+            .unwrap_err()
+            .to_string()
+            .contains("max_inflight_bytes"));
     }
 
     #[test]

@@ -14,15 +14,33 @@
 //!   that stopped talking are closed.
 //!
 //! A timed-out read returns `TimedOut`, and hyper then drops the connection.
+//!
+//! The HTTP/JSON port serves HTTP/1.1 and h2c on one socket ([`Framing::Sniff`]): while the
+//! client's bytes are a prefix of the HTTP/2 preface they are followed as above (so 23 of its
+//! 24 bytes count as a stalled frame); any other byte makes the connection HTTP/1.1, which
+//! hyper parses itself: a request's headers must arrive within `read_timeout` (hyper's
+//! header-read timeout), its body within the same time (the gateway's), and a connection
+//! resting between requests is closed after `idle_timeout`. An HTTP/1.1 request that runs
+//! longer than `idle_timeout` without the client sending a byte is cut off with its connection,
+//! so `idle_timeout` should stay above the request timeout (its default is ten times it).
+//!
+//! [`Acceptor`] is both ports' accept loop. It caps the connections open at once on its port
+//! (`--max-connections`; one over is closed at once), and when accepting fails for want of
+//! resources (EMFILE, ENFILE, ENOBUFS, ENOMEM: the pending connection stays in the kernel's
+//! queue, so retrying at once fails again at once) it backs off 10 ms, doubling up to 100 ms,
+//! and logs once per episode instead of spinning: the timeouts above then free descriptors, and
+//! the health service answers again.
 
 use std::future::Future;
 use std::io;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{ready, Context, Poll};
 use std::time::Duration;
 
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
-use tokio::net::TcpStream;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::time::{Instant, Sleep};
 use tonic::transport::server::{Connected, TcpConnectInfo};
 
@@ -33,19 +51,24 @@ pub enum Framing {
     Http2,
     /// TLS records with 5-byte headers.
     Tls,
+    /// HTTP/2 when the client starts with its preface, else HTTP/1.1 (not followed).
+    Sniff,
 }
+
+/// The first bytes of every HTTP/2 connection (RFC 9113, section 3.4).
+const PREFACE: &[u8; 24] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
 
 impl Framing {
     fn header_len(self) -> usize {
         match self {
-            Framing::Http2 => 9,
+            Framing::Http2 | Framing::Sniff => 9,
             Framing::Tls => 5,
         }
     }
 
     fn payload_len(self, header: &[u8]) -> usize {
         match self {
-            Framing::Http2 => {
+            Framing::Http2 | Framing::Sniff => {
                 (usize::from(header[0]) << 16)
                     | (usize::from(header[1]) << 8)
                     | usize::from(header[2])
@@ -64,6 +87,10 @@ enum State {
     Header(usize),
     /// This many payload bytes are still to come.
     Payload(usize),
+    /// This many bytes of the HTTP/2 preface have arrived, and nothing else (sniffing).
+    Sniffed(usize),
+    /// Not HTTP/2: HTTP/1.1, whose requests hyper times itself; only idleness counts here.
+    Opaque,
 }
 
 /// Follows frame boundaries in a byte stream.
@@ -82,6 +109,7 @@ impl FrameTracker {
             state: match framing {
                 Framing::Http2 => State::Preface(24),
                 Framing::Tls => State::Header(0),
+                Framing::Sniff => State::Sniffed(0),
             },
             header: [0; 9],
         }
@@ -89,13 +117,25 @@ impl FrameTracker {
 
     /// Whether the stream stands between two frames (a client may rest there).
     pub fn at_boundary(&self) -> bool {
-        self.state == State::Header(0)
+        matches!(self.state, State::Header(0) | State::Opaque)
     }
 
     /// Takes in bytes the client sent.
     pub fn feed(&mut self, mut bytes: &[u8]) {
         while !bytes.is_empty() {
             match self.state {
+                State::Opaque => return,
+                State::Sniffed(have) => {
+                    let n = (PREFACE.len() - have).min(bytes.len());
+                    self.state = if bytes[..n] != PREFACE[have..have + n] {
+                        State::Opaque
+                    } else if have + n == PREFACE.len() {
+                        State::Header(0)
+                    } else {
+                        State::Sniffed(have + n)
+                    };
+                    bytes = &bytes[n..];
+                }
                 State::Preface(left) => {
                     let n = left.min(bytes.len());
                     bytes = &bytes[n..];
@@ -140,6 +180,8 @@ pub struct Guarded {
     idle: Duration,
     read: Duration,
     timer: Pin<Box<Sleep>>,
+    /// The connection's place under its port's cap, free again when it is dropped.
+    _slot: Option<OwnedSemaphorePermit>,
 }
 
 impl Guarded {
@@ -152,6 +194,7 @@ impl Guarded {
             idle,
             read,
             timer: Box::pin(tokio::time::sleep(read)),
+            _slot: None,
         }
     }
 
@@ -161,6 +204,105 @@ impl Guarded {
         } else {
             self.read
         }
+    }
+}
+
+/// Connection timeouts and the cap of one port (see the module documentation).
+#[derive(Debug, Clone, Copy)]
+pub struct ConnLimits {
+    /// How the port's clients frame their bytes.
+    pub framing: Framing,
+    /// See [`super::Limits::idle_timeout_secs`].
+    pub idle: Duration,
+    /// See [`super::Limits::read_timeout_secs`].
+    pub read: Duration,
+    /// See [`super::Limits::max_connections`].
+    pub max_connections: usize,
+}
+
+/// One port's accept loop (see the module documentation).
+pub struct Acceptor {
+    listener: TcpListener,
+    limits: ConnLimits,
+    slots: Arc<Semaphore>,
+    /// The current back-off after a failed accept (zero: the last accept succeeded).
+    backoff: Duration,
+}
+
+impl Acceptor {
+    /// Accepts on `listener` under `limits`.
+    pub fn new(listener: TcpListener, limits: ConnLimits) -> Self {
+        Acceptor {
+            listener,
+            slots: Arc::new(Semaphore::new(limits.max_connections.max(1))),
+            limits,
+            backoff: Duration::ZERO,
+        }
+    }
+
+    /// The next connection under the cap, with TCP_NODELAY set (small messages on a socket with
+    /// Nagle's algorithm wait for delayed ACKs: 40 ms stalls).
+    pub async fn next(&mut self) -> Guarded {
+        loop {
+            let stream = match self.listener.accept().await {
+                Ok((s, _)) => s,
+                Err(e) => {
+                    self.back_off(e).await;
+                    continue;
+                }
+            };
+            self.backoff = Duration::ZERO;
+            let Ok(slot) = self.slots.clone().try_acquire_owned() else {
+                tracing::debug!(
+                    max = self.limits.max_connections,
+                    "connection over --max-connections: closed"
+                );
+                continue;
+            };
+            let _ = stream.set_nodelay(true);
+            let l = self.limits;
+            let mut conn = Guarded::new(stream, l.framing, l.idle, l.read);
+            conn._slot = Some(slot);
+            return conn;
+        }
+    }
+
+    /// Waits after a failed accept: at once for errors of one connection (it was reset before
+    /// it was accepted), 10 ms doubling to 100 ms for a lack of resources.
+    async fn back_off(&mut self, e: io::Error) {
+        use io::ErrorKind::*;
+        if matches!(
+            e.kind(),
+            ConnectionAborted | ConnectionReset | ConnectionRefused | Interrupted | WouldBlock
+        ) {
+            return;
+        }
+        if self.backoff.is_zero() {
+            tracing::warn!(error = %e, "cannot accept connections (out of file descriptors?): retrying every 100 ms at most until one succeeds");
+            self.backoff = Duration::from_millis(10);
+        } else {
+            self.backoff = (self.backoff * 2).min(Duration::from_millis(100));
+        }
+        tokio::time::sleep(self.backoff).await;
+    }
+
+    /// The accepted connections as a stream, for tonic's `serve_with_incoming`. The listener
+    /// closes when the stream is dropped.
+    pub fn into_stream(mut self) -> tokio_stream::wrappers::ReceiverStream<io::Result<Guarded>> {
+        let (tx, rx) = tokio::sync::mpsc::channel(1);
+        tokio::spawn(async move {
+            loop {
+                tokio::select! {
+                    conn = self.next() => {
+                        if tx.send(Ok(conn)).await.is_err() {
+                            break;
+                        }
+                    }
+                    () = tx.closed() => break,
+                }
+            }
+        });
+        tokio_stream::wrappers::ReceiverStream::new(rx)
     }
 }
 
@@ -266,6 +408,34 @@ mod tests {
         t.feed(&[22, 3, 1, 0, 2, 7]);
         assert!(!t.at_boundary());
         t.feed(&[7]);
+        assert!(t.at_boundary());
+    }
+
+    #[test]
+    fn sniffing_tells_http2_from_http1() {
+        let mut t = FrameTracker::new(Framing::Sniff);
+        assert!(!t.at_boundary(), "before its first byte a client owes one");
+        t.feed(&PREFACE[..23]);
+        assert!(
+            !t.at_boundary(),
+            "23 bytes of the preface are a stalled frame"
+        );
+        t.feed(&PREFACE[23..]);
+        assert!(t.at_boundary());
+        t.feed(&[0, 0, 2, 4, 0, 0, 0, 0, 0, 1]);
+        assert!(
+            !t.at_boundary(),
+            "HTTP/2 frames are followed after the preface"
+        );
+        t.feed(&[2]);
+        assert!(t.at_boundary());
+
+        let mut t = FrameTracker::new(Framing::Sniff);
+        t.feed(b"P");
+        assert!(!t.at_boundary());
+        t.feed(b"OST / HTTP/1.1\r\n");
+        assert!(t.at_boundary(), "HTTP/1.1 is timed by hyper, idle here");
+        t.feed(&PREFACE[..]);
         assert!(t.at_boundary());
     }
 }

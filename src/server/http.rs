@@ -7,7 +7,33 @@
 //! port serves, layers included. Auth, load shedding, deadlines (`grpc-timeout` header), metrics,
 //! logs and answers are therefore the gRPC ones by construction; the gateway only translates
 //! the gRPC status into an HTTP status (as Google's API design guide maps them) and a JSON error
-//! body `{"error": {"code": 404, "status": "NOT_FOUND", "message": "..."}}`.
+//! body `{"error": {"code": 404, "status": "NOT_FOUND", "message": "..."}}`. Every error answer
+//! of the port has that body, also those of the HTTP layer itself (405, 414, 431, a path that is
+//! not UTF-8), except the few hyper writes before any request exists (a request line over
+//! 64 KiB, headers past hyper's buffer or over 256 of them).
+//!
+//! Bounds, checked before the work that needs them:
+//!
+//! - **Concurrency.** A request takes its place under `--max-concurrent` *before* its body is
+//!   read (RESOURCE_EXHAUSTED, 429, when none is free), so the JSON port is bounded as the gRPC
+//!   port is; the place travels with the request through the gRPC stack.
+//! - **Bytes in flight.** Bodies are read and decoded within a budget shared by all requests,
+//!   `--max-inflight-bytes`: a body first reserves its `content-length` (or the message limit
+//!   when it has none) while it is read, then what decoding it can take: `decode_cost`, an upper
+//!   bound from one linear scan of the JSON (every string, object or array becomes a heap
+//!   allocation of its own, about 130 bytes with its place in a vector; the body is also held
+//!   twice, as JSON and re-encoded for the gRPC stack). One short word per 4 bytes makes a
+//!   4 MB body cost 130 MB decoded, so the cost, not the length, is what must fit. A request
+//!   waits for room at most `--read-timeout`; one that cannot fit even alone is refused at once.
+//!   Both answers are RESOURCE_EXHAUSTED (429) naming the flag.
+//! - **Request size.** A request target over 8 KiB answers 414, over 100 headers or 64 KiB of
+//!   them 431, a body over the message limit 413.
+//! - **Host.** A browser lets any web page send requests to `127.0.0.1` once the page's own
+//!   name is made to resolve there (DNS rebinding): the request then carries the attacker's
+//!   name in `Host`. With no token configured the daemon would answer it, so the port answers
+//!   only Host values that are IP literals, `localhost`, or names given with
+//!   `--http-allowed-host` (any port); others get 403 PERMISSION_DENIED. A request without a
+//!   Host (HTTP/1.0, no browser) passes.
 
 use std::convert::Infallible;
 use std::sync::{Arc, OnceLock};
@@ -31,17 +57,53 @@ use super::proto;
 pub(crate) type GrpcStack =
     BoxCloneSyncService<http::Request<Body>, http::Response<Body>, Infallible>;
 
+/// What the router needs besides the gRPC stack.
+pub(crate) struct Options {
+    /// Largest body, bytes (the message limit).
+    pub max_body: usize,
+    /// Time for a body to arrive, and for room in the budget.
+    pub read_timeout: std::time::Duration,
+    /// The budget of body bytes in flight (`--max-inflight-bytes`).
+    pub inflight_bytes: usize,
+    /// The gRPC stack's concurrency limit, whose place a request takes before its body.
+    pub shed: super::layers::LoadShedLayer,
+    /// Host names answered besides IP literals and localhost.
+    pub allowed_hosts: Vec<String>,
+    /// Serve the explorer page at `/`.
+    pub explorer: bool,
+}
+
 #[derive(Clone)]
 struct Gateway {
     grpc: GrpcStack,
     max_body: usize,
     read_timeout: std::time::Duration,
+    shed: super::layers::LoadShedLayer,
+    budget: Arc<tokio::sync::Semaphore>,
+    budget_bytes: usize,
+    allowed_hosts: Arc<[String]>,
 }
+
+/// Longest request target, bytes.
+const MAX_URI_BYTES: usize = 8 << 10;
+/// Most request headers.
+const MAX_HEADERS: usize = 100;
+/// Most bytes of request headers, names and values.
+const MAX_HEADER_BYTES: usize = 64 << 10;
+/// Decoded bytes charged per JSON string, object or array (see the module documentation).
+const DECODED_BYTES_PER_VALUE: usize = 128;
 
 type BoxedCall = std::pin::Pin<Box<dyn std::future::Future<Output = Response> + Send>>;
 
 /// One RPC as JSON: decode the JSON request, encode it for gRPC, and back.
-type Call = fn(Gateway, HeaderMap, Bytes) -> BoxedCall;
+type Call = fn(Gateway, HeaderMap, ReadBody) -> BoxedCall;
+
+/// A read body with its place under `--max-concurrent` and its share of the byte budget.
+struct ReadBody {
+    bytes: Bytes,
+    permit: super::layers::WorkPermit,
+    _budget: tokio::sync::OwnedSemaphorePermit,
+}
 
 macro_rules! rpcs {
     ($($service:literal $method:literal: $req:ty => $resp:ty;)*) => {
@@ -75,15 +137,10 @@ rpcs! {
 /// it works on machines without internet). It calls the JSON API of the port it came from.
 const EXPLORER: &str = include_str!("explorer/index.html");
 
-/// The router of the HTTP/JSON port over `grpc`, bodies capped at `max_body` bytes and read
-/// within `read_timeout`; with `explorer`, the explorer page at `/`.
-pub(crate) fn router(
-    grpc: GrpcStack,
-    max_body: usize,
-    read_timeout: std::time::Duration,
-    explorer: bool,
-) -> Router {
-    let router = if explorer {
+/// The router of the HTTP/JSON port over `grpc`, with the bounds of `o`; with `o.explorer`,
+/// the explorer page at `/`.
+pub(crate) fn router(grpc: GrpcStack, o: Options) -> Router {
+    let router = if o.explorer {
         Router::new().route(
             "/",
             get(|| async {
@@ -99,30 +156,159 @@ pub(crate) fn router(
     } else {
         Router::new()
     };
+    let budget_bytes = o.inflight_bytes.clamp(1, u32::MAX as usize);
+    let gw = Gateway {
+        grpc,
+        max_body: o.max_body,
+        read_timeout: o.read_timeout,
+        shed: o.shed,
+        budget: Arc::new(tokio::sync::Semaphore::new(budget_bytes)),
+        budget_bytes,
+        allowed_hosts: o.allowed_hosts.into(),
+    };
     router
         .route("/v1/{service}/{method}", post(rpc))
         .route("/openapi.json", get(openapi))
         .route("/healthz", get(|| async { "ok\n" }))
         .fallback(|| async { error(StatusCode::NOT_FOUND, Code::NotFound, "no such path") })
-        .layer(DefaultBodyLimit::max(max_body))
-        .with_state(Gateway {
-            grpc,
-            max_body,
-            read_timeout,
+        .method_not_allowed_fallback(|| async {
+            error(
+                StatusCode::METHOD_NOT_ALLOWED,
+                Code::Unimplemented,
+                "this path does not answer that method (RPCs are POST, documents GET)",
+            )
         })
+        .layer(DefaultBodyLimit::max(o.max_body))
+        .layer(axum::middleware::from_fn_with_state(gw.clone(), screen))
+        .with_state(gw)
+}
+
+/// Refuses, before routing, a request whose Host is not ours or whose target or headers are
+/// over their limits (see the module documentation).
+async fn screen(
+    State(gw): State<Gateway>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let host = req
+        .headers()
+        .get(header::HOST)
+        .map(|h| h.to_str().unwrap_or("\u{fffd}"))
+        .or_else(|| req.uri().authority().map(|a| a.as_str()));
+    if let Some(host) = host {
+        if !host_allowed(host, &gw.allowed_hosts) {
+            return error(
+                StatusCode::FORBIDDEN,
+                Code::PermissionDenied,
+                &format!(
+                    "this server does not answer for host {:?}: use an IP address or localhost, or start it with --http-allowed-host NAME",
+                    crate::limits::echo(host)
+                ),
+            );
+        }
+    }
+    let target = req.uri().path_and_query().map_or(0, |p| p.as_str().len());
+    if target > MAX_URI_BYTES {
+        return error(
+            StatusCode::URI_TOO_LONG,
+            Code::ResourceExhausted,
+            &format!("the request target is {target} bytes, over the limit of {MAX_URI_BYTES}"),
+        );
+    }
+    let headers = req.headers();
+    let bytes: usize = headers
+        .iter()
+        .map(|(n, v)| n.as_str().len() + v.len())
+        .sum();
+    if headers.len() > MAX_HEADERS || bytes > MAX_HEADER_BYTES {
+        return error(
+            StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+            Code::ResourceExhausted,
+            &format!(
+                "{} headers of {bytes} bytes, over the limits of {MAX_HEADERS} headers and {MAX_HEADER_BYTES} bytes",
+                headers.len()
+            ),
+        );
+    }
+    next.run(req).await
+}
+
+/// Whether `host` (a Host header: name or address, and an optional port) names this server: an
+/// IP literal, `localhost`, or one of `allowed` (case-insensitive).
+fn host_allowed(host: &str, allowed: &[String]) -> bool {
+    let port_ok = |p: &str| {
+        p.is_empty()
+            || p.strip_prefix(':')
+                .is_some_and(|p| p.parse::<u16>().is_ok())
+    };
+    if let Some(rest) = host.strip_prefix('[') {
+        return rest
+            .split_once(']')
+            .is_some_and(|(ip, port)| ip.parse::<std::net::Ipv6Addr>().is_ok() && port_ok(port));
+    }
+    let name = match host.rsplit_once(':') {
+        Some((name, port)) if port_ok(&format!(":{port}")) => name,
+        Some(_) => return false,
+        None => host,
+    };
+    let name = name.strip_suffix('.').unwrap_or(name);
+    name.parse::<std::net::Ipv4Addr>().is_ok()
+        || name.eq_ignore_ascii_case("localhost")
+        || allowed
+            .iter()
+            .any(|a| a.strip_suffix('.').unwrap_or(a).eq_ignore_ascii_case(name))
+}
+
+/// An upper bound of the memory a JSON body takes once decoded and re-encoded: twice its bytes,
+/// and [`DECODED_BYTES_PER_VALUE`] for each string, object and array (one linear scan).
+fn decode_cost(body: &[u8]) -> usize {
+    let (mut values, mut in_string, mut escaped) = (0usize, false, false);
+    for &b in body {
+        if in_string {
+            match b {
+                _ if escaped => escaped = false,
+                b'\\' => escaped = true,
+                b'"' => in_string = false,
+                _ => {}
+            }
+        } else {
+            match b {
+                b'"' => {
+                    in_string = true;
+                    values += 1;
+                }
+                b'{' | b'[' => values += 1,
+                _ => {}
+            }
+        }
+    }
+    body.len()
+        .saturating_mul(2)
+        .saturating_add(values.saturating_mul(DECODED_BYTES_PER_VALUE))
 }
 
 async fn rpc(
     State(gw): State<Gateway>,
-    Path((service, method)): Path<(String, String)>,
+    path: Result<Path<(String, String)>, axum::extract::rejection::PathRejection>,
     headers: HeaderMap,
     body: axum::body::Body,
 ) -> Response {
+    let Ok(Path((service, method))) = path else {
+        return error(
+            StatusCode::BAD_REQUEST,
+            Code::InvalidArgument,
+            "the path is not valid percent-encoded UTF-8",
+        );
+    };
     let Some(&(_, _, call)) = RPCS.iter().find(|(s, m, _)| *s == service && *m == method) else {
         return error(
-            StatusCode::NOT_FOUND,
+            http_status(Code::Unimplemented),
             Code::Unimplemented,
-            &format!("no RPC {service}/{method}; GET /openapi.json lists them"),
+            &format!(
+                "no RPC {}/{}; GET /openapi.json lists them",
+                crate::limits::echo(&service),
+                crate::limits::echo(&method)
+            ),
         );
     };
     let json = headers
@@ -137,29 +323,87 @@ async fn rpc(
             "send the request as JSON (content-type: application/json)",
         );
     }
-    let body = match tokio::time::timeout(gw.read_timeout, axum::body::to_bytes(body, gw.max_body))
+    match read_body(&gw, &headers, body).await {
+        Ok(body) => call(gw, headers, body).await,
+        Err(answer) => answer,
+    }
+}
+
+/// Reads a request's body under a place of `--max-concurrent` and within the byte budget.
+async fn read_body(
+    gw: &Gateway,
+    headers: &HeaderMap,
+    body: axum::body::Body,
+) -> Result<ReadBody, Response> {
+    let too_large = |what: String| {
+        error(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            Code::ResourceExhausted,
+            &format!(
+                "the body is over the limit of {} bytes or broken: {what}",
+                gw.max_body
+            ),
+        )
+    };
+    let permit = gw.shed.try_permit().map_err(|s| status_error(&s))?;
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    // Over the limit, `to_bytes` stops at the limit: the reservation needs no more.
+    let reserve = declared.map_or(gw.max_body, |n| n.min(gw.max_body as u64) as usize);
+    let reading = reserve_bytes(gw, reserve).await?;
+    let bytes = match tokio::time::timeout(gw.read_timeout, axum::body::to_bytes(body, gw.max_body))
         .await
     {
         Ok(Ok(b)) => b,
-        Ok(Err(e)) => {
-            return error(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                Code::ResourceExhausted,
-                &format!(
-                    "the body is over the limit of {} bytes or broken: {e}",
-                    gw.max_body
-                ),
-            );
-        }
+        Ok(Err(e)) => return Err(too_large(e.to_string())),
         Err(_) => {
-            return error(
+            return Err(error(
                 StatusCode::REQUEST_TIMEOUT,
                 Code::DeadlineExceeded,
                 "the request's body did not arrive in time",
-            );
+            ))
         }
     };
-    call(gw, headers, body).await
+    drop(reading);
+    let budget = reserve_bytes(gw, decode_cost(&bytes)).await?;
+    Ok(ReadBody {
+        bytes,
+        permit,
+        _budget: budget,
+    })
+}
+
+/// `n` bytes of the in-flight budget, waiting for room at most the read timeout.
+async fn reserve_bytes(
+    gw: &Gateway,
+    n: usize,
+) -> Result<tokio::sync::OwnedSemaphorePermit, Response> {
+    let busy = |why: String| {
+        error(
+            StatusCode::TOO_MANY_REQUESTS,
+            Code::ResourceExhausted,
+            &format!(
+                "{why} (--max-inflight-bytes {}); send fewer or smaller requests at once",
+                gw.budget_bytes
+            ),
+        )
+    };
+    let Some(n32) = u32::try_from(n.max(1))
+        .ok()
+        .filter(|&n| n as usize <= gw.budget_bytes)
+    else {
+        return Err(busy(format!(
+            "the request needs about {n} bytes to decode, more than the server holds for all requests"
+        )));
+    };
+    match tokio::time::timeout(gw.read_timeout, gw.budget.clone().acquire_many_owned(n32)).await {
+        Ok(Ok(p)) => Ok(p),
+        _ => Err(busy(format!(
+            "no room for the request's {n} bytes among the requests in flight"
+        ))),
+    }
 }
 
 /// Decodes `Req` from JSON, sends it through the gRPC stack to `path`, and answers `Resp` as
@@ -168,12 +412,17 @@ async fn call<Req, Resp>(
     gw: Gateway,
     path: &'static str,
     headers: HeaderMap,
-    body: Bytes,
+    body: ReadBody,
 ) -> Response
 where
     Req: Message + serde::de::DeserializeOwned + Default,
     Resp: Message + serde::Serialize + Default,
 {
+    let ReadBody {
+        bytes: body,
+        permit,
+        _budget,
+    } = body;
     let text = if body.iter().all(u8::is_ascii_whitespace) {
         &b"{}"[..]
     } else {
@@ -190,6 +439,8 @@ where
         }
     };
     let msg = req.encode_to_vec();
+    drop(req);
+    drop(body);
     let mut frame = Vec::with_capacity(5 + msg.len());
     frame.push(0);
     frame.extend_from_slice(&(msg.len() as u32).to_be_bytes());
@@ -204,7 +455,7 @@ where
             grpc = grpc.header(name, v.clone());
         }
     }
-    let grpc = match grpc.body(Body::new(http_body_util::Full::new(Bytes::from(frame)))) {
+    let mut grpc = match grpc.body(Body::new(http_body_util::Full::new(Bytes::from(frame)))) {
         Ok(r) => r,
         Err(e) => {
             return error(
@@ -214,7 +465,10 @@ where
             )
         }
     };
+    grpc.extensions_mut().insert(permit);
     let Ok(response) = gw.grpc.clone().oneshot(grpc).await;
+    // The request was decoded again by the handler: its share of the budget ends with it.
+    drop(_budget);
     let (parts, body) = response.into_parts();
     // A status in the headers is a trailers-only answer (an error before any message).
     if let Some(status) = Status::from_header_map(&parts.headers) {
@@ -412,14 +666,16 @@ pub fn openapi_document() -> serde_json::Value {
     })
 }
 
-/// Serves `router` on `listener` until `shutdown` completes, then lets requests in flight finish.
+/// Serves `router` on `acceptor`'s connections until `shutdown` completes, then lets requests
+/// in flight finish.
 ///
 /// hyper's server rather than `axum::serve`, for its timers: a client must send a request's
 /// headers within `read_timeout` of starting it (HTTP/1; HTTP/2 connections are pinged and
 /// closed when they stop answering), and the request handler gives the body the same time
-/// (408 otherwise), so a client that stalls cannot hold a connection or the shutdown.
+/// (408 otherwise), so a client that stalls cannot hold a connection or the shutdown. The
+/// connections' own timeouts and cap are [`super::conn::Acceptor`]'s.
 pub(crate) async fn serve_http(
-    listener: tokio::net::TcpListener,
+    mut acceptor: super::conn::Acceptor,
     router: Router,
     read_timeout: std::time::Duration,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
@@ -429,7 +685,9 @@ pub(crate) async fn serve_http(
     builder
         .http1()
         .timer(TokioTimer::new())
-        .header_read_timeout(read_timeout);
+        .header_read_timeout(read_timeout)
+        // Above `MAX_HEADERS`, so that the JSON 431 of `screen` answers first.
+        .max_headers(256);
     builder
         .http2()
         .timer(TokioTimer::new())
@@ -439,9 +697,7 @@ pub(crate) async fn serve_http(
     let mut shutdown = std::pin::pin!(shutdown);
     loop {
         tokio::select! {
-            accepted = listener.accept() => {
-                let Ok((stream, _)) = accepted else { continue };
-                let _ = stream.set_nodelay(true);
+            stream = acceptor.next() => {
                 let service = hyper_util::service::TowerToHyperService::new(router.clone());
                 let conn = builder
                     .serve_connection_with_upgrades(TokioIo::new(stream), service)
@@ -454,7 +710,7 @@ pub(crate) async fn serve_http(
             () = &mut shutdown => break,
         }
     }
-    drop(listener);
+    drop(acceptor);
     graceful.shutdown().await;
     Ok(())
 }
@@ -478,6 +734,45 @@ mod tests {
             doc["components"]["schemas"]["MostSimilarRequest"]["properties"]["top_k"]["type"],
             "integer"
         );
+    }
+
+    #[test]
+    fn hosts() {
+        let allowed = ["wordvec.internal".to_owned()];
+        for ok in [
+            "127.0.0.1",
+            "127.0.0.1:8080",
+            "[::1]",
+            "[::1]:80",
+            "localhost",
+            "LOCALHOST:1",
+            "localhost.",
+            "Wordvec.Internal:443",
+        ] {
+            assert!(host_allowed(ok, &allowed), "{ok}");
+        }
+        for bad in [
+            "evil.example",
+            "evil.example:80",
+            "127.0.0.1.evil.example",
+            "localhost.evil.example",
+            "[::1]x",
+            "127.0.0.1:http",
+            "",
+            "\u{fffd}",
+        ] {
+            assert!(!host_allowed(bad, &allowed), "{bad}");
+        }
+    }
+
+    #[test]
+    fn decode_cost_counts_values_not_only_bytes() {
+        let words = format!("[{}]", vec!["\"a\""; 1000].join(","));
+        let floats = format!("[{}]", vec!["0.125"; 1000].join(","));
+        assert!(decode_cost(words.as_bytes()) >= 1000 * DECODED_BYTES_PER_VALUE);
+        assert!(decode_cost(floats.as_bytes()) < 3 * floats.len());
+        // Quotes and brackets inside strings are text, escaped quotes too.
+        assert_eq!(decode_cost(br#""a\"[{""#), 2 * 7 + DECODED_BYTES_PER_VALUE);
     }
 
     #[test]

@@ -112,6 +112,9 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 
 /// A request's place under `--max-concurrent`, shared between the layer and the request's
 /// blocking work (a request extension): the place is free again when the last holder lets go.
+/// The HTTP/JSON gateway takes one ([`LoadShedLayer::try_permit`]) before it reads a body and
+/// hands it on with the request; the layer lets a request that carries one pass (extensions
+/// exist only in process: no client can send one).
 #[derive(Clone)]
 pub struct WorkPermit(#[allow(dead_code)] Arc<tokio::sync::OwnedSemaphorePermit>);
 
@@ -145,6 +148,28 @@ impl LoadShedLayer {
         let _ = tokio::time::timeout(limit, self.permits.acquire_many(all)).await;
         // Let the connections write out the last answers before they are closed.
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+
+    /// A place under the limit, or the status that refuses the request: UNAVAILABLE while
+    /// draining, RESOURCE_EXHAUSTED when every place is taken.
+    pub fn try_permit(&self) -> Result<WorkPermit, Status> {
+        try_permit(&self.permits, self.max, &self.draining)
+    }
+}
+
+fn try_permit(
+    permits: &Arc<Semaphore>,
+    max: usize,
+    draining: &AtomicBool,
+) -> Result<WorkPermit, Status> {
+    if draining.load(Ordering::SeqCst) {
+        return Err(Status::unavailable("server shutting down"));
+    }
+    match permits.clone().try_acquire_owned() {
+        Ok(p) => Ok(WorkPermit(Arc::new(p))),
+        Err(_) => Err(Status::resource_exhausted(format!(
+            "server busy: {max} requests in flight (--max-concurrent); retry later"
+        ))),
     }
 }
 
@@ -187,17 +212,14 @@ where
         if is_health(req.uri().path()) {
             return Box::pin(self.inner.call(req));
         }
-        if self.draining.load(Ordering::SeqCst) {
-            return Box::pin(std::future::ready(Ok(Status::unavailable(
-                "server shutting down",
-            )
-            .into_http())));
+        if req.extensions().get::<WorkPermit>().is_some() {
+            // The gateway took this request's place before reading its body.
+            return Box::pin(self.inner.call(req));
         }
-        match self.permits.clone().try_acquire_owned() {
+        match try_permit(&self.permits, self.max, &self.draining) {
             Ok(permit) => {
                 // The handler hands a clone to its blocking work, so the permit is released
                 // when both the answer and the work are done.
-                let permit = WorkPermit(Arc::new(permit));
                 req.extensions_mut().insert(permit.clone());
                 let fut = self.inner.call(req);
                 Box::pin(async move {
@@ -206,15 +228,7 @@ where
                     r
                 })
             }
-            Err(_) => {
-                let msg = format!(
-                    "server busy: {} requests in flight (--max-concurrent); retry later",
-                    self.max
-                );
-                Box::pin(std::future::ready(Ok(
-                    Status::resource_exhausted(msg).into_http()
-                )))
-            }
+            Err(status) => Box::pin(std::future::ready(Ok(status.into_http()))),
         }
     }
 }

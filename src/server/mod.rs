@@ -144,6 +144,13 @@ pub async fn serve_all(
     }
     let shed = layers::LoadShedLayer::new(limits.max_concurrent);
     let drain = shed.clone();
+    let shed_http = shed.clone();
+    let conn_limits = |framing| conn::ConnLimits {
+        framing,
+        idle: limits.idle_timeout(),
+        read: limits.read_timeout(),
+        max_connections: limits.max_connections,
+    };
     let drain_limit = limits.request_timeout();
     // Set once the requests in flight have answered: from then on, connections have
     // `shutdown_grace` to close before they are closed.
@@ -181,12 +188,17 @@ pub async fn serve_all(
             );
             let app = http::router(
                 stack,
-                limits.max_message_bytes,
-                limits.read_timeout(),
-                !config.no_explorer,
+                http::Options {
+                    max_body: limits.max_message_bytes,
+                    read_timeout: limits.read_timeout(),
+                    inflight_bytes: limits.max_inflight_bytes,
+                    shed: shed_http,
+                    allowed_hosts: config.http_allowed_hosts.clone(),
+                    explorer: !config.no_explorer,
+                },
             );
             Some(tokio::spawn(http::serve_http(
-                l,
+                conn::Acceptor::new(l, conn_limits(conn::Framing::Sniff)),
                 app,
                 limits.read_timeout(),
                 async move {
@@ -212,18 +224,8 @@ pub async fn serve_all(
         .local_addr()
         .map_err(|e| Error::network("cannot read the address of", "the listener", e))?;
     tracing::info!(%addr, models = ?live.current().names(), "serving");
-    // Small gRPC messages on a socket with Nagle's algorithm wait for delayed ACKs (40 ms
-    // stalls), so every accepted connection gets TCP_NODELAY; reads time out (`conn`).
-    let (idle, read) = (limits.idle_timeout(), limits.read_timeout());
-    let incoming = tokio_stream::StreamExt::map(
-        tokio_stream::wrappers::TcpListenerStream::new(listener),
-        move |conn| {
-            conn.map(|s| {
-                let _ = s.set_nodelay(true);
-                conn::Guarded::new(s, framing, idle, read)
-            })
-        },
-    );
+    // Connections time out, are capped, and accept errors back off (`conn`).
+    let incoming = conn::Acceptor::new(listener, conn_limits(framing)).into_stream();
     let grace = limits.shutdown_grace();
     let server = router.serve_with_incoming_shutdown(incoming, shutdown);
     let result = tokio::select! {
