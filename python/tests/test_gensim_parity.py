@@ -211,3 +211,16 @@ def test_text_vectors_are_numpys_mean_over_gensims_vectors(kv, gensim_kv):
         np.testing.assert_allclose(kv.embed_text(text, unit=True), want / np.linalg.norm(want), rtol=1e-5, atol=1e-7)
     with pytest.raises(KeyError):
         kv.embed_text("zzqx qqzx")
+
+
+def test_the_default_mode_decides_as_the_library_does(data):
+    # An index over half the rows cannot answer for the other half: the default scans, as the
+    # command line and the server do (the rule lives in the library's Searcher).
+    kv = wordvec.KeyedVectors.load_word2vec_format(str(data / "w2vc-sg-d32.bin"), binary=True)
+    half = len(kv) // 2
+    kv.build_index(m=8, ef_construction=50, restrict_vocab=half)
+    words = kv.index_to_key[:20]
+    exact = [kv.most_similar(w, topn=10, exact=True) for w in words]
+    # The exact answers reach past the indexed rows, so an index answer would differ.
+    assert any(kv.get_index(x) >= half for answer in exact for x, _ in answer)
+    assert [kv.most_similar(w, topn=10) for w in words] == exact

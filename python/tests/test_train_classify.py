@@ -49,3 +49,30 @@ def test_classifier_trains_predicts_saves_and_loads(labelled, tmp_path):
         c.predict([""])
     with pytest.raises(ValueError):
         wordvec.Classifier.load(str(labelled))
+
+
+def test_classifier_dim_is_decided_as_the_command_line_decides(labelled, kv):
+    # The vectors have 32 dimensions: asking for another is refused, not silently overridden.
+    with pytest.raises(ValueError, match="dim 8 differs from the 32 dimensions"):
+        wordvec.Classifier.train(str(labelled), vectors=kv, dim=8, epochs=1)
+    c = wordvec.Classifier.train(str(labelled), vectors=kv, hidden=[8], epochs=1)
+    assert sorted(c.labels) == ["neg", "pos"]
+
+
+def test_classifier_trains_on_separate_validation_and_test_files(labelled, tmp_path):
+    # Seven validation rows, three of them labelled against their words: the accuracy is a
+    # count of sevenths strictly between 0 and 1. Were the file ignored, the validation part of
+    # the default split (80 of the 800 rows) would give a count of eightieths, never such a value.
+    valid = tmp_path / "valid.csv"
+    valid.write_text(
+        "text,label\n"
+        "good great love,pos\nawful hate terrible,neg\nhappy nice excellent,pos\nsad poor bad,neg\n"
+        "good love nice,neg\nbad hate awful,pos\ngreat happy love,neg\n"
+    )
+    epochs = []
+    wordvec.Classifier.train(str(labelled), valid_data=valid, hidden=[16], epochs=3, lr=0.01, dim=16,
+                             seed=1, progress=epochs.append)
+    accuracy = epochs[-1]["valid_accuracy"]
+    assert 0 < accuracy < 1 and abs(accuracy * 7 - round(accuracy * 7)) < 1e-9, accuracy
+    with pytest.raises(FileNotFoundError):
+        wordvec.Classifier.train(str(labelled), test_data=tmp_path / "missing.csv", epochs=1)

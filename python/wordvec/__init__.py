@@ -415,10 +415,14 @@ class KeyedVectors:
         ``topn=None`` the cosines of every key come back as an array.
 
         ``exact`` (not in gensim): ``True`` scans every row, ``False`` goes through the HNSW
-        index (``build_index``/``load_index``; ``ef`` its candidate list), and the default uses
-        the index when there is one and the vocabulary is large enough for it to pay. ``allow``
-        (only these words may be answered) and ``deny`` (never these) filter the answers, in
-        the scan and in the index alike; words outside the vocabulary in them are ignored.
+        index (``build_index``/``load_index``; ``ef`` its candidate list; an error without
+        one), and the default decides as wordvec's command line and server do: it uses the
+        index when there is one, the index holds every row the query may answer (all rows, or
+        the first ``restrict_vocab``), and the query would read at least 2**20 floats (rows
+        admitted times ``vector_size``, so a short ``allow`` list is scanned); otherwise it
+        scans every row. ``allow`` (only these words may be answered) and ``deny`` (never
+        these) filter the answers, in the scan and in the index alike; words outside the
+        vocabulary in them are ignored.
         """
         if isinstance(topn, Integral) and topn < 1:
             return []
@@ -729,7 +733,7 @@ class Classifier:
         epochs: int = 10,
         lr: float = 0.001,
         batch_size: int = 32,
-        dim: int = 100,
+        dim: Optional[int] = None,
         min_count: int = 1,
         seed: int = 42,
         freeze: bool = False,
@@ -737,9 +741,15 @@ class Classifier:
         label_column: str = "label",
         multi_label: Optional[str] = None,
         progress: Any = None,
+        valid_data: Optional[Union[str, os.PathLike]] = None,
+        test_data: Optional[Union[str, os.PathLike]] = None,
     ) -> "Classifier":
         """Trains on a data file; ``vectors`` initialises the embeddings (``freeze`` keeps them).
-        ``progress``: a callable receiving one dict per epoch (losses, validation accuracy)."""
+        ``dim`` is the embedding dimension: by default the vectors' (100 without them); a
+        ``dim`` that differs from the vectors' raises ``ValueError``. ``valid_data`` and
+        ``test_data`` are validation and test files (then all of ``data`` trains); without them
+        ``data`` is shuffled with ``seed`` and split 80/10/10. ``progress``: a callable
+        receiving one dict per epoch (losses, validation accuracy)."""
         handle = _wordvec.Classifier.train(
             os.fspath(data),
             vectors=vectors._v if vectors is not None else None,
@@ -755,6 +765,8 @@ class Classifier:
             label_column=label_column,
             multi_label=multi_label,
             progress=progress if callable(progress) else None,
+            valid_data=None if valid_data is None else os.fspath(valid_data),
+            test_data=None if test_data is None else os.fspath(test_data),
         )
         return cls(handle)
 

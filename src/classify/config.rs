@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use super::activation::Activation;
 use super::optim::{OptimizerConfig, OptimizerKind};
+use crate::embeddings::Embeddings;
 use crate::error::{Error, Result};
 
 /// Which loss (and output layer) to train.
@@ -143,6 +144,25 @@ impl ClassifierConfig {
         }
         Ok(())
     }
+
+    /// The embedding dimension of a run: the one asked for, else the pretrained vectors',
+    /// else the default (100). Asking for a dimension the pretrained vectors do not have is an
+    /// error, whose message names the setting as the caller spells it (`setting`: `--dim`,
+    /// `dim`), so that every front end makes the same decision with its own words.
+    pub fn embedding_dim(
+        asked: Option<usize>,
+        pretrained: Option<&Embeddings>,
+        setting: &str,
+    ) -> Result<usize> {
+        match (pretrained, asked) {
+            (Some(e), Some(d)) if d != e.dims() => Err(Error::invalid(format!(
+                "{setting} {d} differs from the {} dimensions of the pretrained vectors",
+                e.dims()
+            ))),
+            (Some(e), _) => Ok(e.dims()),
+            (None, d) => Ok(d.unwrap_or(ClassifierConfig::default().dim)),
+        }
+    }
 }
 
 /// `value` when it is finite and `ok`, else an error naming `flag`.
@@ -210,4 +230,27 @@ pub struct EpochReport {
 
 fn one() -> usize {
     1
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::ErrorKind;
+
+    #[test]
+    fn the_embedding_dim_is_the_pretrained_vectors_unless_asked_otherwise() {
+        let emb = Embeddings::from_vectors(&["a", "b"], vec![0.5; 2 * 32], 32).unwrap();
+        let dim = ClassifierConfig::embedding_dim;
+        assert_eq!(dim(None, None, "dim").unwrap(), 100);
+        assert_eq!(dim(Some(8), None, "dim").unwrap(), 8);
+        assert_eq!(dim(None, Some(&emb), "dim").unwrap(), 32);
+        assert_eq!(dim(Some(32), Some(&emb), "dim").unwrap(), 32);
+        let e = dim(Some(8), Some(&emb), "--dim").unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::InvalidArgument);
+        assert!(
+            e.to_string()
+                .contains("--dim 8 differs from the 32 dimensions"),
+            "{e}"
+        );
+    }
 }

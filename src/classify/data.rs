@@ -214,6 +214,32 @@ impl Dataset {
         Ok(())
     }
 
+    /// Reads the training file and, when given, its validation and test files, as one data set
+    /// in train, validation, test order, with the sizes that split it
+    /// ([`ClassifierConfig::presplit`](super::ClassifierConfig::presplit)): `Some((train,
+    /// valid))` when a validation or test file is given (the rest is the test part), `None` when
+    /// there is only the training file (a training run then splits it by fractions).
+    pub fn read_split(
+        train: &Path,
+        valid: Option<&Path>,
+        test: Option<&Path>,
+        opts: &DataOptions,
+    ) -> Result<(Dataset, Option<(usize, usize)>)> {
+        let mut data = Dataset::read(train, opts)?;
+        if valid.is_none() && test.is_none() {
+            return Ok((data, None));
+        }
+        let train_rows = data.len();
+        if let Some(p) = valid {
+            data.append(Dataset::read(p, opts)?)?;
+        }
+        let valid_rows = data.len() - train_rows;
+        if let Some(p) = test {
+            data.append(Dataset::read(p, opts)?)?;
+        }
+        Ok((data, Some((train_rows, valid_rows))))
+    }
+
     /// Whether there are no texts.
     pub fn is_empty(&self) -> bool {
         self.texts.is_empty()
@@ -458,6 +484,42 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("not valid UTF-8"), "{e}");
+    }
+
+    #[test]
+    fn read_split_appends_validation_and_test_files_in_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = |name: &str, rows: &[&str]| {
+            let p = dir.path().join(name);
+            std::fs::write(&p, format!("text,label\n{}\n", rows.join("\n"))).unwrap();
+            p
+        };
+        let train = file("train.csv", &["a,x", "b,y", "c,x"]);
+        let valid = file("valid.csv", &["d,y", "e,x"]);
+        let test = file("test.csv", &["f,y"]);
+        let opts = DataOptions::default();
+
+        let (d, presplit) = Dataset::read_split(&train, None, None, &opts).unwrap();
+        assert_eq!(
+            (d.texts, presplit),
+            (vec!["a".into(), "b".into(), "c".into()], None)
+        );
+
+        let (d, presplit) = Dataset::read_split(&train, Some(&valid), Some(&test), &opts).unwrap();
+        assert_eq!(d.texts, ["a", "b", "c", "d", "e", "f"]);
+        assert_eq!(presplit, Some((3, 2)));
+
+        let (d, presplit) = Dataset::read_split(&train, None, Some(&test), &opts).unwrap();
+        assert_eq!((d.len(), presplit), (4, Some((3, 0))));
+
+        let multi = DataOptions {
+            multi_label: Some("|".into()),
+            ..DataOptions::default()
+        };
+        let e = Dataset::read_split(&train, Some(&dir.path().join("missing.csv")), None, &multi)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("missing.csv"), "{e}");
     }
 
     #[test]

@@ -323,36 +323,18 @@ fn train(a: TrainArgs) -> Result<()> {
     }
     let opts = a.data_args.options()?;
     let t = Instant::now();
-    let mut data = Dataset::read(&a.data, &opts)?;
-    let presplit = if a.valid_data.is_some() || a.test_data.is_some() {
-        let train = data.len();
-        let mut valid = 0;
-        if let Some(p) = &a.valid_data {
-            let v = Dataset::read(p, &opts)?;
-            valid = v.len();
-            data.append(v)?;
-        }
-        if let Some(p) = &a.test_data {
-            data.append(Dataset::read(p, &opts)?)?;
-        }
-        Some((train, valid))
-    } else {
-        None
-    };
+    let (data, presplit) = Dataset::read_split(
+        &a.data,
+        a.valid_data.as_deref(),
+        a.test_data.as_deref(),
+        &opts,
+    )?;
     tracing::info!(rows = data.len(), elapsed = ?t.elapsed(), "read the data");
     let pretrained = match &a.vectors {
         Some(p) => Some(open_vectors(Some(p), &a.load)?),
         None => None,
     };
-    let dim = match (&pretrained, a.dim) {
-        (Some(e), Some(d)) if d != e.dims() => bail!(
-            "--dim {d} differs from the {} dimensions of {}",
-            e.dims(),
-            a.vectors.as_ref().expect("vectors").display()
-        ),
-        (Some(e), _) => e.dims(),
-        (None, d) => d.unwrap_or(100),
-    };
+    let dim = ClassifierConfig::embedding_dim(a.dim, pretrained.as_ref(), "--dim")?;
     let config = ClassifierConfig {
         dim,
         hidden: a.hidden.0.clone(),

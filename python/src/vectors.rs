@@ -1,0 +1,418 @@
+//! [`Vectors`]: a set of word vectors and its optional HNSW index, held as the library's
+//! [`Searcher`], the one place that decides between the exact scan and the index.
+//!
+//! The searcher sits behind a lock because an index can be built or loaded after the vectors
+//! are. Every lock is taken with the GIL released ([`Vectors::with`], [`Vectors::set_index`]),
+//! so a thread waiting for the lock never holds the GIL that a lock holder's progress callback
+//! needs.
+
+use std::path::PathBuf;
+use std::sync::{Arc, PoisonError, RwLock};
+
+use pyo3::exceptions::{PyIndexError, PyValueError};
+use pyo3::prelude::*;
+use wordvec::index::HnswIndex;
+use wordvec::search::Searcher;
+use wordvec::storage::Rows;
+use wordvec::{Embeddings, LoadOptions, SaveOptions};
+
+use crate::array::{Array, Owner};
+use crate::errors::{floats, format_arg, py_err, unicode_errors};
+use crate::progress::PyProgress;
+
+/// A set of word vectors, with an optional HNSW index.
+#[pyclass(frozen, module = "wordvec._wordvec")]
+pub struct Vectors {
+    searcher: Arc<RwLock<Searcher>>,
+}
+
+impl Vectors {
+    pub(crate) fn new(emb: Embeddings, index: Option<HnswIndex>) -> Vectors {
+        let mut searcher = Searcher::exact(emb);
+        searcher.index = index;
+        Vectors {
+            searcher: Arc::new(RwLock::new(searcher)),
+        }
+    }
+
+    /// Runs `f` on the searcher with the GIL released. A panic in an earlier holder leaves the
+    /// searcher as it was (only `set_index` writes, in one assignment), so a poisoned lock is
+    /// used as is.
+    pub(crate) fn with<R: Send>(&self, py: Python<'_>, f: impl FnOnce(&Searcher) -> R + Send) -> R {
+        py.detach(|| f(&self.searcher.read().unwrap_or_else(PoisonError::into_inner)))
+    }
+
+    /// Runs `f` on the embeddings with the GIL released.
+    pub(crate) fn emb<R: Send>(
+        &self,
+        py: Python<'_>,
+        f: impl FnOnce(&Embeddings) -> R + Send,
+    ) -> R {
+        self.with(py, |s| f(&s.embeddings))
+    }
+
+    /// Replaces the index, with the GIL released.
+    pub(crate) fn set_index(&self, py: Python<'_>, index: HnswIndex) {
+        py.detach(|| {
+            self.searcher
+                .write()
+                .unwrap_or_else(PoisonError::into_inner)
+                .index = Some(index);
+        })
+    }
+
+    /// The whole matrix without a copy, when the rows lie back to back in memory.
+    fn shared_matrix(&self, s: &Searcher) -> Option<Array> {
+        let (n, d) = (s.embeddings.len(), s.embeddings.dims());
+        match s.embeddings.storage().rows() {
+            Some(Rows::Dense { bytes, width }) if width >= d * 4 && n > 0 => Some(Array::rows(
+                Owner::Rows(self.searcher.clone()),
+                bytes.as_ptr() as usize,
+                [n, d],
+                width,
+            )),
+            _ => None,
+        }
+    }
+}
+
+#[pymethods]
+impl Vectors {
+    /// Opens a vectors file (word2vec binary or text, gzipped or not, GloVe, native `.wvec`,
+    /// fastText `.bin`), detecting its format unless `format` names one; an int8 copy beside it
+    /// (`PATH.i8`) and an index (`PATH.idx`) are picked up.
+    #[staticmethod]
+    #[pyo3(signature = (path, format=None, limit=None, unicode_errors="strict", progress=None))]
+    fn open(
+        py: Python<'_>,
+        path: PathBuf,
+        format: Option<&str>,
+        limit: Option<usize>,
+        unicode_errors: &str,
+        progress: Option<Py<PyAny>>,
+    ) -> PyResult<Vectors> {
+        let mut opts = LoadOptions::default()
+            .format(format_arg(format)?)
+            .limit(limit)
+            .unicode_errors(self::unicode_errors(unicode_errors)?);
+        if let Some(cb) = progress {
+            opts = opts.progress(PyProgress::new(cb));
+        }
+        let (emb, index) = py
+            .detach(|| -> wordvec::Result<_> {
+                let emb = wordvec::open(&path, &opts)?;
+                let index = if limit.is_none() {
+                    HnswIndex::load_default(&path, &emb)?
+                } else {
+                    None
+                };
+                Ok((emb, index))
+            })
+            .map_err(py_err)?;
+        Ok(Vectors::new(emb, index))
+    }
+
+    /// Vectors from words and a row-major float32 matrix (bytes).
+    #[staticmethod]
+    fn from_matrix(
+        py: Python<'_>,
+        words: Vec<String>,
+        data: &[u8],
+        dims: usize,
+    ) -> PyResult<Vectors> {
+        if dims == 0 || data.len() % 4 != 0 || data.len() / 4 != words.len().saturating_mul(dims) {
+            return Err(PyValueError::new_err(format!(
+                "{} words x {dims} dims need {} float32 values, not {}",
+                words.len(),
+                words.len().saturating_mul(dims),
+                data.len() / 4
+            )));
+        }
+        let values = floats(data);
+        let emb = py
+            .detach(|| Embeddings::from_vectors(&words, values, dims))
+            .map_err(py_err)?;
+        Ok(Vectors::new(emb, None))
+    }
+
+    /// Writes the vectors in `format` (`bin`, `txt`, `glove`, `native`), atomically.
+    #[pyo3(signature = (path, format, newline_after_vector=None, progress=None))]
+    fn save(
+        &self,
+        py: Python<'_>,
+        path: PathBuf,
+        format: &str,
+        newline_after_vector: Option<bool>,
+        progress: Option<Py<PyAny>>,
+    ) -> PyResult<()> {
+        let format = format.parse::<wordvec::Format>().map_err(py_err)?;
+        let mut opts = SaveOptions::default().newline_after_vector(newline_after_vector);
+        if let Some(cb) = progress {
+            opts = opts.progress(PyProgress::new(cb));
+        }
+        self.emb(py, |e| wordvec::save(e, &path, format, &opts))
+            .map_err(py_err)
+    }
+
+    fn __len__(&self, py: Python<'_>) -> usize {
+        self.emb(py, |e| e.len())
+    }
+
+    /// Dimensions.
+    #[getter]
+    fn dims(&self, py: Python<'_>) -> usize {
+        self.emb(py, |e| e.dims())
+    }
+
+    /// Whether the stored rows are unit length (the native format), so that [`Self::matrix`]
+    /// holds normalised vectors.
+    #[getter]
+    fn unit_rows(&self, py: Python<'_>) -> bool {
+        self.emb(py, |e| e.unit_rows())
+    }
+
+    /// Where the vectors came from and their size.
+    fn describe(&self, py: Python<'_>) -> String {
+        self.emb(py, |e| e.describe())
+    }
+
+    /// The row of `word`, or `None`.
+    fn index_of(&self, py: Python<'_>, word: &str) -> Option<usize> {
+        self.emb(py, |e| e.index(word))
+    }
+
+    /// Whether `word` has a vector (in the vocabulary, or from its n-grams for fastText models).
+    fn has_vector(&self, py: Python<'_>, word: &str) -> bool {
+        self.emb(py, |e| e.has_vector(word))
+    }
+
+    /// The words of rows `start..stop` (clamped to the vocabulary).
+    #[pyo3(signature = (start=0, stop=None))]
+    fn words(&self, py: Python<'_>, start: usize, stop: Option<usize>) -> Vec<String> {
+        self.emb(py, |e| {
+            let stop = stop.map_or(e.len(), |s| s.min(e.len()));
+            (start.min(stop)..stop)
+                .map(|i| e.word(i).to_owned())
+                .collect()
+        })
+    }
+
+    /// The word of row `row`.
+    fn word(&self, py: Python<'_>, row: usize) -> PyResult<String> {
+        self.emb(py, |e| {
+            if row >= e.len() {
+                return Err(format!("row {row} is past the {} rows", e.len()));
+            }
+            Ok(e.word(row).to_owned())
+        })
+        .map_err(PyIndexError::new_err)
+    }
+
+    /// Each row's length before normalisation.
+    fn norms(&self, py: Python<'_>) -> Array {
+        let norms = self.emb(py, |e| e.norms().to_vec());
+        let n = norms.len();
+        Array::floats(norms, vec![n])
+    }
+
+    /// Rows `rows` (raw, or unit length with `norm`), as one `len(rows) x dims` array.
+    #[pyo3(signature = (rows, norm=false))]
+    fn rows(&self, py: Python<'_>, rows: Vec<usize>, norm: bool) -> PyResult<Array> {
+        let (values, d) = self
+            .emb(py, |e| {
+                let n = e.len();
+                if let Some(bad) = rows.iter().find(|&&r| r >= n) {
+                    return Err(format!("row {bad} is past the {n} rows"));
+                }
+                let d = e.dims();
+                let mut out = Vec::with_capacity(rows.len() * d);
+                for &r in &rows {
+                    if norm {
+                        out.extend(e.unit_row(r));
+                    } else {
+                        out.extend(e.raw_row(r));
+                    }
+                }
+                Ok((out, d))
+            })
+            .map_err(PyValueError::new_err)?;
+        Ok(Array::floats(values, vec![rows.len(), d]))
+    }
+
+    /// The vector of `word` (from its n-grams outside the vocabulary of a fastText model).
+    #[pyo3(signature = (word, norm=false))]
+    fn vector(&self, py: Python<'_>, word: &str, norm: bool) -> PyResult<Array> {
+        let v = self
+            .emb(py, |e| {
+                if norm {
+                    e.unit_vector(word)
+                } else {
+                    e.vector(word)
+                }
+            })
+            .map_err(py_err)?;
+        let d = v.len();
+        Ok(Array::floats(v, vec![d]))
+    }
+
+    /// The whole matrix as stored: for files whose rows lie back to back (native `.wvec`, text
+    /// formats) the rows themselves, without a copy; for word2vec binary files, whose rows are
+    /// interleaved with the words, a copy.
+    fn matrix(&self, py: Python<'_>) -> Array {
+        self.with(py, |s| {
+            self.shared_matrix(s).unwrap_or_else(|| {
+                let e = &s.embeddings;
+                let (n, d) = (e.len(), e.dims());
+                let mut out = Vec::with_capacity(n * d);
+                for i in 0..n {
+                    out.extend(e.storage().row(i));
+                }
+                Array::floats(out, vec![n, d])
+            })
+        })
+    }
+
+    /// The `topn` nearest to the mean of `positive` minus `negative` (3CosAdd, or 3CosMul with
+    /// `cosmul`), as `(word, score)` pairs; `mode` is `auto`, `exact` or `index`, decided as
+    /// the library's `Searcher` decides; `allow` (only these words) and `deny` (never these)
+    /// filter the answers.
+    #[pyo3(signature = (positive, negative, topn, restrict_vocab=None, cosmul=false, mode="exact", ef=None, allow=None, deny=None))]
+    #[allow(clippy::too_many_arguments)]
+    fn most_similar(
+        &self,
+        py: Python<'_>,
+        positive: Vec<Bound<'_, PyAny>>,
+        negative: Vec<Bound<'_, PyAny>>,
+        topn: usize,
+        restrict_vocab: Option<usize>,
+        cosmul: bool,
+        mode: &str,
+        ef: Option<usize>,
+        allow: Option<Vec<String>>,
+        deny: Option<Vec<String>>,
+    ) -> PyResult<Vec<(String, f32)>> {
+        let q = crate::search::Request {
+            positive: crate::errors::terms(&positive)?,
+            negative: crate::errors::terms(&negative)?,
+            topn,
+            restrict_vocab,
+            cosmul,
+            mode: crate::errors::mode(mode)?,
+            ef,
+            allow,
+            deny,
+        };
+        self.with(py, |s| q.answer(s)).map_err(py_err)
+    }
+
+    /// The vector of a text (the mean of its words' vectors, tokenised as the classifier
+    /// tokenises), the number of words that counted and the unknown ones.
+    #[pyo3(signature = (text, unit=false))]
+    fn embed_text(
+        &self,
+        py: Python<'_>,
+        text: &str,
+        unit: bool,
+    ) -> PyResult<(Array, usize, Vec<String>)> {
+        let v = self
+            .emb(py, |e| wordvec::classify::embed_text(e, text, unit))
+            .map_err(py_err)?;
+        let d = v.vector.len();
+        Ok((Array::floats(v.vector, vec![d]), v.known, v.unknown))
+    }
+
+    /// Cosine similarity of two words.
+    fn similarity(&self, py: Python<'_>, a: &str, b: &str) -> PyResult<f32> {
+        self.emb(py, |e| e.similarity(a, b)).map_err(py_err)
+    }
+
+    /// The word furthest from the mean of the others.
+    fn doesnt_match(&self, py: Python<'_>, words: Vec<String>) -> PyResult<String> {
+        self.emb(py, |e| e.doesnt_match(&words))
+            .map(|d| d.word)
+            .map_err(py_err)
+    }
+
+    /// gensim's `evaluate_word_analogies`: `(accuracy, sections, oov %)`, each section
+    /// `(name, correct questions, incorrect questions)` with questions as 4-tuples of words, the
+    /// last section "Total accuracy".
+    #[pyo3(signature = (path, restrict_vocab=300_000, case_insensitive=true))]
+    fn evaluate_analogies(
+        &self,
+        py: Python<'_>,
+        path: PathBuf,
+        restrict_vocab: usize,
+        case_insensitive: bool,
+    ) -> PyResult<crate::eval::AnalogiesAnswer> {
+        self.emb(py, |e| {
+            crate::eval::analogies(e, &path, restrict_vocab, case_insensitive)
+        })
+        .map_err(py_err)
+    }
+
+    /// gensim's `evaluate_word_pairs`: `((pearson, p), (spearman, p), oov %)`.
+    #[pyo3(signature = (path, delimiter='\t', restrict_vocab=300_000, case_insensitive=true))]
+    fn evaluate_pairs(
+        &self,
+        py: Python<'_>,
+        path: PathBuf,
+        delimiter: char,
+        restrict_vocab: usize,
+        case_insensitive: bool,
+    ) -> PyResult<crate::eval::PairsAnswer> {
+        self.emb(py, |e| {
+            crate::eval::pairs(e, &path, delimiter, restrict_vocab, case_insensitive)
+        })
+        .map_err(py_err)
+    }
+
+    /// Builds an HNSW index over the first `restrict_vocab` rows (all by default) on all cores.
+    #[pyo3(signature = (m=16, ef_construction=200, ef_search=64, restrict_vocab=None, progress=None))]
+    fn build_index(
+        &self,
+        py: Python<'_>,
+        m: usize,
+        ef_construction: usize,
+        ef_search: usize,
+        restrict_vocab: Option<usize>,
+        progress: Option<Py<PyAny>>,
+    ) -> PyResult<()> {
+        let params = wordvec::index::IndexParams {
+            m,
+            ef_construction,
+            ef_search,
+            restrict_vocab,
+            ..wordvec::index::IndexParams::default()
+        };
+        let progress = progress.map(PyProgress::new);
+        let index = self
+            .emb(py, |e| crate::index::build(e, params, progress.as_deref()))
+            .map_err(py_err)?;
+        self.set_index(py, index);
+        Ok(())
+    }
+
+    /// Saves the index (one file, atomically).
+    fn save_index(&self, py: Python<'_>, path: PathBuf) -> PyResult<()> {
+        self.with(py, |s| {
+            s.index.as_ref().map(|i| crate::index::save(i, &path))
+        })
+        .ok_or_else(|| PyValueError::new_err("no index: call build_index() first"))?
+        .map_err(py_err)
+    }
+
+    /// Maps an index saved for these vectors.
+    fn load_index(&self, py: Python<'_>, path: PathBuf) -> PyResult<()> {
+        let index = self
+            .emb(py, |e| HnswIndex::load(&path, e))
+            .map_err(py_err)?;
+        self.set_index(py, index);
+        Ok(())
+    }
+
+    /// Whether an index is loaded or built.
+    #[getter]
+    fn has_index(&self, py: Python<'_>) -> bool {
+        self.with(py, |s| s.index.is_some())
+    }
+}
