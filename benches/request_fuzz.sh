@@ -12,7 +12,7 @@ REQUESTS=${1:-20000}
 SEED=${2:-202026}
 STATUS=0
 WORDVEC_FUZZ_REQUESTS=$REQUESTS WORDVEC_FUZZ_SEED=$SEED \
-  cargo test --release --locked --test request_fuzz -- --nocapture || STATUS=$?
+  cargo test --release --locked --test integration request_fuzz:: -- --nocapture || STATUS=$?
 CSV=target/request_fuzz_rss.csv
 if [ -f "$CSV" ]; then
   echo "RSS curve, one line a second (time_s,rss_mib; max of each second) from $CSV:"

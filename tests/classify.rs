@@ -1,7 +1,7 @@
 //! `wordvec classify`: training, evaluation, prediction, model files and bad input, through the
 //! built binary and the library.
 
-mod common;
+use crate::common;
 
 use common::wordvec;
 

@@ -5,7 +5,7 @@
 //! (15 cases: every activation x softmax / one sigmoid / per-label sigmoids, with class
 //! weights, 5 texts of different lengths, two hidden layers).
 
-mod common;
+use crate::common;
 
 use common::floats;
 use rand_chacha::ChaCha8Rng;

@@ -1,6 +1,6 @@
 //! The `wordvec` binary, driven as a user would.
 
-mod common;
+use crate::common;
 
 use common::wordvec;
 

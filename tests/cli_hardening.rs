@@ -1,7 +1,7 @@
 //! The binary against hostile command lines and files (issue: hardening): each case used to
 //! panic, abort on an allocation, answer wrongly with exit 0, or mistreat an output path.
 
-mod common;
+use crate::common;
 
 use common::wordvec;
 

@@ -7,7 +7,7 @@ use std::process::{Child, Command, Stdio};
 
 use assert_cmd::cargo::CommandCargoExt;
 
-mod common;
+use crate::common;
 
 struct Daemon {
     child: Child,

@@ -1,11 +1,11 @@
 //! GPU training (cargo feature `cuda`). These tests need an NVIDIA GPU and driver, so they are
 //! ignored by default. Run them with:
 //!
-//!     cargo test --release --features cuda --test cuda -- --ignored
+//!     cargo test --release --features cuda --test integration cuda:: -- --ignored
 //!
 //! Without the feature, the one test here checks that asking for a GPU is a clear error.
 
-mod common;
+use crate::common;
 
 use common::planted_corpus;
 

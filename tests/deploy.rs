@@ -2,7 +2,7 @@
 //! `wordvec serve` and with each other: flags it takes, ports it listens on, probes on the gRPC
 //! port, Services and the autoscaler pointing at the Deployment.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};

@@ -2,7 +2,7 @@
 //! loads, a query renders its neighbours (the library's), the projection is drawn, and a typed
 //! text gets the classifier's prediction. Skipped, saying so, where no chromium is installed.
 
-mod common;
+use crate::common;
 
 use std::process::Command;
 

@@ -6,7 +6,7 @@
 //! made by the real fastText, and fasttext-expected.json with fastText's and gensim's answers;
 //! the commands that made them are in tests/data/fasttext/make.py.
 
-mod common;
+use crate::common;
 
 use common::{floats, wordvec};
 

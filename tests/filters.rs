@@ -1,7 +1,7 @@
 //! Allow- and deny-lists, against a brute-force scan, in the exact path and through the graph;
 //! from the CLI and over gRPC.
 
-mod common;
+use crate::common;
 
 use common::load;
 use wordvec::index::{HnswIndex, IndexParams};

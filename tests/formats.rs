@@ -1,7 +1,7 @@
 //! Reading and writing every format: round trips (byte for byte where the format allows), and
 //! every kind of malformed input, each asserting the error it gives.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 

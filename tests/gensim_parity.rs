@@ -3,7 +3,7 @@
 //! within 1e-5, evaluation counts exact and correlations within 1e-4. Every check runs on the
 //! vectors read from each format, including the native format (unit-normalised rows).
 
-mod common;
+use crate::common;
 
 use common::{data, expected, load};
 use serde_json::Value;

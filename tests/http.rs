@@ -2,7 +2,7 @@
 //! gRPC code's HTTP status, and hostile requests get a clear 4xx, never a panic or a hung
 //! connection.
 
-mod common;
+use crate::common;
 
 use std::io::{Read, Write};
 use std::net::TcpStream;

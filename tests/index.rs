@@ -1,7 +1,7 @@
 //! The HNSW index: recall against the exact scan, exclusion of query words, persistence, and
 //! every way its files can be wrong.
 
-mod common;
+use crate::common;
 
 use common::{data, load};
 use wordvec::index::{recall, HnswIndex, IndexParams};

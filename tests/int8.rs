@@ -1,7 +1,7 @@
 //! The int8 copy: exact queries that scan it first give the f32 scan's answers exactly (words,
 //! scores, order, ties), and a copy that does not belong to its vectors is an error.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 

@@ -1,7 +1,7 @@
 //! Hot reload: the Admin service's Reload (and SIGHUP through the CLI) swaps the models while
 //! clients keep asking, with no failed request; a failed reload keeps the old models.
 
-mod common;
+use crate::common;
 
 use std::process::Command;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};

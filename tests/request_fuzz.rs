@@ -21,9 +21,8 @@
 //! target/request_fuzz_rss.csv (time_ms,rss_kib). A failure names the seed, the request's kind,
 //! the port and an excerpt of the request.
 
-mod common;
-#[path = "common/fuzz_client.rs"]
-mod fuzz_client;
+use crate::common;
+use crate::common::fuzz_client;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;

@@ -1,7 +1,7 @@
 //! The gRPC daemon, tested over real connections to a server on 127.0.0.1:0: every RPC, health,
 //! reflection, auth, TLS, limits, bad requests, load, deadlines, metrics and graceful shutdown.
 
-mod common;
+use crate::common;
 
 use common::server::{big_model, ms, start_with, word, words, Running};
 

@@ -2,7 +2,7 @@
 //! connections that send nothing or half a frame, random paths, work that outlived its deadline,
 //! and huge words echoed back. Each test failed on the daemon before its fix.
 
-mod common;
+use crate::common;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};

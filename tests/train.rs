@@ -1,7 +1,7 @@
 //! Training end to end: quality on planted structure, reproducibility, checkpoint and resume,
 //! and bad input.
 
-mod common;
+use crate::common;
 
 use common::planted_corpus;
 use std::path::PathBuf;

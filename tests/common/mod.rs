@@ -1,6 +1,7 @@
 //! Helpers shared by the integration tests.
 #![allow(dead_code)]
 
+pub mod fuzz_client;
 pub mod server;
 
 use std::path::{Path, PathBuf};
