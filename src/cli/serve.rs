@@ -77,6 +77,12 @@ pub struct ServeArgs {
     /// [default: 5].
     #[arg(long)]
     pub shutdown_grace: Option<f64>,
+
+    /// Longest word a request may hold (term, filter word, text token, model name), bytes
+    /// [default: 1024].
+    #[arg(long)]
+    pub max_word_bytes: Option<usize>,
+
     #[command(flatten)]
     pub load: LoadArgs,
 }
@@ -133,6 +139,8 @@ fn config(a: &ServeArgs) -> Result<ServeConfig> {
         read_timeout => c.limits.read_timeout_secs,
         shutdown_grace => c.limits.shutdown_grace_secs
     );
+
+    over!(max_word_bytes => c.limits.max_word_bytes);
     c.validate()?;
     Ok(c)
 }

@@ -73,6 +73,11 @@ pub struct Limits {
     /// After SIGTERM and the requests in flight, connections still open are closed after this
     /// long, seconds (5).
     pub shutdown_grace_secs: f64,
+
+    /// Longest word a request may hold, bytes (1024, [`crate::limits::DEFAULT_MAX_WORD_BYTES`]):
+    /// a query term, a filter word, a text's token, a model name. A longer one is
+    /// INVALID_ARGUMENT before any work; it also bounds the n-gram work of an unknown word.
+    pub max_word_bytes: usize,
 }
 
 impl Default for Limits {
@@ -87,6 +92,8 @@ impl Default for Limits {
             idle_timeout_secs: 300.0,
             read_timeout_secs: 10.0,
             shutdown_grace_secs: 5.0,
+
+            max_word_bytes: crate::limits::DEFAULT_MAX_WORD_BYTES,
         }
     }
 }
@@ -104,6 +111,12 @@ impl Limits {
         between_1_and("max_words", self.max_words, 1_000_000)?;
         between_1_and("max_concurrent", self.max_concurrent, 100_000)?;
         between_1_and("max_ef", self.max_ef, crate::limits::MAX_EF)?;
+
+        between_1_and(
+            "max_word_bytes",
+            self.max_word_bytes,
+            crate::limits::MAX_TEXT_BYTES,
+        )?;
         for (what, v) in [
             ("request_timeout", self.request_timeout_secs),
             ("idle_timeout", self.idle_timeout_secs),
@@ -329,6 +342,14 @@ mod tests {
             ..Limits::default()
         };
         assert!(l.validate().is_err());
+        for bad in [0, (1 << 20) + 1] {
+            let l = Limits {
+                max_word_bytes: bad,
+                ..Limits::default()
+            };
+            let e = l.validate().unwrap_err().to_string();
+            assert!(e.contains("max_word_bytes"), "{bad}: {e}");
+        }
     }
 
     #[test]
