@@ -1071,3 +1071,68 @@ async fn json_answers_carry_every_scalar_field_even_at_its_default() {
     assert_eq!(v["from_subwords"], serde_json::json!(false), "{r}");
     s.shutdown().await.unwrap();
 }
+
+/// A request whose deadline passed stops using the CPU: with `--max-concurrent 1` the work of
+/// an answered request still holds the only permit until it really stops, so a request sent
+/// shortly after it is refused (RESOURCE_EXHAUSTED) unless the work looked at its cancellation
+/// flag. The slow request is GetVectors of many long unknown words of a fastText model (each
+/// built from its n-grams), over gRPC and over HTTP/JSON (whose deadline is the gRPC one).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn work_stops_soon_after_its_deadline() {
+    let config = ServeConfig {
+        limits: wordvec::server::Limits {
+            max_concurrent: 1,
+            max_words: 100_000,
+            max_message_bytes: 128 << 20,
+            request_timeout_secs: 0.3,
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let models = Arc::new(Models::new(vec![VectorModel {
+        name: "ft".into(),
+        description: "fixture".into(),
+        searcher: Searcher::exact(common::load("fasttext/ft-sg.bin")),
+    }]));
+    let s = common::server::start_all(config, models).await;
+    let words: Vec<String> = (0..60_000)
+        .map(|i| format!("{i:06}{}", "q".repeat(1000)))
+        .collect();
+    let channel = Endpoint::from_shared(format!("http://{}", s.grpc))
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
+    let mut c = EmbeddingsClient::new(channel)
+        .max_encoding_message_size(128 << 20)
+        .max_decoding_message_size(128 << 20);
+    let small = || proto::GetVectorsRequest {
+        words: vec!["king".into()],
+        ..Default::default()
+    };
+    // Over gRPC.
+    let t = std::time::Instant::now();
+    let e = c
+        .get_vectors(proto::GetVectorsRequest {
+            words: words.clone(),
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Code::DeadlineExceeded, "{e:?}");
+    assert!(t.elapsed() < Duration::from_secs(5), "{:?}", t.elapsed());
+    // Ten times the 50 ms the work has to stop in.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    c.get_vectors(small()).await.unwrap();
+    // Over HTTP/JSON.
+    let body = serde_json::json!({ "words": words }).to_string();
+    let addr = s.http;
+    let (status, r) =
+        tokio::task::spawn_blocking(move || post_json(addr, "/v1/Embeddings/GetVectors", &body))
+            .await
+            .unwrap();
+    assert_eq!(status, 504, "{r}");
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    c.get_vectors(small()).await.unwrap();
+    s.shutdown().await.unwrap();
+}
