@@ -22,14 +22,20 @@ fn compile_proto() -> Result<(), Box<dyn std::error::Error>> {
     let descriptor = prost::Message::encode_to_vec(&fds);
     std::fs::write(out.join("wordvec_descriptor.bin"), &descriptor)?;
     // serde for every message, following the proto's JSON mapping with the proto's own field
-    // names, for the HTTP/JSON gateway.
+    // names, for the HTTP/JSON gateway. Every field is written, also at its default value (a
+    // score of 0.0, `found: false`): the mapping may omit those, but clients that read
+    // `n.score` then find nothing (the explorer threw on "king - king").
     pbjson_build::Builder::new()
         .register_descriptors(&descriptor)?
         .preserve_proto_field_names()
+        .emit_fields()
         .build(&[".wordvec.v1"])?;
+    // The services decode with the server's codec: a malformed message is INVALID_ARGUMENT,
+    // not tonic's INTERNAL (see src/server/status.rs).
     tonic_prost_build::configure()
         .build_client(true)
         .build_server(true)
+        .codec_path("crate::server::status::Codec")
         .compile_fds(fds)?;
     Ok(())
 }

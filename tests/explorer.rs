@@ -100,3 +100,21 @@ async fn no_explorer_serves_only_the_api() {
     assert!(status.starts_with("HTTP/1.1 404"), "{status}");
     s.shutdown().await.unwrap();
 }
+
+/// "king - king" is the zero vector: every score is 0.0, which the JSON answer carries (it used
+/// to omit a field at its default, and the page threw on the missing score).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_zero_score_is_shown() {
+    let Some(browser) = chromium() else {
+        eprintln!("no chromium installed: the explorer's browser test was not run");
+        return;
+    };
+    let s = start_all(ServeConfig::default(), with_classifier()).await;
+    let url = format!("http://{}/?q=king%20-%20king", s.http);
+    let page = tokio::task::spawn_blocking(move || dom(browser, &url))
+        .await
+        .unwrap();
+    assert_eq!(attr(&page, "data-count"), Some(10), "{page}");
+    assert!(page.contains("<td class=\"score\">0.0000</td>"), "{page}");
+    s.shutdown().await.unwrap();
+}

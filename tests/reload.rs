@@ -160,13 +160,15 @@ async fn reload_under_load_fails_no_request_and_a_bad_file_keeps_the_old_models(
         e.message()
     );
     assert_eq!(words_served(&mut c).await, 4642);
-    // A missing file likewise.
+    // A missing file likewise; the answer is FAILED_PRECONDITION, which clients do not retry
+    // (UNAVAILABLE would be retried until an operator restores the file).
     std::fs::remove_file(&path).unwrap();
     let e = admin
         .reload(authed(proto::ReloadRequest {}))
         .await
         .unwrap_err();
-    assert_eq!(e.code(), Code::Unavailable, "{e:?}");
+    assert_eq!(e.code(), Code::FailedPrecondition, "{e:?}");
+    assert!(e.message().contains("m.wvec"), "{}", e.message());
     tokio::time::sleep(Duration::from_millis(200)).await;
     stop.store(true, Ordering::Relaxed);
     for t in clients {

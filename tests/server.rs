@@ -781,3 +781,358 @@ async fn graceful_shutdown_finishes_requests_in_flight() {
         "no longer accepting"
     );
 }
+
+/// The status of `r`, which must be an error whose message is short (an echo of a caller's
+/// word is cut) and names the word cap's flag when it is INVALID_ARGUMENT.
+fn refused<T: std::fmt::Debug>(r: Result<tonic::Response<T>, tonic::Status>, what: &str) -> Code {
+    let e = r.expect_err(what);
+    assert!(
+        e.message().len() < 512,
+        "{what}: {} bytes",
+        e.message().len()
+    );
+    if e.code() == Code::InvalidArgument {
+        assert!(
+            e.message().contains("--max-word-bytes") && e.message().contains("1024"),
+            "{what}: {}",
+            e.message()
+        );
+    }
+    e.code()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn words_over_the_cap_are_refused_before_any_work() {
+    let s = start_with(ServeConfig::default(), common::server::with_classifier()).await;
+    let mut c = s.client().await;
+    let long = "x".repeat(1025);
+    let text = format!("the king said {long} twice");
+    // At the cap, a word is looked up as usual.
+    let r = c
+        .get_vectors(proto::GetVectorsRequest {
+            words: vec!["x".repeat(1024)],
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(!r.vectors[0].found);
+    let bad = Code::InvalidArgument;
+    let r = c
+        .get_vectors(proto::GetVectorsRequest {
+            words: vec!["king".into(), long.clone()],
+            ..Default::default()
+        })
+        .await;
+    assert_eq!(refused(r, "GetVectors"), bad);
+    let r = c.most_similar(ms(&["king", &long], &[], 5)).await;
+    assert_eq!(refused(r, "MostSimilar positive"), bad);
+    let r = c.most_similar_cosmul(ms(&["king"], &[&long], 5)).await;
+    assert_eq!(refused(r, "MostSimilarCosmul negative"), bad);
+    let r = c
+        .most_similar(proto::MostSimilarRequest {
+            exclude_words: vec![long.clone()],
+            ..ms(&["king"], &[], 5)
+        })
+        .await;
+    assert_eq!(refused(r, "exclude_words"), bad);
+    let r = c
+        .analogy(proto::AnalogyRequest {
+            a: "man".into(),
+            b: "king".into(),
+            c: long.clone(),
+            only_words: vec!["queen".into()],
+            ..Default::default()
+        })
+        .await;
+    assert_eq!(refused(r, "Analogy"), bad);
+    let r = c
+        .similarity(proto::SimilarityRequest {
+            pairs: vec![proto::WordPair {
+                a: "king".into(),
+                b: long.clone(),
+            }],
+            ..Default::default()
+        })
+        .await;
+    assert_eq!(refused(r, "Similarity"), bad);
+    let r = c
+        .doesnt_match(proto::DoesntMatchRequest {
+            words: vec!["king".into(), "queen".into(), long.clone()],
+            ..Default::default()
+        })
+        .await;
+    assert_eq!(refused(r, "DoesntMatch"), bad);
+    let r = c
+        .embed_text(proto::EmbedTextRequest {
+            texts: vec!["the king".into(), text.clone()],
+            ..Default::default()
+        })
+        .await;
+    assert_eq!(refused(r, "EmbedText"), bad);
+    let r = c
+        .nearest_to_text(proto::NearestToTextRequest {
+            text: text.clone(),
+            ..Default::default()
+        })
+        .await;
+    assert_eq!(refused(r, "NearestToText"), bad);
+    let r = c
+        .most_similar_batch(proto::MostSimilarBatchRequest {
+            queries: vec![ms(&["king"], &[], 3), ms(&[&long], &[], 3)],
+            ..Default::default()
+        })
+        .await;
+    assert_eq!(refused(r, "MostSimilarBatch"), bad);
+    let mut cl = ClassifierClient::new(s.channel().await);
+    let r = cl
+        .predict(proto::PredictRequest {
+            texts: vec![text.clone()],
+            ..Default::default()
+        })
+        .await;
+    assert_eq!(refused(r, "Predict"), bad);
+    // A 100 KB model name: a short NOT_FOUND or INVALID_ARGUMENT, never the name echoed whole.
+    let name = "m".repeat(100_000);
+    let r = c
+        .most_similar(proto::MostSimilarRequest {
+            model: name.clone(),
+            ..ms(&["king"], &[], 1)
+        })
+        .await;
+    let code = refused(r, "model name");
+    assert!(
+        matches!(code, Code::NotFound | Code::InvalidArgument),
+        "{code:?}"
+    );
+    let r = cl
+        .predict(proto::PredictRequest {
+            model: name.clone(),
+            texts: vec!["so happy".into()],
+        })
+        .await;
+    let code = refused(r, "classifier name");
+    assert!(
+        matches!(code, Code::NotFound | Code::InvalidArgument),
+        "{code:?}"
+    );
+    // A long unknown name that passes the cap is still named, cut short.
+    let r = c
+        .most_similar(proto::MostSimilarRequest {
+            model: "n".repeat(1000),
+            ..ms(&["king"], &[], 1)
+        })
+        .await;
+    assert_eq!(refused(r, "unknown model"), Code::NotFound);
+    s.shutdown().await.unwrap();
+}
+
+/// A codec that sends the bytes it is given as the message, so that a test can send what no
+/// protobuf encoder writes.
+#[derive(Clone, Default)]
+struct RawCodec;
+
+impl tonic::codec::Codec for RawCodec {
+    type Encode = Vec<u8>;
+    type Decode = Vec<u8>;
+    type Encoder = RawCodec;
+    type Decoder = RawCodec;
+    fn encoder(&mut self) -> Self::Encoder {
+        RawCodec
+    }
+    fn decoder(&mut self) -> Self::Decoder {
+        RawCodec
+    }
+}
+
+impl tonic::codec::Encoder for RawCodec {
+    type Item = Vec<u8>;
+    type Error = tonic::Status;
+    fn encode(
+        &mut self,
+        item: Vec<u8>,
+        dst: &mut tonic::codec::EncodeBuf<'_>,
+    ) -> Result<(), tonic::Status> {
+        use prost::bytes::BufMut;
+        dst.put_slice(&item);
+        Ok(())
+    }
+}
+
+impl tonic::codec::Decoder for RawCodec {
+    type Item = Vec<u8>;
+    type Error = tonic::Status;
+    fn decode(
+        &mut self,
+        src: &mut tonic::codec::DecodeBuf<'_>,
+    ) -> Result<Option<Vec<u8>>, tonic::Status> {
+        use prost::bytes::Buf;
+        Ok(Some(src.copy_to_bytes(src.remaining()).to_vec()))
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_malformed_protobuf_is_invalid_argument() {
+    let s = start_with(ServeConfig::default(), common::server::with_classifier()).await;
+    let mut grpc = tonic::client::Grpc::new(s.channel().await);
+    for (path, bytes) in [
+        // Field 1 (length-delimited) whose length runs past the message.
+        (
+            "/wordvec.v1.Embeddings/GetVectors",
+            &b"\x0a\xff\xff\x03ab"[..],
+        ),
+        // Field number 0, which no message has.
+        ("/wordvec.v1.Embeddings/MostSimilar", &b"\x00\x01"[..]),
+        // A varint that never ends.
+        (
+            "/wordvec.v1.Classifier/Predict",
+            &b"\x18\xff\xff\xff\xff"[..],
+        ),
+        // A string field holding invalid UTF-8.
+        (
+            "/wordvec.v1.Embeddings/GetVectors",
+            &b"\x0a\x02\xff\xfe"[..],
+        ),
+    ] {
+        grpc.ready().await.unwrap();
+        let e = grpc
+            .unary(
+                Request::new(bytes.to_vec()),
+                http::uri::PathAndQuery::from_static(path),
+                RawCodec,
+            )
+            .await
+            .unwrap_err();
+        assert_eq!(e.code(), Code::InvalidArgument, "{path} {bytes:?}: {e:?}");
+        assert!(e.message().contains("decod"), "{}", e.message());
+    }
+    // The service goes on answering.
+    let mut c = s.client().await;
+    c.most_similar(ms(&["king"], &[], 3)).await.unwrap();
+    s.shutdown().await.unwrap();
+}
+
+/// POSTs `body` as JSON to the HTTP/JSON port: status and parsed body.
+fn post_json(addr: std::net::SocketAddr, path: &str, body: &str) -> (u16, serde_json::Value) {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    write!(
+        s,
+        "POST {path} HTTP/1.1\r\nhost: test\r\nconnection: close\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).unwrap();
+    let status = out
+        .split(' ')
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    let json = out
+        .split_once("\r\n\r\n")
+        .and_then(|(_, b)| serde_json::from_str(b).ok())
+        .unwrap_or_default();
+    (status, json)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn json_answers_carry_every_scalar_field_even_at_its_default() {
+    let s =
+        common::server::start_all(ServeConfig::default(), common::server::with_classifier()).await;
+    let addr = s.http;
+    let (status, r) = tokio::task::spawn_blocking(move || {
+        post_json(
+            addr,
+            "/v1/Embeddings/MostSimilar",
+            r#"{"positive":[{"word":"king"}],"negative":[{"word":"king"}],"top_k":3}"#,
+        )
+    })
+    .await
+    .unwrap();
+    // "king - king" is the zero vector: every score is 0, and is there.
+    assert_eq!(status, 200, "{r}");
+    assert_eq!(r["used_index"], serde_json::json!(false), "{r}");
+    let neighbors = r["neighbors"].as_array().unwrap();
+    assert_eq!(neighbors.len(), 3, "{r}");
+    for n in neighbors {
+        assert_eq!(n["score"].as_f64(), Some(0.0), "{r}");
+        assert!(n.get("index").is_some() && n.get("word").is_some(), "{r}");
+    }
+    let (status, r) = tokio::task::spawn_blocking(move || {
+        post_json(addr, "/v1/Embeddings/GetVectors", r#"{"words":["zzyzx"]}"#)
+    })
+    .await
+    .unwrap();
+    assert_eq!(status, 200, "{r}");
+    let v = &r["vectors"][0];
+    assert_eq!(v["found"], serde_json::json!(false), "{r}");
+    assert_eq!(v["from_subwords"], serde_json::json!(false), "{r}");
+    s.shutdown().await.unwrap();
+}
+
+/// A request whose deadline passed stops using the CPU: with `--max-concurrent 1` the work of
+/// an answered request still holds the only permit until it really stops, so a request sent
+/// shortly after it is refused (RESOURCE_EXHAUSTED) unless the work looked at its cancellation
+/// flag. The slow request is GetVectors of many long unknown words of a fastText model (each
+/// built from its n-grams), over gRPC and over HTTP/JSON (whose deadline is the gRPC one).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn work_stops_soon_after_its_deadline() {
+    let config = ServeConfig {
+        limits: wordvec::server::Limits {
+            max_concurrent: 1,
+            max_words: 100_000,
+            max_message_bytes: 128 << 20,
+            request_timeout_secs: 0.3,
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let models = Arc::new(Models::new(vec![VectorModel {
+        name: "ft".into(),
+        description: "fixture".into(),
+        searcher: Searcher::exact(common::load("fasttext/ft-sg.bin")),
+    }]));
+    let s = common::server::start_all(config, models).await;
+    let words: Vec<String> = (0..60_000)
+        .map(|i| format!("{i:06}{}", "q".repeat(1000)))
+        .collect();
+    let channel = Endpoint::from_shared(format!("http://{}", s.grpc))
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
+    let mut c = EmbeddingsClient::new(channel)
+        .max_encoding_message_size(128 << 20)
+        .max_decoding_message_size(128 << 20);
+    let small = || proto::GetVectorsRequest {
+        words: vec!["king".into()],
+        ..Default::default()
+    };
+    // Over gRPC.
+    let t = std::time::Instant::now();
+    let e = c
+        .get_vectors(proto::GetVectorsRequest {
+            words: words.clone(),
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Code::DeadlineExceeded, "{e:?}");
+    assert!(t.elapsed() < Duration::from_secs(5), "{:?}", t.elapsed());
+    // Ten times the 50 ms the work has to stop in.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    c.get_vectors(small()).await.unwrap();
+    // Over HTTP/JSON.
+    let body = serde_json::json!({ "words": words }).to_string();
+    let addr = s.http;
+    let (status, r) =
+        tokio::task::spawn_blocking(move || post_json(addr, "/v1/Embeddings/GetVectors", &body))
+            .await
+            .unwrap();
+    assert_eq!(status, 504, "{r}");
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    c.get_vectors(small()).await.unwrap();
+    s.shutdown().await.unwrap();
+}

@@ -365,7 +365,16 @@ async fn work_stops_when_its_deadline_is_answered() {
 /// NOT_FOUND.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unknown_huge_words_are_not_echoed_back() {
-    let s = start_with(ServeConfig::default(), fixture_model()).await;
+    // Past the word cap (--max-word-bytes, tested in tests/server.rs) the word would be
+    // refused before the lookup: raise it, so that the unknown-word answer is the one tested.
+    let config = ServeConfig {
+        limits: wordvec::server::Limits {
+            max_word_bytes: 1 << 20,
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let s = start_with(config, fixture_model()).await;
     let mut c = s.client().await;
     let huge = "x".repeat(1 << 20);
     let e = c

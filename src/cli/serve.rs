@@ -89,6 +89,11 @@ pub struct ServeArgs {
     /// repeatable.
     #[arg(long = "http-allowed-host", value_name = "NAME")]
     pub http_allowed_host: Vec<String>,
+    /// Longest word a request may hold (term, filter word, text token, model name), bytes
+    /// [default: 1024].
+    #[arg(long)]
+    pub max_word_bytes: Option<usize>,
+
     #[command(flatten)]
     pub load: LoadArgs,
 }
@@ -148,6 +153,7 @@ fn config(a: &ServeArgs) -> Result<ServeConfig> {
     over!(max_connections => c.limits.max_connections, max_inflight_bytes => c.limits.max_inflight_bytes);
     c.http_allowed_hosts
         .extend(a.http_allowed_host.iter().cloned());
+    over!(max_word_bytes => c.limits.max_word_bytes);
     c.validate()?;
     Ok(c)
 }

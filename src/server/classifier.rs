@@ -7,7 +7,7 @@ use std::time::Instant;
 use tonic::{Request, Response, Status};
 
 use super::config::Limits;
-use super::handlers::{blocking, count_limit, Work};
+use super::handlers::{blocking, count_limit, strs, token_limit, word_limit, Work};
 use super::proto::{self, classifier_server::Classifier};
 use super::reload::LiveModels;
 
@@ -22,6 +22,31 @@ impl ClassifierService {
     pub fn new(models: Arc<LiveModels>, limits: Limits) -> Self {
         ClassifierService { models, limits }
     }
+}
+
+/// Texts predicted between two looks at the request's cancellation flag: the classifier's own
+/// batch (it runs one such batch on one thread).
+const CHUNK: usize = 256;
+
+/// [`crate::classify::Classifier::predict`] on chunks of [`CHUNK`] texts in parallel, each
+/// started only while the request is still wanted ([`crate::cancel`]).
+fn predict(
+    c: &crate::classify::Classifier,
+    texts: &[String],
+) -> crate::Result<Vec<crate::classify::Prediction>> {
+    use rayon::prelude::*;
+    let cancel = crate::cancel::current().unwrap_or_default();
+    let chunks = texts
+        .par_chunks(CHUNK)
+        .map(|chunk| {
+            // Rayon's threads do not see the caller's flag: pass it on.
+            cancel.scope(|| {
+                crate::cancel::check()?;
+                c.predict(chunk)
+            })
+        })
+        .collect::<crate::Result<Vec<_>>>()?;
+    Ok(chunks.into_iter().flatten().collect())
 }
 
 #[tonic::async_trait]
@@ -54,12 +79,14 @@ impl Classifier for ClassifierService {
         let t = Instant::now();
         let d = Work::of(&req, &self.limits);
         let r = req.into_inner();
+        word_limit([r.model.as_str()], &self.limits)?;
         let m = self.models.current().classifier(&r.model)?;
         count_limit(r.texts.len(), "texts", &self.limits)?;
+        token_limit(strs(&r.texts), &self.limits)?;
         let name = m.name.clone();
         let predictions = blocking(d, move || {
             let c = &m.classifier;
-            let preds = c.predict(&r.texts)?;
+            let preds = predict(c, &r.texts)?;
             Ok(preds
                 .into_iter()
                 .map(|p| proto::Prediction {

@@ -82,6 +82,10 @@ pub struct Limits {
     /// decoded (64 MiB): a body that would not fit waits for room (at most the read timeout),
     /// and one that can never fit is refused with RESOURCE_EXHAUSTED.
     pub max_inflight_bytes: usize,
+    /// Longest word a request may hold, bytes (1024, [`crate::limits::DEFAULT_MAX_WORD_BYTES`]):
+    /// a query term, a filter word, a text's token, a model name. A longer one is
+    /// INVALID_ARGUMENT before any work; it also bounds the n-gram work of an unknown word.
+    pub max_word_bytes: usize,
 }
 
 impl Default for Limits {
@@ -98,6 +102,7 @@ impl Default for Limits {
             shutdown_grace_secs: 5.0,
             max_connections: 1000,
             max_inflight_bytes: 64 << 20,
+            max_word_bytes: crate::limits::DEFAULT_MAX_WORD_BYTES,
         }
     }
 }
@@ -128,6 +133,11 @@ impl Limits {
                 self.max_inflight_bytes, self.max_message_bytes
             )));
         }
+        between_1_and(
+            "max_word_bytes",
+            self.max_word_bytes,
+            crate::limits::MAX_TEXT_BYTES,
+        )?;
         for (what, v) in [
             ("request_timeout", self.request_timeout_secs),
             ("idle_timeout", self.idle_timeout_secs),
@@ -366,6 +376,14 @@ mod tests {
             .unwrap_err()
             .to_string()
             .contains("max_inflight_bytes"));
+        for bad in [0, (1 << 20) + 1] {
+            let l = Limits {
+                max_word_bytes: bad,
+                ..Limits::default()
+            };
+            let e = l.validate().unwrap_err().to_string();
+            assert!(e.contains("max_word_bytes"), "{bad}: {e}");
+        }
     }
 
     #[test]

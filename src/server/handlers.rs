@@ -182,6 +182,41 @@ pub(super) fn count_limit(n: usize, what: &str, limits: &Limits) -> Result<(), S
     Ok(())
 }
 
+/// Refuses a word longer than `--max-word-bytes` (a term, a filter word, a model name) before
+/// any work is done for it: INVALID_ARGUMENT naming the limit, the flag and the word (its start:
+/// [`crate::limits::echo`]).
+pub(super) fn word_limit<'a>(
+    words: impl IntoIterator<Item = &'a str>,
+    limits: &Limits,
+) -> Result<(), Status> {
+    match words.into_iter().find(|w| w.len() > limits.max_word_bytes) {
+        None => Ok(()),
+        Some(w) => Err(Status::invalid_argument(format!(
+            "the word {:?} is longer than the server's limit of {} bytes (--max-word-bytes)",
+            crate::limits::echo(w),
+            limits.max_word_bytes
+        ))),
+    }
+}
+
+/// [`word_limit`] for the tokens of texts, as the text vector and the classifier split them
+/// (Unicode word boundaries, [`crate::classify::tokenize`]): one pass over the text, no
+/// allocation.
+pub(super) fn token_limit<'a>(
+    texts: impl IntoIterator<Item = &'a str>,
+    limits: &Limits,
+) -> Result<(), Status> {
+    use unicode_segmentation::UnicodeSegmentation;
+    texts
+        .into_iter()
+        .try_for_each(|t| word_limit(t.unicode_words(), limits))
+}
+
+/// The strings of `v` as `&str`.
+pub(super) fn strs(v: &[String]) -> impl Iterator<Item = &str> {
+    v.iter().map(String::as_str)
+}
+
 fn mode(exact: bool) -> Mode {
     if exact {
         Mode::Exact
@@ -211,6 +246,12 @@ impl Checked {
         let positive = owned_terms(r.positive, "positive")?;
         let negative = owned_terms(r.negative, "negative")?;
         count_limit(positive.len() + negative.len(), "terms", limits)?;
+        let words = positive.iter().chain(&negative).filter_map(|t| match t {
+            OwnedTerm::Word(w) => Some(w.as_str()),
+            OwnedTerm::Vector(_) => None,
+        });
+        let filters = strs(&r.only_words).chain(strs(&r.exclude_words));
+        word_limit(words.chain(filters), limits)?;
         Ok(Checked {
             positive,
             negative,
@@ -293,6 +334,12 @@ impl EmbeddingsService {
         EmbeddingsService { models, limits }
     }
 
+    /// The vectors model called `name` (the default for ""), its name checked first.
+    fn vectors(&self, name: &str) -> Result<Arc<VectorModel>, Status> {
+        word_limit([name], &self.limits)?;
+        self.models.current().vectors(name)
+    }
+
     async fn most_similar_impl(
         &self,
         req: Request<proto::MostSimilarRequest>,
@@ -301,7 +348,7 @@ impl EmbeddingsService {
         let t = Instant::now();
         let d = Work::of(&req, &self.limits);
         let r = req.into_inner();
-        let m = self.models.current().vectors(&r.model)?;
+        let m = self.vectors(&r.model)?;
         let name = m.name.clone();
         let q = Checked::from_request(r, &self.limits)?;
         let (res, used) = blocking(d, move || q.run(&m, cosmul)).await?;
@@ -343,14 +390,16 @@ impl Embeddings for EmbeddingsService {
         let t = Instant::now();
         let d = Work::of(&req, &self.limits);
         let r = req.into_inner();
-        let m = self.models.current().vectors(&r.model)?;
+        let m = self.vectors(&r.model)?;
         count_limit(r.words.len(), "words", &self.limits)?;
+        word_limit(strs(&r.words), &self.limits)?;
         let name = m.name.clone();
         let vectors = blocking(d, move || {
             let e = &m.searcher.embeddings;
             r.words
                 .into_iter()
                 .map(|w| {
+                    crate::cancel::check()?;
                     Ok(match e.index(&w) {
                         Some(i) => {
                             let values = if r.normalized {
@@ -402,13 +451,16 @@ impl Embeddings for EmbeddingsService {
         let t = Instant::now();
         let d = Work::of(&req, &self.limits);
         let r = req.into_inner();
-        let m = self.models.current().vectors(&r.model)?;
+        let m = self.vectors(&r.model)?;
         count_limit(r.pairs.len() * 2, "words", &self.limits)?;
+        let pairs = r.pairs.iter().flat_map(|p| [p.a.as_str(), p.b.as_str()]);
+        word_limit(pairs, &self.limits)?;
         let name = m.name.clone();
         let similarities = blocking(d, move || {
             r.pairs
                 .iter()
                 .map(|p| {
+                    crate::cancel::check()?;
                     m.searcher
                         .embeddings
                         .similarity(&p.a, &p.b)
@@ -473,8 +525,9 @@ impl Embeddings for EmbeddingsService {
         let t = Instant::now();
         let d = Work::of(&req, &self.limits);
         let r = req.into_inner();
-        let m = self.models.current().vectors(&r.model)?;
+        let m = self.vectors(&r.model)?;
         count_limit(r.words.len(), "words", &self.limits)?;
+        word_limit(strs(&r.words), &self.limits)?;
         let name = m.name.clone();
         let dm = blocking(d, move || {
             m.searcher
@@ -511,11 +564,12 @@ impl Embeddings for EmbeddingsService {
         let t = Instant::now();
         let d = Work::of(&req, &self.limits);
         let r = req.into_inner();
-        let m = self.models.current().vectors(&r.model)?;
+        let m = self.vectors(&r.model)?;
         if r.texts.is_empty() {
             return Err(Status::invalid_argument("the request has no text"));
         }
         count_limit(r.texts.len(), "texts", &self.limits)?;
+        token_limit(strs(&r.texts), &self.limits)?;
         let name = m.name.clone();
         let vectors = blocking(d, move || {
             r.texts
@@ -547,7 +601,14 @@ impl Embeddings for EmbeddingsService {
     ) -> Result<Response<proto::NeighborsResponse>, Status> {
         let d = Work::of(&req, &self.limits);
         let (meta, ext, r) = req.into_parts();
-        let m = self.models.current().vectors(&r.model)?;
+        let m = self.vectors(&r.model)?;
+        // Everything is checked before the text is embedded: the filter words here, the rest
+        // again by the query below.
+        token_limit([r.text.as_str()], &self.limits)?;
+        word_limit(
+            strs(&r.only_words).chain(strs(&r.exclude_words)),
+            &self.limits,
+        )?;
         let text = r.text;
         let v = blocking(d, move || {
             crate::classify::embed_text(&m.searcher.embeddings, &text, false).map_err(Status::from)
@@ -577,7 +638,7 @@ impl Embeddings for EmbeddingsService {
         let t = Instant::now();
         let d = Work::of(&req, &self.limits);
         let r = req.into_inner();
-        let m = self.models.current().vectors(&r.model)?;
+        let m = self.vectors(&r.model)?;
         count_limit(r.queries.len(), "queries", &self.limits)?;
         let queries = r
             .queries

@@ -156,7 +156,8 @@ impl Models {
 }
 
 /// The entry of `all` called `name` (the first for an empty name), or NOT_FOUND listing the
-/// names there are.
+/// names there are (and the start of the name asked for: a status message travels in a header,
+/// and one too long for it reaches the client as RESOURCE_EXHAUSTED).
 fn find_named<T>(
     all: &[Arc<T>],
     name: &str,
@@ -171,7 +172,8 @@ fn find_named<T>(
     found.cloned().ok_or_else(|| {
         let names: Vec<&str> = all.iter().map(|m| name_of(m).as_str()).collect();
         Status::not_found(format!(
-            "no {what} named {name:?}; loaded: {}",
+            "no {what} named {:?}; loaded: {}",
+            crate::limits::echo(name),
             names.join(", ")
         ))
     })

@@ -107,7 +107,9 @@ impl LiveModels {
 }
 
 /// Implements `wordvec.v1.Admin`. Its calls need the server's bearer token: a server started
-/// without one refuses them (FAILED_PRECONDITION), as anyone could otherwise make it reload.
+/// without one refuses them (FAILED_PRECONDITION), as anyone could otherwise make it reload. A
+/// reload whose files are missing or unreadable is FAILED_PRECONDITION too, not UNAVAILABLE
+/// (which clients retry): see [`super::status::reload_failed`].
 pub struct AdminService {
     live: Arc<LiveModels>,
     has_token: bool,
@@ -135,7 +137,8 @@ impl Admin for AdminService {
         let live = self.live.clone();
         let r = tokio::task::spawn_blocking(move || live.reload())
             .await
-            .map_err(|e| Status::internal(format!("the reload task failed: {e}")))??;
+            .map_err(|e| Status::internal(format!("the reload task failed: {e}")))?
+            .map_err(super::status::reload_failed)?;
         Ok(Response::new(proto::ReloadResponse {
             models: r.vectors,
             classifiers: r.classifiers,

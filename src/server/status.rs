@@ -1,5 +1,14 @@
-//! The one translation of library errors into gRPC statuses.
+//! The one translation of errors into gRPC statuses: library errors ([`From<Error>`]), a
+//! reload's errors ([`reload_failed`]), and messages that do not decode ([`Codec`]).
+//!
+//! Codes follow gRPC's status-code guide: the caller's mistakes are INVALID_ARGUMENT or
+//! NOT_FOUND, UNAVAILABLE is kept for what a retry can fix (clients and proxies retry it), and a
+//! server-side state an operator must fix first (a model file deleted before a reload) is
+//! FAILED_PRECONDITION, which nobody retries.
 
+use std::marker::PhantomData;
+
+use tonic::codec::{BufferSettings, DecodeBuf, Decoder};
 use tonic::Status;
 
 use crate::error::{Error, ErrorKind};
@@ -15,6 +24,70 @@ impl From<Error> for Status {
             ErrorKind::Cancelled => Status::cancelled(msg),
             ErrorKind::Internal => Status::internal(msg),
         }
+    }
+}
+
+/// The status of a failed reload. The files are the server's, so what a client could retry is
+/// not retryable here: a missing or unreadable file (UNAVAILABLE for a request) stays missing
+/// until an operator restores it, hence FAILED_PRECONDITION; a corrupt file stays DATA_LOSS.
+pub(crate) fn reload_failed(e: Error) -> Status {
+    match e.kind() {
+        ErrorKind::Io | ErrorKind::Unavailable => Status::failed_precondition(e.to_string()),
+        _ => Status::from(e),
+    }
+}
+
+/// The protobuf codec of every service (`build.rs` names it): prost's, except that a message
+/// that does not decode is the sender's mistake, INVALID_ARGUMENT. (tonic's codec answers
+/// INTERNAL, the code of a server bug, which monitoring counts as one.) The generated clients
+/// share it, so a client that gets an answer it cannot decode sees INVALID_ARGUMENT too.
+#[derive(Debug, Clone)]
+pub struct Codec<T, U>(PhantomData<(T, U)>);
+
+impl<T, U> Default for Codec<T, U> {
+    fn default() -> Self {
+        Codec(PhantomData)
+    }
+}
+
+impl<T, U> tonic::codec::Codec for Codec<T, U>
+where
+    T: prost::Message + Send + 'static,
+    U: prost::Message + Default + Send + 'static,
+{
+    type Encode = T;
+    type Decode = U;
+    type Encoder = tonic_prost::ProstEncoder<T>;
+    type Decoder = CheckedDecoder<U>;
+
+    fn encoder(&mut self) -> Self::Encoder {
+        tonic_prost::ProstEncoder::default()
+    }
+
+    fn decoder(&mut self) -> Self::Decoder {
+        CheckedDecoder(tonic_prost::ProstDecoder::default())
+    }
+}
+
+/// prost's decoder, its errors INVALID_ARGUMENT (see [`Codec`]).
+#[derive(Debug, Clone)]
+pub struct CheckedDecoder<U>(tonic_prost::ProstDecoder<U>);
+
+impl<U: prost::Message + Default> Decoder for CheckedDecoder<U> {
+    type Item = U;
+    type Error = Status;
+
+    fn decode(&mut self, buf: &mut DecodeBuf<'_>) -> Result<Option<U>, Status> {
+        self.0.decode(buf).map_err(|s| {
+            Status::invalid_argument(format!(
+                "the message does not decode as its RPC's protobuf: {}",
+                s.message()
+            ))
+        })
+    }
+
+    fn buffer_settings(&self) -> BufferSettings {
+        self.0.buffer_settings()
     }
 }
 
@@ -39,6 +112,16 @@ mod tests {
         );
         let s = Status::from(Error::UnknownWords(vec!["qq".into()]));
         assert!(s.message().contains("\"qq\""));
+    }
+
+    #[test]
+    fn a_reload_that_cannot_read_its_files_is_not_retryable() {
+        let gone = Error::io("cannot open", "m.wvec", std::io::Error::other("gone"));
+        let s = reload_failed(gone.context("reload failed"));
+        assert_eq!(s.code(), Code::FailedPrecondition);
+        assert!(s.message().contains("m.wvec"), "{}", s.message());
+        let corrupt = Error::format("m.wvec", None, 0, "bad magic");
+        assert_eq!(reload_failed(corrupt).code(), Code::DataLoss);
     }
 
     /// The whole mapping, one error of every variant: a change here changes what clients see.
