@@ -293,11 +293,15 @@ impl Embeddings {
             .ok_or_else(|| Error::UnknownWords(vec![word.to_owned()]))
     }
 
-    /// The rows of `words`, or one error naming every unknown word.
+    /// The rows of `words`, or one error naming every unknown word. A request's list may be
+    /// long: cancellation ([`crate::cancel`]) is checked every 1,024 words.
     pub fn require_all<S: AsRef<str>>(&self, words: &[S]) -> Result<Vec<usize>> {
         let mut rows = Vec::with_capacity(words.len());
         let mut unknown = Vec::new();
-        for w in words {
+        for (k, w) in words.iter().enumerate() {
+            if k % 1024 == 1023 {
+                crate::cancel::check()?;
+            }
             match self.index(w.as_ref()) {
                 Some(i) => rows.push(i),
                 None => unknown.push(w.as_ref().to_owned()),
@@ -362,7 +366,7 @@ impl Embeddings {
             || self
                 .subwords
                 .as_ref()
-                .is_some_and(|s| !s.ngram_rows(word.as_bytes()).is_empty())
+                .is_some_and(|s| s.has_ngram_rows(word.as_bytes()))
     }
 
     /// The factor that turns `row . q` into a cosine for a unit `q`: 1 for unit rows, 1 / norm
@@ -500,6 +504,12 @@ mod tests {
         assert!(matches!(e.vector("q"), Err(Error::UnknownWords(w)) if w == ["q"]));
         let err = e.require_all(&["a", "x", "y"]).unwrap_err();
         assert_eq!(err.to_string(), "words not in the vocabulary: \"x\", \"y\"");
+        let many = vec!["a"; 5000];
+        assert_eq!(e.require_all(&many).unwrap().len(), 5000);
+        let cancel = crate::cancel::Cancel::new();
+        cancel.cancel();
+        let r = cancel.scope(|| e.require_all(&many));
+        assert!(matches!(r, Err(Error::Cancelled(_))), "{r:?}");
     }
 
     #[test]

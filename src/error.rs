@@ -73,8 +73,9 @@ pub enum Error {
     },
 
     /// Words that are not in the vocabulary. The message shows at most 10 words of at most 64
-    /// characters each (a client's 1 MB "word" is not echoed back); the vector holds them all.
-    #[error("{} not in the vocabulary: {}", if .0.len() == 1 { "word" } else { "words" }, list_words(.0))]
+    /// bytes each ([`crate::limits::echo_list`]: a client's 1 MB "word" is not echoed back); the
+    /// vector holds them all.
+    #[error("{} not in the vocabulary: {}", if .0.len() == 1 { "word" } else { "words" }, crate::limits::echo_list(.0))]
     UnknownWords(Vec<String>),
 
     /// A network operation failed (listening, accepting, serving): the address, not a file.
@@ -147,24 +148,6 @@ impl ErrorKind {
     pub fn is_caller_mistake(self) -> bool {
         matches!(self, ErrorKind::InvalidArgument | ErrorKind::NotFound)
     }
-}
-
-/// Words for a message: each cut to 64 characters, at most 10, with counts of the rest.
-fn list_words(words: &[String]) -> String {
-    const WORDS: usize = 10;
-    const CHARS: usize = 64;
-    let mut out: Vec<String> = words
-        .iter()
-        .take(WORDS)
-        .map(|w| match w.char_indices().nth(CHARS) {
-            Some((cut, _)) => format!("{:?}... ({} bytes)", &w[..cut], w.len()),
-            None => format!("{w:?}"),
-        })
-        .collect();
-    if words.len() > WORDS {
-        out.push(format!("and {} more", words.len() - WORDS));
-    }
-    out.join(", ")
 }
 
 impl Error {

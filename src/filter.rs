@@ -55,11 +55,16 @@ impl Filter {
         allow: Option<&[A]>,
         deny: &[D],
     ) -> Result<Filter> {
-        let rows = |words: &mut dyn Iterator<Item = &str>| -> Vec<u32> {
-            words
-                .filter_map(|w| emb.index(w))
-                .map(|i| i as u32)
-                .collect()
+        // A request's lists may hold many words: cancellation is checked as they are looked up.
+        let rows = |words: &mut dyn Iterator<Item = &str>| -> Result<Vec<u32>> {
+            let mut out = Vec::new();
+            for (k, w) in words.enumerate() {
+                if k % 1024 == 1023 {
+                    crate::cancel::check()?;
+                }
+                out.extend(emb.index(w).map(|i| i as u32));
+            }
+            Ok(out)
         };
         let allow = match allow {
             None => None,
@@ -69,7 +74,7 @@ impl Filter {
                 ))
             }
             Some(words) => {
-                let known = rows(&mut words.iter().map(|w| w.as_ref()));
+                let known = rows(&mut words.iter().map(|w| w.as_ref()))?;
                 if known.is_empty() {
                     return Err(Error::invalid(format!(
                         "none of the {} words of the allow-list is in the vocabulary",
@@ -79,7 +84,7 @@ impl Filter {
                 Some(Arc::new(RowSet::new(emb.len(), known)))
             }
         };
-        let denied = rows(&mut deny.iter().map(|w| w.as_ref()));
+        let denied = rows(&mut deny.iter().map(|w| w.as_ref()))?;
         let deny = (!denied.is_empty()).then(|| Arc::new(RowSet::new(emb.len(), denied)));
         Ok(Filter { allow, deny })
     }
@@ -124,5 +129,18 @@ mod tests {
             .unwrap_err()
             .to_string()
             .contains("none of the 2 words"));
+    }
+
+    #[test]
+    fn long_lists_stop_on_a_cancel() {
+        let e = Embeddings::from_vectors(&["a", "b"], vec![1.0; 4], 2).unwrap();
+        let words: Vec<String> = (0..5000).map(|i| format!("w{i}")).collect();
+        let cancel = crate::cancel::Cancel::new();
+        cancel.cancel();
+        let r = cancel.scope(|| Filter::from_words::<&str, String>(&e, None, &words));
+        assert!(matches!(r, Err(Error::Cancelled(_))), "{r:?}");
+        let r = cancel.scope(|| Filter::from_words::<String, &str>(&e, Some(&words), &[]));
+        assert!(matches!(r, Err(Error::Cancelled(_))), "{r:?}");
+        assert!(Filter::from_words::<&str, String>(&e, None, &words).is_ok());
     }
 }

@@ -38,6 +38,14 @@ pub const MAX_EF: usize = 1 << 16;
 /// 1.1-4x, a gzip bomb about 1000x.
 pub const MAX_GZIP_RATIO: u64 = 64;
 
+/// Longest character n-gram of a fastText model, in code points (its `maxn`, in every reader).
+/// fastText's default is 6 (with `minn` 3) and its published models use 5 or 6; an n-gram of 32
+/// code points is longer than nearly every word, so it could only add rows no word uses. The cap
+/// matters because the n-grams of a word outside the vocabulary number its length times
+/// `maxn - minn + 1`: with `maxn = 2^32 - 1` they number the square of its length (a 60 KB word
+/// took 14 GB).
+pub const MAX_NGRAM_CHARS: usize = 32;
+
 /// Longest text embedded at once, bytes (1 MiB): a text vector is for sentences and documents,
 /// and the server's message limit is smaller still.
 pub const MAX_TEXT_BYTES: usize = 1 << 20;
@@ -63,6 +71,23 @@ pub fn echo(s: &str) -> std::borrow::Cow<'_, str> {
         end -= 1;
     }
     std::borrow::Cow::Owned(format!("{}... ({} bytes)", &s[..end], s.len()))
+}
+
+/// Most of a caller's words that one error message names.
+pub const ECHO_WORDS: usize = 10;
+
+/// `words` as an error message lists them: the first [`ECHO_WORDS`], each quoted and cut by
+/// [`echo`], then how many more there are.
+pub fn echo_list<S: AsRef<str>>(words: &[S]) -> String {
+    let mut out: Vec<String> = words
+        .iter()
+        .take(ECHO_WORDS)
+        .map(|w| format!("{:?}", echo(w.as_ref())))
+        .collect();
+    if words.len() > ECHO_WORDS {
+        out.push(format!("and {} more", words.len() - ECHO_WORDS));
+    }
+    out.join(", ")
 }
 
 /// `value` when it is at most `max`, else an error naming `what`.
@@ -145,5 +170,15 @@ mod tests {
         let e = echo(&long);
         assert!(e.len() < 100, "{e}");
         assert!(e.ends_with("... (2000 bytes)"), "{e}");
+    }
+
+    #[test]
+    fn echo_list_names_ten_words_and_counts_the_rest() {
+        assert_eq!(echo_list(&["a", "b"]), r#""a", "b""#);
+        let words: Vec<String> = (0..25)
+            .map(|i| format!("{i}{}", "w".repeat(1000)))
+            .collect();
+        let l = echo_list(&words);
+        assert!(l.ends_with(", and 15 more") && l.len() < 1_200, "{l}");
     }
 }

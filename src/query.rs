@@ -167,6 +167,18 @@ pub(crate) fn checked_cosine(c: f32) -> f32 {
     }
 }
 
+/// Whether `row` is among the sorted rows `exclude`: a query's few words by a look at each, a
+/// long list of words by bisection, so that a scan stays linear in the rows whatever the number
+/// of terms.
+#[inline]
+fn excluded(exclude: &[usize], row: usize) -> bool {
+    if exclude.len() <= 16 {
+        exclude.contains(&row)
+    } else {
+        exclude.binary_search(&row).is_ok()
+    }
+}
+
 /// Whether every term's vector is zero (a zero query is then the right answer).
 fn all_zero(positive: &[Resolved], negative: &[Resolved]) -> bool {
     positive
@@ -213,9 +225,24 @@ impl Embeddings {
     /// Turns terms into vectors: unit vectors for words (all unknown words reported at once),
     /// checked copies for raw vectors.
     pub(crate) fn resolve(&self, terms: &[Term]) -> Result<Vec<Resolved>> {
-        let mut out = Vec::with_capacity(terms.len());
         let mut unknown = Vec::new();
-        for t in terms {
+        let out = self.resolve_into(terms, &mut unknown)?;
+        if unknown.is_empty() {
+            Ok(out)
+        } else {
+            Err(Error::UnknownWords(unknown))
+        }
+    }
+
+    /// [`resolve`](Self::resolve) that adds the unknown words to `unknown` and goes on, so that
+    /// a query names every unknown word of its positive and negative terms at once. Checks
+    /// cancellation every 1,024 terms: a request may carry many.
+    fn resolve_into(&self, terms: &[Term], unknown: &mut Vec<String>) -> Result<Vec<Resolved>> {
+        let mut out = Vec::with_capacity(terms.len());
+        for (k, t) in terms.iter().enumerate() {
+            if k % 1024 == 1023 {
+                crate::cancel::check()?;
+            }
             match *t {
                 Term::Word(w) => match self.index(w) {
                     Some(i) => out.push(Resolved {
@@ -235,23 +262,26 @@ impl Embeddings {
                 }),
             }
         }
-        if unknown.is_empty() {
-            Ok(out)
-        } else {
-            Err(Error::UnknownWords(unknown))
-        }
+        Ok(out)
     }
 
     /// Resolves and checks the terms of a query: `most_similar` needs at least one term,
     /// `most_similar_cosmul` (`cosmul`) at least one positive term. The exact scan and the index
-    /// both start here, so they accept and refuse the same queries.
+    /// both start here, so they accept and refuse the same queries. Unknown words are named all
+    /// at once, the positive terms' first (an analogy's negative term too). The rows to leave
+    /// out come sorted, without repeats.
     pub(crate) fn prepare(
         &self,
         positive: &[Term],
         negative: &[Term],
         cosmul: bool,
     ) -> Result<Prepared> {
-        let (pos, neg) = (self.resolve(positive)?, self.resolve(negative)?);
+        let mut unknown = Vec::new();
+        let pos = self.resolve_into(positive, &mut unknown)?;
+        let neg = self.resolve_into(negative, &mut unknown)?;
+        if !unknown.is_empty() {
+            return Err(Error::UnknownWords(unknown));
+        }
         if cosmul && pos.is_empty() {
             return Err(Error::invalid(
                 "most_similar_cosmul needs at least one positive word or vector",
@@ -262,7 +292,9 @@ impl Embeddings {
                 "most_similar needs at least one positive or negative word or vector",
             ));
         }
-        let exclude = pos.iter().chain(&neg).filter_map(|t| t.row).collect();
+        let mut exclude: Vec<usize> = pos.iter().chain(&neg).filter_map(|t| t.row).collect();
+        exclude.sort_unstable();
+        exclude.dedup();
         Ok(Prepared { pos, neg, exclude })
     }
 
@@ -406,7 +438,7 @@ impl Embeddings {
             Some(v) => checked_cosine(self.cosine_with(dot, i, v)),
             None => self.cosmul_score(dot, i, &p.pos, &p.neg),
         };
-        let keep = |i: usize| !p.exclude.contains(&i) && q.filter.admits(i);
+        let keep = |i: usize| !excluded(&p.exclude, i) && q.filter.admits(i);
         let best = match (q.filter.allowed_rows(), &query, self.int8()) {
             (Some(ids), _, _) => {
                 let end = ids.partition_point(|&r| (r as usize) < rows);
@@ -493,7 +525,10 @@ impl Embeddings {
     pub fn doesnt_match<S: AsRef<str>>(&self, words: &[S]) -> Result<DoesntMatch> {
         let mut used = Vec::new();
         let mut ignored = Vec::new();
-        for w in words {
+        for (k, w) in words.iter().enumerate() {
+            if k % 1024 == 1023 {
+                crate::cancel::check()?;
+            }
             match self.index(w.as_ref()) {
                 Some(i) => used.push((w.as_ref(), self.unit_row(i))),
                 // A fastText model has a vector for any word with n-grams (gensim's `in`).
@@ -509,7 +544,7 @@ impl Embeddings {
             } else {
                 format!(
                     "doesnt_match: none of the words is in the vocabulary: {}",
-                    ignored.join(", ")
+                    crate::limits::echo_list(&ignored)
                 )
             }));
         }
@@ -584,6 +619,49 @@ mod tests {
         assert!(e.most_similar_cosmul(&[], &["a".into()], 5, None).is_err());
         assert!(e.doesnt_match(&["x", "y"]).is_err());
         assert!(e.doesnt_match::<&str>(&[]).is_err());
+    }
+
+    #[test]
+    fn every_unknown_word_is_named_negative_terms_too() {
+        let e = toy();
+        // An analogy "xx1 is to xx2 as xx3 is to ?": positive xx2 and xx3, negative xx1.
+        let r = e.most_similar(&["xx2".into(), "xx3".into()], &["xx1".into()], 5, None);
+        assert!(
+            matches!(&r, Err(Error::UnknownWords(w)) if w == &["xx2", "xx3", "xx1"]),
+            "{r:?}"
+        );
+        let r = e.most_similar(&["a".into()], &["xx1".into()], 5, None);
+        assert!(
+            matches!(&r, Err(Error::UnknownWords(w)) if w == &["xx1"]),
+            "{r:?}"
+        );
+        let long = "x".repeat(100_000);
+        let msg = e
+            .most_similar(&[Term::Word(&long)], &[], 5, None)
+            .unwrap_err()
+            .to_string();
+        assert!(msg.len() < 200, "{msg}");
+        let many: Vec<String> = (0..5000)
+            .map(|i| format!("{i}{}", "x".repeat(1000)))
+            .collect();
+        let msg = e.doesnt_match(&many).unwrap_err().to_string();
+        assert!(msg.len() < 2_000 && msg.contains("and 4990 more"), "{msg}");
+    }
+
+    #[test]
+    fn many_terms_exclude_their_rows_and_stop_on_a_cancel() {
+        let e = toy();
+        // Repeats of the same two words: the rows to leave out are two, whatever the count.
+        let terms: Vec<Term> = (0..3000)
+            .map(|i| Term::Word(if i % 2 == 0 { "a" } else { "c" }))
+            .collect();
+        let r = e.most_similar(&terms, &[], 5, None).unwrap();
+        let words: Vec<&str> = r.iter().map(|n| n.word.as_str()).collect();
+        assert_eq!(words, ["b", "d"]);
+        let cancel = crate::cancel::Cancel::new();
+        cancel.cancel();
+        let r = cancel.scope(|| e.most_similar(&terms, &[], 5, None));
+        assert!(matches!(r, Err(Error::Cancelled(_))), "{r:?}");
     }
 
     #[test]

@@ -10,6 +10,9 @@ use crate::common;
 
 use common::{floats, wordvec};
 
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+
 use std::path::PathBuf;
 
 use predicates::prelude::*;
@@ -396,10 +399,11 @@ fn a_damaged_ngram_row_is_named_when_used() {
     // The n-gram section (header bytes 96..104); without a pruning map its rows start 64 bytes
     // into it.
     let section = u64::from_le_bytes(bytes[96..104].try_into().unwrap()) as usize;
-    let row = emb
-        .subwords()
+    let mut rows = Vec::new();
+    emb.subwords()
         .unwrap()
-        .ngram_rows("dictionaryish".as_bytes())[0];
+        .for_each_ngram_row("dictionaryish".as_bytes(), |r| rows.push(r));
+    let row = rows[0];
     let at = section + 64 + row * emb.dims() * 4;
     bytes[at..at + 4].copy_from_slice(&f32::NAN.to_le_bytes());
     std::fs::write(&out, &bytes).unwrap();
@@ -415,4 +419,133 @@ fn a_damaged_ngram_row_is_named_when_used() {
         "{e}"
     );
     assert!(damaged.vector("the").is_ok());
+}
+
+/// The system allocator, counting the bytes each thread asks for, so that a test can see what
+/// one call allocated (tests run on threads of their own).
+struct Counting;
+
+thread_local! {
+    static ALLOCATED: Cell<usize> = const { Cell::new(0) };
+}
+
+// SAFETY: every call is passed to the system allocator unchanged; the counter is a const-
+// initialised thread-local `Cell`, which neither allocates nor can re-enter the allocator.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        ALLOCATED.with(|a| a.set(a.get() + layout.size()));
+        // SAFETY: the caller's contract for `layout` is the system allocator's.
+        unsafe { System.alloc(layout) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: `ptr` came from `System.alloc` with this `layout`.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        ALLOCATED.with(|a| a.set(a.get() + new_size));
+        // SAFETY: `ptr` came from `System.alloc` with this `layout`, as the caller guarantees.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static COUNTING: Counting = Counting;
+
+fn allocated_by<T>(f: impl FnOnce() -> T) -> (T, usize) {
+    let before = ALLOCATED.with(Cell::get);
+    let out = f();
+    (out, ALLOCATED.with(Cell::get) - before)
+}
+
+/// Issue 20, item 1: the vector of an unknown word of 1 MB took the list of its n-grams' rows
+/// (8 bytes an n-gram: 4 million n-grams here, 64 MB with the list's growth). The rows are now
+/// summed as they are hashed: the word costs its vector and nothing more, from the fastText
+/// file and from its native copy, as a term of a query too.
+#[test]
+fn the_ngrams_of_a_long_unknown_word_take_no_memory() {
+    let dir = tempfile::tempdir().unwrap();
+    let emb = load("ft-sg.bin");
+    let out = dir.path().join("v.wvec");
+    wordvec::save(&emb, &out, Format::Native, &SaveOptions::default()).unwrap();
+    let native = wordvec::load(&out, &LoadOptions::default()).unwrap();
+    let word: String = "abcdefghij".repeat(100_000);
+    for e in [&emb, &native] {
+        let (v, bytes) = allocated_by(|| e.subword_vector(&word).unwrap().unwrap());
+        assert_eq!(v.len(), 16);
+        assert!(bytes < 4096, "{bytes} bytes allocated for one vector");
+        let (r, bytes) =
+            allocated_by(|| e.most_similar(&[Term::Word(&word)], &[], 3, None).unwrap());
+        assert_eq!(r.len(), 3);
+        assert!(bytes < 1 << 20, "{bytes} bytes allocated for one query");
+    }
+}
+
+/// Issue 20, item 1: a native copy whose n-gram section says maxn = 2^32 - 1 was read, and a
+/// 60 KB unknown word then took the square of its length in n-grams (an abort); maxn past the
+/// cap, minn past maxn and a bucket count past i32 are refused when the file is opened, naming
+/// the file, the field and its byte offset.
+#[test]
+fn the_native_ngram_section_is_range_checked() {
+    let dir = tempfile::tempdir().unwrap();
+    let emb = load("ft-sg.bin");
+    let out = dir.path().join("v.wvec");
+    wordvec::save(&emb, &out, Format::Native, &SaveOptions::default()).unwrap();
+    let bytes = std::fs::read(&out).unwrap();
+    // The section's header: u32 minn, maxn, bucket, pruning.
+    let section = u64::from_le_bytes(bytes[96..104].try_into().unwrap()) as usize;
+    let patched = |field: usize, value: u32| {
+        let mut b = bytes.clone();
+        b[section + 4 * field..section + 4 * field + 4].copy_from_slice(&value.to_le_bytes());
+        let p = dir.path().join(format!("bad{field}-{value}.wvec"));
+        std::fs::write(&p, &b).unwrap();
+        wordvec::load(&p, &LoadOptions::default())
+    };
+    for (field, value, what) in [
+        (1, u32::MAX, "maxn 4294967295"),
+        (1, 33, "maxn 33"),
+        (0, 6, "minn 6"),
+        (2, u32::MAX, "bucket 4294967295"),
+    ] {
+        let e = patched(field, value).unwrap_err();
+        let msg = e.to_string();
+        assert!(
+            msg.contains(what)
+                && msg.contains(&format!("byte offset {}", section + 4 * field))
+                && msg.contains(&format!("bad{field}-{value}.wvec")),
+            "{msg}"
+        );
+        assert_eq!(e.kind(), ErrorKind::Data);
+    }
+    // At the cap, the file opens and a long unknown word answers.
+    let ok = patched(1, 32).unwrap();
+    assert!(ok.vector(&"q".repeat(60_000)).is_ok());
+}
+
+/// Issue 20, item 1: the fastText reader took maxn up to 256; n-gram arguments are now checked
+/// as in the native reader, naming the argument's byte offset.
+#[test]
+fn the_fasttext_ngram_arguments_are_range_checked() {
+    let dir = tempfile::tempdir().unwrap();
+    let bytes = std::fs::read(model("ft-sg.bin")).unwrap();
+    // The arguments start at byte 8: bucket is the 9th i32 (byte 40), minn 44, maxn 48.
+    for (at, value, what) in [
+        (48, 256i32, "maxn 256"),
+        (48, 33, "maxn 33"),
+        (44, 6, "minn 6"),
+        (40, -1, "bucket -1"),
+    ] {
+        let mut b = bytes.clone();
+        b[at..at + 4].copy_from_slice(&value.to_le_bytes());
+        let p = dir.path().join("m.bin");
+        std::fs::write(&p, &b).unwrap();
+        let msg = wordvec::load(&p, &LoadOptions::default())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            msg.contains(what) && msg.contains(&format!("byte offset {at}")),
+            "{msg}"
+        );
+    }
 }

@@ -17,7 +17,9 @@
 //! The bucket rows stay in the mapping (they are used only for words outside the vocabulary);
 //! the vocabulary's vectors are computed once, on all cores, as they must be averaged with their
 //! n-grams. Quantised models (`.ftz`) are refused with a clear error. Every count read from the
-//! file is checked against the bytes that remain before anything is allocated for it.
+//! file is checked against the bytes that remain before anything is allocated for it, and the
+//! n-gram arguments against their ranges ([`crate::subword::check_params`]: `maxn` at most
+//! [`crate::limits::MAX_NGRAM_CHARS`], `minn <= maxn`, `bucket` not negative).
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -76,9 +78,6 @@ pub struct Args {
     /// Sampling threshold.
     pub t: f64,
 }
-
-/// The longest n-gram accepted from a header (fastText's default is 6).
-const MAX_NGRAM: i32 = 256;
 
 struct Cursor<'a> {
     data: &'a [u8],
@@ -179,23 +178,19 @@ fn read_args(c: &mut Cursor) -> Result<(i32, Args)> {
             ),
         ));
     }
-    if a.bucket < 0 || !(0..=MAX_NGRAM).contains(&a.minn) || !(0..=MAX_NGRAM).contains(&a.maxn) {
-        return Err(c.err(
+    // bucket, minn and maxn are the 9th, 10th and 11th i32 of the arguments.
+    crate::subword::check_params(a.minn.into(), a.maxn.into(), a.bucket.into()).map_err(|b| {
+        let field = match b.field {
+            "bucket" => 8,
+            "minn" => 9,
+            _ => 10,
+        };
+        c.err(
             None,
-            at,
-            format!(
-                "n-gram arguments out of range (bucket {}, minn {}, maxn {}): corrupt header?",
-                a.bucket, a.minn, a.maxn
-            ),
-        ));
-    }
-    if a.maxn > 0 && a.minn > a.maxn {
-        return Err(c.err(
-            None,
-            at,
-            format!("minn {} is above maxn {}: corrupt header?", a.minn, a.maxn),
-        ));
-    }
+            at + 4 * field,
+            format!("n-gram argument {}: corrupt header?", b.message),
+        )
+    })?;
     Ok((version, a))
 }
 
@@ -406,14 +401,12 @@ pub fn read(backing: Arc<Backing>, path: &Path, opts: &LoadOptions) -> Result<Em
         .map(|&i| (i, slots[i].take().expect("the order is a permutation")))
         .collect();
     drop(slots);
-    rows.into_par_iter()
-        .enumerate()
-        .for_each_init(Vec::new, |ids, (k, (i, out))| {
-            subwords.word_vector_into(&word_bytes[i], word_row(i), out, ids);
-            if k % 65_536 == 0 {
-                progress.inc(65_536);
-            }
-        });
+    rows.into_par_iter().enumerate().for_each(|(k, (i, out))| {
+        subwords.word_vector_into(&word_bytes[i], word_row(i), out);
+        if k % 65_536 == 0 {
+            progress.inc(65_536);
+        }
+    });
     progress.finish();
     let mut emb = Embeddings::from_vectors(&words, values, dims)
         .map_err(|e| Error::format(path, None, dict_at as u64, e.to_string()))?;
@@ -475,7 +468,8 @@ mod tests {
         assert_eq!(emb.word(0), "ab");
         let sw = emb.subwords().unwrap();
         // "ab": own row 0 and the n-grams of "<ab>" of 2..3 code points.
-        let ids = sw.ngram_rows(b"ab");
+        let mut ids = Vec::new();
+        sw.for_each_ngram_row(b"ab", |r| ids.push(r));
         assert_eq!(ids.len(), 5, "<a <ab ab ab> b>");
         let mut want = [0f32, 0.0];
         for &r in &ids {

@@ -25,6 +25,8 @@
 //! bucket has a row, 1 no n-gram rows, 2 a map), u64 rows `r`, u64 map entries `p`; at the next
 //! multiple of 64, `p` pairs of u32 (bucket, row) sorted by bucket; at the next multiple of 64,
 //! `r * d` f32, the n-gram rows as the model holds them (not normalised: they are averaged).
+//! `minn`, `maxn` and `bucket` are range-checked when the file is opened, as the fastText reader
+//! checks them ([`crate::subword::check_params`]): an error names the field's byte offset.
 //!
 //! The hash table is [`crate::vocab::HashVocab`]'s (FNV-1a, linear probing), so opening a file
 //! builds nothing: a 3-million-word file is ready after the header, the word ends and the norms
@@ -220,6 +222,14 @@ fn read_subwords(
     }
     let u32_at = |at: usize| u32::from_le_bytes(sec[at..at + 4].try_into().expect("4 bytes"));
     let (minn, maxn, bucket, kind) = (u32_at(0), u32_at(4), u32_at(8), u32_at(12));
+    crate::subword::check_params(minn.into(), maxn.into(), bucket.into()).map_err(|b| {
+        let at = match b.field {
+            "minn" => 0,
+            "maxn" => 4,
+            _ => 8,
+        };
+        bad(at, format!("n-gram section: {}", b.message))
+    })?;
     let (rows, entries) = (u64_at(sec, 16), u64_at(sec, 24));
     let align = |x: u128| x.div_ceil(ALIGN as u128) * ALIGN as u128;
     let map_at = align(SUBWORD_HEADER as u128);
