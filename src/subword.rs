@@ -1,6 +1,6 @@
 //! fastText's subword vectors: a vector for any word, from the rows of its character n-grams.
 //!
-//! As fastText 0.9 computes them (REFERENCE, section 8; `Dictionary::computeSubwords`,
+//! As fastText 0.9 computes them (`Dictionary::computeSubwords`,
 //! `Dictionary::hash`, `FastText::getWordVector`):
 //! - the word is wrapped as `<word>`; n-grams start at every byte that is not a UTF-8
 //!   continuation byte and grow one code point at a time (a code point is a lead byte and the

@@ -36,7 +36,10 @@ fn count_panics() {
     HOOK.call_once(|| {
         let default = std::panic::take_hook();
         std::panic::set_hook(Box::new(move |info| {
-            if !info.location().is_some_and(|l| l.file().starts_with("tests/")) {
+            if !info
+                .location()
+                .is_some_and(|l| l.file().starts_with("tests/"))
+            {
                 PANICS.fetch_add(1, Ordering::SeqCst);
             }
             default(info);

@@ -1,5 +1,5 @@
-//! fastText `.bin` models (fastText 0.9, versions 11 and 12; REFERENCE, section 8): the
-//! vocabulary, and the input matrix of word rows and n-gram bucket rows, from which every word
+//! fastText `.bin` models (fastText 0.9, versions 11 and 12; what gensim's
+//! `load_facebook_vectors` reads too): the vocabulary, and the input matrix of word rows and n-gram bucket rows, from which every word
 //! of the vocabulary gets fastText's vector (its own row averaged with its n-grams' rows) and
 //! any other word a vector from its n-grams ([`crate::subword`]).
 //!
@@ -10,9 +10,14 @@
 //! |---|---|
 //! | header | i32 magic 793712314, i32 version |
 //! | args | i32 dim, ws, epoch, minCount, neg, wordNgrams, loss, model, bucket, minn, maxn, lrUpdateRate; f64 t |
-//! | dictionary | i32 size, nwords, nlabels; i64 ntokens, pruneidx_size; `size` entries (NUL-terminated word, i64 count, i8 type); `pruneidx_size` pairs of i32 (bucket, row) |
-//! | input | u8 quant_input; i64 rows, i64 cols; `rows * cols` f32 |
+//! | dictionary | i32 size, nwords, nlabels; i64 ntokens, pruneidx_size; `size` entries (NUL-terminated word, i64 count, i8 type: 0 word, 1 label); `pruneidx_size` pairs of i32 (bucket, row) |
+//! | input | u8 quant_input; i64 rows, i64 cols; `rows * cols` f32 (rows = nwords + bucket, fewer when pruned) |
 //! | output | u8 quant_output; the output matrix (not read) |
+//!
+//! `pruneidx_size` is -1 for a model that was not pruned, 0 for one without n-grams, else the
+//! number of (bucket, row) pairs that remap the n-gram rows kept by pruning. An n-gram's row is
+//! `nwords + hash % bucket`, through that remap when there is one ([`crate::subword`] has the
+//! hash and the n-gram rules).
 //!
 //! The bucket rows stay in the mapping (they are used only for words outside the vocabulary);
 //! the vocabulary's vectors are computed once, on all cores, as they must be averaged with their
