@@ -70,7 +70,8 @@ pub fn run(a: EmbedArgs) -> Result<()> {
         texts
             .into_iter()
             .map(|t| {
-                let v = embed_text(&emb, &t, a.unit).with_context(|| format!("text {t:?}"))?;
+                let v = embed_text(&emb, &t, a.unit)
+                    .with_context(|| format!("text {:?}", wordvec::limits::echo(&t)))?;
                 Ok((t, v))
             })
             .collect::<Result<_>>()?
@@ -89,7 +90,11 @@ pub fn run(a: EmbedArgs) -> Result<()> {
             let values: Vec<String> = v.vector.iter().map(|x| format!("{x:.6}")).collect();
             writeln!(out, "{}", values.join(" "))?;
             if !v.unknown.is_empty() {
-                eprintln!("{text:?}: not in the vocabulary: {}", v.unknown.join(" "));
+                eprintln!(
+                    "{:?}: not in the vocabulary: {}",
+                    wordvec::limits::echo(&text),
+                    wordvec::limits::echo_list(&v.unknown)
+                );
             }
         }
     }
