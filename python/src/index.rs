@@ -20,5 +20,5 @@ pub(crate) fn build(
 
 /// Saves `index` to `path` (one file, atomically).
 pub(crate) fn save(index: &HnswIndex, path: &Path) -> wordvec::Result<()> {
-    index.clone().save(path)
+    index.save(path)
 }

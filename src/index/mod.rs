@@ -194,7 +194,7 @@ impl HnswIndex {
     }
 
     /// Saves the index as one file, atomically.
-    pub fn save(&mut self, path: &Path) -> Result<()> {
+    pub fn save(&self, path: &Path) -> Result<()> {
         let bytes = self.graph.to_bytes();
         crate::io::write_atomically(path, |w| std::io::Write::write_all(w, &bytes))
     }
