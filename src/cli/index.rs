@@ -162,7 +162,7 @@ pub fn run(cmd: IndexCommand) -> Result<()> {
             wordvec::io::check_not_input(&out, &[a.vectors.as_path()])?;
             wordvec::io::OutputPath::new(&out)?;
             let bar = progress_bar("indexing");
-            let mut idx = HnswIndex::build(&emb, params, Some(bar.as_ref()))?;
+            let idx = HnswIndex::build(&emb, params, Some(bar.as_ref()))?;
             let t = Instant::now();
             idx.save(&out)?;
             eprintln!(
@@ -215,7 +215,7 @@ pub fn run(cmd: IndexCommand) -> Result<()> {
             let emb = open_vectors(Some(&a.vectors), &a.load)?;
             wordvec::io::check_not_input(&a.output, &[a.vectors.as_path()])?;
             let t = Instant::now();
-            let mut idx = HnswIndex::import(&a.index, &emb)
+            let idx = HnswIndex::import(&a.index, &emb)
                 .with_context(|| format!("importing {}", a.index.display()))?;
             idx.save(&a.output)?;
             eprintln!(
