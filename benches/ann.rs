@@ -49,7 +49,7 @@ fn main() {
         e
     });
     let quantise = t.elapsed().as_secs_f64();
-    let mut idx = HnswIndex::build(
+    let idx = HnswIndex::build(
         emb8.as_ref().unwrap_or(&emb),
         IndexParams {
             m,

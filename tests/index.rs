@@ -10,7 +10,7 @@ use wordvec::{Embeddings, LoadOptions, Term};
 
 fn build_and_save(emb: &Embeddings, dir: &std::path::Path) -> std::path::PathBuf {
     let p = dir.join("v.idx");
-    let mut idx = HnswIndex::build(emb, IndexParams::default(), None).unwrap();
+    let idx = HnswIndex::build(emb, IndexParams::default(), None).unwrap();
     idx.save(&p).unwrap();
     p
 }
