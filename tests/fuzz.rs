@@ -253,7 +253,7 @@ fn bases() -> Bases {
     // A small index over 300 rows, in wordvec's format and in the previous one (hnsw_rs's
     // files, which `import` reads).
     let graph_file = dir.path().join("base.idx");
-    let mut index = common::small_index(&small);
+    let index = common::small_index(&small);
     index.save(&graph_file).unwrap();
     let graph = std::fs::read(&graph_file).unwrap();
     let int8 = wordvec::quant::Int8Rows::build(&small).unwrap().to_bytes();
