@@ -1019,7 +1019,7 @@ fn post_json(addr: std::net::SocketAddr, path: &str, body: &str) -> (u16, serde_
     s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
     write!(
         s,
-        "POST {path} HTTP/1.1\r\nhost: test\r\nconnection: close\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
+        "POST {path} HTTP/1.1\r\nhost: 127.0.0.1\r\nconnection: close\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
         body.len()
     )
     .unwrap();
@@ -1084,6 +1084,7 @@ async fn work_stops_soon_after_its_deadline() {
             max_concurrent: 1,
             max_words: 100_000,
             max_message_bytes: 128 << 20,
+            max_inflight_bytes: 256 << 20,
             request_timeout_secs: 0.3,
             ..Default::default()
         },

@@ -345,14 +345,20 @@ async fn read_body(
             ),
         )
     };
-    let permit = gw.shed.try_permit().map_err(|s| status_error(&s))?;
+    let permit = match gw.shed.try_permit() {
+        Ok(p) => p,
+        Err(s) => return Err(drained(gw, body, status_error(&s)).await),
+    };
     let declared = headers
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
     // Over the limit, `to_bytes` stops at the limit: the reservation needs no more.
     let reserve = declared.map_or(gw.max_body, |n| n.min(gw.max_body as u64) as usize);
-    let reading = reserve_bytes(gw, reserve).await?;
+    let reading = match reserve_bytes(gw, reserve).await {
+        Ok(r) => r,
+        Err(answer) => return Err(drained(gw, body, answer).await),
+    };
     let bytes = match tokio::time::timeout(gw.read_timeout, axum::body::to_bytes(body, gw.max_body))
         .await
     {
@@ -373,6 +379,24 @@ async fn read_body(
         permit,
         _budget: budget,
     })
+}
+
+/// `answer`, given once the unread `body` has been read and dropped (frame by frame, at most the
+/// message limit, within the read timeout). A request refused before its body is read is still
+/// sending it: closing the connection under it resets it, and the client loses the answer with
+/// the rest of its write. Draining holds one frame at a time, no place and no budget.
+async fn drained(gw: &Gateway, mut body: axum::body::Body, answer: Response) -> Response {
+    let mut seen = 0usize;
+    let _ = tokio::time::timeout(gw.read_timeout, async {
+        while let Some(Ok(frame)) = body.frame().await {
+            seen += frame.data_ref().map_or(0, |d| d.len());
+            if seen > gw.max_body {
+                break;
+            }
+        }
+    })
+    .await;
+    answer
 }
 
 /// `n` bytes of the in-flight budget, waiting for room at most the read timeout.

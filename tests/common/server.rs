@@ -179,6 +179,9 @@ pub async fn start_all(config: ServeConfig, models: Arc<Models>) -> RunningBoth 
         if tokio::net::TcpStream::connect(ha).await.is_ok() {
             break;
         }
+        if task.is_finished() {
+            panic!("the server did not start: {:?}", task.await);
+        }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     RunningBoth {
