@@ -81,8 +81,8 @@ pub struct ServeArgs {
     /// Most connections open at once on each port; more are closed at once [default: 1000].
     #[arg(long)]
     pub max_connections: Option<usize>,
-    /// Most bytes of HTTP/JSON request bodies in flight at once, counted as read and as decoded
-    /// [default: 67108864].
+    /// Most bytes of request bodies in flight at once, gRPC and HTTP/JSON together, counted as
+    /// read and as decoded [default: 67108864].
     #[arg(long)]
     pub max_inflight_bytes: Option<usize>,
     /// A host name the HTTP port answers (the Host header), besides IP literals and localhost;

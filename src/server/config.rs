@@ -78,9 +78,10 @@ pub struct Limits {
     /// port counts its own, so that clients of the HTTP port cannot shut out the gRPC port's
     /// health checks.
     pub max_connections: usize,
-    /// Most bytes that HTTP/JSON request bodies may hold at once, counted as read and as
-    /// decoded (64 MiB): a body that would not fit waits for room (at most the read timeout),
-    /// and one that can never fit is refused with RESOURCE_EXHAUSTED.
+    /// Most bytes that request bodies may hold at once, gRPC messages and HTTP/JSON bodies
+    /// together (one budget for both ports, `server::budget`), counted as read and as decoded
+    /// (64 MiB): a body that would not fit waits for room (at most the read timeout), and one
+    /// that can never fit is refused with RESOURCE_EXHAUSTED.
     pub max_inflight_bytes: usize,
     /// Longest word a request may hold, bytes (1024, [`crate::limits::DEFAULT_MAX_WORD_BYTES`]):
     /// a query term, a filter word, a text's token, a model name. A longer one is

@@ -25,7 +25,9 @@
 //!   twice, as JSON and re-encoded for the gRPC stack). One short word per 4 bytes makes a
 //!   4 MB body cost 130 MB decoded, so the cost, not the length, is what must fit. A request
 //!   waits for room at most `--read-timeout`; one that cannot fit even alone is refused at once.
-//!   Both answers are RESOURCE_EXHAUSTED (429) naming the flag.
+//!   Both answers are RESOURCE_EXHAUSTED (429) naming the flag. The budget is the gRPC port's
+//!   too (`budget`): the gRPC request the gateway then sends in process is marked as charged,
+//!   so it is not charged twice.
 //! - **Request size.** A request target over 8 KiB answers 414, over 100 headers or 64 KiB of
 //!   them 431, a body over the message limit 413.
 //! - **Host.** A browser lets any web page send requests to `127.0.0.1` once the page's own
@@ -51,6 +53,7 @@ use tonic::{Code, Status};
 use tower::util::BoxCloneSyncService;
 use tower::ServiceExt;
 
+use super::budget::{Charged, Reservation, DECODED_BYTES_PER_VALUE};
 use super::proto;
 
 /// The gRPC service stack, layers included, as one cloneable service.
@@ -63,8 +66,8 @@ pub(crate) struct Options {
     pub max_body: usize,
     /// Time for a body to arrive, and for room in the budget.
     pub read_timeout: std::time::Duration,
-    /// The budget of body bytes in flight (`--max-inflight-bytes`).
-    pub inflight_bytes: usize,
+    /// The budget of bytes in flight (`--max-inflight-bytes`), shared with the gRPC port.
+    pub budget: super::budget::Budget,
     /// The gRPC stack's concurrency limit, whose place a request takes before its body.
     pub shed: super::layers::LoadShedLayer,
     /// Host names answered besides IP literals and localhost.
@@ -79,8 +82,7 @@ struct Gateway {
     max_body: usize,
     read_timeout: std::time::Duration,
     shed: super::layers::LoadShedLayer,
-    budget: Arc<tokio::sync::Semaphore>,
-    budget_bytes: usize,
+    budget: super::budget::Budget,
     allowed_hosts: Arc<[String]>,
 }
 
@@ -90,8 +92,6 @@ const MAX_URI_BYTES: usize = 8 << 10;
 const MAX_HEADERS: usize = 100;
 /// Most bytes of request headers, names and values.
 const MAX_HEADER_BYTES: usize = 64 << 10;
-/// Decoded bytes charged per JSON string, object or array (see the module documentation).
-const DECODED_BYTES_PER_VALUE: usize = 128;
 
 type BoxedCall = std::pin::Pin<Box<dyn std::future::Future<Output = Response> + Send>>;
 
@@ -102,7 +102,7 @@ type Call = fn(Gateway, HeaderMap, ReadBody) -> BoxedCall;
 struct ReadBody {
     bytes: Bytes,
     permit: super::layers::WorkPermit,
-    _budget: tokio::sync::OwnedSemaphorePermit,
+    _budget: Reservation,
 }
 
 macro_rules! rpcs {
@@ -156,14 +156,12 @@ pub(crate) fn router(grpc: GrpcStack, o: Options) -> Router {
     } else {
         Router::new()
     };
-    let budget_bytes = o.inflight_bytes.clamp(1, u32::MAX as usize);
     let gw = Gateway {
         grpc,
         max_body: o.max_body,
         read_timeout: o.read_timeout,
         shed: o.shed,
-        budget: Arc::new(tokio::sync::Semaphore::new(budget_bytes)),
-        budget_bytes,
+        budget: o.budget,
         allowed_hosts: o.allowed_hosts.into(),
     };
     router
@@ -400,34 +398,8 @@ async fn drained(gw: &Gateway, mut body: axum::body::Body, answer: Response) -> 
 }
 
 /// `n` bytes of the in-flight budget, waiting for room at most the read timeout.
-async fn reserve_bytes(
-    gw: &Gateway,
-    n: usize,
-) -> Result<tokio::sync::OwnedSemaphorePermit, Response> {
-    let busy = |why: String| {
-        error(
-            StatusCode::TOO_MANY_REQUESTS,
-            Code::ResourceExhausted,
-            &format!(
-                "{why} (--max-inflight-bytes {}); send fewer or smaller requests at once",
-                gw.budget_bytes
-            ),
-        )
-    };
-    let Some(n32) = u32::try_from(n.max(1))
-        .ok()
-        .filter(|&n| n as usize <= gw.budget_bytes)
-    else {
-        return Err(busy(format!(
-            "the request needs about {n} bytes to decode, more than the server holds for all requests"
-        )));
-    };
-    match tokio::time::timeout(gw.read_timeout, gw.budget.clone().acquire_many_owned(n32)).await {
-        Ok(Ok(p)) => Ok(p),
-        _ => Err(busy(format!(
-            "no room for the request's {n} bytes among the requests in flight"
-        ))),
-    }
+async fn reserve_bytes(gw: &Gateway, n: usize) -> Result<Reservation, Response> {
+    gw.budget.reserve(n).await.map_err(|s| status_error(&s))
 }
 
 /// Decodes `Req` from JSON, sends it through the gRPC stack to `path`, and answers `Resp` as
@@ -490,6 +462,8 @@ where
         }
     };
     grpc.extensions_mut().insert(permit);
+    // Charged above: the gRPC stack's budget layer lets it pass.
+    grpc.extensions_mut().insert(Charged);
     let Ok(response) = gw.grpc.clone().oneshot(grpc).await;
     // The request was decoded again by the handler: its share of the budget ends with it.
     drop(_budget);

@@ -17,7 +17,7 @@ use tower::{Layer, Service};
 
 use super::metrics::Metrics;
 
-type BoxFuture<T, E> = Pin<Box<dyn Future<Output = Result<T, E>> + Send>>;
+pub(crate) type BoxFuture<T, E> = Pin<Box<dyn Future<Output = Result<T, E>> + Send>>;
 
 /// Health checks stay reachable without a token and under overload.
 fn is_health(path: &str) -> bool {

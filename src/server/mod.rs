@@ -6,8 +6,10 @@
 //! thin: they check limits, turn messages into library calls, and run those on blocking threads
 //! (`handlers::blocking`) so that CPU-bound searches never stall the async reactor. Library
 //! errors become gRPC statuses in one place (`status`). Auth, the concurrency limit and metrics
-//! are tower layers around every service (`layers`).
+//! are tower layers around every service (`layers`), and so is the byte budget that both ports
+//! share (`budget`).
 
+pub(crate) mod budget;
 pub(crate) mod classifier;
 pub mod config;
 pub(crate) mod conn;
@@ -165,10 +167,18 @@ pub async fn serve_all(
         drain.drain(drain_limit).await;
         drained_tx.notify_one();
     };
+    // One budget of bytes in flight for both ports; messages are charged inside their place
+    // under --max-concurrent, before they are decoded.
+    let budget = budget::Budget::new(limits.max_inflight_bytes, limits.read_timeout());
     let layer = tower::ServiceBuilder::new()
         .layer(layers::MetricsLayer::new(metrics.clone()))
         .layer(layers::AuthLayer::new(token))
-        .layer(shed);
+        .layer(shed)
+        .layer(budget::BudgetLayer::new(
+            budget.clone(),
+            limits.max_message_bytes,
+            limits.read_timeout(),
+        ));
     let routes = tonic::service::Routes::new(health_service)
         .add_service(reflection)
         .add_service(reflection_v1alpha)
@@ -191,7 +201,7 @@ pub async fn serve_all(
                 http::Options {
                     max_body: limits.max_message_bytes,
                     read_timeout: limits.read_timeout(),
-                    inflight_bytes: limits.max_inflight_bytes,
+                    budget: budget.clone(),
                     shed: shed_http,
                     allowed_hosts: config.http_allowed_hosts.clone(),
                     explorer: !config.no_explorer,
