@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The request fuzzer's long run (tests/request_fuzz.rs) on a release build: the real daemon with
+# The request fuzzer's long run (tests/request_fuzz.rs) on the test profile (optimised, opt-level 1,
+# as Cargo.toml sets it; the build `cargo test` already made): the real daemon with
 # a vectors model and its index, a fastText model and a classifier, limited to 8 requests at once
 # and 4 MiB messages, gets REQUESTS generated and mutated requests over gRPC and HTTP/JSON from 8
 # tasks, then a storm of the heaviest ones, while stalled connections sit on both ports.
@@ -12,7 +13,7 @@ REQUESTS=${1:-20000}
 SEED=${2:-202026}
 STATUS=0
 WORDVEC_FUZZ_REQUESTS=$REQUESTS WORDVEC_FUZZ_SEED=$SEED \
-  cargo test --release --locked --test integration request_fuzz:: -- --nocapture || STATUS=$?
+  cargo test --locked --test integration request_fuzz:: -- --nocapture || STATUS=$?
 CSV=target/request_fuzz_rss.csv
 if [ -f "$CSV" ]; then
   echo "RSS curve, one line a second (time_s,rss_mib; max of each second) from $CSV:"

@@ -388,6 +388,16 @@ macro_rules! x86_kernels {
                 // SAFETY: every vector lies below n, inside the row and `y`.
                 unsafe {
                     let va = $set1(alpha);
+                    // Four vectors a step, all loads before the stores: the asm blocks are
+                    // barriers to the compiler, so it cannot interleave steps by itself.
+                    while i + 4 * $w <= n {
+                        let r = [0, 1, 2, 3].map(|k| load(x.add(i + k * $w)));
+                        for (k, r) in r.into_iter().enumerate() {
+                            let o = i + k * $w;
+                            $storeu(yp.add(o), $add($loadu(yp.add(o)), $mul(va, r)));
+                        }
+                        i += 4 * $w;
+                    }
                     while i + $w <= n {
                         let v = $add($loadu(yp.add(i)), $mul(va, load(x.add(i))));
                         $storeu(yp.add(i), v);
@@ -409,6 +419,15 @@ macro_rules! x86_kernels {
                 // SAFETY: every vector lies below n, inside `x` and the row.
                 unsafe {
                     let va = $set1(alpha);
+                    while i + 4 * $w <= n {
+                        let r = [0, 1, 2, 3].map(|k| load(y.add(i + k * $w)));
+                        let v = [0, 1, 2, 3]
+                            .map(|k| $add(r[k], $mul(va, $loadu(xp.add(i + k * $w)))));
+                        for (k, v) in v.into_iter().enumerate() {
+                            store(y.add(i + k * $w), v);
+                        }
+                        i += 4 * $w;
+                    }
                     while i + $w <= n {
                         store(y.add(i), $add(load(y.add(i)), $mul(va, $loadu(xp.add(i)))));
                         i += $w;
@@ -429,6 +448,15 @@ macro_rules! x86_kernels {
                 // SAFETY: every vector lies below n, inside both rows.
                 unsafe {
                     let va = $set1(alpha);
+                    while i + 4 * $w <= n {
+                        let a = [0, 1, 2, 3].map(|k| load(xp.add(i + k * $w)));
+                        let r = [0, 1, 2, 3].map(|k| load(yp.add(i + k * $w)));
+                        let v = [0, 1, 2, 3].map(|k| $add(r[k], $mul(va, a[k])));
+                        for (k, v) in v.into_iter().enumerate() {
+                            store(yp.add(i + k * $w), v);
+                        }
+                        i += 4 * $w;
+                    }
                     while i + $w <= n {
                         store(yp.add(i), $add(load(yp.add(i)), $mul(va, load(xp.add(i)))));
                         i += $w;
