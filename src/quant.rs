@@ -453,12 +453,11 @@ impl Int8Rows {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "index"))]
 mod tests {
     use super::*;
     use crate::embeddings::Embeddings;
 
-    #[cfg(feature = "index")]
     #[test]
     fn code_query_ranks_like_the_rows() {
         let (n, d) = (200, 37);
