@@ -57,7 +57,7 @@ const CHECK_EVERY: usize = 1024;
 /// vocabulary, is an error: a zero vector would match nothing and hide the mistake.
 ///
 /// The work is linear in the text, and cancellation of the request it serves is checked every
-/// [`CHECK_EVERY`] tokens ([`Error::Cancelled`]); after an error the rest of the text is only
+/// `CHECK_EVERY` (1,024) tokens ([`Error::Cancelled`]); after an error the rest of the text is only
 /// tokenised.
 pub fn embed_text(emb: &Embeddings, text: &str, unit: bool) -> Result<TextVector> {
     limits::at_most("text bytes", text.len(), limits::MAX_TEXT_BYTES)?;

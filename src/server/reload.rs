@@ -109,7 +109,7 @@ impl LiveModels {
 /// Implements `wordvec.v1.Admin`. Its calls need the server's bearer token: a server started
 /// without one refuses them (FAILED_PRECONDITION), as anyone could otherwise make it reload. A
 /// reload whose files are missing or unreadable is FAILED_PRECONDITION too, not UNAVAILABLE
-/// (which clients retry): see [`super::status::reload_failed`].
+/// (which clients retry): see `status::reload_failed`.
 pub struct AdminService {
     live: Arc<LiveModels>,
     has_token: bool,
