@@ -38,6 +38,15 @@ impl Running {
 
 /// 200,000 random words x 64 dims: one exact query reads 51 MB, slow enough to be in flight.
 pub fn big_model() -> Arc<Models> {
+    Arc::new(Models::new(vec![VectorModel {
+        name: "big".into(),
+        description: "random".into(),
+        searcher: Searcher::exact(big_embeddings()),
+    }]))
+}
+
+/// The vectors of [`big_model`]: 200,000 x 64 random floats (51 MB), named `w0`, `w1`, ...
+pub fn big_embeddings() -> wordvec::Embeddings {
     let (n, d) = (200_000usize, 64usize);
     let words: Vec<String> = (0..n).map(|i| format!("w{i}")).collect();
     let mut x: u64 = 7;
@@ -49,12 +58,7 @@ pub fn big_model() -> Arc<Models> {
             ((x >> 40) as f32 / (1u64 << 24) as f32) - 0.5
         })
         .collect();
-    let emb = wordvec::Embeddings::from_vectors(&words, values, d).unwrap();
-    Arc::new(Models::new(vec![VectorModel {
-        name: "big".into(),
-        description: "random".into(),
-        searcher: Searcher::exact(emb),
-    }]))
+    wordvec::Embeddings::from_vectors(&words, values, d).unwrap()
 }
 
 /// A default server holding one model, `name`, answered by the exact scan.
