@@ -56,14 +56,7 @@ pub(crate) fn pairs(
     restrict_vocab: usize,
     case_insensitive: bool,
 ) -> wordvec::Result<PairsAnswer> {
-    let r = wordvec::eval::evaluate_pairs_with(
-        emb,
-        path,
-        delimiter,
-        restrict_vocab,
-        case_insensitive,
-        false,
-    )?;
+    let r = wordvec::eval::evaluate_pairs(emb, path, delimiter, restrict_vocab, case_insensitive)?;
     Ok((
         (r.pearson, r.pearson_p),
         (r.spearman, r.spearman_p),
