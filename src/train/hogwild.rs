@@ -47,6 +47,9 @@ use std::sync::atomic::{AtomicU32, Ordering::Relaxed};
 pub struct SharedMatrix {
     data: Box<[AtomicU32]>,
     dims: usize,
+    // Kept beside `dims` so that `row`, called for every row a training step touches, checks
+    // its argument without a division.
+    rows: usize,
 }
 
 impl SharedMatrix {
@@ -54,11 +57,12 @@ impl SharedMatrix {
     /// (`AtomicU32` and `f32` have one size and alignment), so a large matrix is not copied.
     pub fn new(values: Vec<f32>, dims: usize) -> Self {
         assert!(dims > 0 && values.len() % dims == 0, "matrix shape");
-        let data = values
+        let data: Box<[AtomicU32]> = values
             .into_iter()
             .map(|v| AtomicU32::new(v.to_bits()))
             .collect();
-        SharedMatrix { data, dims }
+        let rows = data.len() / dims;
+        SharedMatrix { data, dims, rows }
     }
 
     /// Dimensions per row.
@@ -67,8 +71,9 @@ impl SharedMatrix {
     }
 
     /// Number of rows.
+    #[cfg(test)]
     pub fn rows(&self) -> usize {
-        self.data.len() / self.dims
+        self.rows
     }
 
     /// Row `row`, to read and update through the [`Kernels`].
@@ -76,7 +81,7 @@ impl SharedMatrix {
     /// Panics when `row` is out of range.
     #[inline(always)]
     pub fn row(&self, row: usize) -> Row<'_> {
-        assert!(row < self.rows(), "row {row} out of range");
+        assert!(row < self.rows, "row {row} out of range");
         Row(&self.data[row * self.dims..(row + 1) * self.dims])
     }
 
@@ -146,6 +151,11 @@ pub trait Kernels: Copy {
     /// # Safety
     /// See the trait.
     unsafe fn dot(x: &[f32], row: Row<'_>) -> f32;
+    /// `x . y` for a thread's own `y`, summed exactly as [`Kernels::dot`] sums.
+    ///
+    /// # Safety
+    /// See the trait.
+    unsafe fn dot_local(x: &[f32], y: &[f32]) -> f32;
     /// `y += alpha * row`.
     ///
     /// # Safety
@@ -156,16 +166,16 @@ pub trait Kernels: Copy {
     /// # Safety
     /// See the trait.
     unsafe fn axpy_into(alpha: f32, x: &[f32], row: Row<'_>);
-    /// `y += alpha * x`, both shared rows.
-    ///
-    /// # Safety
-    /// See the trait.
-    unsafe fn axpy_rows(alpha: f32, x: Row<'_>, y: Row<'_>);
     /// `out = row`.
     ///
     /// # Safety
     /// See the trait.
     unsafe fn copy(row: Row<'_>, out: &mut [f32]);
+    /// `row = x`.
+    ///
+    /// # Safety
+    /// See the trait.
+    unsafe fn write(x: &[f32], row: Row<'_>);
 }
 
 /// The kernels every CPU of the target runs: 4-float vectors on x86-64, one element at a time
@@ -194,19 +204,33 @@ mod scalar {
     #[cfg(any(test, not(target_arch = "x86_64")))]
     #[inline(always)]
     pub fn dot(x: &[f32], row: Row<'_>) -> f32 {
+        assert_eq!(x.len(), row.len(), "dot of unequal lengths");
+        dot_by(x, |i| row.get(i))
+    }
+
+    #[cfg(any(test, not(target_arch = "x86_64")))]
+    #[inline(always)]
+    pub fn dot_local(x: &[f32], y: &[f32]) -> f32 {
+        assert_eq!(x.len(), y.len(), "dot of unequal lengths");
+        dot_by(x, |i| y[i])
+    }
+
+    /// The summation order of every dot kernel: 32 running partial sums, then 8, then the tail.
+    #[cfg(any(test, not(target_arch = "x86_64")))]
+    #[inline(always)]
+    fn dot_by(x: &[f32], y: impl Fn(usize) -> f32) -> f32 {
         let n = x.len();
-        assert_eq!(n, row.len(), "dot of unequal lengths");
         let mut acc = [0f32; 32];
         let mut i = 0;
         while i + 32 <= n {
             for (k, s) in acc.iter_mut().enumerate() {
-                *s += x[i + k] * row.get(i + k);
+                *s += x[i + k] * y(i + k);
             }
             i += 32;
         }
         while i + 8 <= n {
             for (k, s) in acc[..8].iter_mut().enumerate() {
-                *s += x[i + k] * row.get(i + k);
+                *s += x[i + k] * y(i + k);
             }
             i += 8;
         }
@@ -216,7 +240,7 @@ mod scalar {
         }
         let mut sum = super::fold8(lanes);
         while i < n {
-            sum += x[i] * row.get(i);
+            sum += x[i] * y(i);
             i += 1;
         }
         sum
@@ -239,18 +263,18 @@ mod scalar {
     }
 
     #[inline(always)]
-    pub fn axpy_rows(alpha: f32, x: Row<'_>, y: Row<'_>) {
-        assert_eq!(x.len(), y.len(), "axpy of unequal lengths");
-        for i in 0..x.len() {
-            y.set(i, y.get(i) + alpha * x.get(i));
-        }
-    }
-
-    #[inline(always)]
     pub fn copy(row: Row<'_>, out: &mut [f32]) {
         assert_eq!(out.len(), row.len(), "copy of unequal lengths");
         for (i, v) in out.iter_mut().enumerate() {
             *v = row.get(i);
+        }
+    }
+
+    #[inline(always)]
+    pub fn write(x: &[f32], row: Row<'_>) {
+        assert_eq!(x.len(), row.len(), "write of unequal lengths");
+        for (i, &v) in x.iter().enumerate() {
+            row.set(i, v);
         }
     }
 }
@@ -262,6 +286,10 @@ impl Kernels for Portable {
         scalar::dot(x, row)
     }
     #[inline(always)]
+    unsafe fn dot_local(x: &[f32], y: &[f32]) -> f32 {
+        scalar::dot_local(x, y)
+    }
+    #[inline(always)]
     unsafe fn axpy_from(alpha: f32, row: Row<'_>, y: &mut [f32]) {
         scalar::axpy_from(alpha, row, y)
     }
@@ -270,12 +298,12 @@ impl Kernels for Portable {
         scalar::axpy_into(alpha, x, row)
     }
     #[inline(always)]
-    unsafe fn axpy_rows(alpha: f32, x: Row<'_>, y: Row<'_>) {
-        scalar::axpy_rows(alpha, x, y)
-    }
-    #[inline(always)]
     unsafe fn copy(row: Row<'_>, out: &mut [f32]) {
         scalar::copy(row, out)
+    }
+    #[inline(always)]
+    unsafe fn write(x: &[f32], row: Row<'_>) {
+        scalar::write(x, row)
     }
 }
 
@@ -294,6 +322,8 @@ macro_rules! x86_kernels {
         mod $name {
             use std::arch::asm;
             use std::arch::x86_64::*;
+
+            use std::sync::atomic::{AtomicU32, Ordering::Relaxed};
 
             use super::{fold8, scalar, Row};
 
@@ -336,26 +366,54 @@ macro_rules! x86_kernels {
             $(#[$attr])*
             #[inline]
             pub unsafe fn dot(x: &[f32], row: Row<'_>) -> f32 {
+                assert_eq!(x.len(), row.len(), "dot of unequal lengths");
+                // SAFETY: the row holds x.len() elements; the caller's CPU has the instructions.
+                unsafe { dot_raw::<true>(x, row.ptr()) }
+            }
+
+            /// # Safety
+            /// The CPU must have the instruction set.
+            $(#[$attr])*
+            #[inline]
+            pub unsafe fn dot_local(x: &[f32], y: &[f32]) -> f32 {
+                assert_eq!(x.len(), y.len(), "dot of unequal lengths");
+                // SAFETY: `y` holds x.len() elements; the caller's CPU has the instructions.
+                unsafe { dot_raw::<false>(x, y.as_ptr()) }
+            }
+
+            /// `x . y` for `y` at `b`: elements of a shared row (`SHARED`, read through relaxed
+            /// atomic loads) or of a thread's own slice; one summation order for both.
+            ///
+            /// # Safety
+            /// `b` points at `x.len()` floats (of one row when `SHARED`); the CPU must have the
+            /// instruction set.
+            $(#[$attr])*
+            #[inline]
+            unsafe fn dot_raw<const SHARED: bool>(x: &[f32], b: *const f32) -> f32 {
                 let n = x.len();
-                assert_eq!(n, row.len(), "dot of unequal lengths");
-                let (a, b) = (x.as_ptr(), row.ptr());
+                let a = x.as_ptr();
+                let ld = |p: *const f32| {
+                    // SAFETY: `p` lies below n, inside what `b` points at (this function's
+                    // contract); a shared row is read only through `load`.
+                    unsafe { if SHARED { load(p) } else { $loadu(p) } }
+                };
                 // 32 partial sums: vector m holds lanes m * W .. (m + 1) * W, W floats a vector.
                 const M: usize = 32 / $w;
-                // SAFETY: every index is below n, inside `x` and inside the row.
+                // SAFETY: every index is below n, inside `x` and inside what `b` points at.
                 unsafe {
                     let mut acc = [$zero(); M];
                     let mut i = 0;
                     while i + 32 <= n {
                         for (m, s) in acc.iter_mut().enumerate() {
                             let o = i + m * $w;
-                            *s = $add(*s, $mul($loadu(a.add(o)), load(b.add(o))));
+                            *s = $add(*s, $mul($loadu(a.add(o)), ld(b.add(o))));
                         }
                         i += 32;
                     }
                     while i + 8 <= n {
                         for (m, s) in acc[..8 / $w].iter_mut().enumerate() {
                             let o = i + m * $w;
-                            *s = $add(*s, $mul($loadu(a.add(o)), load(b.add(o))));
+                            *s = $add(*s, $mul($loadu(a.add(o)), ld(b.add(o))));
                         }
                         i += 8;
                     }
@@ -369,7 +427,14 @@ macro_rules! x86_kernels {
                     }
                     let mut sum = fold8(lanes);
                     while i < n {
-                        sum += x[i] * row.get(i);
+                        let y = if SHARED {
+                            // SAFETY: element i of a shared row, an `AtomicU32` (this
+                            // function's contract).
+                            f32::from_bits((*b.add(i).cast::<AtomicU32>()).load(Relaxed))
+                        } else {
+                            *b.add(i)
+                        };
+                        sum += x[i] * y;
                         i += 1;
                     }
                     sum
@@ -440,35 +505,6 @@ macro_rules! x86_kernels {
             /// The CPU must have the instruction set.
             $(#[$attr])*
             #[inline]
-            pub unsafe fn axpy_rows(alpha: f32, x: Row<'_>, y: Row<'_>) {
-                let n = x.len();
-                assert_eq!(n, y.len(), "axpy of unequal lengths");
-                let (xp, yp) = (x.ptr(), y.ptr());
-                let mut i = 0;
-                // SAFETY: every vector lies below n, inside both rows.
-                unsafe {
-                    let va = $set1(alpha);
-                    while i + 4 * $w <= n {
-                        let a = [0, 1, 2, 3].map(|k| load(xp.add(i + k * $w)));
-                        let r = [0, 1, 2, 3].map(|k| load(yp.add(i + k * $w)));
-                        let v = [0, 1, 2, 3].map(|k| $add(r[k], $mul(va, a[k])));
-                        for (k, v) in v.into_iter().enumerate() {
-                            store(yp.add(i + k * $w), v);
-                        }
-                        i += 4 * $w;
-                    }
-                    while i + $w <= n {
-                        store(yp.add(i), $add(load(yp.add(i)), $mul(va, load(xp.add(i)))));
-                        i += $w;
-                    }
-                }
-                scalar::axpy_rows(alpha, x.tail(i), y.tail(i));
-            }
-
-            /// # Safety
-            /// The CPU must have the instruction set.
-            $(#[$attr])*
-            #[inline]
             pub unsafe fn copy(row: Row<'_>, out: &mut [f32]) {
                 let n = out.len();
                 assert_eq!(n, row.len(), "copy of unequal lengths");
@@ -482,6 +518,25 @@ macro_rules! x86_kernels {
                     }
                 }
                 scalar::copy(row.tail(i), &mut out[i..]);
+            }
+
+            /// # Safety
+            /// The CPU must have the instruction set.
+            $(#[$attr])*
+            #[inline]
+            pub unsafe fn write(x: &[f32], row: Row<'_>) {
+                let n = x.len();
+                assert_eq!(n, row.len(), "write of unequal lengths");
+                let (xp, r) = (x.as_ptr(), row.ptr());
+                let mut i = 0;
+                // SAFETY: every vector lies below n, inside `x` and the row.
+                unsafe {
+                    while i + $w <= n {
+                        store(r.add(i), $loadu(xp.add(i)));
+                        i += $w;
+                    }
+                }
+                scalar::write(&x[i..], row.tail(i));
             }
         }
     };
@@ -521,6 +576,11 @@ macro_rules! impl_kernels {
                 unsafe { $m::dot(x, row) }
             }
             #[inline(always)]
+            unsafe fn dot_local(x: &[f32], y: &[f32]) -> f32 {
+                // SAFETY: as in `dot`.
+                unsafe { $m::dot_local(x, y) }
+            }
+            #[inline(always)]
             unsafe fn axpy_from(alpha: f32, row: Row<'_>, y: &mut [f32]) {
                 // SAFETY: as in `dot`.
                 unsafe { $m::axpy_from(alpha, row, y) }
@@ -531,14 +591,14 @@ macro_rules! impl_kernels {
                 unsafe { $m::axpy_into(alpha, x, row) }
             }
             #[inline(always)]
-            unsafe fn axpy_rows(alpha: f32, x: Row<'_>, y: Row<'_>) {
-                // SAFETY: as in `dot`.
-                unsafe { $m::axpy_rows(alpha, x, y) }
-            }
-            #[inline(always)]
             unsafe fn copy(row: Row<'_>, out: &mut [f32]) {
                 // SAFETY: as in `dot`.
                 unsafe { $m::copy(row, out) }
+            }
+            #[inline(always)]
+            unsafe fn write(x: &[f32], row: Row<'_>) {
+                // SAFETY: as in `dot`.
+                unsafe { $m::write(x, row) }
             }
         }
     };
@@ -589,6 +649,11 @@ mod tests {
                     scalar::dot(&x, ra).to_bits(),
                     "dot n={n}"
                 );
+                assert_eq!(
+                    K::dot_local(&x, &a[..n]).to_bits(),
+                    scalar::dot(&x, ra).to_bits(),
+                    "dot_local n={n}"
+                );
                 let (mut y1, mut y2) = (values(n, 4), values(n, 4));
                 K::axpy_from(0.37, ra, &mut y1);
                 scalar::axpy_from(0.37, ra, &mut y2);
@@ -596,6 +661,11 @@ mod tests {
                 let mut c = vec![0.0; n];
                 K::copy(ra, &mut c);
                 assert_eq!(c, a[..n], "copy n={n}");
+                let stored = values(n, 5);
+                K::write(&stored, rb);
+                let got: Vec<f32> = (0..n).map(|i| rb.get(i)).collect();
+                assert_eq!(got, stored, "write n={n}");
+                K::write(&values(n.max(1), 3)[..n], rb);
             }
             let expect_into: Vec<f32> = (0..n).map(|i| a[i] + -1.5 * x[i]).collect();
             // SAFETY: as above.
@@ -603,11 +673,6 @@ mod tests {
                 K::axpy_into(-1.5, &x, ra);
                 let got: Vec<f32> = (0..n).map(|i| ra.get(i)).collect();
                 assert_eq!(got, expect_into, "axpy_into n={n}");
-                let before: Vec<f32> = (0..n).map(|i| ra.get(i)).collect();
-                K::axpy_rows(0.25, rb, ra);
-                let got: Vec<f32> = (0..n).map(|i| ra.get(i)).collect();
-                let want: Vec<f32> = (0..n).map(|i| before[i] + 0.25 * rb.get(i)).collect();
-                assert_eq!(got, want, "axpy_rows n={n}");
             }
         }
     }

@@ -86,6 +86,7 @@ struct Scratch {
     contexts: Vec<usize>,
     targets: Vec<(usize, f32)>,
     wi: Vec<f32>,
+    wo: Vec<f32>,
     grad: Vec<f32>,
     loss: f64,
     pairs: u64,
@@ -132,6 +133,7 @@ unsafe fn train_slice_generic<K: Kernels>(
         contexts: Vec::with_capacity(w2),
         targets: Vec::with_capacity(sh.negative + 1),
         wi: vec![0.0; w2 * d],
+        wo: vec![0.0; (sh.negative + 1) * d],
         grad: vec![0.0; w2 * (sh.negative + 1)],
         loss: 0.0,
         pairs: 0,
@@ -315,34 +317,60 @@ unsafe fn skipgram_batched<K: Kernels>(
             // SAFETY: the CPU supports K (this function's contract).
             unsafe { K::copy(sh.syn0.row(c), &mut s.wi[i * d..(i + 1) * d]) };
         }
+        // The target rows too (nt x d): read once here, they are not written before the last
+        // step below.
+        for (j, &(t, _)) in s.targets.iter().enumerate() {
+            // SAFETY: the CPU supports K (this function's contract).
+            unsafe { K::copy(sh.syn1.row(t), &mut s.wo[j * d..(j + 1) * d]) };
+        }
         // Scores and gradient factors: G = (labels - sigmoid(wi . out_j)) * alpha, nc x nt.
-        for (j, &(t, label)) in s.targets.iter().enumerate() {
-            let out = sh.syn1.row(t);
+        for (j, &(_, label)) in s.targets.iter().enumerate() {
+            let out = &s.wo[j * d..(j + 1) * d];
             for i in 0..nc {
                 // SAFETY: the CPU supports K.
-                let f = unsafe { K::dot(&s.wi[i * d..(i + 1) * d], out) };
+                let f = unsafe { K::dot_local(&s.wi[i * d..(i + 1) * d], out) };
                 let (g, loss) = sh.sigmoid.grad_and_loss(f, label);
                 s.loss += f64::from(loss);
                 s.grad[i * nt + j] = g * alpha;
             }
         }
         s.pairs += (nc * nt) as u64;
-        // Input rows: in_i += sum_j G_ij out_j, while the output rows are still unchanged.
+        // Input rows: in_i += sum_j G_ij out_j, from the copies of the (still unchanged) output
+        // rows. Each shared row is read once, updated in `neu1e` and written once: the same additions
+        // in the same order as updating it in place target by target (so the same vectors, bit
+        // for bit, on one thread), with one shared store a row instead of one a target. A word
+        // twice in the window is read again after its first update was written.
+        let acc = &mut s.neu1e[..d];
         for (i, &c) in s.contexts.iter().enumerate() {
             let row = sh.syn0.row(c);
-            for (j, &(t, _)) in s.targets.iter().enumerate() {
-                // SAFETY: the CPU supports K.
-                unsafe { K::axpy_rows(s.grad[i * nt + j], sh.syn1.row(t), row) };
+            // SAFETY: the CPU supports K.
+            unsafe { K::copy(row, acc) };
+            for j in 0..nt {
+                axpy(s.grad[i * nt + j], &s.wo[j * d..(j + 1) * d], acc);
             }
+            // SAFETY: the CPU supports K.
+            unsafe { K::write(acc, row) };
         }
-        // Output rows: out_j += sum_i G_ij in_i, from the copies of the input rows.
+        // Output rows: out_j += sum_i G_ij in_i, from the copies of the input rows, the same way.
         for (j, &(t, _)) in s.targets.iter().enumerate() {
             let row = sh.syn1.row(t);
+            // SAFETY: the CPU supports K.
+            unsafe { K::copy(row, acc) };
             for i in 0..nc {
-                // SAFETY: the CPU supports K.
-                unsafe { K::axpy_into(s.grad[i * nt + j], &s.wi[i * d..(i + 1) * d], row) };
+                axpy(s.grad[i * nt + j], &s.wi[i * d..(i + 1) * d], acc);
             }
+            // SAFETY: the CPU supports K.
+            unsafe { K::write(acc, row) };
         }
+    }
+}
+
+/// `y += alpha * x` on thread-local slices: each element is one multiply and one add, so any
+/// vector width the compiler picks gives the kernels' results.
+#[inline(always)]
+fn axpy(alpha: f32, x: &[f32], y: &mut [f32]) {
+    for (y, &x) in y.iter_mut().zip(x) {
+        *y += alpha * x;
     }
 }
 
