@@ -6,11 +6,18 @@
 //! had to be decoded first (gzip, text), or `&'static` bytes for the embedded default model. Views
 //! are [`Slice`]s: either owned `Vec<T>`s or a typed window on a shared backing, so the same vocabulary
 //! and storage code serves both.
+//!
+//! The fields of the binary files are read and written by one codec, [`codec`]: a cursor whose
+//! errors name the file, the field and the byte offset, and the fixed headers (magic, version,
+//! fields) of the native, graph, int8 and classifier files.
 
 use std::sync::Arc;
 
 use bytemuck::Pod;
 use memmap2::Mmap;
+
+mod codec;
+pub(crate) use codec::{Cursor, Header, Writer};
 
 /// The bytes behind a loaded set of embeddings.
 #[derive(Debug)]

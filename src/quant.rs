@@ -40,7 +40,13 @@ use crate::topk::{Scored, TopK};
 
 /// Magic bytes of an int8 sidecar.
 pub const MAGIC: &[u8; 8] = b"WVINT8Q1";
-const HEADER: usize = 128;
+/// The header: magic, version 1, the fields of the table, zeros to 128 bytes.
+const HEADER: crate::bytes::Header = crate::bytes::Header {
+    name: "int8",
+    magic: MAGIC,
+    version: Some((1, "int8 file version")),
+    len: 128,
+};
 
 /// The int8 copy of a set of unit rows.
 #[derive(Debug, Clone)]
@@ -159,20 +165,20 @@ impl Int8Rows {
     /// The file's bytes.
     pub fn to_bytes(&self) -> Vec<u8> {
         let d = self.dims;
-        let lo_off = HEADER;
+        let lo_off = HEADER.len;
         let step_off = align64(lo_off + 4 * d);
         let codes_off = align64(step_off + 4 * d);
         let len = align64(codes_off + self.codes.len());
-        let mut b = vec![0u8; len];
-        b[..8].copy_from_slice(MAGIC);
-        b[8..12].copy_from_slice(&1u32.to_le_bytes());
-        b[16..24].copy_from_slice(&(self.n as u64).to_le_bytes());
-        b[24..32].copy_from_slice(&(d as u64).to_le_bytes());
-        let fp = self.fingerprint.as_bytes();
-        b[32..32 + fp.len().min(16)].copy_from_slice(&fp[..fp.len().min(16)]);
-        for (at, v) in [(48, lo_off), (56, step_off), (64, codes_off), (72, len)] {
-            b[at..at + 8].copy_from_slice(&(v as u64).to_le_bytes());
+        let mut h = HEADER.writer();
+        h.zeros(4)
+            .u64(self.n as u64)
+            .u64(d as u64)
+            .fingerprint(&self.fingerprint);
+        for v in [lo_off, step_off, codes_off, len] {
+            h.u64(v as u64);
         }
+        let mut b = h.finish();
+        b.resize(len, 0);
         b[lo_off..lo_off + 4 * d].copy_from_slice(bytemuck::cast_slice(&self.lo));
         b[step_off..step_off + 4 * d].copy_from_slice(bytemuck::cast_slice(&self.step));
         b[codes_off..codes_off + self.codes.len()].copy_from_slice(&self.codes);
@@ -213,33 +219,30 @@ impl Int8Rows {
     fn from_backing(backing: Arc<Backing>, path: &Path) -> Result<Int8Rows> {
         let data: &[u8] = (*backing).as_ref();
         let bad = |at: usize, m: String| Error::format(path, None, at as u64, m);
-        if data.len() < HEADER || &data[..8] != MAGIC {
-            return Err(bad(0, "not a wordvec int8 file (no WVINT8Q1 magic)".into()));
+        let mut c = HEADER.open(data, path)?;
+        c.u32("the reserved field")?;
+        let (rows, dims) = (c.u64("the row count")?, c.u64("the dimension")?);
+        let fingerprint = c.fingerprint();
+        let mut offsets = [0u64; 4];
+        for v in offsets.iter_mut() {
+            *v = c.u64("the section offsets")?;
         }
-        let u64_at = |at: usize| u64::from_le_bytes(data[at..at + 8].try_into().expect("8 bytes"));
-        if u32::from_le_bytes(data[8..12].try_into().expect("4 bytes")) != 1 {
-            return Err(bad(8, "unknown int8 file version".into()));
-        }
-        if u64_at(72) != data.len() as u64 {
+        let file_len = offsets[3];
+        if file_len != data.len() as u64 {
             return Err(bad(
                 72,
                 format!(
-                    "header gives {} bytes, the file has {}: truncated or extended",
-                    u64_at(72),
+                    "header gives {file_len} bytes, the file has {}: truncated or extended",
                     data.len()
                 ),
             ));
         }
-        let n = usize::try_from(u64_at(16)).map_err(|_| bad(16, "row count".into()))?;
-        let d = usize::try_from(u64_at(24)).map_err(|_| bad(24, "dimension".into()))?;
+        let n = usize::try_from(rows).map_err(|_| bad(16, "row count".into()))?;
+        let d = usize::try_from(dims).map_err(|_| bad(24, "dimension".into()))?;
         if d == 0 || d > crate::limits::MAX_DIMS {
             return Err(bad(24, format!("dimension {d} out of range")));
         }
-        let fingerprint = std::str::from_utf8(&data[32..48])
-            .ok()
-            .filter(|s| s.bytes().all(|c| c.is_ascii_hexdigit()))
-            .ok_or_else(|| bad(32, "fingerprint is not 16 hex digits".into()))?
-            .to_owned();
+        let fingerprint = fingerprint?;
         let codes_len = n
             .checked_mul(d)
             .filter(|&c| c <= data.len())
@@ -249,18 +252,22 @@ impl Int8Rows {
                     format!("{n} x {d} codes cannot fit in {} bytes", data.len()),
                 )
             })?;
-        let at = |field: usize, len: usize, what: &str| -> Result<usize> {
-            let off = usize::try_from(u64_at(field)).unwrap_or(usize::MAX);
-            if off < HEADER || off % 64 != 0 || off.checked_add(len).is_none_or(|e| e > data.len())
+        // The offset in `offsets[i]` (the field at byte 48 + 8 i), of a section of `len` bytes.
+        let at = |i: usize, len: usize, what: &str| -> Result<usize> {
+            let field = 48 + 8 * i;
+            let off = usize::try_from(offsets[i]).unwrap_or(usize::MAX);
+            if off < HEADER.len
+                || off % 64 != 0
+                || off.checked_add(len).is_none_or(|e| e > data.len())
             {
                 return Err(bad(field, format!("{what} section out of bounds")));
             }
             Ok(off)
         };
         let (lo_off, step_off, codes_off) = (
-            at(48, 4 * d, "lo")?,
-            at(56, 4 * d, "step")?,
-            at(64, codes_len, "codes")?,
+            at(0, 4 * d, "lo")?,
+            at(1, 4 * d, "step")?,
+            at(2, codes_len, "codes")?,
         );
         let mis =
             |what: &str, off: usize| bad(off, format!("{what} section is not aligned in memory"));
@@ -457,6 +464,33 @@ impl Int8Rows {
 mod tests {
     use super::*;
     use crate::embeddings::Embeddings;
+
+    #[test]
+    fn the_file_is_its_table_and_reads_back_to_the_same_bytes() {
+        let words = ["a", "b", "c"];
+        let values = vec![1.0, 0.0, 0.6, 0.8, -0.3, 0.1];
+        let emb = Embeddings::from_vectors(&words, values, 2).unwrap();
+        let q8 = Int8Rows::build(&emb).unwrap();
+        let b = q8.to_bytes();
+        let u32_at = |at: usize| u32::from_le_bytes(b[at..at + 4].try_into().unwrap());
+        let u64_at = |at: usize| u64::from_le_bytes(b[at..at + 8].try_into().unwrap());
+        assert_eq!(&b[..8], b"WVINT8Q1");
+        assert_eq!((u32_at(8), u32_at(12)), (1, 0));
+        assert_eq!((u64_at(16), u64_at(24)), (3, 2));
+        assert_eq!(&b[32..48], emb.fingerprint().as_bytes());
+        // lo after the 128-byte header, step and the codes each at the next multiple of 64.
+        let offsets = [u64_at(48), u64_at(56), u64_at(64), u64_at(72)];
+        assert_eq!(offsets, [128, 192, 256, 320]);
+        assert_eq!(b.len(), 320);
+        assert!(b[80..128].iter().all(|&x| x == 0));
+        assert_eq!(&b[128..136], bytemuck::cast_slice::<f32, u8>(&q8.lo));
+        assert_eq!(&b[192..200], bytemuck::cast_slice::<f32, u8>(&q8.step));
+        assert_eq!(&b[256..262], q8.codes());
+        // Floats: a backing aligned for the f32 sections.
+        let backing = Arc::new(Backing::Floats(bytemuck::pod_collect_to_vec(&b)));
+        let back = Int8Rows::from_backing(backing, Path::new("t.i8")).unwrap();
+        assert_eq!(back.to_bytes(), b);
+    }
 
     #[test]
     fn code_query_ranks_like_the_rows() {

@@ -28,7 +28,13 @@ use super::optim::{OptimizerKind, OptimizerState};
 use super::vocab::TextVocab;
 use crate::error::{Error, Result};
 
-const MAGIC: &[u8; 8] = b"WVCLSF01";
+/// The header: magic (the version is in it), then the JSON header's length.
+const HEADER: crate::bytes::Header = crate::bytes::Header {
+    name: "classifier model",
+    magic: b"WVCLSF01",
+    version: None,
+    len: 16,
+};
 
 /// Training state kept in the model file so that training can resume.
 #[derive(Debug, Clone, PartialEq)]
@@ -172,8 +178,9 @@ impl ModelView<'_> {
                 hash.update(b);
                 w.write_all(b)
             };
-            put(w, MAGIC)?;
-            put(w, &(json.len() as u64).to_le_bytes())?;
+            let mut head = HEADER.writer();
+            head.u64(json.len() as u64);
+            put(w, &head.finish())?;
             put(w, &json)?;
             for (_, t) in &tensors {
                 put(w, bytemuck::cast_slice(t))?;
@@ -203,10 +210,11 @@ impl ModelFile {
         let bytes = std::fs::read(path).map_err(|e| Error::io("cannot read", path, e))?;
         let bad =
             |offset: usize, message: String| Error::format(path, None, offset as u64, message);
-        if bytes.len() < 24 || &bytes[..8] != MAGIC {
+        let mut c = HEADER.open(&bytes, path)?;
+        if bytes.len() < HEADER.len + 8 {
             return Err(bad(
-                0,
-                "not a wordvec classifier model (no WVCLSF01 magic)".into(),
+                HEADER.len,
+                "the file ends before its checksum: truncated".into(),
             ));
         }
         let body = bytes.len() - 8;
@@ -220,7 +228,7 @@ impl ModelFile {
                 ),
             ));
         }
-        let hlen = u64::from_le_bytes(bytes[8..16].try_into().expect("8 bytes")) as usize;
+        let hlen = c.u64("the header length")? as usize;
         if hlen > body - 16 {
             return Err(bad(8, format!("header length {hlen} exceeds the file")));
         }

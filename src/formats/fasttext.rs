@@ -33,7 +33,7 @@ use std::sync::Arc;
 use rayon::prelude::*;
 
 use super::LoadOptions;
-use crate::bytes::{Backing, Slice};
+use crate::bytes::{Backing, Cursor, Slice};
 use crate::embeddings::Embeddings;
 use crate::error::{Error, Result};
 use crate::storage::{DenseRows, Storage};
@@ -84,55 +84,6 @@ pub struct Args {
     pub t: f64,
 }
 
-struct Cursor<'a> {
-    data: &'a [u8],
-    pos: usize,
-    path: &'a Path,
-}
-
-impl<'a> Cursor<'a> {
-    fn err(&self, record: Option<u64>, at: usize, msg: impl Into<String>) -> Error {
-        Error::format(self.path, record, at as u64, msg)
-    }
-
-    fn take(&mut self, n: usize, what: &str) -> Result<&'a [u8]> {
-        let rest = self.data.len() - self.pos;
-        if rest < n {
-            return Err(self.err(
-                None,
-                self.pos,
-                format!("{what} needs {n} bytes but only {rest} remain: truncated file"),
-            ));
-        }
-        let s = &self.data[self.pos..self.pos + n];
-        self.pos += n;
-        Ok(s)
-    }
-
-    fn i32(&mut self, what: &str) -> Result<i32> {
-        let b = self.take(4, what)?;
-        Ok(i32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-    }
-
-    fn i64(&mut self, what: &str) -> Result<i64> {
-        let b = self.take(8, what)?;
-        Ok(i64::from_le_bytes(b.try_into().expect("8 bytes")))
-    }
-
-    fn f64(&mut self, what: &str) -> Result<f64> {
-        let b = self.take(8, what)?;
-        Ok(f64::from_le_bytes(b.try_into().expect("8 bytes")))
-    }
-
-    fn u8(&mut self, what: &str) -> Result<u8> {
-        Ok(self.take(1, what)?[0])
-    }
-
-    fn remaining(&self) -> usize {
-        self.data.len() - self.pos
-    }
-}
-
 /// Reads the header and arguments; returns them with the version.
 fn read_args(c: &mut Cursor) -> Result<(i32, Args)> {
     let magic = c.i32("the magic number")?;
@@ -147,7 +98,7 @@ fn read_args(c: &mut Cursor) -> Result<(i32, Args)> {
             format!("fastText model version {version}; versions 11 and 12 are supported"),
         ));
     }
-    let at = c.pos;
+    let at = c.pos();
     let mut v = [0i32; 12];
     for x in v.iter_mut() {
         *x = c.i32("the model's arguments")?;
@@ -203,12 +154,49 @@ fn read_args(c: &mut Cursor) -> Result<(i32, Args)> {
 /// and the n-gram table attached for words outside it.
 pub fn read(backing: Arc<Backing>, path: &Path, opts: &LoadOptions) -> Result<Embeddings> {
     let data: &[u8] = (*backing).as_ref();
-    let mut c = Cursor { data, pos: 0, path };
+    let mut c = Cursor::new(data, path);
     let (_, args) = read_args(&mut c)?;
-    let dims = args.dim as usize;
+    let dict = read_dictionary(&mut c, opts)?;
+    let prune_map = read_pruning(&mut c, dict.prune_size, args.bucket)?;
+    let input = read_input_shape(&mut c, &args, &dict)?;
+    let subwords = ngram_table(&c, &backing, &args, &dict, &input, prune_map)?;
+    let word_row = |i: usize| input.row(data, i);
+    if let Some(bad) = (0..dict.words.len())
+        .into_par_iter()
+        .find_first(|&i| !finite(word_row(i)))
+    {
+        return Err(c.err(
+            Some(bad as u64),
+            input.matrix_at + bad * input.row_bytes,
+            format!(
+                "the row of {:?} holds a value that is not finite",
+                dict.words[bad]
+            ),
+        ));
+    }
+    let values = average_words(&subwords, &dict, word_row, args.dim as usize, opts)?;
+    let mut emb = Embeddings::from_vectors(&dict.words, values, args.dim as usize)
+        .map_err(|e| c.err(None, dict.at, e.to_string()))?;
+    emb.attach_subwords(subwords)?;
+    Ok(emb)
+}
 
-    // Dictionary.
-    let dict_at = c.pos;
+/// The dictionary as far as it is kept: the first words (up to the load limit), as strings and
+/// as the bytes their n-grams are taken from.
+struct Dictionary {
+    /// Byte offset of the dictionary.
+    at: usize,
+    /// Words in the dictionary (labels follow them).
+    nwords: i32,
+    /// The pruning table's size (-1: not pruned).
+    prune_size: i64,
+    words: Vec<String>,
+    word_bytes: Vec<Vec<u8>>,
+}
+
+/// Reads the dictionary's counts and entries; keeps the first words.
+fn read_dictionary(c: &mut Cursor, opts: &LoadOptions) -> Result<Dictionary> {
+    let at = c.pos();
     let size = c.i32("the dictionary size")?;
     let nwords = c.i32("the dictionary's word count")?;
     let nlabels = c.i32("the dictionary's label count")?;
@@ -221,7 +209,7 @@ pub fn read(backing: Arc<Backing>, path: &Path, opts: &LoadOptions) -> Result<Em
     {
         return Err(c.err(
             None,
-            dict_at,
+            at,
             format!("dictionary of {size} entries with {nwords} words and {nlabels} labels: corrupt file?"),
         ));
     }
@@ -230,7 +218,7 @@ pub fn read(backing: Arc<Backing>, path: &Path, opts: &LoadOptions) -> Result<Em
     if size as usize > c.remaining() / 10 {
         return Err(c.err(
             None,
-            dict_at,
+            at,
             format!(
                 "a dictionary of {size} entries cannot fit in the {} bytes that remain: truncated or corrupt file",
                 c.remaining()
@@ -240,33 +228,15 @@ pub fn read(backing: Arc<Backing>, path: &Path, opts: &LoadOptions) -> Result<Em
     let wanted = opts
         .limit
         .map_or(nwords as usize, |l| l.min(nwords as usize));
-    let mut words: Vec<String> = Vec::with_capacity(wanted);
-    let mut word_bytes: Vec<Vec<u8>> = Vec::with_capacity(wanted);
+    let mut dict = Dictionary {
+        at,
+        nwords,
+        prune_size,
+        words: Vec::with_capacity(wanted),
+        word_bytes: Vec::with_capacity(wanted),
+    };
     for record in 0..size as u64 {
-        let start = c.pos;
-        let rest = &data[c.pos..];
-        let nul = rest.iter().position(|&b| b == 0).ok_or_else(|| {
-            c.err(
-                Some(record),
-                start,
-                "no NUL byte ends the word: truncated file",
-            )
-        })?;
-        let raw = &rest[..nul];
-        c.pos += nul + 1;
-        let _count = c.i64("a word's count")?;
-        let kind = c.u8("a word's type")?;
-        let is_word = record < nwords as u64;
-        if kind != u8::from(!is_word) {
-            return Err(c.err(
-                Some(record),
-                start,
-                format!(
-                    "entry of type {kind} where the dictionary's counts put a {}",
-                    if is_word { "word (0)" } else { "label (1)" }
-                ),
-            ));
-        }
+        let (start, raw) = read_entry(c, record, record < nwords as u64)?;
         if (record as usize) < wanted {
             let w = decode_word(raw, opts.unicode_errors).map_err(|bad| {
                 c.err(
@@ -275,11 +245,42 @@ pub fn read(backing: Arc<Backing>, path: &Path, opts: &LoadOptions) -> Result<Em
                     "word is not valid UTF-8 (use --unicode-errors replace or ignore)",
                 )
             })?;
-            words.push(w.into_owned());
-            word_bytes.push(raw.to_vec());
+            dict.words.push(w.into_owned());
+            dict.word_bytes.push(raw.to_vec());
         }
     }
-    let prune_at = c.pos;
+    Ok(dict)
+}
+
+/// Reads dictionary entry `record` (a word when `is_word`, else a label): its offset and bytes.
+fn read_entry<'a>(c: &mut Cursor<'a>, record: u64, is_word: bool) -> Result<(usize, &'a [u8])> {
+    let start = c.pos();
+    let nul = c.rest().iter().position(|&b| b == 0).ok_or_else(|| {
+        c.err(
+            Some(record),
+            start,
+            "no NUL byte ends the word: truncated file",
+        )
+    })?;
+    let raw = &c.take(nul + 1, "a word")?[..nul];
+    let _count = c.i64("a word's count")?;
+    let kind = c.u8("a word's type")?;
+    if kind != u8::from(!is_word) {
+        return Err(c.err(
+            Some(record),
+            start,
+            format!(
+                "entry of type {kind} where the dictionary's counts put a {}",
+                if is_word { "word (0)" } else { "label (1)" }
+            ),
+        ));
+    }
+    Ok((start, raw))
+}
+
+/// Reads the pruning table: `prune_size` (bucket, row) pairs that remap the kept n-gram rows.
+fn read_pruning(c: &mut Cursor, prune_size: i64, bucket: i32) -> Result<HashMap<u32, u32>> {
+    let prune_at = c.pos();
     if prune_size < -1 || (prune_size > 0 && prune_size as u64 > c.remaining() as u64 / 8) {
         return Err(c.err(
             None,
@@ -289,9 +290,9 @@ pub fn read(backing: Arc<Backing>, path: &Path, opts: &LoadOptions) -> Result<Em
     }
     let mut prune_map = HashMap::new();
     for _ in 0..prune_size.max(0) {
-        let at = c.pos;
+        let at = c.pos();
         let (b, r) = (c.i32("a pruning entry")?, c.i32("a pruning entry")?);
-        if b < 0 || b >= args.bucket.max(1) || r < 0 || i64::from(r) >= prune_size {
+        if b < 0 || b >= bucket.max(1) || r < 0 || i64::from(r) >= prune_size {
             return Err(c.err(
                 None,
                 at,
@@ -300,9 +301,34 @@ pub fn read(backing: Arc<Backing>, path: &Path, opts: &LoadOptions) -> Result<Em
         }
         prune_map.insert(b as u32, r as u32);
     }
+    Ok(prune_map)
+}
 
-    // Input matrix.
-    let quant_at = c.pos;
+/// Where the input matrix's rows are: the words' rows, then the n-gram rows.
+struct InputMatrix {
+    /// Byte offset of the matrix's shape.
+    shape_at: usize,
+    /// Byte offset of its first row.
+    matrix_at: usize,
+    /// Bytes in a row.
+    row_bytes: usize,
+    /// Byte offset of the first n-gram row.
+    ngrams_at: usize,
+    /// N-gram rows.
+    ngram_rows: usize,
+}
+
+impl InputMatrix {
+    /// The bytes of word row `i` in `data`.
+    fn row<'a>(&self, data: &'a [u8], i: usize) -> &'a [u8] {
+        &data[self.matrix_at + i * self.row_bytes..self.matrix_at + (i + 1) * self.row_bytes]
+    }
+}
+
+/// Reads the input matrix's flag and shape, checks them against the header and the dictionary,
+/// and steps over its rows (which must all be there).
+fn read_input_shape(c: &mut Cursor, args: &Args, dict: &Dictionary) -> Result<InputMatrix> {
+    let quant_at = c.pos();
     if c.u8("the input matrix's quantisation flag")? != 0 {
         return Err(c.err(
             None,
@@ -310,13 +336,14 @@ pub fn read(backing: Arc<Backing>, path: &Path, opts: &LoadOptions) -> Result<Em
             "quantised fastText models (.ftz) are not supported: use the .bin model",
         ));
     }
-    let shape_at = c.pos;
+    let shape_at = c.pos();
     let (rows, cols) = (
         c.i64("the input matrix's shape")?,
         c.i64("the input matrix's shape")?,
     );
-    let ngram_rows = if prune_size >= 0 {
-        prune_size
+    let nwords = dict.nwords;
+    let ngram_rows = if dict.prune_size >= 0 {
+        dict.prune_size
     } else {
         i64::from(args.bucket)
     };
@@ -331,56 +358,75 @@ pub fn read(backing: Arc<Backing>, path: &Path, opts: &LoadOptions) -> Result<Em
             ),
         ));
     }
-    let matrix_at = c.pos;
+    let matrix_at = c.pos();
+    let dims = args.dim as usize;
     let bytes = crate::limits::product("the input matrix", &[rows as usize, dims, 4])?;
     c.take(bytes, "the input matrix")?;
     let row_bytes = dims * 4;
-    let word_row = |i: usize| &data[matrix_at + i * row_bytes..matrix_at + (i + 1) * row_bytes];
-    let ngrams_at = matrix_at + nwords as usize * row_bytes;
-    let ngram_storage =
-        Slice::<u8>::shared(backing.clone(), ngrams_at, ngram_rows as usize * row_bytes)
-            .and_then(|s| DenseRows::new(s, dims, ngram_rows as usize))
-            .expect("bounds checked above");
-    // Values are checked where they are used: every n-gram row (a NaN there would spread into
-    // every word that uses it) and every word row.
-    if let Some(bad) = (0..ngram_rows as usize)
+    Ok(InputMatrix {
+        shape_at,
+        matrix_at,
+        row_bytes,
+        ngrams_at: matrix_at + nwords as usize * row_bytes,
+        ngram_rows: ngram_rows as usize,
+    })
+}
+
+/// The n-gram table: the n-gram rows in place in `backing`, every one checked finite (a NaN
+/// there would spread into every word that uses it), with the model's n-gram arguments and
+/// pruning.
+fn ngram_table(
+    c: &Cursor,
+    backing: &Arc<Backing>,
+    args: &Args,
+    dict: &Dictionary,
+    input: &InputMatrix,
+    prune_map: HashMap<u32, u32>,
+) -> Result<Subwords> {
+    let (dims, row_bytes) = (args.dim as usize, input.row_bytes);
+    let storage = Slice::<u8>::shared(
+        backing.clone(),
+        input.ngrams_at,
+        input.ngram_rows * row_bytes,
+    )
+    .and_then(|s| DenseRows::new(s, dims, input.ngram_rows))
+    .expect("bounds checked when the matrix was read");
+    if let Some(bad) = (0..input.ngram_rows)
         .into_par_iter()
-        .find_first(|&r| !finite(ngram_storage.row_bytes(r)))
+        .find_first(|&r| !finite(storage.row_bytes(r)))
     {
         return Err(c.err(
             None,
-            ngrams_at + bad * row_bytes,
+            input.ngrams_at + bad * row_bytes,
             format!("n-gram row {bad} holds a value that is not finite"),
         ));
     }
-    let pruning = match prune_size {
+    let pruning = match dict.prune_size {
         -1 => Pruning::All,
         0 => Pruning::NoNgrams,
         _ => Pruning::Map(prune_map),
     };
-    let subwords = Subwords::new(
+    Subwords::new(
         args.minn as usize,
         args.maxn as usize,
         args.bucket as u32,
         pruning,
-        Box::new(ngram_storage),
+        Box::new(storage),
     )
-    .map_err(|e| c.err(None, shape_at, e.to_string()))?
-    .with_origin(path, ngrams_at as u64);
-    if let Some(bad) = (0..wanted)
-        .into_par_iter()
-        .find_first(|&i| !finite(word_row(i)))
-    {
-        return Err(Error::format(
-            path,
-            Some(bad as u64),
-            (matrix_at + bad * row_bytes) as u64,
-            format!(
-                "the row of {:?} holds a value that is not finite",
-                words[bad]
-            ),
-        ));
-    }
+    .map_err(|e| c.err(None, input.shape_at, e.to_string()))
+    .map(|sw| sw.with_origin(c.path(), input.ngrams_at as u64))
+}
+
+/// fastText's vector of every kept word: its own row averaged with its n-grams' rows, on all
+/// cores.
+fn average_words<'a>(
+    subwords: &Subwords,
+    dict: &Dictionary,
+    word_row: impl Fn(usize) -> &'a [u8] + Sync,
+    dims: usize,
+    opts: &LoadOptions,
+) -> Result<Vec<f32>> {
+    let wanted = dict.words.len();
     let progress = opts.reporter();
     progress.start("", wanted as u64);
     // Reserved (a refusal is an error, not an abort), then zeroed on all cores: the first touch
@@ -398,6 +444,7 @@ pub fn read(backing: Arc<Backing>, path: &Path, opts: &LoadOptions) -> Result<Em
     // takes 3.4 s instead of 5.5 s; it is bound by scattered reads of the n-gram table). Each
     // word's output row is handed to its task as a `&mut`, permuted, so writes stay disjoint
     // without `unsafe`.
+    let word_bytes = &dict.word_bytes;
     let mut order: Vec<usize> = (0..wanted).collect();
     order.par_sort_unstable_by(|&a, &b| word_bytes[a].cmp(&word_bytes[b]));
     let mut slots: Vec<Option<&mut [f32]>> = values.chunks_mut(dims).map(Some).collect();
@@ -413,10 +460,7 @@ pub fn read(backing: Arc<Backing>, path: &Path, opts: &LoadOptions) -> Result<Em
         }
     });
     progress.finish();
-    let mut emb = Embeddings::from_vectors(&words, values, dims)
-        .map_err(|e| Error::format(path, None, dict_at as u64, e.to_string()))?;
-    emb.attach_subwords(subwords)?;
-    Ok(emb)
+    Ok(values)
 }
 
 fn finite(row: &[u8]) -> bool {

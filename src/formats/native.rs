@@ -43,7 +43,7 @@ use std::sync::Arc;
 
 use crate::progress::Progress;
 
-use crate::bytes::{Backing, Slice};
+use crate::bytes::{Backing, Cursor, Slice, Writer};
 use crate::embeddings::{Embeddings, Metadata};
 use crate::error::{Error, Result};
 use crate::storage::DenseRows;
@@ -75,42 +75,33 @@ struct Header {
     subwords: (u64, u64),
 }
 
-fn u64_at(data: &[u8], at: usize) -> u64 {
-    u64::from_le_bytes(data[at..at + 8].try_into().expect("8 bytes"))
-}
+/// The header's magic, version and length (the fields follow the version, in the table's order).
+const HEADER: crate::bytes::Header = crate::bytes::Header {
+    name: "native",
+    magic: MAGIC,
+    version: Some((VERSION, "native format version")),
+    len: HEADER_LEN,
+};
 
 fn parse_header(data: &[u8], path: &Path) -> Result<Header> {
     let bad = |offset: u64, msg: String| Error::format(path, None, offset, msg);
-    if data.len() < HEADER_LEN {
-        return Err(bad(
-            0,
-            format!(
-                "native header needs {HEADER_LEN} bytes, the file has {}",
-                data.len()
-            ),
-        ));
-    }
-    if &data[..8] != MAGIC {
-        return Err(bad(0, "not a wordvec native file (bad magic)".into()));
-    }
-    let version = u32::from_le_bytes(data[8..12].try_into().expect("4 bytes"));
-    if version != VERSION {
-        return Err(bad(
-            8,
-            format!("native format version {version}; this wordvec reads version {VERSION}"),
-        ));
+    let mut c = HEADER.open(data, path)?;
+    let flags = c.u32("the flags")?;
+    let mut f = [0u64; 12];
+    for v in f.iter_mut() {
+        *v = c.u64("the header's sizes and offsets")?;
     }
     let h = Header {
-        flags: u32::from_le_bytes(data[12..16].try_into().expect("4 bytes")),
-        n: u64_at(data, 16),
-        dims: u64_at(data, 24),
-        strings: (u64_at(data, 32), u64_at(data, 40)),
-        ends: u64_at(data, 48),
-        slots: (u64_at(data, 56), u64_at(data, 64)),
-        norms: u64_at(data, 72),
-        matrix: u64_at(data, 80),
-        file_len: u64_at(data, 88),
-        subwords: (u64_at(data, 96), u64_at(data, 104)),
+        flags,
+        n: f[0],
+        dims: f[1],
+        strings: (f[2], f[3]),
+        ends: f[4],
+        slots: (f[5], f[6]),
+        norms: f[7],
+        matrix: f[8],
+        file_len: f[9],
+        subwords: (f[10], f[11]),
     };
     if h.file_len != data.len() as u64 {
         return Err(bad(
@@ -215,29 +206,33 @@ fn read_subwords(
 ) -> Result<Subwords> {
     let data: &[u8] = (**backing).as_ref();
     let (off, len) = (off as usize, len as usize);
-    let sec = &data[off..off + len];
-    let bad = |at: usize, msg: String| Error::format(path, None, (off + at) as u64, msg);
-    if sec.len() < SUBWORD_HEADER {
-        return Err(bad(0, "n-gram section shorter than its header".into()));
+    let mut c = Cursor::new(&data[..off + len], path);
+    c.seek(off);
+    if len < SUBWORD_HEADER {
+        return Err(c.err(None, off, "n-gram section shorter than its header"));
     }
-    let u32_at = |at: usize| u32::from_le_bytes(sec[at..at + 4].try_into().expect("4 bytes"));
-    let (minn, maxn, bucket, kind) = (u32_at(0), u32_at(4), u32_at(8), u32_at(12));
+    let minn = c.u32("the n-gram section's minn")?;
+    let maxn = c.u32("the n-gram section's maxn")?;
+    let bucket = c.u32("the n-gram section's bucket count")?;
+    let kind = c.u32("the n-gram section's pruning")?;
     crate::subword::check_params(minn.into(), maxn.into(), bucket.into()).map_err(|b| {
         let at = match b.field {
             "minn" => 0,
             "maxn" => 4,
             _ => 8,
         };
-        bad(at, format!("n-gram section: {}", b.message))
+        c.err(None, off + at, format!("n-gram section: {}", b.message))
     })?;
-    let (rows, entries) = (u64_at(sec, 16), u64_at(sec, 24));
+    let rows = c.u64("the n-gram section's row count")?;
+    let entries = c.u64("the n-gram section's map size")?;
     let align = |x: u128| x.div_ceil(ALIGN as u128) * ALIGN as u128;
     let map_at = align(SUBWORD_HEADER as u128);
     let rows_at = align(map_at + u128::from(entries) * 8);
     let need = rows_at + u128::from(rows) * dims as u128 * 4;
     if need != len as u128 {
-        return Err(bad(
-            16,
+        return Err(c.err(
+            None,
+            off + 16,
             format!("n-gram section of {len} bytes for {rows} rows and {entries} map entries (needs {need})"),
         ));
     }
@@ -246,25 +241,13 @@ fn read_subwords(
         0 if entries == 0 && rows == u64::from(bucket) => Pruning::All,
         1 if entries == 0 && rows == 0 => Pruning::NoNgrams,
         2 => {
-            let mut m = std::collections::HashMap::with_capacity(entries as usize);
-            let mut last = None;
-            for e in 0..entries as usize {
-                let at = map_at + 8 * e;
-                let (b, r) = (u32_at(at), u32_at(at + 4));
-                if b >= bucket || u64::from(r) >= rows || last.is_some_and(|l| l >= b) {
-                    return Err(bad(
-                        at,
-                        format!("n-gram map entry {e} (bucket {b}, row {r}) is out of order or range"),
-                    ));
-                }
-                last = Some(b);
-                m.insert(b, r);
-            }
-            Pruning::Map(m)
+            c.seek(off + map_at);
+            Pruning::Map(read_ngram_map(&mut c, entries, bucket, rows)?)
         }
         _ => {
-            return Err(bad(
-                12,
+            return Err(c.err(
+                None,
+                off + 12,
                 format!("n-gram pruning {kind} with {rows} rows, {entries} map entries and {bucket} buckets"),
             ))
         }
@@ -280,7 +263,33 @@ fn read_subwords(
         Box::new(storage),
     )
     .map(|sw| sw.with_origin(path, (off + rows_at) as u64))
-    .map_err(|e| bad(0, e.to_string()))
+    .map_err(|e| c.err(None, off, e.to_string()))
+}
+
+/// Reads the n-gram map's `entries` (bucket, row) pairs: buckets ascending and below `bucket`,
+/// rows below `rows`.
+fn read_ngram_map(
+    c: &mut Cursor,
+    entries: u64,
+    bucket: u32,
+    rows: u64,
+) -> Result<std::collections::HashMap<u32, u32>> {
+    let mut m = std::collections::HashMap::with_capacity(entries as usize);
+    let mut last = None;
+    for e in 0..entries as usize {
+        let at = c.pos();
+        let (b, r) = (c.u32("an n-gram map entry")?, c.u32("an n-gram map entry")?);
+        if b >= bucket || u64::from(r) >= rows || last.is_some_and(|l| l >= b) {
+            return Err(c.err(
+                None,
+                at,
+                format!("n-gram map entry {e} (bucket {b}, row {r}) is out of order or range"),
+            ));
+        }
+        last = Some(b);
+        m.insert(b, r);
+    }
+    Ok(m)
 }
 
 /// The n-gram section's header and map for `sw` (the rows follow), and the section's length.
@@ -292,18 +301,19 @@ fn subword_section(sw: &Subwords, dims: usize) -> (Vec<u8>, u64) {
     };
     pairs.sort_unstable();
     let rows = sw.rows().len();
-    let mut b = Vec::with_capacity(SUBWORD_HEADER + 8 * pairs.len() + 128);
-    for v in [sw.minn() as u32, sw.maxn() as u32, sw.bucket(), kind] {
-        b.extend_from_slice(&v.to_le_bytes());
-    }
-    b.extend_from_slice(&(rows as u64).to_le_bytes());
-    b.extend_from_slice(&(pairs.len() as u64).to_le_bytes());
-    b.resize(b.len().div_ceil(ALIGN) * ALIGN, 0);
+    let mut w = Writer::new();
+    w.u32(sw.minn() as u32)
+        .u32(sw.maxn() as u32)
+        .u32(sw.bucket())
+        .u32(kind)
+        .u64(rows as u64)
+        .u64(pairs.len() as u64)
+        .align(ALIGN);
     for (bk, r) in pairs {
-        b.extend_from_slice(&bk.to_le_bytes());
-        b.extend_from_slice(&r.to_le_bytes());
+        w.u32(bk).u32(r);
     }
-    b.resize(b.len().div_ceil(ALIGN) * ALIGN, 0);
+    w.align(ALIGN);
+    let b = w.finish();
     let len = b.len() as u64 + (rows * dims * 4) as u64;
     (b, len)
 }
@@ -339,9 +349,6 @@ pub fn write(emb: &Embeddings, w: &mut impl Write, progress: &dyn Progress) -> s
         None => matrix_off + 4 * n * dims,
     };
 
-    let mut header = Vec::with_capacity(HEADER_LEN);
-    header.extend_from_slice(MAGIC);
-    header.extend_from_slice(&VERSION.to_le_bytes());
     let mut flags = if emb.metadata().newline_after_vector {
         FLAG_NEWLINE
     } else {
@@ -350,7 +357,8 @@ pub fn write(emb: &Embeddings, w: &mut impl Write, progress: &dyn Progress) -> s
     if subwords.is_some() {
         flags |= FLAG_SUBWORDS;
     }
-    header.extend_from_slice(&flags.to_le_bytes());
+    let mut header = HEADER.writer();
+    header.u32(flags);
     for v in [
         n,
         dims,
@@ -365,9 +373,9 @@ pub fn write(emb: &Embeddings, w: &mut impl Write, progress: &dyn Progress) -> s
         subwords.as_ref().map_or(0, |_| subwords_off),
         subwords.as_ref().map_or(0, |(_, len)| *len),
     ] {
-        header.extend_from_slice(&v.to_le_bytes());
+        header.u64(v);
     }
-    header.resize(HEADER_LEN, 0);
+    let header = header.finish();
     w.write_all(&header)?;
     let mut pos = HEADER_LEN as u64;
 
@@ -405,4 +413,41 @@ pub fn write(emb: &Embeddings, w: &mut impl Write, progress: &dyn Progress) -> s
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_header_is_its_table_and_reads_back_to_the_same_bytes() {
+        let words = ["x", "yz", "w"];
+        let emb = Embeddings::from_vectors(&words, vec![3.0, 4.0, 0.0, 2.0, 1.0, 0.0], 2).unwrap();
+        let mut b = Vec::new();
+        write(&emb, &mut b, &crate::progress::Silent).unwrap();
+        let u32_at = |at: usize| u32::from_le_bytes(b[at..at + 4].try_into().unwrap());
+        let u64_at = |at: usize| u64::from_le_bytes(b[at..at + 8].try_into().unwrap());
+        assert_eq!(&b[..8], b"WORDVECN");
+        assert_eq!((u32_at(8), u32_at(12)), (1, 0));
+        assert_eq!((u64_at(16), u64_at(24)), (3, 2));
+        // Word list right after the header (4 bytes of UTF-8), then each section at the next
+        // multiple of 64: ends (3 u64), hash table, norms (3 f32), matrix (6 f32).
+        assert_eq!((u64_at(32), u64_at(40)), (128, 4));
+        assert_eq!(u64_at(48), 192);
+        let (slots_at, slots) = (u64_at(56), u64_at(64));
+        assert_eq!(slots_at, 256);
+        let norms_at = (slots_at + 4 * slots).div_ceil(64) * 64;
+        assert_eq!((u64_at(72), u64_at(80)), (norms_at, norms_at + 64));
+        assert_eq!(u64_at(88), b.len() as u64);
+        assert_eq!(b.len() as u64, norms_at + 64 + 24);
+        assert!(b[96..128].iter().all(|&x| x == 0), "no n-gram section");
+        assert_eq!(&b[128..132], b"xyzw");
+        let norms = &b[norms_at as usize..norms_at as usize + 12];
+        assert_eq!(norms, bytemuck::cast_slice::<f32, u8>(&[5.0, 2.0, 1.0]));
+        let backing = Arc::new(Backing::Floats(bytemuck::pod_collect_to_vec(&b)));
+        let back = read(backing, Path::new("t.wvec")).unwrap();
+        let mut again = Vec::new();
+        write(&back, &mut again, &crate::progress::Silent).unwrap();
+        assert_eq!(again, b);
+    }
 }

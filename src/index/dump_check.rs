@@ -17,12 +17,15 @@
 //!   point (id, layer, rank).
 //! - data: magic, dimension, then per point (in the graph's order) magic, id, byte length, the
 //!   vector.
+//!
+//! Both files are memory-mapped and walked with the crate's byte cursor (little-endian, which is
+//! native on every platform wordvec is built for), so a truncation names the file, the field and
+//! its byte offset like every other reader's.
 
-use std::fs::File;
-use std::io::{BufReader, Read};
 use std::path::Path;
 
-use crate::error::{Error, Result};
+use crate::bytes::Cursor;
+use crate::error::Result;
 
 const MAGICDESCR_4: u32 = 0x002a_6779;
 const MAGICLAYER: u32 = 0x000a_676f;
@@ -30,6 +33,10 @@ const MAGICPOINT: u32 = 0x000a_678f;
 const MAGICDATAP: u32 = 0xa67f_0000;
 /// hnsw_rs's `NB_LAYER_MAX`.
 const LAYERS: u8 = 16;
+/// Bytes of a point record without its links: magic, id, layer, rank, 16 counts.
+const POINT_BYTES: u64 = 4 + 8 + 1 + 4 + 8 * LAYERS as u64;
+/// Bytes of a link: id, layer, rank, distance.
+const LINK_BYTES: u64 = 8 + 1 + 4 + 4;
 
 /// What the metadata says the files must hold.
 #[derive(Debug, Clone, Copy)]
@@ -42,111 +49,25 @@ pub struct Expect {
     pub m: usize,
 }
 
-/// A reader that knows its offset and how many bytes are left.
-struct Cursor<'p> {
-    path: &'p Path,
-    inner: BufReader<File>,
-    offset: u64,
-    len: u64,
+/// Reads one of hnsw_rs's `u32` magics.
+fn magic(c: &mut Cursor, want: u32, what: &str, record: Option<u64>) -> Result<()> {
+    let at = c.pos();
+    let got = c.u32(what)?;
+    if got != want {
+        return Err(c.err(
+            record,
+            at,
+            format!("{what}: magic {got:#010x}, expected {want:#010x}"),
+        ));
+    }
+    Ok(())
 }
 
-impl<'p> Cursor<'p> {
-    fn open(path: &'p Path) -> Result<Self> {
-        let file = File::open(path).map_err(|e| Error::io("cannot open", path, e))?;
-        let len = file
-            .metadata()
-            .map_err(|e| Error::io("cannot stat", path, e))?
-            .len();
-        Ok(Cursor {
-            path,
-            inner: BufReader::with_capacity(1 << 20, file),
-            offset: 0,
-            len,
-        })
-    }
-
-    fn bad(&self, record: Option<u64>, message: impl Into<String>) -> Error {
-        Error::format(self.path, record, self.offset, message)
-    }
-
-    fn left(&self) -> u64 {
-        self.len.saturating_sub(self.offset)
-    }
-
-    fn bytes<const N: usize>(&mut self, what: &str) -> Result<[u8; N]> {
-        let mut b = [0u8; N];
-        self.inner.read_exact(&mut b).map_err(|e| {
-            if e.kind() == std::io::ErrorKind::UnexpectedEof {
-                self.bad(None, format!("file ends inside {what}"))
-            } else {
-                Error::io("cannot read", self.path, e)
-            }
-        })?;
-        self.offset += N as u64;
-        Ok(b)
-    }
-
-    fn u8(&mut self, what: &str) -> Result<u8> {
-        Ok(self.bytes::<1>(what)?[0])
-    }
-    fn u32(&mut self, what: &str) -> Result<u32> {
-        Ok(u32::from_ne_bytes(self.bytes(what)?))
-    }
-    fn i32(&mut self, what: &str) -> Result<i32> {
-        Ok(i32::from_ne_bytes(self.bytes(what)?))
-    }
-    fn u64(&mut self, what: &str) -> Result<u64> {
-        Ok(u64::from_ne_bytes(self.bytes(what)?))
-    }
-    fn f32(&mut self, what: &str) -> Result<f32> {
-        Ok(f32::from_ne_bytes(self.bytes(what)?))
-    }
-
-    /// A count that must be at most `max`.
-    fn count(&mut self, what: &str, max: u64) -> Result<usize> {
-        let at = self.offset;
-        let n = self.u64(what)?;
-        if n > max {
-            return Err(Error::format(
-                self.path,
-                None,
-                at,
-                format!("{what} is {n}, at most {max} is possible here"),
-            ));
-        }
-        Ok(n as usize)
-    }
-
-    fn magic(&mut self, want: u32, what: &str, record: Option<u64>) -> Result<()> {
-        let at = self.offset;
-        let got = self.u32(what)?;
-        if got != want {
-            return Err(Error::format(
-                self.path,
-                record,
-                at,
-                format!("{what}: magic {got:#010x}, expected {want:#010x}"),
-            ));
-        }
-        Ok(())
-    }
-
-    fn name(&mut self, what: &str) -> Result<String> {
-        let n = self.count(what, 256)?;
-        let mut b = vec![0u8; n];
-        self.inner
-            .read_exact(&mut b)
-            .map_err(|_| self.bad(None, format!("file ends inside {what}")))?;
-        self.offset += n as u64;
-        String::from_utf8(b).map_err(|_| self.bad(None, format!("{what} is not UTF-8")))
-    }
-
-    fn end(&self) -> Result<()> {
-        if self.left() != 0 {
-            return Err(self.bad(None, format!("{} bytes after the last record", self.left())));
-        }
-        Ok(())
-    }
+/// Reads a name: a `u64` length (at most 256), then that many UTF-8 bytes.
+fn name(c: &mut Cursor, what: &str) -> Result<String> {
+    let n = c.count(what, 256)?;
+    let b = c.take(n, what)?;
+    String::from_utf8(b.to_vec()).map_err(|_| c.bad(None, format!("{what} is not UTF-8")))
 }
 
 /// The graph a dump holds, by row: what [`super::import`] turns into a [`super::graph::Graph`].
@@ -163,9 +84,44 @@ pub struct DumpGraph {
 /// Checks the graph and data files of an index against `expect` and returns the graph they
 /// hold. `distance` is the type name hnsw_rs will compare with the one in the file.
 pub fn check(graph: &Path, data: &Path, expect: Expect, distance: &str) -> Result<DumpGraph> {
-    let mut g = Cursor::open(graph)?;
-    // Description.
-    g.magic(MAGICDESCR_4, "description", None)?;
+    let graph_map = crate::io::map_file(graph)?;
+    let mut g = Cursor::new((*graph_map).as_ref(), graph);
+    check_description(&mut g, expect, distance)?;
+    let data_map = crate::io::map_file(data)?;
+    let mut d = Cursor::new((*data_map).as_ref(), data);
+    magic(&mut d, MAGICDATAP, "data header", None)?;
+    let ddims = d.count("data dimension", expect.dims as u64)?;
+    if ddims != expect.dims {
+        return Err(d.bad(
+            None,
+            format!("dimension {ddims}, the graph says {}", expect.dims),
+        ));
+    }
+    let mut walk = Walk {
+        g,
+        d,
+        expect,
+        out: DumpGraph {
+            levels: vec![0; expect.points],
+            links: vec![Vec::new(); expect.points],
+            entry: 0,
+        },
+        seen_ids: vec![false; expect.points],
+        sizes: Vec::with_capacity(LAYERS as usize),
+        refs: Vec::new(),
+        seen: 0,
+    };
+    walk.layers()?;
+    walk.entry_point()?;
+    walk.g.end()?;
+    walk.d.end()?;
+    Ok(walk.out)
+}
+
+/// Checks the graph's description against `expect`: it must describe the points, dimension and
+/// M of the metadata, a full dump of f32 vectors under `distance`.
+fn check_description(g: &mut Cursor, expect: Expect, distance: &str) -> Result<()> {
+    magic(g, MAGICDESCR_4, "description", None)?;
     let mode = g.u8("dump mode")?;
     if mode != 1 {
         return Err(g.bad(
@@ -177,7 +133,7 @@ pub fn check(graph: &Path, data: &Path, expect: Expect, distance: &str) -> Resul
     if m != expect.m {
         return Err(g.bad(None, format!("M is {m}, the metadata says {}", expect.m)));
     }
-    let scale = f64::from_ne_bytes(g.bytes("level scale")?);
+    let scale = g.f64("level scale")?;
     if !(scale.is_finite() && scale > 0.0) {
         return Err(g.bad(
             None,
@@ -203,153 +159,182 @@ pub fn check(graph: &Path, data: &Path, expect: Expect, distance: &str) -> Resul
             format!("dimension {dims}, the metadata says {}", expect.dims),
         ));
     }
-    let dist = g.name("distance name")?;
+    let dist = name(g, "distance name")?;
     if dist != distance {
         return Err(g.bad(None, format!("distance {dist:?}, expected {distance:?}")));
     }
-    let t = g.name("type name")?;
+    let t = name(g, "type name")?;
     if t != "f32" {
         return Err(g.bad(None, format!("value type {t:?}, expected \"f32\"")));
     }
+    Ok(())
+}
 
-    let mut d = Cursor::open(data)?;
-    d.magic(MAGICDATAP, "data header", None)?;
-    let ddims = d.count("data dimension", expect.dims as u64)?;
-    if ddims != dims {
-        return Err(d.bad(None, format!("dimension {ddims}, the graph says {dims}")));
-    }
+/// The walk of the layers: both files' cursors, and what has been seen so far.
+struct Walk<'a> {
+    g: Cursor<'a>,
+    d: Cursor<'a>,
+    expect: Expect,
+    out: DumpGraph,
+    seen_ids: Vec<bool>,
+    /// Points in each layer read so far.
+    sizes: Vec<usize>,
+    /// Each neighbour's (layer, rank), and the graph offset after it.
+    refs: Vec<(u8, i32, u64)>,
+    /// Points read so far.
+    seen: usize,
+}
 
-    // Layers and points. Neighbours may point at layers not read yet: their (layer, rank) are
-    // kept and resolved once every layer's size is known.
-    let used = g.u8("number of layers")?;
-    if used > LAYERS {
-        return Err(g.bad(None, format!("{used} layers, at most {LAYERS}")));
-    }
-    let mut out = DumpGraph {
-        levels: vec![0; expect.points],
-        links: vec![Vec::new(); expect.points],
-        entry: 0,
-    };
-    let mut seen_ids = vec![false; expect.points];
-    let mut sizes: Vec<usize> = Vec::with_capacity(used as usize);
-    let mut refs: Vec<(u8, i32, u64)> = Vec::new();
-    let mut seen = 0usize;
-    // Per point: magic, id, layer, rank, 16 counts; per neighbour id, layer, rank, distance.
-    let point_bytes = 4 + 8 + 1 + 4 + 8 * LAYERS as u64;
-    let link_bytes = 8 + 1 + 4 + 4;
-    for l in 0..used {
-        g.magic(MAGICLAYER, "layer", None)?;
-        let left = (points - seen) as u64;
-        let n = g.count("layer's point count", left.min(g.left() / point_bytes))?;
-        for r in 0..n {
-            let record = Some(seen as u64);
-            g.magic(MAGICPOINT, "point", record)?;
-            let id = g.u64("point id")?;
-            if id >= expect.points as u64 {
-                return Err(g.bad(
-                    record,
-                    format!("point id {id} is not below {}", expect.points),
-                ));
-            }
-            let (pl, pr) = (g.u8("point layer")?, g.i32("point rank")?);
-            if pl != l || pr as i64 != r as i64 {
-                return Err(g.bad(
-                    record,
-                    format!("point says layer {pl} rank {pr}, it stands at layer {l} rank {r}"),
-                ));
-            }
-            if std::mem::replace(&mut seen_ids[id as usize], true) {
-                return Err(g.bad(record, format!("point id {id} appears twice")));
-            }
-            out.levels[id as usize] = l;
-            let mut lists = vec![Vec::new(); l as usize + 1];
-            for layer in 0..LAYERS as usize {
-                let links = g.count(
-                    "neighbour count",
-                    (2 * expect.m as u64).min(g.left() / link_bytes),
-                )?;
-                for _ in 0..links {
-                    let nid = g.u64("neighbour id")?;
-                    if nid >= expect.points as u64 {
-                        return Err(g.bad(
-                            record,
-                            format!("neighbour id {nid} is not below {}", expect.points),
-                        ));
-                    }
-                    let (nl, nr) = (g.u8("neighbour layer")?, g.i32("neighbour rank")?);
-                    let dist = g.f32("neighbour distance")?;
-                    if !dist.is_finite() {
-                        return Err(g.bad(record, format!("neighbour distance {dist}")));
-                    }
-                    refs.push((nl, nr, g.offset));
-                    if let Some(list) = lists.get_mut(layer) {
-                        list.push(nid as u32);
-                    }
-                }
-            }
-            out.links[id as usize] = lists;
-            // The point's vector in the data file.
-            d.magic(MAGICDATAP, "vector", record)?;
-            let did = d.u64("vector id")?;
-            if did != id {
-                return Err(d.bad(record, format!("vector id {did}, the graph says {id}")));
-            }
-            let bytes = d.u64("vector length")?;
-            if bytes != 4 * dims as u64 {
-                return Err(d.bad(
-                    record,
-                    format!(
-                        "vector of {bytes} bytes, {dims} dimensions need {}",
-                        4 * dims
-                    ),
-                ));
-            }
-            for _ in 0..dims {
-                let v = d.f32("vector")?;
-                if !v.is_finite() {
-                    return Err(d.bad(record, format!("vector holds {v}")));
-                }
-            }
-            seen += 1;
+impl Walk<'_> {
+    /// Layers and points. Neighbours may point at layers not read yet: their (layer, rank) are
+    /// kept and resolved once every layer's size is known.
+    fn layers(&mut self) -> Result<()> {
+        let points = self.expect.points;
+        let used = self.g.u8("number of layers")?;
+        if used > LAYERS {
+            return Err(self.g.bad(None, format!("{used} layers, at most {LAYERS}")));
         }
-        sizes.push(n);
+        for l in 0..used {
+            magic(&mut self.g, MAGICLAYER, "layer", None)?;
+            let left = (points - self.seen) as u64;
+            let n = self.g.count(
+                "layer's point count",
+                left.min(self.g.remaining() as u64 / POINT_BYTES),
+            )?;
+            for r in 0..n {
+                let record = Some(self.seen as u64);
+                let id = self.point(l, r, record)?;
+                self.vector(id, record)?;
+                self.seen += 1;
+            }
+            self.sizes.push(n);
+        }
+        if self.seen != points {
+            return Err(self.g.bad(
+                None,
+                format!(
+                    "{} points in the layers, the header says {points}",
+                    self.seen
+                ),
+            ));
+        }
+        let resolves = |&(l, r, _): &(u8, i32, u64)| self.resolves(l, r);
+        if let Some(&(l, r, at)) = self.refs.iter().find(|x| !resolves(x)) {
+            return Err(self.g.err(
+                None,
+                at as usize,
+                format!("a neighbour names layer {l} rank {r}, which does not exist"),
+            ));
+        }
+        Ok(())
     }
-    if seen != points {
-        return Err(g.bad(
-            None,
-            format!("{seen} points in the layers, the header says {points}"),
-        ));
-    }
-    let resolves = |layer: u8, rank: i32| {
+
+    /// Whether (layer, rank) names a point read.
+    fn resolves(&self, layer: u8, rank: i32) -> bool {
         rank >= 0
-            && sizes
+            && self
+                .sizes
                 .get(layer as usize)
                 .is_some_and(|&n| (rank as usize) < n)
-    };
-    if let Some(&(l, r, at)) = refs.iter().find(|&&(l, r, _)| !resolves(l, r)) {
-        return Err(Error::format(
-            graph,
-            None,
-            at,
-            format!("a neighbour names layer {l} rank {r}, which does not exist"),
-        ));
     }
-    let entry = g.u64("entry point id")?;
-    if entry >= expect.points as u64 {
-        return Err(g.bad(
-            None,
-            format!("entry point id {entry} is not below {}", expect.points),
-        ));
+
+    /// Reads the point at rank `r` of layer `l` and its neighbour lists; returns its id.
+    fn point(&mut self, l: u8, r: usize, record: Option<u64>) -> Result<u64> {
+        let (g, points) = (&mut self.g, self.expect.points);
+        magic(g, MAGICPOINT, "point", record)?;
+        let id = g.u64("point id")?;
+        if id >= points as u64 {
+            return Err(g.bad(record, format!("point id {id} is not below {points}")));
+        }
+        let (pl, pr) = (g.u8("point layer")?, g.i32("point rank")?);
+        if pl != l || pr as i64 != r as i64 {
+            return Err(g.bad(
+                record,
+                format!("point says layer {pl} rank {pr}, it stands at layer {l} rank {r}"),
+            ));
+        }
+        if std::mem::replace(&mut self.seen_ids[id as usize], true) {
+            return Err(g.bad(record, format!("point id {id} appears twice")));
+        }
+        self.out.levels[id as usize] = l;
+        let mut lists = vec![Vec::new(); l as usize + 1];
+        for layer in 0..LAYERS as usize {
+            self.links(lists.get_mut(layer), record)?;
+        }
+        self.out.links[id as usize] = lists;
+        Ok(id)
     }
-    out.entry = entry as u32;
-    let (el, er) = (g.u8("entry point layer")?, g.i32("entry point rank")?);
-    if !resolves(el, er) {
-        return Err(g.bad(
-            None,
-            format!("entry point at layer {el} rank {er} does not exist"),
-        ));
+
+    /// Reads one neighbour list, into `list` when the point has that layer.
+    fn links(&mut self, mut list: Option<&mut Vec<u32>>, record: Option<u64>) -> Result<()> {
+        let (g, points) = (&mut self.g, self.expect.points as u64);
+        let max = (2 * self.expect.m as u64).min(g.remaining() as u64 / LINK_BYTES);
+        for _ in 0..g.count("neighbour count", max)? {
+            let nid = g.u64("neighbour id")?;
+            if nid >= points {
+                return Err(g.bad(record, format!("neighbour id {nid} is not below {points}")));
+            }
+            let (nl, nr) = (g.u8("neighbour layer")?, g.i32("neighbour rank")?);
+            let dist = g.f32("neighbour distance")?;
+            if !dist.is_finite() {
+                return Err(g.bad(record, format!("neighbour distance {dist}")));
+            }
+            self.refs.push((nl, nr, g.pos() as u64));
+            if let Some(list) = list.as_deref_mut() {
+                list.push(nid as u32);
+            }
+        }
+        Ok(())
     }
-    g.end()?;
-    d.end()?;
-    Ok(out)
+
+    /// Reads the vector of point `id` in the data file.
+    fn vector(&mut self, id: u64, record: Option<u64>) -> Result<()> {
+        let (d, dims) = (&mut self.d, self.expect.dims);
+        magic(d, MAGICDATAP, "vector", record)?;
+        let did = d.u64("vector id")?;
+        if did != id {
+            return Err(d.bad(record, format!("vector id {did}, the graph says {id}")));
+        }
+        let bytes = d.u64("vector length")?;
+        if bytes != 4 * dims as u64 {
+            return Err(d.bad(
+                record,
+                format!(
+                    "vector of {bytes} bytes, {dims} dimensions need {}",
+                    4 * dims
+                ),
+            ));
+        }
+        for _ in 0..dims {
+            let v = d.f32("vector")?;
+            if !v.is_finite() {
+                return Err(d.bad(record, format!("vector holds {v}")));
+            }
+        }
+        Ok(())
+    }
+
+    /// Reads the entry point (id, layer, rank), which must name a point read.
+    fn entry_point(&mut self) -> Result<()> {
+        let points = self.expect.points;
+        let entry = self.g.u64("entry point id")?;
+        if entry >= points as u64 {
+            return Err(self.g.bad(
+                None,
+                format!("entry point id {entry} is not below {points}"),
+            ));
+        }
+        self.out.entry = entry as u32;
+        let (el, er) = (
+            self.g.u8("entry point layer")?,
+            self.g.i32("entry point rank")?,
+        );
+        if !self.resolves(el, er) {
+            return Err(self.g.bad(
+                None,
+                format!("entry point at layer {el} rank {er} does not exist"),
+            ));
+        }
+        Ok(())
+    }
 }

@@ -49,8 +49,13 @@ use crate::error::{Error, Result};
 
 /// Magic bytes of a graph file.
 pub const MAGIC: &[u8; 8] = b"WVGRAPH1";
-const VERSION: u32 = 1;
-const HEADER: usize = 256;
+/// The header: magic, version 1, the fields of the table, zeros to 256 bytes.
+const HEADER: crate::bytes::Header = crate::bytes::Header {
+    name: "graph",
+    magic: MAGIC,
+    version: Some((1, "graph version")),
+    len: 256,
+};
 /// Most link slots per node a file may declare (M up to 255 gives 510 on layer 0).
 const MAX_SLOTS: usize = 1024;
 /// Highest level a file may declare.
@@ -324,37 +329,36 @@ impl Graph {
     /// The file's bytes.
     pub fn to_bytes(&self) -> Vec<u8> {
         let i = &self.info;
-        let levels_off = HEADER;
+        let levels_off = HEADER.len;
         let layer0_off = align64(levels_off + i.indexed);
         let start_off = align64(layer0_off + 4 * self.layer0.len());
         let upper_off = align64(start_off + 4 * self.upper_start.len());
         let len = align64(upper_off + 4 * self.upper.len());
-        let mut b = vec![0u8; len];
-        b[..8].copy_from_slice(MAGIC);
-        let put32 =
-            |b: &mut Vec<u8>, at: usize, v: u32| b[at..at + 4].copy_from_slice(&v.to_le_bytes());
-        let put64 =
-            |b: &mut Vec<u8>, at: usize, v: u64| b[at..at + 8].copy_from_slice(&v.to_le_bytes());
-        put32(&mut b, 8, VERSION);
-        put64(&mut b, 16, i.indexed as u64);
-        put64(&mut b, 24, i.vocab_len as u64);
-        put64(&mut b, 32, i.dims as u64);
-        put32(&mut b, 40, i.slots as u32);
-        put32(&mut b, 44, i.slots0 as u32);
-        put32(&mut b, 48, i.m as u32);
-        put32(&mut b, 52, i.ef_construction as u32);
-        put32(&mut b, 56, i.ef_search as u32);
-        put32(&mut b, 60, self.entry);
-        put32(&mut b, 64, self.top as u32);
-        let fp = i.fingerprint.as_bytes();
-        b[72..72 + fp.len().min(16)].copy_from_slice(&fp[..fp.len().min(16)]);
-        b[88..96].copy_from_slice(&i.build_seconds.to_le_bytes());
-        put64(&mut b, 96, levels_off as u64);
-        put64(&mut b, 104, layer0_off as u64);
-        put64(&mut b, 112, start_off as u64);
-        put64(&mut b, 120, upper_off as u64);
-        put64(&mut b, 128, (self.upper.len() / (1 + i.slots)) as u64);
-        put64(&mut b, 136, len as u64);
+        let mut h = HEADER.writer();
+        h.zeros(4)
+            .u64(i.indexed as u64)
+            .u64(i.vocab_len as u64)
+            .u64(i.dims as u64);
+        for v in [i.slots, i.slots0, i.m, i.ef_construction, i.ef_search] {
+            h.u32(v as u32);
+        }
+        h.u32(self.entry)
+            .u32(self.top as u32)
+            .zeros(4)
+            .fingerprint(&i.fingerprint)
+            .f64(i.build_seconds);
+        for v in [
+            levels_off,
+            layer0_off,
+            start_off,
+            upper_off,
+            self.upper.len() / (1 + i.slots),
+            len,
+        ] {
+            h.u64(v as u64);
+        }
+        let mut b = h.finish();
+        b.resize(len, 0);
         b[levels_off..levels_off + i.indexed].copy_from_slice(&self.levels);
         for (at, s) in [
             (layer0_off, &self.layer0),
@@ -370,111 +374,48 @@ impl Graph {
     /// entry point are checked; nothing is built.
     pub fn open(backing: Arc<Backing>, path: &Path) -> Result<Graph> {
         let data: &[u8] = (*backing).as_ref();
+        let h = RawHeader::read(data, path)?;
         let bad = |offset: usize, m: String| Error::format(path, None, offset as u64, m);
-        if data.len() < HEADER || &data[..8] != MAGIC {
-            return Err(bad(
-                0,
-                "not a wordvec graph file (no WVGRAPH1 magic)".into(),
-            ));
-        }
-        let u32_at = |at: usize| u32::from_le_bytes(data[at..at + 4].try_into().expect("4 bytes"));
-        let u64_at = |at: usize| u64::from_le_bytes(data[at..at + 8].try_into().expect("8 bytes"));
-        if u32_at(8) != VERSION {
-            return Err(bad(
-                8,
-                format!("graph version {}, this wordvec reads {VERSION}", u32_at(8)),
-            ));
-        }
-        let size = |at: usize, what: &str| -> Result<usize> {
-            usize::try_from(u64_at(at))
-                .ok()
-                .filter(|&v| v as u64 <= data.len() as u64 * 8)
-                .ok_or_else(|| {
-                    bad(
-                        at,
-                        format!(
-                            "{what} {} is impossible for a file of {} bytes",
-                            u64_at(at),
-                            data.len()
-                        ),
-                    )
-                })
-        };
-        let n = size(16, "node count")?;
-        let vocab_len = usize::try_from(u64_at(24)).map_err(|_| bad(24, "word count".into()))?;
-        let dims = size(32, "dimension")?;
-        let (m, m0) = (u32_at(40) as usize, u32_at(44) as usize);
+        let size = |v: u64, at: usize, what: &str| size_in(data.len(), path, v, at, what);
+        let n = size(h.n, 16, "node count")?;
+        let vocab_len = usize::try_from(h.vocab_len).map_err(|_| bad(24, "word count".into()))?;
+        let dims = size(h.dims, 32, "dimension")?;
+        let (m, m0) = (h.params[0] as usize, h.params[1] as usize);
         if m == 0 || m > MAX_SLOTS || m0 == 0 || m0 > MAX_SLOTS {
             return Err(bad(40, format!("link slots {m} / {m0} out of range")));
         }
         if dims == 0 || dims > crate::limits::MAX_DIMS {
             return Err(bad(32, format!("dimension {dims} out of range")));
         }
-        if u64_at(136) != data.len() as u64 {
+        if h.sections[5] != data.len() as u64 {
             return Err(bad(
                 136,
                 format!(
                     "header gives a length of {} bytes, the file has {}: truncated or extended",
-                    u64_at(136),
+                    h.sections[5],
                     data.len()
                 ),
             ));
         }
-        let fp = std::str::from_utf8(&data[72..88])
-            .ok()
-            .filter(|s| s.bytes().all(|c| c.is_ascii_hexdigit()))
-            .ok_or_else(|| bad(72, "fingerprint is not 16 hex digits".into()))?
-            .to_owned();
-        let records = size(128, "upper record count")?;
-        let section = |at: usize, count: Option<usize>, what: &str| -> Result<usize> {
-            let off = size(at, what)?;
-            let count = count.ok_or_else(|| bad(at, format!("{what} size overflows")))?;
-            if off % 64 != 0
-                || off < HEADER
-                || off.checked_add(count).is_none_or(|e| e > data.len())
-            {
-                return Err(bad(
-                    at,
-                    format!("{what} section at {off} of {count} bytes is out of bounds"),
-                ));
-            }
-            Ok(off)
-        };
-        let w0 = n.checked_mul(1 + m0).and_then(|x| x.checked_mul(4));
-        let levels_off = section(96, Some(n), "levels")?;
-        let layer0_off = section(104, w0, "layer 0")?;
-        let start_off = section(112, n.checked_mul(4), "upper start")?;
-        let upper_off = section(
-            120,
-            records.checked_mul(1 + m).and_then(|x| x.checked_mul(4)),
-            "upper layers",
-        )?;
-        let mis =
-            |what: &str, off: usize| bad(off, format!("{what} section is not aligned in memory"));
-        let levels = Slice::<u8>::shared(backing.clone(), levels_off, n)
-            .ok_or_else(|| mis("levels", levels_off))?;
-        let layer0 = Slice::<u32>::shared(backing.clone(), layer0_off, n * (1 + m0))
-            .ok_or_else(|| mis("layer 0", layer0_off))?;
-        let upper_start = Slice::<u32>::shared(backing.clone(), start_off, n)
-            .ok_or_else(|| mis("upper start", start_off))?;
-        let upper = Slice::<u32>::shared(backing.clone(), upper_off, records * (1 + m))
-            .ok_or_else(|| mis("upper layers", upper_off))?;
-        let top = u32_at(64) as usize;
+        let fingerprint = h.fingerprint?;
+        let records = size(h.sections[4], 128, "upper record count")?;
+        let (levels, layer0, upper_start, upper) =
+            sections(&backing, path, &h.sections, n, (m, m0), records)?;
         let g = Graph {
             info: GraphInfo {
                 indexed: n,
                 vocab_len,
                 dims,
-                m: u32_at(48) as usize,
+                m: h.params[2] as usize,
                 slots: m,
                 slots0: m0,
-                ef_construction: u32_at(52) as usize,
-                ef_search: (u32_at(56) as usize).clamp(1, crate::limits::MAX_EF),
-                fingerprint: fp,
-                build_seconds: f64::from_le_bytes(data[88..96].try_into().expect("8 bytes")),
+                ef_construction: h.params[3] as usize,
+                ef_search: (h.params[4] as usize).clamp(1, crate::limits::MAX_EF),
+                fingerprint,
+                build_seconds: h.build_seconds,
             },
-            entry: u32_at(60),
-            top,
+            entry: h.params[5],
+            top: h.params[6] as usize,
             levels,
             layer0,
             upper_start,
@@ -482,6 +423,119 @@ impl Graph {
         };
         g.check_shape(path)?;
         Ok(g)
+    }
+}
+
+/// A size or offset `v` from the header field at byte `at`, as a `usize` no larger than a file
+/// of `len` bytes could need (8 times its bytes: the bits of a level array).
+fn size_in(len: usize, path: &Path, v: u64, at: usize, what: &str) -> Result<usize> {
+    usize::try_from(v)
+        .ok()
+        .filter(|&v| v as u64 <= len as u64 * 8)
+        .ok_or_else(|| {
+            Error::format(
+                path,
+                None,
+                at as u64,
+                format!("{what} {v} is impossible for a file of {len} bytes"),
+            )
+        })
+}
+
+/// The levels, layer 0, upper start and upper layers sections of a graph file.
+type Sections = (Slice<u8>, Slice<u32>, Slice<u32>, Slice<u32>);
+
+/// The levels, layer 0, upper start and upper layers sections at the header's `offsets`
+/// (bytes 96..128), each checked to lie after the header, inside the file and aligned.
+fn sections(
+    backing: &Arc<Backing>,
+    path: &Path,
+    offsets: &[u64; 6],
+    n: usize,
+    (m, m0): (usize, usize),
+    records: usize,
+) -> Result<Sections> {
+    let data: &[u8] = (**backing).as_ref();
+    let bad = |offset: usize, m: String| Error::format(path, None, offset as u64, m);
+    let section = |i: usize, count: Option<usize>, what: &str| -> Result<usize> {
+        let at = 96 + 8 * i;
+        let off = size_in(data.len(), path, offsets[i], at, what)?;
+        let count = count.ok_or_else(|| bad(at, format!("{what} size overflows")))?;
+        if off % 64 != 0
+            || off < HEADER.len
+            || off.checked_add(count).is_none_or(|e| e > data.len())
+        {
+            return Err(bad(
+                at,
+                format!("{what} section at {off} of {count} bytes is out of bounds"),
+            ));
+        }
+        Ok(off)
+    };
+    let w0 = n.checked_mul(1 + m0).and_then(|x| x.checked_mul(4));
+    let levels_off = section(0, Some(n), "levels")?;
+    let layer0_off = section(1, w0, "layer 0")?;
+    let start_off = section(2, n.checked_mul(4), "upper start")?;
+    let upper_off = section(
+        3,
+        records.checked_mul(1 + m).and_then(|x| x.checked_mul(4)),
+        "upper layers",
+    )?;
+    let mis = |what: &str, off: usize| bad(off, format!("{what} section is not aligned in memory"));
+    Ok((
+        Slice::<u8>::shared(backing.clone(), levels_off, n)
+            .ok_or_else(|| mis("levels", levels_off))?,
+        Slice::<u32>::shared(backing.clone(), layer0_off, n * (1 + m0))
+            .ok_or_else(|| mis("layer 0", layer0_off))?,
+        Slice::<u32>::shared(backing.clone(), start_off, n)
+            .ok_or_else(|| mis("upper start", start_off))?,
+        Slice::<u32>::shared(backing.clone(), upper_off, records * (1 + m))
+            .ok_or_else(|| mis("upper layers", upper_off))?,
+    ))
+}
+
+/// A graph header's fields as they stand in the file, before they are checked.
+struct RawHeader {
+    n: u64,
+    vocab_len: u64,
+    dims: u64,
+    /// m, m0, M, ef_construction, ef_search, entry point, top level (bytes 40..68).
+    params: [u32; 7],
+    /// Checked after the sizes, as the fields before it are.
+    fingerprint: Result<String>,
+    build_seconds: f64,
+    /// Offsets of levels, layer 0, upper start and upper layers; upper record count; file
+    /// length (bytes 96..144).
+    sections: [u64; 6],
+}
+
+impl RawHeader {
+    /// Checks the magic and version and reads the fields (their offsets are in the module docs).
+    fn read(data: &[u8], path: &Path) -> Result<RawHeader> {
+        let mut c = HEADER.open(data, path)?;
+        c.u32("the reserved field")?;
+        let (n, vocab_len) = (c.u64("the node count")?, c.u64("the word count")?);
+        let dims = c.u64("the dimension")?;
+        let mut params = [0u32; 7];
+        for v in params.iter_mut() {
+            *v = c.u32("the graph's parameters")?;
+        }
+        c.u32("the reserved field")?;
+        let fingerprint = c.fingerprint();
+        let build_seconds = c.f64("the build time")?;
+        let mut sections = [0u64; 6];
+        for v in sections.iter_mut() {
+            *v = c.u64("the section offsets")?;
+        }
+        Ok(RawHeader {
+            n,
+            vocab_len,
+            dims,
+            params,
+            fingerprint,
+            build_seconds,
+            sections,
+        })
     }
 }
 

@@ -190,6 +190,52 @@ pub fn count_words(
     Ok((counts, total))
 }
 
+/// Writes the ids of the corpus's kept words to `w` (little-endian `u32`s, sentences ended by
+/// [`SENTENCE_END`]) and returns how many. Every write's error is kept, the sentence ends'
+/// included: the first one is the error (naming `sink`), once the corpus has been read.
+fn write_ids(
+    paths: &[PathBuf],
+    vocab: &TrainVocab,
+    progress: &dyn Progress,
+    w: &mut impl Write,
+    sink: &Path,
+) -> Result<usize> {
+    let mut len = 0usize;
+    let mut io_err = None;
+    let mut in_sentence = 0usize;
+    let mut put = |id: u32, w: &mut _| {
+        if let Err(e) = Write::write_all(w, &id.to_le_bytes()) {
+            io_err.get_or_insert(e);
+        }
+        len += 1;
+    };
+    for_each_token(paths, progress, |token| match token {
+        Token::Word(t) => {
+            let id = match std::str::from_utf8(t) {
+                Ok(s) => vocab.id(s),
+                Err(_) => vocab.id(&String::from_utf8_lossy(t)),
+            };
+            if let Some(id) = id {
+                put(id, &mut *w);
+                in_sentence += 1;
+                if in_sentence == MAX_SENTENCE {
+                    put(SENTENCE_END, &mut *w);
+                    in_sentence = 0;
+                }
+            }
+        }
+        Token::LineEnd if in_sentence > 0 => {
+            put(SENTENCE_END, &mut *w);
+            in_sentence = 0;
+        }
+        Token::LineEnd => {}
+    })?;
+    match io_err {
+        Some(e) => Err(Error::io("cannot write the encoded corpus to", sink, e)),
+        None => Ok(len),
+    }
+}
+
 /// The corpus as word ids in a memory-mapped temporary file, sentences ended by
 /// [`SENTENCE_END`].
 pub struct EncodedCorpus {
@@ -202,41 +248,9 @@ impl EncodedCorpus {
     pub fn encode(paths: &[PathBuf], vocab: &TrainVocab, progress: &dyn Progress) -> Result<Self> {
         let tmp = tempfile::tempfile()
             .map_err(|e| Error::io("cannot create a temporary file in", std::env::temp_dir(), e))?;
-        let mut w = BufWriter::with_capacity(1 << 20, &tmp);
-        let mut len = 0usize;
-        let mut io_err = None;
-        let mut in_sentence = 0usize;
-        let mut put = |id: u32, w: &mut BufWriter<&File>| {
-            if let Err(e) = w.write_all(&id.to_le_bytes()) {
-                io_err.get_or_insert(e);
-            }
-            len += 1;
-        };
-        for_each_token(paths, progress, |token| match token {
-            Token::Word(t) => {
-                let id = match std::str::from_utf8(t) {
-                    Ok(s) => vocab.id(s),
-                    Err(_) => vocab.id(&String::from_utf8_lossy(t)),
-                };
-                if let Some(id) = id {
-                    put(id, &mut w);
-                    in_sentence += 1;
-                    if in_sentence == MAX_SENTENCE {
-                        put(SENTENCE_END, &mut w);
-                        in_sentence = 0;
-                    }
-                }
-            }
-            Token::LineEnd if in_sentence > 0 => {
-                put(SENTENCE_END, &mut w);
-                in_sentence = 0;
-            }
-            Token::LineEnd => {}
-        })?;
         let tmp_path = std::env::temp_dir();
-        if let Some(e) = io_err {
-            return Err(Error::io("cannot write the encoded corpus to", tmp_path, e));
-        }
+        let mut w = BufWriter::with_capacity(1 << 20, &tmp);
+        let len = write_ids(paths, vocab, progress, &mut w, &tmp_path)?;
         w.flush()
             .map_err(|e| Error::io("cannot write the encoded corpus to", &tmp_path, e))?;
         drop(w);
@@ -330,6 +344,66 @@ mod tests {
             assert!(start == 0 || start == ids.len() || ids[start - 1] == SENTENCE_END);
             start += s.len();
         }
+    }
+
+    /// A sink that takes `room` bytes, then fails every write as a full disk does.
+    struct Full {
+        room: usize,
+        taken: Vec<u8>,
+    }
+
+    impl Write for Full {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            if self.room == 0 {
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::StorageFull,
+                    "no space left",
+                ));
+            }
+            let n = buf.len().min(self.room);
+            self.room -= n;
+            self.taken.extend_from_slice(&buf[..n]);
+            Ok(n)
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_failed_sentence_end_is_an_error() {
+        // One line of exactly MAX_SENTENCE words and no newline: the last write is the end the
+        // cut puts after them, and the sink has room for the words only.
+        let dir = tempfile::tempdir().unwrap();
+        let p = write(dir.path(), "cut.txt", &"w ".repeat(MAX_SENTENCE));
+        let mut counts = hashbrown::HashMap::new();
+        counts.insert(Box::<str>::from("w"), MAX_SENTENCE as u64);
+        let vocab = TrainVocab::from_counts(counts, 1, None).unwrap();
+        let paths = [p];
+        let run = |room: usize| {
+            let mut sink = Full {
+                room,
+                taken: Vec::new(),
+            };
+            let r = write_ids(
+                &paths,
+                &vocab,
+                &crate::progress::Silent,
+                &mut sink,
+                Path::new("sink"),
+            );
+            (r, sink.taken)
+        };
+        let (r, taken) = run(4 * MAX_SENTENCE + 4);
+        assert_eq!(r.unwrap(), MAX_SENTENCE + 1);
+        assert_eq!(taken[4 * MAX_SENTENCE..], SENTENCE_END.to_le_bytes());
+        let (r, taken) = run(4 * MAX_SENTENCE);
+        assert_eq!(taken.len(), 4 * MAX_SENTENCE);
+        let e = r.unwrap_err().to_string();
+        assert!(
+            e.contains("cannot write the encoded corpus to sink") && e.contains("no space left"),
+            "{e}"
+        );
     }
 
     /// The tokens of `text` read through a buffer of `cap` bytes.
