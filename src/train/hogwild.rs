@@ -146,16 +146,12 @@ impl Row<'_> {
 /// The caller of any function must make sure the CPU supports the implementation's
 /// instruction set ([`Avx2Fma`]: AVX2 and FMA; [`Portable`]: nothing).
 pub trait Kernels: Copy {
-    /// `x . row`, summed as 32 running partial sums, then 8, then the tail.
+    /// `x . y` of two thread-local slices (a shared row is copied first: see [`Kernels::copy`]),
+    /// summed as 32 running partial sums, then 8, then the tail.
     ///
     /// # Safety
     /// See the trait.
-    unsafe fn dot(x: &[f32], row: Row<'_>) -> f32;
-    /// `x . y` for a thread's own `y`, summed exactly as [`Kernels::dot`] sums.
-    ///
-    /// # Safety
-    /// See the trait.
-    unsafe fn dot_local(x: &[f32], y: &[f32]) -> f32;
+    unsafe fn dot(x: &[f32], y: &[f32]) -> f32;
     /// `y += alpha * row`.
     ///
     /// # Safety
@@ -203,34 +199,20 @@ mod scalar {
 
     #[cfg(any(test, not(target_arch = "x86_64")))]
     #[inline(always)]
-    pub fn dot(x: &[f32], row: Row<'_>) -> f32 {
-        assert_eq!(x.len(), row.len(), "dot of unequal lengths");
-        dot_by(x, |i| row.get(i))
-    }
-
-    #[cfg(any(test, not(target_arch = "x86_64")))]
-    #[inline(always)]
-    pub fn dot_local(x: &[f32], y: &[f32]) -> f32 {
-        assert_eq!(x.len(), y.len(), "dot of unequal lengths");
-        dot_by(x, |i| y[i])
-    }
-
-    /// The summation order of every dot kernel: 32 running partial sums, then 8, then the tail.
-    #[cfg(any(test, not(target_arch = "x86_64")))]
-    #[inline(always)]
-    fn dot_by(x: &[f32], y: impl Fn(usize) -> f32) -> f32 {
+    pub fn dot(x: &[f32], y: &[f32]) -> f32 {
         let n = x.len();
+        assert_eq!(n, y.len(), "dot of unequal lengths");
         let mut acc = [0f32; 32];
         let mut i = 0;
         while i + 32 <= n {
             for (k, s) in acc.iter_mut().enumerate() {
-                *s += x[i + k] * y(i + k);
+                *s += x[i + k] * y[i + k];
             }
             i += 32;
         }
         while i + 8 <= n {
             for (k, s) in acc[..8].iter_mut().enumerate() {
-                *s += x[i + k] * y(i + k);
+                *s += x[i + k] * y[i + k];
             }
             i += 8;
         }
@@ -240,7 +222,7 @@ mod scalar {
         }
         let mut sum = super::fold8(lanes);
         while i < n {
-            sum += x[i] * y(i);
+            sum += x[i] * y[i];
             i += 1;
         }
         sum
@@ -282,12 +264,8 @@ mod scalar {
 #[cfg(not(target_arch = "x86_64"))]
 impl Kernels for Portable {
     #[inline(always)]
-    unsafe fn dot(x: &[f32], row: Row<'_>) -> f32 {
-        scalar::dot(x, row)
-    }
-    #[inline(always)]
-    unsafe fn dot_local(x: &[f32], y: &[f32]) -> f32 {
-        scalar::dot_local(x, y)
+    unsafe fn dot(x: &[f32], y: &[f32]) -> f32 {
+        scalar::dot(x, y)
     }
     #[inline(always)]
     unsafe fn axpy_from(alpha: f32, row: Row<'_>, y: &mut [f32]) {
@@ -322,8 +300,6 @@ macro_rules! x86_kernels {
         mod $name {
             use std::arch::asm;
             use std::arch::x86_64::*;
-
-            use std::sync::atomic::{AtomicU32, Ordering::Relaxed};
 
             use super::{fold8, scalar, Row};
 
@@ -365,55 +341,27 @@ macro_rules! x86_kernels {
             /// The CPU must have the instruction set.
             $(#[$attr])*
             #[inline]
-            pub unsafe fn dot(x: &[f32], row: Row<'_>) -> f32 {
-                assert_eq!(x.len(), row.len(), "dot of unequal lengths");
-                // SAFETY: the row holds x.len() elements; the caller's CPU has the instructions.
-                unsafe { dot_raw::<true>(x, row.ptr()) }
-            }
-
-            /// # Safety
-            /// The CPU must have the instruction set.
-            $(#[$attr])*
-            #[inline]
-            pub unsafe fn dot_local(x: &[f32], y: &[f32]) -> f32 {
-                assert_eq!(x.len(), y.len(), "dot of unequal lengths");
-                // SAFETY: `y` holds x.len() elements; the caller's CPU has the instructions.
-                unsafe { dot_raw::<false>(x, y.as_ptr()) }
-            }
-
-            /// `x . y` for `y` at `b`: elements of a shared row (`SHARED`, read through relaxed
-            /// atomic loads) or of a thread's own slice; one summation order for both.
-            ///
-            /// # Safety
-            /// `b` points at `x.len()` floats (of one row when `SHARED`); the CPU must have the
-            /// instruction set.
-            $(#[$attr])*
-            #[inline]
-            unsafe fn dot_raw<const SHARED: bool>(x: &[f32], b: *const f32) -> f32 {
+            pub unsafe fn dot(x: &[f32], y: &[f32]) -> f32 {
                 let n = x.len();
-                let a = x.as_ptr();
-                let ld = |p: *const f32| {
-                    // SAFETY: `p` lies below n, inside what `b` points at (this function's
-                    // contract); a shared row is read only through `load`.
-                    unsafe { if SHARED { load(p) } else { $loadu(p) } }
-                };
+                assert_eq!(n, y.len(), "dot of unequal lengths");
+                let (a, b) = (x.as_ptr(), y.as_ptr());
                 // 32 partial sums: vector m holds lanes m * W .. (m + 1) * W, W floats a vector.
                 const M: usize = 32 / $w;
-                // SAFETY: every index is below n, inside `x` and inside what `b` points at.
+                // SAFETY: every index is below n, inside `x` and `y`.
                 unsafe {
                     let mut acc = [$zero(); M];
                     let mut i = 0;
                     while i + 32 <= n {
                         for (m, s) in acc.iter_mut().enumerate() {
                             let o = i + m * $w;
-                            *s = $add(*s, $mul($loadu(a.add(o)), ld(b.add(o))));
+                            *s = $add(*s, $mul($loadu(a.add(o)), $loadu(b.add(o))));
                         }
                         i += 32;
                     }
                     while i + 8 <= n {
                         for (m, s) in acc[..8 / $w].iter_mut().enumerate() {
                             let o = i + m * $w;
-                            *s = $add(*s, $mul($loadu(a.add(o)), ld(b.add(o))));
+                            *s = $add(*s, $mul($loadu(a.add(o)), $loadu(b.add(o))));
                         }
                         i += 8;
                     }
@@ -427,14 +375,7 @@ macro_rules! x86_kernels {
                     }
                     let mut sum = fold8(lanes);
                     while i < n {
-                        let y = if SHARED {
-                            // SAFETY: element i of a shared row, an `AtomicU32` (this
-                            // function's contract).
-                            f32::from_bits((*b.add(i).cast::<AtomicU32>()).load(Relaxed))
-                        } else {
-                            *b.add(i)
-                        };
-                        sum += x[i] * y;
+                        sum += x[i] * y[i];
                         i += 1;
                     }
                     sum
@@ -571,14 +512,9 @@ macro_rules! impl_kernels {
     ($t:ty, $m:ident) => {
         impl Kernels for $t {
             #[inline(always)]
-            unsafe fn dot(x: &[f32], row: Row<'_>) -> f32 {
+            unsafe fn dot(x: &[f32], y: &[f32]) -> f32 {
                 // SAFETY: the trait's contract: the CPU has this implementation's instructions.
-                unsafe { $m::dot(x, row) }
-            }
-            #[inline(always)]
-            unsafe fn dot_local(x: &[f32], y: &[f32]) -> f32 {
-                // SAFETY: as in `dot`.
-                unsafe { $m::dot_local(x, y) }
+                unsafe { $m::dot(x, y) }
             }
             #[inline(always)]
             unsafe fn axpy_from(alpha: f32, row: Row<'_>, y: &mut [f32]) {
@@ -645,14 +581,9 @@ mod tests {
             // SAFETY: callers run this only for kernels the CPU supports.
             unsafe {
                 assert_eq!(
-                    K::dot(&x, ra).to_bits(),
-                    scalar::dot(&x, ra).to_bits(),
+                    K::dot(&x, &a[..n]).to_bits(),
+                    scalar::dot(&x, &a[..n]).to_bits(),
                     "dot n={n}"
-                );
-                assert_eq!(
-                    K::dot_local(&x, &a[..n]).to_bits(),
-                    scalar::dot(&x, ra).to_bits(),
-                    "dot_local n={n}"
                 );
                 let (mut y1, mut y2) = (values(n, 4), values(n, 4));
                 K::axpy_from(0.37, ra, &mut y1);
@@ -700,7 +631,7 @@ mod tests {
         // SAFETY: the portable kernels run on every CPU.
         unsafe {
             assert_eq!(
-                Portable::dot(&x, m.row(0)),
+                Portable::dot(&x, &m.snapshot()[..10]),
                 (0..10).map(|i| (i * (i + 10)) as f32).sum::<f32>()
             );
             Portable::axpy_into(2.0, &x, m.row(0));

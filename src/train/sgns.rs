@@ -207,9 +207,14 @@ fn negative(sh: &Shared, rng: &mut Lcg, word: usize) -> Option<usize> {
 /// and `neu1e` (zeroed by the caller) collects `g * output` for the caller to apply to the input
 /// side. Adds to the loss sum and pair count in `stats`.
 ///
+/// Each output row is read once into `out` (thread-local, `dims` long), scored and updated
+/// there, and written back once: the same operations in the same order as reading and updating
+/// it in place, with one shared load and one shared store a target.
+///
 /// # Safety
 /// The CPU must support the instruction set of `K`.
 #[inline(always)]
+#[allow(clippy::too_many_arguments)] // the loop's state, passed apart so the borrows stay disjoint
 unsafe fn train_targets<K: Kernels>(
     sh: &Shared,
     stats: (&mut f64, &mut u64),
@@ -217,6 +222,7 @@ unsafe fn train_targets<K: Kernels>(
     word: usize,
     input: &[f32],
     neu1e: &mut [f32],
+    out: &mut [f32],
     alpha: f32,
 ) {
     for k in 0..=sh.negative {
@@ -231,12 +237,14 @@ unsafe fn train_targets<K: Kernels>(
         let l2 = sh.syn1.row(target);
         // SAFETY: the CPU supports K (this function's contract).
         unsafe {
-            let f = K::dot(input, l2);
+            K::copy(l2, out);
+            let f = K::dot(input, out);
             let (g, loss) = sh.sigmoid.grad_and_loss(f, label);
             *stats.0 += f64::from(loss);
             let g = g * alpha;
-            K::axpy_from(g, l2, neu1e);
-            K::axpy_into(g, input, l2);
+            axpy(g, out, neu1e);
+            axpy(g, input, out);
+            K::write(out, l2);
         }
         *stats.1 += 1;
     }
@@ -270,6 +278,7 @@ unsafe fn skipgram<K: Kernels>(sh: &Shared, s: &mut Scratch, rng: &mut Lcg, alph
                     word,
                     &s.neu1,
                     &mut s.neu1e,
+                    &mut s.wo[..d],
                     alpha,
                 );
                 K::axpy_into(1.0, &s.neu1e, l1);
@@ -328,7 +337,7 @@ unsafe fn skipgram_batched<K: Kernels>(
             let out = &s.wo[j * d..(j + 1) * d];
             for i in 0..nc {
                 // SAFETY: the CPU supports K.
-                let f = unsafe { K::dot_local(&s.wi[i * d..(i + 1) * d], out) };
+                let f = unsafe { K::dot(&s.wi[i * d..(i + 1) * d], out) };
                 let (g, loss) = sh.sigmoid.grad_and_loss(f, label);
                 s.loss += f64::from(loss);
                 s.grad[i * nt + j] = g * alpha;
@@ -408,6 +417,7 @@ unsafe fn cbow<K: Kernels>(sh: &Shared, s: &mut Scratch, rng: &mut Lcg, alpha: f
                 word,
                 &s.neu1,
                 &mut s.neu1e,
+                &mut s.wo[..sh.syn0.dims()],
                 alpha,
             )
         };
