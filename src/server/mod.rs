@@ -3,8 +3,10 @@
 //! request limits, TLS, Prometheus metrics, and graceful shutdown.
 //!
 //! The core library knows nothing of this module; this module only translates. Handlers are
-//! thin: they check limits, turn messages into library calls, and run those on blocking threads
-//! (`handlers::blocking`) so that CPU-bound searches never stall the async reactor. Library
+//! thin: every one opens its request the same way (`handlers::open`: the clock, the deadline and
+//! concurrency permit, the model, the request's own checks) and runs its library call on a
+//! blocking thread (`handlers::blocking`) so that CPU-bound searches never stall the async
+//! reactor; what is left in a handler is what differs. Library
 //! errors become gRPC statuses in one place (`status`). Auth, the concurrency limit and metrics
 //! are tower layers around every service (`layers`), and so is the byte budget that both ports
 //! share (`budget`).
