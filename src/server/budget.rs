@@ -1,5 +1,5 @@
 //! The server-wide budget of request bytes in flight, `--max-inflight-bytes`: one budget for
-//! both ports, created once by `serve_all` and shared by the gRPC stack ([`BudgetLayer`]) and
+//! both ports, created once by `serve_on` and shared by the gRPC stack ([`BudgetLayer`]) and
 //! the HTTP/JSON gateway (`http`).
 //!
 //! A message's size on the wire says little about the memory it takes once decoded: a 4 MB
