@@ -230,3 +230,60 @@ call = channel.unary_unary(
 )
 print(",".join(n.word for n in call(request, timeout=10).neighbors))
 "#;
+
+/// Every port may be port 0: the daemon binds them all before serving and says where each one
+/// is, the metrics port included, so nobody picks a free port and hopes it stays free.
+#[test]
+fn every_port_of_0_is_bound_and_reported() {
+    use std::io::{Read, Write};
+    let mut child = Command::cargo_bin("wordvec")
+        .unwrap()
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .args([
+            "--http-listen",
+            "127.0.0.1:0",
+            "--metrics-listen",
+            "127.0.0.1:0",
+        ])
+        .stderr(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let (mut http, mut metrics) = (None, None);
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    for l in lines.by_ref().map_while(Result::ok) {
+        let addr = l.rsplit(' ').next().unwrap().to_owned();
+        if l.starts_with("wordvec HTTP/JSON on ") {
+            http = Some(addr);
+        } else if l.starts_with("wordvec metrics on ") {
+            metrics = Some(addr);
+        } else if l.starts_with("wordvec serving ") {
+            break;
+        }
+    }
+    std::thread::spawn(move || for _ in lines {});
+    let ask = |addr: &str, request: &str| {
+        let mut conn = std::net::TcpStream::connect(addr).unwrap();
+        conn.write_all(request.as_bytes()).unwrap();
+        let mut answer = String::new();
+        conn.read_to_string(&mut answer).unwrap();
+        answer
+    };
+    let (http, metrics) = (http.expect("HTTP line"), metrics.expect("metrics line"));
+    let listed = ask(
+        &http,
+        "POST /v1/Embeddings/ListModels HTTP/1.1\r\nhost: 127.0.0.1\r\nconnection: close\r\n\
+         content-type: application/json\r\ncontent-length: 2\r\n\r\n{}",
+    );
+    assert!(listed.starts_with("HTTP/1.1 200"), "{listed}");
+    // The port said is this daemon's: it counted the request just made.
+    let body = ask(&metrics, "GET /metrics HTTP/1.1\r\nhost: x\r\n\r\n");
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(
+        body.contains(
+            "wordvec_requests_total{code=\"Ok\",method=\"/wordvec.v1.Embeddings/ListModels\"} 1"
+        ),
+        "{body}"
+    );
+}

@@ -241,30 +241,23 @@ async fn shutdown_completes_with_silent_connections_open() {
 async fn random_paths_do_not_grow_the_metrics() {
     let dir = tempfile::tempdir().unwrap();
     let token = common::server::token_file(dir.path());
-    let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let maddr = probe.local_addr().unwrap();
-    drop(probe);
     let s = start_with(
         ServeConfig {
-            metrics_listen: Some(maddr.to_string()),
+            metrics_listen: Some("127.0.0.1:0".into()),
             auth_token_file: Some(token),
             ..Default::default()
         },
         fixture_model(),
     )
     .await;
+    let maddr = s.metrics.unwrap();
     let metrics = || async move {
         let mut body = String::new();
-        for _ in 0..50 {
-            if let Ok(mut conn) = TcpStream::connect(maddr).await {
-                conn.write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")
-                    .await
-                    .unwrap();
-                conn.read_to_string(&mut body).await.unwrap();
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+        let mut conn = TcpStream::connect(maddr).await.unwrap();
+        conn.write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")
+            .await
+            .unwrap();
+        conn.read_to_string(&mut body).await.unwrap();
         body
     };
     let channel = s.channel().await;

@@ -6,8 +6,8 @@ use std::sync::Arc;
 use anyhow::{Context, Result};
 use clap::Args;
 use wordvec::server::config::{parse_named, ClassifierSpec, ModelSpec, ServeConfig};
-use wordvec::server::models::{Models, VectorModel};
-use wordvec::server::LiveModels;
+use wordvec::server::models::Models;
+use wordvec::server::{Listeners, LiveModels};
 use wordvec::LoadOptions;
 
 use super::{load_options, LoadArgs};
@@ -158,50 +158,41 @@ fn config(a: &ServeArgs) -> Result<ServeConfig> {
     Ok(c)
 }
 
-/// Loads every configured model (see `Models::load`), naming the flag of a model that fails.
-pub fn load_models(c: &ServeConfig, load: &LoadArgs) -> Result<Models> {
-    let vectors = if c.vectors.is_empty() {
-        vec![VectorModel::embedded_default().context("loading the embedded default model")?]
-    } else {
-        c.vectors
-            .iter()
-            .map(|spec| {
-                spec.load(&load_options(&spec.path, load)?)
-                    .with_context(|| format!("--vectors {}", spec.name))
-            })
-            .collect::<Result<_>>()?
-    };
-    let classifiers = c
-        .classifiers
-        .iter()
-        .map(|spec| {
-            spec.load()
-                .with_context(|| format!("--classifier {}", spec.name))
-        })
-        .collect::<Result<_>>()?;
-    Ok(Models::new(vectors).with_classifiers(classifiers))
+/// How the load flags read every model file: without a progress bar (reloads), or with one for a
+/// large file ([`load_options`]; a file it cannot open gets none, and the load says why).
+fn read_options(load: &LoadArgs, progress: bool) -> impl Fn(&ModelSpec) -> LoadOptions + '_ {
+    move |spec| {
+        let plain = || {
+            LoadOptions::default()
+                .format(load.format.map(Into::into))
+                .unicode_errors(load.unicode_errors.into())
+                .limit(load.limit)
+        };
+        if progress {
+            load_options(&spec.path, load).unwrap_or_else(|_| plain())
+        } else {
+            plain()
+        }
+    }
 }
 
 pub fn run(a: ServeArgs) -> Result<()> {
     let c = config(&a)?;
-    let models = Arc::new(load_models(&c, &a.load)?);
+    let models = Arc::new(Models::load_with(&c, read_options(&a.load, true))?);
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
     rt.block_on(async move {
-        let listener = tokio::net::TcpListener::bind(c.listen_addr())
-            .await
-            .with_context(|| format!("cannot listen on {}", c.listen_addr()))?;
-        let http = match &c.http_listen {
-            Some(addr) => {
-                let l = tokio::net::TcpListener::bind(addr)
-                    .await
-                    .with_context(|| format!("cannot listen on {addr}"))?;
-                eprintln!("wordvec HTTP/JSON on {}", l.local_addr()?);
-                Some(l)
-            }
-            None => None,
-        };
+        // Every port is bound before the first request, port 0 included: the lines below say
+        // where (the gRPC one last: a caller waiting for it has them all).
+        let listeners = Listeners::bind(&c).await?;
+        let addrs = listeners.addrs()?;
+        if let Some(addr) = addrs.http {
+            eprintln!("wordvec HTTP/JSON on {addr}");
+        }
+        if let Some(addr) = addrs.metrics {
+            eprintln!("wordvec metrics on {addr}");
+        }
         let classifiers: Vec<&str> = models
             .all_classifiers()
             .iter()
@@ -215,21 +206,18 @@ pub fn run(a: ServeArgs) -> Result<()> {
             } else {
                 format!(" and classifiers {}", classifiers.join(", "))
             },
-            listener.local_addr()?
+            addrs.grpc
         );
         // Reloads (SIGHUP, or the Admin service's Reload) read the same configuration again.
         let reload_config = c.clone();
-        let reload_opts = LoadOptions::default()
-            .format(a.load.format.map(Into::into))
-            .unicode_errors(a.load.unicode_errors.into())
-            .limit(a.load.limit);
+        let load = a.load.clone();
         let live = LiveModels::reloadable(
             models,
-            Arc::new(move || Models::load(&reload_config, &reload_opts)),
+            Arc::new(move || Models::load_with(&reload_config, read_options(&load, false))),
         );
         #[cfg(unix)]
         tokio::spawn(reload_on_sighup(live.clone()));
-        wordvec::server::serve_all(live, &c, listener, http, shutdown_signal()).await?;
+        wordvec::server::serve_on(live, &c, listeners, shutdown_signal()).await?;
         Ok(())
     })
 }

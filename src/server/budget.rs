@@ -1,5 +1,5 @@
 //! The server-wide budget of request bytes in flight, `--max-inflight-bytes`: one budget for
-//! both ports, created once by `serve_all` and shared by the gRPC stack ([`BudgetLayer`]) and
+//! both ports, created once by `serve_on` and shared by the gRPC stack ([`BudgetLayer`]) and
 //! the HTTP/JSON gateway (`http`).
 //!
 //! A message's size on the wire says little about the memory it takes once decoded: a 4 MB
@@ -38,7 +38,6 @@
 //! twice.
 
 use std::sync::Arc;
-use std::task::{Context, Poll};
 use std::time::Duration;
 
 use axum::body::Bytes;
@@ -47,9 +46,8 @@ use http_body_util::BodyExt;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tonic::body::Body;
 use tonic::Status;
-use tower::{Layer, Service};
 
-use super::layers::BoxFuture;
+use super::layers::{BoxFuture, Inner, Wrap};
 
 /// Decoded bytes charged per length-delimited value (a string, object or array in JSON): its
 /// own heap allocation and its place in a vector.
@@ -219,46 +217,20 @@ impl BudgetLayer {
     }
 }
 
-impl<S> Layer<S> for BudgetLayer {
-    type Service = Budgeted<S>;
-    fn layer(&self, inner: S) -> Self::Service {
-        Budgeted {
-            inner,
-            layer: self.clone(),
-        }
-    }
-}
-
-/// See [`BudgetLayer`].
-#[derive(Clone)]
-pub(crate) struct Budgeted<S> {
-    inner: S,
-    layer: BudgetLayer,
-}
-
-impl<S> Service<Request<Body>> for Budgeted<S>
-where
-    S: Service<Request<Body>, Response = Response<Body>> + Clone + Send + 'static,
-    S::Future: Send + 'static,
-    S::Error: Send + 'static,
-{
-    type Response = Response<Body>;
-    type Error = S::Error;
-    type Future = BoxFuture<Self::Response, Self::Error>;
-
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        self.inner.poll_ready(cx)
-    }
-
-    fn call(&mut self, req: Request<Body>) -> Self::Future {
+impl Wrap for BudgetLayer {
+    fn handle<S: Inner>(
+        &self,
+        inner: &mut S,
+        req: Request<Body>,
+    ) -> BoxFuture<Response<Body>, S::Error> {
         let charged = req.extensions().get::<Charged>().is_some();
         if charged || !req.uri().path().starts_with("/wordvec.v1.") {
-            return Box::pin(self.inner.call(req));
+            return Box::pin(inner.call(req));
         }
         // The ready service answers this request; a fresh clone waits for the next one.
-        let clone = self.inner.clone();
-        let mut inner = std::mem::replace(&mut self.inner, clone);
-        let layer = self.layer.clone();
+        let clone = inner.clone();
+        let mut inner = std::mem::replace(inner, clone);
+        let layer = self.clone();
         Box::pin(async move {
             let (parts, body) = req.into_parts();
             let (body, held) = match layer.admit(body).await {

@@ -7,7 +7,8 @@ use std::time::Instant;
 use tonic::{Request, Response, Status};
 
 use super::config::Limits;
-use super::handlers::{blocking, count_limit, strs, token_limit, word_limit, Work};
+use super::handlers::{count_limit, open, strs, token_limit};
+use super::models::ClassifierModel;
 use super::proto::{self, classifier_server::Classifier};
 use super::reload::LiveModels;
 
@@ -76,43 +77,46 @@ impl Classifier for ClassifierService {
         &self,
         req: Request<proto::PredictRequest>,
     ) -> Result<Response<proto::PredictResponse>, Status> {
-        let t = Instant::now();
-        let d = Work::of(&req, &self.limits);
-        let r = req.into_inner();
-        word_limit([r.model.as_str()], &self.limits)?;
-        let m = self.models.current().classifier(&r.model)?;
-        count_limit(r.texts.len(), "texts", &self.limits)?;
-        token_limit(strs(&r.texts), &self.limits)?;
-        let name = m.name.clone();
-        let predictions = blocking(d, move || {
+        let a = open(req, &self.models, &self.limits, |r, limits| {
+            count_limit(r.texts.len(), "texts", limits)?;
+            token_limit(strs(&r.texts), limits)?;
+            Ok(r.texts)
+        })?
+        .run(|m: &ClassifierModel, texts| {
             let c = &m.classifier;
-            let preds = predict(c, &r.texts)?;
-            Ok(preds
-                .into_iter()
-                .map(|p| proto::Prediction {
-                    label: p
-                        .labels
-                        .iter()
-                        .map(|&i| c.labels[i].as_str())
-                        .collect::<Vec<_>>()
-                        .join(","),
-                    scores: c
-                        .labels
-                        .iter()
-                        .zip(p.probabilities)
-                        .map(|(l, probability)| proto::LabelScore {
-                            label: l.clone(),
-                            probability,
-                        })
-                        .collect(),
-                })
-                .collect())
+            let preds = predict(c, &texts)?;
+            Ok(preds.into_iter().map(|p| prediction(c, p)).collect())
         })
         .await?;
         Ok(Response::new(proto::PredictResponse {
-            model: name,
-            predictions,
-            server_time_us: t.elapsed().as_micros() as u64,
+            model: a.model,
+            predictions: a.value,
+            server_time_us: a.server_time_us,
         }))
+    }
+}
+
+/// A prediction as the API gives it: the labels chosen, joined by commas, and every label's
+/// probability.
+fn prediction(
+    c: &crate::classify::Classifier,
+    p: crate::classify::Prediction,
+) -> proto::Prediction {
+    proto::Prediction {
+        label: p
+            .labels
+            .iter()
+            .map(|&i| c.labels[i].as_str())
+            .collect::<Vec<_>>()
+            .join(","),
+        scores: c
+            .labels
+            .iter()
+            .zip(p.probabilities)
+            .map(|(l, probability)| proto::LabelScore {
+                label: l.clone(),
+                probability,
+            })
+            .collect(),
     }
 }

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use tonic::{Request, Response, Status};
 
 use super::config::Limits;
-use super::models::VectorModel;
+use super::models::{ClassifierModel, Models, VectorModel};
 use super::proto::{self, embeddings_server::Embeddings};
 use super::reload::LiveModels;
 use crate::cancel::Cancel;
@@ -70,6 +70,122 @@ pub async fn blocking<T: Send + 'static>(
     };
     drop(guard);
     r
+}
+
+/// A request that names the model it runs on ("" for the default).
+pub(super) trait Named {
+    /// The model's name as the request gives it.
+    fn model(&self) -> &str;
+}
+
+macro_rules! named {
+    ($($t:ident),*) => {
+        $(impl Named for proto::$t {
+            fn model(&self) -> &str {
+                &self.model
+            }
+        })*
+    };
+}
+named!(
+    GetVectorsRequest,
+    SimilarityRequest,
+    MostSimilarRequest,
+    DoesntMatchRequest,
+    EmbedTextRequest,
+    NearestToTextRequest,
+    MostSimilarBatchRequest,
+    PredictRequest
+);
+
+/// A kind of model requests run on (vectors, a classifier), found by name among those served.
+pub(super) trait Model: Send + Sync + 'static {
+    /// The model called `name` (the default for ""), or NOT_FOUND.
+    fn find(models: &Models, name: &str) -> Result<Arc<Self>, Status>;
+    /// Its name, as replies give it.
+    fn name(&self) -> &str;
+}
+
+impl Model for VectorModel {
+    fn find(models: &Models, name: &str) -> Result<Arc<Self>, Status> {
+        models.vectors(name)
+    }
+    fn name(&self) -> &str {
+        &self.name
+    }
+}
+
+impl Model for ClassifierModel {
+    fn find(models: &Models, name: &str) -> Result<Arc<Self>, Status> {
+        models.classifier(name)
+    }
+    fn name(&self) -> &str {
+        &self.name
+    }
+}
+
+/// A request past the opening that every handler shares ([`open`]): ready to run.
+pub(super) struct Opened<Q, M> {
+    started: Instant,
+    work: Work,
+    model: Arc<M>,
+    query: Q,
+}
+
+/// The opening every handler shares, in this order: the clock starts (replies give the time
+/// since), the request's work is taken (its deadline and concurrency permit: [`Work::of`]), the
+/// model's name is checked ([`word_limit`]) and the model found, and `check` turns the request
+/// into what the work needs, refusing what breaks a limit before any work is done.
+pub(super) fn open<R: Named, M: Model, Q>(
+    req: Request<R>,
+    models: &LiveModels,
+    limits: &Limits,
+    check: impl FnOnce(R, &Limits) -> Result<Q, Status>,
+) -> Result<Opened<Q, M>, Status> {
+    let started = Instant::now();
+    let work = Work::of(&req, limits);
+    let r = req.into_inner();
+    word_limit([r.model()], limits)?;
+    let model = M::find(&models.current(), r.model())?;
+    Ok(Opened {
+        started,
+        work,
+        model,
+        query: check(r, limits)?,
+    })
+}
+
+/// What a handler's work gave, with what every reply carries beside it.
+pub(super) struct Answer<T> {
+    /// The name of the model it ran on.
+    pub(super) model: String,
+    /// The work's result.
+    pub(super) value: T,
+    /// Microseconds since the request was opened.
+    pub(super) server_time_us: u64,
+}
+
+impl<Q: Send + 'static, M: Model> Opened<Q, M> {
+    /// Runs `f` on the model and the checked request on a blocking thread, within the request's
+    /// deadline ([`blocking`]).
+    pub(super) async fn run<T: Send + 'static>(
+        self,
+        f: impl FnOnce(&M, Q) -> Result<T, Status> + Send + 'static,
+    ) -> Result<Answer<T>, Status> {
+        let Opened {
+            started,
+            work,
+            model,
+            query,
+        } = self;
+        let name = model.name().to_owned();
+        let value = blocking(work, move || f(&model, query)).await?;
+        Ok(Answer {
+            model: name,
+            value,
+            server_time_us: started.elapsed().as_micros() as u64,
+        })
+    }
 }
 
 /// The time a request may still take: the client's `grpc-timeout` counted from the request's
@@ -285,13 +401,13 @@ impl Checked {
 }
 
 fn neighbors(
-    model: &str,
+    model: String,
     r: Vec<Neighbor>,
     used_index: bool,
-    t: Instant,
+    server_time_us: u64,
 ) -> proto::NeighborsResponse {
     proto::NeighborsResponse {
-        model: model.to_owned(),
+        model,
         neighbors: r
             .into_iter()
             .map(|n| proto::Neighbor {
@@ -300,7 +416,7 @@ fn neighbors(
                 index: n.index as u64,
             })
             .collect(),
-        server_time_us: t.elapsed().as_micros() as u64,
+        server_time_us,
         used_index,
     }
 }
@@ -322,6 +438,47 @@ fn nearest_to(v: proto::Vector, r: proto::NearestToVectorRequest) -> proto::Most
     }
 }
 
+/// The vector of `word`: its row, else one built from its subwords, else none (`found: false`).
+fn word_vector(
+    e: &crate::Embeddings,
+    word: String,
+    normalized: bool,
+) -> Result<proto::WordVector, Status> {
+    let (values, from_subwords) = match e.index(&word) {
+        Some(i) if normalized => (Some(e.unit_row(i)), false),
+        Some(i) => (Some(e.raw_row(i)), false),
+        None if normalized => (e.subword_unit_vector(&word)?, true),
+        None => (e.subword_vector(&word)?, true),
+    };
+    Ok(proto::WordVector {
+        word,
+        found: values.is_some(),
+        from_subwords: from_subwords && values.is_some(),
+        vector: values.map(|values| proto::Vector { values }),
+    })
+}
+
+/// The vector of each text ([`crate::classify::embed_text`]).
+fn text_vectors(
+    e: &crate::Embeddings,
+    texts: Vec<String>,
+    normalized: bool,
+) -> Result<Vec<proto::TextVector>, Status> {
+    texts
+        .into_iter()
+        .map(|text| {
+            crate::cancel::check()?;
+            let v = crate::classify::embed_text(e, &text, normalized)?;
+            Ok(proto::TextVector {
+                text,
+                vector: Some(proto::Vector { values: v.vector }),
+                known_words: v.known.min(u32::MAX as usize) as u32,
+                unknown_words: v.unknown,
+            })
+        })
+        .collect()
+}
+
 /// Implements `wordvec.v1.Embeddings`.
 pub struct EmbeddingsService {
     models: Arc<LiveModels>,
@@ -334,10 +491,13 @@ impl EmbeddingsService {
         EmbeddingsService { models, limits }
     }
 
-    /// The vectors model called `name` (the default for ""), its name checked first.
-    fn vectors(&self, name: &str) -> Result<Arc<VectorModel>, Status> {
-        word_limit([name], &self.limits)?;
-        self.models.current().vectors(name)
+    /// [`open`] on a vectors model.
+    fn open<R: Named, Q>(
+        &self,
+        req: Request<R>,
+        check: impl FnOnce(R, &Limits) -> Result<Q, Status>,
+    ) -> Result<Opened<Q, VectorModel>, Status> {
+        open(req, &self.models, &self.limits, check)
     }
 
     async fn most_similar_impl(
@@ -345,14 +505,17 @@ impl EmbeddingsService {
         req: Request<proto::MostSimilarRequest>,
         cosmul: bool,
     ) -> Result<Response<proto::NeighborsResponse>, Status> {
-        let t = Instant::now();
-        let d = Work::of(&req, &self.limits);
-        let r = req.into_inner();
-        let m = self.vectors(&r.model)?;
-        let name = m.name.clone();
-        let q = Checked::from_request(r, &self.limits)?;
-        let (res, used) = blocking(d, move || q.run(&m, cosmul)).await?;
-        Ok(Response::new(neighbors(&name, res, used, t)))
+        let a = self
+            .open(req, Checked::from_request)?
+            .run(move |m, q| q.run(m, cosmul))
+            .await?;
+        let (found, used_index) = a.value;
+        Ok(Response::new(neighbors(
+            a.model,
+            found,
+            used_index,
+            a.server_time_us,
+        )))
     }
 }
 
@@ -387,60 +550,27 @@ impl Embeddings for EmbeddingsService {
         &self,
         req: Request<proto::GetVectorsRequest>,
     ) -> Result<Response<proto::GetVectorsResponse>, Status> {
-        let t = Instant::now();
-        let d = Work::of(&req, &self.limits);
-        let r = req.into_inner();
-        let m = self.vectors(&r.model)?;
-        count_limit(r.words.len(), "words", &self.limits)?;
-        word_limit(strs(&r.words), &self.limits)?;
-        let name = m.name.clone();
-        let vectors = blocking(d, move || {
-            let e = &m.searcher.embeddings;
-            r.words
-                .into_iter()
-                .map(|w| {
-                    crate::cancel::check()?;
-                    Ok(match e.index(&w) {
-                        Some(i) => {
-                            let values = if r.normalized {
-                                e.unit_row(i)
-                            } else {
-                                e.raw_row(i)
-                            };
-                            proto::WordVector {
-                                word: w,
-                                found: true,
-                                vector: Some(proto::Vector { values }),
-                                from_subwords: false,
-                            }
-                        }
-                        None => match if r.normalized {
-                            e.subword_unit_vector(&w)?
-                        } else {
-                            e.subword_vector(&w)?
-                        } {
-                            Some(values) => proto::WordVector {
-                                word: w,
-                                found: true,
-                                vector: Some(proto::Vector { values }),
-                                from_subwords: true,
-                            },
-                            None => proto::WordVector {
-                                word: w,
-                                found: false,
-                                vector: None,
-                                from_subwords: false,
-                            },
-                        },
+        let a = self
+            .open(req, |r, limits| {
+                count_limit(r.words.len(), "words", limits)?;
+                word_limit(strs(&r.words), limits)?;
+                Ok(r)
+            })?
+            .run(|m, r| {
+                let e = &m.searcher.embeddings;
+                r.words
+                    .into_iter()
+                    .map(|w| {
+                        crate::cancel::check()?;
+                        word_vector(e, w, r.normalized)
                     })
-                })
-                .collect()
-        })
-        .await?;
+                    .collect()
+            })
+            .await?;
         Ok(Response::new(proto::GetVectorsResponse {
-            model: name,
-            vectors,
-            server_time_us: t.elapsed().as_micros() as u64,
+            model: a.model,
+            vectors: a.value,
+            server_time_us: a.server_time_us,
         }))
     }
 
@@ -448,31 +578,27 @@ impl Embeddings for EmbeddingsService {
         &self,
         req: Request<proto::SimilarityRequest>,
     ) -> Result<Response<proto::SimilarityResponse>, Status> {
-        let t = Instant::now();
-        let d = Work::of(&req, &self.limits);
-        let r = req.into_inner();
-        let m = self.vectors(&r.model)?;
-        count_limit(r.pairs.len() * 2, "words", &self.limits)?;
-        let pairs = r.pairs.iter().flat_map(|p| [p.a.as_str(), p.b.as_str()]);
-        word_limit(pairs, &self.limits)?;
-        let name = m.name.clone();
-        let similarities = blocking(d, move || {
-            r.pairs
-                .iter()
-                .map(|p| {
-                    crate::cancel::check()?;
-                    m.searcher
-                        .embeddings
-                        .similarity(&p.a, &p.b)
-                        .map_err(Status::from)
-                })
-                .collect::<Result<Vec<f32>, Status>>()
-        })
-        .await?;
+        let a = self
+            .open(req, |r, limits| {
+                count_limit(r.pairs.len() * 2, "words", limits)?;
+                let words = r.pairs.iter().flat_map(|p| [p.a.as_str(), p.b.as_str()]);
+                word_limit(words, limits)?;
+                Ok(r.pairs)
+            })?
+            .run(|m, pairs| {
+                pairs
+                    .iter()
+                    .map(|p| {
+                        crate::cancel::check()?;
+                        Ok(m.searcher.embeddings.similarity(&p.a, &p.b)?)
+                    })
+                    .collect()
+            })
+            .await?;
         Ok(Response::new(proto::SimilarityResponse {
-            model: name,
-            similarities,
-            server_time_us: t.elapsed().as_micros() as u64,
+            model: a.model,
+            similarities: a.value,
+            server_time_us: a.server_time_us,
         }))
     }
 
@@ -522,25 +648,19 @@ impl Embeddings for EmbeddingsService {
         &self,
         req: Request<proto::DoesntMatchRequest>,
     ) -> Result<Response<proto::DoesntMatchResponse>, Status> {
-        let t = Instant::now();
-        let d = Work::of(&req, &self.limits);
-        let r = req.into_inner();
-        let m = self.vectors(&r.model)?;
-        count_limit(r.words.len(), "words", &self.limits)?;
-        word_limit(strs(&r.words), &self.limits)?;
-        let name = m.name.clone();
-        let dm = blocking(d, move || {
-            m.searcher
-                .embeddings
-                .doesnt_match(&r.words)
-                .map_err(Status::from)
-        })
-        .await?;
+        let a = self
+            .open(req, |r, limits| {
+                count_limit(r.words.len(), "words", limits)?;
+                word_limit(strs(&r.words), limits)?;
+                Ok(r.words)
+            })?
+            .run(|m, words| Ok(m.searcher.embeddings.doesnt_match(&words)?))
+            .await?;
         Ok(Response::new(proto::DoesntMatchResponse {
-            model: name,
-            word: dm.word,
-            ignored: dm.ignored,
-            server_time_us: t.elapsed().as_micros() as u64,
+            model: a.model,
+            word: a.value.word,
+            ignored: a.value.ignored,
+            server_time_us: a.server_time_us,
         }))
     }
 
@@ -561,37 +681,21 @@ impl Embeddings for EmbeddingsService {
         &self,
         req: Request<proto::EmbedTextRequest>,
     ) -> Result<Response<proto::EmbedTextResponse>, Status> {
-        let t = Instant::now();
-        let d = Work::of(&req, &self.limits);
-        let r = req.into_inner();
-        let m = self.vectors(&r.model)?;
-        if r.texts.is_empty() {
-            return Err(Status::invalid_argument("the request has no text"));
-        }
-        count_limit(r.texts.len(), "texts", &self.limits)?;
-        token_limit(strs(&r.texts), &self.limits)?;
-        let name = m.name.clone();
-        let vectors = blocking(d, move || {
-            r.texts
-                .into_iter()
-                .map(|text| {
-                    crate::cancel::check()?;
-                    let v =
-                        crate::classify::embed_text(&m.searcher.embeddings, &text, r.normalized)?;
-                    Ok(proto::TextVector {
-                        text,
-                        vector: Some(proto::Vector { values: v.vector }),
-                        known_words: v.known.min(u32::MAX as usize) as u32,
-                        unknown_words: v.unknown,
-                    })
-                })
-                .collect::<Result<Vec<_>, Status>>()
-        })
-        .await?;
+        let a = self
+            .open(req, |r, limits| {
+                if r.texts.is_empty() {
+                    return Err(Status::invalid_argument("the request has no text"));
+                }
+                count_limit(r.texts.len(), "texts", limits)?;
+                token_limit(strs(&r.texts), limits)?;
+                Ok(r)
+            })?
+            .run(|m, r| text_vectors(&m.searcher.embeddings, r.texts, r.normalized))
+            .await?;
         Ok(Response::new(proto::EmbedTextResponse {
-            model: name,
-            vectors,
-            server_time_us: t.elapsed().as_micros() as u64,
+            model: a.model,
+            vectors: a.value,
+            server_time_us: a.server_time_us,
         }))
     }
 
@@ -599,74 +703,75 @@ impl Embeddings for EmbeddingsService {
         &self,
         req: Request<proto::NearestToTextRequest>,
     ) -> Result<Response<proto::NeighborsResponse>, Status> {
-        let d = Work::of(&req, &self.limits);
-        let (meta, ext, r) = req.into_parts();
-        let m = self.vectors(&r.model)?;
-        // Everything is checked before the text is embedded: the filter words here, the rest
-        // again by the query below.
-        token_limit([r.text.as_str()], &self.limits)?;
-        word_limit(
-            strs(&r.only_words).chain(strs(&r.exclude_words)),
-            &self.limits,
-        )?;
-        let text = r.text;
-        let v = blocking(d, move || {
-            crate::classify::embed_text(&m.searcher.embeddings, &text, false).map_err(Status::from)
-        })
-        .await?;
-        let q = nearest_to(
-            proto::Vector { values: v.vector },
-            proto::NearestToVectorRequest {
-                model: r.model,
-                vector: None,
-                top_k: r.top_k,
-                exact: r.exact,
-                ef: r.ef,
-                restrict_vocab: r.restrict_vocab,
-                only_words: r.only_words,
-                exclude_words: r.exclude_words,
-            },
-        );
-        self.most_similar_impl(Request::from_parts(meta, ext, q), false)
-            .await
+        let a = self
+            .open(req, |r, limits| {
+                token_limit([r.text.as_str()], limits)?;
+                // The whole query is checked before the text is embedded; its one term, the
+                // text's vector, is filled in once there is one.
+                let q = nearest_to(
+                    proto::Vector::default(),
+                    proto::NearestToVectorRequest {
+                        model: r.model,
+                        vector: None,
+                        top_k: r.top_k,
+                        exact: r.exact,
+                        ef: r.ef,
+                        restrict_vocab: r.restrict_vocab,
+                        only_words: r.only_words,
+                        exclude_words: r.exclude_words,
+                    },
+                );
+                Ok((r.text, Checked::from_request(q, limits)?))
+            })?
+            .run(|m, (text, mut q)| {
+                let v = crate::classify::embed_text(&m.searcher.embeddings, &text, false)?;
+                q.positive = vec![OwnedTerm::Vector(v.vector)];
+                q.run(m, false)
+            })
+            .await?;
+        let (found, used_index) = a.value;
+        Ok(Response::new(neighbors(
+            a.model,
+            found,
+            used_index,
+            a.server_time_us,
+        )))
     }
 
     async fn most_similar_batch(
         &self,
         req: Request<proto::MostSimilarBatchRequest>,
     ) -> Result<Response<proto::MostSimilarBatchResponse>, Status> {
-        let t = Instant::now();
-        let d = Work::of(&req, &self.limits);
-        let r = req.into_inner();
-        let m = self.vectors(&r.model)?;
-        count_limit(r.queries.len(), "queries", &self.limits)?;
-        let queries = r
-            .queries
-            .into_iter()
-            .map(|q| Checked::from_request(q, &self.limits))
-            .collect::<Result<Vec<_>, Status>>()?;
-        let name = m.name.clone();
-        let name2 = name.clone();
-        let results = blocking(d, move || {
-            use rayon::prelude::*;
-            let cancel = crate::cancel::current().unwrap_or_default();
-            queries
-                .par_iter()
-                .map(|q| {
-                    // Rayon's threads do not see the caller's flag: pass it on.
-                    cancel.scope(|| {
-                        crate::cancel::check()?;
-                        let tq = Instant::now();
-                        q.run(&m, false).map(|(r, u)| neighbors(&name2, r, u, tq))
+        let a = self
+            .open(req, |r, limits| {
+                count_limit(r.queries.len(), "queries", limits)?;
+                r.queries
+                    .into_iter()
+                    .map(|q| Checked::from_request(q, limits))
+                    .collect::<Result<Vec<_>, Status>>()
+            })?
+            .run(|m, queries| {
+                use rayon::prelude::*;
+                let cancel = crate::cancel::current().unwrap_or_default();
+                queries
+                    .par_iter()
+                    .map(|q| {
+                        // Rayon's threads do not see the caller's flag: pass it on.
+                        cancel.scope(|| {
+                            crate::cancel::check()?;
+                            let t = Instant::now();
+                            let (found, used_index) = q.run(m, false)?;
+                            let us = t.elapsed().as_micros() as u64;
+                            Ok(neighbors(m.name.clone(), found, used_index, us))
+                        })
                     })
-                })
-                .collect::<Result<Vec<_>, Status>>()
-        })
-        .await?;
+                    .collect()
+            })
+            .await?;
         Ok(Response::new(proto::MostSimilarBatchResponse {
-            model: name,
-            results,
-            server_time_us: t.elapsed().as_micros() as u64,
+            model: a.model,
+            results: a.value,
+            server_time_us: a.server_time_us,
         }))
     }
 }

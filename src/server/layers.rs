@@ -1,6 +1,10 @@
 //! Tower layers around every gRPC service: bearer-token auth, a concurrency limit that refuses
 //! excess requests at once (and counts a request's work until it really stops), and
 //! per-request metrics and logs under a fixed set of method labels.
+//!
+//! Each layer, and the byte budget of `budget`, says only what it does with one request
+//! ([`Wrap`]); the tower plumbing around that (readiness, the boxed answer, the `Layer` that
+//! wraps a service) is written once ([`Wrapped`]).
 
 use std::future::Future;
 use std::pin::Pin;
@@ -18,6 +22,84 @@ use tower::{Layer, Service};
 use super::metrics::Metrics;
 
 pub(crate) type BoxFuture<T, E> = Pin<Box<dyn Future<Output = Result<T, E>> + Send>>;
+
+/// What one of the server's layers does with a request, given the ready service inside it: all
+/// that differs between them (auth, the concurrency limit, metrics, the byte budget of
+/// `budget`). [`Wrapped`] is the tower plumbing they share.
+pub trait Wrap: Clone + Send + Sync + 'static {
+    /// Answers `req` itself, or hands it to `inner`.
+    fn handle<S: Inner>(
+        &self,
+        inner: &mut S,
+        req: Request<Body>,
+    ) -> BoxFuture<Response<Body>, S::Error>;
+}
+
+/// A service a [`Wrap`] layer wraps: tonic's routes, or the layers around them.
+pub trait Inner:
+    Service<Request<Body>, Response = Response<Body>, Future: Send + 'static, Error: Send + 'static>
+    + Clone
+    + Send
+    + 'static
+{
+}
+
+impl<S> Inner for S
+where
+    S: Service<Request<Body>, Response = Response<Body>> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+    S::Error: Send + 'static,
+{
+}
+
+/// A service inside one of the server's layers (`L`, a [`Wrap`]): ready when the inner service
+/// is, and answering as `L` says.
+#[derive(Clone)]
+pub struct Wrapped<L, S> {
+    layer: L,
+    inner: S,
+}
+
+impl<L: Wrap, S: Inner> Service<Request<Body>> for Wrapped<L, S> {
+    type Response = Response<Body>;
+    type Error = S::Error;
+    type Future = BoxFuture<Self::Response, Self::Error>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, req: Request<Body>) -> Self::Future {
+        self.layer.handle(&mut self.inner, req)
+    }
+}
+
+/// Each [`Wrap`] is a tower [`Layer`] that wraps a service in [`Wrapped`].
+macro_rules! wrap_layers {
+    ($($layer:ty),*) => {
+        $(impl<S> Layer<S> for $layer {
+            type Service = Wrapped<$layer, S>;
+            fn layer(&self, inner: S) -> Self::Service {
+                Wrapped {
+                    layer: self.clone(),
+                    inner,
+                }
+            }
+        })*
+    };
+}
+
+wrap_layers!(
+    AuthLayer,
+    LoadShedLayer,
+    MetricsLayer,
+    super::budget::BudgetLayer
+);
+
+/// An answer of the layer's own, without calling the service inside.
+fn answer<E: Send + 'static>(status: Status) -> BoxFuture<Response<Body>, E> {
+    Box::pin(std::future::ready(Ok(status.into_http())))
+}
 
 /// Health checks stay reachable without a token and under overload.
 fn is_health(path: &str) -> bool {
@@ -39,38 +121,12 @@ impl AuthLayer {
     }
 }
 
-impl<S> Layer<S> for AuthLayer {
-    type Service = Auth<S>;
-    fn layer(&self, inner: S) -> Self::Service {
-        Auth {
-            inner,
-            token: self.token.clone(),
-        }
-    }
-}
-
-/// See [`AuthLayer`].
-#[derive(Clone)]
-pub struct Auth<S> {
-    inner: S,
-    token: Option<Arc<str>>,
-}
-
-impl<S, B> Service<Request<B>> for Auth<S>
-where
-    S: Service<Request<B>, Response = Response<Body>> + Send,
-    S::Future: Send + 'static,
-    S::Error: Send + 'static,
-{
-    type Response = Response<Body>;
-    type Error = S::Error;
-    type Future = BoxFuture<Self::Response, Self::Error>;
-
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        self.inner.poll_ready(cx)
-    }
-
-    fn call(&mut self, req: Request<B>) -> Self::Future {
+impl Wrap for AuthLayer {
+    fn handle<S: Inner>(
+        &self,
+        inner: &mut S,
+        req: Request<Body>,
+    ) -> BoxFuture<Response<Body>, S::Error> {
         if let Some(token) = &self.token {
             if !is_health(req.uri().path()) {
                 let given = req
@@ -86,13 +142,11 @@ where
                     } else {
                         "invalid bearer token"
                     };
-                    return Box::pin(std::future::ready(Ok(
-                        Status::unauthenticated(msg).into_http()
-                    )));
+                    return answer(Status::unauthenticated(msg));
                 }
             }
         }
-        Box::pin(self.inner.call(req))
+        Box::pin(inner.call(req))
     }
 }
 
@@ -153,82 +207,45 @@ impl LoadShedLayer {
     /// A place under the limit, or the status that refuses the request: UNAVAILABLE while
     /// draining, RESOURCE_EXHAUSTED when every place is taken.
     pub fn try_permit(&self) -> Result<WorkPermit, Status> {
-        try_permit(&self.permits, self.max, &self.draining)
-    }
-}
-
-fn try_permit(
-    permits: &Arc<Semaphore>,
-    max: usize,
-    draining: &AtomicBool,
-) -> Result<WorkPermit, Status> {
-    if draining.load(Ordering::SeqCst) {
-        return Err(Status::unavailable("server shutting down"));
-    }
-    match permits.clone().try_acquire_owned() {
-        Ok(p) => Ok(WorkPermit(Arc::new(p))),
-        Err(_) => Err(Status::resource_exhausted(format!(
-            "server busy: {max} requests in flight (--max-concurrent); retry later"
-        ))),
-    }
-}
-
-impl<S> Layer<S> for LoadShedLayer {
-    type Service = LoadShed<S>;
-    fn layer(&self, inner: S) -> Self::Service {
-        LoadShed {
-            inner,
-            permits: self.permits.clone(),
-            max: self.max,
-            draining: self.draining.clone(),
+        if self.draining.load(Ordering::SeqCst) {
+            return Err(Status::unavailable("server shutting down"));
+        }
+        match self.permits.clone().try_acquire_owned() {
+            Ok(p) => Ok(WorkPermit(Arc::new(p))),
+            Err(_) => Err(Status::resource_exhausted(format!(
+                "server busy: {} requests in flight (--max-concurrent); retry later",
+                self.max
+            ))),
         }
     }
 }
 
-/// See [`LoadShedLayer`].
-#[derive(Clone)]
-pub struct LoadShed<S> {
-    inner: S,
-    permits: Arc<Semaphore>,
-    max: usize,
-    draining: Arc<AtomicBool>,
-}
-
-impl<S, B> Service<Request<B>> for LoadShed<S>
-where
-    S: Service<Request<B>, Response = Response<Body>> + Send,
-    S::Future: Send + 'static,
-    S::Error: Send + 'static,
-{
-    type Response = Response<Body>;
-    type Error = S::Error;
-    type Future = BoxFuture<Self::Response, Self::Error>;
-
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        self.inner.poll_ready(cx)
-    }
-
-    fn call(&mut self, mut req: Request<B>) -> Self::Future {
+impl Wrap for LoadShedLayer {
+    fn handle<S: Inner>(
+        &self,
+        inner: &mut S,
+        mut req: Request<Body>,
+    ) -> BoxFuture<Response<Body>, S::Error> {
         if is_health(req.uri().path()) {
-            return Box::pin(self.inner.call(req));
+            return Box::pin(inner.call(req));
         }
         if req.extensions().get::<WorkPermit>().is_some() {
             // The gateway took this request's place before reading its body.
-            return Box::pin(self.inner.call(req));
+            return Box::pin(inner.call(req));
         }
-        match try_permit(&self.permits, self.max, &self.draining) {
+        match self.try_permit() {
             Ok(permit) => {
                 // The handler hands a clone to its blocking work, so the permit is released
                 // when both the answer and the work are done.
                 req.extensions_mut().insert(permit.clone());
-                let fut = self.inner.call(req);
+                let fut = inner.call(req);
                 Box::pin(async move {
                     let r = fut.await;
                     drop(permit);
                     r
                 })
             }
-            Err(status) => Box::pin(std::future::ready(Ok(status.into_http()))),
+            Err(status) => answer(status),
         }
     }
 }
@@ -252,44 +269,18 @@ impl MetricsLayer {
     }
 }
 
-impl<S> Layer<S> for MetricsLayer {
-    type Service = Measured<S>;
-    fn layer(&self, inner: S) -> Self::Service {
-        Measured {
-            inner,
-            metrics: self.metrics.clone(),
-        }
-    }
-}
-
-/// See [`MetricsLayer`].
-#[derive(Clone)]
-pub struct Measured<S> {
-    inner: S,
-    metrics: Arc<Metrics>,
-}
-
-impl<S, B> Service<Request<B>> for Measured<S>
-where
-    S: Service<Request<B>, Response = Response<Body>> + Send,
-    S::Future: Send + 'static,
-    S::Error: Send + 'static,
-{
-    type Response = Response<Body>;
-    type Error = S::Error;
-    type Future = BoxFuture<Self::Response, Self::Error>;
-
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        self.inner.poll_ready(cx)
-    }
-
-    fn call(&mut self, mut req: Request<B>) -> Self::Future {
+impl Wrap for MetricsLayer {
+    fn handle<S: Inner>(
+        &self,
+        inner: &mut S,
+        mut req: Request<Body>,
+    ) -> BoxFuture<Response<Body>, S::Error> {
         // A fixed set of labels: a client choosing paths must not grow the metrics.
         let method = self.metrics.method_label(req.uri().path());
         let start = Instant::now();
         req.extensions_mut().insert(Arrival(start));
         let metrics = self.metrics.clone();
-        let fut = self.inner.call(req);
+        let fut = inner.call(req);
         Box::pin(async move {
             let r = fut.await;
             // Errors from handlers travel in the headers (trailers-only responses); a successful

@@ -84,7 +84,7 @@ pub struct Models {
 
 impl Models {
     /// Loads every model `config` names ([`ModelSpec::load`], [`ClassifierSpec::load`]), or the
-    /// embedded default model when it names no vectors.
+    /// embedded default model when it names no vectors, each vectors file with `opts`.
     ///
     /// ```
     /// let config = wordvec::server::ServeConfig::default();
@@ -93,19 +93,38 @@ impl Models {
     /// # Ok::<(), wordvec::Error>(())
     /// ```
     pub fn load(config: &ServeConfig, opts: &LoadOptions) -> Result<Self> {
+        Self::load_with(config, |_| opts.clone())
+    }
+
+    /// [`Models::load`] with the options `opts_for` gives each vectors file (`wordvec serve`
+    /// adds a progress bar for a large one). The one place a configuration becomes models: the
+    /// daemon's start and every reload go through it. An error names the model that failed the
+    /// way the flag that configures it does (`--vectors NAME`, `--classifier NAME`; a model from
+    /// the configuration file has the same name there).
+    pub fn load_with(
+        config: &ServeConfig,
+        opts_for: impl Fn(&ModelSpec) -> LoadOptions,
+    ) -> Result<Self> {
         let vectors = if config.vectors.is_empty() {
-            vec![VectorModel::embedded_default()?]
+            vec![VectorModel::embedded_default()
+                .map_err(|e| e.context("loading the embedded default model"))?]
         } else {
             config
                 .vectors
                 .iter()
-                .map(|spec| spec.load(opts))
+                .map(|spec| {
+                    spec.load(&opts_for(spec))
+                        .map_err(|e| e.context(format!("--vectors {}", spec.name)))
+                })
                 .collect::<Result<_>>()?
         };
         let classifiers = config
             .classifiers
             .iter()
-            .map(ClassifierSpec::load)
+            .map(|spec| {
+                spec.load()
+                    .map_err(|e| e.context(format!("--classifier {}", spec.name)))
+            })
             .collect::<Result<_>>()?;
         Ok(Models::new(vectors).with_classifiers(classifiers))
     }

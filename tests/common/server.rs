@@ -15,6 +15,8 @@ use wordvec::server::proto::{self, term, Term};
 
 pub struct Running {
     pub addr: std::net::SocketAddr,
+    /// The metrics port, when the configuration asks for one (`metrics_listen`, port 0 say).
+    pub metrics: Option<std::net::SocketAddr>,
     stop: Option<oneshot::Sender<()>>,
     task: tokio::task::JoinHandle<wordvec::Result<()>>,
 }
@@ -71,12 +73,19 @@ pub async fn start_exact(name: &str, emb: wordvec::Embeddings) -> Running {
     start_with(ServeConfig::default(), models).await
 }
 
+/// A server on a gRPC port of 127.0.0.1:0, with the other ports `config` names bound beside it
+/// ([`wordvec::server::Listeners::beside`]).
 pub async fn start_with(config: ServeConfig, models: Arc<Models>) -> Running {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
+    let listeners = wordvec::server::Listeners::beside(listener, &config)
+        .await
+        .unwrap();
+    let addrs = listeners.addrs().unwrap();
+    let addr = addrs.grpc;
     let (tx, rx) = oneshot::channel::<()>();
+    let live = wordvec::server::LiveModels::fixed(models);
     let task = tokio::spawn(async move {
-        wordvec::server::serve(models, &config, listener, async move {
+        wordvec::server::serve_on(live, &config, listeners, async move {
             let _ = rx.await;
         })
         .await
@@ -90,6 +99,7 @@ pub async fn start_with(config: ServeConfig, models: Arc<Models>) -> Running {
     }
     Running {
         addr,
+        metrics: addrs.metrics,
         stop: Some(tx),
         task,
     }
