@@ -5,12 +5,14 @@
 //! split, the initial weights, each epoch's order and dropout masks), so a run resumed from
 //! the model file of epoch `e` continues exactly as the uninterrupted run did.
 
+use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
+use serde::Serialize;
 
 use super::classifier::{evaluate_params, Classifier};
 use super::config::{ClassWeights, ClassifierConfig, EpochReport, LossChoice};
@@ -34,6 +36,90 @@ pub struct TrainOutcome {
     pub model: ModelFile,
     /// Scores of the kept weights on the test split (None when the split has no test part).
     pub test: Option<Evaluation>,
+}
+
+impl TrainOutcome {
+    /// The run's report: `model` is where the caller saved it, `texts` the rows it trained on
+    /// (all splits), `seconds` how long it took.
+    pub fn summary<'a>(&'a self, model: &'a Path, texts: usize, seconds: f64) -> TrainSummary<'a> {
+        let c = &self.model.classifier;
+        let state = self
+            .model
+            .state
+            .as_ref()
+            .expect("a trained model keeps its training state");
+        TrainSummary {
+            model,
+            labels: &c.labels,
+            vocabulary: c.vocab.len(),
+            epochs: state.epochs_done,
+            best_epoch: state.best_epoch,
+            stopped_early: state.stopped_early,
+            seconds,
+            history: &state.history,
+            test: self.test.as_ref(),
+            texts,
+            task: c.task,
+            learned: c.vocab.learned(),
+        }
+    }
+}
+
+/// What a finished run did: serialised, the JSON report a front end prints; displayed, its
+/// one-line summary.
+#[derive(Debug, Serialize)]
+pub struct TrainSummary<'a> {
+    /// Where the model was saved.
+    pub model: &'a Path,
+    /// The labels, in the model's order.
+    pub labels: &'a [String],
+    /// Vocabulary rows (with the padding and unknown-word rows).
+    pub vocabulary: usize,
+    /// Epochs done (in total, when resumed).
+    pub epochs: usize,
+    /// The epoch whose weights are kept.
+    pub best_epoch: usize,
+    /// Whether early stopping ended the run.
+    pub stopped_early: bool,
+    /// Wall time of the run.
+    pub seconds: f64,
+    /// Every epoch's figures.
+    pub history: &'a [EpochReport],
+    /// Scores of the kept weights on the test split.
+    pub test: Option<&'a Evaluation>,
+    /// Texts in the data (all splits).
+    #[serde(skip)]
+    pub texts: usize,
+    /// Single-, multi-class or multi-label.
+    #[serde(skip)]
+    pub task: Task,
+    /// Words and n-grams with a row of their own.
+    #[serde(skip)]
+    pub learned: usize,
+}
+
+impl std::fmt::Display for TrainSummary<'_> {
+    /// `800 texts, 2 labels (binary), vocabulary 31 words; 4 epochs in 0.12 s; kept the
+    /// weights of epoch 4`, with `(stopped early)` after the time when it did.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} texts, {} labels ({}), vocabulary {} words; {} epochs in {:.2} s{}; \
+             kept the weights of epoch {}",
+            self.texts,
+            self.labels.len(),
+            self.task.name(),
+            self.learned,
+            self.epochs,
+            self.seconds,
+            if self.stopped_early {
+                " (stopped early)"
+            } else {
+                ""
+            },
+            self.best_epoch,
+        )
+    }
 }
 
 /// Texts per parallel shard of a training batch.
@@ -130,7 +216,11 @@ pub fn train(
         }
     };
     let mut trainer = Trainer::new(data, start, labels, task, targets)?;
-    tracing::info!(vocabulary = trainer.kept.vocab.len(), elapsed = ?setup.elapsed(), "encoded the texts");
+    tracing::info!(
+        vocabulary = trainer.kept.vocab.len(),
+        elapsed = ?setup.elapsed(),
+        "encoded the texts"
+    );
     while trainer.state.epochs_done < trainer.config.epochs && !trainer.state.stopped_early {
         if stop.is_some_and(|s| s.load(Ordering::Relaxed)) {
             break;
