@@ -228,6 +228,28 @@ pub struct EpochReport {
     pub seconds: f64,
 }
 
+impl std::fmt::Display for EpochReport {
+    /// One line: `epoch   3  train loss 0.4321  valid loss 0.4567  accuracy 81.25%  macro-F1
+    /// 0.8011  (0.42 s)`, without the validation figures when there is no validation split.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "epoch {:>3}  train loss {:.4}",
+            self.epoch, self.train_loss
+        )?;
+        if let (Some(l), Some(acc), Some(f1)) =
+            (self.valid_loss, self.valid_accuracy, self.valid_macro_f1)
+        {
+            write!(
+                f,
+                "  valid loss {l:.4}  accuracy {:.2}%  macro-F1 {f1:.4}",
+                100.0 * acc
+            )?;
+        }
+        write!(f, "  ({:.2} s)", self.seconds)
+    }
+}
+
 fn one() -> usize {
     1
 }
@@ -236,6 +258,26 @@ fn one() -> usize {
 mod tests {
     use super::*;
     use crate::error::ErrorKind;
+
+    #[test]
+    fn an_epoch_line_shows_validation_figures_only_when_there_are_some() {
+        let mut r = EpochReport {
+            epoch: 3,
+            train_loss: 0.43214,
+            valid_loss: None,
+            valid_accuracy: None,
+            valid_macro_f1: None,
+            seconds: 0.4161,
+        };
+        assert_eq!(r.to_string(), "epoch   3  train loss 0.4321  (0.42 s)");
+        r.valid_loss = Some(0.45671);
+        r.valid_accuracy = Some(0.8125);
+        r.valid_macro_f1 = Some(0.80114);
+        assert_eq!(
+            r.to_string(),
+            "epoch   3  train loss 0.4321  valid loss 0.4567  accuracy 81.25%  macro-F1 0.8011  (0.42 s)"
+        );
+    }
 
     #[test]
     fn the_embedding_dim_is_the_pretrained_vectors_unless_asked_otherwise() {

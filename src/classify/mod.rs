@@ -54,4 +54,4 @@ pub use metrics::{Evaluation, LabelReport};
 pub use model::{Architecture, OutputKind};
 pub use optim::{OptimizerConfig, OptimizerKind};
 pub use text_vector::{embed_text, TextVector};
-pub use train::{train, TrainOutcome};
+pub use train::{train, TrainOutcome, TrainSummary};

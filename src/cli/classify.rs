@@ -305,29 +305,13 @@ fn export(a: ExportArgs) -> Result<()> {
 }
 
 fn train(a: TrainArgs) -> Result<()> {
-    let inputs: Vec<&Path> = [
-        Some(&a.data),
-        a.valid_data.as_ref(),
-        a.test_data.as_ref(),
-        a.vectors.as_ref(),
-    ]
-    .into_iter()
-    .flatten()
-    .map(|p| p.as_path())
-    .collect();
-    wordvec::io::check_not_input(&a.output, &inputs)?;
-    wordvec::io::OutputPath::new(&a.output)?;
-    if let Some(plot) = &a.plot {
-        wordvec::io::check_not_input(plot, &inputs)?;
-        wordvec::io::check_not_input(plot, &[a.output.as_path()])?;
-    }
-    let opts = a.data_args.options()?;
+    a.check_outputs()?;
     let t = Instant::now();
     let (data, presplit) = Dataset::read_split(
         &a.data,
         a.valid_data.as_deref(),
         a.test_data.as_deref(),
-        &opts,
+        &a.data_args.options()?,
     )?;
     tracing::info!(rows = data.len(), elapsed = ?t.elapsed(), "read the data");
     let pretrained = match &a.vectors {
@@ -335,55 +319,8 @@ fn train(a: TrainArgs) -> Result<()> {
         None => None,
     };
     let dim = ClassifierConfig::embedding_dim(a.dim, pretrained.as_ref(), "--dim")?;
-    let config = ClassifierConfig {
-        dim,
-        hidden: a.hidden.0.clone(),
-        activation: match a.activation {
-            ActivationArg::Relu => Activation::Relu,
-            ActivationArg::LeakyRelu => Activation::LeakyRelu,
-            ActivationArg::Gelu => Activation::Gelu,
-            ActivationArg::Tanh => Activation::Tanh,
-            ActivationArg::Sigmoid => Activation::Sigmoid,
-        },
-        dropout: a.dropout,
-        loss: match a.loss {
-            LossArg::Auto => LossChoice::Auto,
-            LossArg::Bce => LossChoice::Bce,
-            LossArg::Ce => LossChoice::Ce,
-        },
-        class_weights: a.class_weights.0.clone(),
-        balance_batches: a.balance_batches,
-        optimizer: OptimizerConfig {
-            kind: match a.optimizer {
-                OptimizerArg::Adam => OptimizerKind::Adam,
-                OptimizerArg::Sgd => OptimizerKind::Sgd,
-            },
-            lr: a.lr,
-            momentum: a.momentum,
-        },
-        batch_size: a.batch_size,
-        epochs: a.epochs,
-        min_count: a.min_count,
-        word_ngrams: a.word_ngrams,
-        split: a.split.0,
-        presplit,
-        seed: a.seed,
-        patience: a.patience,
-        freeze: a.freeze,
-        init_std: a.init_std,
-    };
-    let resume = match &a.resume {
-        Some(p) => Some(ModelFile::load(p)?),
-        None => None,
-    };
-    if let Some(r) = &resume {
-        if !config.resumes_as(&r.config) {
-            tracing::warn!(
-                "resuming with the settings saved in {}; only --epochs and --patience change",
-                a.resume.as_ref().expect("resume").display()
-            );
-        }
-    }
+    let config = a.config(dim, presplit);
+    let resume = a.load_resume(&config)?;
     let resumed_from = resume
         .as_ref()
         .and_then(|r| r.state.as_ref())
@@ -391,16 +328,8 @@ fn train(a: TrainArgs) -> Result<()> {
 
     let stop = Arc::new(AtomicBool::new(false));
     super::stop_on_ctrl_c(stop.clone(), "epoch")?;
-
-    let bar = ProgressBar::new(a.epochs as u64);
-    bar.set_style(
-        ProgressStyle::with_template("epoch {pos}/{len} [{bar:30}] {elapsed} {msg}")
-            .expect("valid template")
-            .progress_chars("=> "),
-    );
-    bar.set_position(resumed_from as u64);
+    let bar = epoch_bar(a.epochs, resumed_from);
     let start = Instant::now();
-    let quiet = a.json;
     let out = classify::train(
         &data,
         &config,
@@ -411,30 +340,7 @@ fn train(a: TrainArgs) -> Result<()> {
             if a.checkpoint_every_epoch {
                 file.save(&a.output)?;
             }
-            let line = format!(
-                "epoch {:>3}  train loss {:.4}{}  ({:.2} s)",
-                r.epoch,
-                r.train_loss,
-                match (r.valid_loss, r.valid_accuracy, r.valid_macro_f1) {
-                    (Some(l), Some(acc), Some(f1)) => format!(
-                        "  valid loss {l:.4}  accuracy {:.2}%  macro-F1 {:.4}",
-                        100.0 * acc,
-                        f1
-                    ),
-                    _ => String::new(),
-                },
-                r.seconds
-            );
-            match (quiet, bar.is_hidden()) {
-                (true, _) => {}
-                // A closed stdout (`| head`) must not stop training: the model is still saved.
-                (false, true) => {
-                    let _ = writeln!(std::io::stdout(), "{line}");
-                }
-                (false, false) => bar.println(line),
-            }
-            bar.set_position(r.epoch as u64);
-            bar.set_message(format!("loss {:.4}", r.train_loss));
+            show_epoch(&bar, r, a.json);
             Ok(())
         },
     )?;
@@ -443,52 +349,15 @@ fn train(a: TrainArgs) -> Result<()> {
     let t = Instant::now();
     out.model.save(&a.output)?;
     tracing::info!(elapsed = ?t.elapsed(), "saved the model");
-    let state = out.model.state.as_ref().expect("training state");
     if let Some(p) = &a.plot {
+        let state = out.model.state.as_ref().expect("training state");
         plot::plot_losses(&state.history, p)?;
     }
-    let c = &out.model.classifier;
+    let summary = out.summary(&a.output, data.len(), seconds);
     if a.json {
-        #[derive(Serialize)]
-        struct Report<'a> {
-            model: &'a Path,
-            labels: &'a [String],
-            vocabulary: usize,
-            epochs: usize,
-            best_epoch: usize,
-            stopped_early: bool,
-            seconds: f64,
-            history: &'a [classify::EpochReport],
-            test: Option<&'a Evaluation>,
-        }
-        return output::json(&Report {
-            model: &a.output,
-            labels: &c.labels,
-            vocabulary: c.vocab.len(),
-            epochs: state.epochs_done,
-            best_epoch: state.best_epoch,
-            stopped_early: state.stopped_early,
-            seconds,
-            history: &state.history,
-            test: out.test.as_ref(),
-        });
+        return output::json(&summary);
     }
-    writeln!(
-        std::io::stdout(),
-        "{} texts, {} labels ({}), vocabulary {} words; {} epochs in {seconds:.2} s{}; \
-         kept the weights of epoch {}",
-        data.len(),
-        c.labels.len(),
-        c.task.name(),
-        c.vocab.learned(),
-        state.epochs_done,
-        if state.stopped_early {
-            " (stopped early)"
-        } else {
-            ""
-        },
-        state.best_epoch,
-    )?;
+    writeln!(std::io::stdout(), "{summary}")?;
     if stop.load(Ordering::Relaxed) {
         writeln!(
             std::io::stdout(),
@@ -499,9 +368,135 @@ fn train(a: TrainArgs) -> Result<()> {
     writeln!(std::io::stdout(), "model: {}", a.output.display())?;
     if let Some(t) = &out.test {
         writeln!(std::io::stdout(), "\ntest split:")?;
-        print_evaluation(t, c)?;
+        print_evaluation(t, &out.model.classifier)?;
     }
     Ok(())
+}
+
+impl TrainArgs {
+    /// The model and the plot are written to paths that are none of the inputs (nor each other).
+    fn check_outputs(&self) -> Result<()> {
+        let inputs: Vec<&Path> = [
+            Some(&self.data),
+            self.valid_data.as_ref(),
+            self.test_data.as_ref(),
+            self.vectors.as_ref(),
+        ]
+        .into_iter()
+        .flatten()
+        .map(|p| p.as_path())
+        .collect();
+        wordvec::io::check_not_input(&self.output, &inputs)?;
+        wordvec::io::OutputPath::new(&self.output)?;
+        if let Some(plot) = &self.plot {
+            wordvec::io::check_not_input(plot, &inputs)?;
+            wordvec::io::check_not_input(plot, &[self.output.as_path()])?;
+        }
+        Ok(())
+    }
+
+    /// The run the flags ask for, with the embedding dimension `dim` and the split of the data
+    /// files (`presplit`) decided by the library.
+    fn config(&self, dim: usize, presplit: Option<(usize, usize)>) -> ClassifierConfig {
+        ClassifierConfig {
+            dim,
+            hidden: self.hidden.0.clone(),
+            activation: self.activation.into(),
+            dropout: self.dropout,
+            loss: self.loss.into(),
+            class_weights: self.class_weights.0.clone(),
+            balance_batches: self.balance_batches,
+            optimizer: OptimizerConfig {
+                kind: self.optimizer.into(),
+                lr: self.lr,
+                momentum: self.momentum,
+            },
+            batch_size: self.batch_size,
+            epochs: self.epochs,
+            min_count: self.min_count,
+            word_ngrams: self.word_ngrams,
+            split: self.split.0,
+            presplit,
+            seed: self.seed,
+            patience: self.patience,
+            freeze: self.freeze,
+            init_std: self.init_std,
+        }
+    }
+
+    /// The model file of `--resume`, with a warning when the flags ask for settings other than
+    /// the saved ones (which the run keeps).
+    fn load_resume(&self, config: &ClassifierConfig) -> Result<Option<ModelFile>> {
+        let Some(path) = &self.resume else {
+            return Ok(None);
+        };
+        let file = ModelFile::load(path)?;
+        if !config.resumes_as(&file.config) {
+            tracing::warn!(
+                "resuming with the settings saved in {}; only --epochs and --patience change",
+                path.display()
+            );
+        }
+        Ok(Some(file))
+    }
+}
+
+impl From<ActivationArg> for Activation {
+    fn from(a: ActivationArg) -> Activation {
+        match a {
+            ActivationArg::Relu => Activation::Relu,
+            ActivationArg::LeakyRelu => Activation::LeakyRelu,
+            ActivationArg::Gelu => Activation::Gelu,
+            ActivationArg::Tanh => Activation::Tanh,
+            ActivationArg::Sigmoid => Activation::Sigmoid,
+        }
+    }
+}
+
+impl From<LossArg> for LossChoice {
+    fn from(l: LossArg) -> LossChoice {
+        match l {
+            LossArg::Auto => LossChoice::Auto,
+            LossArg::Bce => LossChoice::Bce,
+            LossArg::Ce => LossChoice::Ce,
+        }
+    }
+}
+
+impl From<OptimizerArg> for OptimizerKind {
+    fn from(o: OptimizerArg) -> OptimizerKind {
+        match o {
+            OptimizerArg::Adam => OptimizerKind::Adam,
+            OptimizerArg::Sgd => OptimizerKind::Sgd,
+        }
+    }
+}
+
+/// The progress bar of `epochs` epochs, `done` of them already.
+fn epoch_bar(epochs: usize, done: usize) -> ProgressBar {
+    let bar = ProgressBar::new(epochs as u64);
+    bar.set_style(
+        ProgressStyle::with_template("epoch {pos}/{len} [{bar:30}] {elapsed} {msg}")
+            .expect("valid template")
+            .progress_chars("=> "),
+    );
+    bar.set_position(done as u64);
+    bar
+}
+
+/// An epoch's line (above the bar, or on stdout when the bar is hidden; none with `--json`)
+/// and the bar's progress.
+fn show_epoch(bar: &ProgressBar, r: &classify::EpochReport, quiet: bool) {
+    match (quiet, bar.is_hidden()) {
+        (true, _) => {}
+        // A closed stdout (`| head`) must not stop training: the model is still saved.
+        (false, true) => {
+            let _ = writeln!(std::io::stdout(), "{r}");
+        }
+        (false, false) => bar.println(r.to_string()),
+    }
+    bar.set_position(r.epoch as u64);
+    bar.set_message(format!("loss {:.4}", r.train_loss));
 }
 
 fn print_evaluation(e: &Evaluation, c: &Classifier) -> Result<()> {

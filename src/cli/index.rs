@@ -128,130 +128,147 @@ pub fn open_index(path: &Path, emb: &Embeddings) -> Result<HnswIndex> {
 
 pub fn run(cmd: IndexCommand) -> Result<()> {
     match cmd {
-        IndexCommand::Build(a) => {
-            if a.int8 && a.load.limit.is_some() {
-                anyhow::bail!("--int8 copies every row of the vectors file; it cannot be combined with --limit");
-            }
-            let mut emb = open_vectors(Some(&a.vectors), &a.load)?;
-            // The copy is written first: the build's searches run over it too.
-            let side = wordvec::quant::sidecar_path(&a.vectors);
-            if a.int8 && emb.int8().is_none() {
-                let t = Instant::now();
-                let rows = wordvec::quant::Int8Rows::build(&emb)?;
-                rows.save(&side)?;
-                emb.attach_int8(rows)?;
-                eprintln!(
-                    "wrote {} (int8 copy) in {:.2} s",
-                    side.display(),
-                    t.elapsed().as_secs_f64()
-                );
-            }
-            let params = IndexParams {
-                m: a.m,
-                ef_construction: a.ef_construction,
-                ef_search: a.ef_search,
-                restrict_vocab: a.restrict_vocab,
-                builder: match a.builder {
-                    BuilderArg::Native => Builder::Native,
-                    BuilderArg::HnswRs => Builder::HnswRs,
-                },
-            };
-            let out = a
-                .output
-                .unwrap_or_else(|| wordvec::index::default_path(&a.vectors));
-            wordvec::io::check_not_input(&out, &[a.vectors.as_path()])?;
-            wordvec::io::OutputPath::new(&out)?;
-            let bar = progress_bar("indexing");
-            let idx = HnswIndex::build(&emb, params, Some(bar.as_ref()))?;
-            let t = Instant::now();
-            idx.save(&out)?;
-            eprintln!(
-                "indexed {} of {} words in {:.1} s, saved {} in {:.1} s",
-                idx.info().indexed,
-                emb.len(),
-                idx.info().build_seconds,
-                out.display(),
-                t.elapsed().as_secs_f64()
-            );
-            Ok(())
-        }
-        IndexCommand::Info(a) => {
-            let info = open_graph(&a.index)?.info().clone();
-            if a.json {
-                return output::json(&info);
-            }
-            let bytes = std::fs::metadata(&a.index)?.len();
-            println!("index:            {}", a.index.display());
-            println!(
-                "vectors:          {} words x {} dims (fingerprint {})",
-                info.vocab_len, info.dims, info.fingerprint
-            );
-            println!("indexed:          {} words", info.indexed);
-            println!(
-                "M:                {} (link slots {} / {} on layer 0)",
-                info.m, info.slots, info.slots0
-            );
-            println!("ef_construction:  {}", info.ef_construction);
-            println!("ef_search:        {}", info.ef_search);
-            println!("build time:       {:.1} s", info.build_seconds);
-            println!(
-                "file:             {bytes} bytes ({:.1} per indexed word)",
-                bytes as f64 / info.indexed.max(1) as f64
-            );
-            Ok(())
-        }
-        IndexCommand::Verify(a) => {
-            let g = open_graph(&a.index)?;
-            g.verify()
-                .with_context(|| format!("verifying {}", a.index.display()))?;
-            println!(
-                "{}: every link of {} nodes checked",
-                a.index.display(),
-                g.len()
-            );
-            Ok(())
-        }
-        IndexCommand::Import(a) => {
-            let emb = open_vectors(Some(&a.vectors), &a.load)?;
-            wordvec::io::check_not_input(&a.output, &[a.vectors.as_path()])?;
-            let t = Instant::now();
-            let idx = HnswIndex::import(&a.index, &emb)
-                .with_context(|| format!("importing {}", a.index.display()))?;
-            idx.save(&a.output)?;
-            eprintln!(
-                "converted {} ({} nodes) into {} in {:.1} s",
-                a.index.display(),
-                idx.info().indexed,
-                a.output.display(),
-                t.elapsed().as_secs_f64()
-            );
-            Ok(())
-        }
-        IndexCommand::Eval(a) => {
-            let emb = open_vectors(Some(&a.vectors), &a.load)?;
-            let idx = open_index(&a.index, &emb)?;
-            let reports = recall(&emb, &idx, a.queries, a.k, &a.ef)?;
-            if a.json {
-                return output::json(&reports);
-            }
-            println!(
-                "recall@{} over {} word and {} analogy queries  [{}]",
-                a.k,
-                a.queries,
-                a.queries,
-                a.index.display()
-            );
-            println!(
-                "{:>6} {:>13} {:>16} {:>12} {:>14}",
-                "ef", "recall words", "recall analogy", "qps 1 thread", "qps all cores"
-            );
-            for r in reports {
-                println!(
-                    "{:>6} {:>13.4} {:>16.4} {:>12.0} {:>14.0}",
-                    r.ef, r.recall_words, r.recall_analogies, r.qps_one_thread, r.qps_all_threads
-                );
-            }
-            Ok(())
-        }
+        IndexCommand::Build(a) => build(a),
+        IndexCommand::Info(a) => info(a),
+        IndexCommand::Verify(a) => verify(a),
+        IndexCommand::Import(a) => import(a),
+        IndexCommand::Eval(a) => eval(a),
     }
+}
+
+/// `index build`: the int8 copy if asked (the build searches it), then the graph and its file.
+fn build(a: BuildArgs) -> Result<()> {
+    if a.int8 && a.load.limit.is_some() {
+        anyhow::bail!(
+            "--int8 copies every row of the vectors file; it cannot be combined with --limit"
+        );
+    }
+    let mut emb = open_vectors(Some(&a.vectors), &a.load)?;
+    // The copy is written first: the build's searches run over it too.
+    let side = wordvec::quant::sidecar_path(&a.vectors);
+    if a.int8 && emb.int8().is_none() {
+        let t = Instant::now();
+        let rows = wordvec::quant::Int8Rows::build(&emb)?;
+        rows.save(&side)?;
+        emb.attach_int8(rows)?;
+        eprintln!(
+            "wrote {} (int8 copy) in {:.2} s",
+            side.display(),
+            t.elapsed().as_secs_f64()
+        );
+    }
+    let params = IndexParams {
+        m: a.m,
+        ef_construction: a.ef_construction,
+        ef_search: a.ef_search,
+        restrict_vocab: a.restrict_vocab,
+        builder: match a.builder {
+            BuilderArg::Native => Builder::Native,
+            BuilderArg::HnswRs => Builder::HnswRs,
+        },
+    };
+    let out = a
+        .output
+        .unwrap_or_else(|| wordvec::index::default_path(&a.vectors));
+    wordvec::io::check_not_input(&out, &[a.vectors.as_path()])?;
+    wordvec::io::OutputPath::new(&out)?;
+    let bar = progress_bar("indexing");
+    let idx = HnswIndex::build(&emb, params, Some(bar.as_ref()))?;
+    let t = Instant::now();
+    idx.save(&out)?;
+    eprintln!(
+        "indexed {} of {} words in {:.1} s, saved {} in {:.1} s",
+        idx.info().indexed,
+        emb.len(),
+        idx.info().build_seconds,
+        out.display(),
+        t.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+/// `index info`: the header's parameters.
+fn info(a: InfoArgs) -> Result<()> {
+    let info = open_graph(&a.index)?.info().clone();
+    if a.json {
+        return output::json(&info);
+    }
+    let bytes = std::fs::metadata(&a.index)?.len();
+    println!("index:            {}", a.index.display());
+    println!(
+        "vectors:          {} words x {} dims (fingerprint {})",
+        info.vocab_len, info.dims, info.fingerprint
+    );
+    println!("indexed:          {} words", info.indexed);
+    println!(
+        "M:                {} (link slots {} / {} on layer 0)",
+        info.m, info.slots, info.slots0
+    );
+    println!("ef_construction:  {}", info.ef_construction);
+    println!("ef_search:        {}", info.ef_search);
+    println!("build time:       {:.1} s", info.build_seconds);
+    println!(
+        "file:             {bytes} bytes ({:.1} per indexed word)",
+        bytes as f64 / info.indexed.max(1) as f64
+    );
+    Ok(())
+}
+
+/// `index verify`: every link checked.
+fn verify(a: InfoArgs) -> Result<()> {
+    let g = open_graph(&a.index)?;
+    g.verify()
+        .with_context(|| format!("verifying {}", a.index.display()))?;
+    println!(
+        "{}: every link of {} nodes checked",
+        a.index.display(),
+        g.len()
+    );
+    Ok(())
+}
+
+/// `index import`: an hnsw_rs index converted to wordvec's format.
+fn import(a: ImportArgs) -> Result<()> {
+    let emb = open_vectors(Some(&a.vectors), &a.load)?;
+    wordvec::io::check_not_input(&a.output, &[a.vectors.as_path()])?;
+    let t = Instant::now();
+    let idx = HnswIndex::import(&a.index, &emb)
+        .with_context(|| format!("importing {}", a.index.display()))?;
+    idx.save(&a.output)?;
+    eprintln!(
+        "converted {} ({} nodes) into {} in {:.1} s",
+        a.index.display(),
+        idx.info().indexed,
+        a.output.display(),
+        t.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+/// `index eval`: recall and queries per second over a range of ef.
+fn eval(a: EvalArgs) -> Result<()> {
+    let emb = open_vectors(Some(&a.vectors), &a.load)?;
+    let idx = open_index(&a.index, &emb)?;
+    let reports = recall(&emb, &idx, a.queries, a.k, &a.ef)?;
+    if a.json {
+        return output::json(&reports);
+    }
+    println!(
+        "recall@{} over {} word and {} analogy queries  [{}]",
+        a.k,
+        a.queries,
+        a.queries,
+        a.index.display()
+    );
+    println!(
+        "{:>6} {:>13} {:>16} {:>12} {:>14}",
+        "ef", "recall words", "recall analogy", "qps 1 thread", "qps all cores"
+    );
+    for r in reports {
+        println!(
+            "{:>6} {:>13.4} {:>16.4} {:>12.0} {:>14.0}",
+            r.ef, r.recall_words, r.recall_analogies, r.qps_one_thread, r.qps_all_threads
+        );
+    }
+    Ok(())
 }

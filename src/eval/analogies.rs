@@ -11,6 +11,7 @@
 //! does it): a missing a, b or c contributes its n-grams' vector, and a missing d can never be
 //! predicted (answers come from the vocabulary), so that question counts as wrong.
 
+use std::collections::HashMap;
 use std::path::Path;
 
 use rayon::prelude::*;
@@ -117,11 +118,6 @@ pub fn evaluate_analogies_with(
     path: &Path,
     opts: &AnalogyOptions,
 ) -> Result<AnalogyReport> {
-    let AnalogyOptions {
-        restrict_vocab,
-        case_insensitive,
-        oov_from_subwords,
-    } = *opts;
     let text = std::fs::read(path).map_err(|e| Error::io("cannot read", path, e))?;
     let text = String::from_utf8(text).map_err(|e| {
         Error::format(
@@ -131,122 +127,22 @@ pub fn evaluate_analogies_with(
             "analogy file is not UTF-8",
         )
     })?;
-    let vocab = eval_vocab(emb, restrict_vocab, case_insensitive);
-
-    let mut sections: Vec<Section> = Vec::new();
-    let mut questions = Vec::new();
-    let (mut total, mut oov) = (0usize, 0usize);
-    let mut offset = 0u64;
-    for (line_no, line) in text.split_inclusive('\n').enumerate() {
-        let at = offset;
-        offset += line.len() as u64;
-        if line.starts_with(": ") {
-            let name = line.trim_start_matches([':', ' ']).trim();
-            sections.push(Section {
-                section: name.to_owned(),
-                correct: 0,
-                incorrect: 0,
-            });
-            continue;
-        }
-        let Some(section) = sections.len().checked_sub(1) else {
-            return Err(Error::format(
-                path,
-                None,
-                at,
-                format!(
-                    "line {}: a question before any \": section\" line",
-                    line_no + 1
-                ),
-            ));
-        };
-        let raw: Vec<&str> = line.split_whitespace().collect();
-        let words: Vec<String> = raw
-            .iter()
-            .map(|w| {
-                if case_insensitive {
-                    w.to_uppercase()
-                } else {
-                    w.to_string()
-                }
-            })
-            .collect();
-        let Ok(words) = <[String; 4]>::try_from(words) else {
-            tracing::debug!(line = line_no + 1, "skipping invalid analogy line");
-            continue;
-        };
-        total += 1;
-        // A word's term: its row in the evaluated vocabulary, or (with `oov_from_subwords`) its
-        // n-grams' vector, from the word as the file writes it.
-        let term = |i: usize| -> Result<Option<Resolved>> {
-            if let Some(&r) = vocab.get(&words[i]) {
-                return Ok(Some(Resolved {
-                    vector: emb.unit_row(r),
-                    row: Some(r),
-                }));
-            }
-            if !oov_from_subwords {
-                return Ok(None);
-            }
-            Ok(emb
-                .subword_unit_vector(raw[i])?
-                .map(|vector| Resolved { vector, row: None }))
-        };
-        // d need not be computed, only to have a vector (a d outside the vocabulary is never
-        // predicted: the question counts as answered wrongly).
-        let answerable =
-            vocab.contains_key(&words[3]) || (oov_from_subwords && emb.has_vector(raw[3]));
-        match (term(0)?, term(1)?, term(2)?) {
-            (Some(a), Some(b), Some(c)) if answerable => questions.push(Question {
-                section,
-                terms: [a, b, c],
-                words,
-            }),
-            _ => oov += 1,
-        }
-    }
-
+    let evaluator = Evaluator {
+        emb,
+        vocab: eval_vocab(emb, opts.restrict_vocab, opts.case_insensitive),
+        opts: *opts,
+    };
+    let Parsed {
+        mut sections,
+        questions,
+        total,
+        oov,
+    } = evaluator.parse(&text, path)?;
     let answers: Vec<bool> = questions
         .par_iter()
-        .map(|q| {
-            let [a, b, c] = &q.terms;
-            let sims = emb.most_similar_resolved(
-                &[b.clone(), c.clone()],
-                std::slice::from_ref(a),
-                5,
-                Some(restrict_vocab),
-            )?;
-            let ignore = &q.words[..3];
-            let mut predicted = None;
-            for n in &sims {
-                let p = if case_insensitive {
-                    n.word.to_uppercase()
-                } else {
-                    n.word.clone()
-                };
-                let usable = vocab.contains_key(&p) && !ignore.contains(&p);
-                predicted = Some(p);
-                if usable {
-                    break;
-                }
-            }
-            Ok(predicted.as_deref() == Some(q.words[3].as_str()))
-        })
+        .map(|q| evaluator.answer(q))
         .collect::<Result<_>>()?;
-    let mut answered = Vec::with_capacity(questions.len());
-    for (q, ok) in questions.iter().zip(answers) {
-        let s = &mut sections[q.section];
-        if ok {
-            s.correct += 1;
-        } else {
-            s.incorrect += 1;
-        }
-        answered.push(Answered {
-            section: q.section,
-            words: q.words.clone(),
-            correct: ok,
-        });
-    }
+    let answered = tally(&mut sections, &questions, answers);
     let all = Section {
         section: "Total accuracy".to_owned(),
         correct: sections.iter().map(|s| s.correct).sum(),
@@ -266,4 +162,177 @@ pub fn evaluate_analogies_with(
             oov as f64 / total as f64 * 100.0
         },
     })
+}
+
+/// The questions of an analogy file.
+struct Parsed {
+    /// The file's sections, in order, with no answers counted yet.
+    sections: Vec<Section>,
+    /// The questions that can be answered.
+    questions: Vec<Question>,
+    /// Question lines read (valid ones).
+    total: usize,
+    /// Questions with a word outside the evaluated vocabulary.
+    oov: usize,
+}
+
+/// What a question line asks.
+enum Asked {
+    /// Not four words: skipped.
+    Malformed,
+    /// A word outside the evaluated vocabulary (and without n-gram vectors to stand for it).
+    OutOfVocabulary,
+    /// A question to answer.
+    Question(Box<Question>),
+}
+
+/// The vectors, the vocabulary that takes part, and the options of one evaluation.
+struct Evaluator<'e> {
+    emb: &'e Embeddings,
+    /// Each evaluated word (case-folded when case-insensitive) and its row.
+    vocab: HashMap<String, usize>,
+    opts: AnalogyOptions,
+}
+
+impl Evaluator<'_> {
+    /// The sections and questions of `text`, read from `path` (named by errors).
+    fn parse(&self, text: &str, path: &Path) -> Result<Parsed> {
+        let mut parsed = Parsed {
+            sections: Vec::new(),
+            questions: Vec::new(),
+            total: 0,
+            oov: 0,
+        };
+        let mut offset = 0u64;
+        for (line_no, line) in text.split_inclusive('\n').enumerate() {
+            let at = offset;
+            offset += line.len() as u64;
+            if line.starts_with(": ") {
+                let name = line.trim_start_matches([':', ' ']).trim();
+                parsed.sections.push(Section {
+                    section: name.to_owned(),
+                    correct: 0,
+                    incorrect: 0,
+                });
+                continue;
+            }
+            let Some(section) = parsed.sections.len().checked_sub(1) else {
+                return Err(Error::format(
+                    path,
+                    None,
+                    at,
+                    format!(
+                        "line {}: a question before any \": section\" line",
+                        line_no + 1
+                    ),
+                ));
+            };
+            match self.question(section, line)? {
+                Asked::Malformed => {
+                    tracing::debug!(line = line_no + 1, "skipping invalid analogy line");
+                }
+                Asked::OutOfVocabulary => {
+                    parsed.total += 1;
+                    parsed.oov += 1;
+                }
+                Asked::Question(q) => {
+                    parsed.total += 1;
+                    parsed.questions.push(*q);
+                }
+            }
+        }
+        Ok(parsed)
+    }
+
+    /// The question of `line`, in `section`.
+    fn question(&self, section: usize, line: &str) -> Result<Asked> {
+        let raw: Vec<&str> = line.split_whitespace().collect();
+        let words: Vec<String> = raw.iter().map(|w| self.fold(w)).collect();
+        let Ok(words) = <[String; 4]>::try_from(words) else {
+            return Ok(Asked::Malformed);
+        };
+        // d need not be computed, only to have a vector (a d outside the vocabulary is never
+        // predicted: the question counts as answered wrongly).
+        let answerable = self.vocab.contains_key(&words[3])
+            || (self.opts.oov_from_subwords && self.emb.has_vector(raw[3]));
+        let term = |i: usize| self.term(&words[i], raw[i]);
+        Ok(match (term(0)?, term(1)?, term(2)?) {
+            (Some(a), Some(b), Some(c)) if answerable => Asked::Question(Box::new(Question {
+                section,
+                terms: [a, b, c],
+                words,
+            })),
+            _ => Asked::OutOfVocabulary,
+        })
+    }
+
+    /// A word's term: its row in the evaluated vocabulary (`folded`: the word as evaluated),
+    /// or (with `oov_from_subwords`) its n-grams' vector, from the word as the file writes it
+    /// (`raw`).
+    fn term(&self, folded: &str, raw: &str) -> Result<Option<Resolved>> {
+        if let Some(&r) = self.vocab.get(folded) {
+            return Ok(Some(Resolved {
+                vector: self.emb.unit_row(r),
+                row: Some(r),
+            }));
+        }
+        if !self.opts.oov_from_subwords {
+            return Ok(None);
+        }
+        Ok(self
+            .emb
+            .subword_unit_vector(raw)?
+            .map(|vector| Resolved { vector, row: None }))
+    }
+
+    /// `word` upper-cased when the evaluation is case-insensitive.
+    fn fold(&self, word: &str) -> String {
+        if self.opts.case_insensitive {
+            word.to_uppercase()
+        } else {
+            word.to_owned()
+        }
+    }
+
+    /// Whether the answer to `q` is its expected word: the first of the five nearest to
+    /// `b + c - a` that is in the evaluated vocabulary and not a, b or c (else the last seen).
+    fn answer(&self, q: &Question) -> Result<bool> {
+        let [a, b, c] = &q.terms;
+        let sims = self.emb.most_similar_resolved(
+            &[b.clone(), c.clone()],
+            std::slice::from_ref(a),
+            5,
+            Some(self.opts.restrict_vocab),
+        )?;
+        let ignore = &q.words[..3];
+        let mut predicted = None;
+        for n in &sims {
+            let p = self.fold(&n.word);
+            let usable = self.vocab.contains_key(&p) && !ignore.contains(&p);
+            predicted = Some(p);
+            if usable {
+                break;
+            }
+        }
+        Ok(predicted.as_deref() == Some(q.words[3].as_str()))
+    }
+}
+
+/// Counts each question's answer in its section; the answered questions in file order.
+fn tally(sections: &mut [Section], questions: &[Question], answers: Vec<bool>) -> Vec<Answered> {
+    let mut answered = Vec::with_capacity(questions.len());
+    for (q, ok) in questions.iter().zip(answers) {
+        let s = &mut sections[q.section];
+        if ok {
+            s.correct += 1;
+        } else {
+            s.incorrect += 1;
+        }
+        answered.push(Answered {
+            section: q.section,
+            words: q.words.clone(),
+            correct: ok,
+        });
+    }
+    answered
 }
