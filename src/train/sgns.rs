@@ -223,17 +223,13 @@ unsafe fn train_targets<K: Kernels>(
     input: &[f32],
     neu1e: &mut [f32],
     out: &mut [f32],
+    targets: &mut Vec<(usize, f32)>,
     alpha: f32,
 ) {
-    for k in 0..=sh.negative {
-        let (target, label) = if k == 0 {
-            (word, 1.0)
-        } else {
-            match negative(sh, rng, word) {
-                Some(t) => (t, 0.0),
-                None => continue,
-            }
-        };
+    // The targets first (the random stream is the same: nothing else draws in between), so
+    // that their rows are on their way into the cache before the first is read.
+    draw_targets(sh, rng, word, targets);
+    for &(target, label) in targets.iter() {
         let l2 = sh.syn1.row(target);
         // SAFETY: the CPU supports K (this function's contract).
         unsafe {
@@ -250,6 +246,30 @@ unsafe fn train_targets<K: Kernels>(
     }
 }
 
+/// Prefetches the input rows of the window `lo..=hi` around `p` (see `Row::prefetch`).
+#[inline(always)]
+fn prefetch_contexts(sh: &Shared, sentence: &[u32], lo: usize, hi: usize, p: usize) {
+    for c in (lo..=hi).filter(|&c| c != p) {
+        sh.syn0.row(sentence[c] as usize).prefetch();
+    }
+}
+
+/// `word` (label 1) and `sh.negative` draws of negatives (label 0; a draw of `word` itself is
+/// skipped, as in the C tool) into `targets`, each row prefetched.
+#[inline(always)]
+fn draw_targets(sh: &Shared, rng: &mut Lcg, word: usize, targets: &mut Vec<(usize, f32)>) {
+    targets.clear();
+    targets.push((word, 1.0));
+    for _ in 0..sh.negative {
+        if let Some(t) = negative(sh, rng, word) {
+            targets.push((t, 0.0));
+        }
+    }
+    for &(t, _) in targets.iter() {
+        sh.syn1.row(t).prefetch();
+    }
+}
+
 /// Classic skip-gram: each context word's input vector against the centre word.
 ///
 /// # Safety
@@ -260,6 +280,7 @@ unsafe fn skipgram<K: Kernels>(sh: &Shared, s: &mut Scratch, rng: &mut Lcg, alph
     for p in 0..len {
         let word = s.sentence[p] as usize;
         let (lo, hi) = window(rng, sh.window, p, len);
+        prefetch_contexts(sh, &s.sentence, lo, hi, p);
         for c in lo..=hi {
             if c == p {
                 continue;
@@ -279,6 +300,7 @@ unsafe fn skipgram<K: Kernels>(sh: &Shared, s: &mut Scratch, rng: &mut Lcg, alph
                     &s.neu1,
                     &mut s.neu1e,
                     &mut s.wo[..d],
+                    &mut s.targets,
                     alpha,
                 );
                 K::axpy_into(1.0, &s.neu1e, l1);
@@ -303,6 +325,7 @@ unsafe fn skipgram_batched<K: Kernels>(
     for p in 0..len {
         let word = s.sentence[p] as usize;
         let (lo, hi) = window(rng, sh.window, p, len);
+        prefetch_contexts(sh, &s.sentence, lo, hi, p);
         s.contexts.clear();
         s.contexts.extend(
             (lo..=hi)
@@ -312,13 +335,7 @@ unsafe fn skipgram_batched<K: Kernels>(
         if s.contexts.is_empty() {
             continue;
         }
-        s.targets.clear();
-        s.targets.push((word, 1.0));
-        for _ in 0..sh.negative {
-            if let Some(t) = negative(sh, rng, word) {
-                s.targets.push((t, 0.0));
-            }
-        }
+        draw_targets(sh, rng, word, &mut s.targets);
         let (nc, nt) = (s.contexts.len(), s.targets.len());
         // Copy the context rows (nc x d): the output rows are updated from them after the
         // input rows have already moved.
@@ -393,6 +410,7 @@ unsafe fn cbow<K: Kernels>(sh: &Shared, s: &mut Scratch, rng: &mut Lcg, alpha: f
     for p in 0..len {
         let word = s.sentence[p] as usize;
         let (lo, hi) = window(rng, sh.window, p, len);
+        prefetch_contexts(sh, &s.sentence, lo, hi, p);
         s.neu1.fill(0.0);
         let mut cw = 0usize;
         for c in lo..=hi {
@@ -418,6 +436,7 @@ unsafe fn cbow<K: Kernels>(sh: &Shared, s: &mut Scratch, rng: &mut Lcg, alpha: f
                 &s.neu1,
                 &mut s.neu1e,
                 &mut s.wo[..sh.syn0.dims()],
+                &mut s.targets,
                 alpha,
             )
         };
