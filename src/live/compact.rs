@@ -2,13 +2,14 @@
 //!
 //! Steps (the crash-consistency argument is in the [module documentation](super)):
 //!
-//! 1. the view of the last acknowledged write (LSN `L`) is written as a native file
+//! 1. the view of the last write logged (LSN `L`), once synced, is written as a native file
 //!    `DIR/NAME.L.wvec`, with its int8 copy (`.i8`) when the base had one and its graph
 //!    (`.idx`, built from the new file) when the base had one; each file atomically and synced,
 //!    then the folder synced. Writes go on meanwhile.
 //! 2. the manifest `DIR/NAME.manifest` is replaced, atomically and durably, by one naming the
 //!    new file and `L`.
-//! 3. under the writer's lock: the records written since `L` are read back from the log, and a
+//! 3. under the writer's lock: the records written since `L` are read back from the log (from
+//!    the byte offset where `L`'s record ended, noted in step 1), and a
 //!    new log holding only them (its header's start LSN `L`) replaces the old, atomically and
 //!    durably; the delta is rebuilt over the new base from those records, and the new view is
 //!    published. A request in flight keeps the view it had (and so the old base, still mapped).
@@ -25,7 +26,7 @@ use crate::error::{Error, Result};
 
 use super::delta::Delta;
 use super::view::View;
-use super::wal::{self, Record, Wal};
+use super::wal::{self, Wal};
 use super::{apply, lock, open_base, LiveModel};
 
 const MANIFEST_HEAD: &str = "wordvec live manifest 1";
@@ -194,8 +195,15 @@ impl LiveModel {
     pub(crate) fn compact_until(&self, stop: Step) -> Result<Compacted> {
         let _one = lock(&self.compacting);
         let start = Instant::now();
-        let view = self.view();
+        // The last write logged, and where the log's next record will start: the records
+        // from there on are the ones the new log carries.
+        let (view, offset) = {
+            let w = lock(&self.writer);
+            (w.latest.clone(), w.wal.len())
+        };
         let lsn = view.lsn();
+        // A base must hold acknowledged writes only: wait for this one's sync.
+        self.wait_synced(lsn)?;
         if view.delta().is_empty() {
             return Ok(Compacted {
                 base: lock(&self.writer).base_file.clone(),
@@ -222,23 +230,23 @@ impl LiveModel {
         if stop == Step::Manifest {
             return Ok(done(&file));
         }
-        self.switch(searcher, &file, lsn)?;
+        self.switch(searcher, &file, lsn, offset)?;
         remove_stale(&self.dir, &self.name, Some(&file));
         tracing::info!(model = %self.name, base = %file.display(), lsn, rows = view.len(), seconds = start.elapsed().as_secs_f64(), "compacted");
         Ok(done(&file))
     }
 
     /// Step 3: a new log with the writes since `lsn`, and a delta over the new base.
-    fn switch(&self, base: Arc<crate::search::Searcher>, file: &Path, lsn: u64) -> Result<()> {
+    fn switch(
+        &self,
+        base: Arc<crate::search::Searcher>,
+        file: &Path,
+        lsn: u64,
+        offset: u64,
+    ) -> Result<()> {
         let mut w = lock(&self.writer);
         let dims = base.embeddings.dims();
-        let mut tail: Vec<Record> = Vec::new();
-        wal::replay(w.wal.path(), dims, |rec| {
-            if rec.lsn > lsn {
-                tail.push(rec);
-            }
-            Ok(())
-        })?;
+        let tail = wal::records_from(w.wal.path(), dims, offset, lsn)?;
         let mut delta = Delta::new(&base.embeddings);
         tail.iter()
             .for_each(|r| apply(&mut delta, &base.embeddings, &r.op));

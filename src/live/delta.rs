@@ -9,8 +9,12 @@
 //! - *Words* map to their current row and their *slot*, the place they take in the merged
 //!   order: `Base(i)` for a word of the base that was replaced (it keeps row `i`'s place), or
 //!   `New(seq)` for a word added after the base (they follow the base rows, in the order they
-//!   were added). The map is split in [`SHARDS`] shards, each behind an `Arc`, so a write copies
-//!   only the shards it touches.
+//!   were added). The map is split in [`SHARDS`] shards; each shard is a large map that changes
+//!   rarely and a small one of recent changes over it, both behind `Arc`s. A write copies the
+//!   small maps of the shards it touches; a small map grown past an eighth of its large one (and
+//!   past [`RECENT_MIN`]) is folded into a new large one. So a write copies, amortised, a few
+//!   entries per word written, whatever the delta's size (one map cloned whole per write made a
+//!   bulk load slow down as the delta grew).
 //! - *Tombstones* are a bitset over the base rows, in chunks behind `Arc`s: a set bit hides a
 //!   base row, deleted or replaced (a replaced row's word is in the map with slot `Base`).
 //!
@@ -27,6 +31,8 @@ use crate::embeddings::{row_norm, Embeddings};
 pub const CHUNK: usize = 256;
 /// Shards of the word map.
 pub const SHARDS: usize = 256;
+/// Recent changes a shard always takes before they are folded into its large map.
+pub const RECENT_MIN: usize = 64;
 /// Base rows per chunk of the tombstone bitset (64 words of 64 bits).
 const TOMB_CHUNK: usize = 4096;
 
@@ -46,6 +52,47 @@ pub(crate) struct Entry {
     pub slot: Slot,
 }
 
+/// One shard of the word map: `recent` changes (`None`: removed) over `settled` entries.
+#[derive(Debug, Clone, Default)]
+struct Shard {
+    settled: Arc<HashMap<Arc<str>, Entry>>,
+    recent: Arc<HashMap<Arc<str>, Option<Entry>>>,
+}
+
+impl Shard {
+    fn get_key_value(&self, word: &str) -> Option<(&Arc<str>, &Entry)> {
+        match self.recent.get_key_value(word) {
+            Some((k, e)) => e.as_ref().map(|e| (k, e)),
+            None => self.settled.get_key_value(word),
+        }
+    }
+
+    fn set(&mut self, word: Arc<str>, e: Option<Entry>) {
+        Arc::make_mut(&mut self.recent).insert(word, e);
+        if self.recent.len() > RECENT_MIN.max(self.settled.len() / 8) {
+            let settled = Arc::make_mut(&mut self.settled);
+            for (w, e) in std::mem::take(Arc::make_mut(&mut self.recent)) {
+                match e {
+                    Some(e) => settled.insert(w, e),
+                    None => settled.remove(&w),
+                };
+            }
+        }
+    }
+
+    fn iter(&self) -> impl Iterator<Item = (&Arc<str>, &Entry)> {
+        let recent = self
+            .recent
+            .iter()
+            .filter_map(|(w, e)| e.as_ref().map(|e| (w, e)));
+        let settled = self
+            .settled
+            .iter()
+            .filter(|(w, _)| !self.recent.contains_key(*w));
+        recent.chain(settled)
+    }
+}
+
 #[derive(Debug, Clone, Default)]
 struct Chunk {
     values: Vec<f32>,
@@ -62,7 +109,7 @@ pub(crate) struct Delta {
     base_len: usize,
     chunks: Vec<Arc<Chunk>>,
     rows: usize,
-    shards: Vec<Arc<HashMap<Arc<str>, Entry>>>,
+    shards: Vec<Shard>,
     words: usize,
     tombs: Vec<Arc<Vec<u64>>>,
     tombstones: usize,
@@ -83,7 +130,7 @@ impl Delta {
             base_len: n,
             chunks: Vec::new(),
             rows: 0,
-            shards: (0..SHARDS).map(|_| Arc::default()).collect(),
+            shards: vec![Shard::default(); SHARDS],
             words: 0,
             tombs: (0..n.div_ceil(TOMB_CHUNK))
                 .map(|_| Arc::new(vec![0u64; TOMB_CHUNK / 64]))
@@ -128,7 +175,9 @@ impl Delta {
 
     /// The entry of `word`, if it has a delta row.
     pub(crate) fn get(&self, word: &str) -> Option<Entry> {
-        self.shards[shard_of(word)].get(word).copied()
+        self.shards[shard_of(word)]
+            .get_key_value(word)
+            .map(|(_, e)| *e)
     }
 
     /// Every delta word and its entry, in no order.
@@ -206,15 +255,16 @@ impl Delta {
             }
         };
         let row = self.push_row(key.clone(), raw);
-        Arc::make_mut(&mut self.shards[shard]).insert(key, Entry { row, slot });
+        self.shards[shard].set(key, Some(Entry { row, slot }));
     }
 
     /// Removes `word` (nothing when it has no vector).
     pub(crate) fn delete(&mut self, base: &Embeddings, word: &str) {
         let shard = shard_of(word);
-        if self.shards[shard].contains_key(word) {
+        if let Some((key, _)) = self.shards[shard].get_key_value(word) {
             // A replaced base word's row stays hidden: its tombstone now means deleted.
-            Arc::make_mut(&mut self.shards[shard]).remove(word);
+            let key = key.clone();
+            self.shards[shard].set(key, None);
             self.words -= 1;
         } else if let Some(i) = base.index(word).filter(|&i| !self.is_tomb(i)) {
             self.set_tomb(i);

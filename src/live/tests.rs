@@ -634,3 +634,65 @@ fn logs_that_do_not_fit_the_base_are_refused() {
     .to_string();
     assert!(err.contains("starts after LSN 9"), "{err}");
 }
+
+/// Writers go on while compactions run: every acknowledged write is in the view after, and
+/// after a reopen.
+#[test]
+fn compaction_runs_beside_writers() {
+    let dir = tempfile::tempdir().unwrap();
+    let (model, _) = open_model(dir.path(), &list_base());
+    let model = Arc::new(model);
+    let writers: Vec<_> = (0..4)
+        .map(|t| {
+            let m = model.clone();
+            std::thread::spawn(move || {
+                for i in 0..60 {
+                    let word = format!("t{t}-{}", i % 25);
+                    if i % 7 == 6 {
+                        m.delete(vec![word]).unwrap();
+                    } else {
+                        m.upsert(vec![(word, vec![t as f32, i as f32, 1.0])])
+                            .unwrap();
+                    }
+                }
+            })
+        })
+        .collect();
+    let mut compactions = 0;
+    while writers.iter().any(|w| !w.is_finished()) || compactions < 2 {
+        if model.compact().unwrap().written {
+            compactions += 1;
+        }
+    }
+    writers.into_iter().for_each(|w| w.join().unwrap());
+    // The same writes, one thread after the other, on a list: each thread's words are its own,
+    // so the order between threads changes nothing but the rows' order.
+    let mut list = list_base();
+    for t in 0..4 {
+        for i in 0..60 {
+            let word = format!("t{t}-{}", i % 25);
+            let w = if i % 7 == 6 {
+                W::Del(word)
+            } else {
+                W::Up(word, vec![t as f32, i as f32, 1.0])
+            };
+            apply_list(&mut list, &w);
+        }
+    }
+    let sorted = |mut rows: Vec<(String, Vec<f32>)>| {
+        rows.sort_by(|a, b| a.0.cmp(&b.0));
+        rows.into_iter()
+            .map(|(w, v)| (w, v.iter().map(|x| (x * 1e4).round()).collect::<Vec<f32>>()))
+            .collect::<Vec<_>>()
+    };
+    let want = sorted(list);
+    let view = model.view();
+    assert_eq!(view.lsn(), 240);
+    assert_eq!(sorted(rows_of(&view)), want);
+    let before = rows_of(&view);
+    drop(view);
+    drop(Arc::into_inner(model).unwrap());
+    let (model, r) = open_model(dir.path(), &list_base());
+    assert_eq!(r.lsn, 240);
+    assert_eq!(rows_of(&model.view()), before);
+}

@@ -475,11 +475,34 @@ fn cut(file: &File, path: &Path, offset: u64, file_len: u64, reason: &str) -> Re
     );
     file.set_len(offset)
         .and_then(|_| file.sync_all())
-        .map_err(|e| Error::io("cannot cut the torn tail of the log", path, e))?;
-    let mut f = file;
-    f.seek(SeekFrom::Start(offset))
+        .map_err(|e| Error::io("cannot cut the torn tail of the log", path, e))
+}
+
+/// The records of the log at `path` from byte `offset` (a record boundary, just after the
+/// record with LSN `lsn`) to its end: the writes a compaction carries into the new log. Nothing
+/// is appended meanwhile, so a bad record here is an error, not a tail to cut.
+pub(crate) fn records_from(path: &Path, dims: usize, offset: u64, lsn: u64) -> Result<Vec<Record>> {
+    let mut file = File::open(path).map_err(|e| Error::io("cannot open the log", path, e))?;
+    let file_len = file
+        .metadata()
+        .map_err(|e| Error::io("cannot stat the log", path, e))?
+        .len();
+    read_header(&mut file, path, dims)?;
+    file.seek(SeekFrom::Start(offset))
         .map_err(|e| Error::io("cannot seek in the log", path, e))?;
-    Ok(())
+    let mut r = BufReader::with_capacity(1 << 20, file);
+    let (mut out, mut at, mut prev) = (Vec::new(), offset, lsn);
+    loop {
+        match next_record(&mut r, at, file_len, dims, prev) {
+            Ok(None) => return Ok(out),
+            Ok(Some((rec, n))) => {
+                at += n;
+                prev = rec.lsn;
+                out.push(rec);
+            }
+            Err(reason) => return Err(Error::format(path, None, at, reason)),
+        }
+    }
 }
 
 #[cfg(test)]
@@ -557,6 +580,10 @@ mod tests {
             err.contains("m.wal") && err.contains("3 dimensions"),
             "{err}"
         );
+        let after_two = HEADER_LEN + (encode(&recs[0]).len() + encode(&recs[1]).len()) as u64;
+        let tail = records_from(&p, 3, after_two, 2).unwrap();
+        assert_eq!(tail, [recs[2].clone(), recs[3].clone(), delete(5, &["b"])]);
+        assert!(records_from(&p, 3, after_two, 3).is_err());
     }
 
     #[test]
