@@ -271,6 +271,11 @@ impl Delta {
         }
     }
 
+    /// Rows stored (replaced ones too, until compaction).
+    pub(crate) fn rows(&self) -> usize {
+        self.rows
+    }
+
     /// Base rows.
     pub(crate) fn base_len(&self) -> usize {
         self.base_len

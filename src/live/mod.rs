@@ -177,6 +177,7 @@ pub struct ReplayReport {
 
 /// Sizes of a live model now.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct LiveStats {
     /// Rows of the base.
     pub base_rows: usize,
@@ -188,6 +189,14 @@ pub struct LiveStats {
     pub wal_bytes: u64,
     /// The last acknowledged write's LSN.
     pub lsn: u64,
+}
+
+impl LiveStats {
+    /// How far the model is from its base: rows in the delta and rows hidden, as a share of the
+    /// base's rows (for a policy that compacts past a share; 1 per row for an empty base).
+    pub fn delta_share(&self) -> f64 {
+        (self.delta_rows + self.tombstones) as f64 / self.base_rows.max(1) as f64
+    }
 }
 
 /// The writer's state: the log, the delta over the base, and the view of the last write (not
@@ -357,6 +366,17 @@ impl LiveModel {
         &self.name
     }
 
+    /// The model's log (`DIR/NAME.wal`).
+    pub fn wal_path(&self) -> PathBuf {
+        lock(&self.writer).wal.path().to_owned()
+    }
+
+    /// The file the base was read from, when it was read from one (the manifest's after a
+    /// compaction).
+    pub fn base_file(&self) -> Option<PathBuf> {
+        lock(&self.writer).base_file.clone()
+    }
+
     /// The snapshot a reader answers from: every acknowledged write, nothing that was not.
     pub fn view(&self) -> Arc<View> {
         lock(&self.published).clone()
@@ -420,12 +440,24 @@ impl LiveModel {
         }
         let bytes = words.saturating_add(items.len().saturating_mul(4 * dims));
         crate::limits::at_most("bytes in one write", bytes, MAX_WRITE_BYTES)?;
+        // Merged rows are numbered in 32 bits, as a vocabulary's are: compaction makes room.
+        let stored = {
+            let w = lock(&self.writer);
+            w.delta.base_len() + w.delta.rows()
+        };
+        if stored.saturating_add(items.len()) >= u32::MAX as usize {
+            return Err(Error::invalid(format!(
+                "model {:?} holds {stored} rows with its delta: compact it before writing more",
+                self.name
+            )));
+        }
         Ok(())
     }
 
     /// Adds words with their raw vectors, or replaces the vectors of words already there (in
     /// place). The batch is checked whole first: a bad one changes nothing. Acknowledged once
-    /// its log record is synced.
+    /// its log record is synced: the call blocks on the disk (an async server calls it from a
+    /// blocking task), and views from then on hold the write.
     pub fn upsert(&self, items: Vec<(String, Vec<f32>)>) -> Result<Ack> {
         self.check_upsert(&items)?;
         let count = items.len();

@@ -188,6 +188,7 @@ proptest! {
     }
 }
 
+#[cfg(feature = "index")]
 /// Deterministic pseudo-random values in -1..1.
 fn noise(seed: u64, n: usize) -> Vec<f32> {
     let mut s = seed
@@ -203,6 +204,7 @@ fn noise(seed: u64, n: usize) -> Vec<f32> {
         .collect()
 }
 
+#[cfg(feature = "index")]
 fn big_list(n: usize, dims: usize, seed: u64) -> Vec<(String, Vec<f32>)> {
     let v = noise(seed, n * dims);
     (0..n)
@@ -210,6 +212,7 @@ fn big_list(n: usize, dims: usize, seed: u64) -> Vec<(String, Vec<f32>)> {
         .collect()
 }
 
+#[cfg(feature = "index")]
 fn some_writes(n: usize, dims: usize) -> Vec<W> {
     let v = noise(99, 200 * dims);
     (0..200)
@@ -695,4 +698,19 @@ fn compaction_runs_beside_writers() {
     let (model, r) = open_model(dir.path(), &list_base());
     assert_eq!(r.lsn, 240);
     assert_eq!(rows_of(&model.view()), before);
+}
+
+#[test]
+fn models_and_views_go_between_threads() {
+    fn shared<T: Send + Sync>() {}
+    shared::<LiveModel>();
+    shared::<View>();
+    let s = LiveStats {
+        base_rows: 200,
+        delta_rows: 30,
+        tombstones: 20,
+        wal_bytes: 0,
+        lsn: 0,
+    };
+    assert_eq!(s.delta_share(), 0.25);
 }
