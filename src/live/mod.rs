@@ -301,7 +301,6 @@ impl LiveModel {
         std::fs::create_dir_all(wal_dir)
             .map_err(|e| Error::io("cannot create the log folder", wal_dir, e))?;
         let manifest = compact::read_manifest(wal_dir, name)?;
-        compact::remove_stale(wal_dir, name, manifest.as_ref().map(|m| m.base.as_path()));
         let (searcher, base_file, base_lsn) = match (&manifest, base) {
             (Some(m), _) => (open_base(&m.base)?, Some(m.base.clone()), m.lsn),
             (None, Base::Path(p)) => (open_base(&p)?, Some(p), 0),
@@ -326,6 +325,9 @@ impl LiveModel {
                 format!("the log starts after LSN {}, but its base holds writes up to LSN {base_lsn} only: writes would be missing (was the manifest or a compacted file removed?)", r.start_lsn),
             ));
         }
+        // Only now that the log fits the base: files of a compaction killed before its manifest
+        // (or of the generation one replaced) are left over.
+        compact::remove_stale(wal_dir, name, manifest.as_ref().map(|m| m.base.as_path()));
         let lsn = r.last_lsn.max(base_lsn);
         let report = ReplayReport {
             base: base_file.clone(),

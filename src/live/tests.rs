@@ -714,3 +714,32 @@ fn models_and_views_go_between_threads() {
     };
     assert_eq!(s.delta_share(), 0.25);
 }
+
+/// A folder whose manifest was removed after a compaction: the log starts after the base, so
+/// the model is refused, and the compacted file is kept for the operator.
+#[test]
+fn a_lost_manifest_is_refused_and_its_files_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    let (model, _) = open_model(dir.path(), &list_base());
+    for w in small_writes() {
+        send(&model, &w);
+    }
+    assert!(model.compact().unwrap().written);
+    assert_eq!(model.base_file(), Some(dir.path().join("m.7.wvec")));
+    drop(model);
+    std::fs::remove_file(dir.path().join("m.manifest")).unwrap();
+    let base = Searcher::exact(emb_of(&list_base()));
+    let err = LiveModel::open(
+        "m",
+        Base::Searcher(base),
+        dir.path(),
+        LiveOptions::default(),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        err.contains("m.wal") && err.contains("starts after LSN 7"),
+        "{err}"
+    );
+    assert!(dir.path().join("m.7.wvec").exists());
+}
