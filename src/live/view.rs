@@ -294,10 +294,9 @@ impl View {
 
     /// Words in the view.
     pub fn len(&self) -> usize {
-        if self.delta.is_empty() {
-            return self.base_rows();
-        }
-        self.embeddings().len()
+        // Every hidden base row is replaced (a word of the delta) or deleted; every word of the
+        // delta replaces one or is new.
+        self.base_rows() - self.tombstones() + self.delta_rows()
     }
 
     /// True when the view holds no word.
