@@ -195,11 +195,17 @@ impl LiveModel {
     pub(crate) fn compact_until(&self, stop: Step) -> Result<Compacted> {
         let _one = lock(&self.compacting);
         let start = Instant::now();
+        let Some(dir) = self.dir.clone() else {
+            return Err(Error::invalid(format!(
+                "model {:?} is in memory only: it has no log folder to compact into (save its view instead)",
+                self.name
+            )));
+        };
         // The last write logged, and where the log's next record will start: the records
         // from there on are the ones the new log carries.
         let (view, offset) = {
             let w = lock(&self.writer);
-            (w.latest.clone(), w.wal.len())
+            (w.latest.clone(), w.wal.as_ref().map_or(0, Wal::len))
         };
         let lsn = view.lsn();
         // A base must hold acknowledged writes only: wait for this one's sync.
@@ -213,7 +219,7 @@ impl LiveModel {
                 seconds: start.elapsed().as_secs_f64(),
             });
         }
-        let file = generation_file(&self.dir, &self.name, lsn);
+        let file = generation_file(&dir, &self.name, lsn);
         write_generation(&view, &file)?;
         let done = |file: &Path| Compacted {
             base: Some(file.to_owned()),
@@ -226,12 +232,12 @@ impl LiveModel {
             return Ok(done(&file));
         }
         let searcher = Arc::new(open_base(&file)?);
-        write_manifest(&self.dir, &self.name, &file, lsn)?;
+        write_manifest(&dir, &self.name, &file, lsn)?;
         if stop == Step::Manifest {
             return Ok(done(&file));
         }
         self.switch(searcher, &file, lsn, offset)?;
-        remove_stale(&self.dir, &self.name, Some(&file));
+        remove_stale(&dir, &self.name, Some(&file));
         tracing::info!(model = %self.name, base = %file.display(), lsn, rows = view.len(), seconds = start.elapsed().as_secs_f64(), "compacted");
         Ok(done(&file))
     }
@@ -246,11 +252,17 @@ impl LiveModel {
     ) -> Result<()> {
         let mut w = lock(&self.writer);
         let dims = base.embeddings.dims();
-        let tail = wal::records_from(w.wal.path(), dims, offset, lsn)?;
+        let path = w
+            .wal
+            .as_ref()
+            .expect("a model with a log folder has a log")
+            .path()
+            .to_owned();
+        let tail = wal::records_from(&path, dims, offset, lsn)?;
         let mut delta = Delta::new(&base.embeddings);
         tail.iter()
             .for_each(|r| apply(&mut delta, &base.embeddings, &r.op));
-        let wal = match Wal::create_with(w.wal.path(), dims, lsn, &tail) {
+        let wal = match Wal::create_with(&path, dims, lsn, &tail) {
             Ok(wal) => wal,
             Err(e) => {
                 // The old log may or may not have been replaced: no write may go on.
@@ -259,15 +271,8 @@ impl LiveModel {
             }
         };
         let last = wal.last_lsn();
-        let view = Arc::new(View::new(base.clone(), Arc::new(delta.clone()), last));
-        *w = super::Writer {
-            wal,
-            base,
-            base_file: Some(file.to_owned()),
-            delta,
-            latest: view.clone(),
-            broken: None,
-        };
+        *w = super::Writer::new(Some(wal), base, Some(file.to_owned()), delta, last);
+        let view = w.latest.clone();
         // The new log is synced whole: every write in it is durable.
         let mut s = lock(&self.sync);
         s.synced = s.synced.max(last);

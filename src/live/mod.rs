@@ -185,7 +185,7 @@ pub struct LiveStats {
     pub delta_rows: usize,
     /// Base rows hidden by a delete or a replacement.
     pub tombstones: usize,
-    /// The log's length in bytes.
+    /// The log's length in bytes (0 in memory only).
     pub wal_bytes: u64,
     /// The last acknowledged write's LSN.
     pub lsn: u64,
@@ -202,7 +202,8 @@ impl LiveStats {
 /// The writer's state: the log, the delta over the base, and the view of the last write (not
 /// yet published when its sync is still to come).
 struct Writer {
-    wal: Wal,
+    /// None for a model in memory only.
+    wal: Option<Wal>,
     base: Arc<Searcher>,
     base_file: Option<PathBuf>,
     delta: Delta,
@@ -210,6 +211,26 @@ struct Writer {
     /// Set when a sync failed: what the log holds is then uncertain, and writes are refused
     /// until the model is opened again.
     broken: Option<String>,
+}
+
+impl Writer {
+    fn new(
+        wal: Option<Wal>,
+        base: Arc<Searcher>,
+        base_file: Option<PathBuf>,
+        delta: Delta,
+        lsn: u64,
+    ) -> Writer {
+        let latest = Arc::new(View::new(base.clone(), Arc::new(delta.clone()), lsn));
+        Writer {
+            wal,
+            base,
+            base_file,
+            delta,
+            latest,
+            broken: None,
+        }
+    }
 }
 
 #[derive(Default)]
@@ -221,7 +242,8 @@ struct SyncState {
 /// A model that takes writes (see the module documentation).
 pub struct LiveModel {
     name: String,
-    dir: PathBuf,
+    /// The log folder; none for a model in memory only.
+    dir: Option<PathBuf>,
     opts: LiveOptions,
     writer: Mutex<Writer>,
     sync: Mutex<SyncState>,
@@ -339,28 +361,40 @@ impl LiveModel {
             truncated: r.truncated,
         };
         tracing::info!(model = name, log = %wal_path.display(), records = r.records, applied, lsn, "replayed the log");
-        let latest = Arc::new(View::new(base.clone(), Arc::new(delta.clone()), lsn));
-        let model = LiveModel {
+        let writer = Writer::new(Some(wal), base, base_file, delta, lsn);
+        Ok((
+            LiveModel::assemble(name, Some(wal_dir), opts, writer),
+            report,
+        ))
+    }
+
+    /// A live model in memory only, over `base`: writes are checked and applied as
+    /// [`open`](Self::open)'s are, and seen by the next view, but no log keeps them (a program
+    /// that edits vectors and then saves [`View::embeddings`] with [`crate::save`]). It cannot be
+    /// compacted.
+    pub fn in_memory(name: &str, base: Searcher, opts: LiveOptions) -> Result<LiveModel> {
+        check_name(name)?;
+        let base = Arc::new(base);
+        let delta = Delta::new(&base.embeddings);
+        let writer = Writer::new(None, base, None, delta, 0);
+        Ok(LiveModel::assemble(name, None, opts, writer))
+    }
+
+    fn assemble(name: &str, dir: Option<&Path>, opts: LiveOptions, w: Writer) -> LiveModel {
+        let latest = w.latest.clone();
+        LiveModel {
             name: name.to_owned(),
-            dir: wal_dir.to_owned(),
+            dir: dir.map(Path::to_owned),
             opts,
-            writer: Mutex::new(Writer {
-                wal,
-                base,
-                base_file,
-                delta,
-                latest: latest.clone(),
-                broken: None,
-            }),
             sync: Mutex::new(SyncState {
-                synced: lsn,
+                synced: latest.lsn(),
                 syncing: false,
             }),
+            writer: Mutex::new(w),
             synced: Condvar::new(),
             published: Mutex::new(latest),
             compacting: Mutex::new(()),
-        };
-        Ok((model, report))
+        }
     }
 
     /// The model's name.
@@ -368,9 +402,9 @@ impl LiveModel {
         &self.name
     }
 
-    /// The model's log (`DIR/NAME.wal`).
-    pub fn wal_path(&self) -> PathBuf {
-        lock(&self.writer).wal.path().to_owned()
+    /// The model's log (`DIR/NAME.wal`); none for a model in memory only.
+    pub fn wal_path(&self) -> Option<PathBuf> {
+        lock(&self.writer).wal.as_ref().map(|w| w.path().to_owned())
     }
 
     /// The file the base was read from, when it was read from one (the manifest's after a
@@ -387,7 +421,7 @@ impl LiveModel {
     /// Sizes now.
     pub fn stats(&self) -> LiveStats {
         let view = self.view();
-        let wal_bytes = lock(&self.writer).wal.len();
+        let wal_bytes = lock(&self.writer).wal.as_ref().map_or(0, Wal::len);
         LiveStats {
             base_rows: view.base_rows(),
             delta_rows: view.delta_rows(),
@@ -486,13 +520,23 @@ impl LiveModel {
                 )));
             }
             let rec = Record {
-                lsn: w.wal.last_lsn() + 1,
+                lsn: w.latest.lsn() + 1,
                 op,
             };
-            w.wal.append(&rec)?;
+            if let Some(wal) = &mut w.wal {
+                wal.append(&rec)?;
+            }
             let base = w.base.clone();
             apply(&mut w.delta, &base.embeddings, &rec.op);
             w.latest = Arc::new(View::new(base, Arc::new(w.delta.clone()), rec.lsn));
+            if w.wal.is_none() {
+                // Nothing to sync: seen at once.
+                self.publish(w.latest.clone());
+                return Ok(Ack {
+                    count,
+                    lsn: rec.lsn,
+                });
+            }
             rec.lsn
         };
         self.wait_synced(lsn)?;
@@ -535,11 +579,11 @@ impl LiveModel {
                     self.name
                 )));
             }
-            (
-                w.wal.sync_handle()?,
-                w.wal.path().to_owned(),
-                w.latest.clone(),
-            )
+            let wal = w
+                .wal
+                .as_ref()
+                .expect("a model in memory publishes without a sync");
+            (wal.sync_handle()?, wal.path().to_owned(), w.latest.clone())
         };
         if let Err(e) = file.sync_data() {
             let err = Error::io("cannot sync the log", &path, e);

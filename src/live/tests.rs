@@ -743,3 +743,33 @@ fn a_lost_manifest_is_refused_and_its_files_kept() {
     );
     assert!(dir.path().join("m.7.wvec").exists());
 }
+
+#[test]
+fn a_model_in_memory_takes_writes_and_saves_its_view() {
+    let mut list = list_base();
+    let model =
+        LiveModel::in_memory("m", Searcher::exact(emb_of(&list)), LiveOptions::default()).unwrap();
+    for (i, w) in small_writes().iter().enumerate() {
+        assert_eq!(send(&model, w).lsn, i as u64 + 1);
+        apply_list(&mut list, w);
+        assert_eq!(rows_of(&model.view()), list);
+    }
+    check_against_list(&model.view(), &list, &[0.0, 1.0, 1.0]);
+    assert!(model.upsert(vec![("x".into(), vec![1.0])]).is_err());
+    assert_eq!((model.wal_path(), model.stats().wal_bytes), (None, 0));
+    let err = model.compact().unwrap_err().to_string();
+    assert!(err.contains("in memory only"), "{err}");
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("saved.txt");
+    crate::save(
+        model.view().embeddings(),
+        &p,
+        crate::Format::Word2VecText,
+        &Default::default(),
+    )
+    .unwrap();
+    let back = crate::load(&p, &Default::default()).unwrap();
+    let words: Vec<&str> = (0..back.len()).map(|i| back.word(i)).collect();
+    let want: Vec<&str> = list.iter().map(|(w, _)| w.as_str()).collect();
+    assert_eq!(words, want);
+}
