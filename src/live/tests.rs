@@ -773,3 +773,29 @@ fn a_model_in_memory_takes_writes_and_saves_its_view() {
     let want: Vec<&str> = list.iter().map(|(w, _)| w.as_str()).collect();
     assert_eq!(words, want);
 }
+
+/// Over a fastText model, a view answers words outside its vocabulary from the base's n-grams,
+/// deleted words included, as the compacted file (which keeps the n-grams) will.
+#[test]
+fn fasttext_words_outside_the_vocabulary_keep_their_ngram_vectors() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/fasttext/ft-sg.bin");
+    let emb = crate::load(&path, &Default::default()).unwrap();
+    let (gone, dims) = (emb.word(3).to_owned(), emb.dims());
+    let oov = "qwertyzz";
+    let want_oov = emb.vector(oov).unwrap();
+    let want_gone = emb.subword_vector(&gone).unwrap().unwrap();
+    let model = LiveModel::in_memory("ft", Searcher::exact(emb), LiveOptions::default()).unwrap();
+    model.delete(vec![gone.clone()]).unwrap();
+    model
+        .upsert(vec![("added".into(), vec![0.5; dims])])
+        .unwrap();
+    let view = model.view();
+    assert!(!view.contains(&gone) && view.contains("added"));
+    assert_eq!(view.vector(oov).unwrap(), want_oov);
+    assert_eq!(view.vector(&gone).unwrap(), want_gone);
+    let best = view
+        .search(&Query::new(&[Term::Word(oov)], &[], 5))
+        .unwrap();
+    assert_eq!(best.len(), 5);
+    assert!(best.iter().all(|n| n.word != gone));
+}
