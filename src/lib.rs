@@ -25,8 +25,8 @@
 //! | `hnsw-rs` | hnsw_rs as alternative builder and parity reference | 91 |
 //! | `train` | `train`: skip-gram and CBOW with negative sampling | 43 |
 //! | `classify` | `classify`: the embedding-MLP text classifier | 79 |
-//! | `live` | `live`: writes to a served model (log, delta, compaction) | 36 |
-//! | `server` | `server`: the gRPC daemon and its HTTP/JSON gateway (with `index` and `classify`) | 186 |
+//! | `live` | `live`: writes to a served model (log, delta, compaction) | the core's |
+//! | `server` | `server`: the gRPC daemon and its HTTP/JSON gateway (with `index`, `classify` and `live`) | 186 |
 //! | `cli` (default) | the `wordvec` program: every layer, clap, indicatif | 236 |
 //! | `cuda` | GPU training (with `train`) | 45 |
 //!
