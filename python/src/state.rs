@@ -48,6 +48,22 @@ impl Current<'_> {
         }
     }
 
+    /// Rows, without merging the vocabulary of a view.
+    pub(crate) fn len(&self) -> usize {
+        match self {
+            Current::Base(s) => s.embeddings.len(),
+            Current::View(v) => v.len(),
+        }
+    }
+
+    /// Whether `word` is in the vocabulary, without merging the vocabulary of a view.
+    pub(crate) fn contains(&self, word: &str) -> bool {
+        match self {
+            Current::Base(s) => s.embeddings.index(word).is_some(),
+            Current::View(v) => v.contains(word),
+        }
+    }
+
     /// Whether the rows are those of the vectors as opened: no write changed them.
     pub(crate) fn unmodified(&self) -> bool {
         match self {

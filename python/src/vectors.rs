@@ -13,7 +13,8 @@ use std::sync::{Arc, PoisonError, RwLock, RwLockWriteGuard};
 use pyo3::exceptions::{PyIndexError, PyValueError};
 use pyo3::prelude::*;
 use wordvec::index::HnswIndex;
-use wordvec::limits::{DEFAULT_MAX_WORD_BYTES, MAX_WRITE_BYTES, MAX_WRITE_WORDS};
+use wordvec::limits::{MAX_WRITE_BYTES, MAX_WRITE_WORDS};
+use wordvec::live::LiveOptions;
 use wordvec::search::Searcher;
 use wordvec::storage::Rows;
 use wordvec::{Embeddings, LoadOptions, SaveOptions};
@@ -115,7 +116,8 @@ impl Vectors {
                 .collect()
         };
         let (count, dims) = (items.len(), model.view().dims());
-        let per_write = (MAX_WRITE_BYTES / (4 * dims + max_word_bytes())).clamp(1, MAX_WRITE_WORDS);
+        let longest = items.iter().map(|(w, _)| w.len()).max().unwrap_or(0);
+        let per_write = (MAX_WRITE_BYTES / (4 * dims + longest)).clamp(1, MAX_WRITE_WORDS);
         let mut items = items.into_iter().peekable();
         while items.peek().is_some() {
             model.upsert(items.by_ref().take(per_write).collect())?;
@@ -124,18 +126,14 @@ impl Vectors {
     }
 }
 
-/// The longest word a write takes (the library's default for a live model).
-fn max_word_bytes() -> usize {
-    DEFAULT_MAX_WORD_BYTES
-}
-
-/// The live model's checks of words, done on the whole call before its first batch is written.
+/// The live model's checks of words (the longest its default options take), done on the whole
+/// call before its first batch is written.
 fn check_words(items: &[(String, Vec<f32>)]) -> wordvec::Result<()> {
+    let max = LiveOptions::default().max_word_bytes;
     for (w, _) in items {
-        if w.is_empty() || w.len() > max_word_bytes() {
+        if w.is_empty() || w.len() > max {
             return Err(wordvec::Error::InvalidArgument(format!(
-                "a key must be a word of 1 to {} bytes, not {:?}",
-                max_word_bytes(),
+                "a key must be a word of 1 to {max} bytes, not {:?}",
                 wordvec::limits::echo(w)
             )));
         }
@@ -274,7 +272,12 @@ impl Vectors {
     }
 
     fn __len__(&self, py: Python<'_>) -> usize {
-        self.emb(py, |e| e.len())
+        self.with(py, |c| c.len())
+    }
+
+    /// Whether `word` is in the vocabulary.
+    fn contains(&self, py: Python<'_>, word: &str) -> bool {
+        self.with(py, |c| c.contains(word))
     }
 
     /// Dimensions.

@@ -272,7 +272,7 @@ class KeyedVectors:
         return len(self._v)
 
     def __contains__(self, key: Any) -> bool:
-        return isinstance(key, str) and self._v.index_of(key) is not None
+        return isinstance(key, str) and self._v.contains(key)
 
     def has_index_for(self, key: Any) -> bool:
         """Whether ``key`` is in the vocabulary."""
