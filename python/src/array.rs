@@ -3,9 +3,9 @@
 
 use std::sync::{Arc, RwLock};
 
+use crate::state::State;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyTuple};
-use wordvec::search::Searcher;
 
 /// What owns the memory an [`Array`] points into: held, never read, so that the memory lives
 /// as long as the array.
@@ -14,9 +14,11 @@ pub(crate) enum Owner {
     /// Floats of its own.
     Floats(Vec<f32>),
     /// Rows of a set of embeddings (mapped from a file, or held in memory), kept alive here.
-    /// The binding never replaces a searcher's embeddings (only its index), so the rows stay
-    /// where they are for as long as this is held.
-    Rows(Arc<RwLock<Searcher>>),
+    /// The binding never replaces or drops the vectors a state was made with: it sets their
+    /// index, or moves them, unchanged, into the live model that the same state then holds (a
+    /// move that leaves the rows where they are), so the rows stay put for as long as this is
+    /// held.
+    Rows(Arc<RwLock<State>>),
 }
 
 /// A read-only `float32` array that NumPy reads in place: `numpy.asarray(a)` makes an array whose

@@ -8,7 +8,8 @@
 //! match gensim line by line; `wordvec/_wordvec.pyi` describes this module for type checkers.
 //!
 //! One module per concept: [`vectors`] (a set of vectors and its index, held as the library's
-//! `Searcher`), [`search`] (similarity queries), [`index`], [`eval`] (gensim's evaluations),
+//! `Searcher`), [`state`] (the vectors as opened, or an in-memory live model over them once written to),
+//! [`search`] (similarity queries), [`index`], [`eval`] (gensim's evaluations),
 //! [`training`] (word2vec), [`classifier`], [`array`], [`progress`] (callbacks) and [`errors`]
 //! (exceptions and argument conversions). The decisions are the library's: the binding converts
 //! arguments and answers, and decides nothing the command line decides too.
@@ -23,6 +24,7 @@ mod eval;
 mod index;
 mod progress;
 mod search;
+mod state;
 mod training;
 mod vectors;
 

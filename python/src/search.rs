@@ -1,10 +1,11 @@
 //! Similarity queries: a Python call's arguments as the library's [`Query`], answered by the
-//! library's [`Searcher`] (which chooses between the exact scan and the index, exactly as the
+//! library's searcher, or a live model's view after a write (which chooses between the exact scan and the index, exactly as the
 //! command line and the daemon do).
 
-use wordvec::search::{Filter, Mode, Query, Searcher};
+use wordvec::search::{Filter, Mode, Query};
 
 use crate::errors::{as_terms, PyTerm};
+use crate::state::Current;
 
 /// One `most_similar` call, converted from Python and ready to run without the GIL.
 pub(crate) struct Request {
@@ -22,11 +23,11 @@ pub(crate) struct Request {
 }
 
 impl Request {
-    /// The `(word, score)` pairs `s` answers.
-    pub(crate) fn answer(&self, s: &Searcher) -> wordvec::Result<Vec<(String, f32)>> {
+    /// The `(word, score)` pairs `c` answers.
+    pub(crate) fn answer(&self, c: &Current<'_>) -> wordvec::Result<Vec<(String, f32)>> {
         let filter = if self.allow.is_some() || self.deny.is_some() {
             Filter::from_words(
-                &s.embeddings,
+                c.embeddings(),
                 self.allow.as_deref(),
                 self.deny.as_deref().unwrap_or(&[]),
             )?
@@ -40,7 +41,7 @@ impl Request {
             .restrict_vocab(self.restrict_vocab)
             .mode(self.mode)
             .ef(self.ef);
-        let found = s.search(&q)?;
+        let found = c.search(&q)?;
         Ok(found.into_iter().map(|n| (n.word, n.score)).collect())
     }
 }

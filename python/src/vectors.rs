@@ -1,17 +1,20 @@
 //! [`Vectors`]: a set of word vectors and its optional HNSW index, held as the library's
-//! [`Searcher`], the one place that decides between the exact scan and the index.
+//! [`Searcher`], the one place that decides between the exact scan and the index; written to
+//! (gensim's `add_vectors`), an in-memory live model over it ([`crate::state`]).
 //!
-//! The searcher sits behind a lock because an index can be built or loaded after the vectors
-//! are. Every lock is taken with the GIL released ([`Vectors::with`], [`Vectors::set_index`]),
-//! so a thread waiting for the lock never holds the GIL that a lock holder's progress callback
-//! needs.
+//! The state sits behind a lock because an index can be built or loaded after the vectors are,
+//! and a write changes it. Every lock is taken with the GIL released ([`Vectors::with`],
+//! [`Vectors::set_index`], [`Vectors::add`]), so a thread waiting for the lock never holds the
+//! GIL that a lock holder's progress callback needs.
 
 use std::path::PathBuf;
-use std::sync::{Arc, PoisonError, RwLock};
+use std::sync::{Arc, PoisonError, RwLock, RwLockWriteGuard};
 
 use pyo3::exceptions::{PyIndexError, PyValueError};
 use pyo3::prelude::*;
 use wordvec::index::HnswIndex;
+use wordvec::limits::{MAX_WRITE_BYTES, MAX_WRITE_WORDS};
+use wordvec::live::LiveOptions;
 use wordvec::search::Searcher;
 use wordvec::storage::Rows;
 use wordvec::{Embeddings, LoadOptions, SaveOptions};
@@ -19,11 +22,12 @@ use wordvec::{Embeddings, LoadOptions, SaveOptions};
 use crate::array::{Array, Owner};
 use crate::errors::{floats, format_arg, py_err, unicode_errors};
 use crate::progress::PyProgress;
+use crate::state::{Current, State};
 
 /// A set of word vectors, with an optional HNSW index.
 #[pyclass(frozen, module = "wordvec._wordvec")]
 pub struct Vectors {
-    searcher: Arc<RwLock<Searcher>>,
+    state: Arc<RwLock<State>>,
 }
 
 impl Vectors {
@@ -31,49 +35,110 @@ impl Vectors {
         let mut searcher = Searcher::exact(emb);
         searcher.index = index;
         Vectors {
-            searcher: Arc::new(RwLock::new(searcher)),
+            state: Arc::new(RwLock::new(State::Frozen(searcher))),
         }
     }
 
-    /// Runs `f` on the searcher with the GIL released. A panic in an earlier holder leaves the
-    /// searcher as it was (only `set_index` writes, in one assignment), so a poisoned lock is
-    /// used as is.
-    pub(crate) fn with<R: Send>(&self, py: Python<'_>, f: impl FnOnce(&Searcher) -> R + Send) -> R {
-        py.detach(|| f(&self.searcher.read().unwrap_or_else(PoisonError::into_inner)))
+    /// Runs `f` on what a call reads now (the vectors as opened, or the live model's merged
+    /// rows) with the GIL released. A panic in an earlier holder leaves the state as it was
+    /// (writers change it in single assignments, and the live model keeps its own invariants),
+    /// so a poisoned lock is used as is.
+    pub(crate) fn with<R: Send>(
+        &self,
+        py: Python<'_>,
+        f: impl FnOnce(&Current<'_>) -> R + Send,
+    ) -> R {
+        py.detach(|| {
+            let state = self.state.read().unwrap_or_else(PoisonError::into_inner);
+            f(&state.current())
+        })
     }
 
-    /// Runs `f` on the embeddings with the GIL released.
+    /// Runs `f` on the embeddings (the merged rows after a write) with the GIL released.
     pub(crate) fn emb<R: Send>(
         &self,
         py: Python<'_>,
         f: impl FnOnce(&Embeddings) -> R + Send,
     ) -> R {
-        self.with(py, |s| f(&s.embeddings))
+        self.with(py, |c| f(c.embeddings()))
     }
 
-    /// Replaces the index, with the GIL released.
-    pub(crate) fn set_index(&self, py: Python<'_>, index: HnswIndex) {
-        py.detach(|| {
-            self.searcher
-                .write()
-                .unwrap_or_else(PoisonError::into_inner)
-                .index = Some(index);
+    fn write(&self) -> RwLockWriteGuard<'_, State> {
+        self.state.write().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Replaces the index, with the GIL released. After a write the index stays the base's: a
+    /// new one would have to cover the merged rows, which are saved and loaded for that.
+    pub(crate) fn set_index(&self, py: Python<'_>, index: HnswIndex) -> PyResult<()> {
+        py.detach(|| match &mut *self.write() {
+            State::Frozen(s) => {
+                s.index = Some(index);
+                Ok(())
+            }
+            _ => Err(PyValueError::new_err(
+                "the vectors were written to: save() and load() them to build or load an index over the merged rows",
+            )),
         })
     }
 
-    /// The whole matrix without a copy, when the rows lie back to back in memory.
-    fn shared_matrix(&self, s: &Searcher) -> Option<Array> {
-        let (n, d) = (s.embeddings.len(), s.embeddings.dims());
-        match s.embeddings.storage().rows() {
-            Some(Rows::Dense { bytes, width }) if width >= d * 4 && n > 0 => Some(Array::rows(
-                Owner::Rows(self.searcher.clone()),
-                bytes.as_ptr() as usize,
-                [n, d],
-                width,
-            )),
+    /// The whole matrix without a copy, when the rows are those of the vectors as opened and lie
+    /// back to back in memory (the state, which holds them, is the array's owner).
+    fn shared_matrix(&self, c: &Current<'_>) -> Option<Array> {
+        let e = c.embeddings();
+        let (n, d) = (e.len(), e.dims());
+        match e.storage().rows() {
+            Some(Rows::Dense { bytes, width }) if c.unmodified() && width >= d * 4 && n > 0 => {
+                Some(Array::rows(
+                    Owner::Rows(self.state.clone()),
+                    bytes.as_ptr() as usize,
+                    [n, d],
+                    width,
+                ))
+            }
             _ => None,
         }
     }
+
+    /// Writes `items` in batches within the library's limits of one write, after checking the
+    /// words of all (dimensions and values the caller has checked), so that a bad batch changes
+    /// nothing. Words already there are replaced with `replace`, left as they are without.
+    fn add_items(&self, items: Vec<(String, Vec<f32>)>, replace: bool) -> wordvec::Result<usize> {
+        check_words(&items)?;
+        let mut state = self.write();
+        let model = state.live();
+        let items: Vec<_> = if replace {
+            items
+        } else {
+            let view = model.view();
+            items
+                .into_iter()
+                .filter(|(w, _)| !view.contains(w))
+                .collect()
+        };
+        let (count, dims) = (items.len(), model.view().dims());
+        let longest = items.iter().map(|(w, _)| w.len()).max().unwrap_or(0);
+        let per_write = (MAX_WRITE_BYTES / (4 * dims + longest)).clamp(1, MAX_WRITE_WORDS);
+        let mut items = items.into_iter().peekable();
+        while items.peek().is_some() {
+            model.upsert(items.by_ref().take(per_write).collect())?;
+        }
+        Ok(count)
+    }
+}
+
+/// The live model's checks of words (the longest its default options take), done on the whole
+/// call before its first batch is written.
+fn check_words(items: &[(String, Vec<f32>)]) -> wordvec::Result<()> {
+    let max = LiveOptions::default().max_word_bytes;
+    for (w, _) in items {
+        if w.is_empty() || w.len() > max {
+            return Err(wordvec::Error::InvalidArgument(format!(
+                "a key must be a word of 1 to {max} bytes, not {:?}",
+                wordvec::limits::echo(w)
+            )));
+        }
+    }
+    Ok(())
 }
 
 #[pymethods]
@@ -135,6 +200,58 @@ impl Vectors {
         Ok(Vectors::new(emb, None))
     }
 
+    /// An empty set of vectors of `dims` dimensions, filled by [`Vectors::add`].
+    #[staticmethod]
+    fn empty(dims: usize) -> PyResult<Vectors> {
+        wordvec::limits::between_1_and("dimensions", dims, wordvec::limits::MAX_DIMS)
+            .map_err(py_err)?;
+        let emb = Embeddings::from_vectors::<&str>(&[], Vec::new(), dims).map_err(py_err)?;
+        Ok(Vectors::new(emb, None))
+    }
+
+    /// Adds `words` with their vectors (a row-major float32 matrix, as bytes): new words after
+    /// the others, in order; words already there get their new vector in place with `replace`,
+    /// and are left as they are without (gensim's `add_vectors`). A word given twice keeps its
+    /// last vector. The vectors are checked (dimensions, finite values) before anything is
+    /// written. Returns how many words were written.
+    fn add(
+        &self,
+        py: Python<'_>,
+        words: Vec<String>,
+        data: &[u8],
+        replace: bool,
+    ) -> PyResult<usize> {
+        let dims = self.dims(py);
+        if data.len() % 4 != 0 || data.len() / 4 != words.len().saturating_mul(dims) {
+            return Err(PyValueError::new_err(format!(
+                "{} keys of {dims} dimensions need {} float32 values, not {}",
+                words.len(),
+                words.len().saturating_mul(dims),
+                data.len() / 4
+            )));
+        }
+        let values = floats(data);
+        if let Some(i) = values.iter().position(|v| !v.is_finite()) {
+            return Err(PyValueError::new_err(format!(
+                "the vector of {:?} holds {} at dimension {}",
+                wordvec::limits::echo(&words[i / dims]),
+                values[i],
+                i % dims
+            )));
+        }
+        let items: Vec<(String, Vec<f32>)> = words
+            .into_iter()
+            .zip(values.chunks_exact(dims).map(<[f32]>::to_vec))
+            .collect();
+        py.detach(|| self.add_items(items, replace)).map_err(py_err)
+    }
+
+    /// Whether the vectors were written to (then reads answer over the merged rows).
+    #[getter]
+    fn modified(&self, py: Python<'_>) -> bool {
+        self.with(py, |c| !c.unmodified())
+    }
+
     /// Writes the vectors in `format` (`bin`, `txt`, `glove`, `native`), atomically.
     #[pyo3(signature = (path, format, newline_after_vector=None, progress=None))]
     fn save(
@@ -155,7 +272,12 @@ impl Vectors {
     }
 
     fn __len__(&self, py: Python<'_>) -> usize {
-        self.emb(py, |e| e.len())
+        self.with(py, |c| c.len())
+    }
+
+    /// Whether `word` is in the vocabulary.
+    fn contains(&self, py: Python<'_>, word: &str) -> bool {
+        self.with(py, |c| c.contains(word))
     }
 
     /// Dimensions.
@@ -259,9 +381,9 @@ impl Vectors {
     /// formats) the rows themselves, without a copy; for word2vec binary files, whose rows are
     /// interleaved with the words, a copy.
     fn matrix(&self, py: Python<'_>) -> Array {
-        self.with(py, |s| {
-            self.shared_matrix(s).unwrap_or_else(|| {
-                let e = &s.embeddings;
+        self.with(py, |c| {
+            self.shared_matrix(c).unwrap_or_else(|| {
+                let e = c.embeddings();
                 let (n, d) = (e.len(), e.dims());
                 let mut out = Vec::with_capacity(n * d);
                 for i in 0..n {
@@ -302,7 +424,7 @@ impl Vectors {
             allow,
             deny,
         };
-        self.with(py, |s| q.answer(s)).map_err(py_err)
+        self.with(py, |c| q.answer(c)).map_err(py_err)
     }
 
     /// The vector of a text (the mean of its words' vectors, tokenised as the classifier
@@ -388,16 +510,21 @@ impl Vectors {
         let index = self
             .emb(py, |e| crate::index::build(e, params, progress.as_deref()))
             .map_err(py_err)?;
-        self.set_index(py, index);
-        Ok(())
+        self.set_index(py, index)
     }
 
     /// Saves the index (one file, atomically).
     fn save_index(&self, py: Python<'_>, path: PathBuf) -> PyResult<()> {
-        self.with(py, |s| {
-            s.index.as_ref().map(|i| crate::index::save(i, &path))
+        self.with(py, |c| match c {
+            Current::Base(s) => s.index.as_ref().map(|i| crate::index::save(i, &path)),
+            // The base's index covers the rows before the writes only.
+            Current::View(_) => None,
         })
-        .ok_or_else(|| PyValueError::new_err("no index: call build_index() first"))?
+        .ok_or_else(|| {
+            PyValueError::new_err(
+                "no index over these rows: call build_index() first (after a write, on the saved and loaded vectors)",
+            )
+        })?
         .map_err(py_err)
     }
 
@@ -406,13 +533,17 @@ impl Vectors {
         let index = self
             .emb(py, |e| HnswIndex::load(&path, e))
             .map_err(py_err)?;
-        self.set_index(py, index);
-        Ok(())
+        self.set_index(py, index)
     }
 
     /// Whether an index is loaded or built.
     #[getter]
     fn has_index(&self, py: Python<'_>) -> bool {
-        self.with(py, |s| s.index.is_some())
+        py.detach(|| {
+            self.state
+                .read()
+                .unwrap_or_else(PoisonError::into_inner)
+                .indexed()
+        })
     }
 }

@@ -166,12 +166,28 @@ class KeyedVectors:
     well under a second for millions of words, and shared between processes by the page cache).
     """
 
-    def __init__(self, handle: "_wordvec.Vectors"):
-        if not isinstance(handle, _wordvec.Vectors):
+    def __init__(self, vector_size: Union[int, "_wordvec.Vectors"], count: int = 0, dtype=np.float32, mapfile_path=None):
+        """``KeyedVectors(vector_size)``: an empty set of vectors, filled by :meth:`add_vectors`
+        (gensim's constructor; ``count``, gensim's preallocated empty slots, is not supported).
+        Files are opened with :meth:`load_word2vec_format` or :meth:`load`."""
+        if isinstance(vector_size, _wordvec.Vectors):
+            handle = vector_size
+        elif isinstance(vector_size, Integral) and not isinstance(vector_size, bool):
+            if count:
+                raise NotImplementedError("count (preallocated empty slots) is not supported: add vectors with add_vectors()")
+            if np.dtype(dtype) != np.float32:
+                raise NotImplementedError("vectors are float32")
+            handle = _wordvec.Vectors.empty(int(vector_size))
+        else:
             raise TypeError(
-                "KeyedVectors are opened with KeyedVectors.load_word2vec_format() or .load()"
+                "KeyedVectors(vector_size) makes an empty set of vectors; files are opened with "
+                "KeyedVectors.load_word2vec_format() or .load()"
             )
         self._v = handle
+        self._forget()
+
+    def _forget(self) -> None:
+        """Drops what was computed from the rows (after a write)."""
         self._index_to_key: Optional[_Keys] = None
         self._key_to_index: Optional[Dict[str, int]] = None
         self._vectors: Optional[np.ndarray] = None
@@ -226,7 +242,9 @@ class KeyedVectors:
         return cls(handle)
 
     def save(self, fname: Union[str, os.PathLike], progress: Any = None) -> None:
-        """Writes wordvec's native format (memory-mapped by :meth:`load`), atomically."""
+        """Writes wordvec's native format (memory-mapped by :meth:`load`), atomically (a
+        temporary file renamed into place, so the file these vectors were opened from may be
+        overwritten); after writes, the merged rows."""
         self._v.save(os.fspath(fname), "native", progress=_progress(progress, f"writing {fname}"))
 
     def save_word2vec_format(
@@ -254,7 +272,7 @@ class KeyedVectors:
         return len(self._v)
 
     def __contains__(self, key: Any) -> bool:
-        return isinstance(key, str) and self._v.index_of(key) is not None
+        return isinstance(key, str) and self._v.contains(key)
 
     def has_index_for(self, key: Any) -> bool:
         """Whether ``key`` is in the vocabulary."""
@@ -297,13 +315,76 @@ class KeyedVectors:
 
     # ---- vectors ------------------------------------------------------------------------
 
+    # ---- writes -------------------------------------------------------------------------
+
+    def _rows(self, keys: list, weights: Any) -> bytes:
+        """``weights`` as one float32 row per key, checked (shape, finite values) as bytes."""
+        for k in keys:
+            if not isinstance(k, str):
+                raise TypeError(f"keys are str, not {type(k).__name__}: {k!r}")
+        a = np.asarray(weights, dtype="<f4")
+        if a.ndim != 2 or a.shape != (len(keys), self.vector_size):
+            raise ValueError(
+                f"{len(keys)} keys of {self.vector_size} dimensions need a {len(keys)} x {self.vector_size} "
+                f"array of vectors, not shape {a.shape}"
+            )
+        if not np.all(np.isfinite(a)):
+            raise ValueError("a vector holds NaN or an infinity")
+        return np.ascontiguousarray(a).tobytes()
+
+    def add_vectors(self, keys: Union[Key, List[Key]], weights: Any, extras=None, replace: bool = False) -> None:
+        """Adds keys and their vectors, as gensim does: new keys after the others, in order;
+        keys already present keep their vector, or get the new one in their place with
+        ``replace=True``. A key given twice keeps its last vector (gensim would list it twice).
+        A vector of the wrong dimension or holding NaN or an infinity is a ``ValueError`` and
+        changes nothing.
+
+        The vectors as opened stay as they are (a mapped file is never written): the rows added
+        or replaced are kept in memory beside them, and every query answers over the merged rows,
+        as if they were one file; :meth:`save` writes that file. After a write, :attr:`vectors`
+        and :meth:`get_normed_vectors` are a copy of the merged rows, made on first use after
+        each write (a ``len x vector_size`` float32 matrix), and the first lookup after a write
+        merges the vocabulary (an entry per row: a few milliseconds for millions of words), so
+        add many keys in one call rather than one call per key."""
+        if extras:
+            raise NotImplementedError("extras (per-key attributes) are not supported")
+        if isinstance(keys, (str, Integral)):
+            keys = [keys]
+            weights = np.asarray(weights, dtype=np.float32).reshape(1, -1)
+        keys = list(keys)
+        if not keys:
+            return
+        data = self._rows(keys, weights)
+        try:
+            self._v.add(keys, data, bool(replace))
+        finally:
+            self._forget()
+
+    def add_vector(self, key: Key, vector: Any) -> int:
+        """Adds one key and its vector, as gensim does: a new key goes after the others and its
+        index comes back; a key already present keeps its vector (``add_vectors`` without
+        ``replace``), and the index that comes back is ``len(self)``, as gensim's is. Use
+        ``kv[key] = vector`` to replace a vector."""
+        target = len(self)
+        self.add_vectors([key], [vector])
+        return target
+
+    def __setitem__(self, keys: Union[Key, List[Key]], weights: Any) -> None:
+        """``kv[key] = vector`` and ``kv[[key, ...]] = matrix``: :meth:`add_vectors` with
+        ``replace=True``."""
+        if not isinstance(keys, list):
+            keys = [keys]
+            weights = np.asarray(weights, dtype=np.float32).reshape(1, -1)
+        self.add_vectors(keys, weights, replace=True)
+
     @property
     def vectors(self) -> np.ndarray:
         """The matrix as stored, read-only. For the native format it is the mapped rows
         themselves (no copy; the array keeps the mapping alive), and those rows are unit length,
         as the native format stores them (``norms`` holds the original lengths). For word2vec
         text files it is the parsed rows, also without a copy; for word2vec binary files, whose
-        rows lie between the words, a copy made on first use."""
+        rows lie between the words, a copy made on first use. After a write
+        (:meth:`add_vectors`), a copy of the merged rows, made on first use after each write."""
         if self._vectors is None:
             self._vectors = np.asarray(self._v.matrix())
         return self._vectors

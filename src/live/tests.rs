@@ -799,3 +799,32 @@ fn fasttext_words_outside_the_vocabulary_keep_their_ngram_vectors() {
     assert_eq!(best.len(), 5);
     assert!(best.iter().all(|n| n.word != gone));
 }
+
+#[test]
+fn contains_answers_as_the_merged_vocabulary() {
+    let mut list = list_base();
+    let model =
+        LiveModel::in_memory("m", Searcher::exact(emb_of(&list)), LiveOptions::default()).unwrap();
+    let mut ops = small_writes();
+    ops.push(W::Del("new".into()));
+    ops.push(W::Del("w1".into()));
+    let mut words: Vec<String> = list.iter().map(|(w, _)| w.clone()).collect();
+    words.extend(["new", "other", "absent"].map(String::from));
+    for w in &ops {
+        send(&model, w);
+        apply_list(&mut list, w);
+        // A fresh view each time: `contains` runs before anything builds the merged vocabulary.
+        let view = model.view();
+        let got: Vec<bool> = words.iter().map(|x| view.contains(x)).collect();
+        let want: Vec<bool> = words
+            .iter()
+            .map(|x| list.iter().any(|(y, _)| y == x))
+            .collect();
+        assert_eq!(got, want, "after {:?}", rows_of(&view));
+        let merged: Vec<bool> = words
+            .iter()
+            .map(|x| view.embeddings().index(x).is_some())
+            .collect();
+        assert_eq!(got, merged);
+    }
+}

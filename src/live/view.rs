@@ -309,9 +309,16 @@ impl View {
         self.base.embeddings.dims()
     }
 
-    /// Whether `word` is in the view's vocabulary.
+    /// Whether `word` is in the view's vocabulary: a word of the delta, or a base word neither
+    /// deleted nor replaced. Answered from the delta and the base's vocabulary, without the
+    /// merged vocabulary (a writer that skips words already there asks this after every write).
     pub fn contains(&self, word: &str) -> bool {
-        self.embeddings().index(word).is_some()
+        self.delta.get(word).is_some()
+            || self
+                .base
+                .embeddings
+                .index(word)
+                .is_some_and(|i| !self.delta.is_tomb(i))
     }
 
     /// The raw vector of `word` (as written, for a word of the delta).
