@@ -93,6 +93,13 @@ impl Embeddings {
         Ok(())
     }
 
+    /// Shares `other`'s n-gram table (none when it has none): a live model's merged rows answer
+    /// words outside their vocabulary as its base does.
+    #[cfg(feature = "live")]
+    pub(crate) fn share_subwords(&mut self, other: &Embeddings) {
+        self.subwords = other.subwords.clone();
+    }
+
     /// The n-gram table, for embeddings read from a fastText model.
     pub fn subwords(&self) -> Option<&crate::subword::Subwords> {
         self.subwords.as_deref()
@@ -408,22 +415,26 @@ pub fn compute_norms(storage: &dyn Storage) -> Vec<f32> {
     (0..storage.len())
         .into_par_iter()
         .with_min_len(1024)
-        .map(|i| {
-            let n = norm_sq(storage.row_bytes(i)).sqrt();
-            if n.is_finite() && (n > 0.0 || is_zero_row(storage.row_bytes(i))) {
-                n
-            } else {
-                // Squares of large (1e20) or tiny (1e-30) values leave f32's range though the
-                // length itself may not: the same sum in f64. A length that still overflows f32
-                // stays infinite, and the readers refuse that row.
-                let wide: f64 = crate::storage::decode_row(storage.row_bytes(i))
-                    .iter()
-                    .map(|&x| f64::from(x) * f64::from(x))
-                    .sum();
-                wide.sqrt() as f32
-            }
-        })
+        .map(|i| row_norm(norm_sq, storage.row_bytes(i)))
         .collect()
+}
+
+/// The Euclidean length of one row of `f32` bytes, as [`compute_norms`] computes it (live
+/// writes compute their rows' lengths here, so that they agree bit for bit with a file's).
+pub(crate) fn row_norm(norm_sq: simd::NormSqFn, bytes: &[u8]) -> f32 {
+    let n = norm_sq(bytes).sqrt();
+    if n.is_finite() && (n > 0.0 || is_zero_row(bytes)) {
+        n
+    } else {
+        // Squares of large (1e20) or tiny (1e-30) values leave f32's range though the length
+        // itself may not: the same sum in f64. A length that still overflows f32 stays
+        // infinite, and the readers refuse that row.
+        let wide: f64 = crate::storage::decode_row(bytes)
+            .iter()
+            .map(|&x| f64::from(x) * f64::from(x))
+            .sum();
+        wide.sqrt() as f32
+    }
 }
 
 fn is_zero_row(bytes: &[u8]) -> bool {

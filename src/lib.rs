@@ -25,6 +25,7 @@
 //! | `hnsw-rs` | hnsw_rs as alternative builder and parity reference | 91 |
 //! | `train` | `train`: skip-gram and CBOW with negative sampling | 43 |
 //! | `classify` | `classify`: the embedding-MLP text classifier | 79 |
+//! | `live` | `live`: writes to a served model (log, delta, compaction) | 36 |
 //! | `server` | `server`: the gRPC daemon and its HTTP/JSON gateway (with `index` and `classify`) | 186 |
 //! | `cli` (default) | the `wordvec` program: every layer, clap, indicatif | 236 |
 //! | `cuda` | GPU training (with `train`) | 45 |
@@ -44,6 +45,8 @@
 //! - [`limits`]: the bounds on every size from a request, flag or header; [`cancel`]:
 //!   cooperative cancellation of scans; [`progress`]: how long work reports progress;
 //!   [`io`]: mapping, gzip, output paths, atomic writes; [`error`]: the error type and its kinds.
+//! - [`live`] (feature `live`): words added, replaced and deleted while a model is served, with
+//!   a write-ahead log, a delta over the base and compaction.
 //! - [`eval`]: analogy and word-pair evaluation; [`default_model`]: the small model compiled in.
 //!
 //! Private to the crate: the SIMD kernels and their one dispatch test (`simd`), parallel top-k
@@ -72,6 +75,8 @@ pub mod formats;
 pub mod index;
 pub mod io;
 pub mod limits;
+#[cfg(feature = "live")]
+pub mod live;
 pub mod progress;
 pub mod quant;
 pub mod query;

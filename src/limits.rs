@@ -56,6 +56,15 @@ pub const MAX_TEXT_BYTES: usize = 1 << 20;
 /// it bounds the n-gram work of a fastText model's out-of-vocabulary word.
 pub const DEFAULT_MAX_WORD_BYTES: usize = 1024;
 
+/// Most words in one live write (an upsert or a delete, [`crate::live`]): a bulk load sends
+/// batches of about a thousand; a batch is one log record, validated and held whole in memory.
+pub const MAX_WRITE_WORDS: usize = 100_000;
+
+/// Most bytes of one live write, words and vectors together (4 bytes a value): 100,000 vectors of
+/// 300 dimensions fit. It also bounds a log record's length, which replay checks before reading
+/// the record.
+pub const MAX_WRITE_BYTES: usize = 128 << 20;
+
 /// Most bytes of a caller's string (a word, a model name) that an error message repeats.
 pub const ECHO_BYTES: usize = 64;
 

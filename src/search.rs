@@ -40,38 +40,27 @@ impl Searcher {
         }
     }
 
-    /// Without the `index` feature every query is an exact scan, and asking for the index is an
-    /// error.
     #[cfg(not(feature = "index"))]
     fn use_index(&self, q: &Query) -> Result<Option<std::convert::Infallible>> {
-        match q.mode {
-            Mode::Index => Err(Error::invalid(
-                "this build of wordvec has no index (the `index` feature is off)",
-            )),
-            Mode::Auto | Mode::Exact => Ok(None),
-        }
+        pick_index(
+            q,
+            None,
+            self.embeddings.len(),
+            self.embeddings.dims(),
+            |_, _| false,
+        )
     }
 
     #[cfg(feature = "index")]
     fn use_index(&self, q: &Query) -> Result<Option<&HnswIndex>> {
-        match (q.mode, &self.index) {
-            (Mode::Exact, _) => Ok(None),
-            (Mode::Index, Some(i)) => Ok(Some(i)),
-            (Mode::Index, None) => Err(Error::invalid(
-                "no index is loaded for these vectors; build one with `wordvec index build`",
-            )),
-            (Mode::Auto, None) => Ok(None),
-            (Mode::Auto, Some(i)) => {
-                let dims = self.embeddings.dims();
-                let rows = q
-                    .restrict_vocab
-                    .map_or(self.embeddings.len(), |r| r.min(self.embeddings.len()));
-                // The index cannot serve rows it does not hold.
-                let covered = rows <= i.info().indexed;
-                let allowed = q.filter.allowed_rows().map_or(rows, |a| a.len().min(rows));
-                Ok((covered && allowed.saturating_mul(dims) >= EXACT_BELOW).then_some(i))
-            }
-        }
+        let covers = |i: &HnswIndex, rows: usize| rows <= i.info().indexed;
+        pick_index(
+            q,
+            self.index.as_ref(),
+            self.embeddings.len(),
+            self.embeddings.dims(),
+            covers,
+        )
     }
 
     /// Whether `q` would go through the index.
@@ -88,6 +77,45 @@ impl Searcher {
             #[cfg(not(feature = "index"))]
             Some(never) => match never {},
             None => self.embeddings.search_exact(q),
+        }
+    }
+}
+
+/// The index type [`pick_index`] chooses: none without the `index` feature.
+#[cfg(feature = "index")]
+pub(crate) type IndexRef<'a> = &'a HnswIndex;
+/// The index type [`pick_index`] chooses: none without the `index` feature.
+#[cfg(not(feature = "index"))]
+pub(crate) type IndexRef<'a> = std::convert::Infallible;
+
+/// Whether `q` over `rows` rows of `dims` dimensions goes through `index`: its mode says so, or
+/// (for [`Mode::Auto`]) the rows it may return are many enough and all `covered(index, rows)`.
+/// Every searcher (a [`Searcher`], a live model's view) decides here. Without the `index`
+/// feature every query is an exact scan, and asking for the index is an error.
+pub(crate) fn pick_index<'a>(
+    q: &Query,
+    index: Option<IndexRef<'a>>,
+    rows: usize,
+    dims: usize,
+    covered: impl FnOnce(IndexRef<'a>, usize) -> bool,
+) -> Result<Option<IndexRef<'a>>> {
+    match (q.mode, index) {
+        (Mode::Exact, _) => Ok(None),
+        (Mode::Index, Some(i)) => Ok(Some(i)),
+        #[cfg(feature = "index")]
+        (Mode::Index, None) => Err(Error::invalid(
+            "no index is loaded for these vectors; build one with `wordvec index build`",
+        )),
+        #[cfg(not(feature = "index"))]
+        (Mode::Index, None) => Err(Error::invalid(
+            "this build of wordvec has no index (the `index` feature is off)",
+        )),
+        (Mode::Auto, None) => Ok(None),
+        (Mode::Auto, Some(i)) => {
+            let rows = q.restrict_vocab.map_or(rows, |r| r.min(rows));
+            // The index cannot serve rows it does not hold.
+            let allowed = q.filter.allowed_rows().map_or(rows, |a| a.len().min(rows));
+            Ok((allowed.saturating_mul(dims) >= EXACT_BELOW && covered(i, rows)).then_some(i))
         }
     }
 }

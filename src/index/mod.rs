@@ -310,29 +310,54 @@ impl HnswIndex {
         restrict: Option<usize>,
         filter: &Filter,
     ) -> Result<Vec<Neighbor>> {
+        let k = k.min(self.info().indexed);
+        let r = restrict.unwrap_or(usize::MAX);
+        let admit = |id: u32| (id as usize) < r && filter.admits(id as usize);
+        let want = k.saturating_add(exclude.len());
+        let mut scored = self.scored_where(emb, query, want, ef, admit)?;
+        // The best `want` hold the best `k` of the rows left once the query's own are out.
+        scored.retain(|(i, _)| !exclude.contains(i));
+        scored.truncate(k);
+        let out = scored
+            .into_iter()
+            .map(|(index, score)| Neighbor {
+                word: emb.word(index).to_owned(),
+                index,
+                score,
+            })
+            .collect();
+        Ok(out)
+    }
+
+    /// Up to `k` rows admitted by `admit`, best first by exact cosine with the unit `query`
+    /// (ties to the lower row), with the graph search's candidate list of at least `ef`. A live
+    /// model's view searches its base this way, admitting only rows that are not tombstoned.
+    pub(crate) fn scored_where(
+        &self,
+        emb: &Embeddings,
+        query: &[f32],
+        k: usize,
+        ef: usize,
+        admit: impl Fn(u32) -> bool,
+    ) -> Result<Vec<(usize, f32)>> {
         crate::cancel::check()?;
         let indexed = self.info().indexed;
         if k == 0 || indexed == 0 {
             return Ok(Vec::new());
         }
-        // A k past the indexed rows asks for all of them.
-        let k = k.min(indexed);
-        let want = k.saturating_add(exclude.len());
-        let r = restrict.unwrap_or(usize::MAX);
-        let admit = |id: u32| (id as usize) < r && filter.admits(id as usize);
         let rows = indexed.max(1);
-        let ef = ef.max(want.min(rows)).min(rows);
+        let ef = ef.max(k.min(rows)).min(rows);
         let (mut found, traversal) = search::search(&self.graph, emb, query, ef, admit);
         if traversal == search::Traversal::F32 {
-            // Exact distances: only the best `want` can be the answer. Approximate ones
+            // Exact distances: only the best `k` can be the answer. Approximate ones
             // (int8 traversal) are all re-scored below, which is what makes them exact.
-            found.truncate(want);
+            found.truncate(k);
         }
         let dot = simd::dot_fn();
         let mut scored: Vec<(usize, f32)> = found
             .into_iter()
             .map(|n| n.id as usize)
-            .filter(|i| !exclude.contains(i) && *i < emb.len())
+            .filter(|&i| i < emb.len())
             .map(|i| {
                 let score = crate::query::checked_cosine(emb.cosine_with(dot, i, query));
                 (i, score)
@@ -348,15 +373,7 @@ impl HnswIndex {
         }
         scored.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
         scored.truncate(k);
-        let out = scored
-            .into_iter()
-            .map(|(index, score)| Neighbor {
-                word: emb.word(index).to_owned(),
-                index,
-                score,
-            })
-            .collect();
-        Ok(out)
+        Ok(scored)
     }
 
     /// Answers `q` through the graph, with the exact path's semantics: the same query vector,
