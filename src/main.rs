@@ -20,7 +20,10 @@ fn main() -> std::process::ExitCode {
         Command::Repl(a) => cli::query::repl(a),
         Command::Train(a) => cli::train::run(a),
         Command::Index(c) => cli::index::run(c),
-        Command::Serve(a) => cli::serve::run(a),
+        Command::Serve(a) => cli::serve::run(*a),
+        Command::Upsert(a) => cli::write::upsert(a),
+        Command::Delete(a) => cli::write::delete(a),
+        Command::Compact(a) => cli::write::compact(a),
         Command::Classify(c) => cli::classify::run(c),
     };
     match result {

@@ -48,7 +48,8 @@ async fn the_page_answers_queries_draws_and_classifies() {
         return;
     };
     let models = with_classifier();
-    let emb = &models.all_vectors()[0].searcher.embeddings;
+    let view = models.all_vectors()[0].view();
+    let emb = view.embeddings();
     let want = emb
         .most_similar(&[wordvec::Term::Word("king")], &[], 10, None)
         .unwrap();

@@ -233,7 +233,14 @@ async fn every_rpc_answers_as_its_grpc_twin() {
     assert_eq!(status, 200);
     let doc: Value = serde_json::from_str(&doc).unwrap();
     assert_eq!(doc["openapi"], "3.0.3");
-    assert_eq!(doc["paths"].as_object().unwrap().len(), 14);
+    assert_eq!(doc["paths"].as_object().unwrap().len(), 17);
+    for write in [
+        "/v1/Embeddings/Upsert",
+        "/v1/Embeddings/Delete",
+        "/v1/Admin/Compact",
+    ] {
+        assert!(doc["paths"][write]["post"].is_object(), "{write}");
+    }
     assert_eq!(
         doc["components"]["schemas"]["NearestToTextRequest"]["properties"]["text"]["type"],
         "string"

@@ -91,6 +91,9 @@ fn daemon_args(dir: &Path) -> Vec<String> {
         format!("--request-timeout={REQUEST_TIMEOUT_S}"),
         // The clients here name themselves `fuzz` in the Host header.
         "--http-allowed-host=fuzz".to_string(),
+        // Every model has a log, and the daemon no token: Upsert and Delete are decoded and
+        // refused (the test checks at the end that no write got through).
+        format!("--wal-dir={}", s(&dir.join("wal"))),
     ]
     .into()
 }
@@ -191,6 +194,8 @@ kinds! {
     NearestToText "Embeddings" "NearestToText": proto::NearestToTextRequest => proto::NeighborsResponse;
     Classifiers "Classifier" "ListModels": proto::ListClassifiersRequest => proto::ListClassifiersResponse;
     Predict "Classifier" "Predict": proto::PredictRequest => proto::PredictResponse;
+    Upsert "Embeddings" "Upsert": proto::UpsertRequest => proto::WriteResponse;
+    Delete "Embeddings" "Delete": proto::DeleteRequest => proto::WriteResponse;
 }
 
 /// The error codes a gRPC answer may carry, by RPC:
@@ -203,6 +208,7 @@ kinds! {
 ///   against rapid-reset floods, CVE-2023-44487, which the fuzzer's cancels can trip: tonic
 ///   reports h2's ENHANCE_YOUR_CALM as RESOURCE_EXHAUSTED "h2 protocol error");
 /// - RPCs that name a model or words: NOT_FOUND (unknown model, unknown words);
+/// - Upsert and Delete: FAILED_PRECONDITION (the daemon has logs but no token: writes refused);
 /// - never: UNKNOWN, INTERNAL, DATA_LOSS (a bug), UNAVAILABLE (the daemon documents it only
 ///   while shutting down, and this one never is), UNIMPLEMENTED (every path is a real RPC), or
 ///   the auth codes (no token is configured).
@@ -214,6 +220,8 @@ fn grpc_code_allowed(m: &Msg, s: &tonic::Status, request_bytes: usize) -> bool {
         | Code::InvalidArgument
         | Code::OutOfRange => true,
         Code::NotFound => !matches!(m, Msg::ListModels(_) | Msg::Classifiers(_)),
+        // The daemon has logs (--wal-dir) but no token: every write is refused, whole.
+        Code::FailedPrecondition => matches!(m, Msg::Upsert(_) | Msg::Delete(_)),
         Code::ResourceExhausted => {
             let text = s.message();
             request_bytes >= 64 << 10
@@ -237,7 +245,10 @@ fn grpc_code_allowed(m: &Msg, s: &tonic::Status, request_bytes: usize) -> bool {
 /// (408 body too slow, 413 body too large, 415 not JSON, 405/414/431 for odd requests).
 /// Every non-200 answer carries `{"error": {"code": STATUS, "status": NAME, "message": ...}}`.
 const HTTP_ALLOWED: &[(u16, &[&str])] = &[
-    (400, &["INVALID_ARGUMENT", "OUT_OF_RANGE"]),
+    (
+        400,
+        &["INVALID_ARGUMENT", "OUT_OF_RANGE", "FAILED_PRECONDITION"],
+    ),
     (404, &["NOT_FOUND"]),
     (405, &["UNIMPLEMENTED", "INVALID_ARGUMENT", "NOT_FOUND"]),
     (408, &["DEADLINE_EXCEEDED"]),
@@ -526,7 +537,7 @@ impl Gen<'_> {
     }
 
     fn request(&mut self) -> Msg {
-        match self.rng.below(26) {
+        match self.rng.below(28) {
             0 => Msg::ListModels(proto::ListModelsRequest {}),
             1 => Msg::Classifiers(proto::ListClassifiersRequest {}),
             2..=4 => Msg::GetVectors(proto::GetVectorsRequest {
@@ -627,6 +638,11 @@ impl Gen<'_> {
                 only_words: self.filter(),
                 exclude_words: self.filter(),
             }),
+            26 => Msg::Upsert(self.upsert()),
+            27 => Msg::Delete(proto::DeleteRequest {
+                model: self.model(),
+                words: self.words_fitting(),
+            }),
             _ => Msg::Predict(proto::PredictRequest {
                 model: if self.rng.percent(80) {
                     "tone".into()
@@ -635,6 +651,34 @@ impl Gen<'_> {
                 },
                 texts: self.texts(),
             }),
+        }
+    }
+
+    /// A hostile upsert: odd words, vectors of any length with NaN and infinities now and then,
+    /// items without a vector, and lists of any length.
+    fn upsert(&mut self) -> proto::UpsertRequest {
+        let words = self.words_fitting();
+        let words = words
+            .into_iter()
+            .map(|word| {
+                let mut vector = (!self.rng.percent(5)).then(|| self.vector());
+                if let Some(v) = vector.as_mut().filter(|v| !v.values.is_empty()) {
+                    if self.rng.percent(10) {
+                        let i = self.rng.below(v.values.len());
+                        v.values[i] = *self.rng.pick(&[f32::NAN, f32::INFINITY, -f32::INFINITY]);
+                    }
+                }
+                proto::WordVector {
+                    word,
+                    vector,
+                    found: self.rng.percent(50),
+                    from_subwords: self.rng.percent(10),
+                }
+            })
+            .collect();
+        proto::UpsertRequest {
+            model: self.model(),
+            words,
         }
     }
 
@@ -1234,6 +1278,22 @@ fn write_curve(samples: &fuzz_client::Samples) -> String {
     plot
 }
 
+/// A model whose log took a write (none should: the daemon has no token), if one did.
+fn written(grpc: SocketAddr) -> Option<String> {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let mut c = proto::embeddings_client::EmbeddingsClient::new(connect(grpc).await);
+        let models = match c.list_models(proto::ListModelsRequest {}).await {
+            Ok(r) => r.into_inner().models,
+            Err(e) => return Some(format!("ListModels after the run: {e:?}")),
+        };
+        models
+            .iter()
+            .find(|m| !m.writable || m.lsn != 0 || m.delta_rows != 0 || m.tombstones != 0)
+            .map(|m| format!("a write got through, or a model has no log: {m:?}"))
+    })
+}
+
 fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
     std::env::var(name)
         .ok()
@@ -1362,6 +1422,9 @@ fn the_daemon_survives_hostile_requests_within_its_bounds() {
         .or_else(|| daemon.exited().map(|s| s.to_string()))
     {
         problems.push(format!("the daemon exited: {exit}"));
+    }
+    if let Some(w) = written(daemon.grpc) {
+        problems.push(w);
     }
     if tally.failure_count > 0 {
         problems.push(format!(

@@ -21,16 +21,12 @@ fn models() -> Arc<Models> {
     let emb = common::load("w2vc-sg-d32.bin");
     let description = format!("fixture ({} words x {} dims)", emb.len(), emb.dims());
     Arc::new(Models::new(vec![
-        VectorModel {
-            name: "w2v".into(),
-            description,
-            searcher: Searcher::exact(emb),
-        },
-        VectorModel {
-            name: "other".into(),
-            description: "second".into(),
-            searcher: Searcher::exact(common::load("gensim-d32.bin")),
-        },
+        VectorModel::new("w2v", description, Searcher::exact(emb)),
+        VectorModel::new(
+            "other",
+            "second",
+            Searcher::exact(common::load("gensim-d32.bin")),
+        ),
     ]))
 }
 
@@ -1083,11 +1079,11 @@ async fn work_stops_soon_after_its_deadline() {
         },
         ..Default::default()
     };
-    let models = Arc::new(Models::new(vec![VectorModel {
-        name: "ft".into(),
-        description: "fixture".into(),
-        searcher: Searcher::exact(common::load("fasttext/ft-sg.bin")),
-    }]));
+    let models = Arc::new(Models::new(vec![VectorModel::new(
+        "ft",
+        "fixture",
+        Searcher::exact(common::load("fasttext/ft-sg.bin")),
+    )]));
     let s = common::server::start_all(config, models).await;
     let words: Vec<String> = (0..60_000)
         .map(|i| format!("{i:06}{}", "q".repeat(1000)))

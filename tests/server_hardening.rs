@@ -18,20 +18,20 @@ use wordvec::server::proto::{self, term, Term};
 
 /// The random indexed set of `common::indexed_random`.
 fn indexed_model() -> Arc<Models> {
-    Arc::new(Models::new(vec![VectorModel {
-        name: "indexed".into(),
-        description: "random, indexed".into(),
-        searcher: common::indexed_random(99),
-    }]))
+    Arc::new(Models::new(vec![VectorModel::new(
+        "indexed",
+        "random, indexed",
+        common::indexed_random(99),
+    )]))
 }
 
 /// The small fixture, for tests that need a server but not its speed.
 fn fixture_model() -> Arc<Models> {
-    Arc::new(Models::new(vec![VectorModel {
-        name: "w2v".into(),
-        description: "fixture".into(),
-        searcher: Searcher::exact(common::load("w2vc-sg-d32.bin")),
-    }]))
+    Arc::new(Models::new(vec![VectorModel::new(
+        "w2v",
+        "fixture",
+        Searcher::exact(common::load("w2vc-sg-d32.bin")),
+    )]))
 }
 
 fn limits(f: impl FnOnce(&mut Limits)) -> ServeConfig {

@@ -22,6 +22,7 @@ mod gensim_parity;
 mod http;
 mod index;
 mod int8;
+mod live_server;
 mod reload;
 mod request_fuzz;
 mod server;

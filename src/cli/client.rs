@@ -7,6 +7,7 @@ use clap::Args;
 use tonic::metadata::MetadataValue;
 use tonic::service::interceptor::InterceptedService;
 use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint};
+use wordvec::server::proto::admin_client::AdminClient;
 use wordvec::server::proto::embeddings_client::EmbeddingsClient;
 use wordvec::server::proto::{self, ListModelsRequest};
 use wordvec::Neighbor;
@@ -36,7 +37,19 @@ type Intercept =
 pub struct Client {
     pub rt: tokio::runtime::Runtime,
     pub inner: EmbeddingsClient<InterceptedService<Channel, Intercept>>,
+    /// The Admin service on the same connection, with the same token.
+    pub admin: AdminClient<InterceptedService<Channel, Intercept>>,
     pub model: String,
+}
+
+/// Sends `header` (the bearer token) with every request.
+fn intercept(header: Option<MetadataValue<tonic::metadata::Ascii>>) -> Intercept {
+    Box::new(move |mut req: tonic::Request<()>| {
+        if let Some(h) = &header {
+            req.metadata_mut().insert("authorization", h.clone());
+        }
+        Ok(req)
+    })
 }
 
 impl Client {
@@ -73,15 +86,10 @@ impl Client {
         let channel = rt
             .block_on(endpoint.connect())
             .with_context(|| format!("cannot connect to {url}"))?;
-        let intercept: Intercept = Box::new(move |mut req: tonic::Request<()>| {
-            if let Some(h) = &header {
-                req.metadata_mut().insert("authorization", h.clone());
-            }
-            Ok(req)
-        });
         Ok(Client {
             rt,
-            inner: EmbeddingsClient::with_interceptor(channel, intercept),
+            inner: EmbeddingsClient::with_interceptor(channel.clone(), intercept(header.clone())),
+            admin: AdminClient::with_interceptor(channel, intercept(header)),
             model: args.model.clone(),
         })
     }

@@ -12,6 +12,7 @@ pub mod output;
 pub mod query;
 pub mod serve;
 pub mod train;
+pub mod write;
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -84,9 +85,25 @@ pub enum Command {
     Eval(eval::EvalCommand),
     /// Run the gRPC daemon (vectors, similarity, analogies; health, reflection, auth, limits).
     #[command(
-        after_help = "Examples:\n  wordvec serve                                   (embedded default model on 127.0.0.1:50051)\n  wordvec serve --vectors news=news.wvec --index news=news.wvec.idx --metrics-listen 127.0.0.1:9090\n  wordvec nn king --server http://127.0.0.1:50051"
+        after_help = "Examples:\n  wordvec serve                                   (embedded default model on 127.0.0.1:50051)\n  wordvec serve --vectors news=news.wvec --index news=news.wvec.idx --metrics-listen 127.0.0.1:9090\n  wordvec serve --vectors news=news.wvec --wal-dir /var/lib/wordvec --auth-token-file token   (takes writes)\n  wordvec nn king --server http://127.0.0.1:50051"
     )]
-    Serve(serve::ServeArgs),
+    Serve(Box<serve::ServeArgs>),
+    /// Add or replace words in a served model: every row of a vectors file, in batches (the
+    /// server needs --wal-dir and --auth-token-file).
+    #[command(
+        after_help = "Example:\n  wordvec upsert new-words.txt --server http://127.0.0.1:50051 --model news --auth-token-file token"
+    )]
+    Upsert(write::UpsertArgs),
+    /// Delete words from a served model (the server needs --wal-dir and --auth-token-file).
+    #[command(
+        after_help = "Example:\n  wordvec delete spam eggs --server http://127.0.0.1:50051 --model news --auth-token-file token"
+    )]
+    Delete(write::DeleteArgs),
+    /// Compact a served model: its writes become its new base file, and its log starts again.
+    #[command(
+        after_help = "Example:\n  wordvec compact --server http://127.0.0.1:50051 --model news --auth-token-file token"
+    )]
+    Compact(write::CompactArgs),
     /// Build, inspect and evaluate HNSW indexes for approximate nearest-neighbour queries.
     #[command(
         subcommand,

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use anyhow::{Context, Result};
 use clap::Args;
 use wordvec::server::config::{parse_named, ClassifierSpec, ModelSpec, ServeConfig};
-use wordvec::server::models::Models;
+use wordvec::server::models::{Logs, Models};
 use wordvec::server::{Listeners, LiveModels};
 use wordvec::LoadOptions;
 
@@ -93,6 +93,15 @@ pub struct ServeArgs {
     /// [default: 1024].
     #[arg(long)]
     pub max_word_bytes: Option<usize>,
+    /// Take writes (Upsert, Delete, Compact; they need --auth-token-file) for every vectors
+    /// model, each with its write-ahead log DIR/NAME.wal and its compacted files in DIR. A
+    /// reload keeps these models as they are (one writer per log).
+    #[arg(long, value_name = "DIR")]
+    pub wal_dir: Option<PathBuf>,
+    /// Compact a model in the background once its added, replaced and deleted words pass this
+    /// share of its base rows; 0: never [default: 0.25].
+    #[arg(long, value_name = "SHARE")]
+    pub compact_at: Option<f64>,
 
     #[command(flatten)]
     pub load: LoadArgs,
@@ -153,7 +162,7 @@ fn config(a: &ServeArgs) -> Result<ServeConfig> {
     over!(max_connections => c.limits.max_connections, max_inflight_bytes => c.limits.max_inflight_bytes);
     c.http_allowed_hosts
         .extend(a.http_allowed_host.iter().cloned());
-    over!(max_word_bytes => c.limits.max_word_bytes);
+    over!(max_word_bytes => c.limits.max_word_bytes, wal_dir => c.wal_dir, compact_at => c.compact_at);
     c.validate()?;
     Ok(c)
 }
@@ -178,7 +187,9 @@ fn read_options(load: &LoadArgs, progress: bool) -> impl Fn(&ModelSpec) -> LoadO
 
 pub fn run(a: ServeArgs) -> Result<()> {
     let c = config(&a)?;
-    let models = Arc::new(Models::load_with(&c, read_options(&a.load, true))?);
+    // The live models (--wal-dir) opened once, kept across reloads: one writer per log.
+    let logs = Arc::new(Logs::default());
+    let models = Arc::new(Models::load_logged(&c, read_options(&a.load, true), &logs)?);
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
@@ -213,7 +224,9 @@ pub fn run(a: ServeArgs) -> Result<()> {
         let load = a.load.clone();
         let live = LiveModels::reloadable(
             models,
-            Arc::new(move || Models::load_with(&reload_config, read_options(&load, false))),
+            Arc::new(move || {
+                Models::load_logged(&reload_config, read_options(&load, false), &logs)
+            }),
         );
         #[cfg(unix)]
         tokio::spawn(reload_on_sighup(live.clone()));

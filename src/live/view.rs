@@ -225,6 +225,20 @@ impl View {
         }
     }
 
+    /// A view of vectors that take no writes: `base` itself, at LSN 0, with an empty delta (its
+    /// queries are `base`'s own). For a program that answers every model through views, live or
+    /// not (the server does).
+    pub fn of(base: Searcher) -> View {
+        let delta = Delta::new(&base.embeddings);
+        View::new(Arc::new(base), Arc::new(delta), 0)
+    }
+
+    /// Whether the base has an index (queries may then go through it: [`View::uses_index`]).
+    #[cfg(feature = "index")]
+    pub fn has_index(&self) -> bool {
+        self.base.index.is_some()
+    }
+
     pub(crate) fn base(&self) -> &Arc<Searcher> {
         &self.base
     }

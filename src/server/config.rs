@@ -208,7 +208,17 @@ pub struct ServeConfig {
     /// Host names the HTTP port answers besides IP literals and `localhost` (see
     /// [`super::http`]'s Host check).
     pub http_allowed_hosts: Vec<String>,
+    /// A folder for write-ahead logs (`wal_dir = "/var/lib/wordvec"`): every vectors model takes
+    /// writes, its log `DIR/NAME.wal` (see [`crate::live`]). None: no model takes writes.
+    pub wal_dir: Option<PathBuf>,
+    /// Compact a model in the background once its delta rows and tombstones pass this share of
+    /// its base rows ([`ServeConfig::compact_share`]; 0 turns it off).
+    pub compact_at: Option<f64>,
 }
+
+/// The share of a model's base rows past which its writes are compacted when the configuration
+/// names none.
+pub const DEFAULT_COMPACT_AT: f64 = 0.25;
 
 impl ServeConfig {
     /// Reads a TOML configuration file.
@@ -228,6 +238,12 @@ impl ServeConfig {
     /// vectors and within classifiers).
     pub fn validate(&self) -> Result<()> {
         self.limits.validate()?;
+        let share = self.compact_share();
+        if !(share.is_finite() && share >= 0.0) {
+            return Err(Error::invalid(format!(
+                "compact_at (--compact-at) is {share}: it must be a share of the base rows, 0 or more (0: never)"
+            )));
+        }
         for (kind, names) in [
             (
                 "vectors model",
@@ -251,6 +267,12 @@ impl ServeConfig {
             }
         }
         Ok(())
+    }
+
+    /// The share of base rows past which a model's writes are compacted
+    /// ([`crate::live::LiveStats::delta_share`]); 0: never. Default [`DEFAULT_COMPACT_AT`].
+    pub fn compact_share(&self) -> f64 {
+        self.compact_at.unwrap_or(DEFAULT_COMPACT_AT)
     }
 
     /// The address to listen on.
@@ -332,6 +354,22 @@ mod tests {
         assert_eq!(c.limits.max_words, 1000);
         assert!(toml::from_str::<ServeConfig>("bogus = 1").is_err());
         assert_eq!(ServeConfig::default().listen_addr(), DEFAULT_LISTEN);
+    }
+
+    #[test]
+    fn wal_dir_and_compact_at() {
+        let c: ServeConfig = toml::from_str("wal_dir = \"/logs\"\ncompact_at = 0.5\n").unwrap();
+        assert_eq!(c.wal_dir.as_deref(), Some(Path::new("/logs")));
+        assert_eq!(c.compact_share(), 0.5);
+        assert_eq!(ServeConfig::default().compact_share(), DEFAULT_COMPACT_AT);
+        for bad in [-0.5, f64::NAN, f64::INFINITY] {
+            let c = ServeConfig {
+                compact_at: Some(bad),
+                ..Default::default()
+            };
+            let e = c.validate().unwrap_err().to_string();
+            assert!(e.contains("compact_at"), "{e}");
+        }
     }
 
     #[test]

@@ -9,7 +9,9 @@ use super::config::Limits;
 use super::models::{ClassifierModel, Models, VectorModel};
 use super::proto::{self, embeddings_server::Embeddings};
 use super::reload::LiveModels;
+use super::writes::{self, WriteSettings};
 use crate::cancel::Cancel;
+use crate::live::View;
 use crate::query::{Neighbor, Term};
 use crate::search::{Filter, Mode, Query};
 
@@ -380,15 +382,14 @@ impl Checked {
         })
     }
 
-    fn run(&self, m: &VectorModel, cosmul: bool) -> Result<(Vec<Neighbor>, bool), Status> {
+    fn run(&self, v: &View, cosmul: bool) -> Result<(Vec<Neighbor>, bool), Status> {
         let pos: Vec<Term> = self.positive.iter().map(OwnedTerm::as_term).collect();
         let neg: Vec<Term> = self.negative.iter().map(OwnedTerm::as_term).collect();
-        let s = &m.searcher;
         let filter = if self.only.is_empty() && self.exclude.is_empty() {
             Filter::default()
         } else {
             let only = (!self.only.is_empty()).then_some(self.only.as_slice());
-            Filter::from_words(&s.embeddings, only, &self.exclude)?
+            v.filter(only, &self.exclude)?
         };
         let q = Query::new(&pos, &neg, self.top_k)
             .cosmul(cosmul)
@@ -396,7 +397,7 @@ impl Checked {
             .filter(filter)
             .mode(self.mode)
             .ef(self.ef);
-        Ok((s.search(&q)?, s.uses_index(&q)))
+        Ok((v.search(&q)?, v.uses_index(&q)))
     }
 }
 
@@ -479,16 +480,41 @@ fn text_vectors(
         .collect()
 }
 
+/// What ListModels says of `m`: its sizes now (of its view, and of its log when it has one).
+fn model_info(m: &VectorModel, is_default: bool) -> proto::ModelInfo {
+    let view = m.view();
+    let wal_bytes = m.writer().map_or(0, |w| w.stats().wal_bytes);
+    proto::ModelInfo {
+        name: m.name.clone(),
+        words: view.len() as u64,
+        dims: view.dims() as u32,
+        description: m.description.clone(),
+        has_index: view.has_index(),
+        is_default,
+        base_rows: view.base_rows() as u64,
+        delta_rows: view.delta_rows() as u64,
+        tombstones: view.tombstones() as u64,
+        wal_bytes,
+        writable: m.writer().is_some(),
+        lsn: view.lsn(),
+    }
+}
+
 /// Implements `wordvec.v1.Embeddings`.
 pub struct EmbeddingsService {
     models: Arc<LiveModels>,
     limits: Limits,
+    writes: WriteSettings,
 }
 
 impl EmbeddingsService {
-    /// A service over `models` with `limits`.
-    pub fn new(models: Arc<LiveModels>, limits: Limits) -> Self {
-        EmbeddingsService { models, limits }
+    /// A service over `models` with `limits`, taking writes as `writes` says.
+    pub fn new(models: Arc<LiveModels>, limits: Limits, writes: WriteSettings) -> Self {
+        EmbeddingsService {
+            models,
+            limits,
+            writes,
+        }
     }
 
     /// [`open`] on a vectors model.
@@ -507,7 +533,7 @@ impl EmbeddingsService {
     ) -> Result<Response<proto::NeighborsResponse>, Status> {
         let a = self
             .open(req, Checked::from_request)?
-            .run(move |m, q| q.run(m, cosmul))
+            .run(move |m, q| q.run(&m.view(), cosmul))
             .await?;
         let (found, used_index) = a.value;
         Ok(Response::new(neighbors(
@@ -531,14 +557,7 @@ impl Embeddings for EmbeddingsService {
             .all_vectors()
             .iter()
             .enumerate()
-            .map(|(i, m)| proto::ModelInfo {
-                name: m.name.clone(),
-                words: m.searcher.embeddings.len() as u64,
-                dims: m.searcher.embeddings.dims() as u32,
-                description: m.description.clone(),
-                has_index: m.searcher.index.is_some(),
-                is_default: i == 0,
-            })
+            .map(|(i, m)| model_info(m, i == 0))
             .collect();
         Ok(Response::new(proto::ListModelsResponse {
             models,
@@ -557,7 +576,8 @@ impl Embeddings for EmbeddingsService {
                 Ok(r)
             })?
             .run(|m, r| {
-                let e = &m.searcher.embeddings;
+                let view = m.view();
+                let e = view.embeddings();
                 r.words
                     .into_iter()
                     .map(|w| {
@@ -586,11 +606,12 @@ impl Embeddings for EmbeddingsService {
                 Ok(r.pairs)
             })?
             .run(|m, pairs| {
+                let view = m.view();
                 pairs
                     .iter()
                     .map(|p| {
                         crate::cancel::check()?;
-                        Ok(m.searcher.embeddings.similarity(&p.a, &p.b)?)
+                        Ok(view.similarity(&p.a, &p.b)?)
                     })
                     .collect()
             })
@@ -654,7 +675,7 @@ impl Embeddings for EmbeddingsService {
                 word_limit(strs(&r.words), limits)?;
                 Ok(r.words)
             })?
-            .run(|m, words| Ok(m.searcher.embeddings.doesnt_match(&words)?))
+            .run(|m, words| Ok(m.view().doesnt_match(&words)?))
             .await?;
         Ok(Response::new(proto::DoesntMatchResponse {
             model: a.model,
@@ -690,7 +711,7 @@ impl Embeddings for EmbeddingsService {
                 token_limit(strs(&r.texts), limits)?;
                 Ok(r)
             })?
-            .run(|m, r| text_vectors(&m.searcher.embeddings, r.texts, r.normalized))
+            .run(|m, r| text_vectors(m.view().embeddings(), r.texts, r.normalized))
             .await?;
         Ok(Response::new(proto::EmbedTextResponse {
             model: a.model,
@@ -724,9 +745,10 @@ impl Embeddings for EmbeddingsService {
                 Ok((r.text, Checked::from_request(q, limits)?))
             })?
             .run(|m, (text, mut q)| {
-                let v = crate::classify::embed_text(&m.searcher.embeddings, &text, false)?;
+                let view = m.view();
+                let v = crate::classify::embed_text(view.embeddings(), &text, false)?;
                 q.positive = vec![OwnedTerm::Vector(v.vector)];
-                q.run(m, false)
+                q.run(&view, false)
             })
             .await?;
         let (found, used_index) = a.value;
@@ -752,6 +774,8 @@ impl Embeddings for EmbeddingsService {
             })?
             .run(|m, queries| {
                 use rayon::prelude::*;
+                // One view for the whole batch: every query sees the same writes.
+                let view = m.view();
                 let cancel = crate::cancel::current().unwrap_or_default();
                 queries
                     .par_iter()
@@ -760,7 +784,7 @@ impl Embeddings for EmbeddingsService {
                         cancel.scope(|| {
                             crate::cancel::check()?;
                             let t = Instant::now();
-                            let (found, used_index) = q.run(m, false)?;
+                            let (found, used_index) = q.run(&view, false)?;
                             let us = t.elapsed().as_micros() as u64;
                             Ok(neighbors(m.name.clone(), found, used_index, us))
                         })
@@ -773,6 +797,44 @@ impl Embeddings for EmbeddingsService {
             results: a.value,
             server_time_us: a.server_time_us,
         }))
+    }
+
+    async fn upsert(
+        &self,
+        req: Request<proto::UpsertRequest>,
+    ) -> Result<Response<proto::WriteResponse>, Status> {
+        self.writes.check_auth("Upsert")?;
+        let settings = self.writes.clone();
+        let a = self
+            .open(req, writes::upsert_items)?
+            .run(move |m, items| {
+                let w = writes::writer(m)?;
+                let ack = w.upsert(items).map_err(super::status::write_failed)?;
+                settings.maybe_compact(w);
+                Ok(ack)
+            })
+            .await?;
+        let r = writes::write_response(a.model, a.value, a.server_time_us);
+        Ok(Response::new(r))
+    }
+
+    async fn delete(
+        &self,
+        req: Request<proto::DeleteRequest>,
+    ) -> Result<Response<proto::WriteResponse>, Status> {
+        self.writes.check_auth("Delete")?;
+        let settings = self.writes.clone();
+        let a = self
+            .open(req, writes::delete_words)?
+            .run(move |m, words| {
+                let w = writes::writer(m)?;
+                let ack = w.delete(words).map_err(super::status::write_failed)?;
+                settings.maybe_compact(w);
+                Ok(ack)
+            })
+            .await?;
+        let r = writes::write_response(a.model, a.value, a.server_time_us);
+        Ok(Response::new(r))
     }
 }
 

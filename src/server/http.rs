@@ -130,7 +130,10 @@ rpcs! {
     "Embeddings" "NearestToText": proto::NearestToTextRequest => proto::NeighborsResponse;
     "Classifier" "ListModels": proto::ListClassifiersRequest => proto::ListClassifiersResponse;
     "Classifier" "Predict": proto::PredictRequest => proto::PredictResponse;
+    "Embeddings" "Upsert": proto::UpsertRequest => proto::WriteResponse;
+    "Embeddings" "Delete": proto::DeleteRequest => proto::WriteResponse;
     "Admin" "Reload": proto::ReloadRequest => proto::ReloadResponse;
+    "Admin" "Compact": proto::CompactRequest => proto::CompactResponse;
 }
 
 /// The explorer page: one file, its script and style inline, compiled into the binary (no CDN:

@@ -22,6 +22,7 @@ pub mod metrics;
 pub mod models;
 pub mod reload;
 pub(crate) mod status;
+pub(crate) mod writes;
 
 /// Generated messages, clients and servers.
 pub mod proto {
@@ -204,7 +205,8 @@ pub async fn serve_on(
     let addrs = listeners.addrs()?;
     let metrics = Arc::new(metrics::Metrics::new());
     let token = config.auth_token()?;
-    let routes = routes(&live, limits, token.is_some()).await?;
+    let writes = writes::WriteSettings::new(token.is_some(), config.compact_share());
+    let routes = routes(&live, limits, writes).await?;
     let (server, framing) = grpc_server(config)?;
     // One place per request under --max-concurrent and one budget of bytes in flight (charged
     // inside that place, before a message is decoded), for both ports.
@@ -248,9 +250,13 @@ pub async fn serve_on(
 
 /// Every gRPC service: health (each API service serving), reflection (v1, and v1alpha, which
 /// grpcio's reflection client, several GUI clients and older grpcurl builds still ask),
-/// `Embeddings` and `Classifier` under the message limit, and `Admin` (told whether requests
-/// need a token: `auth`).
-async fn routes(live: &Arc<LiveModels>, limits: &Limits, auth: bool) -> Result<Routes> {
+/// `Embeddings` and `Classifier` under the message limit, and `Admin`; the writes of both (and the
+/// admin calls) are told whether requests need a token (`writes`).
+async fn routes(
+    live: &Arc<LiveModels>,
+    limits: &Limits,
+    writes: writes::WriteSettings,
+) -> Result<Routes> {
     use proto::{classifier_server::ClassifierServer, embeddings_server::EmbeddingsServer};
     let (health_reporter, health_service) = tonic_health::server::health_reporter();
     health_reporter
@@ -271,9 +277,11 @@ async fn routes(live: &Arc<LiveModels>, limits: &Limits, auth: bool) -> Result<R
         .build_v1alpha()
         .map_err(|e| Error::internal(format!("reflection (v1alpha): {e}")))?;
     let max = limits.max_message_bytes;
+    let auth = writes.auth;
     let embeddings = EmbeddingsServer::new(handlers::EmbeddingsService::new(
         live.clone(),
         limits.clone(),
+        writes,
     ))
     .max_decoding_message_size(max)
     .max_encoding_message_size(max);

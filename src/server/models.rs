@@ -1,8 +1,20 @@
 //! The models a server holds, by name, and how a configuration becomes loaded models: the
 //! vectors (with the int8 copy and the index beside them), or the embedded default model when
 //! none is configured, and the classifiers.
+//!
+//! A vectors model is answered through [`View`]s: a request takes one at its start
+//! ([`VectorModel::view`]) and answers everything from it, so writes that land meanwhile never
+//! mix into one answer. A model without a log has one view, its file, for ever; a model with a
+//! log (`wal_dir`) is a [`LiveModel`], whose view is the last durable write's.
+//!
+//! **One writer per log.** A log must have one writer: two would interleave records. The live
+//! models a server opened are kept in its [`Logs`], by name, for as long as it runs, and a reload
+//! takes them from there rather than opening their logs again: a reload re-reads classifiers and
+//! the models without a log, while a model with a log keeps its rows (its base changes by
+//! compaction only; to serve another file under its name, restart the daemon).
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
 use tonic::Status;
 
@@ -10,29 +22,113 @@ use crate::classify::Classifier;
 use crate::error::Result;
 use crate::formats::LoadOptions;
 use crate::index::HnswIndex;
+use crate::live::{Base, LiveModel, LiveOptions, View};
 use crate::search::Searcher;
 use crate::server::config::{ClassifierSpec, ModelSpec, ServeConfig};
+
+/// Where a vectors model's rows are: fixed, or a live model's.
+enum Store {
+    Fixed(Arc<View>),
+    Live(Arc<LiveModel>),
+}
 
 /// A loaded vectors model.
 pub struct VectorModel {
     /// Its name.
     pub name: String,
-    /// Vectors and optional index.
-    pub searcher: Searcher,
     /// How the CLI describes it (source, size).
     pub description: String,
+    store: Store,
 }
 
 impl VectorModel {
+    /// A model that takes no writes: `searcher`'s vectors and index.
+    pub fn new(
+        name: impl Into<String>,
+        description: impl Into<String>,
+        searcher: Searcher,
+    ) -> Self {
+        VectorModel {
+            name: name.into(),
+            description: description.into(),
+            store: Store::Fixed(Arc::new(View::of(searcher))),
+        }
+    }
+
+    /// A model that takes writes: `model`'s views, and its writes through [`Self::writer`].
+    pub fn live(model: Arc<LiveModel>, description: impl Into<String>) -> Self {
+        VectorModel {
+            name: model.name().to_owned(),
+            description: description.into(),
+            store: Store::Live(model),
+        }
+    }
+
     /// The embedded default model ([`crate::default_model`]), exact search only, named
     /// [`crate::default_model::NAME`].
     pub fn embedded_default() -> Result<Self> {
         let emb = crate::default_model::load()?;
-        Ok(VectorModel {
-            name: crate::default_model::NAME.into(),
-            description: emb.describe(),
-            searcher: Searcher::exact(emb),
-        })
+        let description = emb.describe();
+        Ok(VectorModel::new(
+            crate::default_model::NAME,
+            description,
+            Searcher::exact(emb),
+        ))
+    }
+
+    /// The rows a request answers from, fixed for as long as it holds them (see the module
+    /// documentation).
+    pub fn view(&self) -> Arc<View> {
+        match &self.store {
+            Store::Fixed(v) => v.clone(),
+            Store::Live(m) => m.view(),
+        }
+    }
+
+    /// The live model that takes this model's writes; none for a model without a log.
+    pub fn writer(&self) -> Option<&Arc<LiveModel>> {
+        match &self.store {
+            Store::Fixed(_) => None,
+            Store::Live(m) => Some(m),
+        }
+    }
+}
+
+/// The live models a server opened, by name (see the module documentation: one writer per
+/// log). A server keeps one for as long as it runs and loads every generation of its models
+/// with it ([`Models::load_logged`]).
+#[derive(Default)]
+pub struct Logs {
+    opened: Mutex<HashMap<String, Arc<LiveModel>>>,
+}
+
+impl Logs {
+    /// The live model `spec` names in `dir`: the one already open, or `spec`'s file opened with
+    /// `opts` and its log replayed over it.
+    fn open(
+        &self,
+        spec: &ModelSpec,
+        dir: &std::path::Path,
+        opts: &LoadOptions,
+        max_word_bytes: usize,
+    ) -> Result<Arc<LiveModel>> {
+        let mut opened = self.opened.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(m) = opened.get(&spec.name) {
+            return Ok(m.clone());
+        }
+        let base = spec.searcher(opts)?;
+        let live_opts = LiveOptions::default().max_word_bytes(max_word_bytes);
+        let (model, report) = LiveModel::open(&spec.name, Base::Searcher(base), dir, live_opts)?;
+        tracing::info!(model = %spec.name, records = report.records, applied = report.applied, lsn = report.lsn, "opened the model's log");
+        let model = Arc::new(model);
+        opened.insert(spec.name.clone(), model.clone());
+        Ok(model)
+    }
+
+    /// Every live model opened.
+    pub fn all(&self) -> Vec<Arc<LiveModel>> {
+        let opened = self.opened.lock().unwrap_or_else(|e| e.into_inner());
+        opened.values().cloned().collect()
     }
 }
 
@@ -40,18 +136,21 @@ impl ModelSpec {
     /// Loads the vectors ([`crate::open`]: with their int8 copy when there is one) and their
     /// index: the configured one, else `PATH.idx` when it exists ([`crate::index::default_path`]).
     pub fn load(&self, opts: &LoadOptions) -> Result<VectorModel> {
+        let searcher = self.searcher(opts)?;
+        let description = searcher.embeddings.describe();
+        Ok(VectorModel::new(self.name.clone(), description, searcher))
+    }
+
+    /// The vectors and index [`load`](Self::load) serves.
+    fn searcher(&self, opts: &LoadOptions) -> Result<Searcher> {
         let emb = crate::open(&self.path, opts)?;
         let index = match &self.index {
             Some(p) => Some(HnswIndex::load(p, &emb)?),
             None => HnswIndex::load_default(&self.path, &emb)?,
         };
-        Ok(VectorModel {
-            name: self.name.clone(),
-            description: emb.describe(),
-            searcher: Searcher {
-                embeddings: emb,
-                index,
-            },
+        Ok(Searcher {
+            embeddings: emb,
+            index,
         })
     }
 }
@@ -101,9 +200,22 @@ impl Models {
     /// daemon's start and every reload go through it. An error names the model that failed the
     /// way the flag that configures it does (`--vectors NAME`, `--classifier NAME`; a model from
     /// the configuration file has the same name there).
+    ///
+    /// With `wal_dir` configured, each call opens the logs afresh: a server that loads more than
+    /// once (reloads) uses [`Models::load_logged`] with the same [`Logs`] every time.
     pub fn load_with(
         config: &ServeConfig,
         opts_for: impl Fn(&ModelSpec) -> LoadOptions,
+    ) -> Result<Self> {
+        Self::load_logged(config, opts_for, &Logs::default())
+    }
+
+    /// [`Models::load_with`], the live models (with `wal_dir`) taken from `logs` when it has
+    /// them, and opened into it when not: one writer per log however often this runs.
+    pub fn load_logged(
+        config: &ServeConfig,
+        opts_for: impl Fn(&ModelSpec) -> LoadOptions,
+        logs: &Logs,
     ) -> Result<Self> {
         let vectors = if config.vectors.is_empty() {
             vec![VectorModel::embedded_default()
@@ -113,8 +225,17 @@ impl Models {
                 .vectors
                 .iter()
                 .map(|spec| {
-                    spec.load(&opts_for(spec))
-                        .map_err(|e| e.context(format!("--vectors {}", spec.name)))
+                    let opts = opts_for(spec);
+                    let model = match &config.wal_dir {
+                        None => spec.load(&opts),
+                        Some(dir) => logs
+                            .open(spec, dir, &opts, config.limits.max_word_bytes)
+                            .map(|m| {
+                                let d = m.view().embeddings().describe();
+                                VectorModel::live(m, d)
+                            }),
+                    };
+                    model.map_err(|e| e.context(format!("--vectors {}", spec.name)))
                 })
                 .collect::<Result<_>>()?
         };

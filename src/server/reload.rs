@@ -6,6 +6,9 @@
 //! configured files), and only when every file opened cleanly swaps the pointer. A reload that
 //! fails (a missing or corrupt file) leaves the old models serving and says why. Reloads run one
 //! at a time.
+//!
+//! A model with a log (`--wal-dir`) is not read again: the reload keeps its live model, the one
+//! writer of its log (see [`super::models`]); its writes and its compacted base stay.
 
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Instant;
@@ -143,6 +146,32 @@ impl Admin for AdminService {
             models: r.vectors,
             classifiers: r.classifiers,
             generation: r.generation,
+            server_time_us: t.elapsed().as_micros() as u64,
+        }))
+    }
+
+    async fn compact(
+        &self,
+        req: Request<proto::CompactRequest>,
+    ) -> Result<Response<proto::CompactResponse>, Status> {
+        if !self.has_token {
+            return Err(super::status::writes_need_token("Compact"));
+        }
+        let t = Instant::now();
+        let r = req.into_inner();
+        let model = self.live.current().vectors(&r.model)?;
+        let writer = super::writes::writer(&model)?.clone();
+        let c = tokio::task::spawn_blocking(move || writer.compact())
+            .await
+            .map_err(|e| Status::internal(format!("the compaction task failed: {e}")))?
+            .map_err(super::status::write_failed)?;
+        Ok(Response::new(proto::CompactResponse {
+            model: model.name.clone(),
+            base: c.base.map(|p| p.display().to_string()).unwrap_or_default(),
+            lsn: c.lsn,
+            rows: c.rows as u64,
+            written: c.written,
+            seconds: c.seconds,
             server_time_us: t.elapsed().as_micros() as u64,
         }))
     }

@@ -1,5 +1,6 @@
 //! The one translation of errors into gRPC statuses: library errors ([`From<Error>`]), a
-//! reload's errors ([`reload_failed`]), and messages that do not decode ([`Codec`]).
+//! reload's errors ([`reload_failed`]), a write's ([`write_failed`], and the writes refused:
+//! [`writes_need_token`], [`no_log`]), and messages that do not decode ([`Codec`]).
 //!
 //! Codes follow gRPC's status-code guide: the caller's mistakes are INVALID_ARGUMENT or
 //! NOT_FOUND, UNAVAILABLE is kept for what a retry can fix (clients and proxies retry it), and a
@@ -35,6 +36,31 @@ pub(crate) fn reload_failed(e: Error) -> Status {
         ErrorKind::Io | ErrorKind::Unavailable => Status::failed_precondition(e.to_string()),
         _ => Status::from(e),
     }
+}
+
+/// The status of a write or a compaction that failed on the server's side: as a reload's
+/// ([`reload_failed`]), a log that cannot be written or synced (a full or failing disk) is for an
+/// operator to fix, FAILED_PRECONDITION; the caller's mistakes (a wrong dimension, a value that is
+/// not finite, a batch over the limits) stay INVALID_ARGUMENT.
+pub(crate) fn write_failed(e: Error) -> Status {
+    reload_failed(e)
+}
+
+/// A write (`what`: the RPC) on a server without a bearer token: refused, as anyone could
+/// otherwise change the vectors. FAILED_PRECONDITION: the server must be started differently.
+pub(crate) fn writes_need_token(what: &str) -> Status {
+    Status::failed_precondition(format!(
+        "{what} needs a server started with --auth-token-file: without a token anyone could change the vectors"
+    ))
+}
+
+/// A write or a compaction on a model without a log: FAILED_PRECONDITION, the server must be
+/// started with one.
+pub(crate) fn no_log(model: &str) -> Status {
+    Status::failed_precondition(format!(
+        "model {:?} takes no writes: it has no log (start the server with --wal-dir DIR)",
+        crate::limits::echo(model)
+    ))
 }
 
 /// The protobuf codec of every service (`build.rs` names it): prost's, except that a message
@@ -122,6 +148,24 @@ mod tests {
         assert!(s.message().contains("m.wvec"), "{}", s.message());
         let corrupt = Error::format("m.wvec", None, 0, "bad magic");
         assert_eq!(reload_failed(corrupt).code(), Code::DataLoss);
+    }
+
+    #[test]
+    fn refused_writes_are_failed_preconditions() {
+        let s = writes_need_token("Upsert");
+        assert_eq!(s.code(), Code::FailedPrecondition);
+        assert!(s.message().contains("--auth-token-file"), "{}", s.message());
+        let s = no_log("news");
+        assert_eq!(s.code(), Code::FailedPrecondition);
+        assert!(s.message().contains("\"news\"") && s.message().contains("--wal-dir"));
+        let disk = Error::io(
+            "cannot sync the log",
+            "m.wal",
+            std::io::Error::other("full"),
+        );
+        assert_eq!(write_failed(disk).code(), Code::FailedPrecondition);
+        let bad = Error::invalid("the vector of \"x\" has 3 dimensions, the model has 4");
+        assert_eq!(write_failed(bad).code(), Code::InvalidArgument);
     }
 
     /// The whole mapping, one error of every variant: a change here changes what clients see.

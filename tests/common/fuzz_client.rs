@@ -88,7 +88,8 @@ impl Daemon {
             }
             seen.push(l);
         };
-        let log = Arc::new(Mutex::new(VecDeque::new()));
+        // What it said before serving (a log replayed, a torn tail cut) stays in its log.
+        let log = Arc::new(Mutex::new(VecDeque::from(seen)));
         let sink = log.clone();
         // Keep draining stderr so the daemon never blocks on a full pipe.
         std::thread::spawn(move || {

@@ -40,11 +40,11 @@ impl Running {
 
 /// 200,000 random words x 64 dims: one exact query reads 51 MB, slow enough to be in flight.
 pub fn big_model() -> Arc<Models> {
-    Arc::new(Models::new(vec![VectorModel {
-        name: "big".into(),
-        description: "random".into(),
-        searcher: Searcher::exact(big_embeddings()),
-    }]))
+    Arc::new(Models::new(vec![VectorModel::new(
+        "big",
+        "random",
+        Searcher::exact(big_embeddings()),
+    )]))
 }
 
 /// The vectors of [`big_model`]: 200,000 x 64 random floats (51 MB), named `w0`, `w1`, ...
@@ -65,11 +65,11 @@ pub fn big_embeddings() -> wordvec::Embeddings {
 
 /// A default server holding one model, `name`, answered by the exact scan.
 pub async fn start_exact(name: &str, emb: wordvec::Embeddings) -> Running {
-    let models = Arc::new(Models::new(vec![VectorModel {
-        name: name.into(),
-        description: "fixture".into(),
-        searcher: Searcher::exact(emb),
-    }]));
+    let models = Arc::new(Models::new(vec![VectorModel::new(
+        name,
+        "fixture",
+        Searcher::exact(emb),
+    )]));
     start_with(ServeConfig::default(), models).await
 }
 
@@ -150,11 +150,11 @@ pub fn with_classifier() -> Arc<Models> {
     let out = wordvec::classify::train(&data, &config, None, None, None, |_, _| Ok(())).unwrap();
     let emb = crate::common::load("w2vc-sg-d32.bin");
     Arc::new(
-        Models::new(vec![VectorModel {
-            name: "w2v".into(),
-            description: "fixture".into(),
-            searcher: Searcher::exact(emb),
-        }])
+        Models::new(vec![VectorModel::new(
+            "w2v",
+            "fixture",
+            Searcher::exact(emb),
+        )])
         .with_classifiers(vec![ClassifierModel {
             name: "tone".into(),
             classifier: out.model.classifier,
