@@ -126,7 +126,7 @@ impl std::error::Error for GzipBomb {}
 
 /// A decompressing reader that fails with [`GzipBomb`] (inside an `io::Error`) once it has
 /// produced more than [`gzip_cap`] of the compressed size: a streamed reader's guard, where
-/// [`gunzip_file`] checks the whole output.
+/// the crate's own gunzip of a whole file checks the whole output.
 pub struct GzipRatioGuard<R> {
     inner: R,
     read: u64,

@@ -3,7 +3,7 @@
 //!
 //! Written here rather than on a tensor library because the model is small and its one
 //! expensive part is sparse: a batch touches a few thousand embedding rows out of the whole
-//! vocabulary, and the backward pass gathers exactly those rows ([`RowGrads`]) so that the
+//! vocabulary, and the backward pass gathers exactly those rows (the crate-private `RowGrads`) so that the
 //! optimiser updates them lazily; a dense `vocab x dim` gradient is never formed. The dense
 //! layers use `matrixmultiply`'s GEMM.
 
@@ -359,7 +359,7 @@ pub(crate) fn prefetch(ptr: *const f32, len: usize) {
 }
 
 /// Runs the model on `texts` (token ids, none of them [`PAD`]). With `dropout_rng` the pass is
-/// a training pass: dropout masks are drawn from it and kept for [`backward`]. Runs on the
+/// a training pass: dropout masks are drawn from it and kept for the backward pass. Runs on the
 /// calling thread: callers parallelise over shards of their batches.
 pub fn forward<R: Rng>(
     arch: &Architecture,
