@@ -71,7 +71,8 @@
 //! (`simd`), parallel top-k selection (`topk`), the mapped-or-owned byte buffers (`bytes`) and
 //! everything that takes or returns them (mapping and gunzipping a file, the formats' readers
 //! over a mapped buffer, the storage and vocabulary constructors from raw parts), the training
-//! loops' shared matrices and kernels, and the classifier's backward pass and optimiser.
+//! loops' corpus reader, checkpoints, shared matrices and kernels, the classifier's backward
+//! pass and optimiser, and the daemon's handlers, layers and metrics.
 //! `unreachable_pub` (in Cargo.toml) keeps an item that only the crate uses from saying `pub`.
 //!
 // Every public item is documented; CI's `-D warnings` makes a missing doc an error.
