@@ -21,7 +21,7 @@ pub(crate) use codec::{Cursor, Header, Writer};
 
 /// The bytes behind a loaded set of embeddings.
 #[derive(Debug)]
-pub enum Backing {
+pub(crate) enum Backing {
     /// A read-only memory map of a file.
     Mmap(Mmap),
     /// Bytes decoded into memory (decompressed gzip, for example).
@@ -46,7 +46,7 @@ impl AsRef<[u8]> for Backing {
 
 /// A read-only slice of plain values: owned, or a window on a shared [`Backing`].
 #[derive(Debug, Clone)]
-pub enum Slice<T: Pod> {
+pub(crate) enum Slice<T: Pod> {
     /// Values owned by this slice.
     Owned(Arc<[T]>),
     /// `len` values starting at byte `offset` of `backing`; alignment and bounds were checked when
@@ -64,7 +64,7 @@ pub enum Slice<T: Pod> {
 impl<T: Pod> Slice<T> {
     /// A view of `len` values of type `T` at byte `offset` of `backing`, or `None` when that range
     /// is out of bounds or not aligned for `T`.
-    pub fn shared(backing: Arc<Backing>, offset: usize, len: usize) -> Option<Self> {
+    pub(crate) fn shared(backing: Arc<Backing>, offset: usize, len: usize) -> Option<Self> {
         let bytes = len.checked_mul(std::mem::size_of::<T>())?;
         let end = offset.checked_add(bytes)?;
         let data: &[u8] = (*backing).as_ref();
@@ -78,16 +78,11 @@ impl<T: Pod> Slice<T> {
     }
 
     /// Number of values.
-    pub fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         match self {
             Slice::Owned(v) => v.len(),
             Slice::Shared { len, .. } => *len,
         }
-    }
-
-    /// True when there are no values.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
     }
 }
 

@@ -53,7 +53,7 @@ impl std::fmt::Debug for Embeddings {
 
 impl Embeddings {
     /// Assembles embeddings from parts. `norms` must hold one entry per row.
-    pub fn from_parts(
+    pub(crate) fn from_parts(
         vocab: Box<dyn Vocab>,
         storage: Box<dyn Storage>,
         norms: Slice<f32>,

@@ -17,7 +17,7 @@ pub const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
 
 /// Maps `path` read-only. An empty file is an error (it cannot hold embeddings, and some systems
 /// refuse to map it).
-pub fn map_file(path: &Path) -> Result<Arc<Backing>> {
+pub(crate) fn map_file(path: &Path) -> Result<Arc<Backing>> {
     let file = open_file(path)?;
     let len = file
         .metadata()
@@ -42,7 +42,7 @@ pub fn map_file(path: &Path) -> Result<Arc<Backing>> {
 
 /// Decompresses a whole (possibly multi-member) gzip file into memory, streaming, with `progress`
 /// counting compressed bytes.
-pub fn gunzip_file(path: &Path, progress: &dyn Progress) -> Result<Arc<Backing>> {
+pub(crate) fn gunzip_file(path: &Path, progress: &dyn Progress) -> Result<Arc<Backing>> {
     let file = open_file(path)?;
     let len = file
         .metadata()
@@ -126,7 +126,7 @@ impl std::error::Error for GzipBomb {}
 
 /// A decompressing reader that fails with [`GzipBomb`] (inside an `io::Error`) once it has
 /// produced more than [`gzip_cap`] of the compressed size: a streamed reader's guard, where
-/// [`gunzip_file`] checks the whole output.
+/// the crate's own gunzip of a whole file checks the whole output.
 pub struct GzipRatioGuard<R> {
     inner: R,
     read: u64,

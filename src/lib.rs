@@ -7,11 +7,24 @@
 //! with gensim's semantics, on all cores with SIMD.
 //!
 //! ```
-//! let emb = wordvec::default_model::load()?;
-//! let best = emb.most_similar(&["king".into()], &[], 3, None)?;
+//! use wordvec::prelude::*;
+//!
+//! let emb: Embeddings = wordvec::default_model::load()?;
+//! let best = emb.most_similar(&[Term::Word("king")], &[], 3, None)?;
 //! assert_eq!(best.len(), 3);
-//! # Ok::<(), wordvec::Error>(())
+//!
+//! // The same question through a Searcher, which takes every option as one Query and answers
+//! // by the exact scan or, with the `index` feature and an index loaded, the HNSW graph.
+//! let searcher = Searcher::exact(emb);
+//! let q = Query::new(&[Term::Word("king")], &[], 3).mode(Mode::Exact);
+//! let words = |ns: &[Neighbor]| ns.iter().map(|n| n.word.clone()).collect::<Vec<_>>();
+//! assert_eq!(words(&searcher.search(&q)?), words(&best));
+//! # Ok::<(), Error>(())
 //! ```
+//!
+//! [`prelude`] holds what a typical program needs ([`open`], [`load`], [`save`], [`Embeddings`],
+//! [`search::Searcher`], [`query::Query`], [`Error`], [`Result`], ...); the most common of those
+//! are re-exported at the crate root as well.
 //!
 //! ## Layers and features
 //!
@@ -32,25 +45,38 @@
 //!
 //! ## Modules
 //!
-//! The core, one concept per module:
+//! Public modules are the API; each says what it is for in its own docs. The core, one concept
+//! per module:
 //! - [`vocab`]: words and their rows ([`vocab::Vocab`]); [`storage`]: the vectors
 //!   ([`storage::Storage`]); [`embeddings`]: both together, with norms.
-//! - [`format`](mod@format) names a file format; [`formats`] reads and writes them, one module each, and
-//!   detects them ([`load`], [`open`], [`save`]); [`subword`]: fastText's n-grams and the vectors
-//!   of words outside the vocabulary.
+//! - [`format`](mod@format) names a file format; [`formats`] reads and writes them, one module
+//!   each, and detects them ([`load`], [`open`], [`save`]); [`subword`]: fastText's n-grams and
+//!   the vectors of words outside the vocabulary.
 //! - [`query`]: the one [`query::Query`] value and gensim's queries (similarity, most_similar,
 //!   3CosMul, doesnt_match); [`search`]: the [`search::Searcher`] that answers a query by the
 //!   exact scan or the index; [`filter`] allow- and deny-lists; [`quant`] the int8 copy exact
 //!   scans read first.
 //! - [`limits`]: the bounds on every size from a request, flag or header; [`cancel`]:
 //!   cooperative cancellation of scans; [`progress`]: how long work reports progress;
-//!   [`io`]: mapping, gzip, output paths, atomic writes; [`error`]: the error type and its kinds.
+//!   [`io`]: output paths, atomic writes, the gzip guard; [`error`]: the error type and its
+//!   kinds.
 //! - [`live`] (feature `live`): words added, replaced and deleted while a model is served, with
 //!   a write-ahead log, a delta over the base and compaction.
 //! - [`eval`]: analogy and word-pair evaluation; [`default_model`]: the small model compiled in.
+//! - [`prelude`]: the items above a typical program imports.
 //!
-//! Private to the crate: the SIMD kernels and their one dispatch test (`simd`), parallel top-k
-//! selection (`topk`), and the mapped-or-owned byte buffers (`bytes`).
+//! The layers, each behind its feature: `index` (build, save, map and search the HNSW graph),
+//! `train` (the word2vec trainer), `classify` (the text classifier: data, configuration,
+//! training, prediction, metrics, the model file) and `server` (the daemon, its configuration,
+//! and the generated gRPC types in `server::proto`).
+//!
+//! Private to the crate, so free to change: the SIMD kernels and their one dispatch test
+//! (`simd`), parallel top-k selection (`topk`), the mapped-or-owned byte buffers (`bytes`) and
+//! everything that takes or returns them (mapping and gunzipping a file, the formats' readers
+//! over a mapped buffer, the storage and vocabulary constructors from raw parts), the training
+//! loops' corpus reader, checkpoints, shared matrices and kernels, the classifier's backward
+//! pass and optimiser, and the daemon's handlers, layers and metrics.
+//! `unreachable_pub` (in Cargo.toml) keeps an item that only the crate uses from saying `pub`.
 //!
 // Every public item is documented; CI's `-D warnings` makes a missing doc an error.
 #![warn(missing_docs)]
@@ -77,6 +103,7 @@ pub mod io;
 pub mod limits;
 #[cfg(feature = "live")]
 pub mod live;
+pub mod prelude;
 pub mod progress;
 pub mod quant;
 pub mod query;

@@ -23,7 +23,7 @@ pub(crate) fn has_avx2_fma() -> bool {
 }
 
 /// A dot-product kernel: `query . row`, where `row` holds `query.len() * 4` bytes.
-pub type DotFn = fn(&[f32], &[u8]) -> f32;
+pub(crate) type DotFn = fn(&[f32], &[u8]) -> f32;
 
 /// The fastest kernel this CPU supports.
 pub fn dot_fn() -> DotFn {
@@ -39,7 +39,7 @@ pub fn dot_fn() -> DotFn {
 /// `query . row` with the fastest available kernel (for hnsw_rs's distance, which scores one
 /// pair at a time).
 #[cfg(feature = "hnsw-rs")]
-pub fn dot(query: &[f32], row: &[u8]) -> f32 {
+pub(crate) fn dot(query: &[f32], row: &[u8]) -> f32 {
     dot_fn()(query, row)
 }
 
@@ -47,7 +47,7 @@ pub fn dot(query: &[f32], row: &[u8]) -> f32 {
 /// read rows in an order no hardware prefetcher can predict; naming the next row while scoring
 /// the current one hides part of that latency.
 #[inline(always)]
-pub fn prefetch(bytes: &[u8]) {
+pub(crate) fn prefetch(bytes: &[u8]) {
     #[cfg(target_arch = "x86_64")]
     {
         use core::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
@@ -64,10 +64,10 @@ pub fn prefetch(bytes: &[u8]) {
 }
 
 /// A squared-norm kernel: `row . row` for a stored row.
-pub type NormSqFn = fn(&[u8]) -> f32;
+pub(crate) type NormSqFn = fn(&[u8]) -> f32;
 
 /// The fastest squared-norm kernel this CPU supports.
-pub fn norm_sq_fn() -> NormSqFn {
+pub(crate) fn norm_sq_fn() -> NormSqFn {
     #[cfg(target_arch = "x86_64")]
     {
         if has_avx2_fma() {
@@ -78,7 +78,7 @@ pub fn norm_sq_fn() -> NormSqFn {
 }
 
 /// Portable squared norm, eight lanes of partial sums.
-pub fn norm_sq_portable(row: &[u8]) -> f32 {
+pub(crate) fn norm_sq_portable(row: &[u8]) -> f32 {
     let mut acc = [0f32; 8];
     let rc = row.chunks_exact(32);
     let tail = rc.remainder();
@@ -237,10 +237,10 @@ unsafe fn dot_avx2(query: &[f32], row: &[u8]) -> f32 {
 // against i16 weights for graph traversal.
 
 /// `sum_j codes[j] * w[j]`.
-pub type DotU8Fn = fn(&[u8], &[f32]) -> f32;
+pub(crate) type DotU8Fn = fn(&[u8], &[f32]) -> f32;
 
 /// The fastest `u8 x f32` dot kernel this CPU supports.
-pub fn dot_u8_fn() -> DotU8Fn {
+pub(crate) fn dot_u8_fn() -> DotU8Fn {
     #[cfg(target_arch = "x86_64")]
     {
         if has_avx2_fma() {
@@ -251,7 +251,7 @@ pub fn dot_u8_fn() -> DotU8Fn {
 }
 
 /// Portable kernel, eight partial sums.
-pub fn dot_u8_portable(c: &[u8], w: &[f32]) -> f32 {
+pub(crate) fn dot_u8_portable(c: &[u8], w: &[f32]) -> f32 {
     let mut acc = [0f32; 8];
     let (cc, wc) = (c.chunks_exact(8), w.chunks_exact(8));
     let (ct, wt) = (cc.remainder(), wc.remainder());

@@ -110,7 +110,7 @@ pub struct DenseRows {
 
 impl DenseRows {
     /// Wraps `data`, which must hold exactly `len * dims` floats.
-    pub fn new(data: Slice<u8>, dims: usize, len: usize) -> Option<Self> {
+    pub(crate) fn new(data: Slice<u8>, dims: usize, len: usize) -> Option<Self> {
         (len.checked_mul(dims)?.checked_mul(4)? == data.len()).then_some(DenseRows {
             data,
             dims,
@@ -172,7 +172,7 @@ pub struct OffsetRows {
 
 impl OffsetRows {
     /// Wraps `data` with one offset per row; every `offset + dims * 4` must be in bounds.
-    pub fn new(data: Arc<Backing>, offsets: Vec<usize>, dims: usize) -> Option<Self> {
+    pub(crate) fn new(data: Arc<Backing>, offsets: Vec<usize>, dims: usize) -> Option<Self> {
         let len = (*data).as_ref().len();
         let w = dims.checked_mul(4)?;
         offsets

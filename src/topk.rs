@@ -40,7 +40,7 @@ impl PartialOrd for Scored {
 
 /// Keeps the `k` best [`Scored`] entries pushed into it.
 #[derive(Debug, Clone)]
-pub struct TopK {
+pub(crate) struct TopK {
     k: usize,
     /// The lowest row offered with a NaN score.
     nan_row: Option<usize>,
@@ -50,7 +50,7 @@ pub struct TopK {
 
 impl TopK {
     /// An empty selection of at most `k` entries.
-    pub fn new(k: usize) -> Self {
+    pub(crate) fn new(k: usize) -> Self {
         TopK {
             k,
             nan_row: None,
@@ -60,7 +60,7 @@ impl TopK {
 
     /// Offers an entry; NaN scores are ignored.
     #[inline]
-    pub fn push(&mut self, s: Scored) {
+    pub(crate) fn push(&mut self, s: Scored) {
         if s.score.is_nan() {
             self.nan_row = Some(self.nan_row.map_or(s.index, |r| r.min(s.index)));
             return;
@@ -78,7 +78,7 @@ impl TopK {
     }
 
     /// Adds every entry of `other`.
-    pub fn merge(mut self, other: TopK) -> TopK {
+    pub(crate) fn merge(mut self, other: TopK) -> TopK {
         if let Some(r) = other.nan_row {
             self.nan_row = Some(self.nan_row.map_or(r, |m| m.min(r)));
         }
@@ -90,19 +90,19 @@ impl TopK {
 
     /// The worst kept score once `k` entries are kept (the bar a new entry must pass).
     #[inline]
-    pub fn bar(&self) -> Option<f32> {
+    pub(crate) fn bar(&self) -> Option<f32> {
         (self.heap.len() >= self.k && self.k > 0)
             .then(|| self.heap.peek().map(|w| w.0.score))
             .flatten()
     }
 
     /// The lowest row offered with a NaN score, if any.
-    pub fn nan_row(&self) -> Option<usize> {
+    pub(crate) fn nan_row(&self) -> Option<usize> {
         self.nan_row
     }
 
     /// The kept entries, best first.
-    pub fn into_sorted(self) -> Vec<Scored> {
+    pub(crate) fn into_sorted(self) -> Vec<Scored> {
         let mut v: Vec<Scored> = self.heap.into_iter().map(|r| r.0).collect();
         v.sort_by(|a, b| b.cmp(a));
         v
@@ -131,7 +131,7 @@ pub fn top_k(
 }
 
 /// [`top_k`] over the rows of `0..rows` that `keep` accepts.
-pub fn top_k_where(
+pub(crate) fn top_k_where(
     rows: usize,
     k: usize,
     keep: impl Fn(usize) -> bool + Sync,
@@ -142,7 +142,7 @@ pub fn top_k_where(
 
 /// [`top_k`] over the listed rows that `keep` accepts (a short allow-list: only its rows are
 /// visited).
-pub fn top_k_of(
+pub(crate) fn top_k_of(
     ids: &[u32],
     k: usize,
     keep: impl Fn(usize) -> bool + Sync,
@@ -190,7 +190,7 @@ fn scan(
 }
 
 /// How many rows a scan scores between two looks at its cancellation flag.
-pub const CANCEL_EVERY: usize = 4096;
+pub(crate) const CANCEL_EVERY: usize = 4096;
 
 #[cfg(test)]
 mod tests {

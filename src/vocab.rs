@@ -56,7 +56,7 @@ impl HashVocab {
     /// Wraps arrays read from a file, checking everything a lookup relies on: the strings are
     /// UTF-8, `ends` rise and fall on character boundaries, the table is a power of two larger
     /// than the vocabulary. Slot contents are checked at lookup time (a bad slot is a miss).
-    pub fn from_parts(
+    pub(crate) fn from_parts(
         strings: Slice<u8>,
         ends: Slice<u64>,
         slots: Slice<u32>,

@@ -9,7 +9,7 @@
 /// `p -= lr / (1 - b1^t) * m / (sqrt(v) / sqrt(1 - b2^t) + eps)`, is applied by
 /// [`adam`].
 #[derive(Clone, Copy, Debug)]
-pub struct AdamStep {
+pub(crate) struct AdamStep {
     /// `lr / (1 - beta1^t)`.
     pub step: f32,
     /// `1 / sqrt(1 - beta2^t)`.
@@ -57,24 +57,24 @@ mod avx2 {
     use super::*;
 
     #[target_feature(enable = "avx2,fma")]
-    pub unsafe fn add(y: &mut [f32], x: &[f32]) {
+    pub(super) unsafe fn add(y: &mut [f32], x: &[f32]) {
         add_generic(y, x)
     }
 
     #[target_feature(enable = "avx2,fma")]
-    pub unsafe fn axpy(a: f32, x: &[f32], y: &mut [f32]) {
+    pub(super) unsafe fn axpy(a: f32, x: &[f32], y: &mut [f32]) {
         axpy_generic(a, x, y)
     }
 
     #[target_feature(enable = "avx2,fma")]
-    pub unsafe fn adam(p: &mut [f32], g: &[f32], m: &mut [f32], v: &mut [f32], k: AdamStep) {
+    pub(super) unsafe fn adam(p: &mut [f32], g: &[f32], m: &mut [f32], v: &mut [f32], k: AdamStep) {
         adam_generic(p, g, m, v, k)
     }
 }
 
 /// `y += x` (over `y.len()` values).
 #[inline]
-pub fn add(y: &mut [f32], x: &[f32]) {
+pub(crate) fn add(y: &mut [f32], x: &[f32]) {
     #[cfg(target_arch = "x86_64")]
     if crate::simd::has_avx2_fma() {
         // SAFETY: the CPU has AVX2 and FMA (checked just above), all the callee's code needs.
@@ -85,7 +85,7 @@ pub fn add(y: &mut [f32], x: &[f32]) {
 
 /// `y += a x` (over `y.len()` values).
 #[inline]
-pub fn axpy(a: f32, x: &[f32], y: &mut [f32]) {
+pub(crate) fn axpy(a: f32, x: &[f32], y: &mut [f32]) {
     #[cfg(target_arch = "x86_64")]
     if crate::simd::has_avx2_fma() {
         // SAFETY: the CPU has AVX2 and FMA (checked just above).
@@ -96,7 +96,7 @@ pub fn axpy(a: f32, x: &[f32], y: &mut [f32]) {
 
 /// One Adam step on a slice (see `optim`).
 #[inline]
-pub fn adam(p: &mut [f32], g: &[f32], m: &mut [f32], v: &mut [f32], k: AdamStep) {
+pub(crate) fn adam(p: &mut [f32], g: &[f32], m: &mut [f32], v: &mut [f32], k: AdamStep) {
     #[cfg(target_arch = "x86_64")]
     if crate::simd::has_avx2_fma() {
         // SAFETY: the CPU has AVX2 and FMA (checked just above).

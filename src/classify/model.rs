@@ -3,7 +3,7 @@
 //!
 //! Written here rather than on a tensor library because the model is small and its one
 //! expensive part is sparse: a batch touches a few thousand embedding rows out of the whole
-//! vocabulary, and the backward pass gathers exactly those rows ([`RowGrads`]) so that the
+//! vocabulary, and the backward pass gathers exactly those rows (the crate-private `RowGrads`) so that the
 //! optimiser updates them lazily; a dense `vocab x dim` gradient is never formed. The dense
 //! layers use `matrixmultiply`'s GEMM.
 
@@ -249,7 +249,7 @@ impl Params {
     }
 
     /// Every tensor, mutable, in the order of [`Params::tensors`].
-    pub fn tensors_mut(&mut self) -> Vec<&mut Vec<f32>> {
+    pub(crate) fn tensors_mut(&mut self) -> Vec<&mut Vec<f32>> {
         let mut t = vec![&mut self.embedding];
         for l in &mut self.layers {
             t.push(&mut l.weight);
@@ -259,7 +259,7 @@ impl Params {
     }
 
     /// Zero-filled parameters of `arch`'s shape (to be filled from a file).
-    pub fn zeros(arch: &Architecture) -> Params {
+    pub(crate) fn zeros(arch: &Architecture) -> Params {
         Params {
             embedding: vec![0.0; arch.vocab_size * arch.dim],
             layers: arch
@@ -359,7 +359,7 @@ pub(crate) fn prefetch(ptr: *const f32, len: usize) {
 }
 
 /// Runs the model on `texts` (token ids, none of them [`PAD`]). With `dropout_rng` the pass is
-/// a training pass: dropout masks are drawn from it and kept for [`backward`]. Runs on the
+/// a training pass: dropout masks are drawn from it and kept for the backward pass. Runs on the
 /// calling thread: callers parallelise over shards of their batches.
 pub fn forward<R: Rng>(
     arch: &Architecture,
@@ -431,7 +431,7 @@ pub fn forward<R: Rng>(
 /// Gradients of one shard of a batch for the dense layers, and with respect to the shard's
 /// embedding means (`dx`), from which [`RowGrads::gather`] makes the embedding's row gradients.
 #[derive(Debug, Clone, Default)]
-pub struct Backward {
+pub(crate) struct Backward {
     /// Per dense layer: (weight, bias) gradients.
     pub layers: Vec<(Vec<f32>, Vec<f32>)>,
     /// `batch x dim`: the gradient with respect to each text's mean embedding.
@@ -443,7 +443,7 @@ pub struct Backward {
 
 impl Backward {
     /// Buffers for `arch`.
-    pub fn new(arch: &Architecture) -> Backward {
+    pub(crate) fn new(arch: &Architecture) -> Backward {
         Backward {
             layers: arch
                 .layer_sizes()
@@ -455,7 +455,7 @@ impl Backward {
     }
 
     /// Adds `other`'s layer gradients to these.
-    pub fn add_layers(&mut self, other: &Backward) {
+    pub(crate) fn add_layers(&mut self, other: &Backward) {
         for ((w, b), (ow, ob)) in self.layers.iter_mut().zip(&other.layers) {
             w.iter_mut().zip(ow).for_each(|(a, b)| *a += b);
             b.iter_mut().zip(ob).for_each(|(a, b)| *a += b);
@@ -466,7 +466,7 @@ impl Backward {
 /// Backpropagates `bw.dlogits` (`batch x outputs`, the loss gradient) through the pass `fw`
 /// made: layer gradients into `bw.layers` and, when `need_dx`, the gradient with respect to
 /// the mean embeddings into `bw.dx`.
-pub fn backward(
+pub(crate) fn backward(
     arch: &Architecture,
     params: &Params,
     fw: &Forward,
@@ -539,13 +539,15 @@ pub fn backward(
 
 /// The embedding's gradient for one batch, sparse: only the rows the batch touched.
 #[derive(Debug, Clone, Default)]
-pub struct RowGrads {
+pub(crate) struct RowGrads {
     /// Embedding rows the batch touched, in first-touch order. Distinct: a row gets a slot the
     /// first time it is seen (`slot`), and only then is it pushed. The field is private so that
     /// nothing else can break that, which the optimiser's parallel row updates rely on.
     rows: Vec<u32>,
-    /// `rows.len() x dim` gradients of those rows (filled by [`RowGrads::gather`] only).
-    pub grads: Vec<f32>,
+    /// `rows.len() x dim` gradients of those rows (filled by [`RowGrads::gather`] only, which
+    /// the tests use as the unfused reference of the optimiser's fused step).
+    #[cfg(test)]
+    pub(crate) grads: Vec<f32>,
     /// Per vocabulary row: its slot in `rows`, or `u32::MAX`.
     slot: Vec<u32>,
     /// Each token occurrence's slot, the slots' starts in `entries`, and per slot its
@@ -558,12 +560,12 @@ pub struct RowGrads {
 
 impl RowGrads {
     /// Embedding rows the batch touched, in first-touch order; no row twice.
-    pub fn rows(&self) -> &[u32] {
+    pub(crate) fn rows(&self) -> &[u32] {
         &self.rows
     }
 
     /// Buffers for a vocabulary of `vocab_size` rows.
-    pub fn new(vocab_size: usize) -> RowGrads {
+    pub(crate) fn new(vocab_size: usize) -> RowGrads {
         RowGrads {
             slot: vec![u32::MAX; vocab_size],
             ..Default::default()
@@ -574,7 +576,7 @@ impl RowGrads {
     /// touched row gets a slot, and every token occurrence is listed under its slot (a
     /// counting sort), so that [`RowGrads::row_grad`] can then compute any slot's gradient on
     /// its own, in parallel with the others.
-    pub fn prepare(&mut self, texts: &[&[u32]]) {
+    pub(crate) fn prepare(&mut self, texts: &[&[u32]]) {
         for &r in &self.rows {
             self.slot[r as usize] = u32::MAX;
         }
@@ -617,7 +619,7 @@ impl RowGrads {
     /// The gradient of slot `s`'s row (`rows[s]`) into `out` (`dim` values), given `dx`, the
     /// `texts x dim` gradient with respect to the means.
     #[inline]
-    pub fn row_grad(&self, s: usize, dx: &[f32], out: &mut [f32]) {
+    pub(crate) fn row_grad(&self, s: usize, dx: &[f32], out: &mut [f32]) {
         let dim = out.len();
         out.fill(0.0);
         for &(b, inv) in &self.entries[self.starts[s]..self.starts[s + 1]] {
@@ -626,8 +628,10 @@ impl RowGrads {
     }
 
     /// [`RowGrads::prepare`], then every slot's gradient into `grads` (`rows x dim`). Training
-    /// fuses the second part into the optimiser step instead (see `optim::step`).
-    pub fn gather(&mut self, texts: &[&[u32]], dx: &[f32], dim: usize) {
+    /// fuses the second part into the optimiser step instead (see `optim::step`), so only the
+    /// tests call this, as the reference the fused step is checked against.
+    #[cfg(test)]
+    pub(crate) fn gather(&mut self, texts: &[&[u32]], dx: &[f32], dim: usize) {
         self.prepare(texts);
         let mut grads = std::mem::take(&mut self.grads);
         grads.clear();

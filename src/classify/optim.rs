@@ -163,7 +163,7 @@ const ROWS_PER_TASK: usize = 128;
 /// with respect to the texts' mean embeddings. Only the rows `rows` lists are updated (none
 /// when `rows` is `None`: a frozen embedding); each row's gradient is computed right where it
 /// is applied, in parallel over rows, so no gradient matrix is stored.
-pub fn step(
+pub(crate) fn step(
     config: &OptimizerConfig,
     state: &mut OptimizerState,
     params: &mut Params,

@@ -12,10 +12,10 @@ use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 
 /// The most a class's share of the draws may exceed its share of the data.
-pub const MAX_OVERSAMPLE: f64 = 10.0;
+pub(crate) const MAX_OVERSAMPLE: f64 = 10.0;
 
 /// One epoch's visiting order over `rows` (indices into the data set).
-pub fn shuffled(rows: &[usize], rng: &mut ChaCha8Rng) -> Vec<usize> {
+pub(crate) fn shuffled(rows: &[usize], rng: &mut ChaCha8Rng) -> Vec<usize> {
     let mut order = rows.to_vec();
     order.shuffle(rng);
     order
@@ -23,7 +23,7 @@ pub fn shuffled(rows: &[usize], rng: &mut ChaCha8Rng) -> Vec<usize> {
 
 /// Per-row sampling weights that balance the classes (`class[i]` is row `rows[i]`'s class,
 /// `0..classes`), normalised to sum to 1.
-pub fn balancing_weights(class: &[usize], classes: usize) -> Vec<f64> {
+pub(crate) fn balancing_weights(class: &[usize], classes: usize) -> Vec<f64> {
     let n = class.len() as f64;
     let mut count = vec![0usize; classes];
     for &c in class {
@@ -48,7 +48,7 @@ pub fn balancing_weights(class: &[usize], classes: usize) -> Vec<f64> {
 }
 
 /// Draws `rows.len()` rows with replacement, row `rows[i]` with probability `weights[i]`.
-pub fn weighted(rows: &[usize], weights: &[f64], rng: &mut ChaCha8Rng) -> Vec<usize> {
+pub(crate) fn weighted(rows: &[usize], weights: &[f64], rng: &mut ChaCha8Rng) -> Vec<usize> {
     let mut cumulative = Vec::with_capacity(weights.len());
     let mut acc = 0.0;
     for &w in weights {

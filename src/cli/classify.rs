@@ -18,7 +18,7 @@ use wordvec::classify::{
 use super::{open_vectors, output, LoadArgs};
 
 #[derive(Debug, Subcommand)]
-pub enum ClassifyCommand {
+pub(crate) enum ClassifyCommand {
     /// Train a classifier on a CSV/TSV file (header row; text and label columns by name).
     #[command(
         after_help = "Examples:\n  wordvec classify train tweets.csv -o tweets.wvcls\n  wordvec classify train reviews.tsv -o m.wvcls --vectors news.wvec --freeze --hidden 64,32 --plot loss.png\n  wordvec classify train tags.csv -o tags.wvcls --multi-label '|' --class-weights inverse --patience 3\n  wordvec classify train tweets.csv -o tweets.wvcls --epochs 30 --resume tweets.wvcls"
@@ -42,7 +42,7 @@ pub enum ClassifyCommand {
 }
 
 #[derive(Debug, Clone, Args)]
-pub struct DataArgs {
+pub(crate) struct DataArgs {
     /// Name of the text column.
     #[arg(long, default_value = "text")]
     pub text_column: String,
@@ -99,7 +99,7 @@ pub enum OptimizerArg {
 }
 
 #[derive(Debug, Args)]
-pub struct TrainArgs {
+pub(crate) struct TrainArgs {
     /// The labelled data (CSV or TSV with a header row).
     pub data: PathBuf,
     /// Where to write the model (with the state to resume training from it).
@@ -194,7 +194,7 @@ pub struct TrainArgs {
 }
 
 #[derive(Debug, Clone)]
-pub struct HiddenArg(Vec<usize>);
+pub(crate) struct HiddenArg(Vec<usize>);
 
 fn parse_hidden(s: &str) -> Result<HiddenArg, String> {
     if s == "none" || s.is_empty() {
@@ -210,7 +210,7 @@ fn parse_hidden(s: &str) -> Result<HiddenArg, String> {
 }
 
 #[derive(Debug, Clone)]
-pub struct SplitArg([f64; 3]);
+pub(crate) struct SplitArg([f64; 3]);
 
 fn parse_split(s: &str) -> Result<SplitArg, String> {
     let v: Vec<f64> = s
@@ -225,7 +225,7 @@ fn parse_split(s: &str) -> Result<SplitArg, String> {
 }
 
 #[derive(Debug, Clone)]
-pub struct ClassWeightsArg(ClassWeights);
+pub(crate) struct ClassWeightsArg(ClassWeights);
 
 fn parse_class_weights(s: &str) -> Result<ClassWeightsArg, String> {
     Ok(ClassWeightsArg(match s {
@@ -247,7 +247,7 @@ fn parse_class_weights(s: &str) -> Result<ClassWeightsArg, String> {
 }
 
 #[derive(Debug, Args)]
-pub struct EvalArgs {
+pub(crate) struct EvalArgs {
     /// The model file.
     pub model: PathBuf,
     /// Labelled data (CSV/TSV with a header row).
@@ -260,7 +260,7 @@ pub struct EvalArgs {
 }
 
 #[derive(Debug, Args)]
-pub struct ExportArgs {
+pub(crate) struct ExportArgs {
     /// The model file written by `classify train`.
     pub model: PathBuf,
     /// Where to write the model without training state.
@@ -269,7 +269,7 @@ pub struct ExportArgs {
 }
 
 #[derive(Debug, Args)]
-pub struct PredictArgs {
+pub(crate) struct PredictArgs {
     /// The model file.
     pub model: PathBuf,
     /// Texts to classify; none or "-" reads one text per line from stdin.
@@ -279,7 +279,7 @@ pub struct PredictArgs {
     pub json: bool,
 }
 
-pub fn run(cmd: ClassifyCommand) -> Result<()> {
+pub(crate) fn run(cmd: ClassifyCommand) -> Result<()> {
     match cmd {
         ClassifyCommand::Train(a) => train(*a),
         ClassifyCommand::Eval(a) => eval(a),

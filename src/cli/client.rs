@@ -14,7 +14,7 @@ use wordvec::Neighbor;
 
 /// Options to reach a daemon.
 #[derive(Debug, Clone, Args)]
-pub struct ServerArgs {
+pub(crate) struct ServerArgs {
     /// Ask a running `wordvec serve` at this URL (http://HOST:PORT, or https:// with --tls-ca)
     /// instead of opening vectors here.
     #[arg(long, value_name = "URL")]
@@ -34,7 +34,7 @@ type Intercept =
     Box<dyn FnMut(tonic::Request<()>) -> Result<tonic::Request<()>, tonic::Status> + Send>;
 
 /// A connected client and a runtime to drive it from synchronous code.
-pub struct Client {
+pub(crate) struct Client {
     pub rt: tokio::runtime::Runtime,
     pub inner: EmbeddingsClient<InterceptedService<Channel, Intercept>>,
     /// The Admin service on the same connection, with the same token.
@@ -54,7 +54,7 @@ fn intercept(header: Option<MetadataValue<tonic::metadata::Ascii>>) -> Intercept
 
 impl Client {
     /// Connects to `args.server`.
-    pub fn connect(args: &ServerArgs) -> Result<Self> {
+    pub(crate) fn connect(args: &ServerArgs) -> Result<Self> {
         let url = args.server.clone().context("no --server given")?;
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
@@ -95,7 +95,7 @@ impl Client {
     }
 
     /// How the server describes the model (the same words as the local CLI's).
-    pub fn describe(&mut self) -> Result<String> {
+    pub(crate) fn describe(&mut self) -> Result<String> {
         let models = self
             .rt
             .block_on(self.inner.list_models(ListModelsRequest {}))?
@@ -112,7 +112,7 @@ impl Client {
 }
 
 /// Proto neighbours to library ones.
-pub fn neighbors(r: proto::NeighborsResponse) -> Vec<Neighbor> {
+pub(crate) fn neighbors(r: proto::NeighborsResponse) -> Vec<Neighbor> {
     r.neighbors
         .into_iter()
         .map(|n| Neighbor {
@@ -124,13 +124,13 @@ pub fn neighbors(r: proto::NeighborsResponse) -> Vec<Neighbor> {
 }
 
 /// A word term.
-pub fn word(w: &str) -> proto::Term {
+pub(crate) fn word(w: &str) -> proto::Term {
     proto::Term {
         term: Some(proto::term::Term::Word(w.to_owned())),
     }
 }
 
 /// Turns a gRPC error into a CLI error with the server's message.
-pub fn status_error(s: tonic::Status) -> anyhow::Error {
+pub(crate) fn status_error(s: tonic::Status) -> anyhow::Error {
     anyhow::anyhow!("{} (from the server: {:?})", s.message(), s.code())
 }

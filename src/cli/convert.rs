@@ -10,7 +10,7 @@ use wordvec::{Format, SaveOptions};
 use super::{open_vectors, progress_bar, FormatArg, LoadArgs};
 
 #[derive(Debug, Args)]
-pub struct ConvertArgs {
+pub(crate) struct ConvertArgs {
     /// Input vectors (any supported format, possibly gzipped).
     pub input: PathBuf,
     /// Output file; written to a temporary file and renamed into place.
@@ -31,13 +31,13 @@ pub struct ConvertArgs {
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
-pub enum Newline {
+pub(crate) enum Newline {
     Auto,
     Yes,
     No,
 }
 
-pub fn run(a: ConvertArgs) -> Result<()> {
+pub(crate) fn run(a: ConvertArgs) -> Result<()> {
     wordvec::io::check_not_input(&a.output, &[a.input.as_path()])?;
     // Refused before the work, not after it: a device, a directory, a dangling link.
     wordvec::io::OutputPath::new(&a.output)?;

@@ -11,7 +11,7 @@ use super::client::{status_error, Client, ServerArgs};
 use super::{open_vectors, split_file_and_words, LoadArgs};
 
 #[derive(Debug, Args)]
-pub struct EmbedArgs {
+pub(crate) struct EmbedArgs {
     /// [VECTORS] TEXT...: an optional vectors file (when the first argument is an existing file),
     /// then the texts; none, or "-", reads one text per line from stdin.
     #[arg(value_name = "ARGS")]
@@ -29,7 +29,7 @@ pub struct EmbedArgs {
     pub load: LoadArgs,
 }
 
-pub fn run(a: EmbedArgs) -> Result<()> {
+pub(crate) fn run(a: EmbedArgs) -> Result<()> {
     let (file, mut texts) = split_file_and_words(&a.args, None)?;
     anyhow::ensure!(
         file.is_none() || a.remote.server.is_none(),

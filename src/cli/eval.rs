@@ -9,7 +9,7 @@ use wordvec::eval::{self, DEFAULT_RESTRICT_VOCAB};
 use super::{open_vectors, output, LoadArgs};
 
 #[derive(Debug, Subcommand)]
-pub enum EvalCommand {
+pub(crate) enum EvalCommand {
     /// Analogy accuracy on questions-words.txt (gensim's evaluate_word_analogies).
     #[command(
         after_help = "Example:\n  wordvec eval analogies vectors.bin questions-words.txt --restrict-vocab 30000"
@@ -21,7 +21,7 @@ pub enum EvalCommand {
 }
 
 #[derive(Debug, Args)]
-pub struct EvalArgs {
+pub(crate) struct EvalArgs {
     /// [VECTORS] FILE: optional vectors file, then the evaluation file.
     #[arg(value_name = "ARGS", num_args = 1..=2, required = true)]
     pub args: Vec<String>,
@@ -43,7 +43,7 @@ pub struct EvalArgs {
 }
 
 #[derive(Debug, Args)]
-pub struct PairsArgs {
+pub(crate) struct PairsArgs {
     #[command(flatten)]
     pub common: EvalArgs,
     /// Field separator of the pairs file.
@@ -59,7 +59,7 @@ fn files(args: &[String]) -> Result<(Option<PathBuf>, PathBuf)> {
     }
 }
 
-pub fn run(cmd: EvalCommand) -> Result<()> {
+pub(crate) fn run(cmd: EvalCommand) -> Result<()> {
     match cmd {
         EvalCommand::Analogies(a) => {
             let (vectors, data) = files(&a.args)?;

@@ -11,7 +11,7 @@ use wordvec::Embeddings;
 use super::{open_vectors, output, progress_bar, LoadArgs};
 
 #[derive(Debug, Subcommand)]
-pub enum IndexCommand {
+pub(crate) enum IndexCommand {
     /// Build an HNSW index over a vectors file and save it beside the vectors.
     #[command(
         after_help = "Example:\n  wordvec index build vectors.wvec -o vectors.idx --m 16 --ef-construction 200\n  wordvec index build vectors.wvec --int8   (vectors.wvec.idx and vectors.wvec.i8: faster searches)\n  wordvec nn vectors.wvec king --index vectors.idx"
@@ -36,7 +36,7 @@ pub enum IndexCommand {
 }
 
 #[derive(Debug, Args)]
-pub struct BuildArgs {
+pub(crate) struct BuildArgs {
     /// Vectors file.
     pub vectors: PathBuf,
     /// Index to write [default: VECTORS.idx].
@@ -67,13 +67,13 @@ pub struct BuildArgs {
 }
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
-pub enum BuilderArg {
+pub(crate) enum BuilderArg {
     Native,
     HnswRs,
 }
 
 #[derive(Debug, Args)]
-pub struct ImportArgs {
+pub(crate) struct ImportArgs {
     /// Vectors file the index was built from.
     pub vectors: PathBuf,
     /// The old index (its metadata file; INDEX.hnsw.graph and INDEX.hnsw.data beside it).
@@ -86,7 +86,7 @@ pub struct ImportArgs {
 }
 
 #[derive(Debug, Args)]
-pub struct InfoArgs {
+pub(crate) struct InfoArgs {
     /// Index file.
     pub index: PathBuf,
     /// Print JSON.
@@ -95,7 +95,7 @@ pub struct InfoArgs {
 }
 
 #[derive(Debug, Args)]
-pub struct EvalArgs {
+pub(crate) struct EvalArgs {
     /// Vectors file the index was built from.
     pub vectors: PathBuf,
     /// Index file.
@@ -122,11 +122,11 @@ fn open_graph(path: &Path) -> Result<Graph> {
 }
 
 /// Opens an index for `emb`.
-pub fn open_index(path: &Path, emb: &Embeddings) -> Result<HnswIndex> {
+pub(crate) fn open_index(path: &Path, emb: &Embeddings) -> Result<HnswIndex> {
     HnswIndex::load(path, emb).with_context(|| format!("opening index {}", path.display()))
 }
 
-pub fn run(cmd: IndexCommand) -> Result<()> {
+pub(crate) fn run(cmd: IndexCommand) -> Result<()> {
     match cmd {
         IndexCommand::Build(a) => build(a),
         IndexCommand::Info(a) => info(a),

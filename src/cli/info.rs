@@ -9,7 +9,7 @@ use clap::Args;
 use super::{open_vectors, output, LoadArgs};
 
 #[derive(Debug, Args)]
-pub struct InfoArgs {
+pub(crate) struct InfoArgs {
     /// Vectors file (the embedded default model when omitted).
     pub vectors: Option<PathBuf>,
     /// How many of the first words to show.
@@ -22,7 +22,7 @@ pub struct InfoArgs {
     pub load: LoadArgs,
 }
 
-pub fn run(a: InfoArgs) -> Result<()> {
+pub(crate) fn run(a: InfoArgs) -> Result<()> {
     let start = Instant::now();
     let emb = open_vectors(a.vectors.as_deref(), &a.load)?;
     let elapsed = start.elapsed();

@@ -1,18 +1,18 @@
 //! The `wordvec` command line: argument definitions and the glue from arguments to the library.
 //! No logic lives here that a library user would need.
 
-pub mod classify;
-pub mod client;
-pub mod convert;
-pub mod embed;
-pub mod eval;
-pub mod index;
-pub mod info;
-pub mod output;
-pub mod query;
-pub mod serve;
-pub mod train;
-pub mod write;
+pub(crate) mod classify;
+pub(crate) mod client;
+pub(crate) mod convert;
+pub(crate) mod embed;
+pub(crate) mod eval;
+pub(crate) mod index;
+pub(crate) mod info;
+pub(crate) mod output;
+pub(crate) mod query;
+pub(crate) mod serve;
+pub(crate) mod train;
+pub(crate) mod write;
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -37,7 +37,7 @@ use wordvec::{Embeddings, Format, LoadOptions, UnicodeErrors};
     propagate_version = true,
     after_help = "Example:\n  wordvec nn GoogleNews-vectors-negative300.bin king queen -k 5"
 )]
-pub struct Cli {
+pub(crate) struct Cli {
     /// More log output (-v info, -vv debug); RUST_LOG overrides.
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
@@ -46,7 +46,7 @@ pub struct Cli {
 }
 
 #[derive(Debug, Subcommand)]
-pub enum Command {
+pub(crate) enum Command {
     /// Show what a vectors file holds: format, words, dimensions, first words.
     #[command(after_help = "Example:\n  wordvec info GoogleNews-vectors-negative300.bin")]
     Info(info::InfoArgs),
@@ -128,7 +128,7 @@ pub enum Command {
 
 /// How to read a vectors file.
 #[derive(Debug, Clone, Args)]
-pub struct LoadArgs {
+pub(crate) struct LoadArgs {
     /// Read the file as this format instead of detecting it.
     #[arg(long, value_enum)]
     pub format: Option<FormatArg>,
@@ -183,7 +183,7 @@ impl From<UnicodeErrorsArg> for UnicodeErrors {
 const PROGRESS_BYTES: u64 = 64 << 20;
 
 /// A progress bar on stderr (drawn only on a terminal), as the library's progress receiver.
-pub fn progress_bar(message: &str) -> Arc<Bar> {
+pub(crate) fn progress_bar(message: &str) -> Arc<Bar> {
     let pb = ProgressBar::new(0);
     pb.set_style(
         ProgressStyle::with_template("{msg} [{bar:40}] {percent:>3}% {elapsed} (eta {eta})")
@@ -195,7 +195,7 @@ pub fn progress_bar(message: &str) -> Arc<Bar> {
 }
 
 /// An indicatif bar that receives the library's [`Progress`] reports.
-pub struct Bar(ProgressBar);
+pub(crate) struct Bar(ProgressBar);
 
 impl Progress for Bar {
     fn start(&self, message: &str, total: u64) {
@@ -218,7 +218,7 @@ impl Progress for Bar {
 
 /// On the first Ctrl-C sets `stop` and says that work ends after `unit` (training checks the
 /// flag between units); a second Ctrl-C exits at once with 130.
-pub fn stop_on_ctrl_c(stop: Arc<AtomicBool>, unit: &'static str) -> Result<()> {
+pub(crate) fn stop_on_ctrl_c(stop: Arc<AtomicBool>, unit: &'static str) -> Result<()> {
     ctrlc::set_handler(move || {
         if stop.swap(true, Ordering::SeqCst) {
             std::process::exit(130);
@@ -229,7 +229,7 @@ pub fn stop_on_ctrl_c(stop: Arc<AtomicBool>, unit: &'static str) -> Result<()> {
 }
 
 /// How to read `path` as `load` asks, with a progress bar for files large enough to need one.
-pub fn load_options(path: &Path, load: &LoadArgs) -> Result<LoadOptions> {
+pub(crate) fn load_options(path: &Path, load: &LoadArgs) -> Result<LoadOptions> {
     let size = std::fs::metadata(path)
         .with_context(|| format!("cannot open {}", path.display()))?
         .len();
@@ -245,7 +245,7 @@ pub fn load_options(path: &Path, load: &LoadArgs) -> Result<LoadOptions> {
 
 /// Opens `path` (with the int8 copy beside it, when there is one), or the embedded default model
 /// when `path` is `None`.
-pub fn open_vectors(path: Option<&Path>, load: &LoadArgs) -> Result<Embeddings> {
+pub(crate) fn open_vectors(path: Option<&Path>, load: &LoadArgs) -> Result<Embeddings> {
     let Some(path) = path else {
         return wordvec::default_model::load().context("loading the embedded default model");
     };
@@ -258,7 +258,7 @@ pub fn open_vectors(path: Option<&Path>, load: &LoadArgs) -> Result<Embeddings> 
 
 /// Splits positional arguments into an optional vectors file and words: the first argument is
 /// the file when it names an existing file, or when `words_exact` words follow it.
-pub fn split_file_and_words(
+pub(crate) fn split_file_and_words(
     args: &[String],
     words_exact: Option<usize>,
 ) -> Result<(Option<PathBuf>, Vec<String>)> {

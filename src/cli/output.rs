@@ -7,7 +7,7 @@ use serde::Serialize;
 use wordvec::Neighbor;
 
 /// Prints `value` as one line of JSON.
-pub fn json<T: Serialize>(value: &T) -> Result<()> {
+pub(crate) fn json<T: Serialize>(value: &T) -> Result<()> {
     let mut out = std::io::stdout().lock();
     serde_json::to_writer(&mut out, value)?;
     writeln!(out)?;
@@ -15,7 +15,7 @@ pub fn json<T: Serialize>(value: &T) -> Result<()> {
 }
 
 /// Prints neighbours as a table under `title`.
-pub fn neighbors_table(title: &str, neighbors: &[Neighbor], score_name: &str) -> Result<()> {
+pub(crate) fn neighbors_table(title: &str, neighbors: &[Neighbor], score_name: &str) -> Result<()> {
     let mut out = std::io::stdout().lock();
     writeln!(out, "{title}")?;
     let width = neighbors
@@ -33,7 +33,7 @@ pub fn neighbors_table(title: &str, neighbors: &[Neighbor], score_name: &str) ->
 
 /// `s` left-aligned in `width` characters. `format!`'s `{:<width$}` panics past 65,535
 /// characters, and a word or label from a file can be longer than that.
-pub fn pad(s: &str, width: usize) -> String {
+pub(crate) fn pad(s: &str, width: usize) -> String {
     let n = s.chars().count();
     let mut out = String::with_capacity(s.len() + width.saturating_sub(n));
     out.push_str(s);

@@ -15,7 +15,7 @@ use super::output;
 use super::{open_vectors, split_file_and_words, LoadArgs};
 
 #[derive(Debug, Args)]
-pub struct NnArgs {
+pub(crate) struct NnArgs {
     /// [VECTORS] WORD...: an optional vectors file, then the words whose vectors are summed.
     #[arg(value_name = "ARGS")]
     pub args: Vec<String>,
@@ -38,7 +38,7 @@ pub struct NnArgs {
 /// How `nn` and `analogy` search: where (a file, an index, a daemon), how exactly, among which
 /// words.
 #[derive(Debug, Args)]
-pub struct SearchArgs {
+pub(crate) struct SearchArgs {
     /// Only consider the N most frequent words.
     #[arg(long, value_name = "N")]
     pub restrict_vocab: Option<usize>,
@@ -102,7 +102,7 @@ impl SearchArgs {
 
 /// Allow- and deny-lists of words, from files.
 #[derive(Debug, Clone, Args)]
-pub struct FilterArgs {
+pub(crate) struct FilterArgs {
     /// Answer only words listed in FILE (words separated by spaces or lines).
     #[arg(long, value_name = "FILE")]
     pub only: Option<PathBuf>,
@@ -141,7 +141,7 @@ struct NnJson<'a> {
     neighbors: &'a [wordvec::Neighbor],
 }
 
-pub fn nn(a: NnArgs) -> Result<()> {
+pub(crate) fn nn(a: NnArgs) -> Result<()> {
     let (file, words) = if a.search.remote.server.is_some() {
         (None, a.args.clone())
     } else {
@@ -227,7 +227,7 @@ pub fn nn(a: NnArgs) -> Result<()> {
 }
 
 #[derive(Debug, Args)]
-pub struct AnalogyArgs {
+pub(crate) struct AnalogyArgs {
     /// [VECTORS] A B C: A is to B as C is to ?
     #[arg(value_name = "ARGS", num_args = 3..=4)]
     pub args: Vec<String>,
@@ -244,7 +244,7 @@ pub struct AnalogyArgs {
     pub search: SearchArgs,
 }
 
-pub fn analogy(a: AnalogyArgs) -> Result<()> {
+pub(crate) fn analogy(a: AnalogyArgs) -> Result<()> {
     let (file, words) = if a.search.remote.server.is_some() {
         anyhow::ensure!(
             a.args.len() == 3,
@@ -301,7 +301,7 @@ pub fn analogy(a: AnalogyArgs) -> Result<()> {
 }
 
 #[derive(Debug, Args)]
-pub struct SimilarityArgs {
+pub(crate) struct SimilarityArgs {
     /// [VECTORS] WORD1 WORD2
     #[arg(value_name = "ARGS", num_args = 2..=3)]
     pub args: Vec<String>,
@@ -314,7 +314,7 @@ pub struct SimilarityArgs {
     pub load: LoadArgs,
 }
 
-pub fn similarity(a: SimilarityArgs) -> Result<()> {
+pub(crate) fn similarity(a: SimilarityArgs) -> Result<()> {
     let s = if a.remote.server.is_some() {
         anyhow::ensure!(a.args.len() == 2, "with --server, give exactly two words");
         let mut c = Client::connect(&a.remote)?;
@@ -347,7 +347,7 @@ pub fn similarity(a: SimilarityArgs) -> Result<()> {
 }
 
 #[derive(Debug, Args)]
-pub struct DoesntMatchArgs {
+pub(crate) struct DoesntMatchArgs {
     /// [VECTORS] WORD...
     #[arg(value_name = "ARGS", required = true)]
     pub args: Vec<String>,
@@ -360,7 +360,7 @@ pub struct DoesntMatchArgs {
     pub load: LoadArgs,
 }
 
-pub fn doesnt_match(a: DoesntMatchArgs) -> Result<()> {
+pub(crate) fn doesnt_match(a: DoesntMatchArgs) -> Result<()> {
     let d = if a.remote.server.is_some() {
         let mut c = Client::connect(&a.remote)?;
         let req = proto::DoesntMatchRequest {
@@ -390,7 +390,7 @@ pub fn doesnt_match(a: DoesntMatchArgs) -> Result<()> {
 }
 
 #[derive(Debug, Args)]
-pub struct ReplArgs {
+pub(crate) struct ReplArgs {
     /// Vectors file (the embedded default model when omitted).
     pub vectors: Option<PathBuf>,
     /// How many neighbours.
@@ -401,7 +401,11 @@ pub struct ReplArgs {
 }
 
 /// Answers one REPL line: words are added, `-word`s subtracted.
-pub fn answer_line(emb: &Embeddings, line: &str, k: usize) -> Result<Vec<wordvec::Neighbor>> {
+pub(crate) fn answer_line(
+    emb: &Embeddings,
+    line: &str,
+    k: usize,
+) -> Result<Vec<wordvec::Neighbor>> {
     let (mut pos, mut neg) = (Vec::new(), Vec::new());
     for tok in line.split_whitespace() {
         match tok.strip_prefix('-') {
@@ -412,7 +416,7 @@ pub fn answer_line(emb: &Embeddings, line: &str, k: usize) -> Result<Vec<wordvec
     Ok(emb.most_similar(&pos, &neg, k, None)?)
 }
 
-pub fn repl(a: ReplArgs) -> Result<()> {
+pub(crate) fn repl(a: ReplArgs) -> Result<()> {
     let emb = open_vectors(a.vectors.as_deref(), &a.load)?;
     eprintln!(
         "{}: enter words (\"-word\" subtracts), an empty line or Ctrl-D quits",

@@ -13,7 +13,7 @@ use wordvec::LoadOptions;
 use super::{load_options, LoadArgs};
 
 #[derive(Debug, Args)]
-pub struct ServeArgs {
+pub(crate) struct ServeArgs {
     /// A vectors model, NAME=PATH (repeatable; the first is the default). None: the embedded
     /// default model, named "default".
     #[arg(long = "vectors", value_name = "NAME=PATH")]
@@ -185,7 +185,7 @@ fn read_options(load: &LoadArgs, progress: bool) -> impl Fn(&ModelSpec) -> LoadO
     }
 }
 
-pub fn run(a: ServeArgs) -> Result<()> {
+pub(crate) fn run(a: ServeArgs) -> Result<()> {
     let c = config(&a)?;
     // The live models (--wal-dir) opened once, kept across reloads: one writer per log.
     let logs = Arc::new(Logs::default());

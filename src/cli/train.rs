@@ -11,7 +11,7 @@ use wordvec::{Format, SaveOptions};
 use super::{progress_bar, FormatArg};
 
 #[derive(Debug, Args)]
-pub struct TrainArgs {
+pub(crate) struct TrainArgs {
     /// Corpus files: plain text or gzip, whitespace-separated words, one sentence per line.
     #[arg(required = true)]
     pub corpus: Vec<PathBuf>,
@@ -78,12 +78,12 @@ pub struct TrainArgs {
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
-pub enum ModelArg {
+pub(crate) enum ModelArg {
     Skipgram,
     Cbow,
 }
 
-pub fn run(a: TrainArgs) -> Result<()> {
+pub(crate) fn run(a: TrainArgs) -> Result<()> {
     let corpus: Vec<&std::path::Path> = a.corpus.iter().map(|p| p.as_path()).collect();
     wordvec::io::check_not_input(&a.output, &corpus)?;
     wordvec::io::OutputPath::new(&a.output)?;

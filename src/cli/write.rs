@@ -17,7 +17,7 @@ use super::LoadArgs;
 const DEFAULT_BATCH_BYTES: usize = 3 << 20;
 
 #[derive(Debug, Args)]
-pub struct UpsertArgs {
+pub(crate) struct UpsertArgs {
     /// Vectors file to send, any format wordvec opens (none: the embedded default model).
     pub file: Option<PathBuf>,
     #[command(flatten)]
@@ -34,7 +34,7 @@ pub struct UpsertArgs {
 }
 
 #[derive(Debug, Args)]
-pub struct DeleteArgs {
+pub(crate) struct DeleteArgs {
     /// Words to delete (words the model does not have are no error).
     #[arg(required = true)]
     pub words: Vec<String>,
@@ -43,14 +43,14 @@ pub struct DeleteArgs {
 }
 
 #[derive(Debug, Args)]
-pub struct CompactArgs {
+pub(crate) struct CompactArgs {
     #[command(flatten)]
     pub server: ServerArgs,
 }
 
 /// Sends every row of the file, in batches of at most `--batch` words and `--batch-bytes`
 /// bytes; prints the count and the last batch's log sequence number.
-pub fn upsert(a: UpsertArgs) -> Result<()> {
+pub(crate) fn upsert(a: UpsertArgs) -> Result<()> {
     if a.batch == 0 || a.batch > MAX_WRITE_WORDS {
         bail!("--batch {} must be 1 to {MAX_WRITE_WORDS}", a.batch);
     }
@@ -103,7 +103,7 @@ pub fn upsert(a: UpsertArgs) -> Result<()> {
 }
 
 /// Deletes the words; prints the count and the log sequence number.
-pub fn delete(a: DeleteArgs) -> Result<()> {
+pub(crate) fn delete(a: DeleteArgs) -> Result<()> {
     let mut client = Client::connect(&a.server)?;
     let req = proto::DeleteRequest {
         model: client.model.clone(),
@@ -119,7 +119,7 @@ pub fn delete(a: DeleteArgs) -> Result<()> {
 }
 
 /// Compacts the model; prints what the server wrote.
-pub fn compact(a: CompactArgs) -> Result<()> {
+pub(crate) fn compact(a: CompactArgs) -> Result<()> {
     let mut client = Client::connect(&a.server)?;
     let req = proto::CompactRequest {
         model: client.model.clone(),

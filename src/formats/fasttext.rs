@@ -152,7 +152,7 @@ fn read_args(c: &mut Cursor) -> Result<(i32, Args)> {
 
 /// Reads a fastText model: the vocabulary's words (labels left out) with fastText's vectors,
 /// and the n-gram table attached for words outside it.
-pub fn read(backing: Arc<Backing>, path: &Path, opts: &LoadOptions) -> Result<Embeddings> {
+pub(crate) fn read(backing: Arc<Backing>, path: &Path, opts: &LoadOptions) -> Result<Embeddings> {
     let data: &[u8] = (*backing).as_ref();
     let mut c = Cursor::new(data, path);
     let (_, args) = read_args(&mut c)?;

@@ -152,7 +152,7 @@ fn parse_header(data: &[u8], path: &Path) -> Result<Header> {
 }
 
 /// Opens a native file held in `backing` (normally a memory map).
-pub fn read(backing: Arc<Backing>, path: &Path) -> Result<Embeddings> {
+pub(crate) fn read(backing: Arc<Backing>, path: &Path) -> Result<Embeddings> {
     let data: &[u8] = (*backing).as_ref();
     let h = parse_header(data, path)?;
     let (n, dims) = (h.n as usize, h.dims as usize);

@@ -23,7 +23,7 @@ use crate::storage::{OffsetRows, Storage};
 use crate::vocab::{decode_word, fnv1a, VocabBuilder};
 
 /// Reads a word2vec binary file held in `backing`.
-pub fn read(backing: Arc<Backing>, path: &Path, opts: &LoadOptions) -> Result<Embeddings> {
+pub(crate) fn read(backing: Arc<Backing>, path: &Path, opts: &LoadOptions) -> Result<Embeddings> {
     let data: &[u8] = (*backing).as_ref();
     if data.is_empty() {
         return Err(Error::format(path, None, 0, "the file is empty"));

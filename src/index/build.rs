@@ -35,7 +35,7 @@ const MAX_LEVEL: usize = 16;
 
 /// What to build.
 #[derive(Debug, Clone, Copy)]
-pub struct BuildParams {
+pub(crate) struct BuildParams {
     /// Links per node on layers >= 1 (twice as many on layer 0).
     pub m: usize,
     /// Beam width while building.
@@ -348,7 +348,7 @@ impl Builder<'_> {
 
 /// Builds the graph of the first `params.n` rows of `emb`, reporting progress (rows inserted)
 /// to `progress`.
-pub fn build(
+pub(crate) fn build(
     emb: &Embeddings,
     params: BuildParams,
     ef_search: usize,

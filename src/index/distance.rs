@@ -8,7 +8,7 @@ use anndists::dist::distances::Distance;
 
 /// `max(0, 1 - a . b)` with the SIMD kernel of [`crate::simd`].
 #[derive(Debug, Clone, Copy, Default)]
-pub struct UnitDot;
+pub(crate) struct UnitDot;
 
 impl Distance<f32> for UnitDot {
     fn eval(&self, va: &[f32], vb: &[f32]) -> f32 {

@@ -40,7 +40,7 @@ const LINK_BYTES: u64 = 8 + 1 + 4 + 4;
 
 /// What the metadata says the files must hold.
 #[derive(Debug, Clone, Copy)]
-pub struct Expect {
+pub(super) struct Expect {
     /// Points in the graph (and rows they may name: ids are below it).
     pub points: usize,
     /// Dimensions of every vector.
@@ -72,7 +72,7 @@ fn name(c: &mut Cursor, what: &str) -> Result<String> {
 
 /// The graph a dump holds, by row: what [`super::import`] turns into a [`super::graph::Graph`].
 #[derive(Debug, Clone, Default)]
-pub struct DumpGraph {
+pub(super) struct DumpGraph {
     /// Each row's top level (rows are the points' ids).
     pub levels: Vec<u8>,
     /// Each row's links, per level 0..=its level.
@@ -83,7 +83,12 @@ pub struct DumpGraph {
 
 /// Checks the graph and data files of an index against `expect` and returns the graph they
 /// hold. `distance` is the type name hnsw_rs will compare with the one in the file.
-pub fn check(graph: &Path, data: &Path, expect: Expect, distance: &str) -> Result<DumpGraph> {
+pub(super) fn check(
+    graph: &Path,
+    data: &Path,
+    expect: Expect,
+    distance: &str,
+) -> Result<DumpGraph> {
     let graph_map = crate::io::map_file(graph)?;
     let mut g = Cursor::new((*graph_map).as_ref(), graph);
     check_description(&mut g, expect, distance)?;

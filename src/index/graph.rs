@@ -372,7 +372,7 @@ impl Graph {
 
     /// Opens a graph held in `backing` (normally a memory map of `path`): header, bounds and
     /// entry point are checked; nothing is built.
-    pub fn open(backing: Arc<Backing>, path: &Path) -> Result<Graph> {
+    pub(crate) fn open(backing: Arc<Backing>, path: &Path) -> Result<Graph> {
         let data: &[u8] = (*backing).as_ref();
         let h = RawHeader::read(data, path)?;
         let bad = |offset: usize, m: String| Error::format(path, None, offset as u64, m);

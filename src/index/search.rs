@@ -28,7 +28,7 @@ use crate::storage::Rows;
 
 /// A node and its distance to the query; ordered by distance, then id.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Near {
+pub(crate) struct Near {
     /// `1 - cos`.
     pub dist: f32,
     /// The row.
@@ -211,7 +211,7 @@ impl Metric for Coded<'_> {
 
 /// How a search measured the distances it returns.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Traversal {
+pub(crate) enum Traversal {
     /// From the f32 rows: the distances are exact.
     F32,
     /// From the int8 copy attached to the embeddings: the distances are approximate and the
@@ -225,7 +225,7 @@ pub enum Traversal {
 /// When the embeddings carry their int8 copy ([`Embeddings::int8`]), traversal scores the codes
 /// instead of the f32 rows and says so ([`Traversal::Int8`]): the distances returned are then
 /// approximate.
-pub fn search(
+pub(crate) fn search(
     graph: &Graph,
     emb: &Embeddings,
     query: &[f32],

@@ -28,11 +28,11 @@ use std::sync::Arc;
 use crate::embeddings::{row_norm, Embeddings};
 
 /// Rows per chunk of delta rows.
-pub const CHUNK: usize = 256;
+pub(super) const CHUNK: usize = 256;
 /// Shards of the word map.
-pub const SHARDS: usize = 256;
+pub(super) const SHARDS: usize = 256;
 /// Recent changes a shard always takes before they are folded into its large map.
-pub const RECENT_MIN: usize = 64;
+pub(super) const RECENT_MIN: usize = 64;
 /// Base rows per chunk of the tombstone bitset (64 words of 64 bits).
 const TOMB_CHUNK: usize = 4096;
 

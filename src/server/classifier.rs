@@ -13,14 +13,14 @@ use super::proto::{self, classifier_server::Classifier};
 use super::reload::LiveModels;
 
 /// Implements `wordvec.v1.Classifier`.
-pub struct ClassifierService {
+pub(crate) struct ClassifierService {
     models: Arc<LiveModels>,
     limits: Limits,
 }
 
 impl ClassifierService {
     /// A service over `models`.
-    pub fn new(models: Arc<LiveModels>, limits: Limits) -> Self {
+    pub(crate) fn new(models: Arc<LiveModels>, limits: Limits) -> Self {
         ClassifierService { models, limits }
     }
 }

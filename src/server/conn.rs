@@ -46,7 +46,7 @@ use tonic::transport::server::{Connected, TcpConnectInfo};
 
 /// How the bytes a client sends are framed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Framing {
+pub(crate) enum Framing {
     /// Plain HTTP/2: a 24-byte preface, then frames with 9-byte headers.
     Http2,
     /// TLS records with 5-byte headers.
@@ -95,7 +95,7 @@ enum State {
 
 /// Follows frame boundaries in a byte stream.
 #[derive(Debug, Clone)]
-pub struct FrameTracker {
+pub(crate) struct FrameTracker {
     framing: Framing,
     state: State,
     header: [u8; 9],
@@ -103,7 +103,7 @@ pub struct FrameTracker {
 
 impl FrameTracker {
     /// A tracker at the start of a connection.
-    pub fn new(framing: Framing) -> Self {
+    pub(crate) fn new(framing: Framing) -> Self {
         FrameTracker {
             framing,
             state: match framing {
@@ -116,12 +116,12 @@ impl FrameTracker {
     }
 
     /// Whether the stream stands between two frames (a client may rest there).
-    pub fn at_boundary(&self) -> bool {
+    pub(crate) fn at_boundary(&self) -> bool {
         matches!(self.state, State::Header(0) | State::Opaque)
     }
 
     /// Takes in bytes the client sent.
-    pub fn feed(&mut self, mut bytes: &[u8]) {
+    pub(crate) fn feed(&mut self, mut bytes: &[u8]) {
         while !bytes.is_empty() {
             match self.state {
                 State::Opaque => return,
@@ -174,7 +174,7 @@ impl FrameTracker {
 }
 
 /// A TCP connection whose reads time out (see the module documentation).
-pub struct Guarded {
+pub(crate) struct Guarded {
     inner: TcpStream,
     frames: FrameTracker,
     idle: Duration,
@@ -186,7 +186,7 @@ pub struct Guarded {
 
 impl Guarded {
     /// Wraps an accepted stream.
-    pub fn new(inner: TcpStream, framing: Framing, idle: Duration, read: Duration) -> Self {
+    pub(crate) fn new(inner: TcpStream, framing: Framing, idle: Duration, read: Duration) -> Self {
         // Before its first byte a client owes its preface (or TLS hello): the read timeout.
         Guarded {
             inner,
@@ -209,7 +209,7 @@ impl Guarded {
 
 /// Connection timeouts and the cap of one port (see the module documentation).
 #[derive(Debug, Clone, Copy)]
-pub struct ConnLimits {
+pub(crate) struct ConnLimits {
     /// How the port's clients frame their bytes.
     pub framing: Framing,
     /// See [`super::Limits::idle_timeout_secs`].
@@ -221,7 +221,7 @@ pub struct ConnLimits {
 }
 
 /// One port's accept loop (see the module documentation).
-pub struct Acceptor {
+pub(crate) struct Acceptor {
     listener: TcpListener,
     limits: ConnLimits,
     slots: Arc<Semaphore>,
@@ -231,7 +231,7 @@ pub struct Acceptor {
 
 impl Acceptor {
     /// Accepts on `listener` under `limits`.
-    pub fn new(listener: TcpListener, limits: ConnLimits) -> Self {
+    pub(crate) fn new(listener: TcpListener, limits: ConnLimits) -> Self {
         Acceptor {
             listener,
             slots: Arc::new(Semaphore::new(limits.max_connections.max(1))),
@@ -242,7 +242,7 @@ impl Acceptor {
 
     /// The next connection under the cap, with TCP_NODELAY set (small messages on a socket with
     /// Nagle's algorithm wait for delayed ACKs: 40 ms stalls).
-    pub async fn next(&mut self) -> Guarded {
+    pub(crate) async fn next(&mut self) -> Guarded {
         loop {
             let stream = match self.listener.accept().await {
                 Ok((s, _)) => s,
@@ -288,7 +288,9 @@ impl Acceptor {
 
     /// The accepted connections as a stream, for tonic's `serve_with_incoming`. The listener
     /// closes when the stream is dropped.
-    pub fn into_stream(mut self) -> tokio_stream::wrappers::ReceiverStream<io::Result<Guarded>> {
+    pub(crate) fn into_stream(
+        mut self,
+    ) -> tokio_stream::wrappers::ReceiverStream<io::Result<Guarded>> {
         let (tx, rx) = tokio::sync::mpsc::channel(1);
         tokio::spawn(async move {
             loop {

@@ -17,7 +17,7 @@ use crate::search::{Filter, Mode, Query};
 
 /// What a handler needs to run a request's work: its time limit, the concurrency permit it
 /// holds (see [`super::layers::WorkPermit`]), and a cancellation flag.
-pub struct Work {
+pub(crate) struct Work {
     deadline: Duration,
     permit: Option<super::layers::WorkPermit>,
 }
@@ -25,7 +25,7 @@ pub struct Work {
 impl Work {
     /// The work of `req`: its deadline (see [`deadline`]) and the permit the load-shedding
     /// layer gave it.
-    pub fn of<T>(req: &Request<T>, limits: &Limits) -> Work {
+    pub(crate) fn of<T>(req: &Request<T>, limits: &Limits) -> Work {
         Work {
             deadline: deadline(req, limits),
             permit: req.extensions().get::<super::layers::WorkPermit>().cloned(),
@@ -48,7 +48,7 @@ impl Drop for CancelOnDrop {
 /// out early (deadline) or nobody waits for it any more (client gone): the scans inside `f` see
 /// the flag ([`crate::cancel`]) and stop. The concurrency permit stays with `f` until it has
 /// really stopped, so `--max-concurrent` bounds the work running, not only the answers pending.
-pub async fn blocking<T: Send + 'static>(
+pub(crate) async fn blocking<T: Send + 'static>(
     work: Work,
     f: impl FnOnce() -> Result<T, Status> + Send + 'static,
 ) -> Result<T, Status> {
@@ -197,7 +197,7 @@ impl<Q: Send + 'static, M: Model> Opened<Q, M> {
 /// DEADLINE_EXCEEDED. Handlers therefore give up slightly earlier (a tenth of the time, at
 /// least 5 ms, at most 50 ms: timers tick by the millisecond) so that the client gets the right
 /// code.
-pub fn deadline<T>(req: &Request<T>, limits: &Limits) -> Duration {
+pub(crate) fn deadline<T>(req: &Request<T>, limits: &Limits) -> Duration {
     let server = limits.request_timeout();
     let client = req
         .metadata()
@@ -218,7 +218,7 @@ pub fn deadline<T>(req: &Request<T>, limits: &Limits) -> Duration {
 }
 
 /// Parses a `grpc-timeout` header value (`<digits><unit>`, unit one of H M S m u n).
-pub fn parse_grpc_timeout(v: &str) -> Option<Duration> {
+pub(crate) fn parse_grpc_timeout(v: &str) -> Option<Duration> {
     let (digits, unit) = v.split_at(v.len().checked_sub(1)?);
     let n: u64 = digits.parse().ok()?;
     Some(match unit {
@@ -501,7 +501,7 @@ fn model_info(m: &VectorModel, is_default: bool) -> proto::ModelInfo {
 }
 
 /// Implements `wordvec.v1.Embeddings`.
-pub struct EmbeddingsService {
+pub(crate) struct EmbeddingsService {
     models: Arc<LiveModels>,
     limits: Limits,
     writes: WriteSettings,
@@ -509,7 +509,7 @@ pub struct EmbeddingsService {
 
 impl EmbeddingsService {
     /// A service over `models` with `limits`, taking writes as `writes` says.
-    pub fn new(models: Arc<LiveModels>, limits: Limits, writes: WriteSettings) -> Self {
+    pub(crate) fn new(models: Arc<LiveModels>, limits: Limits, writes: WriteSettings) -> Self {
         EmbeddingsService {
             models,
             limits,

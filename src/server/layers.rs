@@ -26,7 +26,7 @@ pub(crate) type BoxFuture<T, E> = Pin<Box<dyn Future<Output = Result<T, E>> + Se
 /// What one of the server's layers does with a request, given the ready service inside it: all
 /// that differs between them (auth, the concurrency limit, metrics, the byte budget of
 /// `budget`). [`Wrapped`] is the tower plumbing they share.
-pub trait Wrap: Clone + Send + Sync + 'static {
+pub(crate) trait Wrap: Clone + Send + Sync + 'static {
     /// Answers `req` itself, or hands it to `inner`.
     fn handle<S: Inner>(
         &self,
@@ -36,7 +36,7 @@ pub trait Wrap: Clone + Send + Sync + 'static {
 }
 
 /// A service a [`Wrap`] layer wraps: tonic's routes, or the layers around them.
-pub trait Inner:
+pub(crate) trait Inner:
     Service<Request<Body>, Response = Response<Body>, Future: Send + 'static, Error: Send + 'static>
     + Clone
     + Send
@@ -55,7 +55,7 @@ where
 /// A service inside one of the server's layers (`L`, a [`Wrap`]): ready when the inner service
 /// is, and answering as `L` says.
 #[derive(Clone)]
-pub struct Wrapped<L, S> {
+pub(crate) struct Wrapped<L, S> {
     layer: L,
     inner: S,
 }
@@ -108,13 +108,13 @@ fn is_health(path: &str) -> bool {
 
 /// Requires `authorization: Bearer TOKEN` on every request but health checks.
 #[derive(Clone)]
-pub struct AuthLayer {
+pub(crate) struct AuthLayer {
     token: Option<Arc<str>>,
 }
 
 impl AuthLayer {
     /// No token: every request passes.
-    pub fn new(token: Option<String>) -> Self {
+    pub(crate) fn new(token: Option<String>) -> Self {
         AuthLayer {
             token: token.map(Into::into),
         }
@@ -170,13 +170,13 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 /// hands it on with the request; the layer lets a request that carries one pass (extensions
 /// exist only in process: no client can send one).
 #[derive(Clone)]
-pub struct WorkPermit(#[allow(dead_code)] Arc<tokio::sync::OwnedSemaphorePermit>);
+pub(crate) struct WorkPermit(#[allow(dead_code)] Arc<tokio::sync::OwnedSemaphorePermit>);
 
 /// Lets at most `max` requests run at once; the next one is refused at once with
 /// RESOURCE_EXHAUSTED instead of waiting in a queue that grows without bound. It also drains the
 /// server on shutdown ([`LoadShedLayer::drain`]).
 #[derive(Clone)]
-pub struct LoadShedLayer {
+pub(crate) struct LoadShedLayer {
     permits: Arc<Semaphore>,
     max: usize,
     draining: Arc<AtomicBool>,
@@ -184,7 +184,7 @@ pub struct LoadShedLayer {
 
 impl LoadShedLayer {
     /// A limit of `max` requests in flight.
-    pub fn new(max: usize) -> Self {
+    pub(crate) fn new(max: usize) -> Self {
         LoadShedLayer {
             permits: Arc::new(Semaphore::new(max.max(1))),
             max: max.max(1),
@@ -196,7 +196,7 @@ impl LoadShedLayer {
     /// flight has answered. Closing connections only then means no answer is cut off: HTTP/2
     /// servers that close a connection while a client's bytes are still unread make the kernel
     /// reset it, and a client can lose the end of an answer it had not read yet.
-    pub async fn drain(&self, limit: std::time::Duration) {
+    pub(crate) async fn drain(&self, limit: std::time::Duration) {
         self.draining.store(true, Ordering::SeqCst);
         let all = u32::try_from(self.max).unwrap_or(u32::MAX);
         let _ = tokio::time::timeout(limit, self.permits.acquire_many(all)).await;
@@ -206,7 +206,7 @@ impl LoadShedLayer {
 
     /// A place under the limit, or the status that refuses the request: UNAVAILABLE while
     /// draining, RESOURCE_EXHAUSTED when every place is taken.
-    pub fn try_permit(&self) -> Result<WorkPermit, Status> {
+    pub(crate) fn try_permit(&self) -> Result<WorkPermit, Status> {
         if self.draining.load(Ordering::SeqCst) {
             return Err(Status::unavailable("server shutting down"));
         }
@@ -253,18 +253,18 @@ impl Wrap for LoadShedLayer {
 /// When a request reached the server's own layers (just inside tonic's transport), stored in the
 /// request's extensions for the handlers' deadline arithmetic.
 #[derive(Debug, Clone, Copy)]
-pub struct Arrival(pub Instant);
+pub(crate) struct Arrival(pub Instant);
 
 /// Counts requests and their latency by method and status, logs each, and stamps its
 /// [`Arrival`].
 #[derive(Clone)]
-pub struct MetricsLayer {
+pub(crate) struct MetricsLayer {
     metrics: Arc<Metrics>,
 }
 
 impl MetricsLayer {
     /// Records into `metrics`.
-    pub fn new(metrics: Arc<Metrics>) -> Self {
+    pub(crate) fn new(metrics: Arc<Metrics>) -> Self {
         MetricsLayer { metrics }
     }
 }

@@ -11,7 +11,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 
 /// The server's metrics.
-pub struct Metrics {
+pub(crate) struct Metrics {
     registry: Registry,
     requests: IntCounterVec,
     latency: HistogramVec,
@@ -19,7 +19,7 @@ pub struct Metrics {
 }
 
 /// The label of every path that names no method this server has.
-pub const UNKNOWN_METHOD: &str = "unknown";
+pub(crate) const UNKNOWN_METHOD: &str = "unknown";
 
 /// Every gRPC method path the server answers (`/package.Service/Method`), read from the
 /// descriptor sets of its services, so the list cannot fall behind the proto.
@@ -63,7 +63,7 @@ impl Default for Metrics {
 
 impl Metrics {
     /// Fresh counters.
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         let registry = Registry::new();
         let requests = IntCounterVec::new(
             Opts::new(
@@ -101,12 +101,12 @@ impl Metrics {
 
     /// The label for a request path: the path when it names one of the server's methods, else
     /// [`UNKNOWN_METHOD`].
-    pub fn method_label(&self, path: &str) -> &'static str {
+    pub(crate) fn method_label(&self, path: &str) -> &'static str {
         self.methods.get(path).copied().unwrap_or(UNKNOWN_METHOD)
     }
 
     /// Records one request.
-    pub fn observe(&self, method: &str, code: tonic::Code, elapsed: Duration) {
+    pub(crate) fn observe(&self, method: &str, code: tonic::Code, elapsed: Duration) {
         self.requests
             .with_label_values(&[method, &format!("{code:?}")])
             .inc();
@@ -116,7 +116,7 @@ impl Metrics {
     }
 
     /// The Prometheus text exposition.
-    pub fn render(&self) -> String {
+    pub(crate) fn render(&self) -> String {
         let mut buf = Vec::new();
         let _ = TextEncoder::new().encode(&self.registry.gather(), &mut buf);
         String::from_utf8(buf).unwrap_or_default()
@@ -125,7 +125,7 @@ impl Metrics {
 
 /// Answers `GET /metrics` with the metrics and anything else with 404, one request per
 /// connection. A deliberately small HTTP/1.1 responder: scrapers need nothing more.
-pub async fn serve_metrics(listener: TcpListener, metrics: Arc<Metrics>) {
+pub(crate) async fn serve_metrics(listener: TcpListener, metrics: Arc<Metrics>) {
     loop {
         let Ok((mut conn, _)) = listener.accept().await else {
             continue;

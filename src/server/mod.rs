@@ -18,7 +18,7 @@ pub(crate) mod conn;
 pub(crate) mod handlers;
 pub mod http;
 pub(crate) mod layers;
-pub mod metrics;
+pub(crate) mod metrics;
 pub mod models;
 pub mod reload;
 pub(crate) mod status;

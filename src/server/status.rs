@@ -68,7 +68,7 @@ pub(crate) fn no_log(model: &str) -> Status {
 /// INTERNAL, the code of a server bug, which monitoring counts as one.) The generated clients
 /// share it, so a client that gets an answer it cannot decode sees INVALID_ARGUMENT too.
 #[derive(Debug, Clone)]
-pub struct Codec<T, U>(PhantomData<(T, U)>);
+pub(crate) struct Codec<T, U>(PhantomData<(T, U)>);
 
 impl<T, U> Default for Codec<T, U> {
     fn default() -> Self {
@@ -97,7 +97,7 @@ where
 
 /// prost's decoder, its errors INVALID_ARGUMENT (see [`Codec`]).
 #[derive(Debug, Clone)]
-pub struct CheckedDecoder<U>(tonic_prost::ProstDecoder<U>);
+pub(crate) struct CheckedDecoder<U>(tonic_prost::ProstDecoder<U>);
 
 impl<U: prost::Message + Default> Decoder for CheckedDecoder<U> {
     type Item = U;

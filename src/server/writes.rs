@@ -33,7 +33,7 @@ use crate::live::{Ack, LiveModel};
 /// What the write handlers need beyond the limits: whether the server checks a token, and when
 /// to compact.
 #[derive(Clone)]
-pub struct WriteSettings {
+pub(crate) struct WriteSettings {
     /// True when the auth layer checks a bearer token.
     pub auth: bool,
     /// The share of base rows past which a model is compacted; 0: never.
@@ -43,7 +43,7 @@ pub struct WriteSettings {
 
 impl WriteSettings {
     /// Writes allowed when `auth`, compacted past `compact_at`.
-    pub fn new(auth: bool, compact_at: f64) -> Self {
+    pub(crate) fn new(auth: bool, compact_at: f64) -> Self {
         WriteSettings {
             auth,
             compact_at,

@@ -25,7 +25,7 @@ struct Header {
 }
 
 /// A loaded checkpoint.
-pub struct Checkpoint {
+pub(crate) struct Checkpoint {
     /// The settings of the run that wrote it.
     pub config: TrainConfig,
     /// Epochs finished.
@@ -39,7 +39,7 @@ pub struct Checkpoint {
 }
 
 /// Writes a checkpoint.
-pub fn save(
+pub(crate) fn save(
     path: &Path,
     config: &TrainConfig,
     epochs_done: usize,
@@ -65,7 +65,7 @@ pub fn save(
 }
 
 /// Reads a checkpoint, checking that its matrices match its vocabulary and dimensions.
-pub fn load(path: &Path) -> Result<Checkpoint> {
+pub(crate) fn load(path: &Path) -> Result<Checkpoint> {
     let mut bytes = Vec::new();
     std::fs::File::open(path)
         .and_then(|mut f| f.read_to_end(&mut bytes))

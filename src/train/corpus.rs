@@ -29,15 +29,15 @@ use crate::io::{GzipBomb, GzipRatioGuard, GZIP_MAGIC};
 use crate::train::vocab::TrainVocab;
 
 /// Sentences longer than this are cut (as gensim's `MAX_WORDS_IN_BATCH`).
-pub const MAX_SENTENCE: usize = 10_000;
+pub(crate) const MAX_SENTENCE: usize = 10_000;
 
 /// The id that marks a sentence end in the encoded corpus.
-pub const SENTENCE_END: u32 = u32::MAX;
+pub(crate) const SENTENCE_END: u32 = u32::MAX;
 
 /// Longest word kept, in bytes (word2vec's `MAX_STRING`): a longer run of non-space bytes is
 /// truncated to its first `MAX_WORD_BYTES` (cut back to a UTF-8 character boundary), as the C
 /// tool truncates it, so that a "word" of any length takes bounded memory.
-pub const MAX_WORD_BYTES: usize = 100;
+pub(crate) const MAX_WORD_BYTES: usize = 100;
 
 /// Opens a corpus file, decompressing gzip (detected by its magic bytes) under the gzip ratio
 /// guard ([`crate::io::GzipRatioGuard`]): a gzip bomb is an error, not gigabytes of text.
@@ -65,7 +65,7 @@ fn open(path: &Path) -> Result<Box<dyn BufRead>> {
 /// What the corpus reader hands on: a word, or the end of a line (also sent at the end of each
 /// file, so a last line without a newline still ends).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Token<'a> {
+pub(crate) enum Token<'a> {
     /// A run of non-whitespace bytes, at most [`MAX_WORD_BYTES`] long.
     Word(&'a [u8]),
     /// A newline.
@@ -74,7 +74,7 @@ pub enum Token<'a> {
 
 /// Calls `f` with each token of every file in turn, streaming: no line is held whole, so a
 /// line of any length (a one-line corpus, a gzip bomb of one line) takes bounded memory.
-pub fn for_each_token(
+pub(crate) fn for_each_token(
     paths: &[PathBuf],
     progress: &dyn Progress,
     mut f: impl FnMut(Token<'_>),
@@ -158,7 +158,7 @@ fn truncated(w: &[u8]) -> &[u8] {
 }
 
 /// Total size of the corpus files in bytes (compressed size for gzip files), for progress.
-pub fn total_bytes(paths: &[PathBuf]) -> Result<u64> {
+pub(crate) fn total_bytes(paths: &[PathBuf]) -> Result<u64> {
     paths
         .iter()
         .map(|p| {
@@ -170,7 +170,7 @@ pub fn total_bytes(paths: &[PathBuf]) -> Result<u64> {
 }
 
 /// Counts every token of the corpus.
-pub fn count_words(
+pub(crate) fn count_words(
     paths: &[PathBuf],
     progress: &dyn Progress,
 ) -> Result<(hashbrown::HashMap<Box<str>, u64>, u64)> {
@@ -238,14 +238,18 @@ fn write_ids(
 
 /// The corpus as word ids in a memory-mapped temporary file, sentences ended by
 /// [`SENTENCE_END`].
-pub struct EncodedCorpus {
+pub(crate) struct EncodedCorpus {
     map: Option<Mmap>,
     len: usize,
 }
 
 impl EncodedCorpus {
     /// Encodes the corpus with `vocab` (words outside it are dropped).
-    pub fn encode(paths: &[PathBuf], vocab: &TrainVocab, progress: &dyn Progress) -> Result<Self> {
+    pub(crate) fn encode(
+        paths: &[PathBuf],
+        vocab: &TrainVocab,
+        progress: &dyn Progress,
+    ) -> Result<Self> {
         let tmp = tempfile::tempfile()
             .map_err(|e| Error::io("cannot create a temporary file in", std::env::temp_dir(), e))?;
         let tmp_path = std::env::temp_dir();
@@ -268,7 +272,7 @@ impl EncodedCorpus {
     }
 
     /// The ids (little-endian `u32`s; mapped pages are page-aligned, so the cast cannot fail).
-    pub fn ids(&self) -> &[u32] {
+    pub(crate) fn ids(&self) -> &[u32] {
         match &self.map {
             Some(m) => &bytemuck::cast_slice(&m[..])[..self.len],
             None => &[],
@@ -276,7 +280,7 @@ impl EncodedCorpus {
     }
 
     /// Splits the ids into `n` contiguous slices that start at sentence starts.
-    pub fn slices(&self, n: usize) -> Vec<&[u32]> {
+    pub(crate) fn slices(&self, n: usize) -> Vec<&[u32]> {
         let ids = self.ids();
         let mut bounds = vec![0usize];
         for t in 1..n {

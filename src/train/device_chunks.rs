@@ -10,7 +10,7 @@ use super::sampling::Lcg;
 
 /// Sentences of subsampled word ids, ready to copy to a device.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct Chunk {
+pub(crate) struct Chunk {
     /// Kept word ids, sentence after sentence.
     pub ids: Vec<u32>,
     /// `offsets[i]..offsets[i + 1]` is sentence `i` (so `offsets.len()` = sentences + 1).
@@ -21,7 +21,7 @@ pub struct Chunk {
 
 impl Chunk {
     /// Number of sentences.
-    pub fn sentences(&self) -> usize {
+    pub(crate) fn sentences(&self) -> usize {
         self.offsets.len().saturating_sub(1)
     }
 }
@@ -30,7 +30,7 @@ impl Chunk {
 /// sentences, closing a chunk at the first sentence end after `chunk_words` kept words. Words are kept with probability `keep[id]` (subsampling, drawn
 /// from `rng`); sentences with fewer than two kept words are dropped (no window to train);
 /// sentences longer than `max_sentence` kept words are split.
-pub fn chunks<'a>(
+pub(crate) fn chunks<'a>(
     ids: &'a [u32],
     keep: &'a [f32],
     chunk_words: usize,

@@ -44,7 +44,7 @@ use std::sync::atomic::{AtomicU32, Ordering::Relaxed};
 
 /// A row-major `rows x dims` matrix of `f32` that threads update concurrently, each element an
 /// atomic.
-pub struct SharedMatrix {
+pub(crate) struct SharedMatrix {
     data: Box<[AtomicU32]>,
     dims: usize,
     // Kept beside `dims` so that `row`, called for every row a training step touches, checks
@@ -55,7 +55,7 @@ pub struct SharedMatrix {
 impl SharedMatrix {
     /// Wraps `values` (`rows * dims` floats). The conversion reuses `values`'s allocation
     /// (`AtomicU32` and `f32` have one size and alignment), so a large matrix is not copied.
-    pub fn new(values: Vec<f32>, dims: usize) -> Self {
+    pub(crate) fn new(values: Vec<f32>, dims: usize) -> Self {
         assert!(dims > 0 && values.len() % dims == 0, "matrix shape");
         let data: Box<[AtomicU32]> = values
             .into_iter()
@@ -66,13 +66,13 @@ impl SharedMatrix {
     }
 
     /// Dimensions per row.
-    pub fn dims(&self) -> usize {
+    pub(crate) fn dims(&self) -> usize {
         self.dims
     }
 
     /// Number of rows.
     #[cfg(test)]
-    pub fn rows(&self) -> usize {
+    pub(crate) fn rows(&self) -> usize {
         self.rows
     }
 
@@ -80,13 +80,13 @@ impl SharedMatrix {
     ///
     /// Panics when `row` is out of range.
     #[inline(always)]
-    pub fn row(&self, row: usize) -> Row<'_> {
+    pub(crate) fn row(&self, row: usize) -> Row<'_> {
         assert!(row < self.rows, "row {row} out of range");
         Row(&self.data[row * self.dims..(row + 1) * self.dims])
     }
 
     /// A copy of the values (between epochs, for checkpoints, or at the end).
-    pub fn snapshot(&self) -> Vec<f32> {
+    pub(crate) fn snapshot(&self) -> Vec<f32> {
         self.data
             .iter()
             .map(|c| f32::from_bits(c.load(Relaxed)))
@@ -95,7 +95,7 @@ impl SharedMatrix {
 
     /// The values, once no thread uses the matrix any more.
     #[cfg(test)]
-    pub fn into_vec(self) -> Vec<f32> {
+    pub(crate) fn into_vec(self) -> Vec<f32> {
         self.data
             .into_vec()
             .into_iter()
@@ -106,25 +106,25 @@ impl SharedMatrix {
 
 /// One row of a [`SharedMatrix`]: `dims` atomic floats that other threads may be updating.
 #[derive(Clone, Copy)]
-pub struct Row<'a>(&'a [AtomicU32]);
+pub(crate) struct Row<'a>(&'a [AtomicU32]);
 
 impl Row<'_> {
     /// Its number of floats.
     #[allow(clippy::len_without_is_empty)] // a row of a matrix is never empty
     #[inline(always)]
-    pub fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.0.len()
     }
 
     /// Element `i`, a relaxed atomic load.
     #[inline(always)]
-    pub fn get(&self, i: usize) -> f32 {
+    pub(crate) fn get(&self, i: usize) -> f32 {
         f32::from_bits(self.0[i].load(Relaxed))
     }
 
     /// Sets element `i`, a relaxed atomic store.
     #[inline(always)]
-    pub fn set(&self, i: usize, v: f32) {
+    pub(crate) fn set(&self, i: usize, v: f32) {
         self.0[i].store(v.to_bits(), Relaxed)
     }
 
@@ -140,7 +140,7 @@ impl Row<'_> {
     /// of them before it reads the first. A hint only (no access in the memory model; a no-op
     /// off x86-64).
     #[inline(always)]
-    pub fn prefetch(&self) {
+    pub(crate) fn prefetch(&self) {
         #[cfg(target_arch = "x86_64")]
         {
             use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
@@ -163,7 +163,7 @@ impl Row<'_> {
 /// # Safety
 /// The caller of any function must make sure the CPU supports the implementation's
 /// instruction set ([`Avx2Fma`]: AVX2 and FMA; [`Portable`]: nothing).
-pub trait Kernels: Copy {
+pub(crate) trait Kernels: Copy {
     /// `x . y` of two thread-local slices (a shared row is copied first: see [`Kernels::copy`]),
     /// summed as 32 running partial sums, then 8, then the tail.
     ///
@@ -195,12 +195,12 @@ pub trait Kernels: Copy {
 /// The kernels every CPU of the target runs: 4-float vectors on x86-64, one element at a time
 /// elsewhere.
 #[derive(Clone, Copy, Debug)]
-pub struct Portable;
+pub(crate) struct Portable;
 
 /// The kernels for x86-64 CPUs with AVX2 and FMA: 8-float vectors.
 #[cfg(target_arch = "x86_64")]
 #[derive(Clone, Copy, Debug)]
-pub struct Avx2Fma;
+pub(crate) struct Avx2Fma;
 
 /// The partial sums of [`Kernels::dot`] folded as the scalar definition folds them: lane `k`
 /// of 8 is `(acc[k] + acc[k + 8]) + (acc[k + 16] + acc[k + 24])`, then
@@ -217,7 +217,7 @@ mod scalar {
 
     #[cfg(any(test, not(target_arch = "x86_64")))]
     #[inline(always)]
-    pub fn dot(x: &[f32], y: &[f32]) -> f32 {
+    pub(super) fn dot(x: &[f32], y: &[f32]) -> f32 {
         let n = x.len();
         assert_eq!(n, y.len(), "dot of unequal lengths");
         let mut acc = [0f32; 32];
@@ -247,7 +247,7 @@ mod scalar {
     }
 
     #[inline(always)]
-    pub fn axpy_from(alpha: f32, row: Row<'_>, y: &mut [f32]) {
+    pub(super) fn axpy_from(alpha: f32, row: Row<'_>, y: &mut [f32]) {
         assert_eq!(y.len(), row.len(), "axpy of unequal lengths");
         for (i, v) in y.iter_mut().enumerate() {
             *v += alpha * row.get(i);
@@ -255,7 +255,7 @@ mod scalar {
     }
 
     #[inline(always)]
-    pub fn axpy_into(alpha: f32, x: &[f32], row: Row<'_>) {
+    pub(super) fn axpy_into(alpha: f32, x: &[f32], row: Row<'_>) {
         assert_eq!(x.len(), row.len(), "axpy of unequal lengths");
         for (i, &v) in x.iter().enumerate() {
             row.set(i, row.get(i) + alpha * v);
@@ -263,7 +263,7 @@ mod scalar {
     }
 
     #[inline(always)]
-    pub fn copy(row: Row<'_>, out: &mut [f32]) {
+    pub(super) fn copy(row: Row<'_>, out: &mut [f32]) {
         assert_eq!(out.len(), row.len(), "copy of unequal lengths");
         for (i, v) in out.iter_mut().enumerate() {
             *v = row.get(i);
@@ -271,7 +271,7 @@ mod scalar {
     }
 
     #[inline(always)]
-    pub fn write(x: &[f32], row: Row<'_>) {
+    pub(super) fn write(x: &[f32], row: Row<'_>) {
         assert_eq!(x.len(), row.len(), "write of unequal lengths");
         for (i, &v) in x.iter().enumerate() {
             row.set(i, v);
@@ -359,7 +359,7 @@ macro_rules! x86_kernels {
             /// The CPU must have the instruction set.
             $(#[$attr])*
             #[inline]
-            pub unsafe fn dot(x: &[f32], y: &[f32]) -> f32 {
+            pub(super) unsafe fn dot(x: &[f32], y: &[f32]) -> f32 {
                 let n = x.len();
                 assert_eq!(n, y.len(), "dot of unequal lengths");
                 let (a, b) = (x.as_ptr(), y.as_ptr());
@@ -404,7 +404,7 @@ macro_rules! x86_kernels {
             /// The CPU must have the instruction set.
             $(#[$attr])*
             #[inline]
-            pub unsafe fn axpy_from(alpha: f32, row: Row<'_>, y: &mut [f32]) {
+            pub(super) unsafe fn axpy_from(alpha: f32, row: Row<'_>, y: &mut [f32]) {
                 let n = y.len();
                 assert_eq!(n, row.len(), "axpy of unequal lengths");
                 let (x, yp) = (row.ptr(), y.as_mut_ptr());
@@ -435,7 +435,7 @@ macro_rules! x86_kernels {
             /// The CPU must have the instruction set.
             $(#[$attr])*
             #[inline]
-            pub unsafe fn axpy_into(alpha: f32, x: &[f32], row: Row<'_>) {
+            pub(super) unsafe fn axpy_into(alpha: f32, x: &[f32], row: Row<'_>) {
                 let n = x.len();
                 assert_eq!(n, row.len(), "axpy of unequal lengths");
                 let (xp, y) = (x.as_ptr(), row.ptr());
@@ -464,7 +464,7 @@ macro_rules! x86_kernels {
             /// The CPU must have the instruction set.
             $(#[$attr])*
             #[inline]
-            pub unsafe fn copy(row: Row<'_>, out: &mut [f32]) {
+            pub(super) unsafe fn copy(row: Row<'_>, out: &mut [f32]) {
                 let n = out.len();
                 assert_eq!(n, row.len(), "copy of unequal lengths");
                 let (x, o) = (row.ptr(), out.as_mut_ptr());
@@ -483,7 +483,7 @@ macro_rules! x86_kernels {
             /// The CPU must have the instruction set.
             $(#[$attr])*
             #[inline]
-            pub unsafe fn write(x: &[f32], row: Row<'_>) {
+            pub(super) unsafe fn write(x: &[f32], row: Row<'_>) {
                 let n = x.len();
                 assert_eq!(n, row.len(), "write of unequal lengths");
                 let (xp, r) = (x.as_ptr(), row.ptr());

@@ -17,11 +17,13 @@
 //! matrices without locks (Hogwild), each thread on its own slice of the corpus. With one thread
 //! and a fixed seed, output is bit-for-bit reproducible, across checkpoint and resume too.
 //!
-//! Modules: [`corpus`] (reading and encoding text), [`vocab`], `sampling` (random draws,
-//! schedule), `hogwild` (shared matrices), `sgns` (the kernels), [`checkpoint`].
+//! Modules: [`vocab`] (the vocabulary a run keeps, public in [`Trained`]); private to the
+//! crate: `corpus` (reading and encoding text), `sampling` (random draws, schedule), `hogwild`
+//! (shared matrices), `sgns` (the kernels), `checkpoint` (the resumable state; its public face
+//! is [`checkpoint_epochs`]).
 
-pub mod checkpoint;
-pub mod corpus;
+pub(crate) mod checkpoint;
+pub(crate) mod corpus;
 #[cfg(feature = "cuda")]
 pub(crate) mod cuda;
 // Only the CUDA path cuts chunks, but the module is plain CPU code, so it is compiled and its

@@ -4,11 +4,11 @@
 /// The word2vec C tool's linear congruential generator (`next = next * 25214903917 + 11`):
 /// fast, and enough for window sizes, subsampling coins and negative draws.
 #[derive(Debug, Clone)]
-pub struct Lcg(u64);
+pub(crate) struct Lcg(u64);
 
 impl Lcg {
     /// A generator whose stream depends on `seed` and `stream` (thread, epoch).
-    pub fn new(seed: u64, stream: u64) -> Self {
+    pub(crate) fn new(seed: u64, stream: u64) -> Self {
         // SplitMix64 of the pair, so nearby seeds give unrelated streams.
         let mut z = seed ^ stream.wrapping_mul(0x9e37_79b9_7f4a_7c15);
         z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
@@ -18,20 +18,20 @@ impl Lcg {
 
     /// The next raw value.
     #[inline(always)]
-    pub fn next_u64(&mut self) -> u64 {
+    pub(crate) fn next_u64(&mut self) -> u64 {
         self.0 = self.0.wrapping_mul(25_214_903_917).wrapping_add(11);
         self.0
     }
 
     /// A value in `0..n` from the well-mixed high bits.
     #[inline(always)]
-    pub fn below(&mut self, n: usize) -> usize {
+    pub(crate) fn below(&mut self, n: usize) -> usize {
         ((((self.next_u64() >> 16) & 0xffff_ffff) * n as u64) >> 32) as usize
     }
 
     /// A uniform value in `[0, 1)` with 16 bits of resolution, as the C tool's subsampling coin.
     #[inline(always)]
-    pub fn coin(&mut self) -> f32 {
+    pub(crate) fn coin(&mut self) -> f32 {
         ((self.next_u64() >> 16) & 0xffff) as f32 / 65536.0
     }
 }
@@ -39,7 +39,7 @@ impl Lcg {
 /// The probability of keeping each occurrence of a word seen `count` times among `total` words
 /// (word2vec's formula, `sample` = s): `(sqrt(f / (s T)) + 1) * (s T) / f`, capped at 1; 1 for
 /// `sample == 0`.
-pub fn keep_probability(count: u64, total: u64, sample: f64) -> f32 {
+pub(crate) fn keep_probability(count: u64, total: u64, sample: f64) -> f32 {
     if sample <= 0.0 || count == 0 {
         return 1.0;
     }
@@ -51,14 +51,14 @@ pub fn keep_probability(count: u64, total: u64, sample: f64) -> f32 {
 /// Walker's alias method: draws word `i` with probability proportional to `weights[i]` in
 /// O(1). Negatives are drawn from `count^0.75`.
 #[derive(Debug, Clone)]
-pub struct AliasTable {
+pub(crate) struct AliasTable {
     prob: Vec<u32>,
     alias: Vec<u32>,
 }
 
 impl AliasTable {
     /// Builds the table (Vose's algorithm). `weights` must be non-empty with a positive sum.
-    pub fn new(weights: &[f64]) -> Self {
+    pub(crate) fn new(weights: &[f64]) -> Self {
         let n = weights.len();
         let sum: f64 = weights.iter().sum();
         let mut scaled: Vec<f64> = weights.iter().map(|w| w * n as f64 / sum).collect();
@@ -80,13 +80,13 @@ impl AliasTable {
 
     /// The acceptance thresholds (`u32` scaled probabilities) and alias indices, for devices.
     #[cfg_attr(not(feature = "cuda"), allow(dead_code))]
-    pub fn parts(&self) -> (&[u32], &[u32]) {
+    pub(crate) fn parts(&self) -> (&[u32], &[u32]) {
         (&self.prob, &self.alias)
     }
 
     /// Draws one index.
     #[inline(always)]
-    pub fn sample(&self, rng: &mut Lcg) -> u32 {
+    pub(crate) fn sample(&self, rng: &mut Lcg) -> u32 {
         let i = rng.below(self.prob.len());
         let coin = (rng.next_u64() >> 16) as u32;
         if coin < self.prob[i] {
@@ -98,18 +98,18 @@ impl AliasTable {
 }
 
 /// The negative-sampling distribution: `count^power` (0.75 in word2vec).
-pub fn unigram_weights(counts: &[u64], power: f64) -> Vec<f64> {
+pub(crate) fn unigram_weights(counts: &[u64], power: f64) -> Vec<f64> {
     counts.iter().map(|&c| (c as f64).powf(power)).collect()
 }
 
 /// Sigmoid and log-sigmoid precomputed on `[-MAX_EXP, MAX_EXP]`, as in word2vec.
-pub struct SigmoidTable {
+pub(crate) struct SigmoidTable {
     sigmoid: Vec<f32>,
     log_sigmoid: Vec<f32>,
 }
 
 /// Scores beyond +-MAX_EXP are saturated.
-pub const MAX_EXP: f32 = 6.0;
+pub(crate) const MAX_EXP: f32 = 6.0;
 const TABLE_SIZE: usize = 1000;
 
 impl Default for SigmoidTable {
@@ -137,7 +137,7 @@ impl SigmoidTable {
     /// The gradient factor `(label - sigmoid(f))` (saturated outside +-MAX_EXP) and the loss
     /// `-log sigmoid(+-f)` of one (word, target) pair.
     #[inline(always)]
-    pub fn grad_and_loss(&self, f: f32, label: f32) -> (f32, f32) {
+    pub(crate) fn grad_and_loss(&self, f: f32, label: f32) -> (f32, f32) {
         if f > MAX_EXP {
             (label - 1.0, if label > 0.0 { 0.0 } else { f })
         } else if f < -MAX_EXP {
@@ -154,7 +154,7 @@ impl SigmoidTable {
 
 /// The learning rate after `done` of `total` words: linear from `start` to `min` (word2vec's
 /// schedule, `start * (1 - done / (total + 1))`, floored at `min`).
-pub fn learning_rate(start: f32, min: f32, done: u64, total: u64) -> f32 {
+pub(crate) fn learning_rate(start: f32, min: f32, done: u64, total: u64) -> f32 {
     let r = start * (1.0 - done as f32 / (total as f32 + 1.0));
     r.max(min)
 }

@@ -25,10 +25,10 @@ use super::sampling::{learning_rate, AliasTable, Lcg, SigmoidTable};
 use super::Model;
 
 /// Words between learning-rate updates and progress reports (as the C tool).
-pub const REPORT_EVERY: u64 = 10_000;
+pub(crate) const REPORT_EVERY: u64 = 10_000;
 
 /// What every thread shares.
-pub struct Shared<'a> {
+pub(crate) struct Shared<'a> {
     /// Input vectors (the word vectors), updated Hogwild through relaxed atomics.
     pub syn0: &'a SharedMatrix,
     /// Output vectors of negative sampling.
@@ -61,7 +61,7 @@ pub struct Shared<'a> {
 
 /// A thread's published statistics: loss sum (f64 bits) and the number of (word, target) pairs.
 #[derive(Default)]
-pub struct ThreadStats {
+pub(crate) struct ThreadStats {
     /// The sum of the losses so far, as the bits of an f64.
     pub loss_bits: AtomicU64,
     /// (word, target) pairs trained so far.
@@ -70,7 +70,7 @@ pub struct ThreadStats {
 
 impl ThreadStats {
     /// The running loss sum and pair count.
-    pub fn read(&self) -> (f64, u64) {
+    pub(crate) fn read(&self) -> (f64, u64) {
         (
             f64::from_bits(self.loss_bits.load(Ordering::Relaxed)),
             self.pairs.load(Ordering::Relaxed),
@@ -93,7 +93,7 @@ struct Scratch {
 }
 
 /// Trains on one thread's slice of the encoded corpus for one epoch.
-pub fn train_slice(sh: &Shared, ids: &[u32], rng: &mut Lcg, stats: &ThreadStats) {
+pub(crate) fn train_slice(sh: &Shared, ids: &[u32], rng: &mut Lcg, stats: &ThreadStats) {
     #[cfg(target_arch = "x86_64")]
     {
         if crate::simd::has_avx2_fma() {

@@ -24,34 +24,34 @@ use tonic::{Request, Status};
 
 /// xorshift64*: a seeded, dependency-free generator; the same seed gives the same requests.
 #[derive(Clone)]
-pub struct Rng(u64);
+pub(crate) struct Rng(u64);
 
 impl Rng {
-    pub fn new(seed: u64) -> Rng {
+    pub(crate) fn new(seed: u64) -> Rng {
         // Zero is xorshift's fixed point; mix the seed so nearby seeds diverge at once.
         Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1)
     }
-    pub fn next_u64(&mut self) -> u64 {
+    pub(crate) fn next_u64(&mut self) -> u64 {
         self.0 ^= self.0 >> 12;
         self.0 ^= self.0 << 25;
         self.0 ^= self.0 >> 27;
         self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
     }
     /// A number in `0..n` (`n` > 0).
-    pub fn below(&mut self, n: usize) -> usize {
+    pub(crate) fn below(&mut self, n: usize) -> usize {
         (self.next_u64() % n as u64) as usize
     }
     /// True with probability `percent` / 100.
-    pub fn percent(&mut self, percent: usize) -> bool {
+    pub(crate) fn percent(&mut self, percent: usize) -> bool {
         self.below(100) < percent
     }
-    pub fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
+    pub(crate) fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
         &items[self.below(items.len())]
     }
 }
 
 /// `wordvec serve` as a child process, on free loopback ports.
-pub struct Daemon {
+pub(crate) struct Daemon {
     pub child: Arc<Mutex<Child>>,
     pub pid: u32,
     pub grpc: SocketAddr,
@@ -63,7 +63,7 @@ pub struct Daemon {
 impl Daemon {
     /// Starts `wordvec serve --listen 127.0.0.1:0 --http-listen 127.0.0.1:0 ARGS` and waits for
     /// its "serving" line.
-    pub fn start(args: &[String]) -> Daemon {
+    pub(crate) fn start(args: &[String]) -> Daemon {
         let mut child = Command::new(env!("CARGO_BIN_EXE_wordvec"))
             .args(["serve", "--listen", "127.0.0.1:0"])
             .args(["--http-listen", "127.0.0.1:0"])
@@ -111,17 +111,17 @@ impl Daemon {
     }
 
     /// The exit status, if the daemon has exited.
-    pub fn exited(&self) -> Option<ExitStatus> {
+    pub(crate) fn exited(&self) -> Option<ExitStatus> {
         self.child.lock().unwrap().try_wait().ok().flatten()
     }
 
-    pub fn log_tail(&self, n: usize) -> String {
+    pub(crate) fn log_tail(&self, n: usize) -> String {
         let q = self.log.lock().unwrap();
         let skip = q.len().saturating_sub(n);
         q.iter().skip(skip).cloned().collect::<Vec<_>>().join("\n")
     }
 
-    pub fn url(&self) -> String {
+    pub(crate) fn url(&self) -> String {
         format!("http://{}", self.grpc)
     }
 }
@@ -135,14 +135,14 @@ impl Drop for Daemon {
 }
 
 /// Resident set size of `pid`, KiB (None once the process is gone).
-pub fn rss_kib(pid: u32) -> Option<u64> {
+pub(crate) fn rss_kib(pid: u32) -> Option<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
     let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
     line.split_whitespace().nth(1)?.parse().ok()
 }
 
 /// User plus system CPU time of `pid`, in clock ticks.
-pub fn cpu_ticks(pid: u32) -> Option<u64> {
+pub(crate) fn cpu_ticks(pid: u32) -> Option<u64> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     // The command name (field 2) is in parentheses and may hold spaces: count after it.
     let rest = &stat[stat.rfind(')')? + 2..];
@@ -152,7 +152,7 @@ pub fn cpu_ticks(pid: u32) -> Option<u64> {
 }
 
 /// Clock ticks per second (`getconf CLK_TCK`; 100 where that cannot be run).
-pub fn clock_ticks() -> u64 {
+pub(crate) fn clock_ticks() -> u64 {
     Command::new("getconf")
         .arg("CLK_TCK")
         .output()
@@ -163,7 +163,7 @@ pub fn clock_ticks() -> u64 {
 }
 
 /// Samples the daemon's RSS (and whether it is alive) every 100 ms until stopped.
-pub struct Monitor {
+pub(crate) struct Monitor {
     /// When sampling started: sample times count from here.
     pub started: Instant,
     stop: Arc<AtomicBool>,
@@ -171,7 +171,7 @@ pub struct Monitor {
 }
 
 #[derive(Default)]
-pub struct Samples {
+pub(crate) struct Samples {
     /// (milliseconds since the monitor started, RSS KiB).
     pub rss: Vec<(u64, u64)>,
     /// The exit status, when the daemon exited while watched.
@@ -179,13 +179,13 @@ pub struct Samples {
 }
 
 impl Samples {
-    pub fn peak_kib(&self) -> u64 {
+    pub(crate) fn peak_kib(&self) -> u64 {
         self.rss.iter().map(|s| s.1).max().unwrap_or(0)
     }
 }
 
 impl Monitor {
-    pub fn start(daemon: &Daemon) -> Monitor {
+    pub(crate) fn start(daemon: &Daemon) -> Monitor {
         let stop = Arc::new(AtomicBool::new(false));
         let (flag, child, pid) = (stop.clone(), daemon.child.clone(), daemon.pid);
         let started = Instant::now();
@@ -211,7 +211,7 @@ impl Monitor {
         }
     }
 
-    pub fn finish(mut self) -> Samples {
+    pub(crate) fn finish(mut self) -> Samples {
         self.stop.store(true, Ordering::SeqCst);
         self.thread.take().unwrap().join().unwrap()
     }
@@ -220,9 +220,9 @@ impl Monitor {
 /// Sends message bytes as they are and hands back the answer's bytes: the client for mutated
 /// protobuf (and for every other message, encoded by the generated types beforehand).
 #[derive(Clone, Copy, Default)]
-pub struct RawCodec;
+pub(crate) struct RawCodec;
 
-pub struct RawBytes;
+pub(crate) struct RawBytes;
 
 impl Codec for RawCodec {
     type Encode = Vec<u8>;
@@ -258,7 +258,7 @@ impl Decoder for RawBytes {
 
 /// One unary call of `path` (e.g. "/wordvec.v1.Embeddings/GetVectors") with `body` as the
 /// message bytes, and `deadline` as its grpc-timeout header.
-pub async fn raw_unary(
+pub(crate) async fn raw_unary(
     channel: Channel,
     path: &'static str,
     body: Vec<u8>,
@@ -282,7 +282,7 @@ pub async fn raw_unary(
 
 /// One HTTP/1.1 exchange on a fresh connection: writes `request`, reads until the server
 /// closes (the request should say `connection: close`), and returns the status and body.
-pub async fn http_exchange(
+pub(crate) async fn http_exchange(
     addr: SocketAddr,
     request: &[u8],
     limit: Duration,
@@ -337,7 +337,11 @@ fn dechunk(mut s: &str) -> String {
 
 /// Connects, sends `bytes` and then nothing more; returns how long after that the server closed
 /// the connection (None: still open at `limit`).
-pub async fn closed_after(addr: SocketAddr, bytes: Vec<u8>, limit: Duration) -> Option<Duration> {
+pub(crate) async fn closed_after(
+    addr: SocketAddr,
+    bytes: Vec<u8>,
+    limit: Duration,
+) -> Option<Duration> {
     let mut conn = TcpStream::connect(addr).await.ok()?;
     conn.write_all(&bytes).await.ok()?;
     let t = Instant::now();
@@ -352,7 +356,7 @@ pub async fn closed_after(addr: SocketAddr, bytes: Vec<u8>, limit: Duration) -> 
 }
 
 /// At most `n` bytes of `s` (cut at a character boundary), with the full length when cut.
-pub fn excerpt(s: &str, n: usize) -> String {
+pub(crate) fn excerpt(s: &str, n: usize) -> String {
     if s.len() <= n {
         return s.to_owned();
     }

@@ -1,20 +1,20 @@
 //! Helpers shared by the integration tests.
 #![allow(dead_code)]
 
-pub mod fuzz_client;
-pub mod server;
+pub(crate) mod fuzz_client;
+pub(crate) mod server;
 
 use std::path::{Path, PathBuf};
 
 use wordvec::{Embeddings, LoadOptions};
 
 /// The built `wordvec` binary, ready for arguments.
-pub fn wordvec() -> assert_cmd::Command {
+pub(crate) fn wordvec() -> assert_cmd::Command {
     assert_cmd::Command::cargo_bin("wordvec").unwrap()
 }
 
 /// A JSON array of numbers as `f32`s.
-pub fn floats(v: &serde_json::Value) -> Vec<f32> {
+pub(crate) fn floats(v: &serde_json::Value) -> Vec<f32> {
     v.as_array()
         .unwrap()
         .iter()
@@ -23,30 +23,30 @@ pub fn floats(v: &serde_json::Value) -> Vec<f32> {
 }
 
 /// A file in tests/data.
-pub fn data(name: &str) -> PathBuf {
+pub(crate) fn data(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/data")
         .join(name)
 }
 
 /// Loads a fixture with default options.
-pub fn load(name: &str) -> Embeddings {
+pub(crate) fn load(name: &str) -> Embeddings {
     wordvec::load(&data(name), &LoadOptions::default())
         .unwrap_or_else(|e| panic!("loading {name}: {e}"))
 }
 
 /// gensim's answers on the fixtures.
-pub fn expected() -> serde_json::Value {
+pub(crate) fn expected() -> serde_json::Value {
     serde_json::from_slice(&std::fs::read(data("gensim-expected.json")).unwrap()).unwrap()
 }
 
 /// The fixture's header and records, for building malformed variants.
-pub fn bin_bytes() -> Vec<u8> {
+pub(crate) fn bin_bytes() -> Vec<u8> {
     std::fs::read(data("gensim-d32.bin")).unwrap()
 }
 
 /// A seeded generator of numbers in `0..n` (a PCG-style LCG: reproducible test data, no crate).
-pub fn below(seed: u64) -> impl FnMut(usize) -> usize {
+pub(crate) fn below(seed: u64) -> impl FnMut(usize) -> usize {
     let mut s = seed;
     move |n| {
         s = s
@@ -58,7 +58,7 @@ pub fn below(seed: u64) -> impl FnMut(usize) -> usize {
 
 /// A corpus with two topics; within a topic, "cat"/"feline" and "car"/"automobile" are
 /// interchangeable, so a model must place each pair close together. Written to `dir`.
-pub fn planted_corpus(dir: &Path) -> PathBuf {
+pub(crate) fn planted_corpus(dir: &Path) -> PathBuf {
     let animal = [
         "cat", "purr", "whiskers", "mouse", "milk", "fur", "paws", "meow",
     ];
@@ -89,7 +89,13 @@ pub fn planted_corpus(dir: &Path) -> PathBuf {
 /// commas, quotes, newlines and Cyrillic. `labels` picks the groups: 2 (neg, pos) or 3 (neg,
 /// neu, pos). With `multi_label`, a second, independent topic label (food or sport) is added
 /// as "pos|sport".
-pub fn labelled_csv(dir: &Path, name: &str, n: usize, labels: usize, multi_label: bool) -> PathBuf {
+pub(crate) fn labelled_csv(
+    dir: &Path,
+    name: &str,
+    n: usize,
+    labels: usize,
+    multi_label: bool,
+) -> PathBuf {
     let groups: [(&str, &[&str]); 3] = [
         (
             "neg",
@@ -161,7 +167,7 @@ pub fn labelled_csv(dir: &Path, name: &str, n: usize, labels: usize, multi_label
 }
 
 /// An index of the previous format (hnsw_rs's files) made by hnsw_rs itself.
-pub fn legacy_index(
+pub(crate) fn legacy_index(
     emb: &Embeddings,
     dir: &Path,
 ) -> (PathBuf, wordvec::index::reference::HnswRsGraph) {
@@ -192,7 +198,7 @@ pub fn legacy_index(
 /// 16,384 random words (`w0`, `w1`, ...) x 64 dims with a small HNSW index (M 8,
 /// ef_construction 40): large enough that `Mode::Auto` goes through the index
 /// (rows x dims reaches `search::EXACT_BELOW`), small enough to build in a second.
-pub fn indexed_random(seed: u64) -> wordvec::search::Searcher {
+pub(crate) fn indexed_random(seed: u64) -> wordvec::search::Searcher {
     let (n, d) = (16_384usize, 64usize);
     let words: Vec<String> = (0..n).map(|i| format!("w{i}")).collect();
     let mut next = below(seed);
@@ -208,7 +214,7 @@ pub fn indexed_random(seed: u64) -> wordvec::search::Searcher {
 }
 
 /// An HNSW index with small, fast build parameters (M 8, ef_construction 40).
-pub fn small_index(emb: &Embeddings) -> wordvec::index::HnswIndex {
+pub(crate) fn small_index(emb: &Embeddings) -> wordvec::index::HnswIndex {
     let params = wordvec::index::IndexParams {
         m: 8,
         ef_construction: 40,

@@ -13,7 +13,7 @@ use wordvec::server::models::{ClassifierModel, Models, VectorModel};
 use wordvec::server::proto::embeddings_client::EmbeddingsClient;
 use wordvec::server::proto::{self, term, Term};
 
-pub struct Running {
+pub(crate) struct Running {
     pub addr: std::net::SocketAddr,
     /// The metrics port, when the configuration asks for one (`metrics_listen`, port 0 say).
     pub metrics: Option<std::net::SocketAddr>,
@@ -22,24 +22,24 @@ pub struct Running {
 }
 
 impl Running {
-    pub async fn channel(&self) -> Channel {
+    pub(crate) async fn channel(&self) -> Channel {
         Endpoint::from_shared(format!("http://{}", self.addr))
             .unwrap()
             .connect()
             .await
             .unwrap()
     }
-    pub async fn client(&self) -> EmbeddingsClient<Channel> {
+    pub(crate) async fn client(&self) -> EmbeddingsClient<Channel> {
         EmbeddingsClient::new(self.channel().await)
     }
-    pub async fn shutdown(mut self) -> wordvec::Result<()> {
+    pub(crate) async fn shutdown(mut self) -> wordvec::Result<()> {
         self.stop.take().unwrap().send(()).unwrap();
         self.task.await.unwrap()
     }
 }
 
 /// 200,000 random words x 64 dims: one exact query reads 51 MB, slow enough to be in flight.
-pub fn big_model() -> Arc<Models> {
+pub(crate) fn big_model() -> Arc<Models> {
     Arc::new(Models::new(vec![VectorModel::new(
         "big",
         "random",
@@ -48,7 +48,7 @@ pub fn big_model() -> Arc<Models> {
 }
 
 /// The vectors of [`big_model`]: 200,000 x 64 random floats (51 MB), named `w0`, `w1`, ...
-pub fn big_embeddings() -> wordvec::Embeddings {
+pub(crate) fn big_embeddings() -> wordvec::Embeddings {
     let (n, d) = (200_000usize, 64usize);
     let words: Vec<String> = (0..n).map(|i| format!("w{i}")).collect();
     let mut x: u64 = 7;
@@ -64,7 +64,7 @@ pub fn big_embeddings() -> wordvec::Embeddings {
 }
 
 /// A default server holding one model, `name`, answered by the exact scan.
-pub async fn start_exact(name: &str, emb: wordvec::Embeddings) -> Running {
+pub(crate) async fn start_exact(name: &str, emb: wordvec::Embeddings) -> Running {
     let models = Arc::new(Models::new(vec![VectorModel::new(
         name,
         "fixture",
@@ -75,7 +75,7 @@ pub async fn start_exact(name: &str, emb: wordvec::Embeddings) -> Running {
 
 /// A server on a gRPC port of 127.0.0.1:0, with the other ports `config` names bound beside it
 /// ([`wordvec::server::Listeners::beside`]).
-pub async fn start_with(config: ServeConfig, models: Arc<Models>) -> Running {
+pub(crate) async fn start_with(config: ServeConfig, models: Arc<Models>) -> Running {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let listeners = wordvec::server::Listeners::beside(listener, &config)
         .await
@@ -105,13 +105,13 @@ pub async fn start_with(config: ServeConfig, models: Arc<Models>) -> Running {
     }
 }
 
-pub fn word(w: &str) -> Term {
+pub(crate) fn word(w: &str) -> Term {
     Term {
         term: Some(term::Term::Word(w.into())),
     }
 }
 
-pub fn ms(positive: &[&str], negative: &[&str], top_k: u32) -> proto::MostSimilarRequest {
+pub(crate) fn ms(positive: &[&str], negative: &[&str], top_k: u32) -> proto::MostSimilarRequest {
     proto::MostSimilarRequest {
         positive: positive.iter().map(|w| word(w)).collect(),
         negative: negative.iter().map(|w| word(w)).collect(),
@@ -120,12 +120,12 @@ pub fn ms(positive: &[&str], negative: &[&str], top_k: u32) -> proto::MostSimila
     }
 }
 
-pub fn words(r: &proto::NeighborsResponse) -> Vec<String> {
+pub(crate) fn words(r: &proto::NeighborsResponse) -> Vec<String> {
     r.neighbors.iter().map(|n| n.word.clone()).collect()
 }
 
 /// Writes the token file `dir/token` holding `s3cret` (the token the auth tests send).
-pub fn token_file(dir: &std::path::Path) -> std::path::PathBuf {
+pub(crate) fn token_file(dir: &std::path::Path) -> std::path::PathBuf {
     let p = dir.join("token");
     std::fs::write(&p, "s3cret\n").unwrap();
     p
@@ -133,7 +133,7 @@ pub fn token_file(dir: &std::path::Path) -> std::path::PathBuf {
 
 /// The fixture's vectors ("w2v") and a classifier ("tone") trained on a generated labelled
 /// file, both exact.
-pub fn with_classifier() -> Arc<Models> {
+pub(crate) fn with_classifier() -> Arc<Models> {
     let dir = tempfile::tempdir().unwrap();
     let path = crate::common::labelled_csv(dir.path(), "d.csv", 600, 2, false);
     let data = wordvec::classify::Dataset::read(&path, &Default::default()).unwrap();
@@ -163,7 +163,7 @@ pub fn with_classifier() -> Arc<Models> {
 }
 
 /// A server on gRPC and HTTP/JSON ports of 127.0.0.1:0 ([`wordvec::server::serve_all`]).
-pub struct RunningBoth {
+pub(crate) struct RunningBoth {
     pub grpc: std::net::SocketAddr,
     pub http: std::net::SocketAddr,
     stop: Option<oneshot::Sender<()>>,
@@ -171,13 +171,13 @@ pub struct RunningBoth {
 }
 
 impl RunningBoth {
-    pub async fn shutdown(mut self) -> wordvec::Result<()> {
+    pub(crate) async fn shutdown(mut self) -> wordvec::Result<()> {
         self.stop.take().unwrap().send(()).unwrap();
         self.task.await.unwrap()
     }
 }
 
-pub async fn start_all(config: ServeConfig, models: Arc<Models>) -> RunningBoth {
+pub(crate) async fn start_all(config: ServeConfig, models: Arc<Models>) -> RunningBoth {
     let grpc = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let http = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let (ga, ha) = (grpc.local_addr().unwrap(), http.local_addr().unwrap());
