@@ -11,7 +11,7 @@ use super::proto::{self, embeddings_server::Embeddings};
 use super::reload::LiveModels;
 use super::writes::{self, WriteSettings};
 use crate::cancel::Cancel;
-use crate::live::View;
+use crate::live::{LiveModel, View};
 use crate::query::{Neighbor, Term};
 use crate::search::{Filter, Mode, Query};
 
@@ -526,6 +526,30 @@ impl EmbeddingsService {
         open(req, &self.models, &self.limits, check)
     }
 
+    /// A write (Upsert, Delete): the token, the request's own checks, then `op` on the model's
+    /// log (durable when it returns), and a compaction when the delta has passed its share.
+    async fn write<R: Named, Q: Send + 'static>(
+        &self,
+        rpc: &str,
+        req: Request<R>,
+        check: impl FnOnce(R, &Limits) -> Result<Q, Status>,
+        op: fn(&LiveModel, Q) -> crate::error::Result<crate::live::Ack>,
+    ) -> Result<Response<proto::WriteResponse>, Status> {
+        self.writes.check_auth(rpc)?;
+        let settings = self.writes.clone();
+        let a = self
+            .open(req, check)?
+            .run(move |m, q| {
+                let w = writes::writer(m)?;
+                let ack = op(w, q).map_err(super::status::write_failed)?;
+                settings.maybe_compact(w);
+                Ok(ack)
+            })
+            .await?;
+        let r = writes::write_response(a.model, a.value, a.server_time_us);
+        Ok(Response::new(r))
+    }
+
     async fn most_similar_impl(
         &self,
         req: Request<proto::MostSimilarRequest>,
@@ -803,38 +827,16 @@ impl Embeddings for EmbeddingsService {
         &self,
         req: Request<proto::UpsertRequest>,
     ) -> Result<Response<proto::WriteResponse>, Status> {
-        self.writes.check_auth("Upsert")?;
-        let settings = self.writes.clone();
-        let a = self
-            .open(req, writes::upsert_items)?
-            .run(move |m, items| {
-                let w = writes::writer(m)?;
-                let ack = w.upsert(items).map_err(super::status::write_failed)?;
-                settings.maybe_compact(w);
-                Ok(ack)
-            })
-            .await?;
-        let r = writes::write_response(a.model, a.value, a.server_time_us);
-        Ok(Response::new(r))
+        self.write("Upsert", req, writes::upsert_items, LiveModel::upsert)
+            .await
     }
 
     async fn delete(
         &self,
         req: Request<proto::DeleteRequest>,
     ) -> Result<Response<proto::WriteResponse>, Status> {
-        self.writes.check_auth("Delete")?;
-        let settings = self.writes.clone();
-        let a = self
-            .open(req, writes::delete_words)?
-            .run(move |m, words| {
-                let w = writes::writer(m)?;
-                let ack = w.delete(words).map_err(super::status::write_failed)?;
-                settings.maybe_compact(w);
-                Ok(ack)
-            })
-            .await?;
-        let r = writes::write_response(a.model, a.value, a.server_time_us);
-        Ok(Response::new(r))
+        self.write("Delete", req, writes::delete_words, LiveModel::delete)
+            .await
     }
 }
 
