@@ -262,6 +262,18 @@ impl std::fmt::Debug for LiveModel {
     }
 }
 
+/// The error of a write after a failed sync: an I/O fault of the log (the server's
+/// FAILED_PRECONDITION, as every disk fault), not a mistake of the caller.
+fn refused(w: &Writer, why: &str) -> Error {
+    let path = w
+        .wal
+        .as_ref()
+        .map(|l| l.path().to_owned())
+        .unwrap_or_default();
+    let source = std::io::Error::other(format!("{why}; open the model again"));
+    Error::io("write (a sync of this log failed before)", path, source)
+}
+
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     // A panic while holding a lock leaves no half-done state here that a later call could see:
     // every change is made in a local value and stored at the end.
@@ -514,10 +526,7 @@ impl LiveModel {
         let lsn = {
             let mut w = lock(&self.writer);
             if let Some(why) = &w.broken {
-                return Err(Error::invalid(format!(
-                    "model {:?} takes no writes: {why}; open it again",
-                    self.name
-                )));
+                return Err(refused(&w, why));
             }
             let rec = Record {
                 lsn: w.latest.lsn() + 1,
@@ -574,10 +583,7 @@ impl LiveModel {
         let (file, path, view) = {
             let w = lock(&self.writer);
             if let Some(why) = &w.broken {
-                return Err(Error::invalid(format!(
-                    "model {:?} takes no writes: {why}; open it again",
-                    self.name
-                )));
+                return Err(refused(&w, why));
             }
             let wal = w
                 .wal

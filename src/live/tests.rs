@@ -828,3 +828,30 @@ fn contains_answers_as_the_merged_vocabulary() {
         assert_eq!(got, merged);
     }
 }
+
+/// After a failed sync the log's content is uncertain: every write is refused as an I/O fault of
+/// that log (not as the caller's mistake), and the view stays as it was.
+#[test]
+fn writes_after_a_failed_sync_are_refused_as_io_faults() {
+    let dir = tempfile::tempdir().unwrap();
+    let values: Vec<i8> = (0..3 * DIMS).map(|i| (i % 7) as i8 - 3).collect();
+    let list = base_list(3, &values);
+    let (model, _) = open_model(dir.path(), &list);
+    model.upsert(vec![("new".into(), vec![1.0; DIMS])]).unwrap();
+    lock(&model.writer).broken = Some("fsync failed: no space left on device".into());
+    let before = rows_of(&model.view());
+    let e = model
+        .upsert(vec![("other".into(), vec![1.0; DIMS])])
+        .unwrap_err();
+    assert_eq!(e.kind(), crate::error::ErrorKind::Io, "{e}");
+    let msg = e.to_string();
+    assert!(
+        msg.contains("m.wal") && msg.contains("no space left"),
+        "{msg}"
+    );
+    assert_eq!(
+        model.delete(vec!["new".into()]).unwrap_err().kind(),
+        crate::error::ErrorKind::Io
+    );
+    assert_eq!(rows_of(&model.view()), before);
+}
