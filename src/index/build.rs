@@ -70,16 +70,16 @@ fn level_of(seed: u64, i: usize, ml: f64) -> usize {
     ((-u.ln() * ml) as usize).min(MAX_LEVEL)
 }
 
-struct Builder<'a> {
-    emb: &'a Embeddings,
-    sc: Scorer<'a>,
-    /// The int8 copy attached to the embeddings, if any: the beam searches then run over its
-    /// codes (a quarter of the bytes) and their finds are re-scored in f32 before the heuristic
-    /// chooses links, so links come from exact distances.
-    codes: Option<&'a Int8Rows>,
+/// A graph under construction, which can take more rows later (hnswlib's `addPoint`): the
+/// links live in atomics and per-node mutexes until [`Growing::graph`] flattens a copy into the
+/// file's layout. A live model's delta grows one this way as words are written.
+pub(crate) struct Growing {
     m: usize,
     m0: usize,
     ef: usize,
+    /// As asked (`ef` is at least `m`).
+    ef_construction: usize,
+    seed: u64,
     levels: Vec<u8>,
     /// Layer 0, as in the file: per node a count and `m0` slots. Read without a lock (every
     /// value ever stored is a valid row, so a racing reader sees an old or a new list, both
@@ -89,6 +89,16 @@ struct Builder<'a> {
     links: Vec<Mutex<Vec<Vec<u32>>>>,
     /// (entry point, top level)
     entry: Mutex<(u32, usize)>,
+}
+
+struct Builder<'a> {
+    emb: &'a Embeddings,
+    sc: Scorer<'a>,
+    /// The int8 copy attached to the embeddings, if any: the beam searches then run over its
+    /// codes (a quarter of the bytes) and their finds are re-scored in f32 before the heuristic
+    /// chooses links, so links come from exact distances.
+    codes: Option<&'a Int8Rows>,
+    st: &'a Growing,
 }
 
 /// Per-thread state of the build's searches, kept across inserts.
@@ -113,16 +123,16 @@ impl Builder<'_> {
     fn links_of(&self, node: u32, level: usize, out: &mut Vec<u32>) {
         out.clear();
         if level == 0 {
-            let base = node as usize * (1 + self.m0);
-            let count = (self.layer0[base].load(Ordering::Acquire) as usize).min(self.m0);
+            let base = node as usize * (1 + self.st.m0);
+            let count = (self.st.layer0[base].load(Ordering::Acquire) as usize).min(self.st.m0);
             out.extend(
-                self.layer0[base + 1..base + 1 + count]
+                self.st.layer0[base + 1..base + 1 + count]
                     .iter()
                     .map(|a| a.load(Ordering::Relaxed)),
             );
             return;
         }
-        let l = self.links[node as usize]
+        let l = self.st.links[node as usize]
             .lock()
             .unwrap_or_else(|e| e.into_inner());
         if let Some(v) = l.get(level) {
@@ -132,17 +142,17 @@ impl Builder<'_> {
 
     /// Replaces `node`'s layer-0 list; the caller holds the node's mutex.
     fn store0(&self, node: u32, list: &[u32]) {
-        let base = node as usize * (1 + self.m0);
-        for (slot, &x) in self.layer0[base + 1..].iter().zip(list) {
+        let base = node as usize * (1 + self.st.m0);
+        for (slot, &x) in self.st.layer0[base + 1..].iter().zip(list) {
             slot.store(x, Ordering::Relaxed);
         }
-        self.layer0[base].store(list.len().min(self.m0) as u32, Ordering::Release);
+        self.st.layer0[base].store(list.len().min(self.st.m0) as u32, Ordering::Release);
     }
 
     /// `node`'s list on `level` under its mutex (`guard`), for a writer.
     fn current(&self, node: u32, level: usize, guard: &[Vec<u32>]) -> Vec<u32> {
         if level == 0 {
-            let mut v = Vec::with_capacity(self.m0);
+            let mut v = Vec::with_capacity(self.st.m0);
             self.links_of(node, 0, &mut v);
             v
         } else {
@@ -165,7 +175,7 @@ impl Builder<'_> {
                 best,
                 buf,
             } = s;
-            visited.start(self.links.len());
+            visited.start(self.st.links.len());
             visited.insert(ep.id);
             cand.clear();
             best.clear();
@@ -217,8 +227,8 @@ impl Builder<'_> {
 
     /// Adds `new` to `node`'s list on `level`, pruning with the heuristic when full.
     fn connect(&self, node: u32, new: u32, level: usize) {
-        let max = if level == 0 { self.m0 } else { self.m };
-        let mut guard = self.links[node as usize]
+        let max = if level == 0 { self.st.m0 } else { self.st.m };
+        let mut guard = self.st.links[node as usize]
             .lock()
             .unwrap_or_else(|e| e.into_inner());
         if level > 0 && guard.get(level).is_none() {
@@ -267,13 +277,13 @@ impl Builder<'_> {
 
     /// Inserts row `i` (unit vector `q`), searching by `metric`.
     fn insert_by<M: Metric>(&self, i: u32, q: &[f32], metric: &M) {
-        let level = self.levels[i as usize] as usize;
-        let (ep0, top) = *self.entry.lock().unwrap_or_else(|e| e.into_inner());
+        let level = self.st.levels[i as usize] as usize;
+        let (ep0, top) = *self.st.entry.lock().unwrap_or_else(|e| e.into_inner());
         let mut ep = Near {
             dist: metric.distance(ep0),
             id: ep0,
         };
-        let mut buf = Vec::with_capacity(self.m0);
+        let mut buf = Vec::with_capacity(self.st.m0);
         for l in (level + 1..=top).rev() {
             loop {
                 let mut moved = false;
@@ -291,7 +301,7 @@ impl Builder<'_> {
             }
         }
         for l in (0..=level.min(top)).rev() {
-            let mut cands = self.search_layer(metric, ep.id, l, self.ef);
+            let mut cands = self.search_layer(metric, ep.id, l, self.st.ef);
             if !M::EXACT {
                 // The heuristic compares distances between rows, computed exactly; the
                 // distances to the new row must be exact too.
@@ -300,9 +310,9 @@ impl Builder<'_> {
                 }
                 cands.sort();
             }
-            let chosen = self.select(&cands, self.m);
+            let chosen = self.select(&cands, self.st.m);
             {
-                let mut guard = self.links[i as usize]
+                let mut guard = self.st.links[i as usize]
                     .lock()
                     .unwrap_or_else(|e| e.into_inner());
                 let existing = self.current(i, l, &guard);
@@ -311,7 +321,7 @@ impl Builder<'_> {
                 } else {
                     // Another thread found this node through a higher layer and linked to it
                     // already: keep those links too, pruned by the same heuristic.
-                    let max = if l == 0 { self.m0 } else { self.m };
+                    let max = if l == 0 { self.st.m0 } else { self.st.m };
                     let mut all: Vec<u32> = chosen.clone();
                     all.extend(existing.iter().filter(|x| !chosen.contains(x)));
                     let mut cands: Vec<Near> = all
@@ -338,7 +348,7 @@ impl Builder<'_> {
             }
         }
         if level > top {
-            let mut e = self.entry.lock().unwrap_or_else(|e| e.into_inner());
+            let mut e = self.st.entry.lock().unwrap_or_else(|e| e.into_inner());
             if level > e.1 {
                 *e = (i, level);
             }
@@ -355,72 +365,124 @@ pub(crate) fn build(
     progress: &(dyn Fn(usize) + Sync),
 ) -> Result<Graph> {
     let start = std::time::Instant::now();
-    let n = params.n.min(emb.len());
-    if n >= NO_UPPER as usize {
-        return Err(Error::invalid(format!(
-            "{n} rows are too many for one graph"
-        )));
-    }
-    let m = params.m;
-    let ml = 1.0 / (m.max(2) as f64).ln();
-    let levels: Vec<u8> = (0..n).map(|i| level_of(params.seed, i, ml) as u8).collect();
-    let links = levels
-        .iter()
-        .map(|&l| Mutex::new(vec![Vec::new(); l as usize + 1]))
-        .collect();
-    let b = Builder {
-        emb,
-        sc: Scorer::new(emb),
-        codes: emb.int8(),
-        layer0: (0..n * (1 + 2 * m)).map(|_| AtomicU32::new(0)).collect(),
-        m,
-        m0: 2 * m,
-        ef: params.ef_construction.max(m),
-        entry: Mutex::new((0, levels.first().copied().unwrap_or(0) as usize)),
-        levels,
-        links,
-    };
-    let done = AtomicUsize::new(1.min(n));
-    (1..n as u32).into_par_iter().for_each(|i| {
-        b.insert(i);
-        let d = done.fetch_add(1, Ordering::Relaxed) + 1;
-        if d % 4096 == 0 {
-            progress(d);
+    let mut g = Growing::new(params.m, params.ef_construction, params.seed);
+    g.grow(emb, params.n, progress)?;
+    let mut graph = g.graph(emb, ef_search)?;
+    graph.set_build_seconds(start.elapsed().as_secs_f64());
+    Ok(graph)
+}
+
+impl Growing {
+    /// An empty graph of `m` links per node on the upper layers (`2 m` on layer 0), built with
+    /// a beam of `ef_construction`, its levels drawn from `seed` and the row alone.
+    pub(crate) fn new(m: usize, ef_construction: usize, seed: u64) -> Growing {
+        Growing {
+            m,
+            m0: 2 * m,
+            ef: ef_construction.max(m),
+            ef_construction,
+            seed,
+            levels: Vec::new(),
+            layer0: Vec::new(),
+            links: Vec::new(),
+            entry: Mutex::new((0, 0)),
         }
-    });
-    progress(n);
-    let (entry, _) = *b.entry.lock().unwrap_or_else(|e| e.into_inner());
-    // Flatten into the file's layout.
-    let m0 = 2 * m;
-    let mut parts = GraphParts {
-        levels: b.levels.clone(),
-        layer0: vec![0u32; n * (1 + m0)],
-        upper_start: vec![NO_UPPER; n],
-        upper: Vec::new(),
-        entry,
-    };
-    let mut records = 0u32;
-    for (slot, a) in parts.layer0.iter_mut().zip(&b.layer0) {
-        *slot = a.load(Ordering::Relaxed);
     }
-    link_unreachable(emb, &mut parts, m0, b.ef);
-    for (i, l) in b.links.into_iter().enumerate() {
-        let l = l.into_inner().unwrap_or_else(|e| e.into_inner());
-        parts.push_upper(i, l.get(1..).unwrap_or_default(), m, &mut records);
+
+    /// Rows in the graph.
+    pub(crate) fn len(&self) -> usize {
+        self.levels.len()
     }
-    let info = GraphInfo {
-        indexed: n,
-        vocab_len: emb.len(),
-        dims: emb.dims(),
-        m,
-        slots: m,
-        slots0: m0,
-        ef_construction: params.ef_construction,
-        ef_search,
-        fingerprint: emb.fingerprint(),
-        build_seconds: start.elapsed().as_secs_f64(),
-    };
-    Graph::from_parts(info, parts)
+
+    /// Inserts rows `len()..n` of `emb` on all cores (rows `0..len()` of `emb` must be the rows
+    /// already in the graph), reporting the rows in the graph to `progress`.
+    pub(crate) fn grow(
+        &mut self,
+        emb: &Embeddings,
+        n: usize,
+        progress: &(dyn Fn(usize) + Sync),
+    ) -> Result<()> {
+        let n = n.min(emb.len());
+        let old = self.len();
+        if n <= old {
+            return Ok(());
+        }
+        if n >= NO_UPPER as usize {
+            return Err(Error::invalid(format!(
+                "{n} rows are too many for one graph"
+            )));
+        }
+        let ml = 1.0 / (self.m.max(2) as f64).ln();
+        for i in old..n {
+            let level = level_of(self.seed, i, ml);
+            self.levels.push(level as u8);
+            self.links.push(Mutex::new(vec![Vec::new(); level + 1]));
+        }
+        self.layer0
+            .resize_with(n * (1 + self.m0), || AtomicU32::new(0));
+        let first = if old == 0 {
+            let e = self.entry.get_mut().unwrap_or_else(|e| e.into_inner());
+            *e = (0, self.levels[0] as usize);
+            1
+        } else {
+            old
+        };
+        let b = Builder {
+            emb,
+            sc: Scorer::new(emb),
+            codes: emb.int8(),
+            st: self,
+        };
+        let done = AtomicUsize::new(first);
+        (first as u32..n as u32).into_par_iter().for_each(|i| {
+            b.insert(i);
+            let d = done.fetch_add(1, Ordering::Relaxed) + 1;
+            if d % 4096 == 0 {
+                progress(d);
+            }
+        });
+        progress(n);
+        Ok(())
+    }
+
+    /// A copy of the graph so far in the file's layout, with rows no search could reach linked
+    /// in (the copy only: the graph grows on unchanged). `emb` holds its rows, as for
+    /// [`grow`](Self::grow).
+    pub(crate) fn graph(&self, emb: &Embeddings, ef_search: usize) -> Result<Graph> {
+        let n = self.len();
+        let (entry, _) = *self.entry.lock().unwrap_or_else(|e| e.into_inner());
+        let (m, m0) = (self.m, self.m0);
+        let mut parts = GraphParts {
+            levels: self.levels.clone(),
+            layer0: self
+                .layer0
+                .iter()
+                .map(|a| a.load(Ordering::Relaxed))
+                .collect(),
+            upper_start: vec![NO_UPPER; n],
+            upper: Vec::new(),
+            entry,
+        };
+        link_unreachable(emb, &mut parts, m0, self.ef);
+        let mut records = 0u32;
+        for (i, l) in self.links.iter().enumerate() {
+            let l = l.lock().unwrap_or_else(|e| e.into_inner());
+            parts.push_upper(i, l.get(1..).unwrap_or_default(), m, &mut records);
+        }
+        let info = GraphInfo {
+            indexed: n,
+            vocab_len: emb.len(),
+            dims: emb.dims(),
+            m,
+            slots: m,
+            slots0: m0,
+            ef_construction: self.ef_construction,
+            ef_search,
+            fingerprint: emb.fingerprint(),
+            build_seconds: 0.0,
+        };
+        Graph::from_parts(info, parts)
+    }
 }
 
 /// The rows of a layer 0 (records of `1 + slots0` u32) reached from `start`, marked in

@@ -193,6 +193,11 @@ impl HnswIndex {
         Ok(HnswIndex { graph })
     }
 
+    /// An index over `graph` (built by [`build::Growing`]).
+    pub(crate) fn from_graph(graph: Graph) -> Self {
+        HnswIndex { graph }
+    }
+
     /// Saves the index as one file, atomically.
     pub fn save(&self, path: &Path) -> Result<()> {
         let bytes = self.graph.to_bytes();

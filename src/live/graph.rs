@@ -1,11 +1,11 @@
-//! The index path of a [`View`]: the base's graph, skipping tombstoned rows, and an exact scan
-//! of the delta's rows, merged by score.
+//! The index path of a [`View`]: the base's graph, skipping tombstoned rows; the delta's graph
+//! (`delta_graph`), skipping rows that are not current in the view; and an exact scan of the
+//! delta rows written since that graph was published; merged by score.
 //!
-//! Both halves score with the exact cosine of the merged rows (a base row that is left has the
-//! same bits in the merged rows), so the answer is the exact answer restricted to the rows the
-//! graph search found in the base plus every delta row: the delta loses no recall, and the base
-//! loses what its graph would lose anyway (tombstoned rows are traversed, never returned, as a
-//! filter's rows are). The query is resolved through the merged vocabulary first, so a replaced
+//! Every part scores with the exact cosine of the merged rows (a base or delta row has the same
+//! bits in the merged rows), so the answer is the exact answer restricted to the rows the two
+//! graph searches found plus the rows scanned: each graph loses what a graph loses anyway
+//! (rows tombstoned, replaced or deleted are traversed, never returned, as a filter's rows are). The query is resolved through the merged vocabulary first, so a replaced
 //! word's new vector is used and its row left out of the answer. 3CosMul re-ranks the 3CosAdd
 //! query's best `max(10 k, 100)` candidates exactly, as [`HnswIndex::search`] does.
 
@@ -45,14 +45,32 @@ pub(crate) fn search(view: &View, index: &HnswIndex, q: &Query) -> Result<Vec<Ne
         .map(|(i, s)| (view.merged_of_base(i).expect("admitted rows are left"), s))
         .collect();
     let dot = simd::dot_fn();
-    for m in view.delta_merged_rows() {
-        if keep(m) {
-            let score = checked_cosine(emb.cosine_with(dot, m, &query));
-            if score.is_nan() {
-                return Err(emb.corrupt_row(m));
-            }
+    // The delta: its graph for the rows it holds, an exact scan of the rows written since.
+    let graph = view.delta_graph();
+    let mut scanned_from = 0;
+    if let Some(g) = &graph {
+        let admit = |d: u32| view.merged_of_delta(d as usize).is_some_and(keep);
+        for (d, score) in g
+            .index()
+            .scored_where(g.embeddings(), &query, want, ef, admit)?
+        {
+            let m = view.merged_of_delta(d).expect("admitted rows are current");
             found.push((m, score));
         }
+        scanned_from = g.len();
+    }
+    for d in scanned_from..view.delta().rows() {
+        if d % 4096 == 0 {
+            crate::cancel::check()?;
+        }
+        let Some(m) = view.merged_of_delta(d).filter(|&m| keep(m)) else {
+            continue;
+        };
+        let score = checked_cosine(emb.cosine_with(dot, m, &query));
+        if score.is_nan() {
+            return Err(emb.corrupt_row(m));
+        }
+        found.push((m, score));
     }
     if cosmul {
         for (m, s) in &mut found {

@@ -69,6 +69,8 @@
 mod compact;
 mod delta;
 #[cfg(feature = "index")]
+mod delta_graph;
+#[cfg(feature = "index")]
 mod graph;
 #[cfg(test)]
 mod tests;
@@ -189,6 +191,10 @@ pub struct LiveStats {
     pub wal_bytes: u64,
     /// The last acknowledged write's LSN.
     pub lsn: u64,
+    /// Delta rows in the delta's graph (0 without the `index` feature or a base graph); the
+    /// rest are scanned exactly by indexed queries. Replaced and deleted rows count: a delta
+    /// row is only dropped by compaction.
+    pub delta_indexed: usize,
 }
 
 impl LiveStats {
@@ -208,6 +214,9 @@ struct Writer {
     base_file: Option<PathBuf>,
     delta: Delta,
     latest: Arc<View>,
+    /// The delta's graph, growing in the background (when the base has a graph).
+    #[cfg(feature = "index")]
+    graph: Option<Arc<delta_graph::DeltaIndex>>,
     /// Set when a sync failed: what the log holds is then uncertain, and writes are refused
     /// until the model is opened again.
     broken: Option<String>,
@@ -221,15 +230,35 @@ impl Writer {
         delta: Delta,
         lsn: u64,
     ) -> Writer {
-        let latest = Arc::new(View::new(base.clone(), Arc::new(delta.clone()), lsn));
-        Writer {
+        #[cfg(feature = "index")]
+        let graph = delta_graph::DeltaIndex::new(&base);
+        let mut w = Writer {
             wal,
+            #[cfg(feature = "index")]
+            graph,
+            latest: Arc::new(View::new(base.clone(), Arc::new(delta.clone()), lsn)),
             base,
             base_file,
             delta,
-            latest,
             broken: None,
-        }
+        };
+        w.latest = w.view_at(lsn);
+        w
+    }
+
+    /// A view of the delta as it is now, at `lsn`; the delta's graph is offered the new rows.
+    fn view_at(&self, lsn: u64) -> Arc<View> {
+        let delta = Arc::new(self.delta.clone());
+        let view = View::new(self.base.clone(), delta.clone(), lsn);
+        #[cfg(feature = "index")]
+        let view = match &self.graph {
+            Some(g) => {
+                g.offer(&delta);
+                view.with_delta_graph(g.clone())
+            }
+            None => view,
+        };
+        Arc::new(view)
     }
 }
 
@@ -440,7 +469,19 @@ impl LiveModel {
             tombstones: view.tombstones(),
             wal_bytes,
             lsn: view.lsn(),
+            #[cfg(feature = "index")]
+            delta_indexed: view.delta_indexed(),
+            #[cfg(not(feature = "index"))]
+            delta_indexed: 0,
         }
+    }
+
+    /// Blocks until the delta's graph (see [`LiveStats::delta_indexed`]) holds every delta row
+    /// but fewer than a background job would take: for tests and benchmarks that measure
+    /// queries over a settled model. Returns at once without a base graph.
+    pub fn settle_index(&self) {
+        #[cfg(feature = "index")]
+        self.view().settle();
     }
 
     /// Checks a batch's size and words (not its vectors).
@@ -537,7 +578,7 @@ impl LiveModel {
             }
             let base = w.base.clone();
             apply(&mut w.delta, &base.embeddings, &rec.op);
-            w.latest = Arc::new(View::new(base, Arc::new(w.delta.clone()), rec.lsn));
+            w.latest = w.view_at(rec.lsn);
             if w.wal.is_none() {
                 // Nothing to sync: seen at once.
                 self.publish(w.latest.clone());

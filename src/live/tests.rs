@@ -711,6 +711,7 @@ fn models_and_views_go_between_threads() {
         tombstones: 20,
         wal_bytes: 0,
         lsn: 0,
+        delta_indexed: 0,
     };
     assert_eq!(s.delta_share(), 0.25);
 }
@@ -854,4 +855,78 @@ fn writes_after_a_failed_sync_are_refused_as_io_faults() {
         crate::error::ErrorKind::Io
     );
     assert_eq!(rows_of(&model.view()), before);
+}
+
+/// The delta's graph grows in the background as rows are written: once it holds them, the
+/// index path answers as the exact scan (with a candidate list as long as both graphs), and
+/// with the default list it finds nearly all of the exact answers; rows replaced or deleted
+/// after the graph took them are never returned.
+#[cfg(feature = "index")]
+#[test]
+fn the_delta_graph_grows_and_answers_as_the_exact_scan() {
+    use crate::index::{HnswIndex, IndexParams};
+    use crate::search::Mode;
+    let (n, dims) = (1500, 12);
+    let list = big_list(n, dims, 3);
+    let emb = emb_of_dims(&list, dims);
+    let index = HnswIndex::build(&emb, IndexParams::default(), None).unwrap();
+    let base = Searcher {
+        embeddings: emb,
+        index: Some(index),
+    };
+    let model = LiveModel::in_memory("g", base, LiveOptions::default()).unwrap();
+    let fresh = big_list(2 * n, dims, 4);
+    // New words, then base words replaced, in batches as a client sends them.
+    for batch in fresh[n..].chunks(100) {
+        let items = batch.iter().map(|(w, v)| (format!("new-{w}"), v.clone()));
+        model.upsert(items.collect()).unwrap();
+    }
+    model
+        .upsert(
+            fresh[..300]
+                .iter()
+                .map(|(w, v)| (w.clone(), v.clone()))
+                .collect(),
+        )
+        .unwrap();
+    model.settle_index();
+    let stats = model.stats();
+    assert_eq!(stats.delta_rows, n + 300);
+    assert!(
+        stats.delta_indexed + delta_graph::MIN_TAIL > n + 300,
+        "{stats:?}"
+    );
+    // Written after the graph took them: half of the new words replaced again or deleted.
+    let again: Vec<(String, Vec<f32>)> = (0..200)
+        .map(|i| (format!("new-w{}", n + 2 * i), noise(50 + i as u64, dims)))
+        .collect();
+    model.upsert(again).unwrap();
+    model
+        .delete(
+            (0..200)
+                .map(|i| format!("new-w{}", n + 2 * i + 1))
+                .collect(),
+        )
+        .unwrap();
+    let view = model.view();
+    let mut hits = 0;
+    let mut total = 0;
+    for probe in 0..40 {
+        let v = noise(1000 + probe, dims);
+        let q = Query::vector(&v, 10);
+        let exact = view.search(&q.clone().mode(Mode::Exact)).unwrap();
+        assert!(view.uses_index(&q.clone().mode(Mode::Index)));
+        let all = view
+            .search(&q.clone().mode(Mode::Index).ef(Some(4 * n)))
+            .unwrap();
+        assert_eq!(all, exact);
+        let approx = view.search(&q.clone().mode(Mode::Index)).unwrap();
+        hits += approx.iter().filter(|a| exact.contains(a)).count();
+        total += exact.len();
+        for a in &approx {
+            assert!(view.contains(&a.word), "{} was deleted", a.word);
+        }
+    }
+    let recall = hits as f64 / total as f64;
+    assert!(recall >= 0.9, "recall {recall}");
 }

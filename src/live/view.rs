@@ -202,6 +202,10 @@ pub struct View {
     delta: Arc<Delta>,
     lsn: u64,
     merged: OnceLock<(Arc<Parts>, Embeddings)>,
+    /// The delta's graph (shared with the writer, growing): the newest one published is read
+    /// at each query.
+    #[cfg(feature = "index")]
+    graph: Option<Arc<super::delta_graph::DeltaIndex>>,
 }
 
 impl std::fmt::Debug for View {
@@ -222,6 +226,35 @@ impl View {
             delta,
             lsn,
             merged: OnceLock::new(),
+            #[cfg(feature = "index")]
+            graph: None,
+        }
+    }
+
+    /// The same view, with the delta's graph `g`.
+    #[cfg(feature = "index")]
+    pub(crate) fn with_delta_graph(mut self, g: Arc<super::delta_graph::DeltaIndex>) -> View {
+        self.graph = Some(g);
+        self
+    }
+
+    /// The newest graph published over the delta's rows, if any.
+    #[cfg(feature = "index")]
+    pub(crate) fn delta_graph(&self) -> Option<Arc<super::delta_graph::DeltaGraph>> {
+        self.graph.as_ref().and_then(|g| g.latest())
+    }
+
+    /// Delta rows in the newest graph of the delta (0 without one).
+    #[cfg(feature = "index")]
+    pub(crate) fn delta_indexed(&self) -> usize {
+        self.graph.as_ref().map_or(0, |g| g.covered())
+    }
+
+    /// Blocks until the delta's graph holds all but fewer rows than a job of its would take.
+    #[cfg(feature = "index")]
+    pub(crate) fn settle(&self) {
+        if let Some(g) = &self.graph {
+            g.settle();
         }
     }
 
@@ -417,17 +450,16 @@ impl View {
         Some(self.order().of_base(i))
     }
 
-    /// The merged row of each word of the delta.
+    /// The merged row of delta row `d`, or `None` when it is not its word's current row in
+    /// this view (replaced or deleted since, or written after the view).
     #[cfg(feature = "index")]
-    pub(crate) fn delta_merged_rows(&self) -> Vec<usize> {
-        if self.delta.is_empty() {
-            return Vec::new();
+    #[inline]
+    pub(crate) fn merged_of_delta(&self, d: usize) -> Option<usize> {
+        if d >= self.delta.rows() {
+            return None;
         }
-        let order = self.order();
-        self.delta
-            .entries()
-            .map(|(_, e)| order.of_slot(e.slot))
-            .collect()
+        let e = self.delta.get(self.delta.word(d))?;
+        (e.row as usize == d).then(|| self.order().of_slot(e.slot))
     }
 
     #[cfg(feature = "index")]
