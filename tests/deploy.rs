@@ -41,9 +41,13 @@ fn flag<'a>(args: &'a [String], name: &str) -> &'a str {
 }
 
 /// `wordvec serve` with `args` (addresses moved to free loopback ports, model paths to the
-/// fixture) starts serving: the flags are real and their values valid.
+/// fixture, the log folder and the token to a temporary folder) starts serving: the flags are
+/// real and their values valid.
 fn serves_with(args: &[String]) {
     let fixture = common::data("w2vc-sg-d32.bin");
+    let tmp = tempfile::tempdir().unwrap();
+    let token = common::server::token_file(tmp.path());
+    let wal = tmp.path().join("wal");
     let args: Vec<String> = args
         .iter()
         .map(|a| {
@@ -51,6 +55,10 @@ fn serves_with(args: &[String]) {
                 "127.0.0.1:0".to_owned()
             } else if let Some((name, _)) = a.split_once("=/models/") {
                 format!("{name}={}", fixture.display())
+            } else if a == "/wal" {
+                wal.display().to_string()
+            } else if a.starts_with("/secrets/") {
+                token.display().to_string()
             } else {
                 a.clone()
             }
@@ -132,18 +140,39 @@ fn manifests_match_the_daemon_and_each_other() {
     let root = mount["mountPath"].as_str().unwrap();
     assert!(flag(&args, "--vectors").contains(&format!("={root}/")));
     assert!(c["resources"]["requests"]["memory"].as_str().is_some());
-    // Services select the Deployment's pods and target ports it names.
+    // Every Service selects the pods of one workload (the readers' Deployment or the writer's
+    // StatefulSet) and targets ports its container names; two of them the readers'.
     let services = kind(&docs, "Service");
-    assert_eq!(services.len(), 2);
+    let mut workloads = deployments.clone();
+    workloads.extend(kind(&docs, "StatefulSet"));
+    let mut readers = 0;
     for s in services {
-        for (k, v) in s["spec"]["selector"].as_hash().unwrap() {
-            assert_eq!(&labels[k.as_str().unwrap()], v);
-        }
+        let selects = |w: &Yaml| {
+            let labels = &w["spec"]["template"]["metadata"]["labels"];
+            s["spec"]["selector"]
+                .as_hash()
+                .unwrap()
+                .iter()
+                .all(|(k, v)| &labels[k.as_str().unwrap()] == v)
+        };
+        let w = workloads
+            .iter()
+            .find(|w| selects(w))
+            .unwrap_or_else(|| panic!("{:?} selects no workload", s["metadata"]["name"]));
+        readers += usize::from(std::ptr::eq(*w, d));
+        let names: Vec<&str> = w["spec"]["template"]["spec"]["containers"][0]["ports"]
+            .as_vec()
+            .unwrap()
+            .iter()
+            .map(|p| p["name"].as_str().unwrap())
+            .collect();
         for p in s["spec"]["ports"].as_vec().unwrap() {
             let target = p["targetPort"].as_str().unwrap();
-            assert!(ports.contains_key(target), "{target}");
+            assert!(names.contains(&target), "{target}");
         }
     }
+    assert_eq!(readers, 2);
+    assert!(ports.contains_key("grpc"));
     // The autoscaler scales this Deployment.
     let hpa = kind(&docs, "HorizontalPodAutoscaler");
     assert_eq!(
@@ -151,6 +180,77 @@ fn manifests_match_the_daemon_and_each_other() {
         Some(name)
     );
     assert!(hpa[0]["spec"]["minReplicas"].as_i64().unwrap() >= 2);
+}
+
+fn args_of(w: &Yaml) -> Vec<String> {
+    w["spec"]["template"]["spec"]["containers"][0]["args"]
+        .as_vec()
+        .unwrap()
+        .iter()
+        .map(|a| a.as_str().unwrap().to_owned())
+        .collect()
+}
+
+/// The volume mounted at `path` in `w`'s container: (its claim, read-only).
+fn mount_at(w: &Yaml, path: &str) -> (String, bool) {
+    let spec = &w["spec"]["template"]["spec"];
+    let m = spec["containers"][0]["volumeMounts"]
+        .as_vec()
+        .unwrap()
+        .iter()
+        .find(|m| m["mountPath"].as_str() == Some(path))
+        .unwrap_or_else(|| panic!("nothing mounted at {path}"));
+    let name = m["name"].as_str().unwrap();
+    let v = spec["volumes"]
+        .as_vec()
+        .unwrap()
+        .iter()
+        .find(|v| v["name"].as_str() == Some(name))
+        .unwrap();
+    let claim = v["persistentVolumeClaim"]["claimName"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{name} is not a claim"));
+    (claim.to_owned(), m["readOnly"].as_bool() == Some(true))
+}
+
+/// One writer (a StatefulSet of one replica, its log on a claim it mounts read-write, writes
+/// behind a token), and readers that mount the same claim read-only and follow it: the
+/// Deployment's replicas take no writes of their own.
+#[test]
+fn one_writer_and_readers_that_follow_it() {
+    let docs = manifests();
+    let writers = kind(&docs, "StatefulSet");
+    assert_eq!(writers.len(), 1);
+    let w = writers[0];
+    assert_eq!(w["spec"]["replicas"].as_i64(), Some(1));
+    let wargs = args_of(w);
+    let wal = flag(&wargs, "--wal-dir");
+    flag(&wargs, "--auth-token-file");
+    let (claim, read_only) = mount_at(w, wal);
+    assert!(!read_only, "the writer writes its log");
+    serves_with(&wargs);
+    let d = kind(&docs, "Deployment")[0];
+    let dargs = args_of(d);
+    assert!(
+        !dargs.iter().any(|a| a == "--wal-dir"),
+        "readers must not write"
+    );
+    let follow = flag(&dargs, "--follow-dir");
+    assert_eq!(mount_at(d, follow), (claim.clone(), true));
+    assert_eq!(flag(&dargs, "--vectors"), flag(&wargs, "--vectors"));
+    let claims = kind(&docs, "PersistentVolumeClaim");
+    let c = claims
+        .iter()
+        .find(|c| c["metadata"]["name"].as_str() == Some(&claim))
+        .expect("the log's claim is in the recipe");
+    let modes = c["spec"]["accessModes"].as_vec().unwrap();
+    assert!(modes.iter().any(|m| m.as_str() == Some("ReadWriteMany")));
+    // The autoscaler scales the readers, never the writer.
+    let hpa = kind(&docs, "HorizontalPodAutoscaler");
+    assert_ne!(
+        hpa[0]["spec"]["scaleTargetRef"]["name"].as_str(),
+        w["metadata"]["name"].as_str()
+    );
 }
 
 #[test]

@@ -680,3 +680,134 @@ async fn acknowledged_writes_outlive_kills_during_writes_and_compactions() {
         a.words.len()
     );
 }
+
+/// `GetVectors` of `word` over HTTP/JSON: its raw vector, or None when not found.
+fn served(d: &Daemon, word: &str) -> Option<Vec<f32>> {
+    let (status, r) = post(
+        d,
+        "/v1/Embeddings/GetVectors",
+        &json!({"model": "m", "words": [word]}),
+        true,
+    );
+    assert_eq!(status, 200, "{r}");
+    let v = &r["vectors"][0];
+    (v["found"] == json!(true)).then(|| common::floats(&v["vector"]["values"]))
+}
+
+/// The CLI's write commands against a daemon (a vectors file upserted in batches, a delete, a
+/// compaction); a reader replica that follows the writer's folder (`--follow-dir`) serving each
+/// compaction and refusing writes; and the writer restarted after a compaction, which starts
+/// from the compacted base and no longer needs its configured file.
+#[test]
+fn cli_writes_a_follower_replica_and_a_restart_from_the_compacted_base() {
+    let dir = tempfile::tempdir().unwrap();
+    let (base, rows) = base_file(dir.path());
+    let (wal, token) = (
+        dir.path().join("wal"),
+        common::server::token_file(dir.path()),
+    );
+    let d = daemon(&base, &wal, &token, &["--compact-at", "0"]);
+    let new: Vec<(String, Vec<f32>)> = (0..5)
+        .map(|i| (format!("newword{i}"), fresh_vector(100 + i)))
+        .collect();
+    let text: String = std::iter::once(format!("{} {DIMS}\n", new.len()))
+        .chain(new.iter().map(|(w, v)| {
+            let vals: Vec<String> = v.iter().map(|x| format!("{x:?}")).collect();
+            format!("{w} {}\n", vals.join(" "))
+        }))
+        .collect();
+    let file = dir.path().join("new.txt");
+    std::fs::write(&file, text).unwrap();
+    let url = d.url();
+    let server = [
+        "--server",
+        url.as_str(),
+        "--model",
+        "m",
+        "--auth-token-file",
+        token.to_str().unwrap(),
+    ];
+    let out = common::wordvec()
+        .arg("upsert")
+        .arg(&file)
+        .args(server)
+        .args(["--batch", "2"])
+        .assert()
+        .success();
+    let said = String::from_utf8_lossy(&out.get_output().stdout).to_string();
+    assert!(said.contains("upserted 5 words, last lsn 3"), "{said}");
+    let out = common::wordvec()
+        .args(["delete", rows[0].0.as_str()])
+        .args(server)
+        .assert()
+        .success();
+    let said = String::from_utf8_lossy(&out.get_output().stdout).to_string();
+    assert!(said.contains("deleted 1 words, lsn 4"), "{said}");
+    let out = common::wordvec()
+        .arg("compact")
+        .args(server)
+        .assert()
+        .success();
+    let said = String::from_utf8_lossy(&out.get_output().stdout).to_string();
+    assert!(said.contains("compacted m: 304 rows at lsn 4"), "{said}");
+    // Writes need the token: the CLI says what the server said.
+    common::wordvec()
+        .args([
+            "delete",
+            "newword1",
+            "--server",
+            url.as_str(),
+            "--model",
+            "m",
+        ])
+        .assert()
+        .failure();
+    assert_close(&served(&d, "newword1").unwrap(), &new[1].1);
+
+    // A reader replica of the writer's folder serves the compacted base, and takes no writes.
+    let follower = Daemon::start(&[
+        "--vectors".into(),
+        format!("m={}", base.display()),
+        "--follow-dir".into(),
+        wal.display().to_string(),
+        "--follow-every".into(),
+        "0.2".into(),
+        "--auth-token-file".into(),
+        token.display().to_string(),
+    ]);
+    assert_close(&served(&follower, "newword0").unwrap(), &new[0].1);
+    assert_eq!(served(&follower, &rows[0].0), None);
+    let late = fresh_vector(77);
+    let body = json!({"model": "m", "words": [{"word": "late", "vector": {"values": late}}]});
+    let (status, r) = post(&follower, "/v1/Embeddings/Upsert", &body, true);
+    assert_ne!(status, 200, "a follower took a write: {r}");
+    // The writer's next compaction reaches the follower by itself.
+    assert_eq!(post(&d, "/v1/Embeddings/Upsert", &body, true).0, 200);
+    assert_eq!(
+        served(&follower, "late"),
+        None,
+        "only compacted writes are followed"
+    );
+    assert_eq!(
+        post(&d, "/v1/Admin/Compact", &json!({"model": "m"}), true).0,
+        200
+    );
+    let start = std::time::Instant::now();
+    while served(&follower, "late").is_none() {
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "the follower did not follow: {}",
+            follower.log_tail(20)
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert_close(&served(&follower, "late").unwrap(), &late);
+
+    // Restarted after compactions, the writer opens the manifest's base: its configured file
+    // may be gone.
+    drop(d);
+    std::fs::remove_file(&base).unwrap();
+    let d = daemon(&base, &wal, &token, &[]);
+    assert_close(&served(&d, "late").unwrap(), &late);
+    assert_eq!(served(&d, &rows[0].0), None);
+}

@@ -102,6 +102,14 @@ pub(crate) struct ServeArgs {
     /// share of its base rows; 0: never [default: 0.25].
     #[arg(long, value_name = "SHARE")]
     pub compact_at: Option<f64>,
+    /// Be a reader replica of the writer whose --wal-dir is DIR (a shared read-only volume):
+    /// serve each model's last compacted base there (else its configured file) and reload
+    /// when a compaction writes a new one. Takes no writes.
+    #[arg(long, value_name = "DIR", conflicts_with = "wal_dir")]
+    pub follow_dir: Option<PathBuf>,
+    /// How often --follow-dir looks for a new compaction, seconds [default: 10].
+    #[arg(long, value_name = "SECONDS")]
+    pub follow_every: Option<f64>,
 
     #[command(flatten)]
     pub load: LoadArgs,
@@ -163,6 +171,7 @@ fn config(a: &ServeArgs) -> Result<ServeConfig> {
     c.http_allowed_hosts
         .extend(a.http_allowed_host.iter().cloned());
     over!(max_word_bytes => c.limits.max_word_bytes, wal_dir => c.wal_dir, compact_at => c.compact_at);
+    over!(follow_dir => c.follow_dir, follow_every => c.follow_every);
     c.validate()?;
     Ok(c)
 }
@@ -189,6 +198,12 @@ pub(crate) fn run(a: ServeArgs) -> Result<()> {
     let c = config(&a)?;
     // The live models (--wal-dir) opened once, kept across reloads: one writer per log.
     let logs = Arc::new(Logs::default());
+    // What a follower serves, read before the load: a compaction in between costs one reload
+    // more, never a missed one.
+    let followed = match c.follow_dir {
+        Some(_) => Some(c.followed_bases()?),
+        None => None,
+    };
     let models = Arc::new(Models::load_logged(&c, read_options(&a.load, true), &logs)?);
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -230,9 +245,54 @@ pub(crate) fn run(a: ServeArgs) -> Result<()> {
         );
         #[cfg(unix)]
         tokio::spawn(reload_on_sighup(live.clone()));
+        if followed.is_some() {
+            tokio::spawn(follow(live.clone(), c.clone(), followed));
+        }
         wordvec::server::serve_on(live, &c, listeners, shutdown_signal()).await?;
         Ok(())
     })
+}
+
+/// A reader replica (`--follow-dir`): every `--follow-every` seconds, reads the writer's
+/// manifests and reloads when one names another base than the models were loaded from. A failed
+/// look or reload keeps the models and is tried again at the next tick (a compaction may have
+/// removed a base between the manifest's read and the file's).
+async fn follow(
+    live: Arc<LiveModels>,
+    c: wordvec::server::ServeConfig,
+    mut served: Option<Vec<PathBuf>>,
+) {
+    let every = std::time::Duration::from_secs_f64(c.follow_interval());
+    let look = |c: &wordvec::server::ServeConfig| c.followed_bases().map_err(|e| e.to_string());
+    loop {
+        tokio::time::sleep(every).await;
+        let now = match look(&c) {
+            Ok(now) => now,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot read the followed manifests; trying again");
+                continue;
+            }
+        };
+        if served.as_ref() == Some(&now) {
+            continue;
+        }
+        let l = live.clone();
+        match tokio::task::spawn_blocking(move || l.reload()).await {
+            Ok(Ok(r)) => {
+                eprintln!(
+                    "followed a compaction (generation {}): {} in {:.2} s",
+                    r.generation,
+                    r.vectors.join(", "),
+                    r.seconds
+                );
+                served = Some(now);
+            }
+            Ok(Err(e)) => {
+                tracing::warn!(error = %e, "cannot load the followed bases; trying again")
+            }
+            Err(e) => tracing::warn!(error = %e, "the reload task failed; trying again"),
+        }
+    }
 }
 
 /// Reloads the models on every SIGHUP; a failed reload keeps the old ones (and says why).

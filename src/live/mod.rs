@@ -341,6 +341,15 @@ fn open_base(path: &Path) -> Result<Searcher> {
     Ok(Searcher::exact(emb))
 }
 
+/// The base file the last compaction of model `name` wrote in `wal_dir` (the one its manifest
+/// `wal_dir/NAME.manifest` names), or `None` before the first compaction. A writer opens it
+/// instead of its configured file; a reader that follows the writer (`wordvec serve
+/// --follow-dir`) serves it, and serves the next one when this one changes.
+pub fn current_base(wal_dir: &Path, name: &str) -> Result<Option<PathBuf>> {
+    check_name(name)?;
+    Ok(compact::read_manifest(wal_dir, name)?.map(|m| m.base))
+}
+
 /// Applies one log record to `delta`.
 fn apply(delta: &mut Delta, base: &Embeddings, op: &Op) {
     match op {

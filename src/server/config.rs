@@ -214,7 +214,17 @@ pub struct ServeConfig {
     /// Compact a model in the background once its delta rows and tombstones pass this share of
     /// its base rows ([`ServeConfig::compact_share`]; 0 turns it off).
     pub compact_at: Option<f64>,
+    /// A writer's log folder to follow (`follow_dir = "/var/lib/wordvec"`): a reader replica
+    /// serves, for every vectors model, the base the writer's last compaction wrote there
+    /// (`DIR/NAME.manifest`), else its configured file, and reloads when a compaction names a
+    /// new one. Takes no writes; not with `wal_dir`.
+    pub follow_dir: Option<PathBuf>,
+    /// How often a follower looks at the manifests, seconds (default [`DEFAULT_FOLLOW_EVERY`]).
+    pub follow_every: Option<f64>,
 }
+
+/// How often a reader that follows a writer's folder looks for a new compaction, seconds.
+pub const DEFAULT_FOLLOW_EVERY: f64 = 10.0;
 
 /// The share of a model's base rows past which its writes are compacted when the configuration
 /// names none.
@@ -242,6 +252,17 @@ impl ServeConfig {
         if !(share.is_finite() && share >= 0.0) {
             return Err(Error::invalid(format!(
                 "compact_at (--compact-at) is {share}: it must be a share of the base rows, 0 or more (0: never)"
+            )));
+        }
+        if self.follow_dir.is_some() && self.wal_dir.is_some() {
+            return Err(Error::invalid(
+                "follow_dir (--follow-dir) makes a reader of a writer's folder, wal_dir (--wal-dir) a writer: give one",
+            ));
+        }
+        let every = self.follow_interval();
+        if !(every.is_finite() && (0.1..=86_400.0).contains(&every)) {
+            return Err(Error::invalid(format!(
+                "follow_every (--follow-every) is {every}: it must be 0.1 to 86400 seconds"
             )));
         }
         for (kind, names) in [
@@ -273,6 +294,20 @@ impl ServeConfig {
     /// ([`crate::live::LiveStats::delta_share`]); 0: never. Default [`DEFAULT_COMPACT_AT`].
     pub fn compact_share(&self) -> f64 {
         self.compact_at.unwrap_or(DEFAULT_COMPACT_AT)
+    }
+
+    /// How often a follower looks for a new compaction ([`ServeConfig::follow_dir`]), seconds.
+    pub fn follow_interval(&self) -> f64 {
+        self.follow_every.unwrap_or(DEFAULT_FOLLOW_EVERY)
+    }
+
+    /// The base each vectors model would be served from now (following
+    /// [`ServeConfig::follow_dir`]): what a follower compares to see that a reload is due.
+    pub fn followed_bases(&self) -> Result<Vec<PathBuf>> {
+        self.vectors
+            .iter()
+            .map(|m| m.following(self.follow_dir.as_deref()).map(|s| s.path))
+            .collect()
     }
 
     /// The address to listen on.

@@ -116,9 +116,13 @@ impl Logs {
         if let Some(m) = opened.get(&spec.name) {
             return Ok(m.clone());
         }
-        let base = spec.searcher(opts)?;
+        // After a compaction the manifest names the base: the configured file is not read.
+        let base = match crate::live::current_base(dir, &spec.name)? {
+            Some(file) => Base::Path(file),
+            None => Base::Searcher(spec.searcher(opts)?),
+        };
         let live_opts = LiveOptions::default().max_word_bytes(max_word_bytes);
-        let (model, report) = LiveModel::open(&spec.name, Base::Searcher(base), dir, live_opts)?;
+        let (model, report) = LiveModel::open(&spec.name, base, dir, live_opts)?;
         tracing::info!(model = %spec.name, records = report.records, applied = report.applied, lsn = report.lsn, "opened the model's log");
         let model = Arc::new(model);
         opened.insert(spec.name.clone(), model.clone());
@@ -139,6 +143,22 @@ impl ModelSpec {
         let searcher = self.searcher(opts)?;
         let description = searcher.embeddings.describe();
         Ok(VectorModel::new(self.name.clone(), description, searcher))
+    }
+
+    /// This model as a reader that follows a writer's folder `dir` serves it: the base its
+    /// last compaction wrote, with the graph beside it, when there was one; else itself.
+    pub fn following(&self, dir: Option<&std::path::Path>) -> Result<ModelSpec> {
+        let Some(dir) = dir else {
+            return Ok(self.clone());
+        };
+        Ok(match crate::live::current_base(dir, &self.name)? {
+            Some(path) => ModelSpec {
+                name: self.name.clone(),
+                path,
+                index: None,
+            },
+            None => self.clone(),
+        })
     }
 
     /// The vectors and index [`load`](Self::load) serves.
@@ -227,7 +247,7 @@ impl Models {
                 .map(|spec| {
                     let opts = opts_for(spec);
                     let model = match &config.wal_dir {
-                        None => spec.load(&opts),
+                        None => spec.following(config.follow_dir.as_deref())?.load(&opts),
                         Some(dir) => logs
                             .open(spec, dir, &opts, config.limits.max_word_bytes)
                             .map(|m| {
