@@ -3,13 +3,17 @@
 //! by status code as one JSON line per run.
 //!
 //! Usage: cargo bench --bench load -- URL --vectors FILE [--rpc most_similar|most_similar_exact|
-//!        get_vectors|predict|most_similar_json] [--concurrency 1,8,64] [--requests 20000]
-//!        [--seconds S] [--http HOST:PORT]
+//!        get_vectors|predict|most_similar_json|upsert] [--concurrency 1,8,64] [--requests 20000]
+//!        [--seconds S] [--http HOST:PORT] [--batch N] [--token TOKEN]
 //!
 //! Query words are the first 10,000 words of FILE (the vectors the daemon serves).
 //! `most_similar_json` sends MostSimilar as HTTP/JSON to `--http` (the daemon's
 //! `--http-listen`), one keep-alive HTTP/1.1 connection per stream (hyper's client), the same
 //! query as `most_similar`.
+//! `upsert` sends `Embeddings/Upsert` of `--batch` new words (default 1) with pseudo-random
+//! vectors of the model's dimension, with `--token` as the bearer token, to a daemon started
+//! with `--wal-dir` (every request is acknowledged after its log record is synced); the JSON line
+//! then also gives vectors per second.
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
@@ -45,12 +49,16 @@ async fn main() {
     let requests: usize = arg(&args, "--requests").map_or(20_000, |s| s.parse().unwrap());
     let http = arg(&args, "--http");
     let seconds: Option<f64> = arg(&args, "--seconds").map(|s| s.parse().unwrap());
+    let batch: usize = arg(&args, "--batch").map_or(1, |s| s.parse().unwrap());
+    let token: Option<tonic::metadata::MetadataValue<tonic::metadata::Ascii>> =
+        arg(&args, "--token").map(|t| format!("Bearer {t}").parse().unwrap());
     let emb = wordvec::load(
         vectors.as_ref(),
         &wordvec::LoadOptions::default().limit(Some(10_000)),
     )
     .unwrap();
     let words: Vec<String> = (0..emb.len()).map(|i| emb.word(i).to_owned()).collect();
+    let dims = emb.dims();
 
     for &conc in &levels {
         let per_stream = requests.div_ceil(conc);
@@ -63,7 +71,7 @@ async fn main() {
                 .connect()
                 .await
                 .unwrap();
-            let (words, rpc) = (words.clone(), rpc.clone());
+            let (words, rpc, token) = (words.clone(), rpc.clone(), token.clone());
             let mut json = match (&http, rpc.as_str()) {
                 (Some(addr), "most_similar_json") => Some(JsonClient::connect(addr).await),
                 (None, "most_similar_json") => panic!("most_similar_json needs --http HOST:PORT"),
@@ -121,6 +129,29 @@ async fn main() {
                                 .post("/v1/Embeddings/MostSimilar", body.to_string())
                                 .await
                         }
+                        "upsert" => {
+                            let items = (0..batch)
+                                .map(|j| proto::WordVector {
+                                    word: format!("load-{conc}-{s}-{i}-{j}"),
+                                    vector: Some(proto::Vector {
+                                        values: (0..dims)
+                                            .map(|d| {
+                                                ((i * 31 + j * 7 + d) % 97) as f32 / 97.0 - 0.5
+                                            })
+                                            .collect(),
+                                    }),
+                                    ..Default::default()
+                                })
+                                .collect();
+                            let mut req = tonic::Request::new(proto::UpsertRequest {
+                                model: String::new(),
+                                words: items,
+                            });
+                            if let Some(t) = &token {
+                                req.metadata_mut().insert("authorization", t.clone());
+                            }
+                            c.upsert(req).await.map(|_| ())
+                        }
                         other => panic!("unknown --rpc {other}"),
                     };
                     match r {
@@ -151,6 +182,7 @@ async fn main() {
             serde_json::json!({
                 "rpc": rpc, "concurrency": conc, "ok": lat.len(), "errors": errors, "seconds": wall,
                 "qps": lat.len() as f64 / wall, "p50_ms": pct(0.50), "p99_ms": pct(0.99),
+                "batch": batch, "vectors_per_s": (lat.len() * batch) as f64 / wall,
             })
         );
     }

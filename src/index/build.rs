@@ -389,6 +389,38 @@ impl Growing {
         }
     }
 
+    /// A copy of `graph` that can take more rows (its settings, links and entry point; new
+    /// rows draw their levels from `seed`).
+    pub(crate) fn from_graph(graph: &Graph, seed: u64) -> Growing {
+        let info = graph.info();
+        let mut g = Growing::new(info.m, info.ef_construction, seed);
+        let n = graph.len();
+        let m0 = g.m0;
+        g.levels = (0..n as u32).map(|i| graph.level(i) as u8).collect();
+        g.layer0 = Vec::with_capacity(n * (1 + m0));
+        for i in 0..n as u32 {
+            let links = graph.links(i, 0);
+            let links = &links[..links.len().min(m0)];
+            g.layer0.push(AtomicU32::new(links.len() as u32));
+            g.layer0.extend(links.iter().map(|&x| AtomicU32::new(x)));
+            g.layer0
+                .extend((links.len()..m0).map(|_| AtomicU32::new(0)));
+        }
+        g.links = (0..n as u32)
+            .map(|i| {
+                let upper = (0..=graph.level(i))
+                    .map(|l| match l {
+                        0 => Vec::new(),
+                        _ => graph.links(i, l).iter().take(info.m).copied().collect(),
+                    })
+                    .collect();
+                Mutex::new(upper)
+            })
+            .collect();
+        *g.entry.get_mut().unwrap_or_else(|e| e.into_inner()) = graph.entry();
+        g
+    }
+
     /// Rows in the graph.
     pub(crate) fn len(&self) -> usize {
         self.levels.len()

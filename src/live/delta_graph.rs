@@ -1,26 +1,30 @@
-//! The delta's own HNSW graph, grown in the background as words are written, so that the index
-//! path of a [`View`](super::View) does not scan every delta row.
+//! One HNSW graph over the base and the delta, grown in the background as words are written,
+//! so that the index path of a [`View`](super::View) searches one graph, as it would after a
+//! compaction, instead of the base's graph and every delta row.
 //!
-//! - Delta rows are only ever appended (a replaced or deleted word's old row stays until
-//!   compaction), so a graph over rows `0..n` of one delta stays valid for every later snapshot
-//!   of it. Rows are inserted as hnswlib's `addPoint` inserts them ([`Growing`]): the graph is
-//!   never rebuilt, each row is inserted once.
-//! - The writer offers each new delta after a write ([`DeltaIndex::offer`]); when the rows the
-//!   graph lacks reach [`MIN_TAIL`] (and a share of the graph, so that copying the graph out is a
-//!   small part of the work), one background thread inserts them on all cores and publishes a
-//!   flat copy of the graph ([`DeltaGraph`]). A write never waits for it: a write is acknowledged
-//!   once its log record is synced, whatever the graph is doing.
-//! - A query searches the newest published graph, admitting only rows that are the current row
-//!   of their word in the query's view (a row written after the view, replaced or deleted is
-//!   traversed, never returned), and scans the rows the graph lacks exactly. Scores are the exact
-//!   cosines of the merged rows either way (the graph's rows are the delta's rows, bit for bit).
+//! - The graph's nodes are the base rows (ids `0..N`, the base graph's links copied once, at
+//!   the first job) followed by the delta rows (id `N + d`). Delta rows are only ever appended (a
+//!   replaced or deleted word's old row stays until compaction), so a graph over the first delta
+//!   rows stays valid for every later snapshot of the delta. Rows are inserted as hnswlib's
+//!   `addPoint` inserts them ([`Growing`]): each row once, linked both ways into the base's
+//!   graph, never a rebuild.
+//! - The writer offers each new delta after a write ([`DeltaIndex::offer`]); when the graph
+//!   lacks [`MIN_TAIL`] rows or more and no job runs, one background thread inserts them on all
+//!   cores and publishes a flat copy of the graph ([`DeltaGraph`]; copying it is what lets queries
+//!   read it without a lock while the next job inserts). A write never waits for it: a write is
+//!   acknowledged once its log record is synced, whatever the graph is doing.
+//! - A query searches the newest published graph, admitting only rows that are in its view and
+//!   current there (base rows not tombstoned; delta rows that are their word's row in the view:
+//!   rows replaced, deleted or written after the view are traversed, never returned), and scans
+//!   the delta rows the graph lacks exactly. Scores are the exact cosines of the merged rows
+//!   either way (the graph's rows are the base's and the delta's rows, bit for bit).
 //! - A compaction starts a new delta, and with it a new [`DeltaIndex`]; a job of the old one
 //!   that is still running finishes into the old one, which only old views read.
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
-use crate::embeddings::{Embeddings, Metadata};
+use crate::embeddings::Embeddings;
 use crate::index::build::Growing;
 use crate::index::HnswIndex;
 use crate::search::Searcher;
@@ -34,50 +38,69 @@ use super::lock;
 /// search of a graph would find them.
 pub(crate) const MIN_TAIL: usize = 256;
 
-/// Rows `0..n` of a delta snapshot, as the vocabulary and storage of an [`Embeddings`].
+/// The graph's rows: the base's rows, then delta rows `0..n` of a delta snapshot, as the
+/// vocabulary and storage of an [`Embeddings`].
 #[derive(Clone)]
-struct Rows(Arc<Delta>, usize);
+struct Rows {
+    base: Arc<Searcher>,
+    delta: Arc<Delta>,
+    n: usize,
+}
+
+impl Rows {
+    fn base_len(&self) -> usize {
+        self.base.embeddings.len()
+    }
+}
 
 impl Vocab for Rows {
     fn len(&self) -> usize {
-        self.1
+        self.base_len() + self.n
     }
 
     fn word(&self, idx: usize) -> &str {
-        self.0.word(idx)
+        match idx.checked_sub(self.base_len()) {
+            None => self.base.embeddings.word(idx),
+            Some(d) => self.delta.word(d),
+        }
     }
 
     fn index(&self, word: &str) -> Option<usize> {
-        self.0
-            .get(word)
-            .map(|e| e.row as usize)
-            .filter(|&r| r < self.1)
+        match self.delta.get(word) {
+            Some(e) if (e.row as usize) < self.n => Some(self.base_len() + e.row as usize),
+            _ => self.base.embeddings.index(word),
+        }
     }
 }
 
 impl Storage for Rows {
     fn dims(&self) -> usize {
-        self.0.dims()
+        self.base.embeddings.dims()
     }
 
     fn len(&self) -> usize {
-        self.1
+        self.base_len() + self.n
     }
 
     #[inline]
     fn row_bytes(&self, idx: usize) -> &[u8] {
-        self.0.row_bytes(idx)
+        match idx.checked_sub(self.base_len()) {
+            None => self.base.embeddings.storage().row_bytes(idx),
+            Some(d) => self.delta.row_bytes(d),
+        }
     }
 }
 
-/// A published graph over the first delta rows, with the rows it was built over.
+/// A published graph over the base rows and the first delta rows, with those rows.
 pub(crate) struct DeltaGraph {
     emb: Embeddings,
     index: HnswIndex,
+    base_len: usize,
 }
 
 impl DeltaGraph {
-    /// The delta rows the graph holds, as embeddings (row `i` is delta row `i`).
+    /// The graph's rows as embeddings: row `i < base_len()` is base row `i`, row
+    /// `base_len() + d` delta row `d`.
     pub(crate) fn embeddings(&self) -> &Embeddings {
         &self.emb
     }
@@ -87,18 +110,23 @@ impl DeltaGraph {
         &self.index
     }
 
-    /// Delta rows in the graph (`0..len()`).
-    pub(crate) fn len(&self) -> usize {
-        self.emb.len()
+    /// Base rows (the first nodes).
+    pub(crate) fn base_len(&self) -> usize {
+        self.base_len
+    }
+
+    /// Delta rows in the graph (`0..delta_rows()`).
+    pub(crate) fn delta_rows(&self) -> usize {
+        self.emb.len() - self.base_len
     }
 }
 
 /// The graph of one delta, growing (see the module documentation).
 pub(crate) struct DeltaIndex {
+    base: Arc<Searcher>,
     ef_search: usize,
-    unit_rows: bool,
-    meta: Metadata,
-    growing: Mutex<Growing>,
+    /// The graph being grown: the base's, copied at the first job.
+    growing: Mutex<Option<Growing>>,
     /// The newest delta offered, for the job to pick up when it is done with the one before.
     newest: Mutex<Option<Arc<Delta>>>,
     latest: Mutex<Option<Arc<DeltaGraph>>>,
@@ -118,15 +146,17 @@ impl std::fmt::Debug for DeltaIndex {
 }
 
 impl DeltaIndex {
-    /// A graph for the delta over `base`, with the base graph's settings; none when the base
-    /// has no graph (its queries are exact scans, which need none).
-    pub(crate) fn new(base: &Searcher) -> Option<Arc<DeltaIndex>> {
+    /// A graph for the delta over `base`, grown from the base's graph; none when the base has
+    /// no graph over all its rows (its queries are then exact scans, which need none).
+    pub(crate) fn new(base: &Arc<Searcher>) -> Option<Arc<DeltaIndex>> {
         let info = base.index.as_ref()?.info();
+        if info.indexed < base.embeddings.len() {
+            return None;
+        }
         Some(Arc::new(DeltaIndex {
+            base: base.clone(),
             ef_search: info.ef_search,
-            unit_rows: base.embeddings.unit_rows(),
-            meta: base.embeddings.metadata().clone(),
-            growing: Mutex::new(Growing::new(info.m, info.ef_construction, 0xde17a)),
+            growing: Mutex::new(None),
             newest: Mutex::new(None),
             latest: Mutex::new(None),
             covered: AtomicUsize::new(0),
@@ -145,11 +175,10 @@ impl DeltaIndex {
         self.covered.load(Ordering::Acquire)
     }
 
-    /// Whether a graph of `rows` rows lacks enough of them to be worth a job.
+    /// Whether a graph lacking some of the delta's `rows` rows lacks enough to be worth a job.
     fn worth_growing(&self, rows: usize) -> bool {
-        let covered = self.covered();
-        let tail = rows.saturating_sub(covered);
-        !self.failed.load(Ordering::Relaxed) && tail >= MIN_TAIL.max(covered / 32)
+        let tail = rows.saturating_sub(self.covered());
+        !self.failed.load(Ordering::Relaxed) && tail >= MIN_TAIL
     }
 
     /// Takes the delta as the writer holds it after a write; starts a background job when the
@@ -195,23 +224,39 @@ impl DeltaIndex {
 
     fn grow_to(&self, delta: Arc<Delta>) -> crate::error::Result<()> {
         let n = delta.rows();
-        let norms: Vec<f32> = (0..n).map(|r| delta.norm(r)).collect();
-        let rows = Rows(delta, n);
+        let base_len = self.base.embeddings.len();
+        let mut norms = Vec::with_capacity(base_len + n);
+        norms.extend_from_slice(self.base.embeddings.norms());
+        norms.extend((0..n).map(|r| delta.norm(r)));
+        let rows = Rows {
+            base: self.base.clone(),
+            delta,
+            n,
+        };
         let emb = Embeddings::from_parts(
             Box::new(rows.clone()),
             Box::new(rows),
             norms.into(),
-            self.unit_rows,
-            self.meta.clone(),
+            self.base.embeddings.unit_rows(),
+            self.base.embeddings.metadata().clone(),
         )?;
         let graph = {
             let mut g = lock(&self.growing);
-            g.grow(&emb, n, &|_| {})?;
+            let g = g.get_or_insert_with(|| {
+                let base = self
+                    .base
+                    .index
+                    .as_ref()
+                    .expect("a delta index has a base graph");
+                Growing::from_graph(base.graph(), 0x5eed)
+            });
+            g.grow(&emb, base_len + n, &|_| {})?;
             g.graph(&emb, self.ef_search)?
         };
         let published = Arc::new(DeltaGraph {
             emb,
             index: HnswIndex::from_graph(graph),
+            base_len,
         });
         *lock(&self.latest) = Some(published);
         self.covered.store(n, Ordering::Release);

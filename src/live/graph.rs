@@ -1,11 +1,12 @@
-//! The index path of a [`View`]: the base's graph, skipping tombstoned rows; the delta's graph
-//! (`delta_graph`), skipping rows that are not current in the view; and an exact scan of the
-//! delta rows written since that graph was published; merged by score.
+//! The index path of a [`View`]: one graph over the base and the delta (`delta_graph`, once the
+//! background job has published one; before that the base's own graph), skipping rows that are
+//! not in the view (tombstoned, replaced, deleted, or written after it); and an exact scan of the
+//! delta rows that graph lacks; merged by score.
 //!
-//! Every part scores with the exact cosine of the merged rows (a base or delta row has the same
-//! bits in the merged rows), so the answer is the exact answer restricted to the rows the two
-//! graph searches found plus the rows scanned: each graph loses what a graph loses anyway
-//! (rows tombstoned, replaced or deleted are traversed, never returned, as a filter's rows are). The query is resolved through the merged vocabulary first, so a replaced
+//! Both parts score with the exact cosine of the merged rows (a base or delta row has the same
+//! bits in the merged rows), so the answer is the exact answer restricted to the rows the graph
+//! search found plus the rows scanned: the graph loses what a graph loses anyway (rows not in
+//! the view are traversed, never returned, as a filter's rows are). The query is resolved through the merged vocabulary first, so a replaced
 //! word's new vector is used and its row left out of the answer. 3CosMul re-ranks the 3CosAdd
 //! query's best `max(10 k, 100)` candidates exactly, as [`HnswIndex::search`] does.
 
@@ -37,28 +38,36 @@ pub(crate) fn search(view: &View, index: &HnswIndex, q: &Query) -> Result<Vec<Ne
     }
     let restrict = q.restrict_vocab.unwrap_or(usize::MAX);
     let keep = |m: usize| m < restrict && q.filter.admits(m) && exclude.binary_search(&m).is_err();
-    let admit = |id: u32| view.merged_of_base(id as usize).is_some_and(keep);
-    let base = &view.base().embeddings;
-    let mut found: Vec<(usize, f32)> = index
-        .scored_where(base, &query, want, ef, admit)?
-        .into_iter()
-        .map(|(i, s)| (view.merged_of_base(i).expect("admitted rows are left"), s))
-        .collect();
     let dot = simd::dot_fn();
-    // The delta: its graph for the rows it holds, an exact scan of the rows written since.
-    let graph = view.delta_graph();
-    let mut scanned_from = 0;
-    if let Some(g) = &graph {
-        let admit = |d: u32| view.merged_of_delta(d as usize).is_some_and(keep);
-        for (d, score) in g
-            .index()
-            .scored_where(g.embeddings(), &query, want, ef, admit)?
-        {
-            let m = view.merged_of_delta(d).expect("admitted rows are current");
-            found.push((m, score));
+    // One graph over the base and the delta rows it holds, once one is published; else the
+    // base's own graph. Then an exact scan of the delta rows the graph lacks.
+    let (mut found, scanned_from): (Vec<(usize, f32)>, usize) = match view.delta_graph() {
+        Some(g) => {
+            let n = g.base_len();
+            let merged = |id: usize| match id.checked_sub(n) {
+                None => view.merged_of_base(id),
+                Some(d) => view.merged_of_delta(d),
+            };
+            let admit = |id: u32| merged(id as usize).is_some_and(keep);
+            let found = g
+                .index()
+                .scored_where(g.embeddings(), &query, want, ef, admit)?
+                .into_iter()
+                .map(|(id, s)| (merged(id).expect("admitted rows are in the view"), s))
+                .collect();
+            (found, g.delta_rows())
         }
-        scanned_from = g.len();
-    }
+        None => {
+            let admit = |id: u32| view.merged_of_base(id as usize).is_some_and(keep);
+            let base = &view.base().embeddings;
+            let found = index
+                .scored_where(base, &query, want, ef, admit)?
+                .into_iter()
+                .map(|(i, s)| (view.merged_of_base(i).expect("admitted rows are left"), s))
+                .collect();
+            (found, 0)
+        }
+    };
     for d in scanned_from..view.delta().rows() {
         if d % 4096 == 0 {
             crate::cancel::check()?;
