@@ -140,12 +140,6 @@ impl Delta {
         }
     }
 
-    /// Dimensions per row.
-    #[cfg(feature = "index")]
-    pub(crate) fn dims(&self) -> usize {
-        self.dims
-    }
-
     /// True when the delta changes nothing: no word and no tombstone.
     pub(crate) fn is_empty(&self) -> bool {
         self.words == 0 && self.tombstones == 0

@@ -45,11 +45,14 @@ struct Rows {
     base: Arc<Searcher>,
     delta: Arc<Delta>,
     n: usize,
+    /// The base's rows (read per distance: not asked of the base each time).
+    base_len: usize,
 }
 
 impl Rows {
+    #[inline]
     fn base_len(&self) -> usize {
-        self.base.embeddings.len()
+        self.base_len
     }
 }
 
@@ -232,6 +235,7 @@ impl DeltaIndex {
             base: self.base.clone(),
             delta,
             n,
+            base_len,
         };
         let emb = Embeddings::from_parts(
             Box::new(rows.clone()),

@@ -202,6 +202,10 @@ pub struct View {
     delta: Arc<Delta>,
     lsn: u64,
     merged: OnceLock<(Arc<Parts>, Embeddings)>,
+    /// Delta row -> its merged row, `u32::MAX` for a row not current in this view: built once
+    /// per view, when an indexed query first needs it (a graph search asks for many rows).
+    #[cfg(feature = "index")]
+    delta_merged: OnceLock<Vec<u32>>,
     /// The delta's graph (shared with the writer, growing): the newest one published is read
     /// at each query.
     #[cfg(feature = "index")]
@@ -226,6 +230,8 @@ impl View {
             delta,
             lsn,
             merged: OnceLock::new(),
+            #[cfg(feature = "index")]
+            delta_merged: OnceLock::new(),
             #[cfg(feature = "index")]
             graph: None,
         }
@@ -455,11 +461,15 @@ impl View {
     #[cfg(feature = "index")]
     #[inline]
     pub(crate) fn merged_of_delta(&self, d: usize) -> Option<usize> {
-        if d >= self.delta.rows() {
-            return None;
-        }
-        let e = self.delta.get(self.delta.word(d))?;
-        (e.row as usize == d).then(|| self.order().of_slot(e.slot))
+        let map = self.delta_merged.get_or_init(|| {
+            let mut map = vec![u32::MAX; self.delta.rows()];
+            let order = self.order();
+            for (_, e) in self.delta.entries() {
+                map[e.row as usize] = order.of_slot(e.slot) as u32;
+            }
+            map
+        });
+        map.get(d).filter(|&&m| m != u32::MAX).map(|&m| m as usize)
     }
 
     #[cfg(feature = "index")]
