@@ -405,11 +405,24 @@ fn update_of_a_model_without_training_state_or_of_other_dimensions_is_refused() 
     // The library says the same.
     let err = Trainer::new(small(Model::Cbow).dims(8))
         .unwrap()
-        .train_update(state, &[corpus])
+        .train_update(state.clone(), &[corpus])
         .err()
         .unwrap()
         .to_string();
     assert!(err.contains("dimension mismatch"), "{err}");
+    // Text without a known word has nothing to train.
+    let unknown = dir.path().join("unknown.txt");
+    std::fs::write(&unknown, "zebra okapi\n").unwrap();
+    let err = Trainer::new(small(Model::Cbow))
+        .unwrap()
+        .train_state(state, Sentences::Files(vec![unknown]))
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(
+        err.contains("no word of the corpus is in the vocabulary"),
+        "{err}"
+    );
 }
 
 #[test]

@@ -2,6 +2,7 @@
 //! mapped onto the library's [`TrainConfig`].
 
 use std::path::PathBuf;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use pyo3::exceptions::{PyRuntimeError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
@@ -94,38 +95,42 @@ const CHUNKS_IN_FLIGHT: usize = 4;
 
 /// Runs `consume` on a thread over the sentences of `chunks` (an iterable of lists of token
 /// lists), feeding it from this thread. An exception raised by the iteration, or a chunk that
-/// is not lists of str, is the error; the reader then sees the stream end.
-fn stream_into<R: Send + 'static>(
+/// is not lists of str, is the error (the reader sees the stream end early, and its result is
+/// dropped).
+fn stream_into<R: Send>(
     py: Python<'_>,
     chunks: &Bound<'_, PyAny>,
-    consume: impl FnOnce(Sentences) -> wordvec::Result<R> + Send + 'static,
+    consume: impl FnOnce(Sentences) -> wordvec::Result<R> + Send,
 ) -> PyResult<R> {
     let (tx, rx) = sentence_channel(CHUNKS_IN_FLIGHT);
-    let reader = std::thread::spawn(move || consume(Sentences::Stream(rx)));
-    let fed = (|| -> PyResult<()> {
-        for chunk in chunks.try_iter()? {
-            let chunk: Vec<Vec<String>> = chunk?.extract().map_err(|e| {
-                PyTypeError::new_err(format!("a sentence must be a list of str tokens: {e}"))
-            })?;
-            if py.detach(|| tx.send(chunk)).is_err() {
-                break; // the reader failed: its error is the one to raise
+    std::thread::scope(|scope| {
+        let reader = scope.spawn(move || consume(Sentences::Stream(rx)));
+        let fed = (|| -> PyResult<()> {
+            for chunk in chunks.try_iter()? {
+                let chunk: Vec<Vec<String>> = chunk?.extract().map_err(|e| {
+                    PyTypeError::new_err(format!("a sentence must be a list of str tokens: {e}"))
+                })?;
+                if py.detach(|| tx.send(chunk)).is_err() {
+                    break; // the reader failed: its error is the one to raise
+                }
             }
-        }
-        Ok(())
-    })();
-    drop(tx);
-    let read = py.detach(|| reader.join());
-    let read = read.map_err(|_| PyRuntimeError::new_err("the training thread panicked"))?;
-    fed?;
-    read.map_err(py_err)
+            Ok(())
+        })();
+        drop(tx);
+        let read = py
+            .detach(|| reader.join())
+            .map_err(|_| PyRuntimeError::new_err("the reading thread panicked"))?;
+        fed?;
+        read.map_err(py_err)
+    })
 }
 
 /// A corpus from Python: an iterable of chunks, or text files.
-fn run_on<R: Send + 'static>(
+fn run_on<R: Send>(
     py: Python<'_>,
     chunks: Option<&Bound<'_, PyAny>>,
     files: Option<Vec<PathBuf>>,
-    consume: impl FnOnce(Sentences) -> wordvec::Result<R> + Send + 'static,
+    consume: impl FnOnce(Sentences) -> wordvec::Result<R> + Send,
 ) -> PyResult<R> {
     match (chunks, files) {
         (Some(c), None) => stream_into(py, c, consume),
@@ -264,33 +269,42 @@ impl Word2VecModel {
         min_alpha: Option<f32>,
         on_epoch: Option<Py<PyAny>>,
     ) -> PyResult<f64> {
-        let Some(mut state) = self.state.take() else {
-            return Err(PyRuntimeError::new_err(
-                "you must first build vocabulary before training the model",
-            ));
-        };
         let mut config = self.config.clone();
         config.epochs = epochs.unwrap_or(config.epochs);
         config.alpha = alpha.or(config.alpha);
         config.min_alpha = min_alpha.or(config.min_alpha);
-        state.epochs_done = 0;
         let mut trainer = Trainer::new(config).map_err(py_err)?;
+        // A callback's exception is raised once the run is over: failing the run would lose the
+        // model, whose matrices the run holds.
+        let raised: Arc<Mutex<Option<PyErr>>> = Arc::default();
         if let Some(cb) = on_epoch {
+            let raised = raised.clone();
             trainer = trainer.on_epoch(move |done, emb| {
+                let vectors = Vectors::new(copy(emb)?, None);
                 Python::attach(|py| {
-                    cb.call1(py, (done, Vectors::new(copy(emb)?, None)))
-                        .map(drop)
-                        .map_err(|e| {
-                            wordvec::Error::InvalidArgument(format!("a callback raised: {e}"))
-                        })
-                })
+                    if let Err(e) = cb.call1(py, (done, vectors)) {
+                        let mut slot = raised.lock().unwrap_or_else(PoisonError::into_inner);
+                        slot.get_or_insert(e);
+                    }
+                });
+                Ok(())
             });
         }
-        let trained = run_on(py, chunks, files, move |s| trainer.train_state(state, s))?;
+        // The corpus is read (and a failing iterable fails) before the model is touched.
+        let state = self.built()?;
+        let encoded = run_on(py, chunks, files, |s| trainer.encode(&state.vocab, s))?;
+        let mut state = self.state.take().expect("built above");
+        state.epochs_done = 0;
+        let trained = py.detach(|| trainer.train_encoded(state, &encoded));
+        let trained = trained.map_err(py_err)?;
         self.loss = trained.loss;
         let speed = trained.words_per_sec();
         self.state = Some(trained.into_state());
-        Ok(speed)
+        let raised = raised.lock().unwrap_or_else(PoisonError::into_inner).take();
+        match raised {
+            Some(e) => Err(e),
+            None => Ok(speed),
+        }
     }
 
     /// The word vectors (a copy, as gensim's `wv` after training).

@@ -177,3 +177,28 @@ def test_gensims_refusals_and_checks(sentences, tmp_path):
 def test_max_final_vocab_raises_min_count(sentences):
     model = Word2Vec(sentences, max_final_vocab=4, **small(min_count=1))
     assert len(model.wv) <= 4
+
+
+def test_a_failing_corpus_or_callback_leaves_the_model_whole(sentences):
+    model = Word2Vec(sentences, **small())
+    before = model.wv["cat"].copy()
+
+    def broken():
+        yield from sentences[:500]
+        raise OSError("the disk went away")
+
+    with pytest.raises(OSError, match="the disk went away"):
+        model.train(broken(), total_examples=len(sentences), epochs=1)
+    np.testing.assert_array_equal(model.wv["cat"], before)
+    with pytest.raises(TypeError, match="list of str"):
+        model.train(sentences[:10] + [[1, 2]], total_examples=11, epochs=1)
+
+    class Boom:
+        def on_epoch_end(self, model):
+            raise ValueError("boom")
+
+    with pytest.raises(ValueError, match="boom"):
+        model.train(sentences, total_examples=len(sentences), epochs=1, callbacks=[Boom()])
+    # The run finished and the model trains on.
+    assert not np.array_equal(model.wv["cat"], before)
+    model.train(sentences, total_examples=len(sentences), epochs=1)

@@ -448,11 +448,48 @@ impl Trainer {
     }
 
     /// Trains `state` on `corpus` from epoch `state.epochs_done` to the configured number (words
-    /// outside the state's vocabulary are skipped): the step under [`train`](Trainer::train)
-    /// and [`train_update`](Trainer::train_update), and the one to call on a stream after
-    /// building the vocabulary from [`count_words`].
+    /// outside the state's vocabulary are skipped): [`encode`](Trainer::encode) then
+    /// [`train_encoded`](Trainer::train_encoded), the step under [`train`](Trainer::train) and
+    /// [`train_update`](Trainer::train_update).
     pub fn train_state(&self, state: TrainState, corpus: Sentences) -> Result<Trained> {
-        self.check_dims(&state)?;
+        self.check_state(&state)?;
+        let encoded = self.encode(&state.vocab, corpus)?;
+        self.train_encoded(state, &encoded)
+    }
+
+    /// Reads `corpus` once and keeps it as the ids of `vocab`'s words (in a mapped temporary
+    /// file), ready for the epochs; an error if no word of it is in `vocab`. A stream's
+    /// producer can fail part-way and drop the result, with the model untouched.
+    pub fn encode(&self, vocab: &TrainVocab, corpus: Sentences) -> Result<Encoded> {
+        let io_bar = progress::or_silent(&self.io_progress);
+        io_bar.start("encoding the corpus", corpus_bytes(&corpus)?);
+        let encoded = corpus::EncodedCorpus::encode(corpus, vocab, io_bar)?;
+        io_bar.finish();
+        if encoded.words() == 0 {
+            return Err(Error::invalid(
+                "no word of the corpus is in the vocabulary: nothing to train",
+            ));
+        }
+        Ok(Encoded(encoded))
+    }
+
+    /// Trains `state` on a corpus [`encode`](Trainer::encode)d with its vocabulary, from epoch
+    /// `state.epochs_done` to the configured number.
+    pub fn train_encoded(&self, state: TrainState, encoded: &Encoded) -> Result<Trained> {
+        self.check_state(&state)?;
+        if encoded.0.counts().len() != state.vocab.len() {
+            return Err(Error::invalid(format!(
+                "the corpus was encoded with a vocabulary of {} words, the model has {}",
+                encoded.0.counts().len(),
+                state.vocab.len()
+            )));
+        }
+        self.run(state, &encoded.0)
+    }
+
+    /// An error unless `state` has this trainer's dimensions and matrices of its size.
+    fn check_state(&self, state: &TrainState) -> Result<()> {
+        self.check_dims(state)?;
         let rows = state.vocab.len() * self.config.dims;
         if state.vectors.len() != rows || state.output.len() != rows {
             return Err(Error::invalid(format!(
@@ -463,11 +500,7 @@ impl Trainer {
                 self.config.dims
             )));
         }
-        let io_bar = progress::or_silent(&self.io_progress);
-        io_bar.start("encoding the corpus", corpus_bytes(&corpus)?);
-        let encoded = corpus::EncodedCorpus::encode(corpus, &state.vocab, io_bar)?;
-        io_bar.finish();
-        self.run(state, &encoded)
+        Ok(())
     }
 
     /// The state in the checkpoint at `path`, made with this trainer's settings.
@@ -521,11 +554,6 @@ impl Trainer {
         // Subsampling follows the counts of the text being trained (after an update, the new
         // text's, as gensim); negatives follow the vocabulary's (all text seen).
         let train_words = encoded.words();
-        if train_words == 0 {
-            return Err(Error::invalid(
-                "no word of the corpus is in the vocabulary: nothing to train",
-            ));
-        }
         tracing::info!(words = vocab.len(), train_words, "vocabulary ready");
         let keep: Vec<f32> = encoded
             .counts()
@@ -645,6 +673,16 @@ impl Trainer {
             });
             (last_t, last_w, last_loss, last_pairs) = (Instant::now(), w, loss, pairs);
         }
+    }
+}
+
+/// A corpus read once and kept as word ids for the epochs (see [`Trainer::encode`]).
+pub struct Encoded(corpus::EncodedCorpus);
+
+impl Encoded {
+    /// The number of word occurrences it holds (of the vocabulary's words).
+    pub fn words(&self) -> u64 {
+        self.0.words()
     }
 }
 
