@@ -7,7 +7,11 @@ use common::planted_corpus;
 use std::path::PathBuf;
 use std::sync::atomic::Ordering;
 
-use wordvec::train::{Model, TrainConfig, Trainer};
+use predicates::prelude::*;
+use wordvec::train::vocab::TrainVocab;
+use wordvec::train::{
+    count_words, sentence_channel, Model, Sentences, TrainConfig, TrainState, Trainer,
+};
 
 fn small(model: Model) -> TrainConfig {
     TrainConfig::default()
@@ -262,4 +266,208 @@ fn a_gzip_bomb_corpus_is_a_clear_error() {
         "the error names the file and the ratio: {stderr}"
     );
     assert!(peak_kib < 96 << 10, "peak resident set {peak_kib} KiB");
+}
+
+/// The planted corpus's vehicle topic again, with two new words: "truck" (as often as "car")
+/// and "kitten" in animal lines; "garage" never occurs, so its rows must not move.
+fn update_corpus(dir: &std::path::Path) -> PathBuf {
+    let animal = ["cat", "purr", "whiskers", "mouse", "milk", "kitten"];
+    let vehicle = ["car", "engine", "wheel", "road", "fuel", "truck"];
+    let mut next = common::below(777);
+    let mut text = String::new();
+    for line in 0..1500 {
+        let topic = if line % 2 == 0 { &animal } else { &vehicle };
+        let words: Vec<&str> = (0..12).map(|_| topic[next(topic.len())]).collect();
+        text.push_str(&words.join(" "));
+        text.push('\n');
+    }
+    let p = dir.join("new.txt");
+    std::fs::write(&p, text).unwrap();
+    p
+}
+
+fn row<'a>(state: &'a TrainState, word: &str) -> &'a [f32] {
+    let d = state.config.dims;
+    let i = state.vocab.id(word).unwrap() as usize;
+    &state.vectors[i * d..(i + 1) * d]
+}
+
+fn cosine(a: &[f32], b: &[f32]) -> f32 {
+    let dot: f32 = a.iter().zip(b).map(|(x, y)| x * y).sum();
+    let n = |v: &[f32]| v.iter().map(|x| x * x).sum::<f32>().sqrt();
+    dot / (n(a) * n(b))
+}
+
+#[test]
+fn update_adds_new_words_keeps_known_rows_and_sums_counts() {
+    let dir = tempfile::tempdir().unwrap();
+    let corpus = planted_corpus(dir.path());
+    let new = update_corpus(dir.path());
+    let base = dir.path().join("v.txt");
+    let train = |extra: &[&str]| {
+        common::wordvec()
+            .arg("train")
+            .args(["--model", "skipgram", "--dim", "16", "--min-count", "2"])
+            .args(["--threads", "1", "--sample", "0"])
+            .args(extra)
+            .assert()
+    };
+    train(&[
+        corpus.to_str().unwrap(),
+        "-o",
+        base.to_str().unwrap(),
+        "--checkpoint-every-epoch",
+    ])
+    .success();
+    let out = dir.path().join("v2.txt");
+    train(&[
+        new.to_str().unwrap(),
+        "--update",
+        dir.path().join("v.txt.ckpt").to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+    ])
+    .success()
+    .stderr(predicates::str::contains("v2.txt.ckpt"));
+
+    let old = TrainState::load(&dir.path().join("v.txt.ckpt")).unwrap();
+    let upd = TrainState::load(&dir.path().join("v2.txt.ckpt")).unwrap();
+    // Known words at their ids, the new generation after them.
+    let n = old.vocab.len();
+    assert_eq!(upd.vocab.words()[..n], old.vocab.words()[..]);
+    let mut added = upd.vocab.words()[n..].to_vec();
+    added.sort();
+    assert_eq!(added, ["kitten", "truck"]);
+    // Counts summed over both corpora.
+    let count = |s: &TrainState, w: &str| s.vocab.counts()[s.vocab.id(w).unwrap() as usize];
+    let text = std::fs::read_to_string(&new).unwrap();
+    let in_new = |w: &str| text.split_whitespace().filter(|t| *t == w).count() as u64;
+    assert_eq!(count(&upd, "cat"), count(&old, "cat") + in_new("cat"));
+    assert_eq!(count(&upd, "truck"), in_new("truck"));
+    // A word the new text lacks keeps its row bit for bit; trained words moved.
+    assert_eq!(row(&upd, "garage"), row(&old, "garage"));
+    assert_ne!(row(&upd, "cat"), row(&old, "cat"));
+    // The new words learned their topics.
+    let (kitten, truck) = (row(&upd, "kitten"), row(&upd, "truck"));
+    assert!(
+        cosine(kitten, row(&upd, "purr")) > cosine(kitten, row(&upd, "engine")) + 0.2
+            && cosine(truck, row(&upd, "engine")) > cosine(truck, row(&upd, "purr")) + 0.2,
+        "kitten~purr {} kitten~engine {} truck~engine {} truck~purr {}",
+        cosine(kitten, row(&upd, "purr")),
+        cosine(kitten, row(&upd, "engine")),
+        cosine(truck, row(&upd, "engine")),
+        cosine(truck, row(&upd, "purr"))
+    );
+}
+
+#[test]
+fn update_of_a_model_without_training_state_or_of_other_dimensions_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let corpus = planted_corpus(dir.path());
+    let state = Trainer::new(small(Model::Cbow).epochs(1))
+        .unwrap()
+        .train(std::slice::from_ref(&corpus))
+        .unwrap()
+        .into_state();
+    let ckpt = dir.path().join("m.ckpt");
+    state.save(&ckpt).unwrap();
+    let vectors = dir.path().join("m.txt");
+    wordvec::save(
+        &state.to_embeddings().unwrap(),
+        &vectors,
+        wordvec::Format::Word2VecText,
+        &wordvec::SaveOptions::default(),
+    )
+    .unwrap();
+    let update = |model: &std::path::Path, extra: &[&str]| {
+        common::wordvec()
+            .arg("train")
+            .arg(&corpus)
+            .arg("--update")
+            .arg(model)
+            .arg("-o")
+            .arg(dir.path().join("out.txt"))
+            .args(extra)
+            .assert()
+            .failure()
+    };
+    update(&vectors, &[]).stderr(
+        predicates::str::contains("needs a model with its training state")
+            .and(predicates::str::contains("m.txt holds none"))
+            .and(predicates::str::contains(
+                "not a wordvec training checkpoint",
+            )),
+    );
+    update(&ckpt, &["--dim", "8"]).stderr(predicates::str::contains(
+        "dimension mismatch: the model has 16 dimensions, the settings ask for 8",
+    ));
+    assert!(!dir.path().join("out.txt").exists());
+    // The library says the same.
+    let err = Trainer::new(small(Model::Cbow).dims(8))
+        .unwrap()
+        .train_update(state.clone(), &[corpus])
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(err.contains("dimension mismatch"), "{err}");
+    // Text without a known word has nothing to train.
+    let unknown = dir.path().join("unknown.txt");
+    std::fs::write(&unknown, "zebra okapi\n").unwrap();
+    let err = Trainer::new(small(Model::Cbow))
+        .unwrap()
+        .train_state(state, Sentences::Files(vec![unknown]))
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(
+        err.contains("no word of the corpus is in the vocabulary"),
+        "{err}"
+    );
+}
+
+#[test]
+fn sentences_streamed_from_another_thread_train_as_the_file_does() {
+    let dir = tempfile::tempdir().unwrap();
+    let corpus = planted_corpus(dir.path());
+    let text = std::fs::read_to_string(&corpus).unwrap();
+    let cfg = small(Model::SkipGram).epochs(2);
+    let from_file = Trainer::new(cfg.clone())
+        .unwrap()
+        .train(std::slice::from_ref(&corpus))
+        .unwrap();
+    let stream = || {
+        let (tx, rx) = sentence_channel(2);
+        let text = text.clone();
+        let producer = std::thread::spawn(move || {
+            let lines: Vec<Vec<String>> = text
+                .lines()
+                .map(|l| l.split_whitespace().map(String::from).collect())
+                .collect();
+            for chunk in lines.chunks(100) {
+                tx.send(chunk.to_vec()).unwrap();
+            }
+        });
+        (Sentences::Stream(rx), producer)
+    };
+    let (s, producer) = stream();
+    let counts = count_words(s).unwrap();
+    producer.join().unwrap();
+    let vocab = TrainVocab::from_counts(counts, cfg.min_count, None).unwrap();
+    let (s, producer) = stream();
+    let streamed = Trainer::new(cfg.clone())
+        .unwrap()
+        .train_state(TrainState::new(cfg, vocab), s)
+        .unwrap();
+    producer.join().unwrap();
+    assert_eq!(streamed.vocab.words(), from_file.vocab.words());
+    assert!(
+        streamed
+            .vectors
+            .iter()
+            .zip(&from_file.vectors)
+            .all(|(a, b)| a.to_bits() == b.to_bits()),
+        "a stream trains other vectors than its file"
+    );
+    assert!(streamed.loss.is_finite() && streamed.loss > 0.0);
+    assert_eq!(streamed.loss.to_bits(), from_file.loss.to_bits());
 }

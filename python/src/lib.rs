@@ -37,6 +37,7 @@ fn _wordvec(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<array::Array>()?;
     m.add_class::<classifier::Classifier>()?;
     m.add_function(wrap_pyfunction!(training::train, m)?)?;
+    m.add_class::<training::Word2VecModel>()?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }

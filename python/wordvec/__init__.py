@@ -882,3 +882,5 @@ class Classifier:
         preds = self._c.predict([texts] if single else list(texts))
         probs = np.array([p for _, p in preds], dtype=np.float32)
         return probs[0] if single else probs
+
+from .word2vec import Word2Vec  # noqa: E402  (after KeyedVectors, which it uses)

@@ -7,7 +7,7 @@ attributes give the names and defaults below).
 """
 
 import os
-from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple, Union
 
 _Path = Union[str, os.PathLike]
 #: A query term: a word, or a vector as little-endian float32 bytes.
@@ -149,3 +149,52 @@ def train(
     max_vocab_size: Optional[int] = None,
     progress: _Report = None,
 ) -> Vectors: ...
+
+class Word2VecModel:
+    """The state of a ``wordvec.Word2Vec``: settings, vocabulary with counts, input and output
+    vectors (``wordvec/word2vec.py`` wraps it with gensim's API)."""
+
+    def __init__(
+        self,
+        sg: bool,
+        vector_size: int,
+        window: int,
+        negative: int,
+        ns_exponent: float,
+        cbow_mean: bool,
+        shrink_windows: bool,
+        sample: float,
+        min_count: int,
+        max_vocab_size: Optional[int],
+        epochs: int,
+        workers: int,
+        alpha: float,
+        min_alpha: float,
+        seed: int,
+    ) -> None: ...
+    def build_vocab(
+        self,
+        chunks: Optional[Iterable[List[List[str]]]] = None,
+        files: Optional[Sequence[_Path]] = None,
+        update: bool = False,
+        trim_rule: Optional[Callable[[str, int, int], int]] = None,
+        min_count: Optional[int] = None,
+        max_final_vocab: Optional[int] = None,
+    ) -> int: ...
+    def train(
+        self,
+        chunks: Optional[Iterable[List[List[str]]]] = None,
+        files: Optional[Sequence[_Path]] = None,
+        epochs: Optional[int] = None,
+        alpha: Optional[float] = None,
+        min_alpha: Optional[float] = None,
+        on_epoch: Optional[Callable[[int, Vectors], None]] = None,
+    ) -> float: ...
+    def vectors(self) -> Vectors: ...
+    def vocab(self) -> Tuple[List[str], List[int]]: ...
+    def latest_loss(self) -> float: ...
+    def save(self, path: _Path) -> None: ...
+    def to_bytes(self) -> bytes: ...
+    @staticmethod
+    def load(path: Optional[_Path] = None, data: Optional[bytes] = None) -> Word2VecModel: ...
+    def settings(self) -> Dict[str, Any]: ...

@@ -112,7 +112,7 @@ pub(crate) enum Command {
     Index(index::IndexCommand),
     /// Train word vectors (skip-gram or CBOW with negative sampling) on text files.
     #[command(
-        after_help = "Examples:\n  wordvec train corpus.txt -o vectors.bin --model skipgram --dim 100 --epochs 5\n  wordvec train a.txt b.txt.gz -o v.wvec --checkpoint-every-epoch\n  wordvec train corpus.txt -o vectors.bin --resume vectors.bin.ckpt"
+        after_help = "Examples:\n  wordvec train corpus.txt -o vectors.bin --model skipgram --dim 100 --epochs 5\n  wordvec train a.txt b.txt.gz -o v.wvec --checkpoint-every-epoch\n  wordvec train corpus.txt -o vectors.bin --resume vectors.bin.ckpt\n  wordvec train new.txt --update vectors.bin.ckpt -o v2.bin   (online training; writes v2.bin.ckpt)"
     )]
     Train(train::TrainArgs),
     /// Text classification: train an embedding-MLP on labelled CSV/TSV, evaluate it, predict.

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use anyhow::{Context, Result};
 use clap::{Args, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
-use wordvec::train::{Model, TrainConfig, Trainer};
+use wordvec::train::{Model, TrainConfig, TrainState, Trainer};
 use wordvec::{Format, SaveOptions};
 
 use super::{progress_bar, FormatArg};
@@ -22,9 +22,9 @@ pub(crate) struct TrainArgs {
     /// Skip-gram or CBOW.
     #[arg(long, value_enum, default_value_t = ModelArg::Cbow)]
     pub model: ModelArg,
-    /// Vector dimensions.
-    #[arg(long, default_value_t = 100)]
-    pub dim: usize,
+    /// Vector dimensions [default: 100; with --update, the model's].
+    #[arg(long)]
+    pub dim: Option<usize>,
     /// Maximum context window on each side.
     #[arg(long, default_value_t = 5)]
     pub window: usize,
@@ -73,8 +73,50 @@ pub(crate) struct TrainArgs {
     #[arg(long)]
     pub checkpoint_every_epoch: bool,
     /// Continue from a checkpoint written by --checkpoint-every-epoch (same settings).
-    #[arg(long, value_name = "CHECKPOINT")]
+    #[arg(long, value_name = "CHECKPOINT", conflicts_with = "update")]
     pub resume: Option<PathBuf>,
+    /// Go on training a finished model on the new corpus (gensim's online training): words
+    /// of the corpus seen --min-count times are added, known words keep their rows and go on
+    /// training. MODEL is a training state (OUTPUT.ckpt, written by --checkpoint-every-epoch and
+    /// by every --update, which writes the updated state beside OUTPUT).
+    #[arg(long, value_name = "MODEL")]
+    pub update: Option<PathBuf>,
+}
+
+impl TrainArgs {
+    /// The settings the flags ask for (the dimensions of `model_dims`, an updated model's,
+    /// unless --dim is given).
+    fn config(&self, model_dims: Option<usize>) -> Result<TrainConfig> {
+        Ok(TrainConfig::default()
+            .model(match self.model {
+                ModelArg::Skipgram => Model::SkipGram,
+                ModelArg::Cbow => Model::Cbow,
+            })
+            .dims(self.dim.or(model_dims).unwrap_or(100))
+            .window(self.window)
+            .negative(self.negative)
+            .sample(self.sample)
+            .min_count(self.min_count)
+            .max_vocab(self.max_vocab)
+            .epochs(self.epochs)
+            .alpha(self.alpha)
+            .min_alpha(self.min_alpha)
+            .threads(self.threads.unwrap_or(TrainConfig::default().threads))
+            .seed(self.seed)
+            .batched(self.batched)
+            .device(self.device.parse()?))
+    }
+}
+
+/// The training state of `--update MODEL`, with what to do when MODEL holds none.
+fn load_state(path: &std::path::Path) -> Result<TrainState> {
+    TrainState::load(path).with_context(|| {
+        format!(
+            "--update needs a model with its training state (output vectors and counts), as \
+             written to OUTPUT.ckpt by --checkpoint-every-epoch or --update; {} holds none",
+            path.display()
+        )
+    })
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -90,24 +132,9 @@ pub(crate) fn run(a: TrainArgs) -> Result<()> {
     if let Some(v) = &a.save_vocab {
         wordvec::io::check_not_input(v, &corpus)?;
     }
-    let config = TrainConfig::default()
-        .model(match a.model {
-            ModelArg::Skipgram => Model::SkipGram,
-            ModelArg::Cbow => Model::Cbow,
-        })
-        .dims(a.dim)
-        .window(a.window)
-        .negative(a.negative)
-        .sample(a.sample)
-        .min_count(a.min_count)
-        .max_vocab(a.max_vocab)
-        .epochs(a.epochs)
-        .alpha(a.alpha)
-        .min_alpha(a.min_alpha)
-        .threads(a.threads.unwrap_or(TrainConfig::default().threads))
-        .seed(a.seed)
-        .batched(a.batched)
-        .device(a.device.parse()?);
+    let update = a.update.as_deref().map(load_state).transpose()?;
+    let model_dims = update.as_ref().map(|s| s.config.dims);
+    let config = a.config(model_dims)?;
     let format = a
         .format
         .map_or_else(|| Format::from_extension(&a.output), Format::from);
@@ -132,10 +159,11 @@ pub(crate) fn run(a: TrainArgs) -> Result<()> {
                 p.loss
             ));
         });
+    let mut ck = a.output.clone().into_os_string();
+    ck.push(".ckpt");
+    let ck = PathBuf::from(ck);
     if a.checkpoint_every_epoch {
-        let mut ck = a.output.clone().into_os_string();
-        ck.push(".ckpt");
-        trainer = trainer.checkpoint_every_epoch(PathBuf::from(ck));
+        trainer = trainer.checkpoint_every_epoch(&ck);
         let out = a.output.clone();
         trainer = trainer
             .on_epoch(move |_, emb| wordvec::save(emb, &out, format, &SaveOptions::default()));
@@ -145,7 +173,10 @@ pub(crate) fn run(a: TrainArgs) -> Result<()> {
     }
     super::stop_on_ctrl_c(trainer.stop_flag(), "sentences")?;
 
-    let trained = trainer.train(&a.corpus)?;
+    let trained = match update {
+        Some(state) => trainer.train_update(state, &a.corpus)?,
+        None => trainer.train(&a.corpus)?,
+    };
     bar.finish_and_clear();
     if trained.interrupted {
         let hint = if a.checkpoint_every_epoch {
@@ -179,5 +210,9 @@ pub(crate) fn run(a: TrainArgs) -> Result<()> {
         trained.epochs_done,
         a.output.display()
     );
+    if a.update.is_some() {
+        trained.into_state().save(&ck)?;
+        eprintln!("wrote the training state to {}", ck.display());
+    }
     Ok(())
 }

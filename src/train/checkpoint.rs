@@ -1,4 +1,8 @@
-//! Training checkpoints: everything needed to continue a run after a completed epoch.
+//! Training checkpoints: everything needed to continue a run after a completed epoch, or to
+//! go on training a finished model on new text (an online vocabulary update, gensim's
+//! `build_vocab(update=True)`): the vocabulary with its counts (negative sampling draws from
+//! them), the input vectors and the output vectors of negative sampling. Word vector files keep
+//! only the input vectors, so they cannot be trained further; a checkpoint can.
 //!
 //! Layout: magic `WVCKPT01`, a little-endian `u64` length, that many bytes of JSON (the
 //! configuration, the epochs done, the vocabulary with counts), then the input and output
@@ -10,7 +14,9 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
+use crate::embeddings::Embeddings;
 use crate::error::{Error, Result};
+use crate::train::sampling::Lcg;
 use crate::train::vocab::TrainVocab;
 use crate::train::TrainConfig;
 
@@ -24,18 +30,100 @@ struct Header {
     counts: Vec<u64>,
 }
 
-/// A loaded checkpoint.
-pub(crate) struct Checkpoint {
-    /// The settings of the run that wrote it.
+/// Everything training needs to go on: what a checkpoint holds.
+#[derive(Debug, Clone)]
+pub struct TrainState {
+    /// The settings of the run that made it.
     pub config: TrainConfig,
-    /// Epochs finished.
+    /// Epochs finished (of `config.epochs`).
     pub epochs_done: usize,
     /// The training vocabulary (words and counts, in row order).
     pub vocab: TrainVocab,
-    /// Input vectors.
-    pub syn0: Vec<f32>,
-    /// Output vectors.
-    pub syn1: Vec<f32>,
+    /// Input vectors (the word vectors), `vocab.len() x config.dims`.
+    pub vectors: Vec<f32>,
+    /// Output vectors of negative sampling, `vocab.len() x config.dims`.
+    pub output: Vec<f32>,
+}
+
+impl TrainState {
+    /// A fresh model over `vocab`: input vectors uniform in `+-0.5 / dims` (as the C tool),
+    /// output vectors zero.
+    pub fn new(config: TrainConfig, vocab: TrainVocab) -> Self {
+        let n = vocab.len() * config.dims;
+        let mut rng = Lcg::new(config.seed, u64::MAX);
+        let vectors = random_rows(&mut rng, n, config.dims);
+        TrainState {
+            epochs_done: 0,
+            vocab,
+            vectors,
+            output: vec![0.0; n],
+            config,
+        }
+    }
+
+    /// Reads a checkpoint written by [`save`](Self::save) or by a run's
+    /// [`checkpoint_every_epoch`](super::Trainer::checkpoint_every_epoch).
+    pub fn load(path: &Path) -> Result<Self> {
+        load(path)
+    }
+
+    /// The checkpoint as bytes (to send the state elsewhere, or pickle it).
+    pub fn to_bytes(&self) -> Result<Vec<u8>> {
+        let mut out = Vec::new();
+        let h = header(&self.config, self.epochs_done, &self.vocab);
+        write_to(&mut out, &h, &self.vectors, &self.output)
+            .map_err(|e| Error::internal(format!("cannot encode checkpoint: {e}")))?;
+        Ok(out)
+    }
+
+    /// A state from [`to_bytes`](Self::to_bytes); errors name `origin` (where the bytes came
+    /// from) and the byte offset.
+    pub fn from_bytes(bytes: &[u8], origin: &Path) -> Result<Self> {
+        parse(bytes, origin)
+    }
+
+    /// Writes the state as a checkpoint, atomically.
+    pub fn save(&self, path: &Path) -> Result<()> {
+        save(
+            path,
+            &self.config,
+            self.epochs_done,
+            &self.vocab,
+            &self.vectors,
+            &self.output,
+        )
+    }
+
+    /// The word vectors (fails if training diverged to NaN).
+    pub fn to_embeddings(&self) -> Result<Embeddings> {
+        Embeddings::from_vectors(self.vocab.words(), self.vectors.clone(), self.config.dims)
+    }
+
+    /// An online vocabulary update with the counts of a new corpus (see
+    /// [`TrainVocab::extended`]): known words keep their rows, new words that pass `keep` get
+    /// fresh random input rows (drawn as the first ones were, from a stream of their own) and
+    /// zero output rows. Returns how many words were added.
+    pub fn update_vocab(
+        &mut self,
+        counts: hashbrown::HashMap<Box<str>, u64>,
+        keep: impl FnMut(&str, u64) -> bool,
+        max_vocab: Option<usize>,
+    ) -> Result<usize> {
+        let old = self.vocab.len();
+        let (vocab, added) = self.vocab.extended(counts, keep, max_vocab)?;
+        let d = self.config.dims;
+        let mut rng = Lcg::new(self.config.seed, u64::MAX - old as u64);
+        self.vectors.extend(random_rows(&mut rng, added * d, d));
+        self.output.resize(vocab.len() * d, 0.0);
+        self.vocab = vocab;
+        self.epochs_done = 0;
+        Ok(added)
+    }
+}
+
+/// `n` floats uniform in `+-0.5 / dims`.
+fn random_rows(rng: &mut Lcg, n: usize, dims: usize) -> Vec<f32> {
+    (0..n).map(|_| (rng.coin() - 0.5) / dims as f32).collect()
 }
 
 /// Writes a checkpoint.
@@ -47,29 +135,40 @@ pub(crate) fn save(
     syn0: &[f32],
     syn1: &[f32],
 ) -> Result<()> {
-    let header = Header {
+    let h = header(config, epochs_done, vocab);
+    crate::io::write_atomically(path, |w| write_to(w, &h, syn0, syn1))
+}
+
+fn header(config: &TrainConfig, epochs_done: usize, vocab: &TrainVocab) -> Header {
+    Header {
         config: config.clone(),
         epochs_done,
         words: vocab.words().to_vec(),
         counts: vocab.counts().to_vec(),
-    };
-    let json = serde_json::to_vec(&header)
-        .map_err(|e| Error::internal(format!("cannot encode checkpoint: {e}")))?;
-    crate::io::write_atomically(path, |w| {
-        w.write_all(MAGIC)?;
-        w.write_all(&(json.len() as u64).to_le_bytes())?;
-        w.write_all(&json)?;
-        w.write_all(bytemuck::cast_slice(syn0))?;
-        w.write_all(bytemuck::cast_slice(syn1))
-    })
+    }
+}
+
+/// The checkpoint's bytes, in the layout of the module docs.
+fn write_to(w: &mut dyn Write, h: &Header, syn0: &[f32], syn1: &[f32]) -> std::io::Result<()> {
+    let json = serde_json::to_vec(h)?;
+    w.write_all(MAGIC)?;
+    w.write_all(&(json.len() as u64).to_le_bytes())?;
+    w.write_all(&json)?;
+    w.write_all(bytemuck::cast_slice(syn0))?;
+    w.write_all(bytemuck::cast_slice(syn1))
 }
 
 /// Reads a checkpoint, checking that its matrices match its vocabulary and dimensions.
-pub(crate) fn load(path: &Path) -> Result<Checkpoint> {
+fn load(path: &Path) -> Result<TrainState> {
     let mut bytes = Vec::new();
     std::fs::File::open(path)
         .and_then(|mut f| f.read_to_end(&mut bytes))
         .map_err(|e| Error::io("cannot read", path, e))?;
+    parse(&bytes, path)
+}
+
+/// A checkpoint from its bytes (read from `path`, named in errors).
+fn parse(bytes: &[u8], path: &Path) -> Result<TrainState> {
     let bad = |offset: usize, msg: String| Error::format(path, None, offset as u64, msg);
     if bytes.len() < 16 || &bytes[..8] != MAGIC {
         return Err(bad(0, "not a wordvec training checkpoint".into()));
@@ -86,7 +185,17 @@ pub(crate) fn load(path: &Path) -> Result<Checkpoint> {
             "checkpoint vocabulary and counts differ in length".into(),
         ));
     }
-    let floats = h.words.len() * h.config.dims;
+    let floats = h
+        .words
+        .len()
+        .checked_mul(h.config.dims)
+        .filter(|f| f.checked_mul(8).is_some())
+        .ok_or_else(|| {
+            bad(
+                16,
+                format!("checkpoint dimensions {} too large", h.config.dims),
+            )
+        })?;
     let body = &bytes[16 + json_len..];
     if body.len() != 2 * floats * 4 {
         return Err(bad(
@@ -107,11 +216,70 @@ pub(crate) fn load(path: &Path) -> Result<Checkpoint> {
     };
     let (syn0, syn1) = (read(&body[..floats * 4]), read(&body[floats * 4..]));
     let vocab = TrainVocab::from_sorted(h.words.into_iter().zip(h.counts))?;
-    Ok(Checkpoint {
+    if h.config.dims == 0 || vocab.is_empty() {
+        return Err(bad(16, "checkpoint has no words or no dimensions".into()));
+    }
+    Ok(TrainState {
         config: h.config,
         epochs_done: h.epochs_done,
         vocab,
-        syn0,
-        syn1,
+        vectors: syn0,
+        output: syn1,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn state() -> TrainState {
+        let counts = [("a", 5u64), ("b", 3)]
+            .iter()
+            .map(|(w, c)| (Box::from(*w), *c))
+            .collect();
+        let vocab = TrainVocab::from_counts(counts, 1, None).unwrap();
+        TrainState::new(TrainConfig::default().dims(4).seed(9), vocab)
+    }
+
+    #[test]
+    fn bytes_round_trip_and_damage_is_an_error_naming_the_origin() {
+        let mut s = state();
+        s.output[3] = 0.25;
+        let bytes = s.to_bytes().unwrap();
+        let back = TrainState::from_bytes(&bytes, Path::new("pickle")).unwrap();
+        assert_eq!(back.vocab.words(), s.vocab.words());
+        assert_eq!((back.vectors, back.output), (s.vectors, s.output));
+        let err = TrainState::from_bytes(&bytes[..bytes.len() - 4], Path::new("pickle"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("pickle") && err.contains("bytes of vectors"),
+            "{err}"
+        );
+        let err = TrainState::from_bytes(b"not a checkpoint", Path::new("x"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("not a wordvec training checkpoint"), "{err}");
+    }
+
+    #[test]
+    fn an_update_keeps_rows_and_gives_new_words_fresh_ones() {
+        let mut s = state();
+        s.output.iter_mut().for_each(|x| *x = 1.0);
+        let before = s.clone();
+        let new = [("b", 1u64), ("c", 2), ("d", 2)]
+            .iter()
+            .map(|(w, c)| (Box::from(*w), *c))
+            .collect();
+        assert_eq!(s.update_vocab(new, |_, c| c >= 2, None).unwrap(), 2);
+        assert_eq!(s.vocab.words(), ["a", "b", "c", "d"]);
+        assert_eq!(s.vectors[..8], before.vectors[..]);
+        assert_eq!(s.output[..8], before.output[..]);
+        assert!(s.output[8..].iter().all(|&x| x == 0.0));
+        // Fresh rows are drawn as the first ones (within +-0.5/dims), not copies of them.
+        let fresh = &s.vectors[8..];
+        assert!(fresh.iter().all(|x| x.abs() <= 0.125) && fresh.iter().any(|&x| x != 0.0));
+        assert_ne!(fresh[..4], before.vectors[..4]);
+        assert_eq!(s.vectors.len(), 16);
+    }
 }

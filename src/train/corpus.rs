@@ -169,14 +169,84 @@ pub(crate) fn total_bytes(paths: &[PathBuf]) -> Result<u64> {
         .sum()
 }
 
-/// Counts every token of the corpus.
-pub(crate) fn count_words(
-    paths: &[PathBuf],
+/// A chunk of sentences, each a list of tokens, as a [`SentenceSender`] hands it on.
+pub type SentenceChunk = Vec<Vec<String>>;
+
+/// The sending half of a sentence stream ([`sentence_channel`]): a thread that produces
+/// sentences (a Python iterator, a network reader) pushes them in chunks while the trainer
+/// counts or encodes them on its own thread. Dropping it ends the stream.
+#[derive(Debug)]
+pub struct SentenceSender(std::sync::mpsc::SyncSender<SentenceChunk>);
+
+impl SentenceSender {
+    /// Hands on a chunk, waiting while the reader is a full channel behind. An error means the
+    /// reader has gone (its run failed or stopped): stop producing.
+    pub fn send(&self, chunk: SentenceChunk) -> Result<()> {
+        self.0
+            .send(chunk)
+            .map_err(|_| Error::invalid("the trainer stopped reading the sentence stream"))
+    }
+}
+
+/// The receiving half of a sentence stream, read once by [`count_words`](super::count_words) or
+/// a training run.
+#[derive(Debug)]
+pub struct SentenceReceiver(std::sync::mpsc::Receiver<SentenceChunk>);
+
+/// A stream of sentences from another thread, holding at most `bound` chunks in flight (so a
+/// fast producer waits for the reader instead of filling memory).
+pub fn sentence_channel(bound: usize) -> (SentenceSender, SentenceReceiver) {
+    let (tx, rx) = std::sync::mpsc::sync_channel(bound.max(1));
+    (SentenceSender(tx), SentenceReceiver(rx))
+}
+
+/// Where training sentences come from: text files (read twice: to count, to encode), or a
+/// stream pushed from another thread (read once).
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Sentences {
+    /// Text files, plain or gzip, whitespace-separated tokens, one sentence a line.
+    Files(Vec<PathBuf>),
+    /// Sentences pushed in chunks through a [`SentenceSender`]; tokens are taken as they are
+    /// (no splitting, no truncation); a sentence longer than 10,000 words is cut, as a line is.
+    Stream(SentenceReceiver),
+}
+
+/// Calls `f` with every token of a stream, a line end after each sentence.
+fn for_each_streamed(rx: SentenceReceiver, mut f: impl FnMut(Token<'_>)) {
+    for chunk in rx.0.iter() {
+        for sentence in &chunk {
+            for word in sentence {
+                f(Token::Word(word.as_bytes()));
+            }
+            f(Token::LineEnd);
+        }
+    }
+}
+
+/// Calls `f` with every token of `corpus`.
+pub(crate) fn for_each_in(
+    corpus: Sentences,
+    progress: &dyn Progress,
+    f: impl FnMut(Token<'_>),
+) -> Result<()> {
+    match corpus {
+        Sentences::Files(paths) => for_each_token(&paths, progress, f),
+        Sentences::Stream(rx) => {
+            for_each_streamed(rx, f);
+            Ok(())
+        }
+    }
+}
+
+/// Counts every token of `corpus`: the counts, and the number of tokens.
+pub(crate) fn count_in(
+    corpus: Sentences,
     progress: &dyn Progress,
 ) -> Result<(hashbrown::HashMap<Box<str>, u64>, u64)> {
     let mut counts: hashbrown::HashMap<Box<str>, u64> = hashbrown::HashMap::new();
     let mut total = 0u64;
-    for_each_token(paths, progress, |token| {
+    for_each_in(corpus, progress, |token| {
         if let Token::Word(t) = token {
             total += 1;
             let w = String::from_utf8_lossy(t);
@@ -190,63 +260,99 @@ pub(crate) fn count_words(
     Ok((counts, total))
 }
 
-/// Writes the ids of the corpus's kept words to `w` (little-endian `u32`s, sentences ended by
-/// [`SENTENCE_END`]) and returns how many. Every write's error is kept, the sentence ends'
-/// included: the first one is the error (naming `sink`), once the corpus has been read.
+/// Turns tokens into the ids of the encoded corpus: kept words' ids (little-endian `u32`s),
+/// sentences ended by [`SENTENCE_END`] and cut at [`MAX_SENTENCE`], and each id's count. Every
+/// write's error is kept, the sentence ends' included: the first one is the error, once the
+/// corpus has been read.
+struct Encoder<'a, W: Write> {
+    vocab: &'a TrainVocab,
+    w: W,
+    len: usize,
+    counts: Vec<u64>,
+    in_sentence: usize,
+    io_err: Option<std::io::Error>,
+}
+
+impl<'a, W: Write> Encoder<'a, W> {
+    fn new(vocab: &'a TrainVocab, w: W) -> Self {
+        Encoder {
+            vocab,
+            w,
+            len: 0,
+            counts: vec![0; vocab.len()],
+            in_sentence: 0,
+            io_err: None,
+        }
+    }
+
+    fn put(&mut self, id: u32) {
+        if let Err(e) = self.w.write_all(&id.to_le_bytes()) {
+            self.io_err.get_or_insert(e);
+        }
+        self.len += 1;
+    }
+
+    fn token(&mut self, token: Token<'_>) {
+        match token {
+            Token::Word(t) => {
+                let id = match std::str::from_utf8(t) {
+                    Ok(s) => self.vocab.id(s),
+                    Err(_) => self.vocab.id(&String::from_utf8_lossy(t)),
+                };
+                if let Some(id) = id {
+                    self.put(id);
+                    self.counts[id as usize] += 1;
+                    self.in_sentence += 1;
+                    if self.in_sentence == MAX_SENTENCE {
+                        self.put(SENTENCE_END);
+                        self.in_sentence = 0;
+                    }
+                }
+            }
+            Token::LineEnd if self.in_sentence > 0 => {
+                self.put(SENTENCE_END);
+                self.in_sentence = 0;
+            }
+            Token::LineEnd => {}
+        }
+    }
+
+    /// The number of ids written and each word's count, or the first write error (naming
+    /// `sink`).
+    fn finish(self, sink: &Path) -> Result<(usize, Vec<u64>)> {
+        match self.io_err {
+            Some(e) => Err(Error::io("cannot write the encoded corpus to", sink, e)),
+            None => Ok((self.len, self.counts)),
+        }
+    }
+}
+
+/// Writes the ids of the corpus's kept words to `w` (see [`Encoder`]) and returns how many, and
+/// each word's count.
 fn write_ids(
-    paths: &[PathBuf],
+    corpus: Sentences,
     vocab: &TrainVocab,
     progress: &dyn Progress,
     w: &mut impl Write,
     sink: &Path,
-) -> Result<usize> {
-    let mut len = 0usize;
-    let mut io_err = None;
-    let mut in_sentence = 0usize;
-    let mut put = |id: u32, w: &mut _| {
-        if let Err(e) = Write::write_all(w, &id.to_le_bytes()) {
-            io_err.get_or_insert(e);
-        }
-        len += 1;
-    };
-    for_each_token(paths, progress, |token| match token {
-        Token::Word(t) => {
-            let id = match std::str::from_utf8(t) {
-                Ok(s) => vocab.id(s),
-                Err(_) => vocab.id(&String::from_utf8_lossy(t)),
-            };
-            if let Some(id) = id {
-                put(id, &mut *w);
-                in_sentence += 1;
-                if in_sentence == MAX_SENTENCE {
-                    put(SENTENCE_END, &mut *w);
-                    in_sentence = 0;
-                }
-            }
-        }
-        Token::LineEnd if in_sentence > 0 => {
-            put(SENTENCE_END, &mut *w);
-            in_sentence = 0;
-        }
-        Token::LineEnd => {}
-    })?;
-    match io_err {
-        Some(e) => Err(Error::io("cannot write the encoded corpus to", sink, e)),
-        None => Ok(len),
-    }
+) -> Result<(usize, Vec<u64>)> {
+    let mut enc = Encoder::new(vocab, w);
+    for_each_in(corpus, progress, |token| enc.token(token))?;
+    enc.finish(sink)
 }
 
 /// The corpus as word ids in a memory-mapped temporary file, sentences ended by
-/// [`SENTENCE_END`].
+/// [`SENTENCE_END`], with each word's count in it.
 pub(crate) struct EncodedCorpus {
     map: Option<Mmap>,
     len: usize,
+    counts: Vec<u64>,
 }
 
 impl EncodedCorpus {
     /// Encodes the corpus with `vocab` (words outside it are dropped).
     pub(crate) fn encode(
-        paths: &[PathBuf],
+        corpus: Sentences,
         vocab: &TrainVocab,
         progress: &dyn Progress,
     ) -> Result<Self> {
@@ -254,7 +360,7 @@ impl EncodedCorpus {
             .map_err(|e| Error::io("cannot create a temporary file in", std::env::temp_dir(), e))?;
         let tmp_path = std::env::temp_dir();
         let mut w = BufWriter::with_capacity(1 << 20, &tmp);
-        let len = write_ids(paths, vocab, progress, &mut w, &tmp_path)?;
+        let (len, counts) = write_ids(corpus, vocab, progress, &mut w, &tmp_path)?;
         w.flush()
             .map_err(|e| Error::io("cannot write the encoded corpus to", &tmp_path, e))?;
         drop(w);
@@ -268,9 +374,18 @@ impl EncodedCorpus {
                     .map_err(|e| Error::io("cannot map the encoded corpus in", &tmp_path, e))?,
             )
         };
-        Ok(EncodedCorpus { map, len })
+        Ok(EncodedCorpus { map, len, counts })
     }
 
+    /// How often each word of the vocabulary occurs in this corpus.
+    pub(crate) fn counts(&self) -> &[u64] {
+        &self.counts
+    }
+
+    /// The number of word occurrences (sentence ends not counted).
+    pub(crate) fn words(&self) -> u64 {
+        self.counts.iter().sum()
+    }
     /// The ids (little-endian `u32`s; mapped pages are page-aligned, so the cast cannot fail).
     pub(crate) fn ids(&self) -> &[u32] {
         match &self.map {
@@ -299,6 +414,13 @@ impl EncodedCorpus {
 mod tests {
     use super::*;
 
+    fn count_words(
+        paths: &[PathBuf],
+        pb: &dyn Progress,
+    ) -> Result<(hashbrown::HashMap<Box<str>, u64>, u64)> {
+        count_in(Sentences::Files(paths.to_vec()), pb)
+    }
+
     fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
         let p = dir.join(name);
         std::fs::write(&p, text).unwrap();
@@ -321,11 +443,45 @@ mod tests {
         assert_eq!(counts["the"], 3);
         let vocab = TrainVocab::from_counts(counts, 2, None).unwrap();
         assert_eq!(vocab.words(), ["the"]);
-        let enc = EncodedCorpus::encode(&paths, &vocab, &pb).unwrap();
+        let enc = EncodedCorpus::encode(Sentences::Files(paths.clone()), &vocab, &pb).unwrap();
         assert_eq!(
             enc.ids(),
             [0, SENTENCE_END, 0, SENTENCE_END, 0, SENTENCE_END]
         );
+        assert_eq!((enc.counts(), enc.words()), (&[3u64][..], 3));
+    }
+
+    #[test]
+    fn a_stream_from_another_thread_counts_and_encodes_as_a_file_does() {
+        let dir = tempfile::tempdir().unwrap();
+        let text = "the cat sat\n\nthe mat the end\n";
+        let file = vec![write(dir.path(), "a.txt", text)];
+        let stream = || {
+            let (tx, rx) = sentence_channel(1);
+            let producer = std::thread::spawn(move || {
+                for line in text.lines() {
+                    let s: Vec<String> = line.split_whitespace().map(String::from).collect();
+                    tx.send(vec![s]).unwrap();
+                }
+            });
+            (Sentences::Stream(rx), producer)
+        };
+        let pb = crate::progress::Silent;
+        let (s, producer) = stream();
+        let streamed = count_in(s, &pb).unwrap();
+        producer.join().unwrap();
+        assert_eq!(streamed, count_words(&file, &pb).unwrap());
+        let vocab = TrainVocab::from_counts(streamed.0, 2, None).unwrap();
+        let (s, producer) = stream();
+        let enc = EncodedCorpus::encode(s, &vocab, &pb).unwrap();
+        producer.join().unwrap();
+        let from_file = EncodedCorpus::encode(Sentences::Files(file), &vocab, &pb).unwrap();
+        assert_eq!(enc.ids(), from_file.ids());
+        assert_eq!(enc.ids(), [0, SENTENCE_END, 0, 0, SENTENCE_END]);
+        // A reader that has gone is an error for the producer, not a hang.
+        let (tx, rx) = sentence_channel(1);
+        drop(rx);
+        assert!(tx.send(vec![]).is_err());
     }
 
     #[test]
@@ -337,7 +493,7 @@ mod tests {
         let pb = crate::progress::Silent;
         let (counts, _) = count_words(&paths, &pb).unwrap();
         let vocab = TrainVocab::from_counts(counts, 1, None).unwrap();
-        let enc = EncodedCorpus::encode(&paths, &vocab, &pb).unwrap();
+        let enc = EncodedCorpus::encode(Sentences::Files(paths.clone()), &vocab, &pb).unwrap();
         let ids = enc.ids();
         assert_eq!(ids[MAX_SENTENCE], SENTENCE_END);
         assert_eq!(ids.iter().filter(|&&i| i == SENTENCE_END).count(), 3);
@@ -390,7 +546,7 @@ mod tests {
                 taken: Vec::new(),
             };
             let r = write_ids(
-                &paths,
+                Sentences::Files(paths.to_vec()),
                 &vocab,
                 &crate::progress::Silent,
                 &mut sink,
@@ -399,7 +555,7 @@ mod tests {
             (r, sink.taken)
         };
         let (r, taken) = run(4 * MAX_SENTENCE + 4);
-        assert_eq!(r.unwrap(), MAX_SENTENCE + 1);
+        assert_eq!(r.unwrap().0, MAX_SENTENCE + 1);
         assert_eq!(taken[4 * MAX_SENTENCE..], SENTENCE_END.to_le_bytes());
         let (r, taken) = run(4 * MAX_SENTENCE);
         assert_eq!(taken.len(), 4 * MAX_SENTENCE);

@@ -35,6 +35,9 @@ pub(crate) mod sampling;
 pub(crate) mod sgns;
 pub mod vocab;
 
+pub use checkpoint::TrainState;
+pub use corpus::{sentence_channel, SentenceChunk, SentenceReceiver, SentenceSender, Sentences};
+
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
@@ -125,6 +128,29 @@ pub struct TrainConfig {
     /// faster at the same quality, see BENCHMARKS.md); `false` runs the C tool's per-pair
     /// updates. Ignored for CBOW.
     pub batched: bool,
+    /// CBOW only: the context's mean (`true`, the default) or its sum is the input vector
+    /// (gensim's `cbow_mean`).
+    #[serde(default = "yes")]
+    pub cbow_mean: bool,
+    /// Negatives are drawn from `count^ns_exponent` (0.75, the C tool's and gensim's; 0 draws
+    /// uniformly, 1 by frequency, negative values favour rare words).
+    #[serde(default = "three_quarters")]
+    pub ns_exponent: f64,
+    /// Whether each centre word draws a shorter window (`true`, the C tool's and gensim's
+    /// default, weighting near contexts more) or always uses the full one (gensim's
+    /// `shrink_windows=False`).
+    #[serde(default = "yes")]
+    pub shrink_windows: bool,
+}
+
+/// Serde default of the flags added after the first checkpoints.
+fn yes() -> bool {
+    true
+}
+
+/// Serde default of [`TrainConfig::ns_exponent`].
+fn three_quarters() -> f64 {
+    0.75
 }
 
 impl Default for TrainConfig {
@@ -144,6 +170,9 @@ impl Default for TrainConfig {
             seed: 1,
             device: Device::Cpu,
             batched: true,
+            cbow_mean: true,
+            ns_exponent: 0.75,
+            shrink_windows: true,
         }
     }
 }
@@ -184,6 +213,12 @@ impl TrainConfig {
         batched: bool,
         /// Sets the device.
         device: Device,
+        /// Sets CBOW's mean (or sum) of the context.
+        cbow_mean: bool,
+        /// Sets the exponent of the negative-sampling distribution.
+        ns_exponent: f64,
+        /// Sets whether windows shrink at random.
+        shrink_windows: bool,
     }
 
     /// The starting learning rate in effect.
@@ -219,6 +254,12 @@ impl TrainConfig {
         }
         if self.epochs == 0 {
             return bad("epochs must be at least 1");
+        }
+        if matches!(self.device, Device::Cuda(_)) && !(self.cbow_mean && self.shrink_windows) {
+            return bad("the CUDA trainer takes the context's mean and shrinks windows: cbow_mean and shrink_windows cannot be turned off on a GPU");
+        }
+        if !self.ns_exponent.is_finite() {
+            return bad("ns_exponent must be a finite number");
         }
         if !(self.sample >= 0.0 && self.sample.is_finite()) {
             return bad("sample must be 0 or a positive number");
@@ -266,6 +307,10 @@ pub struct Trained {
     pub vocab: TrainVocab,
     /// Input vectors, `vocab.len() x dims`.
     pub vectors: Vec<f32>,
+    /// Output vectors of negative sampling, `vocab.len() x dims`.
+    pub output: Vec<f32>,
+    /// The settings it was trained with.
+    pub config: TrainConfig,
     /// Dimensions.
     pub dims: usize,
     /// Epochs completed.
@@ -276,6 +321,9 @@ pub struct Trained {
     pub words_trained: u64,
     /// Seconds spent in the training passes (not counting and encoding).
     pub train_seconds: f64,
+    /// The loss summed over every (word, target) pair of the epochs run (gensim's
+    /// `get_latest_training_loss` with `compute_loss`; NaN on a GPU).
+    pub loss: f64,
 }
 
 impl Trained {
@@ -287,6 +335,17 @@ impl Trained {
     /// Words per second of the training passes.
     pub fn words_per_sec(&self) -> f64 {
         self.words_trained as f64 / self.train_seconds.max(1e-9)
+    }
+
+    /// What training needs to go on (to save as a checkpoint, to update with new text).
+    pub fn into_state(self) -> TrainState {
+        TrainState {
+            config: self.config,
+            epochs_done: self.epochs_done,
+            vocab: self.vocab,
+            vectors: self.vectors,
+            output: self.output,
+        }
     }
 }
 
@@ -358,82 +417,206 @@ impl Trainer {
         self.stop.clone()
     }
 
-    /// Trains on the corpus files.
+    /// Trains on the corpus files: from scratch, or from the checkpoint given to
+    /// [`resume_from`](Trainer::resume_from).
     pub fn train(&self, corpus_files: &[PathBuf]) -> Result<Trained> {
         let cfg = &self.config;
-        if corpus_files.is_empty() {
-            return Err(Error::invalid("no corpus file given"));
-        }
-        let io_bar = progress::or_silent(&self.io_progress);
-        let total_bytes = corpus::total_bytes(corpus_files)?;
-
-        let (vocab, syn0, syn1, start_epoch) = match &self.resume {
-            Some(path) => {
-                let ck = checkpoint::load(path)?;
-                if !ck.config.same_training(cfg) {
-                    return Err(Error::invalid(format!(
-                        "{}: the checkpoint was made with different settings ({}); resume with the same ones",
-                        path.display(),
-                        serde_json::to_string(&ck.config).unwrap_or_default()
-                    )));
-                }
-                tracing::info!(path = %path.display(), epochs_done = ck.epochs_done, "resuming from checkpoint");
-                (ck.vocab, ck.syn0, ck.syn1, ck.epochs_done)
-            }
+        let files = Sentences::Files(nonempty(corpus_files)?);
+        let state = match &self.resume {
+            Some(path) => self.resumed(path)?,
             None => {
-                io_bar.start("counting words", total_bytes);
-                let (counts, total) = corpus::count_words(corpus_files, io_bar)?;
-                tracing::info!(
-                    tokens = total,
-                    distinct = counts.len(),
-                    "counted the corpus"
-                );
+                let counts = self.count(files)?;
                 let vocab = TrainVocab::from_counts(counts, cfg.min_count, cfg.max_vocab)?;
-                let (syn0, syn1) = init_matrices(vocab.len(), cfg.dims, cfg.seed);
-                (vocab, syn0, syn1, 0)
+                TrainState::new(cfg.clone(), vocab)
             }
         };
-        io_bar.start("encoding the corpus", total_bytes);
-        let encoded = corpus::EncodedCorpus::encode(corpus_files, &vocab, io_bar)?;
-        io_bar.finish();
-        let train_words = vocab.total();
-        tracing::info!(words = vocab.len(), train_words, "vocabulary ready");
+        self.train_state(state, Sentences::Files(corpus_files.to_vec()))
+    }
 
-        let keep: Vec<f32> = vocab
+    /// Goes on training a finished model on new text, gensim's `build_vocab(update=True)`
+    /// then `train`: the new words of `corpus_files` seen at least `min_count` times are added
+    /// (see [`TrainState::update_vocab`]), then all epochs run over the new text, the learning
+    /// rate decaying from `alpha` again. The dimensions must be the model's.
+    pub fn train_update(&self, mut state: TrainState, corpus_files: &[PathBuf]) -> Result<Trained> {
+        let cfg = &self.config;
+        self.check_dims(&state)?;
+        let counts = self.count(Sentences::Files(nonempty(corpus_files)?))?;
+        let known = state.vocab.len();
+        let added = state.update_vocab(counts, |_, c| c >= cfg.min_count, cfg.max_vocab)?;
+        tracing::info!(known, added, "updated the vocabulary");
+        self.train_state(state, Sentences::Files(corpus_files.to_vec()))
+    }
+
+    /// Trains `state` on `corpus` from epoch `state.epochs_done` to the configured number (words
+    /// outside the state's vocabulary are skipped): [`encode`](Trainer::encode) then
+    /// [`train_encoded`](Trainer::train_encoded), the step under [`train`](Trainer::train) and
+    /// [`train_update`](Trainer::train_update).
+    pub fn train_state(&self, state: TrainState, corpus: Sentences) -> Result<Trained> {
+        self.check_state(&state)?;
+        let encoded = self.encode(&state.vocab, corpus)?;
+        self.train_encoded(state, &encoded)
+    }
+
+    /// Reads `corpus` once and keeps it as the ids of `vocab`'s words (in a mapped temporary
+    /// file), ready for the epochs; an error if no word of it is in `vocab`. A stream's
+    /// producer can fail part-way and drop the result, with the model untouched.
+    pub fn encode(&self, vocab: &TrainVocab, corpus: Sentences) -> Result<Encoded> {
+        let io_bar = progress::or_silent(&self.io_progress);
+        io_bar.start("encoding the corpus", corpus_bytes(&corpus)?);
+        let encoded = corpus::EncodedCorpus::encode(corpus, vocab, io_bar)?;
+        io_bar.finish();
+        if encoded.words() == 0 {
+            return Err(Error::invalid(
+                "no word of the corpus is in the vocabulary: nothing to train",
+            ));
+        }
+        Ok(Encoded(encoded))
+    }
+
+    /// Trains `state` on a corpus [`encode`](Trainer::encode)d with its vocabulary, from epoch
+    /// `state.epochs_done` to the configured number.
+    pub fn train_encoded(&self, state: TrainState, encoded: &Encoded) -> Result<Trained> {
+        self.check_state(&state)?;
+        if encoded.0.counts().len() != state.vocab.len() {
+            return Err(Error::invalid(format!(
+                "the corpus was encoded with a vocabulary of {} words, the model has {}",
+                encoded.0.counts().len(),
+                state.vocab.len()
+            )));
+        }
+        self.run(state, &encoded.0)
+    }
+
+    /// An error unless `state` has this trainer's dimensions and matrices of its size.
+    fn check_state(&self, state: &TrainState) -> Result<()> {
+        self.check_dims(state)?;
+        let rows = state.vocab.len() * self.config.dims;
+        if state.vectors.len() != rows || state.output.len() != rows {
+            return Err(Error::invalid(format!(
+                "the model's matrices hold {} and {} floats, {} words x {} dims need {rows}",
+                state.vectors.len(),
+                state.output.len(),
+                state.vocab.len(),
+                self.config.dims
+            )));
+        }
+        Ok(())
+    }
+
+    /// The state in the checkpoint at `path`, made with this trainer's settings.
+    fn resumed(&self, path: &Path) -> Result<TrainState> {
+        let ck = TrainState::load(path)?;
+        if !ck.config.same_training(&self.config) {
+            return Err(Error::invalid(format!(
+                "{}: the checkpoint was made with different settings ({}); resume with the same ones",
+                path.display(),
+                serde_json::to_string(&ck.config).unwrap_or_default()
+            )));
+        }
+        tracing::info!(path = %path.display(), epochs_done = ck.epochs_done, "resuming from checkpoint");
+        Ok(ck)
+    }
+
+    /// An error unless `state` has this trainer's dimensions.
+    fn check_dims(&self, state: &TrainState) -> Result<()> {
+        if state.config.dims == self.config.dims {
+            return Ok(());
+        }
+        Err(Error::invalid(format!(
+            "dimension mismatch: the model has {} dimensions, the settings ask for {}",
+            state.config.dims, self.config.dims
+        )))
+    }
+
+    /// Counts the words of `corpus`, with progress for files.
+    fn count(&self, corpus: Sentences) -> Result<hashbrown::HashMap<Box<str>, u64>> {
+        let io_bar = progress::or_silent(&self.io_progress);
+        io_bar.start("counting words", corpus_bytes(&corpus)?);
+        let (counts, total) = corpus::count_in(corpus, io_bar)?;
+        tracing::info!(
+            tokens = total,
+            distinct = counts.len(),
+            "counted the corpus"
+        );
+        Ok(counts)
+    }
+
+    /// The epochs from `state.epochs_done` over the encoded corpus.
+    fn run(&self, state: TrainState, encoded: &corpus::EncodedCorpus) -> Result<Trained> {
+        let cfg = &self.config;
+        let TrainState {
+            vocab,
+            vectors,
+            output,
+            epochs_done: start_epoch,
+            ..
+        } = state;
+        // Subsampling follows the counts of the text being trained (after an update, the new
+        // text's, as gensim); negatives follow the vocabulary's (all text seen).
+        let train_words = encoded.words();
+        tracing::info!(words = vocab.len(), train_words, "vocabulary ready");
+        let keep: Vec<f32> = encoded
             .counts()
             .iter()
             .map(|&c| keep_probability(c, train_words, cfg.sample))
             .collect();
-        let alias = AliasTable::new(&unigram_weights(vocab.counts(), 0.75));
-        let total_words = train_words * cfg.epochs as u64;
+        let alias = AliasTable::new(&unigram_weights(vocab.counts(), cfg.ns_exponent));
         let words_done = AtomicU64::new(train_words * start_epoch as u64);
         let run = RunContext {
             trainer: self,
             words_done: &words_done,
-            total_words,
+            total_words: train_words * cfg.epochs as u64,
             keep: &keep,
             alias: &alias,
-            encoded: &encoded,
+            encoded,
         };
         let mut runner: Box<dyn EpochRunner + '_> = match cfg.device {
-            Device::Cpu => Box::new(CpuRunner::new(syn0, syn1, cfg)),
-            Device::Cuda(index) => device_runner(index, syn0, syn1, &run)?,
+            Device::Cpu => Box::new(CpuRunner::new(vectors, output, cfg)),
+            Device::Cuda(index) => device_runner(index, vectors, output, &run)?,
         };
-
         let started = Instant::now();
-        let mut epochs_done = start_epoch;
-        let mut interrupted = false;
-        for epoch in start_epoch..cfg.epochs {
-            runner.run_epoch(epoch, &run)?;
+        let (epochs_done, interrupted, loss) =
+            self.epochs(&mut *runner, &run, &vocab, start_epoch)?;
+        let train_seconds = started.elapsed().as_secs_f64();
+        let words_trained = words_done.load(Ordering::Relaxed) - train_words * start_epoch as u64;
+        let (vectors, output) = runner.snapshot()?;
+        drop(runner);
+        Ok(Trained {
+            vocab,
+            vectors,
+            output,
+            config: cfg.clone(),
+            dims: cfg.dims,
+            epochs_done,
+            interrupted,
+            words_trained,
+            train_seconds,
+            loss,
+        })
+    }
+
+    /// Runs the epochs from `start`, with the checkpoints and callbacks after each: the epochs
+    /// done, whether the stop flag cut the run, and the summed loss.
+    fn epochs(
+        &self,
+        runner: &mut dyn EpochRunner,
+        run: &RunContext,
+        vocab: &TrainVocab,
+        start: usize,
+    ) -> Result<(usize, bool, f64)> {
+        let cfg = &self.config;
+        let (mut epochs_done, mut loss) = (start, 0.0);
+        for epoch in start..cfg.epochs {
+            runner.run_epoch(epoch, run)?;
+            loss += runner.epoch_loss();
             if self.stop.load(Ordering::Relaxed) {
-                interrupted = true;
-                break;
+                return Ok((epochs_done, true, loss));
             }
             epochs_done = epoch + 1;
             if self.checkpoint.is_some() || self.on_epoch.is_some() {
                 let (s0, s1) = runner.snapshot()?;
                 if let Some(path) = &self.checkpoint {
-                    checkpoint::save(path, cfg, epochs_done, &vocab, &s0, &s1)?;
+                    checkpoint::save(path, cfg, epochs_done, vocab, &s0, &s1)?;
                 }
                 if let Some(f) = &self.on_epoch {
                     f(
@@ -443,19 +626,7 @@ impl Trainer {
                 }
             }
         }
-        let train_seconds = started.elapsed().as_secs_f64();
-        let words_trained = words_done.load(Ordering::Relaxed) - train_words * start_epoch as u64;
-        let vectors = runner.snapshot()?.0;
-        drop(runner);
-        Ok(Trained {
-            vocab,
-            vectors,
-            dims: cfg.dims,
-            epochs_done,
-            interrupted,
-            words_trained,
-            train_seconds,
-        })
+        Ok((epochs_done, false, loss))
     }
 
     /// Reports progress until `done()` says the epoch's workers have finished.
@@ -505,6 +676,16 @@ impl Trainer {
     }
 }
 
+/// A corpus read once and kept as word ids for the epochs (see [`Trainer::encode`]).
+pub struct Encoded(corpus::EncodedCorpus);
+
+impl Encoded {
+    /// The number of word occurrences it holds (of the vocabulary's words).
+    pub fn words(&self) -> u64 {
+        self.0.words()
+    }
+}
+
 /// What every epoch runner reads.
 pub(crate) struct RunContext<'a> {
     pub trainer: &'a Trainer,
@@ -521,6 +702,10 @@ pub(crate) trait EpochRunner {
     fn run_epoch(&mut self, epoch: usize, run: &RunContext) -> Result<()>;
     /// Copies of the input and output matrices.
     fn snapshot(&mut self) -> Result<(Vec<f32>, Vec<f32>)>;
+    /// The summed loss of the last epoch (NaN where the runner does not add it up).
+    fn epoch_loss(&self) -> f64 {
+        f64::NAN
+    }
 }
 
 /// The CPU runner: Hogwild threads over shared matrices.
@@ -554,6 +739,8 @@ impl EpochRunner for CpuRunner {
             model: cfg.model,
             batched: cfg.batched,
             window: cfg.window,
+            shrink_windows: cfg.shrink_windows,
+            cbow_mean: cfg.cbow_mean,
             negative: cfg.negative,
             alpha: cfg.start_alpha(),
             min_alpha: cfg.end_alpha(),
@@ -590,6 +777,11 @@ impl EpochRunner for CpuRunner {
     fn snapshot(&mut self) -> Result<(Vec<f32>, Vec<f32>)> {
         Ok((self.syn0.snapshot(), self.syn1.snapshot()))
     }
+
+    fn epoch_loss(&self) -> f64 {
+        // Each thread publishes its epoch's running sum last when its slice is done.
+        sum_stats(&self.stats).0
+    }
 }
 
 #[cfg(feature = "cuda")]
@@ -621,13 +813,26 @@ fn sum_stats(stats: &[ThreadStats]) -> (f64, u64) {
         .fold((0.0, 0), |(l, p), (l2, p2)| (l + l2, p + p2))
 }
 
-/// Input vectors uniform in `+-0.5 / dims` (as the C tool), output vectors zero.
-fn init_matrices(words: usize, dims: usize, seed: u64) -> (Vec<f32>, Vec<f32>) {
-    let mut rng = Lcg::new(seed, u64::MAX);
-    let syn0 = (0..words * dims)
-        .map(|_| (rng.coin() - 0.5) / dims as f32)
-        .collect();
-    (syn0, vec![0.0; words * dims])
+/// `files`, or an error if there are none.
+fn nonempty(files: &[PathBuf]) -> Result<Vec<PathBuf>> {
+    if files.is_empty() {
+        return Err(Error::invalid("no corpus file given"));
+    }
+    Ok(files.to_vec())
+}
+
+/// The size of a corpus's files, for progress (0 for a stream).
+fn corpus_bytes(corpus: &Sentences) -> Result<u64> {
+    match corpus {
+        Sentences::Files(paths) => corpus::total_bytes(paths),
+        Sentences::Stream(_) => Ok(0),
+    }
+}
+
+/// Counts the words of `corpus` (to build a vocabulary with [`TrainVocab::from_counts_with`],
+/// or to update one with [`TrainState::update_vocab`]).
+pub fn count_words(corpus: Sentences) -> Result<hashbrown::HashMap<Box<str>, u64>> {
+    Ok(corpus::count_in(corpus, &crate::progress::Silent)?.0)
 }
 
 /// Convenience: trains and returns embeddings in one call.
@@ -637,5 +842,5 @@ pub fn train(config: TrainConfig, corpus_files: &[PathBuf]) -> Result<Embeddings
 
 /// Reads a checkpoint's epoch count (for messages).
 pub fn checkpoint_epochs(path: &Path) -> Result<usize> {
-    Ok(checkpoint::load(path)?.epochs_done)
+    Ok(TrainState::load(path)?.epochs_done)
 }

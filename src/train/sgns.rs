@@ -45,6 +45,10 @@ pub(crate) struct Shared<'a> {
     pub batched: bool,
     /// Largest context window (each position draws its own, as the C tool).
     pub window: usize,
+    /// Whether windows shrink at random (see [`super::TrainConfig::shrink_windows`]).
+    pub shrink_windows: bool,
+    /// CBOW: the context's mean (`true`) or sum is the input.
+    pub cbow_mean: bool,
     /// Negatives per positive pair.
     pub negative: usize,
     /// Starting learning rate.
@@ -186,10 +190,11 @@ unsafe fn train_slice_generic<K: Kernels>(
     stats.pairs.store(s.pairs, Ordering::Relaxed);
 }
 
-/// The window around `p` after the random shrink: `lo..=hi`, centre excluded by the caller.
+/// The window around `p` after the random shrink (none, and no draw, when `shrink` is false):
+/// `lo..=hi`, centre excluded by the caller.
 #[inline(always)]
-fn window(rng: &mut Lcg, window: usize, p: usize, len: usize) -> (usize, usize) {
-    let b = rng.below(window);
+fn window(rng: &mut Lcg, window: usize, shrink: bool, p: usize, len: usize) -> (usize, usize) {
+    let b = if shrink { rng.below(window) } else { 0 };
     let reach = window - b;
     (p.saturating_sub(reach), (p + reach).min(len - 1))
 }
@@ -279,7 +284,7 @@ unsafe fn skipgram<K: Kernels>(sh: &Shared, s: &mut Scratch, rng: &mut Lcg, alph
     let len = s.sentence.len();
     for p in 0..len {
         let word = s.sentence[p] as usize;
-        let (lo, hi) = window(rng, sh.window, p, len);
+        let (lo, hi) = window(rng, sh.window, sh.shrink_windows, p, len);
         prefetch_contexts(sh, &s.sentence, lo, hi, p);
         for c in lo..=hi {
             if c == p {
@@ -324,7 +329,7 @@ unsafe fn skipgram_batched<K: Kernels>(
     let len = s.sentence.len();
     for p in 0..len {
         let word = s.sentence[p] as usize;
-        let (lo, hi) = window(rng, sh.window, p, len);
+        let (lo, hi) = window(rng, sh.window, sh.shrink_windows, p, len);
         prefetch_contexts(sh, &s.sentence, lo, hi, p);
         s.contexts.clear();
         s.contexts.extend(
@@ -409,7 +414,7 @@ unsafe fn cbow<K: Kernels>(sh: &Shared, s: &mut Scratch, rng: &mut Lcg, alpha: f
     let len = s.sentence.len();
     for p in 0..len {
         let word = s.sentence[p] as usize;
-        let (lo, hi) = window(rng, sh.window, p, len);
+        let (lo, hi) = window(rng, sh.window, sh.shrink_windows, p, len);
         prefetch_contexts(sh, &s.sentence, lo, hi, p);
         s.neu1.fill(0.0);
         let mut cw = 0usize;
@@ -423,8 +428,10 @@ unsafe fn cbow<K: Kernels>(sh: &Shared, s: &mut Scratch, rng: &mut Lcg, alpha: f
         if cw == 0 {
             continue;
         }
-        let inv = 1.0 / cw as f32;
-        s.neu1.iter_mut().for_each(|x| *x *= inv);
+        if sh.cbow_mean {
+            let inv = 1.0 / cw as f32;
+            s.neu1.iter_mut().for_each(|x| *x *= inv);
+        }
         s.neu1e.fill(0.0);
         // SAFETY: the CPU supports K.
         unsafe {
@@ -458,7 +465,7 @@ mod tests {
         let mut rng = Lcg::new(7, 0);
         let mut reach = [0u32; 6];
         for _ in 0..60_000 {
-            let (lo, hi) = window(&mut rng, 5, 10, 100);
+            let (lo, hi) = window(&mut rng, 5, true, 10, 100);
             assert_eq!(10 - lo, hi - 10, "symmetric away from the edges");
             reach[10 - lo] += 1;
         }
@@ -468,9 +475,13 @@ mod tests {
         }
         // At the sentence edges the window is clipped.
         for _ in 0..100 {
-            let (lo, hi) = window(&mut rng, 5, 0, 3);
+            let (lo, hi) = window(&mut rng, 5, true, 0, 3);
             assert_eq!(lo, 0);
             assert!(hi <= 2);
         }
+        // Without the shrink every window is whole and nothing is drawn.
+        let before = rng.clone().next_u64();
+        assert_eq!(window(&mut rng, 5, false, 10, 100), (5, 15));
+        assert_eq!(rng.next_u64(), before);
     }
 }
