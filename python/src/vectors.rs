@@ -71,11 +71,21 @@ impl Vectors {
         }
     }
 
+    /// Whether `word` is in the vocabulary (the GIL held when the lock is free).
+    pub(crate) fn contains_now(&self, py: Python<'_>, word: &str) -> bool {
+        self.peek(py, |c| c.contains(word))
+    }
+
+    /// The row of `word` (the GIL held when the lock is free).
+    pub(crate) fn index_now(&self, py: Python<'_>, word: &str) -> Option<usize> {
+        self.peek(py, |c| c.embeddings().index(word))
+    }
+
     /// The float32 bytes of `word`'s row (unit length with `norm`) when the lock is free and the
     /// word is in the vocabulary, straight from the stored row: `kv[word]`'s path, one copy.
     /// The lock is let go before the bytes become a Python object (whose allocation may run
     /// Python code). The values are [`Embeddings::raw_row`]'s and [`Embeddings::unit_row`]'s.
-    fn row_bytes_now(&self, word: &str, norm: bool) -> Option<Vec<u8>> {
+    pub(crate) fn row_bytes_now(&self, word: &str, norm: bool) -> Option<Vec<u8>> {
         let state = self.state.try_read().ok()?;
         let current = state.current();
         let e = current.embeddings();
@@ -470,6 +480,40 @@ impl Vectors {
         Ok(float_bytes(py, &v))
     }
 
+    /// The vectors of `words` (raw, or unit length with `norm`; from their n-grams outside the
+    /// vocabulary of a fastText model), one row after another as float32 bytes: `kv[words]` in
+    /// one call. The first word without a vector is a `KeyError` naming it as gensim does.
+    #[pyo3(signature = (words, norm=false))]
+    fn vectors_of<'py>(
+        &self,
+        py: Python<'py>,
+        words: Vec<String>,
+        norm: bool,
+    ) -> PyResult<Bound<'py, PyBytes>> {
+        let bytes = self.peek(py, |c| {
+            let e = c.embeddings();
+            let mut out = Vec::with_capacity(words.len() * e.dims() * 4);
+            for w in &words {
+                let v = if norm { e.unit_vector(w) } else { e.vector(w) };
+                match v {
+                    Ok(v) => v
+                        .iter()
+                        .for_each(|x| out.extend_from_slice(&x.to_le_bytes())),
+                    Err(wordvec::Error::UnknownWords(_)) => return Err(Err(w.clone())),
+                    Err(other) => return Err(Ok(other)),
+                }
+            }
+            Ok(out)
+        });
+        match bytes {
+            Ok(b) => Ok(PyBytes::new(py, &b)),
+            Err(Err(word)) => Err(pyo3::exceptions::PyKeyError::new_err(format!(
+                "Key '{word}' not present"
+            ))),
+            Err(Ok(e)) => Err(py_err(e)),
+        }
+    }
+
     /// Cosine similarity of two words (from their n-grams outside the vocabulary of a fastText
     /// model).
     fn similarity(&self, py: Python<'_>, a: &str, b: &str) -> PyResult<f32> {
@@ -621,22 +665,23 @@ impl Vectors {
     /// gensim's `evaluate_word_analogies`: `(accuracy, sections, oov %)`, each section
     /// `(name, correct questions, incorrect questions)` with questions as 4-tuples of words, the
     /// last section "Total accuracy".
-    #[pyo3(signature = (path, restrict_vocab=300_000, case_insensitive=true))]
+    #[pyo3(signature = (path, restrict_vocab=300_000, case_insensitive=true, dummy4unknown=false))]
     fn evaluate_analogies(
         &self,
         py: Python<'_>,
         path: PathBuf,
         restrict_vocab: usize,
         case_insensitive: bool,
+        dummy4unknown: bool,
     ) -> PyResult<crate::eval::AnalogiesAnswer> {
         self.emb(py, |e| {
-            crate::eval::analogies(e, &path, restrict_vocab, case_insensitive)
+            crate::eval::analogies(e, &path, restrict_vocab, case_insensitive, dummy4unknown)
         })
         .map_err(py_err)
     }
 
     /// gensim's `evaluate_word_pairs`: `((pearson, p), (spearman, p), oov %)`.
-    #[pyo3(signature = (path, delimiter='\t', restrict_vocab=300_000, case_insensitive=true))]
+    #[pyo3(signature = (path, delimiter='\t', restrict_vocab=300_000, case_insensitive=true, dummy4unknown=false))]
     fn evaluate_pairs(
         &self,
         py: Python<'_>,
@@ -644,9 +689,17 @@ impl Vectors {
         delimiter: char,
         restrict_vocab: usize,
         case_insensitive: bool,
+        dummy4unknown: bool,
     ) -> PyResult<crate::eval::PairsAnswer> {
         self.emb(py, |e| {
-            crate::eval::pairs(e, &path, delimiter, restrict_vocab, case_insensitive)
+            crate::eval::pairs(
+                e,
+                &path,
+                delimiter,
+                restrict_vocab,
+                case_insensitive,
+                dummy4unknown,
+            )
         })
         .map_err(py_err)
     }

@@ -323,3 +323,18 @@ def test_counts_as_gensim_keeps_them(tmp_path, data, kv, gensim_kv):
     assert kv2.get_vecattr("the", "tag") == 1.5
     with pytest.raises(KeyError):
         kv2.get_vecattr("zzqx-not-a-word", "count")
+
+
+def test_dummy4unknown_as_gensim(kv, gensim_kv, data):
+    # restrict_vocab leaves many questions and pairs outside the evaluated vocabulary.
+    for restrict in (300000, 1500):
+        ours = kv.evaluate_word_analogies(data / "questions-words.txt", restrict_vocab=restrict, dummy4unknown=True)
+        theirs = gensim_kv.evaluate_word_analogies(str(data / "questions-words.txt"), restrict_vocab=restrict, dummy4unknown=True)
+        assert abs(ours[0] - theirs[0]) < 1e-12
+        for a, b in zip(ours[1], theirs[1]):
+            assert a["section"] == b["section"]
+            assert (len(a["correct"]), len(a["incorrect"])) == (len(b["correct"]), len(b["incorrect"]))
+            assert a["incorrect"] == [tuple(q) for q in b["incorrect"]]
+        (p, _), (s, _), oov = kv.evaluate_word_pairs(data / "wordsim353.tsv", restrict_vocab=restrict, dummy4unknown=True)
+        (gp, _), (gs, _), goov = gensim_kv.evaluate_word_pairs(str(data / "wordsim353.tsv"), restrict_vocab=restrict, dummy4unknown=True)
+        assert abs(p - gp) < 1e-5 and abs(s - gs) < 1e-5 and abs(oov - goov) < 1e-9

@@ -153,7 +153,7 @@ class _Keys(_wordvec.Keys, Sequence):
         return f"[{', '.join(map(repr, head))}{more}]"
 
 
-class KeyedVectors:
+class KeyedVectors(_wordvec.KeyedBase):
     """Word vectors with gensim 4's ``KeyedVectors`` API.
 
     Open one with :meth:`load_word2vec_format` (word2vec binary or text, gzipped or not, GloVe
@@ -179,6 +179,7 @@ class KeyedVectors:
                 "KeyedVectors.load_word2vec_format() or .load()"
             )
         self._v = handle
+        self._bind(handle, True)
         # How the vectors were opened (a file's path and the loader's arguments), the library's
         # fingerprint of them once known, and the writes since: what a pickle re-opens and
         # replays (see __reduce__).
@@ -192,7 +193,10 @@ class KeyedVectors:
 
     def _forget(self) -> None:
         """Drops what was computed from the rows (after a write)."""
-        self._index_to_key: Optional[_Keys] = None
+        self._reset(self._f32)
+        #: Every word, by row: a read-only sequence read from the vocabulary on demand
+        #: (indexing, slicing, iteration, ``len``, ``in``; ``list(kv.index_to_key)`` for a list).
+        self.index_to_key: Sequence[str] = _Keys(self._v)
         self._key_to_index: Optional[Dict[str, int]] = None
         self._vectors: Optional[np.ndarray] = None
         self._norms: Optional[np.ndarray] = None
@@ -257,6 +261,7 @@ class KeyedVectors:
         )
         kv._dtype = dtype
         kv._f32 = dtype == np.float32
+        kv._reset(kv._f32)
         if fvocab is not None:
             kv._read_counts(fvocab)
         return kv
@@ -341,11 +346,9 @@ class KeyedVectors:
 
     # ---- the vocabulary -----------------------------------------------------------------
 
-    def __len__(self) -> int:
-        return len(self._v)
-
-    def __contains__(self, key: Any) -> bool:
-        return isinstance(key, str) and self._v.contains(key)
+    # len(kv), `word in kv`, kv[word] and get_index(word) are the compiled base class's
+    # (wordvec._wordvec.KeyedBase): type slots, no Python frame; what they do not answer comes
+    # to _getitem and _get_index.
 
     def has_index_for(self, key: Any) -> bool:
         """Whether ``key`` has a row (is in the vocabulary; a row number is one too)."""
@@ -376,6 +379,11 @@ class KeyedVectors:
     def get_vecattr(self, key: Key, attr: str) -> Any:
         """The value of ``attr`` for ``key`` (gensim's ``count`` is there for vectors read from
         a file: see :meth:`set_vecattr`)."""
+        values = self._attrs.get(attr)
+        if values is not None and isinstance(key, str):
+            i = self._v.index_of(key)
+            if i is not None and i < len(values):
+                return values[i]
         return self._attr(attr)[self.get_index(key)]
 
     def set_vecattr(self, key: Key, attr: str, val: Any) -> None:
@@ -393,23 +401,16 @@ class KeyedVectors:
         return self._v.dims
 
     @property
-    def index_to_key(self) -> Sequence[str]:
-        """Every word, by row: a read-only sequence read from the vocabulary on demand (indexing,
-        slicing, iteration, ``len``, ``in``; ``list(kv.index_to_key)`` for a list)."""
-        if self._index_to_key is None:
-            self._index_to_key = _Keys(self._v)
-        return self._index_to_key
-
-    @property
     def key_to_index(self) -> Dict[str, int]:
         """Word to row (built on first use; lookups by ``in`` and ``[]`` do not need it)."""
         if self._key_to_index is None:
             self._key_to_index = {w: i for i, w in enumerate(self.index_to_key)}
         return self._key_to_index
 
-    def get_index(self, key: Any, default: Optional[int] = None) -> int:
-        """The row of ``key`` (an int row passes through); ``KeyError`` when absent."""
-        if type(key) is str or isinstance(key, str):
+    def _get_index(self, key: Any, default: Optional[int] = None) -> int:
+        """``get_index`` for what the base class does not answer: the row of ``key`` (an int
+        row passes through); ``KeyError`` when absent, unless ``default`` is given."""
+        if isinstance(key, str):
             i = self._v.index_of(key)
             if i is not None:
                 return i
@@ -542,24 +543,17 @@ class KeyedVectors:
 
     word_vec = get_vector
 
-    def __getitem__(self, key_or_keys: Union[Key, Iterable[Key]]) -> np.ndarray:
-        if type(key_or_keys) is str and self._f32:
-            # The everyday call, `kv[word]`, first and short: a view of the stored row when the
-            # rows are stored raw, else the row's bytes (one copy) as an array.
-            raw = self._raw if self._raw is not None else self._raw_rows()
-            if raw is not False:
-                i = self._v.index_of(key_or_keys)
-                if i is not None:
-                    return raw[i]
-            try:
-                return _frombuffer(self._v.vector(key_or_keys, False), _F32)
-            except KeyError:
-                raise KeyError(f"Key '{key_or_keys}' not present") from None
+    def _getitem(self, key_or_keys: Union[Key, Iterable[Key]]) -> np.ndarray:
+        """``kv[key]`` and ``kv[keys]`` for what the base class does not answer (a word in the
+        vocabulary of float32 vectors): one key's vector, or the keys' vectors stacked."""
         if isinstance(key_or_keys, (str, int, np.integer)):
             return self.get_vector(key_or_keys)
         keys = list(key_or_keys)
         if not keys:
             return np.empty((0, self.vector_size), dtype=self._dtype)
+        if all(isinstance(k, str) for k in keys):
+            rows = _frombuffer(self._v.vectors_of(keys), _F32).reshape(len(keys), -1)
+            return rows if self._f32 else rows.astype(self._dtype)
         return np.vstack([self.get_vector(k) for k in keys])
 
     def get_mean_vector(
@@ -860,12 +854,13 @@ class KeyedVectors:
     ) -> Tuple[float, List[Dict[str, Any]]]:
         """gensim's analogy evaluation: ``(accuracy, sections)``, each section a dict with its
         name and the lists of correctly and wrongly answered ``(a, b, c, expected)`` questions,
-        the last one ``Total accuracy``."""
-        if dummy4unknown:
-            raise NotImplementedError("dummy4unknown=True is not supported")
+        the last one ``Total accuracy``. With ``dummy4unknown`` a question with a word outside
+        the evaluated vocabulary counts as answered wrongly instead of being skipped."""
         if similarity_function != "most_similar":
             raise NotImplementedError("only similarity_function='most_similar' (3CosAdd)")
-        score, sections, _oov = self._v.evaluate_analogies(os.fspath(analogies), restrict_vocab, case_insensitive)
+        score, sections, _oov = self._v.evaluate_analogies(
+            os.fspath(analogies), restrict_vocab, case_insensitive, bool(dummy4unknown)
+        )
         out = [
             {"section": name, "correct": [tuple(q) for q in ok], "incorrect": [tuple(q) for q in bad]}
             for name, ok, bad in sections
@@ -881,12 +876,12 @@ class KeyedVectors:
         case_insensitive: bool = True,
         dummy4unknown: bool = False,
     ):
-        """gensim's word-pair evaluation: ``((pearson, p), (spearman, p), oov %)``."""
-        if dummy4unknown:
-            raise NotImplementedError("dummy4unknown=True is not supported")
+        """gensim's word-pair evaluation: ``((pearson, p), (spearman, p), oov %)``; with
+        ``dummy4unknown`` a pair with a word outside the evaluated vocabulary scores 0 instead of
+        being skipped."""
         if len(delimiter) != 1:
             raise ValueError("delimiter must be one character")
-        return self._v.evaluate_pairs(os.fspath(pairs), delimiter, restrict_vocab, case_insensitive)
+        return self._v.evaluate_pairs(os.fspath(pairs), delimiter, restrict_vocab, case_insensitive, bool(dummy4unknown))
 
 
 def _restore(cls, state, extra) -> KeyedVectors:
@@ -915,6 +910,7 @@ def _restore(cls, state, extra) -> KeyedVectors:
         kv = cls(_wordvec.Vectors.from_matrix(words, data, dims) if words else _wordvec.Vectors.empty(dims))
     kv._dtype = np.dtype(extra["dtype"])
     kv._f32 = kv._dtype == np.float32
+    kv._reset(kv._f32)
     kv._attrs = {k: v.copy() for k, v in extra["attrs"].items()}
     return kv
 
