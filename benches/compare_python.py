@@ -19,7 +19,8 @@ With --per-call: every KeyedVectors method's time per call, gensim's beside word
 library in its own fresh process on the same word2vec binary file (wordvec also on the native
 file when FILE.wvec is given), the same calls on the same words; each figure is the best of
 --repeats timings of a loop of calls (the loop's length set so one timing takes about 0.2 s,
-scans included). Prints a Markdown table with the ratios (gensim's time / wordvec's: above 1,
+scans included), the file read once before each process so that the page cache is warm.
+Prints a Markdown table with the ratios (gensim's time / wordvec's: above 1,
 wordvec is faster).
   python3 benches/compare_python.py FILE.bin FILE.wvec --per-call [--repeats 5]
 Needs: the wordvec wheel installed in this Python (README, "Python"), and gensim.
@@ -137,6 +138,10 @@ def per_call(a):
         procs.append(("wordvec, native", "wordvec", a.native))
     times = {}
     for name, which, path in procs:
+        # A warm page cache for each process (the mapped files are read in place).
+        with open(path, "rb") as f:
+            while f.read(1 << 24):
+                pass
         out = subprocess.run([sys.executable, "-c", PER_CALL, which, path, str(a.repeats)], capture_output=True, text=True)
         if out.returncode != 0:
             sys.exit(f"{name} failed:\n{out.stderr}")

@@ -95,16 +95,17 @@ impl Vectors {
             return Some(row.to_vec());
         }
         let n = e.norms()[i];
-        let scaled = |f: &dyn Fn(f32) -> f32| -> Vec<u8> {
-            row.chunks_exact(4)
-                .flat_map(|c| f(f32::from_le_bytes([c[0], c[1], c[2], c[3]])).to_le_bytes())
-                .collect()
-        };
-        Some(match (norm, n > 0.0) {
-            (false, _) => scaled(&|x| x * n),
-            (true, true) => scaled(&|x| x / n),
-            (true, false) => vec![0; row.len()],
-        })
+        let mut out = row.to_vec();
+        for c in out.chunks_exact_mut(4) {
+            let x = f32::from_le_bytes([c[0], c[1], c[2], c[3]]);
+            let y = match (norm, n > 0.0) {
+                (false, _) => x * n,
+                (true, true) => x / n,
+                (true, false) => 0.0,
+            };
+            c.copy_from_slice(&y.to_le_bytes());
+        }
+        Some(out)
     }
 
     /// Runs `f` on the embeddings (the merged rows after a write) with the GIL released.
@@ -507,6 +508,42 @@ impl Vectors {
         });
         match bytes {
             Ok(b) => Ok(PyBytes::new(py, &b)),
+            Err(Err(word)) => Err(pyo3::exceptions::PyKeyError::new_err(format!(
+                "Key '{word}' not present"
+            ))),
+            Err(Ok(e)) => Err(py_err(e)),
+        }
+    }
+
+    /// gensim's `distances(word, other_words)`: `1 - cosine` of `word` (from its n-grams outside
+    /// the vocabulary of a fastText model) with each of `others` (rows of the vocabulary, as
+    /// gensim reads them), as float32 bytes; the first word without its vector or row is a
+    /// `KeyError` naming it as gensim does.
+    fn distances_to<'py>(
+        &self,
+        py: Python<'py>,
+        word: &str,
+        others: Vec<String>,
+    ) -> PyResult<Bound<'py, PyBytes>> {
+        let found = self.peek(py, |c| {
+            let e = c.embeddings();
+            let unit = |w: &str| match e.unit_vector(w) {
+                Err(wordvec::Error::UnknownWords(_)) => Err(Err(w.to_owned())),
+                other => other.map_err(Ok),
+            };
+            let u = unit(word)?;
+            let mut out = Vec::with_capacity(others.len());
+            for o in &others {
+                let v = e
+                    .index(o)
+                    .map(|i| e.unit_row(i))
+                    .ok_or_else(|| Err(o.clone()))?;
+                out.push(1.0 - u.iter().zip(&v).map(|(x, y)| x * y).sum::<f32>());
+            }
+            Ok(out)
+        });
+        match found {
+            Ok(d) => Ok(float_bytes(py, &d)),
             Err(Err(word)) => Err(pyo3::exceptions::PyKeyError::new_err(format!(
                 "Key '{word}' not present"
             ))),

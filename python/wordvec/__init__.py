@@ -766,8 +766,10 @@ class KeyedVectors(_wordvec.KeyedBase):
 
     def distances(self, word_or_vector: Union[Key, np.ndarray], other_words: Iterable[Key] = ()) -> np.ndarray:
         """Cosine distances from a key or vector to ``other_words`` (every key by default)."""
-        v = self.get_vector(word_or_vector) if isinstance(word_or_vector, str) else np.asarray(word_or_vector)
         other_words = list(other_words)
+        if isinstance(word_or_vector, str) and other_words and all(isinstance(o, str) for o in other_words):
+            return _frombuffer(self._v.distances_to(word_or_vector, other_words), _F32).copy()
+        v = self.get_vector(word_or_vector) if isinstance(word_or_vector, str) else np.asarray(word_or_vector)
         if not other_words:
             sims = self.get_normed_vectors() @ _unitvec(v)
             return 1 - sims
