@@ -11,7 +11,7 @@
 //! |---|---|---|---|
 //! | [`ErrorKind::InvalidArgument`] | the caller's: a request, flag or option that cannot be answered | [`Error::InvalidArgument`] | `INVALID_ARGUMENT` |
 //! | [`ErrorKind::NotFound`] | the caller's: words not in the vocabulary | [`Error::UnknownWords`] | `NOT_FOUND` |
-//! | [`ErrorKind::Data`] | a file's: corrupt, truncated, not what it claims | [`Error::Format`], [`Error::NonFinite`] | `DATA_LOSS` |
+//! | [`ErrorKind::Data`] | a file's: corrupt, truncated, not what it claims | [`Error::Format`], [`Error::NonFinite`], [`Error::NotUtf8`], [`Error::WrongFormat`] | `DATA_LOSS` |
 //! | [`ErrorKind::Io`] | the system's: a file or socket operation failed | [`Error::Io`], [`Error::Network`] | `UNAVAILABLE` |
 //! | [`ErrorKind::Unavailable`] | the machine's: no usable GPU | [`Error::Device`] | `UNAVAILABLE` |
 //! | [`ErrorKind::Cancelled`] | nobody's: the deadline passed or the caller left | [`Error::Cancelled`] | `CANCELLED` |
@@ -70,6 +70,36 @@ pub enum Error {
         offset: u64,
         /// The value itself (NaN or +-inf).
         value: f32,
+    },
+
+    /// A word that is not valid UTF-8, read with [`crate::UnicodeErrors::Strict`]. Its own
+    /// variant so that front ends can raise their language's decoding error (Python's
+    /// `UnicodeDecodeError`) with the bytes and the position of the first bad one.
+    #[error("{path}: record {record}, byte offset {offset}: word {:?} is not valid UTF-8 (use --unicode-errors replace or ignore to load it anyway)", String::from_utf8_lossy(.bytes))]
+    NotUtf8 {
+        /// The file being read.
+        path: PathBuf,
+        /// The 0-based record (word) number.
+        record: u64,
+        /// Byte offset of the first invalid byte in the (decompressed) file.
+        offset: u64,
+        /// The word's bytes as stored.
+        bytes: Vec<u8>,
+        /// Index in `bytes` of the first invalid byte.
+        valid_up_to: usize,
+    },
+
+    /// A file read as one format that, by its magic number, is another (a fastText model opened
+    /// as word2vec binary, say): the reader's own error would only say where the bytes stop
+    /// making sense, this says what the file is and how to open it.
+    #[error("{path}: this is a {} file, not {}: open it as {found} (format {:?})", .found.long_name(), .asked.long_name(), .found.name())]
+    WrongFormat {
+        /// The file.
+        path: PathBuf,
+        /// The format it was read as.
+        asked: crate::format::Format,
+        /// The format its contents say it is.
+        found: crate::format::Format,
     },
 
     /// Words that are not in the vocabulary. The message shows at most 10 words of at most 64
@@ -157,7 +187,10 @@ impl Error {
             Error::Io { .. } | Error::Network { .. } => ErrorKind::Io,
             Error::Internal(_) => ErrorKind::Internal,
             Error::Context { source, .. } => source.kind(),
-            Error::Format { .. } | Error::NonFinite { .. } => ErrorKind::Data,
+            Error::Format { .. }
+            | Error::NonFinite { .. }
+            | Error::NotUtf8 { .. }
+            | Error::WrongFormat { .. } => ErrorKind::Data,
             Error::UnknownWords(_) => ErrorKind::NotFound,
             Error::InvalidArgument(_) => ErrorKind::InvalidArgument,
             Error::Device(_) => ErrorKind::Unavailable,
@@ -188,6 +221,24 @@ impl Error {
             record,
             offset,
             message: message.into(),
+        }
+    }
+
+    /// [`Error::NotUtf8`] for the word `bytes` of `record`, which starts at byte `start` of the
+    /// file and whose first invalid byte is `bytes[valid_up_to]`.
+    pub(crate) fn not_utf8(
+        path: impl Into<PathBuf>,
+        record: u64,
+        start: usize,
+        bytes: &[u8],
+        valid_up_to: usize,
+    ) -> Self {
+        Error::NotUtf8 {
+            path: path.into(),
+            record,
+            offset: (start + valid_up_to) as u64,
+            bytes: bytes.to_vec(),
+            valid_up_to,
         }
     }
 

@@ -34,6 +34,17 @@ impl Format {
         }
     }
 
+    /// The name people use (`word2vec binary`, `fastText model`), for messages.
+    pub fn long_name(self) -> &'static str {
+        match self {
+            Format::Word2VecBinary => "word2vec binary",
+            Format::Word2VecText => "word2vec text",
+            Format::GloveText => "GloVe text",
+            Format::Native => "wordvec native",
+            Format::FastText => "fastText model",
+        }
+    }
+
     /// The format a file name asks for when written: `.wvec` native, `.txt`/`.vec` word2vec
     /// text, `.glove` GloVe, anything else word2vec binary (a trailing `.gz` is not supported
     /// for output).

@@ -101,14 +101,24 @@ fn rewrites_are_byte_for_byte() {
             "{name} re-written differs"
         );
     }
-    // The C tool's text file, re-written from its text and from its binary twin.
+    // The C tool's text file, re-written with its six decimals from its text and from its
+    // binary twin.
     let want = std::fs::read(data("w2vc-sg-d32.txt")).unwrap();
+    let six = SaveOptions::default().decimals(Some(6));
     for name in ["w2vc-sg-d32.txt", "w2vc-sg-d32.bin"] {
-        let out = save(&load(name), dir.path(), "out.txt", Format::Word2VecText);
+        let out = dir.path().join("out.txt");
+        wordvec::save(&load(name), &out, Format::Word2VecText, &six).unwrap();
         assert!(
             std::fs::read(&out).unwrap() == want,
             "text written from {name} differs from the C tool's"
         );
+    }
+    // By default every value in full: the binary file's floats come back bit for bit.
+    let bin = load("w2vc-sg-d32.bin");
+    let out = save(&bin, dir.path(), "full.txt", Format::Word2VecText);
+    let back = wordvec::load(&out, &Default::default()).unwrap();
+    for i in 0..bin.len() {
+        assert_eq!(bin.raw_row(i), back.raw_row(i), "row {i}");
     }
     // gzip input re-written as plain binary equals the file that was gzipped.
     let out = save(

@@ -1,7 +1,9 @@
 //! wordvec's errors as Python exceptions, and the argument conversions that can fail the same
 //! way: one place decides which exception a caller sees.
 
-use pyo3::exceptions::{PyFileNotFoundError, PyKeyError, PyOSError, PyRuntimeError, PyValueError};
+use pyo3::exceptions::{
+    PyFileNotFoundError, PyKeyError, PyOSError, PyRuntimeError, PyUnicodeDecodeError, PyValueError,
+};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyString};
 use wordvec::search::Mode;
@@ -11,18 +13,61 @@ use wordvec::{Error, ErrorKind, Format, Term, UnicodeErrors};
 /// mistakes and corrupt data `ValueError`, a missing file `FileNotFoundError`, other I/O
 /// `OSError`, the rest `RuntimeError`. The message is wordvec's, which names the file, record and
 /// byte offset.
+///
+/// Two errors are raised as gensim raises them: a word that is not valid UTF-8 is a
+/// `UnicodeDecodeError` (a `ValueError` too) holding the word's bytes and the position of the
+/// first bad one, and a fastText model opened as a word2vec file says to open it with
+/// `load_facebook_vectors`.
 pub(crate) fn py_err(e: Error) -> PyErr {
     let msg = e.to_string();
-    if let Error::Io { source, .. } = &e {
-        if source.kind() == std::io::ErrorKind::NotFound {
+    let mut inner = &e;
+    while let Error::Context { source, .. } = inner {
+        inner = source;
+    }
+    match inner {
+        Error::Io { source, .. } if source.kind() == std::io::ErrorKind::NotFound => {
             return PyFileNotFoundError::new_err(msg);
         }
+        Error::NotUtf8 {
+            bytes, valid_up_to, ..
+        } => {
+            let args = (
+                "utf-8",
+                PyBytesArg(bytes.clone()),
+                *valid_up_to,
+                valid_up_to + 1,
+                msg,
+            );
+            return PyUnicodeDecodeError::new_err(args);
+        }
+        Error::WrongFormat {
+            found: Format::FastText,
+            ..
+        } => {
+            return PyValueError::new_err(format!(
+                "{msg}; in Python: wordvec.load_facebook_vectors(path), as gensim's"
+            ));
+        }
+        _ => {}
     }
     match e.kind() {
         ErrorKind::NotFound => PyKeyError::new_err(msg),
         ErrorKind::InvalidArgument | ErrorKind::Data => PyValueError::new_err(msg),
         ErrorKind::Io => PyOSError::new_err(msg),
         _ => PyRuntimeError::new_err(msg),
+    }
+}
+
+/// Bytes that go to Python as `bytes` (a `Vec<u8>` would go as a list).
+struct PyBytesArg(Vec<u8>);
+
+impl<'py> IntoPyObject<'py> for PyBytesArg {
+    type Target = PyBytes;
+    type Output = Bound<'py, PyBytes>;
+    type Error = std::convert::Infallible;
+
+    fn into_pyobject(self, py: Python<'py>) -> Result<Self::Output, Self::Error> {
+        Ok(PyBytes::new(py, &self.0))
     }
 }
 

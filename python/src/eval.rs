@@ -22,11 +22,13 @@ pub(crate) fn analogies(
     path: &Path,
     restrict_vocab: usize,
     case_insensitive: bool,
+    dummy4unknown: bool,
 ) -> wordvec::Result<AnalogiesAnswer> {
     let opts = AnalogyOptions {
         restrict_vocab,
         case_insensitive,
         oov_from_subwords: false,
+        dummy4unknown,
     };
     let r = wordvec::eval::evaluate_analogies_with(emb, path, &opts)?;
     let last = r.sections.len().saturating_sub(1);
@@ -55,8 +57,17 @@ pub(crate) fn pairs(
     delimiter: char,
     restrict_vocab: usize,
     case_insensitive: bool,
+    dummy4unknown: bool,
 ) -> wordvec::Result<PairsAnswer> {
-    let r = wordvec::eval::evaluate_pairs(emb, path, delimiter, restrict_vocab, case_insensitive)?;
+    let r = wordvec::eval::evaluate_pairs_with(
+        emb,
+        path,
+        delimiter,
+        restrict_vocab,
+        case_insensitive,
+        false,
+        dummy4unknown,
+    )?;
     Ok((
         (r.pearson, r.pearson_p),
         (r.spearman, r.spearman_p),

@@ -8,7 +8,8 @@
 //! match gensim line by line; `wordvec/_wordvec.pyi` describes this module for type checkers.
 //!
 //! One module per concept: [`vectors`] (a set of vectors and its index, held as the library's
-//! `Searcher`), [`state`] (the vectors as opened, or an in-memory live model over them once written to),
+//! `Searcher`), [`keys`] (`index_to_key` without a list),
+//! [`keyed`] (the base class of `KeyedVectors`: its everyday calls as type slots), [`state`] (the vectors as opened, or an in-memory live model over them once written to),
 //! [`search`] (similarity queries), [`index`], [`eval`] (gensim's evaluations),
 //! [`training`] (word2vec), [`classifier`], [`array`], [`progress`] (callbacks) and [`errors`]
 //! (exceptions and argument conversions). The decisions are the library's: the binding converts
@@ -22,6 +23,8 @@ mod classifier;
 mod errors;
 mod eval;
 mod index;
+mod keyed;
+mod keys;
 mod progress;
 mod search;
 mod state;
@@ -34,6 +37,8 @@ use pyo3::prelude::*;
 #[pymodule]
 fn _wordvec(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<vectors::Vectors>()?;
+    m.add_class::<keys::Keys>()?;
+    m.add_class::<keyed::KeyedBase>()?;
     m.add_class::<array::Array>()?;
     m.add_class::<classifier::Classifier>()?;
     m.add_function(wrap_pyfunction!(training::train, m)?)?;

@@ -2,9 +2,12 @@
 //! library's searcher, or a live model's view after a write (which chooses between the exact scan and the index, exactly as the
 //! command line and the daemon do).
 
+use pyo3::exceptions::{PyKeyError, PyValueError};
+use pyo3::PyResult;
 use wordvec::search::{Filter, Mode, Query};
+use wordvec::Embeddings;
 
-use crate::errors::{as_terms, PyTerm};
+use crate::errors::{as_terms, py_err, PyTerm};
 use crate::state::Current;
 
 /// One `most_similar` call, converted from Python and ready to run without the GIL.
@@ -44,4 +47,47 @@ impl Request {
         let found = c.search(&q)?;
         Ok(found.into_iter().map(|n| (n.word, n.score)).collect())
     }
+}
+
+/// gensim's `get_mean_vector` over words (see [`crate::vectors::Vectors::mean_vector`]): the
+/// weighted sum in float32, word by word as gensim adds them, over the sum of the weights'
+/// magnitudes; all zeros when no word counted.
+pub(crate) fn mean_vector(
+    e: &Embeddings,
+    words: &[String],
+    weights: &[f32],
+    pre_normalize: bool,
+    ignore_missing: bool,
+) -> PyResult<Vec<f32>> {
+    if words.len() != weights.len() {
+        return Err(PyValueError::new_err(
+            "keys and weights array must have same number of elements",
+        ));
+    }
+    let mut mean = vec![0f32; e.dims()];
+    let mut total = 0f32;
+    for (word, &w) in words.iter().zip(weights) {
+        let v = if pre_normalize {
+            e.unit_vector(word)
+        } else {
+            e.vector(word)
+        };
+        match v {
+            Ok(v) => {
+                mean.iter_mut().zip(&v).for_each(|(m, x)| *m += w * x);
+                total += w.abs();
+            }
+            Err(wordvec::Error::UnknownWords(_)) if ignore_missing => {}
+            Err(wordvec::Error::UnknownWords(_)) => {
+                return Err(PyKeyError::new_err(format!(
+                    "Key '{word}' not present in vocabulary"
+                )))
+            }
+            Err(other) => return Err(py_err(other)),
+        }
+    }
+    if total > 0.0 {
+        mean.iter_mut().for_each(|m| *m /= total);
+    }
+    Ok(mean)
 }

@@ -12,6 +12,7 @@ use std::sync::{Arc, PoisonError, RwLock, RwLockWriteGuard};
 
 use pyo3::exceptions::{PyIndexError, PyValueError};
 use pyo3::prelude::*;
+use pyo3::types::PyBytes;
 use wordvec::index::HnswIndex;
 use wordvec::limits::{MAX_WRITE_BYTES, MAX_WRITE_WORDS};
 use wordvec::live::LiveOptions;
@@ -54,6 +55,59 @@ impl Vectors {
         })
     }
 
+    /// Runs a short `f` (a lookup, one row) on what a call reads now, holding the GIL when the
+    /// lock is free: releasing and taking back the GIL costs more than such a call. When a
+    /// writer holds the lock (it waits with the GIL released, and a progress callback of its
+    /// may need the GIL), this waits as [`Vectors::with`] does, with the GIL released.
+    pub(crate) fn peek<R: Send>(
+        &self,
+        py: Python<'_>,
+        f: impl FnOnce(&Current<'_>) -> R + Send,
+    ) -> R {
+        match self.state.try_read() {
+            Ok(state) => f(&state.current()),
+            Err(std::sync::TryLockError::Poisoned(p)) => f(&p.into_inner().current()),
+            Err(std::sync::TryLockError::WouldBlock) => self.with(py, f),
+        }
+    }
+
+    /// Whether `word` is in the vocabulary (the GIL held when the lock is free).
+    pub(crate) fn contains_now(&self, py: Python<'_>, word: &str) -> bool {
+        self.peek(py, |c| c.contains(word))
+    }
+
+    /// The row of `word` (the GIL held when the lock is free).
+    pub(crate) fn index_now(&self, py: Python<'_>, word: &str) -> Option<usize> {
+        self.peek(py, |c| c.embeddings().index(word))
+    }
+
+    /// The float32 bytes of `word`'s row (unit length with `norm`) when the lock is free and the
+    /// word is in the vocabulary, straight from the stored row: `kv[word]`'s path, one copy.
+    /// The lock is let go before the bytes become a Python object (whose allocation may run
+    /// Python code). The values are [`Embeddings::raw_row`]'s and [`Embeddings::unit_row`]'s.
+    pub(crate) fn row_bytes_now(&self, word: &str, norm: bool) -> Option<Vec<u8>> {
+        let state = self.state.try_read().ok()?;
+        let current = state.current();
+        let e = current.embeddings();
+        let i = e.index(word)?;
+        let row = e.storage().row_bytes(i);
+        if e.unit_rows() == norm {
+            return Some(row.to_vec());
+        }
+        let n = e.norms()[i];
+        let mut out = row.to_vec();
+        for c in out.chunks_exact_mut(4) {
+            let x = f32::from_le_bytes([c[0], c[1], c[2], c[3]]);
+            let y = match (norm, n > 0.0) {
+                (false, _) => x * n,
+                (true, true) => x / n,
+                (true, false) => 0.0,
+            };
+            c.copy_from_slice(&y.to_le_bytes());
+        }
+        Some(out)
+    }
+
     /// Runs `f` on the embeddings (the merged rows after a write) with the GIL released.
     pub(crate) fn emb<R: Send>(
         &self,
@@ -61,6 +115,31 @@ impl Vectors {
         f: impl FnOnce(&Embeddings) -> R + Send,
     ) -> R {
         self.with(py, |c| f(c.embeddings()))
+    }
+
+    /// Rows now.
+    pub(crate) fn len_now(&self, py: Python<'_>) -> usize {
+        self.peek(py, |c| c.len())
+    }
+
+    /// The word of row `row`, or an `IndexError`.
+    pub(crate) fn word_now(&self, py: Python<'_>, row: usize) -> PyResult<String> {
+        self.peek(py, |c| {
+            let e = c.embeddings();
+            if row >= e.len() {
+                return Err(format!("row {row} is past the {} rows", e.len()));
+            }
+            Ok(e.word(row).to_owned())
+        })
+        .map_err(PyIndexError::new_err)
+    }
+
+    /// The words of `rows` (each checked by the caller to be a row).
+    pub(crate) fn words_at(&self, py: Python<'_>, rows: &[usize]) -> Vec<String> {
+        self.with(py, |c| {
+            let e = c.embeddings();
+            rows.iter().map(|&r| e.word(r).to_owned()).collect()
+        })
     }
 
     fn write(&self) -> RwLockWriteGuard<'_, State> {
@@ -124,6 +203,15 @@ impl Vectors {
         }
         Ok(count)
     }
+}
+
+/// `values` as little-endian float32 bytes.
+fn float_bytes<'py>(py: Python<'py>, values: &[f32]) -> Bound<'py, PyBytes> {
+    let mut bytes = Vec::with_capacity(values.len() * 4);
+    values
+        .iter()
+        .for_each(|v| bytes.extend_from_slice(&v.to_le_bytes()));
+    PyBytes::new(py, &bytes)
 }
 
 /// The live model's checks of words (the longest its default options take), done on the whole
@@ -272,18 +360,18 @@ impl Vectors {
     }
 
     fn __len__(&self, py: Python<'_>) -> usize {
-        self.with(py, |c| c.len())
+        self.peek(py, |c| c.len())
     }
 
     /// Whether `word` is in the vocabulary.
     fn contains(&self, py: Python<'_>, word: &str) -> bool {
-        self.with(py, |c| c.contains(word))
+        self.peek(py, |c| c.contains(word))
     }
 
     /// Dimensions.
     #[getter]
     fn dims(&self, py: Python<'_>) -> usize {
-        self.emb(py, |e| e.dims())
+        self.peek(py, |c| c.embeddings().dims())
     }
 
     /// Whether the stored rows are unit length (the native format), so that [`Self::matrix`]
@@ -300,12 +388,12 @@ impl Vectors {
 
     /// The row of `word`, or `None`.
     fn index_of(&self, py: Python<'_>, word: &str) -> Option<usize> {
-        self.emb(py, |e| e.index(word))
+        self.peek(py, |c| c.embeddings().index(word))
     }
 
     /// Whether `word` has a vector (in the vocabulary, or from its n-grams for fastText models).
     fn has_vector(&self, py: Python<'_>, word: &str) -> bool {
-        self.emb(py, |e| e.has_vector(word))
+        self.peek(py, |c| c.embeddings().has_vector(word))
     }
 
     /// The words of rows `start..stop` (clamped to the vocabulary).
@@ -321,13 +409,19 @@ impl Vectors {
 
     /// The word of row `row`.
     fn word(&self, py: Python<'_>, row: usize) -> PyResult<String> {
-        self.emb(py, |e| {
-            if row >= e.len() {
-                return Err(format!("row {row} is past the {} rows", e.len()));
-            }
-            Ok(e.word(row).to_owned())
-        })
-        .map_err(PyIndexError::new_err)
+        self.word_now(py, row)
+    }
+
+    /// The words of rows `rows`, in order (`IndexError` past the last row).
+    #[pyo3(name = "words_at")]
+    fn py_words_at(&self, py: Python<'_>, rows: Vec<usize>) -> PyResult<Vec<String>> {
+        let n = self.len_now(py);
+        if let Some(bad) = rows.iter().find(|&&r| r >= n) {
+            return Err(PyIndexError::new_err(format!(
+                "row {bad} is past the {n} rows"
+            )));
+        }
+        Ok(self.words_at(py, &rows))
     }
 
     /// Each row's length before normalisation.
@@ -361,11 +455,22 @@ impl Vectors {
         Ok(Array::floats(values, vec![rows.len(), d]))
     }
 
-    /// The vector of `word` (from its n-grams outside the vocabulary of a fastText model).
+    /// The vector of `word` (from its n-grams outside the vocabulary of a fastText model), as
+    /// little-endian float32 bytes: `numpy.frombuffer` makes them an array in a fraction of the
+    /// time the array interface of an [`Array`] takes, which matters for a call this short.
     #[pyo3(signature = (word, norm=false))]
-    fn vector(&self, py: Python<'_>, word: &str, norm: bool) -> PyResult<Array> {
+    fn vector<'py>(
+        &self,
+        py: Python<'py>,
+        word: &str,
+        norm: bool,
+    ) -> PyResult<Bound<'py, PyBytes>> {
+        if let Some(bytes) = self.row_bytes_now(word, norm) {
+            return Ok(PyBytes::new(py, &bytes));
+        }
         let v = self
-            .emb(py, |e| {
+            .peek(py, |c| {
+                let e = c.embeddings();
                 if norm {
                     e.unit_vector(word)
                 } else {
@@ -373,24 +478,168 @@ impl Vectors {
                 }
             })
             .map_err(py_err)?;
-        let d = v.len();
-        Ok(Array::floats(v, vec![d]))
+        Ok(float_bytes(py, &v))
     }
 
-    /// The whole matrix as stored: for files whose rows lie back to back (native `.wvec`, text
-    /// formats) the rows themselves, without a copy; for word2vec binary files, whose rows are
-    /// interleaved with the words, a copy.
-    fn matrix(&self, py: Python<'_>) -> Array {
-        self.with(py, |c| {
-            self.shared_matrix(c).unwrap_or_else(|| {
-                let e = c.embeddings();
-                let (n, d) = (e.len(), e.dims());
-                let mut out = Vec::with_capacity(n * d);
-                for i in 0..n {
-                    out.extend(e.storage().row(i));
+    /// The vectors of `words` (raw, or unit length with `norm`; from their n-grams outside the
+    /// vocabulary of a fastText model), one row after another as float32 bytes: `kv[words]` in
+    /// one call. The first word without a vector is a `KeyError` naming it as gensim does.
+    #[pyo3(signature = (words, norm=false))]
+    fn vectors_of<'py>(
+        &self,
+        py: Python<'py>,
+        words: Vec<String>,
+        norm: bool,
+    ) -> PyResult<Bound<'py, PyBytes>> {
+        let bytes = self.peek(py, |c| {
+            let e = c.embeddings();
+            let mut out = Vec::with_capacity(words.len() * e.dims() * 4);
+            for w in &words {
+                let v = if norm { e.unit_vector(w) } else { e.vector(w) };
+                match v {
+                    Ok(v) => v
+                        .iter()
+                        .for_each(|x| out.extend_from_slice(&x.to_le_bytes())),
+                    Err(wordvec::Error::UnknownWords(_)) => return Err(Err(w.clone())),
+                    Err(other) => return Err(Ok(other)),
                 }
-                Array::floats(out, vec![n, d])
-            })
+            }
+            Ok(out)
+        });
+        match bytes {
+            Ok(b) => Ok(PyBytes::new(py, &b)),
+            Err(Err(word)) => Err(pyo3::exceptions::PyKeyError::new_err(format!(
+                "Key '{word}' not present"
+            ))),
+            Err(Ok(e)) => Err(py_err(e)),
+        }
+    }
+
+    /// gensim's `distances(word, other_words)`: `1 - cosine` of `word` (from its n-grams outside
+    /// the vocabulary of a fastText model) with each of `others` (rows of the vocabulary, as
+    /// gensim reads them), as float32 bytes; the first word without its vector or row is a
+    /// `KeyError` naming it as gensim does.
+    fn distances_to<'py>(
+        &self,
+        py: Python<'py>,
+        word: &str,
+        others: Vec<String>,
+    ) -> PyResult<Bound<'py, PyBytes>> {
+        let found = self.peek(py, |c| {
+            let e = c.embeddings();
+            let unit = |w: &str| match e.unit_vector(w) {
+                Err(wordvec::Error::UnknownWords(_)) => Err(Err(w.to_owned())),
+                other => other.map_err(Ok),
+            };
+            let u = unit(word)?;
+            let mut out = Vec::with_capacity(others.len());
+            for o in &others {
+                let v = e
+                    .index(o)
+                    .map(|i| e.unit_row(i))
+                    .ok_or_else(|| Err(o.clone()))?;
+                out.push(1.0 - u.iter().zip(&v).map(|(x, y)| x * y).sum::<f32>());
+            }
+            Ok(out)
+        });
+        match found {
+            Ok(d) => Ok(float_bytes(py, &d)),
+            Err(Err(word)) => Err(pyo3::exceptions::PyKeyError::new_err(format!(
+                "Key '{word}' not present"
+            ))),
+            Err(Ok(e)) => Err(py_err(e)),
+        }
+    }
+
+    /// Cosine similarity of two words (from their n-grams outside the vocabulary of a fastText
+    /// model).
+    fn similarity(&self, py: Python<'_>, a: &str, b: &str) -> PyResult<f32> {
+        self.peek(py, |c| c.embeddings().similarity(a, b))
+            .map_err(py_err)
+    }
+
+    /// gensim's `get_mean_vector` over words: the sum of each word's vector (unit length with
+    /// `pre_normalize`) times its weight, divided by the sum of the weights' magnitudes, in
+    /// float32 and in gensim's order, so the sums are gensim's to the last bit. A word without
+    /// a vector is skipped with `ignore_missing`, else a `KeyError`. Returns the mean as float32
+    /// bytes and whether any word counted.
+    fn mean_vector<'py>(
+        &self,
+        py: Python<'py>,
+        words: Vec<String>,
+        weights: Vec<f32>,
+        pre_normalize: bool,
+        ignore_missing: bool,
+    ) -> PyResult<Bound<'py, PyBytes>> {
+        let mean = self.peek(py, |c| {
+            crate::search::mean_vector(
+                c.embeddings(),
+                &words,
+                &weights,
+                pre_normalize,
+                ignore_missing,
+            )
+        })?;
+        Ok(float_bytes(py, &mean))
+    }
+
+    /// The fastText n-gram settings `(minn, maxn, bucket)`, for vectors read from a fastText
+    /// model (or a native file that kept its n-grams); `None` for others.
+    #[getter]
+    fn subwords(&self, py: Python<'_>) -> Option<(usize, usize, u32)> {
+        self.peek(py, |c| {
+            c.embeddings()
+                .subwords()
+                .map(|s| (s.minn(), s.maxn(), s.bucket()))
+        })
+    }
+
+    /// The file these vectors were read from and its format, while no write changed them
+    /// (`None` for vectors made in memory): what a pickle re-opens.
+    fn origin(&self, py: Python<'_>) -> Option<(PathBuf, String)> {
+        self.peek(py, |c| {
+            let meta = c.embeddings().metadata();
+            match (&meta.source, meta.format) {
+                (Some(p), Some(f)) if c.unmodified() && !p.to_string_lossy().starts_with('<') => {
+                    Some((p.clone(), f.name().to_owned()))
+                }
+                _ => None,
+            }
+        })
+    }
+
+    /// The library's fingerprint of the vectors (every word and every norm, hashed): a pickle
+    /// keeps it to tell whether the file it re-opens still holds the same vectors.
+    fn fingerprint(&self, py: Python<'_>) -> String {
+        self.emb(py, |e| e.fingerprint())
+    }
+
+    /// The whole matrix, the raw vectors or (`norm`) the unit ones: the stored rows themselves,
+    /// without a copy, when they are stored that way and lie back to back (raw: text formats and
+    /// vectors made in memory; unit: the native `.wvec`), else a copy (word2vec binary files,
+    /// whose rows lie between the words, and the other kind of the native file's rows).
+    #[pyo3(signature = (norm=false))]
+    fn matrix(&self, py: Python<'_>, norm: bool) -> Array {
+        self.with(py, |c| {
+            let e = c.embeddings();
+            if e.unit_rows() == norm {
+                if let Some(shared) = self.shared_matrix(c) {
+                    return shared;
+                }
+            }
+            let (n, d) = (e.len(), e.dims());
+            let mut out = Vec::with_capacity(n * d);
+            for i in 0..n {
+                out.extend(if norm { e.unit_row(i) } else { e.raw_row(i) });
+            }
+            Array::floats(out, vec![n, d])
+        })
+    }
+
+    /// Whether [`Vectors::matrix`] gives the stored rows themselves (no copy) for `norm`.
+    fn matrix_shared(&self, py: Python<'_>, norm: bool) -> bool {
+        self.peek(py, |c| {
+            c.embeddings().unit_rows() == norm && self.shared_matrix(c).is_some()
         })
     }
 
@@ -443,11 +692,6 @@ impl Vectors {
         Ok((Array::floats(v.vector, vec![d]), v.known, v.unknown))
     }
 
-    /// Cosine similarity of two words.
-    fn similarity(&self, py: Python<'_>, a: &str, b: &str) -> PyResult<f32> {
-        self.emb(py, |e| e.similarity(a, b)).map_err(py_err)
-    }
-
     /// The word furthest from the mean of the others.
     fn doesnt_match(&self, py: Python<'_>, words: Vec<String>) -> PyResult<String> {
         self.emb(py, |e| e.doesnt_match(&words))
@@ -458,22 +702,23 @@ impl Vectors {
     /// gensim's `evaluate_word_analogies`: `(accuracy, sections, oov %)`, each section
     /// `(name, correct questions, incorrect questions)` with questions as 4-tuples of words, the
     /// last section "Total accuracy".
-    #[pyo3(signature = (path, restrict_vocab=300_000, case_insensitive=true))]
+    #[pyo3(signature = (path, restrict_vocab=300_000, case_insensitive=true, dummy4unknown=false))]
     fn evaluate_analogies(
         &self,
         py: Python<'_>,
         path: PathBuf,
         restrict_vocab: usize,
         case_insensitive: bool,
+        dummy4unknown: bool,
     ) -> PyResult<crate::eval::AnalogiesAnswer> {
         self.emb(py, |e| {
-            crate::eval::analogies(e, &path, restrict_vocab, case_insensitive)
+            crate::eval::analogies(e, &path, restrict_vocab, case_insensitive, dummy4unknown)
         })
         .map_err(py_err)
     }
 
     /// gensim's `evaluate_word_pairs`: `((pearson, p), (spearman, p), oov %)`.
-    #[pyo3(signature = (path, delimiter='\t', restrict_vocab=300_000, case_insensitive=true))]
+    #[pyo3(signature = (path, delimiter='\t', restrict_vocab=300_000, case_insensitive=true, dummy4unknown=false))]
     fn evaluate_pairs(
         &self,
         py: Python<'_>,
@@ -481,9 +726,17 @@ impl Vectors {
         delimiter: char,
         restrict_vocab: usize,
         case_insensitive: bool,
+        dummy4unknown: bool,
     ) -> PyResult<crate::eval::PairsAnswer> {
         self.emb(py, |e| {
-            crate::eval::pairs(e, &path, delimiter, restrict_vocab, case_insensitive)
+            crate::eval::pairs(
+                e,
+                &path,
+                delimiter,
+                restrict_vocab,
+                case_insensitive,
+                dummy4unknown,
+            )
         })
         .map_err(py_err)
     }

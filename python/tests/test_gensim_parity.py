@@ -147,15 +147,15 @@ def test_every_format_reads_as_gensim_reads_it(tmp_path, data, gensim_kv):
     ggz = gensim.models.KeyedVectors.load_word2vec_format(str(data / "gensim-d32.bin.gz"), binary=True, limit=100)
     assert gz.index_to_key == ggz.index_to_key
     np.testing.assert_array_equal(gz.vectors, ggz.vectors)
-    # What wordvec writes, gensim reads back the same, in both word2vec formats (text with six
-    # decimals, as the word2vec C tool writes it, so to 5e-7).
+    # What wordvec writes, gensim reads back the same, in both word2vec formats (text in full
+    # precision, as gensim writes it: every float comes back bit for bit).
     kv = wordvec.KeyedVectors.load_word2vec_format(str(data / "gensim-d32.bin"), binary=True)
     for binary in (True, False):
         out = tmp_path / f"out-{binary}"
         kv.save_word2vec_format(str(out), binary=binary)
         back = gensim.models.KeyedVectors.load_word2vec_format(str(out), binary=binary)
         assert back.index_to_key == kv.index_to_key
-        np.testing.assert_allclose(back.vectors, kv.vectors, rtol=0, atol=0 if binary else 5.1e-7)
+        np.testing.assert_array_equal(back.vectors, kv.vectors)
     # gensim's binary writer and wordvec's agree byte for byte.
     out = tmp_path / "again.bin"
     kv.save_word2vec_format(str(out), binary=True)
@@ -213,14 +213,17 @@ def test_text_vectors_are_numpys_mean_over_gensims_vectors(kv, gensim_kv):
         kv.embed_text("zzqx qqzx")
 
 
-def test_the_default_mode_decides_as_the_library_does(data):
-    # An index over half the rows cannot answer for the other half: the default scans, as the
-    # command line and the server do (the rule lives in the library's Searcher).
+def test_the_default_is_exact_even_with_an_index(data):
+    # gensim's answers are exact unless an indexer is passed: an index over every row changes
+    # no default answer; exact=False and an HnswIndexer go through it.
     kv = wordvec.KeyedVectors.load_word2vec_format(str(data / "w2vc-sg-d32.bin"), binary=True)
-    half = len(kv) // 2
-    kv.build_index(m=8, ef_construction=50, restrict_vocab=half)
-    words = kv.index_to_key[:20]
+    kv.build_index(m=4, ef_construction=8)
+    words = kv.index_to_key[:40]
     exact = [kv.most_similar(w, topn=10, exact=True) for w in words]
-    # The exact answers reach past the indexed rows, so an index answer would differ.
-    assert any(kv.get_index(x) >= half for answer in exact for x, _ in answer)
     assert [kv.most_similar(w, topn=10) for w in words] == exact
+    approx = [kv.most_similar(w, topn=10, exact=False, ef=10) for w in words]
+    assert approx != exact  # a tiny graph misses some: the two paths really differ
+    indexer = wordvec.HnswIndexer(kv, ef=400)
+    via = kv.most_similar(words[3], topn=5, indexer=indexer)
+    # gensim's indexer path answers the nearest to the query's mean, the query word included.
+    assert via[0][0] == words[3] and abs(via[0][1] - 1.0) < 1e-5

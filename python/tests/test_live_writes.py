@@ -180,15 +180,19 @@ def test_bad_writes_change_nothing(pair):
 
 
 def test_vectors_zero_copy_until_a_write(tmp_path, pair):
+    """The native format stores unit rows: get_normed_vectors() is the mapped rows themselves
+    until a write, vectors (the raw ones) a copy."""
     ours, _ = pair
     path = tmp_path / "z.wvec"
     ours.save(path)
     kv = wordvec.KeyedVectors.load(path)
-    before = kv.vectors
+    assert not kv.vectors.base.shares_rows
+    np.testing.assert_allclose(kv.vectors, ours.vectors, rtol=0, atol=2e-6)
+    before = kv.get_normed_vectors()
     assert before.base.shares_rows
     snapshot = before.copy()
     kv["zzz-new"] = np.ones(kv.vector_size, np.float32)
-    after = kv.vectors
+    after = kv.get_normed_vectors()
     assert not after.base.shares_rows and after.shape[0] == before.shape[0] + 1
     del kv
     # The array made before the write still reads the mapped rows, unchanged.

@@ -32,7 +32,7 @@ def big_native(tmp_path_factory):
     return path, m
 
 
-def test_native_vectors_are_the_mapped_rows(big_native):
+def test_native_normed_vectors_are_the_mapped_rows(big_native):
     path, m = big_native
     code = textwrap.dedent(
         f"""
@@ -42,7 +42,7 @@ def test_native_vectors_are_the_mapped_rows(big_native):
                 return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
         kv = wordvec.KeyedVectors.load({str(path)!r})
         before = rss()
-        v = kv.vectors
+        v = kv.get_normed_vectors()
         assert v.shape == (200000, 100) and v.dtype == np.float32
         assert not v.flags.writeable and not v.flags.owndata
         assert type(v.base).__name__ == "Array" and v.base.shares_rows

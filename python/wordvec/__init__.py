@@ -29,7 +29,18 @@ import numpy as np
 
 from . import _wordvec
 
-__all__ = ["KeyedVectors", "Classifier", "train", "ProgressBar", "__version__"]
+__all__ = [
+    "KeyedVectors",
+    "FastTextKeyedVectors",
+    "HnswIndexer",
+    "load_facebook_vectors",
+    "load_facebook_model",
+    "Classifier",
+    "Word2Vec",
+    "train",
+    "ProgressBar",
+    "__version__",
+]
 __version__ = _wordvec.__version__
 
 logger = logging.getLogger(__name__)
@@ -88,6 +99,10 @@ def _ensure_list(value: Any) -> list:
     return list(value)
 
 
+_F32 = np.dtype("<f4")
+_frombuffer = np.frombuffer
+
+
 def _unitvec(v: np.ndarray) -> np.ndarray:
     v = np.asarray(v, dtype=np.float32)
     n = np.linalg.norm(v)
@@ -103,33 +118,14 @@ def _as_vector_bytes(v: Any, dims: int) -> bytes:
     return a.tobytes()
 
 
-class _Keys(Sequence):
+class _Keys(_wordvec.Keys, Sequence):
     """``index_to_key`` without building it: a read-only sequence of the words by row, read from
     the vocabulary on demand (a list of three million Python strings costs half a second and
-    200 MB, which a query does not need). It compares equal to a list of the same words; ``list()``
-    makes one."""
-
-    __slots__ = ("_v",)
+    200 MB, which a query does not need); indexing and ``len`` are the compiled base class's, as
+    fast as a list's. It compares equal to a list of the same words; ``list()`` makes one."""
 
     def __init__(self, handle: "_wordvec.Vectors"):
         self._v = handle
-
-    def __len__(self) -> int:
-        return len(self._v)
-
-    def __getitem__(self, i):
-        n = len(self._v)
-        if isinstance(i, slice):
-            start, stop, step = i.indices(n)
-            if step == 1:
-                return self._v.words(start, stop)
-            return [self._v.word(j) for j in range(start, stop, step)]
-        i = int(i)
-        if i < 0:
-            i += n
-        if not 0 <= i < n:
-            raise IndexError("index_to_key index out of range")
-        return self._v.word(i)
 
     def __iter__(self):
         n, chunk = len(self._v), 65536
@@ -158,7 +154,7 @@ class _Keys(Sequence):
         return f"[{', '.join(map(repr, head))}{more}]"
 
 
-class KeyedVectors:
+class KeyedVectors(_wordvec.KeyedBase):
     """Word vectors with gensim 4's ``KeyedVectors`` API.
 
     Open one with :meth:`load_word2vec_format` (word2vec binary or text, gzipped or not, GloVe
@@ -184,15 +180,50 @@ class KeyedVectors:
                 "KeyedVectors.load_word2vec_format() or .load()"
             )
         self._v = handle
+        self._bind(handle, True)
+        # How the vectors were opened (a file's path and the loader's arguments), the library's
+        # fingerprint of them once known, and the writes since: what a pickle re-opens and
+        # replays (see __reduce__).
+        self._origin: Optional[Tuple[str, Dict[str, Any]]] = None
+        self._fingerprint: Optional[str] = None
+        self._writes: List[Tuple[List[str], np.ndarray, bool]] = []
+        self._dtype = np.dtype(np.float32)
+        self._f32 = True  # whether _dtype is float32 (a dtype comparison costs 0.1 us)
+        self._attrs: Dict[str, np.ndarray] = {}
         self._forget()
 
     def _forget(self) -> None:
         """Drops what was computed from the rows (after a write)."""
-        self._index_to_key: Optional[_Keys] = None
+        self._reset(self._f32)
+        #: Every word, by row: a read-only sequence read from the vocabulary on demand
+        #: (indexing, slicing, iteration, ``len``, ``in``; ``list(kv.index_to_key)`` for a list).
+        self.index_to_key: Sequence[str] = _Keys(self._v)
         self._key_to_index: Optional[Dict[str, int]] = None
         self._vectors: Optional[np.ndarray] = None
         self._norms: Optional[np.ndarray] = None
         self._normed: Optional[np.ndarray] = None
+        # The raw rows as a NumPy array over the stored floats when they are stored raw and
+        # back to back (no copy), for `kv[word]`'s fast path; False when they are not.
+        self._raw: Any = None
+
+    def _raw_rows(self) -> Any:
+        if self._raw is None:
+            shared = self._f32 and self._v.matrix_shared(False)
+            self._raw = np.asarray(self._v.matrix(False)) if shared else False
+        return self._raw
+
+    @classmethod
+    def _opened(cls, fname, **args) -> "KeyedVectors":
+        """Opens ``fname`` with the binding's ``Vectors.open`` arguments ``args``, remembering
+        them for pickling."""
+        path = os.fspath(fname)
+        progress = args.pop("progress", None)
+        handle = _wordvec.Vectors.open(path, progress=progress, **args)
+        if cls is KeyedVectors and handle.subwords is not None:
+            cls = FastTextKeyedVectors  # a fastText model (or its native copy) answers n-grams
+        kv = cls(handle)
+        kv._origin = (os.path.abspath(path), args)
+        return kv
 
     # ---- opening and saving -------------------------------------------------------------
 
@@ -216,21 +247,35 @@ class KeyedVectors:
 
         >>> kv = KeyedVectors.load_word2vec_format("GoogleNews-vectors-negative300.bin", binary=True)  # doctest: +SKIP
         """
-        if fvocab is not None:
-            raise NotImplementedError("fvocab (a separate counts file) is not supported")
         if encoding.lower().replace("-", "") not in ("utf8",):
             raise NotImplementedError("only UTF-8 files are supported")
-        if np.dtype(datatype) != np.float32:
-            raise NotImplementedError("vectors are float32")
+        dtype = np.dtype(datatype)
+        if dtype.kind != "f":
+            raise ValueError(f"datatype must be a floating-point type, not {dtype}")
         fmt = "bin" if binary else ("glove" if no_header else "txt")
-        handle = _wordvec.Vectors.open(
-            os.fspath(fname),
+        kv = cls._opened(
+            fname,
             format=fmt,
             limit=limit,
             unicode_errors=unicode_errors,
             progress=_progress(progress, f"loading {fname}"),
         )
-        return cls(handle)
+        kv._dtype = dtype
+        kv._f32 = dtype == np.float32
+        kv._reset(kv._f32)
+        if fvocab is not None:
+            kv._read_counts(fvocab)
+        return kv
+
+    def _read_counts(self, fvocab: Union[str, os.PathLike]) -> None:
+        """gensim's ``fvocab``: a ``word count`` line per word sets the words' ``count``."""
+        counts = self._attr("count", np.int64)
+        with open(fvocab, "rb") as f:
+            for line in f:
+                word, count = line.decode("utf-8").rstrip().rsplit(" ", 1)
+                i = self._v.index_of(word)
+                if i is not None:
+                    counts[i] = int(count)
 
     @classmethod
     def load(cls, fname: Union[str, os.PathLike], mmap: Optional[str] = None, progress: Any = None) -> "KeyedVectors":
@@ -238,8 +283,7 @@ class KeyedVectors:
         ``.wvec`` format (written by :meth:`save`) is memory-mapped without a copy. An int8 copy
         (``PATH.i8``) and an index (``PATH.idx``) beside the file are picked up. ``mmap`` is
         accepted for gensim's signature: wordvec always maps."""
-        handle = _wordvec.Vectors.open(os.fspath(fname), progress=_progress(progress, f"loading {fname}"))
-        return cls(handle)
+        return cls._opened(fname, progress=_progress(progress, f"loading {fname}"))
 
     def save(self, fname: Union[str, os.PathLike], progress: Any = None) -> None:
         """Writes wordvec's native format (memory-mapped by :meth:`load`), atomically (a
@@ -261,22 +305,93 @@ class KeyedVectors:
     ) -> None:
         """Writes word2vec binary (``binary=True``) or text (GloVe's without a header when
         ``write_header=False``), atomically, in vocabulary order."""
-        if fvocab is not None or total_vec is not None or prefix or append:
-            raise NotImplementedError("fvocab, total_vec, prefix and append are not supported")
+        if total_vec is not None or prefix or append:
+            raise NotImplementedError("total_vec, prefix and append are not supported")
         fmt = "bin" if binary else ("txt" if write_header else "glove")
         self._v.save(os.fspath(fname), fmt, progress=_progress(progress, f"writing {fname}"))
+        if fvocab is not None:
+            counts = self._attr("count", np.int64)
+            with open(fvocab, "wb") as f:
+                for i, word in enumerate(self.index_to_key):
+                    f.write(f"{word} {counts[i]}\n".encode("utf-8"))
+
+    # ---- pickling and copies -------------------------------------------------------------
+
+    def __reduce__(self):
+        """Pickles (and ``copy.deepcopy``) as gensim's do, without copying a mapped file: vectors
+        read from a file travel as its path, the loader's arguments and the library's
+        fingerprint of the vectors, and the other side opens the file again (mapping it: the
+        page cache is shared) and checks the fingerprint; the writes made since
+        (:meth:`add_vectors`) travel with them and are made again. Vectors made in memory
+        (``KeyedVectors(n)`` filled by ``add_vectors``, trained ones) travel by value: their
+        words and raw vectors. Per-key attributes (``set_vecattr``) travel either way. An index
+        built in memory does not (one saved beside the file, ``PATH.idx``, is opened again)."""
+        if self._origin is not None:
+            if self._fingerprint is None:
+                self._fingerprint = self._v.fingerprint()
+            state = ("file", self._origin, self._fingerprint, self._writes)
+        else:
+            words = list(self.index_to_key)
+            matrix = np.ascontiguousarray(np.asarray(self._v.matrix(False)), dtype="<f4")
+            state = ("value", words, matrix.tobytes(), self.vector_size)
+        extra = {"dtype": self._dtype.str, "attrs": self._attrs}
+        return (_restore, (type(self), state, extra))
+
+    def __deepcopy__(self, memo):
+        kv = _restore(*self.__reduce__()[1])
+        memo[id(self)] = kv
+        return kv
+
+    def __copy__(self):
+        return self.__deepcopy__({})
 
     # ---- the vocabulary -----------------------------------------------------------------
 
-    def __len__(self) -> int:
-        return len(self._v)
-
-    def __contains__(self, key: Any) -> bool:
-        return isinstance(key, str) and self._v.contains(key)
+    # len(kv), `word in kv`, kv[word] and get_index(word) are the compiled base class's
+    # (wordvec._wordvec.KeyedBase): type slots, no Python frame; what they do not answer comes
+    # to _getitem and _get_index.
 
     def has_index_for(self, key: Any) -> bool:
-        """Whether ``key`` is in the vocabulary."""
-        return key in self
+        """Whether ``key`` has a row (is in the vocabulary; a row number is one too)."""
+        return self.get_index(key, -1) >= 0
+
+    # ---- per-key attributes (gensim's "vecattrs") ----------------------------------------
+
+    def _attr(self, attr: str, dtype=None) -> np.ndarray:
+        """The array of ``attr``, one entry per row, made (or grown after writes) on first use.
+        ``count`` starts as gensim's made-up counts for vectors read from a file (the first word
+        ``len(self)``, then one less per row, as ``load_word2vec_format`` sets them), 0 for rows
+        added since."""
+        n = len(self)
+        values = self._attrs.get(attr)
+        if values is None:
+            if attr == "count":
+                values = np.arange(n, 0, -1, dtype=np.int64) if self._origin else np.zeros(n, np.int64)
+            elif dtype is None:
+                raise KeyError(f"no attribute {attr!r}: set it with set_vecattr()")
+            else:
+                values = np.zeros(n, dtype=dtype)
+            self._attrs[attr] = values
+        elif len(values) < n:
+            values = np.concatenate([values, np.zeros(n - len(values), dtype=values.dtype)])
+            self._attrs[attr] = values
+        return values
+
+    def get_vecattr(self, key: Key, attr: str) -> Any:
+        """The value of ``attr`` for ``key`` (gensim's ``count`` is there for vectors read from
+        a file: see :meth:`set_vecattr`)."""
+        values = self._attrs.get(attr)
+        if values is not None and isinstance(key, str):
+            i = self._v.index_of(key)
+            if i is not None and i < len(values):
+                return values[i]
+        return self._attr(attr)[self.get_index(key)]
+
+    def set_vecattr(self, key: Key, attr: str, val: Any) -> None:
+        """Sets ``attr`` of ``key`` to ``val`` (the attribute's type is the first value's, as
+        in gensim)."""
+        values = self._attr(attr, np.asarray(val).dtype)
+        values[self.get_index(key)] = val
 
     def __repr__(self) -> str:
         return f"<KeyedVectors {self._v.describe()}>"
@@ -287,22 +402,15 @@ class KeyedVectors:
         return self._v.dims
 
     @property
-    def index_to_key(self) -> Sequence[str]:
-        """Every word, by row: a read-only sequence read from the vocabulary on demand (indexing,
-        slicing, iteration, ``len``, ``in``; ``list(kv.index_to_key)`` for a list)."""
-        if self._index_to_key is None:
-            self._index_to_key = _Keys(self._v)
-        return self._index_to_key
-
-    @property
     def key_to_index(self) -> Dict[str, int]:
         """Word to row (built on first use; lookups by ``in`` and ``[]`` do not need it)."""
         if self._key_to_index is None:
             self._key_to_index = {w: i for i, w in enumerate(self.index_to_key)}
         return self._key_to_index
 
-    def get_index(self, key: Any, default: Optional[int] = None) -> int:
-        """The row of ``key`` (an int row passes through); ``KeyError`` when absent."""
+    def _get_index(self, key: Any, default: Optional[int] = None) -> int:
+        """``get_index`` for what the base class does not answer: the row of ``key`` (an int
+        row passes through); ``KeyError`` when absent, unless ``default`` is given."""
         if isinstance(key, str):
             i = self._v.index_of(key)
             if i is not None:
@@ -355,8 +463,13 @@ class KeyedVectors:
         if not keys:
             return
         data = self._rows(keys, weights)
+        if self._origin is not None and self._fingerprint is None and not self._writes:
+            # A pickle re-opens the file and replays the writes: it needs the file's vectors'
+            # fingerprint from before the first of them.
+            self._fingerprint = self._v.fingerprint()
         try:
             self._v.add(keys, data, bool(replace))
+            self._writes.append((keys, data, bool(replace)))
         finally:
             self._forget()
 
@@ -379,14 +492,16 @@ class KeyedVectors:
 
     @property
     def vectors(self) -> np.ndarray:
-        """The matrix as stored, read-only. For the native format it is the mapped rows
-        themselves (no copy; the array keeps the mapping alive), and those rows are unit length,
-        as the native format stores them (``norms`` holds the original lengths). For word2vec
-        text files it is the parsed rows, also without a copy; for word2vec binary files, whose
-        rows lie between the words, a copy made on first use. After a write
-        (:meth:`add_vectors`), a copy of the merged rows, made on first use after each write."""
+        """The raw vectors, one row per key, read-only (gensim's ``vectors``). Stored raw and
+        back to back (word2vec text files, vectors made in memory or trained) they are the rows
+        themselves, without a copy (the array keeps a mapping alive); a word2vec binary file
+        keeps its rows between the words, and the native format stores unit rows with their
+        lengths, so for those this is a copy made on first use (``get_normed_vectors()`` of a
+        native file is its mapped rows). After a write (:meth:`add_vectors`), a copy of the
+        merged rows, made on first use after each write."""
         if self._vectors is None:
-            self._vectors = np.asarray(self._v.matrix())
+            v = np.asarray(self._v.matrix(False))
+            self._vectors = v if self._f32 else v.astype(self._dtype)
         return self._vectors
 
     @property
@@ -400,33 +515,46 @@ class KeyedVectors:
         """For gensim's signature: norms are always there."""
 
     def get_normed_vectors(self) -> np.ndarray:
-        """Every vector at unit length (the stored rows for the native format)."""
+        """Every vector at unit length, read-only: the mapped rows themselves for the native
+        format, a copy made on first use for the others (a zero vector stays zero)."""
         if self._normed is None:
-            if self._v.unit_rows:
-                self._normed = self.vectors
-            else:
-                n = self.norms.copy()
-                n[n == 0] = 1
-                self._normed = self.vectors / n[:, None]
-                self._normed.setflags(write=False)
+            v = np.asarray(self._v.matrix(True))
+            self._normed = v if self._f32 else v.astype(self._dtype)
         return self._normed
 
     def get_vector(self, key: Key, norm: bool = False) -> np.ndarray:
-        """The vector of ``key`` (unit length with ``norm``); ``KeyError`` when absent."""
-        if isinstance(key, (int, np.integer)):
-            return np.asarray(self._v.rows([self.get_index(key)], norm))[0]
-        if not isinstance(key, str) or not self._v.has_vector(key):
+        """The vector of ``key`` (unit length with ``norm``), read-only; ``KeyError`` when
+        absent. A row number is a key too, as in gensim."""
+        if isinstance(key, str):
+            if not norm:
+                raw = self._raw if self._raw is not None else self._raw_rows()
+                if raw is not False:
+                    i = self._v.index_of(key)
+                    if i is not None:
+                        return raw[i]
+            try:
+                v = _frombuffer(self._v.vector(key, norm), _F32)
+            except KeyError:
+                raise KeyError(f"Key '{key}' not present") from None
+        elif isinstance(key, (int, np.integer)) and not isinstance(key, bool):
+            v = np.asarray(self._v.rows([self.get_index(key)], norm))[0]
+        else:
             raise KeyError(f"Key '{key}' not present")
-        return np.asarray(self._v.vector(key, norm))
+        return v if self._f32 else v.astype(self._dtype)
 
     word_vec = get_vector
 
-    def __getitem__(self, key_or_keys: Union[Key, Iterable[Key]]) -> np.ndarray:
+    def _getitem(self, key_or_keys: Union[Key, Iterable[Key]]) -> np.ndarray:
+        """``kv[key]`` and ``kv[keys]`` for what the base class does not answer (a word in the
+        vocabulary of float32 vectors): one key's vector, or the keys' vectors stacked."""
         if isinstance(key_or_keys, (str, int, np.integer)):
             return self.get_vector(key_or_keys)
         keys = list(key_or_keys)
         if not keys:
-            return np.empty((0, self.vector_size), dtype=np.float32)
+            return np.empty((0, self.vector_size), dtype=self._dtype)
+        if all(isinstance(k, str) for k in keys):
+            rows = _frombuffer(self._v.vectors_of(keys), _F32).reshape(len(keys), -1)
+            return rows if self._f32 else rows.astype(self._dtype)
         return np.vstack([self.get_vector(k) for k in keys])
 
     def get_mean_vector(
@@ -437,16 +565,32 @@ class KeyedVectors:
         post_normalize: bool = False,
         ignore_missing: bool = True,
     ) -> np.ndarray:
-        """gensim's weighted mean of keys' (unit, with ``pre_normalize``) vectors."""
+        """gensim's weighted mean of keys' (unit, with ``pre_normalize``) vectors: the sum of
+        each vector times its weight over the sum of the weights' magnitudes. Keys without a
+        vector are left out with ``ignore_missing`` (a fastText model has one for any word with
+        n-grams), else ``KeyError``."""
         if len(keys) == 0:
             raise ValueError("cannot compute mean with no input")
         if weights is None:
-            weights = np.ones(len(keys), dtype=np.float32)
-        weights = np.asarray(weights, dtype=np.float32)
-        if len(keys) != weights.shape[0]:
+            weights = [1.0] * len(keys)
+        elif isinstance(weights, np.ndarray):
+            weights = weights.astype(np.float32, copy=False).tolist()
+        else:
+            weights = [float(w) for w in weights]
+        if len(keys) != len(weights):
             raise ValueError("keys and weights array must have same number of elements")
+        if all(isinstance(k, str) for k in keys):
+            mean = _frombuffer(self._v.mean_vector(list(keys), weights, pre_normalize, ignore_missing), _F32).copy()
+        else:
+            mean = self._mean_in_numpy(keys, np.asarray(weights, dtype=np.float32), pre_normalize, ignore_missing)
+        if post_normalize:
+            mean = _unitvec(mean)
+        return mean if self._f32 else mean.astype(self._dtype)
+
+    def _mean_in_numpy(self, keys, weights, pre_normalize, ignore_missing) -> np.ndarray:
+        """``get_mean_vector`` with vectors among the keys, as gensim computes it."""
         mean = np.zeros(self.vector_size, np.float32)
-        total = 0.0
+        total = np.float32(0)
         for w, key in zip(weights, keys):
             if isinstance(key, np.ndarray):
                 mean += w * key
@@ -456,25 +600,14 @@ class KeyedVectors:
                 total += abs(w)
             elif not ignore_missing:
                 raise KeyError(f"Key '{key}' not present in vocabulary")
-        if total > 0:
-            mean = mean / total
-        if post_normalize:
-            mean = _unitvec(mean)
-        return mean
+        return mean / total if total > 0 else mean
 
     # ---- similarity queries ---------------------------------------------------------------
 
     def _terms(self, items: list) -> list:
-        """Query terms for the Rust side: words, and vectors as float32 bytes."""
-        out = []
-        for item in items:
-            if isinstance(item, str):
-                if item not in self:
-                    raise KeyError(f"Key '{item}' not present in vocabulary")
-                out.append(item)
-            else:
-                out.append(_as_vector_bytes(item, self.vector_size))
-        return out
+        """Query terms for the Rust side: words (checked there: one look-up, not two), and
+        vectors as float32 bytes."""
+        return [item if isinstance(item, str) else _as_vector_bytes(item, self.vector_size) for item in items]
 
     def most_similar(
         self,
@@ -495,20 +628,17 @@ class KeyedVectors:
         Keys, vectors and ``(key, weight)`` pairs are accepted as gensim accepts them. With
         ``topn=None`` the cosines of every key come back as an array.
 
-        ``exact`` (not in gensim): ``True`` scans every row, ``False`` goes through the HNSW
-        index (``build_index``/``load_index``; ``ef`` its candidate list; an error without
-        one), and the default decides as wordvec's command line and server do: it uses the
-        index when there is one, the index holds every row the query may answer (all rows, or
-        the first ``restrict_vocab``), and the query would read at least 2**20 floats (rows
-        admitted times ``vector_size``, so a short ``allow`` list is scanned); otherwise it
-        scans every row. ``allow`` (only these words may be answered) and ``deny`` (never
-        these) filter the answers, in the scan and in the index alike; words outside the
-        vocabulary in them are ignored.
+        Exact, as gensim's, unless asked otherwise: ``indexer`` (an :class:`HnswIndexer`, as
+        gensim takes an ``AnnoyIndexer``; any object with gensim's indexer method
+        ``most_similar(vector, topn)`` works) answers instead of the scan, as in gensim
+        (the query's own keys are not left out then). ``exact=False`` (not in gensim) goes
+        through the index of :meth:`build_index` or :meth:`load_index` (``ef`` its candidate
+        list; an error without one), leaving the query's keys out. ``allow`` (only these words
+        may be answered) and ``deny`` (never these) filter the answers, in the scan and in the
+        index alike; words outside the vocabulary in them are ignored.
         """
         if isinstance(topn, Integral) and topn < 1:
             return []
-        if indexer is not None:
-            raise NotImplementedError("indexer: use build_index() and exact=False")
         positive = _ensure_list(positive)
         negative = _ensure_list(negative)
         items = positive + negative
@@ -522,6 +652,9 @@ class KeyedVectors:
                 weights[i] = float(item[1])
         if not keys:
             raise ValueError("cannot compute similarity with no input")
+        if indexer is not None and isinstance(topn, int):
+            mean = self.get_mean_vector(keys, weights, pre_normalize=True, post_normalize=True, ignore_missing=False)
+            return indexer.most_similar(mean, topn)
         if clip_start or clip_end:
             if restrict_vocab:
                 clip_start, clip_end = 0, restrict_vocab
@@ -533,7 +666,7 @@ class KeyedVectors:
             if allow is not None or deny is not None:
                 raise NotImplementedError("allow/deny with topn=None or clipping")
             return self._scan_in_numpy(keys, weights, topn, clip_start, clip_end or restrict_vocab)
-        mode = "auto" if exact is None else ("exact" if exact else "index")
+        mode = "index" if exact is False else "exact"
         n_pos = len(positive)
         default_weights = all(w == 1.0 for w in weights[:n_pos]) and all(w == -1.0 for w in weights[n_pos:])
         if default_weights:
@@ -555,7 +688,7 @@ class KeyedVectors:
         dists = self.get_normed_vectors()[clip_start:clip_end] @ mean
         if not topn:
             return dists
-        own = {self.get_index(k) for k in keys if isinstance(k, str) and k in self}
+        own = {self.get_index(k) for k in keys if isinstance(k, str) and self.has_index_for(k)}
         best = np.argsort(-dists, kind="stable")[: topn + len(own)]
         result = [(self.index_to_key[i + clip_start], float(dists[i])) for i in best if i + clip_start not in own]
         return result[:topn]
@@ -581,7 +714,7 @@ class KeyedVectors:
             raise ValueError("cannot compute similarity with no input")
         if not topn:
             raise NotImplementedError("topn=None is not supported for 3CosMul")
-        mode = "auto" if exact is None else ("exact" if exact else "index")
+        mode = "index" if exact is False else "exact"
         return self._v.most_similar(
             self._terms(positive), self._terms(negative), int(topn), restrict_vocab, True, mode, ef,
             allow=None if allow is None else list(allow),
@@ -600,18 +733,26 @@ class KeyedVectors:
 
     def similarity(self, w1: Key, w2: Key) -> float:
         """Cosine similarity of two keys."""
-        for w in (w1, w2):
-            if w not in self and not self._v.has_vector(w):
-                raise KeyError(f"Key '{w}' not present")
+        if isinstance(w1, str) and isinstance(w2, str):
+            try:
+                return np.float32(self._v.similarity(w1, w2))
+            except KeyError:
+                w = w1 if not self._v.has_vector(w1) else w2
+                raise KeyError(f"Key '{w}' not present") from None
         return np.float32(np.dot(_unitvec(self[w1]), _unitvec(self[w2])))
 
     def n_similarity(self, ws1: Sequence[Key], ws2: Sequence[Key]) -> float:
-        """Cosine similarity of the means of two sets of keys."""
+        """Cosine similarity of the means of two sets of keys' raw vectors (keys without a
+        vector left out, as gensim leaves them out)."""
         if not (len(ws1) and len(ws2)):
             raise ZeroDivisionError("At least one of the passed list is empty.")
-        m1 = self.get_mean_vector(ws1, pre_normalize=False, ignore_missing=False)
-        m2 = self.get_mean_vector(ws2, pre_normalize=False, ignore_missing=False)
+        m1 = self.get_mean_vector(ws1, pre_normalize=False)
+        m2 = self.get_mean_vector(ws2, pre_normalize=False)
         return np.float32(np.dot(_unitvec(m1), _unitvec(m2)))
+
+    def most_similar_to_given(self, key1: Key, keys_list: Sequence[Key]) -> Key:
+        """The key of ``keys_list`` most similar to ``key1``."""
+        return keys_list[int(np.argmax([self.similarity(key1, key) for key in keys_list]))]
 
     def distance(self, w1: Key, w2: Key) -> float:
         """``1 - similarity(w1, w2)``."""
@@ -626,8 +767,10 @@ class KeyedVectors:
 
     def distances(self, word_or_vector: Union[Key, np.ndarray], other_words: Iterable[Key] = ()) -> np.ndarray:
         """Cosine distances from a key or vector to ``other_words`` (every key by default)."""
-        v = self.get_vector(word_or_vector) if isinstance(word_or_vector, str) else np.asarray(word_or_vector)
         other_words = list(other_words)
+        if isinstance(word_or_vector, str) and other_words and all(isinstance(o, str) for o in other_words):
+            return _frombuffer(self._v.distances_to(word_or_vector, other_words), _F32).copy()
+        v = self.get_vector(word_or_vector) if isinstance(word_or_vector, str) else np.asarray(word_or_vector)
         if not other_words:
             sims = self.get_normed_vectors() @ _unitvec(v)
             return 1 - sims
@@ -638,7 +781,8 @@ class KeyedVectors:
         """Every key closer to ``key1`` than ``key2`` is."""
         d = self.distances(key1)
         i1, i2 = self.get_index(key1), self.get_index(key2)
-        return [self.index_to_key[i] for i in np.where(d < d[i2])[0] if i != i1]
+        rows = np.flatnonzero(d < d[i2])
+        return self._v.words_at(rows[rows != i1].tolist())
 
     def rank(self, key1: Key, key2: Key) -> int:
         """The rank of ``key2`` among the neighbours of ``key1`` (1: the nearest)."""
@@ -682,8 +826,10 @@ class KeyedVectors:
         restrict_vocab: Optional[int] = None,
         progress: Any = None,
     ) -> None:
-        """Builds an HNSW index on all cores: ``most_similar`` then answers from a few hundred
-        rows instead of all. Save it with :meth:`save_index`."""
+        """Builds an HNSW index on all cores: ``most_similar(..., exact=False)`` then answers
+        from a few hundred rows instead of all (the default stays the exact scan, as gensim's;
+        :class:`HnswIndexer` passes the index as gensim's ``indexer``). Save it with
+        :meth:`save_index`."""
         self._v.build_index(m, ef_construction, ef_search, restrict_vocab, _progress(progress, "indexing"))
 
     def save_index(self, fname: Union[str, os.PathLike]) -> None:
@@ -711,12 +857,13 @@ class KeyedVectors:
     ) -> Tuple[float, List[Dict[str, Any]]]:
         """gensim's analogy evaluation: ``(accuracy, sections)``, each section a dict with its
         name and the lists of correctly and wrongly answered ``(a, b, c, expected)`` questions,
-        the last one ``Total accuracy``."""
-        if dummy4unknown:
-            raise NotImplementedError("dummy4unknown=True is not supported")
+        the last one ``Total accuracy``. With ``dummy4unknown`` a question with a word outside
+        the evaluated vocabulary counts as answered wrongly instead of being skipped."""
         if similarity_function != "most_similar":
             raise NotImplementedError("only similarity_function='most_similar' (3CosAdd)")
-        score, sections, _oov = self._v.evaluate_analogies(os.fspath(analogies), restrict_vocab, case_insensitive)
+        score, sections, _oov = self._v.evaluate_analogies(
+            os.fspath(analogies), restrict_vocab, case_insensitive, bool(dummy4unknown)
+        )
         out = [
             {"section": name, "correct": [tuple(q) for q in ok], "incorrect": [tuple(q) for q in bad]}
             for name, ok, bad in sections
@@ -732,12 +879,140 @@ class KeyedVectors:
         case_insensitive: bool = True,
         dummy4unknown: bool = False,
     ):
-        """gensim's word-pair evaluation: ``((pearson, p), (spearman, p), oov %)``."""
-        if dummy4unknown:
-            raise NotImplementedError("dummy4unknown=True is not supported")
+        """gensim's word-pair evaluation: ``((pearson, p), (spearman, p), oov %)``; with
+        ``dummy4unknown`` a pair with a word outside the evaluated vocabulary scores 0 instead of
+        being skipped."""
         if len(delimiter) != 1:
             raise ValueError("delimiter must be one character")
-        return self._v.evaluate_pairs(os.fspath(pairs), delimiter, restrict_vocab, case_insensitive)
+        return self._v.evaluate_pairs(os.fspath(pairs), delimiter, restrict_vocab, case_insensitive, bool(dummy4unknown))
+
+
+def _restore(cls, state, extra) -> KeyedVectors:
+    """Unpickles :class:`KeyedVectors` (see ``KeyedVectors.__reduce__``)."""
+    if state[0] == "file":
+        _, (path, args), fingerprint, writes = state
+        try:
+            kv = cls._opened(path, **args)
+        except FileNotFoundError as e:
+            raise FileNotFoundError(
+                f"cannot unpickle the vectors of {path}: the file is gone ({e}); pickled vectors "
+                "read from a file travel as its path"
+            ) from None
+        if kv._v.fingerprint() != fingerprint:
+            raise ValueError(
+                f"cannot unpickle the vectors of {path}: the file changed since they were pickled "
+                "(its words or vectors differ); pickled vectors read from a file travel as its path"
+            )
+        kv._fingerprint = fingerprint
+        for keys, data, replace in writes:
+            kv._v.add(keys, data, replace)
+        kv._writes = list(writes)
+        kv._forget()
+    else:
+        _, words, data, dims = state
+        kv = cls(_wordvec.Vectors.from_matrix(words, data, dims) if words else _wordvec.Vectors.empty(dims))
+    kv._dtype = np.dtype(extra["dtype"])
+    kv._f32 = kv._dtype == np.float32
+    kv._reset(kv._f32)
+    kv._attrs = {k: v.copy() for k, v in extra["attrs"].items()}
+    return kv
+
+
+class HnswIndexer:
+    """wordvec's HNSW index as gensim's ``indexer`` argument (as gensim's ``AnnoyIndexer``):
+    ``kv.most_similar(word, indexer=HnswIndexer(kv))`` answers from the index, as gensim's
+    does from Annoy's. The index is ``kv``'s own (built here when it has none, with ``m`` and
+    ``ef_construction``); ``ef`` is the candidate list of each query (more: closer to exact)."""
+
+    def __init__(self, model: Optional[KeyedVectors] = None, m: int = 16, ef_construction: int = 200, ef: int = 64, progress: Any = None):
+        if model is None:
+            raise TypeError("HnswIndexer(model): the KeyedVectors to index")
+        kv = getattr(model, "wv", model)
+        if not isinstance(kv, KeyedVectors):
+            raise TypeError(f"HnswIndexer indexes wordvec's KeyedVectors, not {type(model).__name__}")
+        if not kv.has_index:
+            kv.build_index(m=m, ef_construction=ef_construction, ef_search=ef, progress=progress)
+        self.model = kv
+        self.ef = int(ef)
+
+    def most_similar(self, vector: np.ndarray, num_neighbors: int) -> List[Tuple[str, float]]:
+        """The ``num_neighbors`` keys nearest to ``vector`` by cosine, from the index (gensim's
+        indexer method)."""
+        kv = self.model
+        term = _as_vector_bytes(vector, kv.vector_size)
+        return kv._v.most_similar([term], [], int(num_neighbors), None, False, "index", self.ef)
+
+
+class FastTextKeyedVectors(KeyedVectors):
+    """A fastText model's word vectors, as gensim's ``FastTextKeyedVectors``: a word outside
+    the vocabulary has the vector of its character n-grams (the mean of their rows, as fastText
+    and gensim compute it), so ``word in kv`` is true for any word with an n-gram, and every
+    call that takes a key (``kv[word]``, ``most_similar``, ``most_similar_cosmul``,
+    ``similarity``, ``n_similarity``, ``get_mean_vector``, ``doesnt_match``, ``distances``...)
+    answers such words as gensim does; ``key_to_index``, ``has_index_for`` and the calls that
+    need a row (``rank``, ``closer_than``) know the vocabulary only, as gensim's. Open one with
+    :func:`load_facebook_vectors`."""
+
+    def __contains__(self, key: Any) -> bool:
+        return isinstance(key, str) and self._v.has_vector(key)
+
+    def _settings(self) -> Tuple[int, int, int]:
+        sw = self._v.subwords
+        return sw if sw is not None else (0, 0, 0)
+
+    @property
+    def min_n(self) -> int:
+        """The shortest n-gram, in characters."""
+        return self._settings()[0]
+
+    @property
+    def max_n(self) -> int:
+        """The longest n-gram, in characters."""
+        return self._settings()[1]
+
+    @property
+    def bucket(self) -> int:
+        """The number of n-gram hash buckets (0: no n-grams)."""
+        return self._settings()[2]
+
+    def __repr__(self) -> str:
+        return f"<FastTextKeyedVectors {self._v.describe()}, n-grams {self.min_n}-{self.max_n}>"
+
+
+def load_facebook_vectors(path: Union[str, os.PathLike], encoding: str = "utf-8", progress: Any = None) -> FastTextKeyedVectors:
+    """The word vectors of a fastText model (``.bin`` written by fastText or gensim's
+    ``save_facebook_model``), as gensim's ``load_facebook_vectors``: the vocabulary's rows
+    mapped, words outside it answered from their n-grams."""
+    if encoding.lower().replace("-", "") != "utf8":
+        raise NotImplementedError("only UTF-8 models are supported")
+    return FastTextKeyedVectors._opened(path, format="fasttext", progress=_progress(progress, f"loading {path}"))
+
+
+class FastText:
+    """A fastText model as :func:`load_facebook_model` returns it: its word vectors (``wv``)
+    and settings. Training it further needs a subword trainer, which wordvec does not have yet:
+    ``train`` and ``build_vocab`` raise ``NotImplementedError``."""
+
+    def __init__(self, wv: FastTextKeyedVectors):
+        self.wv = wv
+        self.vector_size = wv.vector_size
+
+    def build_vocab(self, *args, **kwargs):
+        raise NotImplementedError(
+            "training a fastText model further needs a subword trainer, which wordvec does not have yet: "
+            "use model.wv for queries, or gensim's FastText to train"
+        )
+
+    train = build_vocab
+
+    def __repr__(self) -> str:
+        return f"<FastText {self.wv!r}>"
+
+
+def load_facebook_model(path: Union[str, os.PathLike], encoding: str = "utf-8", progress: Any = None) -> FastText:
+    """A fastText model, as gensim's ``load_facebook_model``, for its vectors (``model.wv``):
+    training it further is not supported yet (``train`` raises ``NotImplementedError``)."""
+    return FastText(load_facebook_vectors(path, encoding, progress))
 
 
 def train(
@@ -855,6 +1130,17 @@ class Classifier:
         """Writes the model file (atomically)."""
         self._c.save(os.fspath(path))
 
+    def __reduce__(self):
+        """Pickles (and ``copy.deepcopy``) by value: the bytes of the model file."""
+        import tempfile
+
+        with tempfile.TemporaryDirectory() as d:
+            path = os.path.join(d, "model")
+            self._c.save(path)
+            with open(path, "rb") as f:
+                data = f.read()
+        return (_classifier_from_bytes, (data,))
+
     @property
     def labels(self) -> List[str]:
         """The labels, in output order."""
@@ -882,5 +1168,17 @@ class Classifier:
         preds = self._c.predict([texts] if single else list(texts))
         probs = np.array([p for _, p in preds], dtype=np.float32)
         return probs[0] if single else probs
+
+
+def _classifier_from_bytes(data: bytes) -> Classifier:
+    """Unpickles a :class:`Classifier` from its model file's bytes."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as d:
+        path = os.path.join(d, "model")
+        with open(path, "wb") as f:
+            f.write(data)
+        return Classifier.load(path)
+
 
 from .word2vec import Word2Vec  # noqa: E402  (after KeyedVectors, which it uses)

@@ -74,6 +74,7 @@ pub(crate) fn run(cmd: EvalCommand) -> Result<()> {
                     restrict_vocab: a.restrict_vocab,
                     case_insensitive: !a.case_sensitive,
                     oov_from_subwords: a.oov_from_subwords,
+                    dummy4unknown: false,
                 },
             )?;
             if a.json {
@@ -113,6 +114,7 @@ pub(crate) fn run(cmd: EvalCommand) -> Result<()> {
                 a.restrict_vocab,
                 !a.case_sensitive,
                 a.oov_from_subwords,
+                false,
             )?;
             if a.json {
                 return output::json(&r);

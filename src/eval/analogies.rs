@@ -77,7 +77,9 @@ pub struct Answered {
 
 struct Question {
     section: usize,
-    terms: [Resolved; 3],
+    /// The terms of a, b and c; `None` for a question outside the vocabulary counted as wrong
+    /// (`dummy4unknown`).
+    terms: Option<[Resolved; 3]>,
     words: [String; 4],
 }
 
@@ -91,6 +93,10 @@ pub struct AnalogyOptions {
     /// fastText models: answer questions with words outside the evaluated vocabulary from those
     /// words' n-gram vectors instead of skipping them (gensim: never).
     pub oov_from_subwords: bool,
+    /// gensim's `dummy4unknown`: a question with a word outside the evaluated vocabulary counts
+    /// as answered wrongly (in its section and the total) instead of being skipped; it is still
+    /// counted in `oov`.
+    pub dummy4unknown: bool,
 }
 
 /// Evaluates `emb` on an analogy file (gensim defaults: `restrict_vocab` 300000,
@@ -108,6 +114,7 @@ pub fn evaluate_analogies(
             restrict_vocab,
             case_insensitive,
             oov_from_subwords: false,
+            dummy4unknown: false,
         },
     )
 }
@@ -184,6 +191,9 @@ enum Asked {
     OutOfVocabulary,
     /// A question to answer.
     Question(Box<Question>),
+    /// A word outside the evaluated vocabulary, the question counted as answered wrongly
+    /// (`dummy4unknown`).
+    Dummy(Box<Question>),
 }
 
 /// The vectors, the vocabulary that takes part, and the options of one evaluation.
@@ -239,6 +249,11 @@ impl Evaluator<'_> {
                     parsed.total += 1;
                     parsed.questions.push(*q);
                 }
+                Asked::Dummy(q) => {
+                    parsed.total += 1;
+                    parsed.oov += 1;
+                    parsed.questions.push(*q);
+                }
             }
         }
         Ok(parsed)
@@ -259,7 +274,12 @@ impl Evaluator<'_> {
         Ok(match (term(0)?, term(1)?, term(2)?) {
             (Some(a), Some(b), Some(c)) if answerable => Asked::Question(Box::new(Question {
                 section,
-                terms: [a, b, c],
+                terms: Some([a, b, c]),
+                words,
+            })),
+            _ if self.opts.dummy4unknown => Asked::Dummy(Box::new(Question {
+                section,
+                terms: None,
                 words,
             })),
             _ => Asked::OutOfVocabulary,
@@ -297,7 +317,9 @@ impl Evaluator<'_> {
     /// Whether the answer to `q` is its expected word: the first of the five nearest to
     /// `b + c - a` that is in the evaluated vocabulary and not a, b or c (else the last seen).
     fn answer(&self, q: &Question) -> Result<bool> {
-        let [a, b, c] = &q.terms;
+        let Some([a, b, c]) = &q.terms else {
+            return Ok(false);
+        };
         let sims = self.emb.most_similar_resolved(
             &[b.clone(), c.clone()],
             std::slice::from_ref(a),
@@ -335,4 +357,42 @@ fn tally(sections: &mut [Section], questions: &[Question], answers: Vec<bool>) -
         });
     }
     answered
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dummy4unknown_counts_questions_outside_the_vocabulary_wrong() {
+        let words = ["a", "b", "c", "d"];
+        let rows = vec![1.0, 0.0, 0.0, 1.0, 1.0, 0.1, 0.1, 1.0];
+        let emb = Embeddings::from_vectors(&words, rows, 2).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("q.txt");
+        std::fs::write(&path, ": s\na b c d\na b c zz\n").unwrap();
+        let eval = |dummy4unknown| {
+            let opts = AnalogyOptions {
+                restrict_vocab: 100,
+                case_insensitive: true,
+                oov_from_subwords: false,
+                dummy4unknown,
+            };
+            evaluate_analogies_with(&emb, &path, &opts).unwrap()
+        };
+        let (skip, dummy) = (eval(false), eval(true));
+        assert_eq!((skip.questions, skip.oov, skip.answered.len()), (2, 1, 1));
+        assert_eq!(
+            (dummy.questions, dummy.oov, dummy.answered.len()),
+            (2, 1, 2)
+        );
+        let last = dummy.answered.last().unwrap();
+        assert_eq!((last.words[3].as_str(), last.correct), ("ZZ", false));
+        let total = |r: &AnalogyReport| {
+            let t = r.sections.last().unwrap();
+            t.correct + t.incorrect
+        };
+        assert_eq!((total(&skip), total(&dummy)), (1, 2));
+        assert!(dummy.total_accuracy <= 0.5);
+    }
 }

@@ -44,12 +44,15 @@ pub fn evaluate_pairs(
         restrict_vocab,
         case_insensitive,
         false,
+        false,
     )
 }
 
 /// [`evaluate_pairs`], and with `oov_from_subwords` (fastText models) a pair with a word
 /// outside the evaluated vocabulary is scored with that word's n-gram vector instead of being
-/// skipped (gensim skips it).
+/// skipped (gensim skips it). With `dummy4unknown` (gensim's), such a pair is scored 0 instead
+/// of being skipped (and still counted in `oov`; `oov_percent` is then over the scored pairs, as
+/// gensim's).
 pub fn evaluate_pairs_with(
     emb: &Embeddings,
     path: &Path,
@@ -57,6 +60,7 @@ pub fn evaluate_pairs_with(
     restrict_vocab: usize,
     case_insensitive: bool,
     oov_from_subwords: bool,
+    dummy4unknown: bool,
 ) -> Result<PairsReport> {
     let text = std::fs::read(path).map_err(|e| Error::io("cannot read", path, e))?;
     let text = String::from_utf8(text).map_err(|e| {
@@ -108,7 +112,13 @@ pub fn evaluate_pairs_with(
                 gold.push(score);
                 model.push(f64::from(u.iter().zip(&v).map(|(x, y)| x * y).sum::<f32>()));
             }
-            _ => oov += 1,
+            _ => {
+                oov += 1;
+                if dummy4unknown {
+                    gold.push(score);
+                    model.push(0.0);
+                }
+            }
         }
     }
     if gold.is_empty() {
@@ -128,6 +138,33 @@ pub fn evaluate_pairs_with(
         spearman_p: stats::correlation_p_value(spearman, gold.len()),
         pairs: gold.len(),
         oov,
-        oov_percent: oov as f64 / (gold.len() + oov) as f64 * 100.0,
+        oov_percent: if dummy4unknown {
+            oov as f64 / gold.len() as f64 * 100.0
+        } else {
+            oov as f64 / (gold.len() + oov) as f64 * 100.0
+        },
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dummy4unknown_scores_pairs_outside_the_vocabulary_zero() {
+        let words = ["a", "b", "c"];
+        let emb = Embeddings::from_vectors(&words, vec![1.0, 0.0, 0.6, 0.8, 0.0, 1.0], 2).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("pairs.tsv");
+        std::fs::write(&path, "a\tb\t5\nb\tc\t9\na\tc\t1\na\tzz\t7\n").unwrap();
+        let eval = |dummy| evaluate_pairs_with(&emb, &path, '\t', 100, true, false, dummy).unwrap();
+        let (skip, dummy) = (eval(false), eval(true));
+        assert_eq!((skip.pairs, skip.oov), (3, 1));
+        assert_eq!((dummy.pairs, dummy.oov), (4, 1));
+        assert!((skip.oov_percent - 25.0).abs() < 1e-9);
+        assert!((dummy.oov_percent - 25.0).abs() < 1e-9);
+        // The fourth pair, scored 0 against a gold score of 7, breaks the perfect ranking.
+        assert!((skip.spearman - 1.0).abs() < 1e-9);
+        assert!(dummy.spearman < 0.9, "{}", dummy.spearman);
+    }
 }

@@ -238,13 +238,8 @@ fn read_dictionary(c: &mut Cursor, opts: &LoadOptions) -> Result<Dictionary> {
     for record in 0..size as u64 {
         let (start, raw) = read_entry(c, record, record < nwords as u64)?;
         if (record as usize) < wanted {
-            let w = decode_word(raw, opts.unicode_errors).map_err(|bad| {
-                c.err(
-                    Some(record),
-                    start + bad,
-                    "word is not valid UTF-8 (use --unicode-errors replace or ignore)",
-                )
-            })?;
+            let w = decode_word(raw, opts.unicode_errors)
+                .map_err(|bad| Error::not_utf8(c.path(), record, start, raw, bad))?;
             dict.words.push(w.into_owned());
             dict.word_bytes.push(raw.to_vec());
         }

@@ -99,9 +99,19 @@ pub struct SaveOptions {
     pub newline_after_vector: Option<bool>,
     /// Progress for long writes (none by default).
     pub progress: Option<SharedProgress>,
+    /// Text formats only: each value with this many decimals (`Some(6)`: the C tool's `%lf`).
+    /// `None`, the default, writes each value in full: the shortest decimal that reads back as
+    /// the same float, as gensim writes it.
+    pub decimals: Option<usize>,
 }
 
 impl SaveOptions {
+    /// Text formats only: values with `decimals` decimals, or in full (`None`).
+    pub fn decimals(mut self, decimals: Option<usize>) -> Self {
+        self.decimals = decimals;
+        self
+    }
+
     /// word2vec binary only: with (`Some(true)`) or without a newline after each vector.
     pub fn newline_after_vector(mut self, newline: Option<bool>) -> Self {
         self.newline_after_vector = newline;
@@ -120,6 +130,7 @@ impl std::fmt::Debug for SaveOptions {
         f.debug_struct("SaveOptions")
             .field("newline_after_vector", &self.newline_after_vector)
             .field("progress", &self.progress.is_some())
+            .field("decimals", &self.decimals)
             .finish()
     }
 }
@@ -170,17 +181,25 @@ pub fn load_bytes(bytes: &'static [u8], name: &Path, opts: &LoadOptions) -> Resu
 }
 
 fn load_backing(backing: Arc<Backing>, path: &Path, opts: &LoadOptions) -> Result<Embeddings> {
-    let format = match opts.format {
-        Some(f) => f,
-        None => detect((*backing).as_ref()),
-    };
+    let data: &[u8] = (*backing).as_ref();
+    if is_pickle(data) {
+        return Err(Error::format(path, None, 0, PICKLE));
+    }
+    let found = detect(data);
+    let format = opts.format.unwrap_or(found);
+    if format != found && matches!(found, Format::Native | Format::FastText) {
+        // Both start with a magic number: the file is certainly not what it was asked to be.
+        return Err(Error::WrongFormat {
+            path: path.to_owned(),
+            asked: format,
+            found,
+        });
+    }
     let mut emb = match format {
         Format::Native => native::read(backing, path)?,
         Format::FastText => fasttext::read(backing, path, opts)?,
         Format::Word2VecBinary => word2vec_bin::read(backing, path, opts)?,
-        Format::Word2VecText | Format::GloveText => {
-            text::read((*backing).as_ref(), path, format, opts)?
-        }
+        Format::Word2VecText | Format::GloveText => text::read(data, path, format, opts)?,
     };
     let meta = emb.metadata_mut();
     meta.format = Some(format);
@@ -194,6 +213,16 @@ fn load_backing(backing: Arc<Backing>, path: &Path, opts: &LoadOptions) -> Resul
         );
     }
     Ok(emb)
+}
+
+/// What a Python pickle (gensim's `KeyedVectors.save()` file, `.kv` or `.model`) is told.
+const PICKLE: &str = "this is a Python pickle (what gensim's KeyedVectors.save() writes, a .kv or .model file), not a vectors file: load it with gensim and write it with save_word2vec_format(path, binary=True), which wordvec opens";
+
+/// Whether `data` starts as a pickle of protocol 2 to 5 does (`0x80`, the protocol). No vectors
+/// file starts so: word2vec files start with digits, GloVe text with a word (and `0x80` is never
+/// the first byte of UTF-8), native and fastText files with their magic.
+fn is_pickle(data: &[u8]) -> bool {
+    matches!(data, [0x80, 2..=5, ..])
 }
 
 /// Guesses the format of (decompressed) file contents.
@@ -298,10 +327,12 @@ pub fn save(emb: &Embeddings, path: &Path, format: Format, opts: &SaveOptions) -
             });
             io::write_atomically(path, |w| word2vec_bin::write(emb, w, newline, progress))
         }
-        Format::Word2VecText => {
-            io::write_atomically(path, |w| text::write(emb, w, true, progress))
+        Format::Word2VecText | Format::GloveText => {
+            let header = format == Format::Word2VecText;
+            io::write_atomically(path, |w| {
+                text::write(emb, w, header, opts.decimals, progress)
+            })
         }
-        Format::GloveText => io::write_atomically(path, |w| text::write(emb, w, false, progress)),
         Format::Native => io::write_atomically(path, |w| native::write(emb, w, progress)),
         Format::FastText => Err(Error::invalid(
             "wordvec does not write fastText models: convert to native (.wvec), which keeps the n-grams, or to a word2vec format",
@@ -327,6 +358,28 @@ mod tests {
         assert_eq!(detect(&bin), Format::Word2VecBinary);
         assert_eq!(detect(b"the 0.1 0.2\nof 0.3 0.4\n"), Format::GloveText);
         assert_eq!(detect(native::MAGIC), Format::Native);
+    }
+
+    #[test]
+    fn foreign_files_say_what_they_are() {
+        let dir = tempfile::tempdir().unwrap();
+        let kv = dir.path().join("model.kv");
+        std::fs::write(&kv, b"\x80\x04\x95\x10\x00gensim.models.keyedvectors").unwrap();
+        let e = load(&kv, &LoadOptions::default()).unwrap_err();
+        assert_eq!(e.kind(), crate::ErrorKind::Data);
+        assert!(e.to_string().contains("Python pickle"), "{e}");
+        assert!(e.to_string().contains("save_word2vec_format"), "{e}");
+        let wvec = dir.path().join("m.wvec");
+        let emb = crate::default_model::load().unwrap();
+        save(&emb, &wvec, Format::Native, &SaveOptions::default()).unwrap();
+        let asked = LoadOptions::default().format(Some(Format::Word2VecBinary));
+        match load(&wvec, &asked).unwrap_err() {
+            Error::WrongFormat { asked, found, .. } => {
+                assert_eq!((asked, found), (Format::Word2VecBinary, Format::Native))
+            }
+            other => panic!("expected WrongFormat, got {other}"),
+        }
+        assert!(load(&wvec, &LoadOptions::default()).is_ok());
     }
 
     #[test]

@@ -1,8 +1,13 @@
 //! word2vec text files (`"<count> <dims>"` header, then `word v1 ... vdims` per line) and GloVe
 //! files (the same lines, no header).
 //!
-//! Lines are parsed on all cores into one owned matrix. The writer reproduces the C tool's
-//! output byte for byte: each value printed as `%lf` (six decimals) followed by a space.
+//! Lines are parsed on all cores into one owned matrix. The writer keeps the C tool's layout
+//! (each value followed by a space; GloVe's lines without the last one) and writes each value in
+//! full by default: the shortest decimal that parses back to the same `f32` (Rust's `Display`,
+//! which never uses an exponent), so a text file round-trips every bit as gensim's does
+//! (gensim writes `str()` of each float32, the same shortest digits). With a number of
+//! decimals ([`crate::SaveOptions::decimals`], 6 for the C tool's `%lf`) the output is the C
+//! tool's byte for byte.
 
 use std::io::Write;
 use std::path::Path;
@@ -164,17 +169,9 @@ fn parse_line(
             Some((start, t))
         })
         .filter(|(_, t)| !t.is_empty());
-    let (_, word_bytes) = tokens.next().expect("blank lines were skipped");
+    let (at, word_bytes) = tokens.next().expect("blank lines were skipped");
     let word = decode_word(word_bytes, opts.unicode_errors)
-        .map_err(|bad| {
-            err(
-                line.offset + bad,
-                format!(
-                    "word {:?} is not valid UTF-8 (use --unicode-errors replace or ignore to load it anyway)",
-                    String::from_utf8_lossy(word_bytes)
-                ),
-            )
-        })?
+        .map_err(|bad| Error::not_utf8(path, record as u64, line.offset + at, word_bytes, bad))?
         .into_owned();
     let mut values = Vec::with_capacity(dims);
     for (at, tok) in tokens {
@@ -207,11 +204,13 @@ fn parse_line(
     Ok((word, values))
 }
 
-/// Writes `emb` as text: with the word2vec header (`header == true`) or as GloVe.
+/// Writes `emb` as text: with the word2vec header (`header == true`) or as GloVe; each value
+/// with `decimals` decimals, or in full (`None`).
 pub fn write(
     emb: &Embeddings,
     w: &mut impl Write,
     header: bool,
+    decimals: Option<usize>,
     progress: &dyn Progress,
 ) -> std::io::Result<()> {
     if header {
@@ -224,9 +223,12 @@ pub fn write(
         line.push_str(emb.word(i));
         line.push(' ');
         for v in emb.raw_row(i) {
-            // The C tool prints `%lf ` of the float promoted to double; Rust's fixed-precision
-            // formatting rounds the exact value the same way.
-            let _ = write!(line, "{:.6} ", f64::from(v));
+            let _ = match decimals {
+                // The C tool prints `%lf ` of the float promoted to double; Rust's
+                // fixed-precision formatting rounds the exact value the same way.
+                Some(d) => write!(line, "{:.*} ", d, f64::from(v)),
+                None => write!(line, "{v} "),
+            };
         }
         if !header {
             line.pop();

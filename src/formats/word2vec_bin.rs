@@ -103,17 +103,7 @@ pub(crate) fn read(backing: Arc<Backing>, path: &Path, opts: &LoadOptions) -> Re
         }
         match decode_word(word_bytes, opts.unicode_errors) {
             Ok(w) => words.extend_from_slice(w.as_bytes()),
-            Err(bad) => {
-                return Err(Error::format(
-                    path,
-                    Some(record as u64),
-                    (start + bad) as u64,
-                    format!(
-                        "word {:?} is not valid UTF-8 (use --unicode-errors replace or ignore to load it anyway)",
-                        String::from_utf8_lossy(word_bytes)
-                    ),
-                ))
-            }
+            Err(bad) => return Err(Error::not_utf8(path, record as u64, start, word_bytes, bad)),
         }
         word_ends.push(words.len());
         vec_offsets.push(vec_start);
