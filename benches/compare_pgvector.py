@@ -47,23 +47,27 @@ from pgvector.psycopg import register_vector
 
 
 def read_word2vec_bin(path, limit=None):
-    """The words and float32 matrix of a word2vec binary file (the first `limit` rows)."""
+    """The words and float32 matrix of a word2vec binary file (the first `limit` rows); a word
+    that repeats an earlier one is skipped, as wordvec's reader skips it."""
     with open(path, "rb") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as mm:
         end = mm.find(b"\n")
         n, d = (int(x) for x in mm[:end].split())
         if limit:
             n = min(n, limit)
         pos = end + 1
-        words = []
+        words, seen = [], set()
         x = np.empty((n, d), dtype=np.float32)
-        for i in range(n):
+        for _ in range(n):
             while mm[pos] in (0x0A, 0x20):
                 pos += 1
             sp = mm.find(b" ", pos)
-            words.append(mm[pos:sp].decode("utf-8"))
-            x[i] = np.frombuffer(mm, dtype="<f4", count=d, offset=sp + 1)
+            w = mm[pos:sp].decode("utf-8")
+            if w not in seen:
+                seen.add(w)
+                x[len(words)] = np.frombuffer(mm, dtype="<f4", count=d, offset=sp + 1)
+                words.append(w)
             pos = sp + 1 + 4 * d
-        return words, x
+        return words, x[:len(words)]
 
 
 def psql_path():
