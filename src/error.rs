@@ -12,7 +12,7 @@
 //! | [`ErrorKind::InvalidArgument`] | the caller's: a request, flag or option that cannot be answered | [`Error::InvalidArgument`] | `INVALID_ARGUMENT` |
 //! | [`ErrorKind::NotFound`] | the caller's: words not in the vocabulary | [`Error::UnknownWords`] | `NOT_FOUND` |
 //! | [`ErrorKind::Data`] | a file's: corrupt, truncated, not what it claims | [`Error::Format`], [`Error::NonFinite`], [`Error::NotUtf8`], [`Error::WrongFormat`] | `DATA_LOSS` |
-//! | [`ErrorKind::Io`] | the system's: a file or socket operation failed | [`Error::Io`], [`Error::Network`] | `UNAVAILABLE` |
+//! | [`ErrorKind::Io`] | the system's: a file or socket operation failed | [`Error::Io`], [`Error::Network`], `Error::Database` (feature `postgres`) | `UNAVAILABLE` |
 //! | [`ErrorKind::Unavailable`] | the machine's: no usable GPU | [`Error::Device`] | `UNAVAILABLE` |
 //! | [`ErrorKind::Cancelled`] | nobody's: the deadline passed or the caller left | [`Error::Cancelled`] | `CANCELLED` |
 //! | [`ErrorKind::Internal`] | wordvec's (or a library's it uses): a bug | [`Error::Internal`] | `INTERNAL` |
@@ -120,6 +120,20 @@ pub enum Error {
         source: std::io::Error,
     },
 
+    /// A PostgreSQL operation failed (feature `postgres`): connecting, authenticating, a
+    /// statement or a COPY. `target` names the server (without a password) or the table.
+    #[cfg(feature = "postgres")]
+    #[error("{action} {target}: {source}")]
+    Database {
+        /// What was being done ("cannot connect to", "cannot copy rows into", ...).
+        action: &'static str,
+        /// The server or table.
+        target: String,
+        /// The client library's error (the server's message and SQLSTATE, when it sent one).
+        #[source]
+        source: ::postgres::Error,
+    },
+
     /// A fault of wordvec itself or of a library it calls (a panic caught at the boundary, an
     /// encoder that failed on values it was built to take). Not the caller's mistake, and not
     /// the data's: worth a bug report.
@@ -185,6 +199,8 @@ impl Error {
     pub fn kind(&self) -> ErrorKind {
         match self {
             Error::Io { .. } | Error::Network { .. } => ErrorKind::Io,
+            #[cfg(feature = "postgres")]
+            Error::Database { .. } => ErrorKind::Io,
             Error::Internal(_) => ErrorKind::Internal,
             Error::Context { source, .. } => source.kind(),
             Error::Format { .. }
@@ -261,6 +277,19 @@ impl Error {
     )]
     pub(crate) fn internal(message: impl Into<String>) -> Self {
         Error::Internal(message.into())
+    }
+
+    #[cfg(feature = "postgres")]
+    pub(crate) fn database(
+        action: &'static str,
+        target: impl Into<String>,
+        source: ::postgres::Error,
+    ) -> Self {
+        Error::Database {
+            action,
+            target: target.into(),
+            source,
+        }
     }
 
     #[cfg(feature = "server")]

@@ -103,6 +103,8 @@ pub mod io;
 pub mod limits;
 #[cfg(feature = "live")]
 pub mod live;
+#[cfg(feature = "postgres")]
+pub mod postgres;
 pub mod prelude;
 pub mod progress;
 pub mod quant;

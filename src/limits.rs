@@ -65,6 +65,13 @@ pub const MAX_WRITE_WORDS: usize = 100_000;
 /// the record.
 pub const MAX_WRITE_BYTES: usize = 128 << 20;
 
+/// Longest word `wordvec export` writes into a PostgreSQL key column, in bytes. The key is the
+/// table's primary key, and PostgreSQL's btree index refuses an entry past 2,704 bytes: an 8-byte
+/// index tuple header and a 4-byte text header leave 2,692 for the word (a longer one might
+/// still fit compressed, but whether it does depends on its letters). A word past this is refused
+/// before anything is written, rather than failing the COPY of its batch.
+pub const MAX_PG_KEY_BYTES: usize = 2_692;
+
 /// Most bytes of a caller's string (a word, a model name) that an error message repeats.
 pub const ECHO_BYTES: usize = 64;
 

@@ -25,6 +25,10 @@ fn main() -> std::process::ExitCode {
         Command::Delete(a) => cli::write::delete(a),
         Command::Compact(a) => cli::write::compact(a),
         Command::Classify(c) => cli::classify::run(c),
+        #[cfg(feature = "postgres")]
+        Command::Export(a) => cli::pg::export(*a),
+        #[cfg(feature = "postgres")]
+        Command::Import(a) => cli::pg::import(a),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

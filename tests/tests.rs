@@ -23,6 +23,8 @@ mod http;
 mod index;
 mod int8;
 mod live_server;
+#[cfg(feature = "postgres")]
+mod postgres;
 mod reload;
 mod request_fuzz;
 mod server;

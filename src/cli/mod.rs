@@ -9,6 +9,8 @@ pub(crate) mod eval;
 pub(crate) mod index;
 pub(crate) mod info;
 pub(crate) mod output;
+#[cfg(feature = "postgres")]
+pub(crate) mod pg;
 pub(crate) mod query;
 pub(crate) mod serve;
 pub(crate) mod train;
@@ -121,6 +123,19 @@ pub(crate) enum Command {
         after_help = "Examples:\n  wordvec classify train tweets.csv -o tweets.wvcls --plot loss.png\n  wordvec classify eval tweets.wvcls test.csv\n  wordvec classify predict tweets.wvcls \"what a day\"\n  wordvec serve --classifier tweets=tweets.wvcls"
     )]
     Classify(classify::ClassifyCommand),
+    /// Write vectors into a PostgreSQL table (pgvector), resumably; --sync keeps it equal to the
+    /// file.
+    #[cfg(feature = "postgres")]
+    #[command(
+        after_help = "Examples:\n  PGPASSWORD=... wordvec export news.wvec postgres://app@db/vectors --table words --index hnsw\n  wordvec export retrained.wvec postgres://app@db/vectors --table words --sync   (password from ~/.pgpass)"
+    )]
+    Export(Box<pg::ExportArgs>),
+    /// Read a PostgreSQL table with a text key and a pgvector column into a vectors file.
+    #[cfg(feature = "postgres")]
+    #[command(
+        after_help = "Example:\n  wordvec import postgres://app@db/vectors --table words -o words.wvec"
+    )]
+    Import(pg::ImportArgs),
     /// Interactive nearest neighbours: type words, get neighbours ("-word" subtracts).
     #[command(after_help = "Example:\n  wordvec repl vectors.bin\n  > king -man woman")]
     Repl(query::ReplArgs),
