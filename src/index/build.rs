@@ -655,3 +655,77 @@ fn add_link(
         .expect("a full record has links");
     rec[farthest] = to;
 }
+
+/// `graph` with its nodes renumbered by `new_id` (`None`: the node is dropped, and every link to
+/// it), as the graph of `emb`, whose row `new_id(i)` is node `i`'s row and whose every row some
+/// node maps to. Links keep their order; rows no search could reach after the drops are linked
+/// in ([`link_unreachable`]). What a compaction writes instead of building the merged rows'
+/// graph again: the links were chosen over the same rows.
+pub(crate) fn renumber(
+    graph: &Graph,
+    new_id: &dyn Fn(u32) -> Option<u32>,
+    emb: &Embeddings,
+    ef_search: usize,
+) -> Result<Graph> {
+    let info = graph.info();
+    let (m, m0, n) = (info.slots, info.slots0, emb.len());
+    let mut old_of = vec![u32::MAX; n];
+    for old in 0..graph.len() as u32 {
+        if let Some(new) = new_id(old) {
+            let slot = old_of.get_mut(new as usize).ok_or_else(|| {
+                Error::internal(format!("node {old} renumbered to {new}, past {n} rows"))
+            })?;
+            *slot = old;
+        }
+    }
+    if let Some(row) = old_of.iter().position(|&o| o == u32::MAX) {
+        return Err(Error::internal(format!("no node renumbered to row {row}")));
+    }
+    let mapped = |old: u32, level: usize| -> Vec<u32> {
+        graph
+            .links(old, level)
+            .iter()
+            .filter_map(|&x| new_id(x))
+            .collect()
+    };
+    let mut parts = GraphParts {
+        levels: old_of.iter().map(|&o| graph.level(o) as u8).collect(),
+        layer0: vec![0u32; n * (1 + m0)],
+        upper_start: vec![NO_UPPER; n],
+        upper: Vec::new(),
+        entry: 0,
+    };
+    for (new, &old) in old_of.iter().enumerate() {
+        let links = mapped(old, 0);
+        let rec = &mut parts.layer0[new * (1 + m0)..][..1 + m0];
+        rec[0] = links.len() as u32;
+        rec[1..1 + links.len()].copy_from_slice(&links);
+    }
+    // The entry point stays where it was unless dropped; then the highest node left.
+    let (entry, _) = graph.entry();
+    parts.entry = match new_id(entry) {
+        Some(e) => e,
+        None => (0..n as u32)
+            .max_by_key(|&i| (parts.levels[i as usize], std::cmp::Reverse(i)))
+            .unwrap_or(0),
+    };
+    link_unreachable(emb, &mut parts, m0, info.ef_construction.max(m));
+    let mut records = 0u32;
+    for (new, &old) in old_of.iter().enumerate() {
+        let upper: Vec<Vec<u32>> = (1..=graph.level(old)).map(|l| mapped(old, l)).collect();
+        parts.push_upper(new, &upper, m, &mut records);
+    }
+    let info = GraphInfo {
+        indexed: n,
+        vocab_len: n,
+        dims: emb.dims(),
+        m: info.m,
+        slots: m,
+        slots0: m0,
+        ef_construction: info.ef_construction,
+        ef_search,
+        fingerprint: emb.fingerprint(),
+        build_seconds: 0.0,
+    };
+    Graph::from_parts(info, parts)
+}

@@ -169,11 +169,46 @@ fn write_generation(view: &View, file: &Path) -> Result<()> {
                 restrict_vocab: (i.indexed < i.vocab_len).then_some(i.indexed),
                 ..Default::default()
             };
-            crate::index::HnswIndex::build(&written, params, None)?
-                .save(&crate::index::default_path(file))?;
+            let graph = match renumbered(view, &written, i.ef_search)? {
+                Some(g) => crate::index::HnswIndex::from_graph(g),
+                None => crate::index::HnswIndex::build(&written, params, None)?,
+            };
+            graph.save(&crate::index::default_path(file))?;
         }
     }
     wal::sync_dir(file.parent().unwrap_or(Path::new(".")))
+}
+
+/// The graph of the compacted rows `written` from the graph of the base and the delta (see
+/// `delta_graph`), grown first to the view's last rows: its nodes renumbered into the merged
+/// order, the rows the view no longer holds dropped. None without such a graph (a base whose
+/// graph does not cover it): the caller builds one.
+#[cfg(feature = "index")]
+fn renumbered(
+    view: &View,
+    written: &crate::embeddings::Embeddings,
+    ef_search: usize,
+) -> Result<Option<crate::index::Graph>> {
+    let Some(g) = view.cover_delta()? else {
+        return Ok(None);
+    };
+    let n = g.base_len();
+    let new_id = |id: u32| {
+        let id = id as usize;
+        let m = match id.checked_sub(n) {
+            None => view.merged_of_base(id),
+            Some(d) => view.merged_of_delta(d),
+        };
+        m.map(|m| m as u32)
+    };
+    let start = Instant::now();
+    let graph = crate::index::build::renumber(g.index().graph(), &new_id, written, ef_search)?;
+    tracing::info!(
+        rows = written.len(),
+        seconds = start.elapsed().as_secs_f64(),
+        "renumbered the graph of the base and the delta for the compacted rows"
+    );
+    Ok(Some(graph))
 }
 
 /// Where [`LiveModel::compact_until`] stops: after a step, as a kill there would.

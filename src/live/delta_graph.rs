@@ -225,6 +225,16 @@ impl DeltaIndex {
         }
     }
 
+    /// Grows the graph to every row of `delta` now, on this thread, unless it holds them
+    /// already; the newest graph then (which holds at least `delta`'s rows).
+    pub(crate) fn cover(&self, delta: &Arc<Delta>) -> crate::error::Result<Arc<DeltaGraph>> {
+        if self.covered() < delta.rows() || self.latest().is_none() {
+            self.grow_to(delta.clone())?;
+        }
+        self.latest()
+            .ok_or_else(|| crate::error::Error::internal("the delta's graph was not published"))
+    }
+
     fn grow_to(&self, delta: Arc<Delta>) -> crate::error::Result<()> {
         let n = delta.rows();
         let base_len = self.base.embeddings.len();

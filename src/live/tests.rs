@@ -582,6 +582,10 @@ fn compaction_keeps_the_answers_the_int8_copy_and_the_graph() {
         (0, 0, list.len())
     );
     assert!(after.embeddings().int8().is_some() && after.base().index.is_some());
+    // The compacted graph is the live graph renumbered: whole, every row reachable.
+    let graph = after.base().index.as_ref().unwrap();
+    graph.verify().unwrap();
+    assert_eq!(graph.info().indexed, list.len());
     assert_eq!(ask(&after, Mode::Exact), exact);
     assert_eq!(ask(&after, Mode::Index), exact);
     // The view taken before still answers from the old base.

@@ -250,6 +250,16 @@ impl View {
         self.graph.as_ref().and_then(|g| g.latest())
     }
 
+    /// The graph of the base and the delta grown, on this thread, to every delta row of this
+    /// view (for a compaction); none without a base graph.
+    #[cfg(feature = "index")]
+    pub(crate) fn cover_delta(&self) -> Result<Option<Arc<super::delta_graph::DeltaGraph>>> {
+        match &self.graph {
+            Some(g) => Ok(Some(g.cover(&self.delta)?)),
+            None => Ok(None),
+        }
+    }
+
     /// Delta rows in the newest graph of the delta (0 without one).
     #[cfg(feature = "index")]
     pub(crate) fn delta_indexed(&self) -> usize {
