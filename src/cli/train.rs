@@ -75,6 +75,28 @@ pub(crate) struct TrainArgs {
     /// Continue from a checkpoint written by --checkpoint-every-epoch (same settings).
     #[arg(long, value_name = "CHECKPOINT")]
     pub resume: Option<PathBuf>,
+    #[command(flatten)]
+    pub subwords: SubwordArgs,
+}
+
+/// fastText's subword model: on when `--maxn >= --minn > 0`.
+#[derive(Debug, Args)]
+pub(crate) struct SubwordArgs {
+    /// Shortest character n-gram in code points; 0 trains word vectors only. With n-grams, an
+    /// output named .bin (or --format fasttext) is fastText's .bin model (with
+    /// --checkpoint-every-epoch it is written at the end only; the checkpoint is kept each
+    /// epoch), .wvec keeps the n-grams too.
+    #[arg(long, default_value_t = 0)]
+    pub minn: usize,
+    /// Longest character n-gram in code points (fastText: 6).
+    #[arg(long, default_value_t = 6)]
+    pub maxn: usize,
+    /// Hash buckets of the n-gram rows.
+    #[arg(long, default_value_t = 2_000_000)]
+    pub buckets: usize,
+    /// Also write the word vectors as word2vec text, OUTPUT with the extension .vec (as fastText).
+    #[arg(long)]
+    pub save_vectors: bool,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -107,10 +129,21 @@ pub(crate) fn run(a: TrainArgs) -> Result<()> {
         .threads(a.threads.unwrap_or(TrainConfig::default().threads))
         .seed(a.seed)
         .batched(a.batched)
-        .device(a.device.parse()?);
+        .device(a.device.parse()?)
+        .minn(a.subwords.minn)
+        .maxn(a.subwords.maxn)
+        .bucket(a.subwords.buckets);
     let format = a
         .format
         .map_or_else(|| Format::from_extension(&a.output), Format::from);
+    let fasttext_out = fasttext_output(&a, format, config.subwords())?;
+    let vectors_out = a
+        .subwords
+        .save_vectors
+        .then(|| a.output.with_extension("vec"));
+    if let Some(v) = &vectors_out {
+        wordvec::io::check_not_input(v, &corpus)?;
+    }
 
     let bar = ProgressBar::new(1000);
     bar.set_style(
@@ -137,8 +170,10 @@ pub(crate) fn run(a: TrainArgs) -> Result<()> {
         ck.push(".ckpt");
         trainer = trainer.checkpoint_every_epoch(PathBuf::from(ck));
         let out = a.output.clone();
-        trainer = trainer
-            .on_epoch(move |_, emb| wordvec::save(emb, &out, format, &SaveOptions::default()));
+        if !fasttext_out {
+            trainer = trainer
+                .on_epoch(move |_, emb| wordvec::save(emb, &out, format, &SaveOptions::default()));
+        }
     }
     if let Some(r) = &a.resume {
         trainer = trainer.resume_from(r);
@@ -166,7 +201,13 @@ pub(crate) fn run(a: TrainArgs) -> Result<()> {
     let emb = trained
         .to_embeddings()
         .context("training diverged (NaN vectors): lower --alpha")?;
-    wordvec::save(&emb, &a.output, format, &SaveOptions::default())?;
+    match (&trained.subwords, fasttext_out) {
+        (Some(model), true) => model.save_fasttext(&trained.vocab, &a.output)?,
+        _ => wordvec::save(&emb, &a.output, format, &SaveOptions::default())?,
+    }
+    if let Some(v) = &vectors_out {
+        wordvec::save(&emb, v, Format::Word2VecText, &SaveOptions::default())?;
+    }
     if let Some(v) = &a.save_vocab {
         trained.vocab.save(v)?;
     }
@@ -177,7 +218,26 @@ pub(crate) fn run(a: TrainArgs) -> Result<()> {
         trained.train_seconds,
         trained.words_per_sec(),
         trained.epochs_done,
-        a.output.display()
+        a.output.display(),
+        format = if fasttext_out {
+            "fasttext"
+        } else {
+            format.name()
+        }
     );
     Ok(())
+}
+
+/// Whether the output is fastText's `.bin`: with subwords, when asked by `--format fasttext`
+/// or by a `.bin` name without `--format`. fastText's format without subwords is refused
+/// before training (its readers need the n-gram settings a word model lacks).
+fn fasttext_output(a: &TrainArgs, format: Format, subwords: bool) -> Result<bool> {
+    let by_name = a.format.is_none()
+        && a.output
+            .extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("bin"));
+    if format == Format::FastText && !subwords {
+        anyhow::bail!("--format fasttext writes subword models only: give --minn 3 --maxn 6 (say)");
+    }
+    Ok(subwords && (format == Format::FastText || by_name))
 }

@@ -87,16 +87,22 @@ pub(crate) fn load(path: &Path) -> Result<Checkpoint> {
         ));
     }
     let floats = h.words.len() * h.config.dims;
+    // A subword model's input matrix has its n-gram buckets' rows after the words'.
+    let in_floats = h
+        .config
+        .input_rows(h.words.len())
+        .saturating_mul(h.config.dims);
     let body = &bytes[16 + json_len..];
-    if body.len() != 2 * floats * 4 {
+    if Some(body.len()) != in_floats.checked_add(floats).and_then(|f| f.checked_mul(4)) {
         return Err(bad(
             16 + json_len,
             format!(
-                "checkpoint holds {} bytes of vectors, {} words x {} dims need {}",
+                "checkpoint holds {} bytes of vectors, {} input rows ({} words) x {} dims need {}",
                 body.len(),
+                h.config.input_rows(h.words.len()),
                 h.words.len(),
                 h.config.dims,
-                8 * floats
+                4 * (in_floats + floats)
             ),
         ));
     }
@@ -105,7 +111,7 @@ pub(crate) fn load(path: &Path) -> Result<Checkpoint> {
             .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
             .collect()
     };
-    let (syn0, syn1) = (read(&body[..floats * 4]), read(&body[floats * 4..]));
+    let (syn0, syn1) = (read(&body[..in_floats * 4]), read(&body[in_floats * 4..]));
     let vocab = TrainVocab::from_sorted(h.words.into_iter().zip(h.counts))?;
     Ok(Checkpoint {
         config: h.config,

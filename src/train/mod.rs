@@ -33,6 +33,7 @@ pub(crate) mod device_chunks;
 pub(crate) mod hogwild;
 pub(crate) mod sampling;
 pub(crate) mod sgns;
+pub mod subword;
 pub mod vocab;
 
 use std::path::{Path, PathBuf};
@@ -48,6 +49,8 @@ use crate::error::{Error, Result};
 use hogwild::SharedMatrix;
 use sampling::{keep_probability, unigram_weights, AliasTable, Lcg, SigmoidTable};
 use sgns::{Shared, ThreadStats};
+pub use subword::SubwordModel;
+use subword::SubwordRows;
 use vocab::TrainVocab;
 
 /// Skip-gram or CBOW.
@@ -125,6 +128,20 @@ pub struct TrainConfig {
     /// faster at the same quality, see BENCHMARKS.md); `false` runs the C tool's per-pair
     /// updates. Ignored for CBOW.
     pub batched: bool,
+    /// Shortest character n-gram, in code points (0, the default: no n-grams, word vectors
+    /// only). Subword training (fastText's) is on when `maxn >= minn > 0`; see [`subword`].
+    #[serde(default)]
+    pub minn: usize,
+    /// Longest character n-gram, in code points (fastText uses 6 with `minn` 3).
+    #[serde(default)]
+    pub maxn: usize,
+    /// Hash buckets of the n-gram rows (2,000,000, as fastText); used with subwords only.
+    #[serde(default = "default_bucket")]
+    pub bucket: usize,
+}
+
+fn default_bucket() -> usize {
+    2_000_000
 }
 
 impl Default for TrainConfig {
@@ -144,6 +161,9 @@ impl Default for TrainConfig {
             seed: 1,
             device: Device::Cpu,
             batched: true,
+            minn: 0,
+            maxn: 0,
+            bucket: default_bucket(),
         }
     }
 }
@@ -184,6 +204,23 @@ impl TrainConfig {
         batched: bool,
         /// Sets the device.
         device: Device,
+        /// Sets the shortest n-gram (0: no subwords).
+        minn: usize,
+        /// Sets the longest n-gram.
+        maxn: usize,
+        /// Sets the number of n-gram hash buckets.
+        bucket: usize,
+    }
+
+    /// Whether this trains subwords (fastText's model): `minn` is not 0.
+    pub fn subwords(&self) -> bool {
+        self.minn > 0
+    }
+
+    /// Rows of the input matrix for `words` vocabulary words: the words' rows, then the n-gram
+    /// buckets' rows when training subwords.
+    pub fn input_rows(&self, words: usize) -> usize {
+        words + if self.subwords() { self.bucket } else { 0 }
     }
 
     /// The starting learning rate in effect.
@@ -223,9 +260,33 @@ impl TrainConfig {
         if !(self.sample >= 0.0 && self.sample.is_finite()) {
             return bad("sample must be 0 or a positive number");
         }
+        self.validate_subwords()?;
         let a = self.start_alpha();
         if !(a > 0.0 && a.is_finite() && self.end_alpha() >= 0.0 && self.end_alpha() <= a) {
             return bad("alpha must be positive and min-alpha between 0 and alpha");
+        }
+        Ok(())
+    }
+
+    /// The n-gram settings: off with `minn` 0; else `minn <= maxn <=`
+    /// [`crate::limits::MAX_NGRAM_CHARS`], `bucket` in `1..=`[`crate::limits::MAX_BUCKETS`], on
+    /// the CPU.
+    fn validate_subwords(&self) -> Result<()> {
+        if !self.subwords() {
+            return Ok(());
+        }
+        if self.maxn < self.minn {
+            return Err(Error::invalid(format!(
+                "maxn {} is below minn {}: n-grams of {}..={} code points cannot exist (minn 0 trains words only)",
+                self.maxn, self.minn, self.minn, self.maxn
+            )));
+        }
+        crate::limits::at_most("maxn", self.maxn, crate::limits::MAX_NGRAM_CHARS)?;
+        crate::limits::between_1_and("buckets", self.bucket, crate::limits::MAX_BUCKETS)?;
+        if self.device != Device::Cpu {
+            return Err(Error::Device(
+                "subword training (minn > 0) runs on the CPU only: the CUDA trainer has no n-grams; use --device cpu, or --minn 0 for word vectors".into(),
+            ));
         }
         Ok(())
     }
@@ -264,7 +325,8 @@ pub struct Progress {
 pub struct Trained {
     /// The vocabulary with counts.
     pub vocab: TrainVocab,
-    /// Input vectors, `vocab.len() x dims`.
+    /// The word vectors, `vocab.len() x dims`: the input rows of a word model; for a subword
+    /// model, fastText's vector of each word (its row averaged with its n-grams' rows).
     pub vectors: Vec<f32>,
     /// Dimensions.
     pub dims: usize,
@@ -276,12 +338,19 @@ pub struct Trained {
     pub words_trained: u64,
     /// Seconds spent in the training passes (not counting and encoding).
     pub train_seconds: f64,
+    /// The n-gram settings and whole matrices of a subword model (`None` for word vectors).
+    pub subwords: Option<SubwordModel>,
 }
 
 impl Trained {
-    /// The vectors as [`Embeddings`] (fails if training diverged to NaN).
+    /// The vectors as [`Embeddings`] (fails if training diverged to NaN); a subword model's
+    /// carry its n-gram table (shared, not copied), so that words outside the vocabulary have
+    /// vectors too.
     pub fn to_embeddings(&self) -> Result<Embeddings> {
-        Embeddings::from_vectors(self.vocab.words(), self.vectors.clone(), self.dims)
+        match &self.subwords {
+            Some(sw) => sw.embeddings(self.vocab.words(), self.vectors.clone()),
+            None => Embeddings::from_vectors(self.vocab.words(), self.vectors.clone(), self.dims),
+        }
     }
 
     /// Words per second of the training passes.
@@ -389,7 +458,15 @@ impl Trainer {
                     "counted the corpus"
                 );
                 let vocab = TrainVocab::from_counts(counts, cfg.min_count, cfg.max_vocab)?;
-                let (syn0, syn1) = init_matrices(vocab.len(), cfg.dims, cfg.seed);
+                let (syn0, syn1) = if cfg.subwords() {
+                    let syn0 = subword::init_input(vocab.len(), cfg)?;
+                    (
+                        syn0,
+                        crate::limits::zeroed("the output matrix", vocab.len() * cfg.dims)?,
+                    )
+                } else {
+                    init_matrices(vocab.len(), cfg.dims, cfg.seed)
+                };
                 (vocab, syn0, syn1, 0)
             }
         };
@@ -398,6 +475,10 @@ impl Trainer {
         io_bar.finish();
         let train_words = vocab.total();
         tracing::info!(words = vocab.len(), train_words, "vocabulary ready");
+        let subword_rows = cfg
+            .subwords()
+            .then(|| SubwordRows::new(vocab.words(), cfg.minn, cfg.maxn, cfg.bucket))
+            .transpose()?;
 
         let keep: Vec<f32> = vocab
             .counts()
@@ -414,6 +495,7 @@ impl Trainer {
             keep: &keep,
             alias: &alias,
             encoded: &encoded,
+            subwords: subword_rows.as_ref(),
         };
         let mut runner: Box<dyn EpochRunner + '_> = match cfg.device {
             Device::Cpu => Box::new(CpuRunner::new(syn0, syn1, cfg)),
@@ -436,17 +518,19 @@ impl Trainer {
                     checkpoint::save(path, cfg, epochs_done, &vocab, &s0, &s1)?;
                 }
                 if let Some(f) = &self.on_epoch {
-                    f(
-                        epochs_done,
-                        &Embeddings::from_vectors(vocab.words(), s0, cfg.dims)?,
-                    )?;
+                    let (vectors, model) = word_vectors(cfg, &vocab, s0, s1)?;
+                    let emb = match model {
+                        Some(m) => m.embeddings(vocab.words(), vectors)?,
+                        None => Embeddings::from_vectors(vocab.words(), vectors, cfg.dims)?,
+                    };
+                    f(epochs_done, &emb)?;
                 }
             }
         }
         let train_seconds = started.elapsed().as_secs_f64();
         let words_trained = words_done.load(Ordering::Relaxed) - train_words * start_epoch as u64;
-        let vectors = runner.snapshot()?.0;
-        drop(runner);
+        let (s0, s1) = runner.into_matrices()?;
+        let (vectors, subwords) = word_vectors(cfg, &vocab, s0, s1)?;
         Ok(Trained {
             vocab,
             vectors,
@@ -455,6 +539,7 @@ impl Trainer {
             interrupted,
             words_trained,
             train_seconds,
+            subwords,
         })
     }
 
@@ -513,6 +598,8 @@ pub(crate) struct RunContext<'a> {
     pub keep: &'a [f32],
     pub alias: &'a AliasTable,
     pub encoded: &'a corpus::EncodedCorpus,
+    /// Each word's input rows, when training subwords.
+    pub subwords: Option<&'a SubwordRows>,
 }
 
 /// Runs epochs on one kind of hardware.
@@ -521,6 +608,10 @@ pub(crate) trait EpochRunner {
     fn run_epoch(&mut self, epoch: usize, run: &RunContext) -> Result<()>;
     /// Copies of the input and output matrices.
     fn snapshot(&mut self) -> Result<(Vec<f32>, Vec<f32>)>;
+    /// The input and output matrices at the end (without a copy where the runner can).
+    fn into_matrices(mut self: Box<Self>) -> Result<(Vec<f32>, Vec<f32>)> {
+        self.snapshot()
+    }
 }
 
 /// The CPU runner: Hogwild threads over shared matrices.
@@ -560,6 +651,7 @@ impl EpochRunner for CpuRunner {
             total_words: run.total_words,
             words_done: run.words_done,
             stop: &run.trainer.stop,
+            subwords: run.subwords,
         };
         let slices = run.encoded.slices(cfg.threads);
         let stats = &self.stats;
@@ -590,6 +682,10 @@ impl EpochRunner for CpuRunner {
     fn snapshot(&mut self) -> Result<(Vec<f32>, Vec<f32>)> {
         Ok((self.syn0.snapshot(), self.syn1.snapshot()))
     }
+
+    fn into_matrices(self: Box<Self>) -> Result<(Vec<f32>, Vec<f32>)> {
+        Ok((self.syn0.into_vec(), self.syn1.into_vec()))
+    }
 }
 
 #[cfg(feature = "cuda")]
@@ -619,6 +715,21 @@ fn sum_stats(stats: &[ThreadStats]) -> (f64, u64) {
         .iter()
         .map(ThreadStats::read)
         .fold((0.0, 0), |(l, p), (l2, p2)| (l + l2, p + p2))
+}
+
+/// The word vectors of trained matrices: the input rows themselves for a word model; for a
+/// subword model fastText's vectors, with the model they come from.
+fn word_vectors(
+    cfg: &TrainConfig,
+    vocab: &TrainVocab,
+    syn0: Vec<f32>,
+    syn1: Vec<f32>,
+) -> Result<(Vec<f32>, Option<SubwordModel>)> {
+    if !cfg.subwords() {
+        return Ok((syn0, None));
+    }
+    let model = SubwordModel::new(cfg, syn0, syn1);
+    Ok((model.word_vectors(vocab.words())?, Some(model)))
 }
 
 /// Input vectors uniform in `+-0.5 / dims` (as the C tool), output vectors zero.
