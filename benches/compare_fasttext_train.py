@@ -31,7 +31,7 @@ import sys
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-WORDVEC = os.path.join(ROOT, "target", "release", "wordvec")
+WORDVEC = os.environ.get("WORDVEC", os.path.join(ROOT, "target", "release", "wordvec"))
 SET = dict(dim=100, ws=5, neg=5, minn=3, maxn=6, bucket=2_000_000, min_count=5, t=1e-4, lr=0.05)
 
 FASTTEXT = r"""
@@ -133,12 +133,15 @@ def tools(model, corpus, out_bin, epochs, threads):
           str(SET["min_count"]), "--sample", str(SET["t"]), "--alpha", str(SET["lr"]),
           "--epochs", str(epochs), "--threads", str(threads)]
     args = [corpus, out_bin, model, str(epochs), str(threads)]
-    return [
+    runs = [
         ("fastText", [sys.executable, "-c", FASTTEXT.replace("{s}", s)] + args),
         ("gensim FastText", [sys.executable, "-c", GENSIM.replace("{s}", s)] + args),
         ("wordvec", wv),
-        ("wordvec per-pair", wv + ["--batched", "false"]),
     ]
+    # Skip-gram only: fastText's update per (centre, context) pair instead of per window.
+    if model == "skipgram":
+        runs.append(("wordvec per-pair", wv + ["--batched", "false"]))
+    return runs
 
 
 def evaluate(path, data, held_path):
@@ -158,6 +161,7 @@ def main():
     ap.add_argument("--models", default="skipgram", help="skipgram, cbow or both, comma-separated")
     ap.add_argument("--only", default=None, help="run only tools whose name contains this")
     ap.add_argument("--fifo", action="store_true", help="run each training under chrt -f 50")
+    ap.add_argument("--keep", action="store_true", help="keep the models (800 MB each) after their evaluation")
     ap.add_argument("--buckets", type=int, default=SET["bucket"], help="n-gram buckets (a quick check)")
     a = ap.parse_args()
     SET["bucket"] = a.buckets
@@ -172,6 +176,8 @@ def main():
             path = os.path.join(a.out, f"{model}-{name.replace(' ', '_')}.bin")
             secs, rss = run([x.replace("{out}", path) for x in cmd], a.fifo)
             acc, q = evaluate(path, a.data, held_path)
+            if not a.keep:
+                os.remove(path)
             rows.append((model, name, secs, words * a.epochs / secs, rss, acc, q))
             print(f"  {model} {name:17} {secs:7.1f} s {words * a.epochs / secs / 1e3:6.0f}k words/s "
                   f"{rss:6.0f} MiB  analogy {acc * 100:5.2f}%  ws353 {q['ws_known']:.3f} "

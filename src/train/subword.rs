@@ -8,11 +8,11 @@
 //!   one row per n-gram hash bucket. A word's input rows are its own row and, for each n-gram of
 //!   `<word>` of `minn..=maxn` code points (duplicates included), row `words + hash % bucket`,
 //!   with the n-grams and hashes of [`crate::subword`], the ones every reader uses; the special
-//!   word `</s>` has no n-grams. [`SubwordRows`] lists them once per word before training.
+//!   word `</s>` has no n-grams. `SubwordRows` lists them once per word before training.
 //! - The hidden vector is the mean of the input rows. Skip-gram: the centre word's rows predict
 //!   each context word; CBOW: the rows of every context word together (one list, each row
 //!   counted as often as it occurs) predict the centre word.
-//! - Negative sampling as in the word trainer ([`super::sgns`]): each target and its negatives
+//! - Negative sampling as in the word trainer (`sgns`): each target and its negatives
 //!   move by `g * hidden`, and `g * output` is summed into the hidden layer's gradient.
 //! - That gradient is added, whole, to every input row. fastText does so for its unsupervised
 //!   models: it divides by the number of rows only for the supervised classifier. The exact
@@ -314,7 +314,7 @@ pub struct SubwordModel {
     maxn: usize,
     bucket: usize,
     dims: usize,
-    /// The input matrix, `(words + bucket) x dims` floats (a [`Backing::Floats`]), shared with
+    /// The input matrix, `(words + bucket) x dims` floats (`Backing::Floats`), shared with
     /// the n-gram tables of the [`Embeddings`] made from it.
     input: Arc<Backing>,
     output: Vec<f32>,
@@ -429,7 +429,7 @@ impl SubwordModel {
         Ok(values)
     }
 
-    /// The embeddings of the vocabulary (`vectors` from [`Self::word_vectors`]) with the
+    /// The embeddings of the vocabulary (`vectors` from `word_vectors`) with the
     /// n-gram table attached, so that words outside it get vectors too.
     pub(super) fn embeddings(&self, words: &[String], vectors: Vec<f32>) -> Result<Embeddings> {
         let mut emb = Embeddings::from_vectors(words, vectors, self.dims)?;
