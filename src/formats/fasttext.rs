@@ -26,7 +26,7 @@
 //! n-gram arguments against their ranges ([`crate::subword::check_params`]: `maxn` at most
 //! [`crate::limits::MAX_NGRAM_CHARS`], `minn <= maxn`, `bucket` not negative).
 //!
-//! [`write`] writes the same layout for an unsupervised model that wordvec trained
+//! [`write()`] writes the same layout for an unsupervised model that wordvec trained
 //! ([`crate::train`] with subwords): version 12, no labels, no pruning (`pruneidx_size` -1), the
 //! input matrix of `nwords + bucket` rows and the output matrix of `nwords` rows, both
 //! unquantised (each preceded by a zero flag byte and its `i64` shape), and nothing after them:
@@ -97,7 +97,7 @@ pub const LOSS_NEGATIVE_SAMPLING: i32 = 2;
 pub const MODEL_CBOW: i32 = 1;
 /// [`Args::model`] of skip-gram.
 pub const MODEL_SKIPGRAM: i32 = 2;
-/// The format version [`write`] writes (fastText 0.9's).
+/// The format version [`write()`] writes (fastText 0.9's).
 pub const VERSION: i32 = 12;
 
 /// An unsupervised model to write as fastText's `.bin`.
