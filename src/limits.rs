@@ -46,6 +46,12 @@ pub const MAX_GZIP_RATIO: u64 = 64;
 /// took 14 GB).
 pub const MAX_NGRAM_CHARS: usize = 32;
 
+/// Most n-gram hash buckets of a subword model being trained (`--buckets`): 16 times fastText's
+/// default of 2,000,000. The bucket rows are one allocation of `buckets x dims` floats
+/// (2,000,000 x 300 is 2.4 GB), so this bounds a mistyped flag before it asks for terabytes; the
+/// product with the dimensions is checked too, and the allocation itself is fallible.
+pub const MAX_BUCKETS: usize = 1 << 25;
+
 /// Longest text embedded at once, bytes (1 MiB): a text vector is for sentences and documents,
 /// and the server's message limit is smaller still.
 pub const MAX_TEXT_BYTES: usize = 1 << 20;

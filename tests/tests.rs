@@ -30,6 +30,7 @@ mod request_fuzz;
 mod server;
 mod server_hardening;
 mod train;
+mod train_subword;
 
 /// Every file of tests/ is a module above: Cargo no longer finds test files by itself
 /// (`autotests = false`), so a file left out would silently never run.

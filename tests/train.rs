@@ -456,7 +456,7 @@ fn sentences_streamed_from_another_thread_train_as_the_file_does() {
     let (s, producer) = stream();
     let streamed = Trainer::new(cfg.clone())
         .unwrap()
-        .train_state(TrainState::new(cfg, vocab), s)
+        .train_state(TrainState::new(cfg, vocab).unwrap(), s)
         .unwrap();
     producer.join().unwrap();
     assert_eq!(streamed.vocab.words(), from_file.vocab.words());

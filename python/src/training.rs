@@ -244,7 +244,7 @@ impl Word2VecModel {
                 let vocab =
                     TrainVocab::from_counts_with(counts, keep, max_vocab).map_err(py_err)?;
                 let n = vocab.len();
-                self.state = Some(TrainState::new(self.config.clone(), vocab));
+                self.state = Some(TrainState::new(self.config.clone(), vocab).map_err(py_err)?);
                 n
             }
         };

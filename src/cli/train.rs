@@ -78,21 +78,53 @@ pub(crate) struct TrainArgs {
     /// Go on training a finished model on the new corpus (gensim's online training): words
     /// of the corpus seen --min-count times are added, known words keep their rows and go on
     /// training. MODEL is a training state (OUTPUT.ckpt, written by --checkpoint-every-epoch and
-    /// by every --update, which writes the updated state beside OUTPUT).
+    /// by every --update, which writes the updated state beside OUTPUT). A subword model keeps
+    /// its n-gram settings and bucket rows: new words get rows of their own and share the
+    /// trained n-gram rows.
     #[arg(long, value_name = "MODEL")]
     pub update: Option<PathBuf>,
+    #[command(flatten)]
+    pub subwords: SubwordArgs,
+}
+
+/// fastText's subword model: on when `--maxn >= --minn > 0`.
+#[derive(Debug, Args)]
+pub(crate) struct SubwordArgs {
+    /// Shortest character n-gram in code points; 0 trains word vectors only. With n-grams, an
+    /// output named .bin (or --format fasttext) is fastText's .bin model (with
+    /// --checkpoint-every-epoch it is written at the end only; the checkpoint is kept each
+    /// epoch), .wvec keeps the n-grams too [default: 0; with --update, the model's].
+    #[arg(long)]
+    pub minn: Option<usize>,
+    /// Longest character n-gram in code points [default: 6 (fastText's); with --update, the
+    /// model's].
+    #[arg(long)]
+    pub maxn: Option<usize>,
+    /// Hash buckets of the n-gram rows [default: 2000000; with --update, the model's].
+    #[arg(long)]
+    pub buckets: Option<usize>,
+    /// Also write the word vectors as word2vec text, OUTPUT with the extension .vec (as fastText).
+    #[arg(long)]
+    pub save_vectors: bool,
 }
 
 impl TrainArgs {
-    /// The settings the flags ask for (the dimensions of `model_dims`, an updated model's,
-    /// unless --dim is given).
-    fn config(&self, model_dims: Option<usize>) -> Result<TrainConfig> {
+    /// The settings the flags ask for; with `--update`, `model`'s dimensions and n-gram
+    /// settings unless flags give them (the trainer refuses settings that differ from the
+    /// model's).
+    fn config(&self, model: Option<&TrainConfig>) -> Result<TrainConfig> {
+        let sw = &self.subwords;
+        // An updated model's n-grams, or none (minn 0) with fastText's other defaults.
+        let (minn, maxn, bucket) = match model {
+            Some(m) if m.subwords() => (m.minn, m.maxn, m.bucket),
+            _ => (0, 6, TrainConfig::default().bucket),
+        };
         Ok(TrainConfig::default()
             .model(match self.model {
                 ModelArg::Skipgram => Model::SkipGram,
                 ModelArg::Cbow => Model::Cbow,
             })
-            .dims(self.dim.or(model_dims).unwrap_or(100))
+            .dims(self.dim.or(model.map(|m| m.dims)).unwrap_or(100))
             .window(self.window)
             .negative(self.negative)
             .sample(self.sample)
@@ -104,7 +136,10 @@ impl TrainArgs {
             .threads(self.threads.unwrap_or(TrainConfig::default().threads))
             .seed(self.seed)
             .batched(self.batched)
-            .device(self.device.parse()?))
+            .device(self.device.parse()?)
+            .minn(sw.minn.unwrap_or(minn))
+            .maxn(sw.maxn.unwrap_or(maxn))
+            .bucket(sw.buckets.unwrap_or(bucket)))
     }
 }
 
@@ -133,11 +168,18 @@ pub(crate) fn run(a: TrainArgs) -> Result<()> {
         wordvec::io::check_not_input(v, &corpus)?;
     }
     let update = a.update.as_deref().map(load_state).transpose()?;
-    let model_dims = update.as_ref().map(|s| s.config.dims);
-    let config = a.config(model_dims)?;
+    let config = a.config(update.as_ref().map(|s| &s.config))?;
     let format = a
         .format
         .map_or_else(|| Format::from_extension(&a.output), Format::from);
+    let fasttext_out = fasttext_output(&a, format, config.subwords())?;
+    let vectors_out = a
+        .subwords
+        .save_vectors
+        .then(|| a.output.with_extension("vec"));
+    if let Some(v) = &vectors_out {
+        wordvec::io::check_not_input(v, &corpus)?;
+    }
 
     let bar = ProgressBar::new(1000);
     bar.set_style(
@@ -165,8 +207,10 @@ pub(crate) fn run(a: TrainArgs) -> Result<()> {
     if a.checkpoint_every_epoch {
         trainer = trainer.checkpoint_every_epoch(&ck);
         let out = a.output.clone();
-        trainer = trainer
-            .on_epoch(move |_, emb| wordvec::save(emb, &out, format, &SaveOptions::default()));
+        if !fasttext_out {
+            trainer = trainer
+                .on_epoch(move |_, emb| wordvec::save(emb, &out, format, &SaveOptions::default()));
+        }
     }
     if let Some(r) = &a.resume {
         trainer = trainer.resume_from(r);
@@ -197,7 +241,13 @@ pub(crate) fn run(a: TrainArgs) -> Result<()> {
     let emb = trained
         .to_embeddings()
         .context("training diverged (NaN vectors): lower --alpha")?;
-    wordvec::save(&emb, &a.output, format, &SaveOptions::default())?;
+    match (&trained.subwords, fasttext_out) {
+        (Some(model), true) => model.save_fasttext(&trained.vocab, &a.output)?,
+        _ => wordvec::save(&emb, &a.output, format, &SaveOptions::default())?,
+    }
+    if let Some(v) = &vectors_out {
+        wordvec::save(&emb, v, Format::Word2VecText, &SaveOptions::default())?;
+    }
     if let Some(v) = &a.save_vocab {
         trained.vocab.save(v)?;
     }
@@ -208,11 +258,33 @@ pub(crate) fn run(a: TrainArgs) -> Result<()> {
         trained.train_seconds,
         trained.words_per_sec(),
         trained.epochs_done,
-        a.output.display()
+        a.output.display(),
+        format = if fasttext_out {
+            "fasttext"
+        } else {
+            format.name()
+        }
     );
     if a.update.is_some() {
+        // The embeddings share a subword model's input matrix: dropped first, the state
+        // takes it without a copy.
+        drop(emb);
         trained.into_state().save(&ck)?;
         eprintln!("wrote the training state to {}", ck.display());
     }
     Ok(())
+}
+
+/// Whether the output is fastText's `.bin`: with subwords, when asked by `--format fasttext`
+/// or by a `.bin` name without `--format`. fastText's format without subwords is refused
+/// before training (its readers need the n-gram settings a word model lacks).
+fn fasttext_output(a: &TrainArgs, format: Format, subwords: bool) -> Result<bool> {
+    let by_name = a.format.is_none()
+        && a.output
+            .extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("bin"));
+    if format == Format::FastText && !subwords {
+        anyhow::bail!("--format fasttext writes subword models only: give --minn 3 --maxn 6 (say)");
+    }
+    Ok(subwords && (format == Format::FastText || by_name))
 }

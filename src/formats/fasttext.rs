@@ -25,6 +25,13 @@
 //! file is checked against the bytes that remain before anything is allocated for it, and the
 //! n-gram arguments against their ranges ([`crate::subword::check_params`]: `maxn` at most
 //! [`crate::limits::MAX_NGRAM_CHARS`], `minn <= maxn`, `bucket` not negative).
+//!
+//! [`write()`] writes the same layout for an unsupervised model that wordvec trained
+//! ([`crate::train`] with subwords): version 12, no labels, no pruning (`pruneidx_size` -1), the
+//! input matrix of `nwords + bucket` rows and the output matrix of `nwords` rows, both
+//! unquantised (each preceded by a zero flag byte and its `i64` shape), and nothing after them:
+//! fastText's `loadModel` and gensim's `load_facebook_model` read exactly this, and gensim checks
+//! that the file ends where the output matrix does. `ntokens` is the sum of the words' counts.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -82,6 +89,125 @@ pub struct Args {
     pub lr_update_rate: i32,
     /// Sampling threshold.
     pub t: f64,
+}
+
+/// [`Args::loss`] of negative sampling.
+pub const LOSS_NEGATIVE_SAMPLING: i32 = 2;
+/// [`Args::model`] of CBOW.
+pub const MODEL_CBOW: i32 = 1;
+/// [`Args::model`] of skip-gram.
+pub const MODEL_SKIPGRAM: i32 = 2;
+/// The format version [`write()`] writes (fastText 0.9's).
+pub const VERSION: i32 = 12;
+
+/// An unsupervised model to write as fastText's `.bin`.
+#[derive(Debug, Clone, Copy)]
+pub struct ModelParts<'a> {
+    /// The arguments (the header); `dim` and `bucket` must match the matrices.
+    pub args: &'a Args,
+    /// The vocabulary, in row order (no NUL byte in a word).
+    pub words: &'a [String],
+    /// Each word's count in the corpus.
+    pub counts: &'a [u64],
+    /// The input matrix: `(words + bucket) x dim` floats, the words' rows then the buckets'.
+    pub input: &'a [f32],
+    /// The output matrix: `words x dim` floats.
+    pub output: &'a [f32],
+}
+
+impl ModelParts<'_> {
+    /// Checks that the parts fit together and fit the format's 32-bit fields.
+    fn check(&self) -> Result<()> {
+        let bad = |m: String| {
+            Err(Error::invalid(format!(
+                "cannot write a fastText model: {m}"
+            )))
+        };
+        let (n, a) = (self.words.len(), self.args);
+        if a.dim <= 0 || a.bucket < 0 || i32::try_from(n).is_err() {
+            return bad(format!(
+                "{n} words, dimension {}, {} buckets",
+                a.dim, a.bucket
+            ));
+        }
+        let d = a.dim as usize;
+        if self.counts.len() != n
+            || Some(self.input.len()) != (n + a.bucket as usize).checked_mul(d)
+            || Some(self.output.len()) != n.checked_mul(d)
+        {
+            return bad(format!(
+                "{n} words with {} counts, {} input and {} output values for dimension {d} and {} buckets",
+                self.counts.len(),
+                self.input.len(),
+                self.output.len(),
+                a.bucket
+            ));
+        }
+        if let Some(w) = self.words.iter().find(|w| w.as_bytes().contains(&0)) {
+            return bad(format!(
+                "the word {:?} holds a NUL byte",
+                crate::limits::echo(w)
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// Writes `m` in fastText's `.bin` layout (module docs).
+pub fn write(m: &ModelParts, w: &mut dyn std::io::Write) -> Result<()> {
+    m.check()?;
+    write_parts(m, w).map_err(|e| Error::internal(format!("writing a fastText model: {e}")))
+}
+
+fn write_parts(m: &ModelParts, w: &mut dyn std::io::Write) -> std::io::Result<()> {
+    let a = m.args;
+    w.write_all(&MAGIC.to_le_bytes())?;
+    w.write_all(&VERSION.to_le_bytes())?;
+    for v in [
+        a.dim,
+        a.ws,
+        a.epoch,
+        a.min_count,
+        a.neg,
+        a.word_ngrams,
+        a.loss,
+        a.model,
+        a.bucket,
+        a.minn,
+        a.maxn,
+        a.lr_update_rate,
+    ] {
+        w.write_all(&v.to_le_bytes())?;
+    }
+    w.write_all(&a.t.to_le_bytes())?;
+    let n = m.words.len() as i32;
+    for v in [n, n, 0] {
+        w.write_all(&v.to_le_bytes())?;
+    }
+    let ntokens: u64 = m.counts.iter().sum();
+    w.write_all(&(ntokens as i64).to_le_bytes())?;
+    w.write_all(&(-1i64).to_le_bytes())?;
+    for (word, &count) in m.words.iter().zip(m.counts) {
+        w.write_all(word.as_bytes())?;
+        w.write_all(&[0])?;
+        w.write_all(&(count as i64).to_le_bytes())?;
+        w.write_all(&[0])?;
+    }
+    let d = a.dim as usize;
+    for matrix in [m.input, m.output] {
+        w.write_all(&[0])?;
+        w.write_all(&((matrix.len() / d) as i64).to_le_bytes())?;
+        w.write_all(&(d as i64).to_le_bytes())?;
+        // Little-endian floats: the crate builds for little-endian targets only.
+        w.write_all(bytemuck::cast_slice(matrix))?;
+    }
+    Ok(())
+}
+
+/// Writes `m` to `path` atomically (a crash leaves any previous file whole).
+pub fn save(m: &ModelParts, path: &Path) -> Result<()> {
+    m.check()?;
+    crate::io::write_atomically(path, |w| write_parts(m, w))
 }
 
 /// Reads the header and arguments; returns them with the version.
@@ -496,6 +622,107 @@ mod tests {
         }
         b.push(0);
         b
+    }
+
+    /// The bytes of an unsupervised model of 2 words, dim 2, bucket 3, minn 2, maxn 3, laid
+    /// out field by field as the module docs' table says.
+    fn tiny_unsupervised(input: &[f32], output: &[f32]) -> Vec<u8> {
+        let mut b = Vec::new();
+        b.extend(MAGIC.to_le_bytes());
+        b.extend(12i32.to_le_bytes());
+        for v in [2i32, 5, 3, 1, 5, 1, 2, 2, 3, 2, 3, 100] {
+            b.extend(v.to_le_bytes());
+        }
+        b.extend(1e-4f64.to_le_bytes());
+        for v in [2i32, 2, 0] {
+            b.extend(v.to_le_bytes());
+        }
+        b.extend(10i64.to_le_bytes());
+        b.extend((-1i64).to_le_bytes());
+        for (w, count) in [("ab", 7i64), ("é", 3)] {
+            b.extend(w.as_bytes());
+            b.push(0);
+            b.extend(count.to_le_bytes());
+            b.push(0);
+        }
+        for m in [input, output] {
+            b.push(0);
+            b.extend(((m.len() / 2) as i64).to_le_bytes());
+            b.extend(2i64.to_le_bytes());
+            m.iter().for_each(|v| b.extend(v.to_le_bytes()));
+        }
+        b
+    }
+
+    #[test]
+    fn writes_an_unsupervised_model_byte_for_byte_and_reads_it_back() {
+        let args = Args {
+            dim: 2,
+            ws: 5,
+            epoch: 3,
+            min_count: 1,
+            neg: 5,
+            word_ngrams: 1,
+            loss: LOSS_NEGATIVE_SAMPLING,
+            model: MODEL_SKIPGRAM,
+            bucket: 3,
+            minn: 2,
+            maxn: 3,
+            lr_update_rate: 100,
+            t: 1e-4,
+        };
+        let words = ["ab".to_string(), "é".to_string()];
+        let input: Vec<f32> = (0..10).map(|i| i as f32 * 0.5 - 1.0).collect();
+        let output = [0.25f32, -0.5, 1.5, 2.0];
+        let parts = ModelParts {
+            args: &args,
+            words: &words,
+            counts: &[7, 3],
+            input: &input,
+            output: &output,
+        };
+        let mut written = Vec::new();
+        write(&parts, &mut written).unwrap();
+        assert_eq!(written, tiny_unsupervised(&input, &output));
+
+        let emb = read(
+            Arc::new(Backing::Owned(written)),
+            Path::new("t.bin"),
+            &LoadOptions::default(),
+        )
+        .unwrap();
+        let sw = emb.subwords().unwrap();
+        for (i, w) in words.iter().enumerate() {
+            let mut want = [input[2 * i], input[2 * i + 1]];
+            let mut n = 1;
+            sw.for_each_ngram_row(w.as_bytes(), |r| {
+                want[0] += input[4 + 2 * r];
+                want[1] += input[5 + 2 * r];
+                n += 1;
+            });
+            assert!(n > 1, "{w} has n-grams");
+            let f = 1.0 / n as f32;
+            assert_eq!(emb.raw_row(i), [want[0] * f, want[1] * f], "{w}");
+        }
+
+        // Parts that do not fit together are refused, naming what is wrong.
+        let short = ModelParts {
+            input: &input[..8],
+            ..parts
+        };
+        let e = write(&short, &mut Vec::new()).unwrap_err().to_string();
+        assert!(e.contains("8 input"), "{e}");
+        let nul = ["a\0b".to_string(), "c".to_string()];
+        let e = write(
+            &ModelParts {
+                words: &nul,
+                ..parts
+            },
+            &mut Vec::new(),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("NUL"), "{e}");
     }
 
     #[test]

@@ -39,26 +39,30 @@ pub struct TrainState {
     pub epochs_done: usize,
     /// The training vocabulary (words and counts, in row order).
     pub vocab: TrainVocab,
-    /// Input vectors (the word vectors), `vocab.len() x config.dims`.
+    /// Input vectors, `config.input_rows(vocab.len()) x config.dims`: the word vectors of a
+    /// word model; a subword model's words' rows, then its n-gram buckets' rows.
     pub vectors: Vec<f32>,
     /// Output vectors of negative sampling, `vocab.len() x config.dims`.
     pub output: Vec<f32>,
 }
 
 impl TrainState {
-    /// A fresh model over `vocab`: input vectors uniform in `+-0.5 / dims` (as the C tool),
-    /// output vectors zero.
-    pub fn new(config: TrainConfig, vocab: TrainVocab) -> Self {
-        let n = vocab.len() * config.dims;
-        let mut rng = Lcg::new(config.seed, u64::MAX);
-        let vectors = random_rows(&mut rng, n, config.dims);
-        TrainState {
+    /// A fresh model over `vocab`: input vectors uniform in `+-0.5 / dims` (as the C tool; a
+    /// subword model's bucket rows too), output vectors zero. Fails if the matrices are too
+    /// large to allocate.
+    pub fn new(config: TrainConfig, vocab: TrainVocab) -> Result<Self> {
+        let vectors = super::subword::init_input(vocab.len(), &config)?;
+        let output = crate::limits::zeroed(
+            "the output matrix",
+            crate::limits::product("the output matrix", &[vocab.len(), config.dims, 4])? / 4,
+        )?;
+        Ok(TrainState {
             epochs_done: 0,
             vocab,
             vectors,
-            output: vec![0.0; n],
+            output,
             config,
-        }
+        })
     }
 
     /// Reads a checkpoint written by [`save`](Self::save) or by a run's
@@ -94,15 +98,27 @@ impl TrainState {
         )
     }
 
-    /// The word vectors (fails if training diverged to NaN).
+    /// The word vectors (fails if training diverged to NaN); a subword model's are fastText's
+    /// (each word's row averaged with its n-grams' rows), with the n-gram table attached.
     pub fn to_embeddings(&self) -> Result<Embeddings> {
-        Embeddings::from_vectors(self.vocab.words(), self.vectors.clone(), self.config.dims)
+        let (vectors, model) = super::word_vectors(
+            &self.config,
+            &self.vocab,
+            self.vectors.clone(),
+            &self.output,
+        )?;
+        match model {
+            Some(m) => m.embeddings(self.vocab.words(), vectors),
+            None => Embeddings::from_vectors(self.vocab.words(), vectors, self.config.dims),
+        }
     }
 
     /// An online vocabulary update with the counts of a new corpus (see
     /// [`TrainVocab::extended`]): known words keep their rows, new words that pass `keep` get
     /// fresh random input rows (drawn as the first ones were, from a stream of their own) and
-    /// zero output rows. Returns how many words were added.
+    /// zero output rows. A subword model keeps its n-gram bucket rows, shared by old and new
+    /// words: the new words' rows go between the known words' and the buckets', so a new word
+    /// starts from its trained n-grams. Returns how many words were added.
     pub fn update_vocab(
         &mut self,
         counts: hashbrown::HashMap<Box<str>, u64>,
@@ -110,10 +126,21 @@ impl TrainState {
         max_vocab: Option<usize>,
     ) -> Result<usize> {
         let old = self.vocab.len();
-        let (vocab, added) = self.vocab.extended(counts, keep, max_vocab)?;
         let d = self.config.dims;
+        let at = old * d;
+        if self.vectors.len() != self.config.input_rows(old).saturating_mul(d) {
+            return Err(Error::invalid(format!(
+                "the model's input matrix holds {} floats, {} input rows x {d} dims need {}",
+                self.vectors.len(),
+                self.config.input_rows(old),
+                self.config.input_rows(old).saturating_mul(d)
+            )));
+        }
+        let (vocab, added) = self.vocab.extended(counts, keep, max_vocab)?;
         let mut rng = Lcg::new(self.config.seed, u64::MAX - old as u64);
-        self.vectors.extend(random_rows(&mut rng, added * d, d));
+        // The words' rows come first; a subword model's bucket rows follow them.
+        self.vectors
+            .splice(at..at, random_rows(&mut rng, added * d, d));
         self.output.resize(vocab.len() * d, 0.0);
         self.vocab = vocab;
         self.epochs_done = 0;
@@ -185,27 +212,49 @@ fn parse(bytes: &[u8], path: &Path) -> Result<TrainState> {
             "checkpoint vocabulary and counts differ in length".into(),
         ));
     }
+    // Sizes checked before anything is allocated: a subword model's input matrix has its
+    // n-gram buckets' rows after the words', and the header's numbers may be anything.
+    let too_large = || {
+        bad(
+            16,
+            format!(
+                "checkpoint matrices too large: {} words, {} buckets, {} dims",
+                h.words.len(),
+                h.config.bucket,
+                h.config.dims
+            ),
+        )
+    };
+    let in_rows = h
+        .words
+        .len()
+        .checked_add(if h.config.subwords() {
+            h.config.bucket
+        } else {
+            0
+        })
+        .ok_or_else(too_large)?;
     let floats = h
         .words
         .len()
         .checked_mul(h.config.dims)
-        .filter(|f| f.checked_mul(8).is_some())
-        .ok_or_else(|| {
-            bad(
-                16,
-                format!("checkpoint dimensions {} too large", h.config.dims),
-            )
-        })?;
+        .ok_or_else(too_large)?;
+    let in_floats = in_rows.checked_mul(h.config.dims).ok_or_else(too_large)?;
+    let need = in_floats
+        .checked_add(floats)
+        .and_then(|f| f.checked_mul(4))
+        .ok_or_else(too_large)?;
     let body = &bytes[16 + json_len..];
-    if body.len() != 2 * floats * 4 {
+    if body.len() != need {
         return Err(bad(
             16 + json_len,
             format!(
-                "checkpoint holds {} bytes of vectors, {} words x {} dims need {}",
+                "checkpoint holds {} bytes of vectors, {} input rows ({} words) x {} dims need {}",
                 body.len(),
+                in_rows,
                 h.words.len(),
                 h.config.dims,
-                8 * floats
+                need
             ),
         ));
     }
@@ -214,7 +263,7 @@ fn parse(bytes: &[u8], path: &Path) -> Result<TrainState> {
             .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
             .collect()
     };
-    let (syn0, syn1) = (read(&body[..floats * 4]), read(&body[floats * 4..]));
+    let (syn0, syn1) = (read(&body[..in_floats * 4]), read(&body[in_floats * 4..]));
     let vocab = TrainVocab::from_sorted(h.words.into_iter().zip(h.counts))?;
     if h.config.dims == 0 || vocab.is_empty() {
         return Err(bad(16, "checkpoint has no words or no dimensions".into()));
@@ -238,7 +287,7 @@ mod tests {
             .map(|(w, c)| (Box::from(*w), *c))
             .collect();
         let vocab = TrainVocab::from_counts(counts, 1, None).unwrap();
-        TrainState::new(TrainConfig::default().dims(4).seed(9), vocab)
+        TrainState::new(TrainConfig::default().dims(4).seed(9), vocab).unwrap()
     }
 
     #[test]

@@ -93,8 +93,8 @@ impl SharedMatrix {
             .collect()
     }
 
-    /// The values, once no thread uses the matrix any more.
-    #[cfg(test)]
+    /// The values, once no thread uses the matrix any more (reusing the allocation, as
+    /// [`SharedMatrix::new`]).
     pub(crate) fn into_vec(self) -> Vec<f32> {
         self.data
             .into_vec()

@@ -33,6 +33,7 @@ pub(crate) mod device_chunks;
 pub(crate) mod hogwild;
 pub(crate) mod sampling;
 pub(crate) mod sgns;
+pub mod subword;
 pub mod vocab;
 
 pub use checkpoint::TrainState;
@@ -51,6 +52,8 @@ use crate::error::{Error, Result};
 use hogwild::SharedMatrix;
 use sampling::{keep_probability, unigram_weights, AliasTable, Lcg, SigmoidTable};
 use sgns::{Shared, ThreadStats};
+pub use subword::SubwordModel;
+use subword::SubwordRows;
 use vocab::TrainVocab;
 
 /// Skip-gram or CBOW.
@@ -141,6 +144,16 @@ pub struct TrainConfig {
     /// `shrink_windows=False`).
     #[serde(default = "yes")]
     pub shrink_windows: bool,
+    /// Shortest character n-gram, in code points (0, the default: no n-grams, word vectors
+    /// only). Subword training (fastText's) is on when `maxn >= minn > 0`; see [`subword`].
+    #[serde(default)]
+    pub minn: usize,
+    /// Longest character n-gram, in code points (fastText uses 6 with `minn` 3).
+    #[serde(default)]
+    pub maxn: usize,
+    /// Hash buckets of the n-gram rows (2,000,000, as fastText); used with subwords only.
+    #[serde(default = "default_bucket")]
+    pub bucket: usize,
 }
 
 /// Serde default of the flags added after the first checkpoints.
@@ -151,6 +164,11 @@ fn yes() -> bool {
 /// Serde default of [`TrainConfig::ns_exponent`].
 fn three_quarters() -> f64 {
     0.75
+}
+
+/// Serde default of [`TrainConfig::bucket`].
+fn default_bucket() -> usize {
+    2_000_000
 }
 
 impl Default for TrainConfig {
@@ -173,6 +191,9 @@ impl Default for TrainConfig {
             cbow_mean: true,
             ns_exponent: 0.75,
             shrink_windows: true,
+            minn: 0,
+            maxn: 0,
+            bucket: default_bucket(),
         }
     }
 }
@@ -219,6 +240,23 @@ impl TrainConfig {
         ns_exponent: f64,
         /// Sets whether windows shrink at random.
         shrink_windows: bool,
+        /// Sets the shortest n-gram (0: no subwords).
+        minn: usize,
+        /// Sets the longest n-gram.
+        maxn: usize,
+        /// Sets the number of n-gram hash buckets.
+        bucket: usize,
+    }
+
+    /// Whether this trains subwords (fastText's model): `minn` is not 0.
+    pub fn subwords(&self) -> bool {
+        self.minn > 0
+    }
+
+    /// Rows of the input matrix for `words` vocabulary words: the words' rows, then the n-gram
+    /// buckets' rows when training subwords.
+    pub fn input_rows(&self, words: usize) -> usize {
+        words.saturating_add(if self.subwords() { self.bucket } else { 0 })
     }
 
     /// The starting learning rate in effect.
@@ -264,9 +302,33 @@ impl TrainConfig {
         if !(self.sample >= 0.0 && self.sample.is_finite()) {
             return bad("sample must be 0 or a positive number");
         }
+        self.validate_subwords()?;
         let a = self.start_alpha();
         if !(a > 0.0 && a.is_finite() && self.end_alpha() >= 0.0 && self.end_alpha() <= a) {
             return bad("alpha must be positive and min-alpha between 0 and alpha");
+        }
+        Ok(())
+    }
+
+    /// The n-gram settings: off with `minn` 0; else `minn <= maxn <=`
+    /// [`crate::limits::MAX_NGRAM_CHARS`], `bucket` in `1..=`[`crate::limits::MAX_BUCKETS`], on
+    /// the CPU.
+    fn validate_subwords(&self) -> Result<()> {
+        if !self.subwords() {
+            return Ok(());
+        }
+        if self.maxn < self.minn {
+            return Err(Error::invalid(format!(
+                "maxn {} is below minn {}: n-grams of {}..={} code points cannot exist (minn 0 trains words only)",
+                self.maxn, self.minn, self.minn, self.maxn
+            )));
+        }
+        crate::limits::at_most("maxn", self.maxn, crate::limits::MAX_NGRAM_CHARS)?;
+        crate::limits::between_1_and("buckets", self.bucket, crate::limits::MAX_BUCKETS)?;
+        if self.device != Device::Cpu {
+            return Err(Error::Device(
+                "subword training (minn > 0) runs on the CPU only: the CUDA trainer has no n-grams; use --device cpu, or --minn 0 for word vectors".into(),
+            ));
         }
         Ok(())
     }
@@ -305,7 +367,8 @@ pub struct Progress {
 pub struct Trained {
     /// The vocabulary with counts.
     pub vocab: TrainVocab,
-    /// Input vectors, `vocab.len() x dims`.
+    /// The word vectors, `vocab.len() x dims`: the input rows of a word model; for a subword
+    /// model, fastText's vector of each word (its row averaged with its n-grams' rows).
     pub vectors: Vec<f32>,
     /// Output vectors of negative sampling, `vocab.len() x dims`.
     pub output: Vec<f32>,
@@ -324,12 +387,19 @@ pub struct Trained {
     /// The loss summed over every (word, target) pair of the epochs run (gensim's
     /// `get_latest_training_loss` with `compute_loss`; NaN on a GPU).
     pub loss: f64,
+    /// The n-gram settings and whole matrices of a subword model (`None` for word vectors).
+    pub subwords: Option<SubwordModel>,
 }
 
 impl Trained {
-    /// The vectors as [`Embeddings`] (fails if training diverged to NaN).
+    /// The vectors as [`Embeddings`] (fails if training diverged to NaN); a subword model's
+    /// carry its n-gram table (shared, not copied), so that words outside the vocabulary have
+    /// vectors too.
     pub fn to_embeddings(&self) -> Result<Embeddings> {
-        Embeddings::from_vectors(self.vocab.words(), self.vectors.clone(), self.dims)
+        match &self.subwords {
+            Some(sw) => sw.embeddings(self.vocab.words(), self.vectors.clone()),
+            None => Embeddings::from_vectors(self.vocab.words(), self.vectors.clone(), self.dims),
+        }
     }
 
     /// Words per second of the training passes.
@@ -337,13 +407,19 @@ impl Trained {
         self.words_trained as f64 / self.train_seconds.max(1e-9)
     }
 
-    /// What training needs to go on (to save as a checkpoint, to update with new text).
+    /// What training needs to go on (to save as a checkpoint, to update with new text): for a
+    /// subword model its whole input matrix (the words' rows, then the buckets'), not the
+    /// averaged word vectors.
     pub fn into_state(self) -> TrainState {
+        let vectors = match self.subwords {
+            Some(model) => model.into_input(),
+            None => self.vectors,
+        };
         TrainState {
             config: self.config,
             epochs_done: self.epochs_done,
             vocab: self.vocab,
-            vectors: self.vectors,
+            vectors,
             output: self.output,
         }
     }
@@ -427,7 +503,7 @@ impl Trainer {
             None => {
                 let counts = self.count(files)?;
                 let vocab = TrainVocab::from_counts(counts, cfg.min_count, cfg.max_vocab)?;
-                TrainState::new(cfg.clone(), vocab)
+                TrainState::new(cfg.clone(), vocab)?
             }
         };
         self.train_state(state, Sentences::Files(corpus_files.to_vec()))
@@ -487,17 +563,35 @@ impl Trainer {
         self.run(state, &encoded.0)
     }
 
-    /// An error unless `state` has this trainer's dimensions and matrices of its size.
+    /// An error unless `state` has this trainer's dimensions and n-gram settings, and matrices
+    /// of its size (a subword model's input matrix has its buckets' rows after the words').
     fn check_state(&self, state: &TrainState) -> Result<()> {
         self.check_dims(state)?;
-        let rows = state.vocab.len() * self.config.dims;
-        if state.vectors.len() != rows || state.output.len() != rows {
+        let (cfg, d) = (&self.config, self.config.dims);
+        let ngrams = |c: &TrainConfig| c.subwords().then_some((c.minn, c.maxn, c.bucket));
+        if ngrams(&state.config) != ngrams(cfg) {
+            let show = |c: &TrainConfig| match ngrams(c) {
+                Some((minn, maxn, bucket)) => {
+                    format!("n-grams of {minn}..={maxn} code points in {bucket} buckets")
+                }
+                None => "no n-grams (word vectors only)".to_string(),
+            };
             return Err(Error::invalid(format!(
-                "the model's matrices hold {} and {} floats, {} words x {} dims need {rows}",
+                "subword mismatch: the model has {}, the settings ask for {}",
+                show(&state.config),
+                show(cfg)
+            )));
+        }
+        let words = state.vocab.len();
+        let input = cfg.input_rows(words).checked_mul(d);
+        if Some(state.vectors.len()) != input || state.output.len() != words * d {
+            return Err(Error::invalid(format!(
+                "the model's matrices hold {} and {} floats, {} input rows ({words} words) and {words} output rows x {d} dims need {} and {}",
                 state.vectors.len(),
                 state.output.len(),
-                state.vocab.len(),
-                self.config.dims
+                cfg.input_rows(words),
+                cfg.input_rows(words).saturating_mul(d),
+                words * d
             )));
         }
         Ok(())
@@ -561,6 +655,10 @@ impl Trainer {
             .map(|&c| keep_probability(c, train_words, cfg.sample))
             .collect();
         let alias = AliasTable::new(&unigram_weights(vocab.counts(), cfg.ns_exponent));
+        let subword_rows = cfg
+            .subwords()
+            .then(|| SubwordRows::new(vocab.words(), cfg.minn, cfg.maxn, cfg.bucket))
+            .transpose()?;
         let words_done = AtomicU64::new(train_words * start_epoch as u64);
         let run = RunContext {
             trainer: self,
@@ -569,6 +667,7 @@ impl Trainer {
             keep: &keep,
             alias: &alias,
             encoded,
+            subwords: subword_rows.as_ref(),
         };
         let mut runner: Box<dyn EpochRunner + '_> = match cfg.device {
             Device::Cpu => Box::new(CpuRunner::new(vectors, output, cfg)),
@@ -579,8 +678,8 @@ impl Trainer {
             self.epochs(&mut *runner, &run, &vocab, start_epoch)?;
         let train_seconds = started.elapsed().as_secs_f64();
         let words_trained = words_done.load(Ordering::Relaxed) - train_words * start_epoch as u64;
-        let (vectors, output) = runner.snapshot()?;
-        drop(runner);
+        let (input, output) = runner.into_matrices()?;
+        let (vectors, subwords) = word_vectors(cfg, &vocab, input, &output)?;
         Ok(Trained {
             vocab,
             vectors,
@@ -592,6 +691,7 @@ impl Trainer {
             words_trained,
             train_seconds,
             loss,
+            subwords,
         })
     }
 
@@ -619,10 +719,12 @@ impl Trainer {
                     checkpoint::save(path, cfg, epochs_done, vocab, &s0, &s1)?;
                 }
                 if let Some(f) = &self.on_epoch {
-                    f(
-                        epochs_done,
-                        &Embeddings::from_vectors(vocab.words(), s0, cfg.dims)?,
-                    )?;
+                    let (vectors, model) = word_vectors(cfg, vocab, s0, &s1)?;
+                    let emb = match model {
+                        Some(m) => m.embeddings(vocab.words(), vectors)?,
+                        None => Embeddings::from_vectors(vocab.words(), vectors, cfg.dims)?,
+                    };
+                    f(epochs_done, &emb)?;
                 }
             }
         }
@@ -694,6 +796,8 @@ pub(crate) struct RunContext<'a> {
     pub keep: &'a [f32],
     pub alias: &'a AliasTable,
     pub encoded: &'a corpus::EncodedCorpus,
+    /// Each word's input rows, when training subwords.
+    pub subwords: Option<&'a SubwordRows>,
 }
 
 /// Runs epochs on one kind of hardware.
@@ -705,6 +809,11 @@ pub(crate) trait EpochRunner {
     /// The summed loss of the last epoch (NaN where the runner does not add it up).
     fn epoch_loss(&self) -> f64 {
         f64::NAN
+    }
+
+    /// The input and output matrices at the end (without a copy where the runner can).
+    fn into_matrices(mut self: Box<Self>) -> Result<(Vec<f32>, Vec<f32>)> {
+        self.snapshot()
     }
 }
 
@@ -747,6 +856,7 @@ impl EpochRunner for CpuRunner {
             total_words: run.total_words,
             words_done: run.words_done,
             stop: &run.trainer.stop,
+            subwords: run.subwords,
         };
         let slices = run.encoded.slices(cfg.threads);
         let stats = &self.stats;
@@ -781,6 +891,10 @@ impl EpochRunner for CpuRunner {
     fn epoch_loss(&self) -> f64 {
         // Each thread publishes its epoch's running sum last when its slice is done.
         sum_stats(&self.stats).0
+    }
+
+    fn into_matrices(self: Box<Self>) -> Result<(Vec<f32>, Vec<f32>)> {
+        Ok((self.syn0.into_vec(), self.syn1.into_vec()))
     }
 }
 
@@ -833,6 +947,22 @@ fn corpus_bytes(corpus: &Sentences) -> Result<u64> {
 /// or to update one with [`TrainState::update_vocab`]).
 pub fn count_words(corpus: Sentences) -> Result<hashbrown::HashMap<Box<str>, u64>> {
     Ok(corpus::count_in(corpus, &crate::progress::Silent)?.0)
+}
+
+/// The word vectors of trained matrices: the input rows themselves for a word model; for a
+/// subword model fastText's vectors, with the model they come from (holding `input` and a
+/// copy of `output`).
+fn word_vectors(
+    cfg: &TrainConfig,
+    vocab: &TrainVocab,
+    input: Vec<f32>,
+    output: &[f32],
+) -> Result<(Vec<f32>, Option<SubwordModel>)> {
+    if !cfg.subwords() {
+        return Ok((input, None));
+    }
+    let model = SubwordModel::new(cfg, input, output.to_vec());
+    Ok((model.word_vectors(vocab.words())?, Some(model)))
 }
 
 /// Convenience: trains and returns embeddings in one call.

@@ -61,6 +61,9 @@ pub(crate) struct Shared<'a> {
     pub words_done: &'a AtomicU64,
     /// Raised to stop every thread early (Ctrl-C, cancellation).
     pub stop: &'a AtomicBool,
+    /// Subword training: each word's input rows (its own and its n-grams'); `syn0` then holds
+    /// the n-gram buckets' rows after the words'.
+    pub subwords: Option<&'a super::subword::SubwordRows>,
 }
 
 /// A thread's published statistics: loss sum (f64 bits) and the number of (word, target) pairs.
@@ -83,17 +86,37 @@ impl ThreadStats {
 }
 
 /// Per-thread scratch space.
-struct Scratch {
-    sentence: Vec<u32>,
-    neu1: Vec<f32>,
-    neu1e: Vec<f32>,
+pub(super) struct Scratch {
+    pub(super) sentence: Vec<u32>,
+    pub(super) neu1: Vec<f32>,
+    pub(super) neu1e: Vec<f32>,
     contexts: Vec<usize>,
-    targets: Vec<(usize, f32)>,
+    pub(super) targets: Vec<(usize, f32)>,
     wi: Vec<f32>,
-    wo: Vec<f32>,
+    pub(super) wo: Vec<f32>,
     grad: Vec<f32>,
-    loss: f64,
-    pairs: u64,
+    pub(super) loss: f64,
+    pub(super) pairs: u64,
+}
+
+impl Scratch {
+    /// Space for vectors of `d` floats, windows of `window` words a side and `negative`
+    /// negatives.
+    pub(super) fn new(d: usize, window: usize, negative: usize) -> Self {
+        let w2 = 2 * window;
+        Scratch {
+            sentence: Vec::with_capacity(super::corpus::MAX_SENTENCE),
+            neu1: vec![0.0; d],
+            neu1e: vec![0.0; d],
+            contexts: Vec::with_capacity(w2),
+            targets: Vec::with_capacity(negative + 1),
+            wi: vec![0.0; w2 * d],
+            wo: vec![0.0; (negative + 1) * d],
+            grad: vec![0.0; w2 * (negative + 1)],
+            loss: 0.0,
+            pairs: 0,
+        }
+    }
 }
 
 /// Trains on one thread's slice of the encoded corpus for one epoch.
@@ -129,19 +152,7 @@ unsafe fn train_slice_generic<K: Kernels>(
     stats: &ThreadStats,
 ) {
     let d = sh.syn0.dims();
-    let w2 = 2 * sh.window;
-    let mut s = Scratch {
-        sentence: Vec::with_capacity(super::corpus::MAX_SENTENCE),
-        neu1: vec![0.0; d],
-        neu1e: vec![0.0; d],
-        contexts: Vec::with_capacity(w2),
-        targets: Vec::with_capacity(sh.negative + 1),
-        wi: vec![0.0; w2 * d],
-        wo: vec![0.0; (sh.negative + 1) * d],
-        grad: vec![0.0; w2 * (sh.negative + 1)],
-        loss: 0.0,
-        pairs: 0,
-    };
+    let mut s = Scratch::new(d, sh.window, sh.negative);
     let mut alpha = learning_rate(
         sh.alpha,
         sh.min_alpha,
@@ -178,10 +189,11 @@ unsafe fn train_slice_generic<K: Kernels>(
         }
         // SAFETY: the CPU supports K's instructions (this function's contract).
         unsafe {
-            match (sh.model, sh.batched) {
-                (Model::SkipGram, false) => skipgram::<K>(sh, &mut s, rng, alpha, d),
-                (Model::SkipGram, true) => skipgram_batched::<K>(sh, &mut s, rng, alpha, d),
-                (Model::Cbow, _) => cbow::<K>(sh, &mut s, rng, alpha),
+            match (sh.subwords, sh.model, sh.batched) {
+                (Some(sw), _, _) => super::subword::train_sentence::<K>(sh, sw, &mut s, rng, alpha),
+                (None, Model::SkipGram, false) => skipgram::<K>(sh, &mut s, rng, alpha, d),
+                (None, Model::SkipGram, true) => skipgram_batched::<K>(sh, &mut s, rng, alpha, d),
+                (None, Model::Cbow, _) => cbow::<K>(sh, &mut s, rng, alpha),
             }
         }
     }
@@ -193,7 +205,13 @@ unsafe fn train_slice_generic<K: Kernels>(
 /// The window around `p` after the random shrink (none, and no draw, when `shrink` is false):
 /// `lo..=hi`, centre excluded by the caller.
 #[inline(always)]
-fn window(rng: &mut Lcg, window: usize, shrink: bool, p: usize, len: usize) -> (usize, usize) {
+pub(super) fn window(
+    rng: &mut Lcg,
+    window: usize,
+    shrink: bool,
+    p: usize,
+    len: usize,
+) -> (usize, usize) {
     let b = if shrink { rng.below(window) } else { 0 };
     let reach = window - b;
     (p.saturating_sub(reach), (p + reach).min(len - 1))
@@ -220,7 +238,7 @@ fn negative(sh: &Shared, rng: &mut Lcg, word: usize) -> Option<usize> {
 /// The CPU must support the instruction set of `K`.
 #[inline(always)]
 #[allow(clippy::too_many_arguments)] // the loop's state, passed apart so the borrows stay disjoint
-unsafe fn train_targets<K: Kernels>(
+pub(super) unsafe fn train_targets<K: Kernels>(
     sh: &Shared,
     stats: (&mut f64, &mut u64),
     rng: &mut Lcg,
