@@ -342,14 +342,22 @@ print(json.dumps({
 "#;
 
 /// The Python with `fasttext` (pip fasttext-wheel) and gensim: $WORDVEC_TEST_PYTHON, else
-/// python3; `None` when they cannot be imported.
+/// python3; `None` when python3 cannot import them. A $WORDVEC_TEST_PYTHON that cannot (CI
+/// sets it) fails the test: there the check must run.
 fn python_with_fasttext() -> Option<PathBuf> {
-    let py = std::env::var_os("WORDVEC_TEST_PYTHON").map_or("python3".into(), PathBuf::from);
-    Command::new(&py)
+    let given = std::env::var_os("WORDVEC_TEST_PYTHON").map(PathBuf::from);
+    let py = given.clone().unwrap_or_else(|| "python3".into());
+    let out = Command::new(&py)
         .args(["-c", "import fasttext, gensim.models.fasttext"])
-        .output()
-        .is_ok_and(|o| o.status.success())
-        .then_some(py)
+        .output();
+    let ok = out.as_ref().is_ok_and(|o| o.status.success());
+    if !ok && given.is_some() {
+        panic!(
+            "WORDVEC_TEST_PYTHON={} cannot import fasttext and gensim: {out:?}",
+            py.display()
+        );
+    }
+    ok.then_some(py)
 }
 
 #[test]
