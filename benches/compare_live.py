@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Live replacements: wordvec's live model beside hnswlib's mark_deleted + add_items.
 
-The same set, the same run. The base is the first N / 1.3 rows; every base row i with
+The same set, the same run. The base is the first N / 1.3 rows (a few less, so that the held-out rows suffice); every base row i with
 i % 10 < 3 (30% of the base) is replaced by the vector of the next held-out row. hnswlib: an
 index over the base (M 16, ef_construction 200), then for each replaced row `mark_deleted(i)` and
 `add_items(new vector, new label)` on all cores: replacements per second, then recall@10 and
@@ -28,6 +28,14 @@ import numpy as np
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
+def replace_base(n):
+    """The base's rows: about n / 1.3, so that the held-out rows cover its 30% replaced."""
+    b = int(n / 1.3)
+    while b + 3 * (b // 10) + min(b % 10, 3) > n:
+        b -= 1
+    return b
+
+
 def hnswlib_side(path, nq, efs):
     import hnswlib
     from gensim.models import KeyedVectors
@@ -36,7 +44,7 @@ def hnswlib_side(path, nq, efs):
     x = kv.vectors.astype(np.float32)
     x /= np.linalg.norm(x, axis=1, keepdims=True)
     n_all, d = x.shape
-    b = int(n_all / 1.3)
+    b = replace_base(n_all)
     replaced = np.array([i for i in range(b) if i % 10 < 3])
     r = len(replaced)
     merged = x[:b].copy()

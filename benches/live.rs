@@ -223,7 +223,11 @@ fn replace_bench(args: &[String]) {
     let set = wordvec::open(Path::new(&args[1]), &Default::default()).unwrap();
     let efs: Vec<usize> = list(&arg(args, "--efs").unwrap_or_else(|| "10,20,40,80,160".into()));
     let queries: usize = arg(args, "--queries").map_or(1000, |s| s.parse().unwrap());
-    let b = (set.len() as f64 / 1.3) as usize;
+    // About N / 1.3 base rows, so that the held-out rows cover the 30% replaced.
+    let mut b = (set.len() as f64 / 1.3) as usize;
+    while b + 3 * (b / 10) + (b % 10).min(3) > set.len() {
+        b -= 1;
+    }
     let replaced: Vec<usize> = (0..b).filter(|i| i % 10 < 3).collect();
     let items: Vec<(String, Vec<f32>)> = replaced
         .iter()

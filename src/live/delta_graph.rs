@@ -34,6 +34,40 @@ use crate::vocab::Vocab;
 use super::delta::Delta;
 use super::lock;
 
+/// The threads that grow delta graphs: as many as the machine has, at a lower priority than the
+/// threads that answer requests (nice 10 on Linux), so that a bulk load's graph work takes the
+/// cores the writes and queries leave idle rather than adding to their latency.
+fn pool() -> &'static rayon::ThreadPool {
+    static POOL: std::sync::OnceLock<rayon::ThreadPool> = std::sync::OnceLock::new();
+    POOL.get_or_init(|| {
+        rayon::ThreadPoolBuilder::new()
+            .thread_name(|i| format!("wordvec-delta-graph-{i}"))
+            .start_handler(|_| lower_priority())
+            .build()
+            .unwrap_or_else(|_| {
+                // No threads to spare: one thread of the pool's caller's kind.
+                rayon::ThreadPoolBuilder::new()
+                    .num_threads(1)
+                    .build()
+                    .expect("a pool of one thread")
+            })
+    })
+}
+
+#[cfg(target_os = "linux")]
+fn lower_priority() {
+    // SAFETY: setpriority takes plain integers and touches no memory of ours; on Linux, who = 0
+    // with PRIO_PROCESS names the calling thread. Failing (no permission) leaves the thread as it
+    // was, which is only slower for the others.
+    let r = unsafe { libc::setpriority(libc::PRIO_PROCESS, 0, 10) };
+    if r != 0 {
+        tracing::debug!("cannot lower the priority of a delta graph thread");
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn lower_priority() {}
+
 /// Rows the graph must lack before a job starts: fewer are scanned exactly, faster than a
 /// search of a graph would find them.
 pub(crate) const MIN_TAIL: usize = 256;
@@ -207,7 +241,7 @@ impl DeltaIndex {
             let delta = lock(&self.newest).clone();
             match delta {
                 Some(d) if self.worth_growing(d.rows()) => {
-                    if let Err(e) = self.grow_to(d) {
+                    if let Err(e) = pool().install(|| self.grow_to(d)) {
                         tracing::warn!(error = %e, "the delta's graph stopped growing: its new rows are scanned exactly");
                         self.failed.store(true, Ordering::Relaxed);
                     }
