@@ -81,6 +81,17 @@ fn write_base(emb: &Embeddings, dir: &Path, index: bool) -> PathBuf {
     path
 }
 
+/// A folder under `$BENCH_DIR` (else here), and a live model (its log in the folder) over the
+/// first `b` rows of `set` written there as a native file with its graph.
+fn live_over(set: &Embeddings, b: usize) -> (tempfile::TempDir, LiveModel) {
+    let dir = tempfile::tempdir_in(std::env::var("BENCH_DIR").unwrap_or(".".into())).unwrap();
+    let base = write_base(&subset(set, 0..b), dir.path(), true);
+    let wal = dir.path().join("wal");
+    let (model, _) =
+        LiveModel::open("bench", Base::Path(base), &wal, LiveOptions::default()).unwrap();
+    (dir, model)
+}
+
 /// Upserts `items` in batches of `batch`; returns seconds.
 fn upsert_all(model: &LiveModel, items: Vec<(String, Vec<f32>)>, batch: usize) -> f64 {
     let t = Instant::now();
@@ -166,15 +177,7 @@ fn query_bench(args: &[String]) {
     for &p in &shares {
         let b = (n as f64 / (1.0 + p)) as usize;
         let d = ((b as f64 * p) as usize).min(n - b);
-        let dir = tempfile::tempdir_in(std::env::var("BENCH_DIR").unwrap_or(".".into())).unwrap();
-        let base = write_base(&subset(&set, 0..b), dir.path(), true);
-        let (model, _) = LiveModel::open(
-            "bench",
-            Base::Path(base),
-            &dir.path().join("wal"),
-            LiveOptions::default(),
-        )
-        .unwrap();
+        let (_dir, model) = live_over(&set, b);
         let secs = upsert_all(&model, delta_items(&set, b, d, replace), 1000);
         let t = Instant::now();
         model.settle_index();
@@ -234,15 +237,7 @@ fn replace_bench(args: &[String]) {
         .enumerate()
         .map(|(k, &i)| (set.word(i).to_owned(), set.raw_row(b + k)))
         .collect();
-    let dir = tempfile::tempdir_in(std::env::var("BENCH_DIR").unwrap_or(".".into())).unwrap();
-    let base = write_base(&subset(&set, 0..b), dir.path(), true);
-    let (model, _) = LiveModel::open(
-        "bench",
-        Base::Path(base),
-        &dir.path().join("wal"),
-        LiveOptions::default(),
-    )
-    .unwrap();
+    let (_dir, model) = live_over(&set, b);
     let count = items.len();
     let t = Instant::now();
     let secs = upsert_all(&model, items, 1000);
