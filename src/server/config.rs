@@ -408,6 +408,33 @@ mod tests {
     }
 
     #[test]
+    fn a_follower_is_not_a_writer_and_looks_at_a_sane_pace() {
+        let follower = ServeConfig {
+            follow_dir: Some("/wal".into()),
+            ..Default::default()
+        };
+        assert!(follower.validate().is_ok());
+        assert_eq!(follower.follow_interval(), DEFAULT_FOLLOW_EVERY);
+        let both = ServeConfig {
+            wal_dir: Some("/wal".into()),
+            ..follower.clone()
+        };
+        assert!(both
+            .validate()
+            .unwrap_err()
+            .to_string()
+            .contains("follow_dir"));
+        for bad in [0.0, 0.01, -1.0, f64::NAN, f64::INFINITY, 1e9] {
+            let c = ServeConfig {
+                follow_every: Some(bad),
+                ..follower.clone()
+            };
+            let e = c.validate().unwrap_err().to_string();
+            assert!(e.contains("follow_every"), "{bad}: {e}");
+        }
+    }
+
+    #[test]
     fn limits_are_checked() {
         assert!(Limits::default().validate().is_ok());
         for (f, v) in [
