@@ -1,8 +1,9 @@
-//! [`Keys`]: gensim's `index_to_key` without building a list of every word. A list of three
-//! million Python strings costs half a second and 200 MB, which a query does not need; this
-//! reads the word of a row from the vocabulary when asked. Indexing it is a type slot of its
-//! own (no Python frame), so `index_to_key[i]` costs what a list's does. The Python package
-//! subclasses it (`wordvec._Keys`) for the rest of a sequence's methods.
+//! [`Keys`]: the words by row without building a list of every word. A list of three million
+//! Python strings costs half a second and 200 MB, which a query does not need; this reads the
+//! word of a row from the vocabulary when asked. Indexing it is a type slot of its own (no
+//! Python frame). The Python package subclasses it (`wordvec._Keys`) for the rest of a
+//! sequence's methods, and uses it wherever it needs a few words or one pass over them; gensim's
+//! `index_to_key` is a real list, made on first use (`wordvec._WordList`).
 
 use pyo3::exceptions::{PyIndexError, PyTypeError};
 use pyo3::prelude::*;
@@ -34,15 +35,21 @@ impl Keys {
         i: &Bound<'py, PyAny>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let v = self.v.get();
-        let n = v.len_now(py);
         if let Ok(i) = i.extract::<isize>() {
-            let row = if i < 0 { i + n as isize } else { i };
-            if row < 0 || row as usize >= n {
-                return Err(PyIndexError::new_err("index_to_key index out of range"));
-            }
-            let word = v.word_now(py, row as usize)?;
-            return Ok(PyString::new(py, &word).into_any());
+            // One look at the vocabulary: the length and the word under the same lock.
+            let word = v.peek(py, |c| {
+                let e = c.embeddings();
+                let row = if i < 0 { i + e.len() as isize } else { i };
+                (0..e.len() as isize)
+                    .contains(&row)
+                    .then(|| e.word(row as usize).to_owned())
+            });
+            return match word {
+                Some(w) => Ok(PyString::new(py, &w).into_any()),
+                None => Err(PyIndexError::new_err("index_to_key index out of range")),
+            };
         }
+        let n = v.len_now(py);
         if let Ok(slice) = i.cast::<PySlice>() {
             let ix = slice.indices(n as isize)?;
             let rows: Vec<usize> = (0..ix.slicelength)

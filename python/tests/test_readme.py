@@ -65,8 +65,17 @@ def check_kv_word(kv, gensim_kv, tmp_path, data):
 
 
 def check_index_to_key(kv, gensim_kv, tmp_path, data):
-    assert isinstance(gensim_kv.index_to_key, list) and not isinstance(kv.index_to_key, list)
-    assert kv.index_to_key == gensim_kv.index_to_key and list(kv.index_to_key) == gensim_kv.index_to_key
+    assert isinstance(gensim_kv.index_to_key, list)  # made by the load
+    k = wordvec.KeyedVectors.load_word2vec_format(data / "w2vc-sg-d32.bin", binary=True)
+    k.most_similar("king")
+    held = k.index_to_key
+    assert not isinstance(held, list)  # not made by the load nor by a query
+    assert len(held) == len(gensim_kv.index_to_key) and not isinstance(k.index_to_key, list)
+    assert held[3] == gensim_kv.index_to_key[3]  # the first read makes the list ...
+    assert isinstance(k.index_to_key, list) and k.index_to_key == gensim_kv.index_to_key  # ... in its place
+    assert held == gensim_kv.index_to_key and list(held) == k.index_to_key and k.index_to_key is k.index_to_key
+    k.add_vector("zz-new", np.ones(k.vector_size, np.float32))
+    assert k.index_to_key[-1] == "zz-new" and len(k.index_to_key) == len(gensim_kv.index_to_key) + 1
 
 
 def check_search_with_an_index(kv, gensim_kv, tmp_path, data):

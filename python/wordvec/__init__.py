@@ -21,6 +21,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
+import weakref
 from numbers import Integral
 from collections.abc import Sequence
 from typing import Any, Dict, Iterable, List, Optional, Tuple, Union
@@ -118,11 +119,61 @@ def _as_vector_bytes(v: Any, dims: int) -> bytes:
     return a.tobytes()
 
 
+class _WordList(Sequence):
+    """``kv.index_to_key`` until it is first read: on first use (indexing, slicing, iteration,
+    ``in``, comparison) it makes gensim's list of every word by row and puts that list in its
+    place, so from then on ``kv.index_to_key`` is a plain attribute holding a list and
+    ``kv.index_to_key[i]`` costs what gensim's does. The list holds a Python string per word
+    (about 70 bytes each with the list's pointer: 6.6 MB for 94,532 words, some 210 MB for 3
+    million, as gensim's), which loading and the queries do not need, so a program that never
+    reads it never pays for it. A write puts a new stand-in in place (the next read makes the
+    list with the new words).
+
+    A stand-in rather than a descriptor on the class: CPython's fast attribute lookup gives up
+    on an instance attribute that shadows a descriptor (about 35 ns a read on Python 3.11),
+    and on every attribute of a class with ``__getattr__``."""
+
+    __slots__ = ("_v", "_owner", "_words")
+
+    def __init__(self, kv: "KeyedVectors"):
+        self._v = kv._v
+        self._owner = weakref.ref(kv)
+        self._words: Optional[List[str]] = None
+
+    def _list(self) -> List[str]:
+        if self._words is None:
+            self._words = self._v.words()
+            kv = self._owner()
+            if kv is not None and getattr(kv, "index_to_key", None) is self:
+                kv.index_to_key = self._words
+        return self._words
+
+    def __getitem__(self, i):
+        return self._list()[i]
+
+    def __len__(self) -> int:
+        return len(self._v) if self._words is None else len(self._words)
+
+    def __iter__(self):
+        return iter(self._list())
+
+    def __contains__(self, word) -> bool:
+        return word in self._list()
+
+    def __eq__(self, other) -> bool:
+        return self._list() == (other._list() if isinstance(other, _WordList) else other)
+
+    def __repr__(self) -> str:
+        return repr(self._list())
+
+
 class _Keys(_wordvec.Keys, Sequence):
-    """``index_to_key`` without building it: a read-only sequence of the words by row, read from
-    the vocabulary on demand (a list of three million Python strings costs half a second and
-    200 MB, which a query does not need); indexing and ``len`` are the compiled base class's, as
-    fast as a list's. It compares equal to a list of the same words; ``list()`` makes one."""
+    """The words by row without a list of them: a read-only sequence read from the vocabulary
+    on demand, which the package uses where it needs a few words or one pass over them (a list
+    of three million Python strings costs half a second and 200 MB, which a query does not
+    need); indexing and ``len`` are the compiled base class's. It compares equal to a list of
+    the same words; ``list()`` makes one. ``kv.index_to_key`` is gensim's list, built on first
+    use (see ``_WordList``)."""
 
     def __init__(self, handle: "_wordvec.Vectors"):
         self._v = handle
@@ -180,7 +231,10 @@ class KeyedVectors(_wordvec.KeyedBase):
                 "KeyedVectors.load_word2vec_format() or .load()"
             )
         self._v = handle
-        self._bind(handle, True)
+        # Per-key attributes (gensim's vecattrs): name to an array by row. The compiled base
+        # class reads this same dict (get_vecattr), so it is filled and cleared, never replaced.
+        self._attrs: Dict[str, np.ndarray] = {}
+        self._bind(handle, True, self._attrs)
         # How the vectors were opened (a file's path and the loader's arguments), the library's
         # fingerprint of them once known, and the writes since: what a pickle re-opens and
         # replays (see __reduce__).
@@ -189,15 +243,16 @@ class KeyedVectors(_wordvec.KeyedBase):
         self._writes: List[Tuple[List[str], np.ndarray, bool]] = []
         self._dtype = np.dtype(np.float32)
         self._f32 = True  # whether _dtype is float32 (a dtype comparison costs 0.1 us)
-        self._attrs: Dict[str, np.ndarray] = {}
         self._forget()
 
     def _forget(self) -> None:
         """Drops what was computed from the rows (after a write)."""
         self._reset(self._f32)
-        #: Every word, by row: a read-only sequence read from the vocabulary on demand
-        #: (indexing, slicing, iteration, ``len``, ``in``; ``list(kv.index_to_key)`` for a list).
-        self.index_to_key: Sequence[str] = _Keys(self._v)
+        # The words by row, read from the vocabulary on demand, for the package's own use: it
+        # never makes ``index_to_key``'s list (see index_to_key).
+        self._keys = _Keys(self._v)
+        #: Every word, by row: gensim's list, made on first use (see _WordList).
+        self.index_to_key: List[str] = _WordList(self)  # type: ignore[assignment]
         self._key_to_index: Optional[Dict[str, int]] = None
         self._vectors: Optional[np.ndarray] = None
         self._norms: Optional[np.ndarray] = None
@@ -312,7 +367,7 @@ class KeyedVectors(_wordvec.KeyedBase):
         if fvocab is not None:
             counts = self._attr("count", np.int64)
             with open(fvocab, "wb") as f:
-                for i, word in enumerate(self.index_to_key):
+                for i, word in enumerate(self._keys):
                     f.write(f"{word} {counts[i]}\n".encode("utf-8"))
 
     # ---- pickling and copies -------------------------------------------------------------
@@ -324,14 +379,24 @@ class KeyedVectors(_wordvec.KeyedBase):
         page cache is shared) and checks the fingerprint; the writes made since
         (:meth:`add_vectors`) travel with them and are made again. Vectors made in memory
         (``KeyedVectors(n)`` filled by ``add_vectors``, trained ones) travel by value: their
-        words and raw vectors. Per-key attributes (``set_vecattr``) travel either way. An index
+        words and raw vectors, or with n-grams (a trained ``FastText``'s) the bytes of the
+        native file, which holds them. Per-key attributes (``set_vecattr``) travel either way. An index
         built in memory does not (one saved beside the file, ``PATH.idx``, is opened again)."""
         if self._origin is not None:
             if self._fingerprint is None:
                 self._fingerprint = self._v.fingerprint()
             state = ("file", self._origin, self._fingerprint, self._writes)
+        elif self._v.subwords is not None:
+            # n-grams made in memory (a trained FastText's): the native file, which holds them.
+            import tempfile
+
+            with tempfile.TemporaryDirectory() as d:
+                path = os.path.join(d, "vectors.wvec")
+                self._v.save(path, "native", progress=None)
+                with open(path, "rb") as f:
+                    state = ("native", f.read())
         else:
-            words = list(self.index_to_key)
+            words = list(self._keys)
             matrix = np.ascontiguousarray(np.asarray(self._v.matrix(False)), dtype="<f4")
             state = ("value", words, matrix.tobytes(), self.vector_size)
         extra = {"dtype": self._dtype.str, "attrs": self._attrs}
@@ -377,14 +442,13 @@ class KeyedVectors(_wordvec.KeyedBase):
             self._attrs[attr] = values
         return values
 
-    def get_vecattr(self, key: Key, attr: str) -> Any:
-        """The value of ``attr`` for ``key`` (gensim's ``count`` is there for vectors read from
-        a file: see :meth:`set_vecattr`)."""
-        values = self._attrs.get(attr)
-        if values is not None and isinstance(key, str):
-            i = self._v.index_of(key)
-            if i is not None and i < len(values):
-                return values[i]
+    # get_vecattr(key, attr), the value of ``attr`` for ``key``, is the compiled base class's
+    # for a word whose attribute array is made; the rest comes here.
+
+    def _get_vecattr(self, key: Key, attr: str) -> Any:
+        """``get_vecattr`` for what the base class does not answer: makes or grows the array of
+        ``attr`` (gensim's ``count`` is there for vectors read from a file: see
+        :meth:`set_vecattr`)."""
         return self._attr(attr)[self.get_index(key)]
 
     def set_vecattr(self, key: Key, attr: str, val: Any) -> None:
@@ -405,7 +469,7 @@ class KeyedVectors(_wordvec.KeyedBase):
     def key_to_index(self) -> Dict[str, int]:
         """Word to row (built on first use; lookups by ``in`` and ``[]`` do not need it)."""
         if self._key_to_index is None:
-            self._key_to_index = {w: i for i, w in enumerate(self.index_to_key)}
+            self._key_to_index = {w: i for i, w in enumerate(self._keys)}
         return self._key_to_index
 
     def _get_index(self, key: Any, default: Optional[int] = None) -> int:
@@ -690,7 +754,7 @@ class KeyedVectors(_wordvec.KeyedBase):
             return dists
         own = {self.get_index(k) for k in keys if isinstance(k, str) and self.has_index_for(k)}
         best = np.argsort(-dists, kind="stable")[: topn + len(own)]
-        result = [(self.index_to_key[i + clip_start], float(dists[i])) for i in best if i + clip_start not in own]
+        result = [(self._keys[i + clip_start], float(dists[i])) for i in best if i + clip_start not in own]
         return result[:topn]
 
     def most_similar_cosmul(
@@ -908,14 +972,34 @@ def _restore(cls, state, extra) -> KeyedVectors:
             kv._v.add(keys, data, replace)
         kv._writes = list(writes)
         kv._forget()
+    elif state[0] == "native":
+        kv = cls(_vectors_from_native(state[1]))
     else:
         _, words, data, dims = state
         kv = cls(_wordvec.Vectors.from_matrix(words, data, dims) if words else _wordvec.Vectors.empty(dims))
     kv._dtype = np.dtype(extra["dtype"])
     kv._f32 = kv._dtype == np.float32
     kv._reset(kv._f32)
-    kv._attrs = {k: v.copy() for k, v in extra["attrs"].items()}
+    kv._attrs.update((k, v.copy()) for k, v in extra["attrs"].items())
     return kv
+
+
+def _vectors_from_native(data: bytes) -> "_wordvec.Vectors":
+    """Vectors from the bytes of a native file: written to a temporary file, mapped, and the
+    file removed (the mapping keeps its pages; where the system refuses to remove a mapped
+    file, it is left in the temporary directory)."""
+    import tempfile
+
+    fd, path = tempfile.mkstemp(suffix=".wvec")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        return _wordvec.Vectors.open(path)
+    finally:
+        try:
+            os.unlink(path)
+        except OSError:
+            pass
 
 
 class HnswIndexer:
