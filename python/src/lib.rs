@@ -8,10 +8,10 @@
 //! match gensim line by line; `wordvec/_wordvec.pyi` describes this module for type checkers.
 //!
 //! One module per concept: [`vectors`] (a set of vectors and its index, held as the library's
-//! `Searcher`), [`keys`] (`index_to_key` without a list),
+//! `Searcher`), [`keys`] (the words by row without a list),
 //! [`keyed`] (the base class of `KeyedVectors`: its everyday calls as type slots), [`state`] (the vectors as opened, or an in-memory live model over them once written to),
 //! [`search`] (similarity queries), [`index`], [`eval`] (gensim's evaluations),
-//! [`training`] (word2vec), [`classifier`], [`array`], [`progress`] (callbacks) and [`errors`]
+//! [`training`] (word2vec and fastText), [`classifier`], [`array`], [`progress`] (callbacks) and [`errors`]
 //! (exceptions and argument conversions). The decisions are the library's: the binding converts
 //! arguments and answers, and decides nothing the command line decides too.
 //!

@@ -145,9 +145,11 @@ fn run_on<R: Send>(
 
 #[pymethods]
 impl Word2VecModel {
-    /// The settings, with gensim's names (see `wordvec.Word2Vec`).
+    /// The settings, with gensim's names (see `wordvec.Word2Vec`); `min_n` above 0 makes a
+    /// subword model (`wordvec.FastText`: n-grams of `min_n..=max_n` code points hashed into
+    /// `bucket` rows), 0 a word model.
     #[new]
-    #[pyo3(signature = (sg, vector_size, window, negative, ns_exponent, cbow_mean, shrink_windows, sample, min_count, max_vocab_size, epochs, workers, alpha, min_alpha, seed))]
+    #[pyo3(signature = (sg, vector_size, window, negative, ns_exponent, cbow_mean, shrink_windows, sample, min_count, max_vocab_size, epochs, workers, alpha, min_alpha, seed, min_n=0, max_n=0, bucket=0))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         sg: bool,
@@ -165,7 +167,15 @@ impl Word2VecModel {
         alpha: f32,
         min_alpha: f32,
         seed: u64,
+        min_n: usize,
+        max_n: usize,
+        bucket: usize,
     ) -> PyResult<Self> {
+        let words_only = TrainConfig::default();
+        let (maxn, bucket) = match min_n {
+            0 => (words_only.maxn, words_only.bucket),
+            _ => (max_n, bucket),
+        };
         let config = TrainConfig {
             model: if sg { Model::SkipGram } else { Model::Cbow },
             dims: vector_size,
@@ -182,7 +192,10 @@ impl Word2VecModel {
             alpha: Some(alpha),
             min_alpha: Some(min_alpha),
             seed,
-            ..TrainConfig::default()
+            minn: min_n,
+            maxn,
+            bucket,
+            ..words_only
         };
         config.validate().map_err(py_err)?;
         Ok(Word2VecModel {
@@ -330,6 +343,12 @@ impl Word2VecModel {
         py.detach(|| state.save(&path)).map_err(py_err)
     }
 
+    /// Writes a subword model as fastText's `.bin` (gensim's `save_facebook_model`).
+    fn save_facebook(&self, py: Python<'_>, path: PathBuf) -> PyResult<()> {
+        let state = self.built()?;
+        py.detach(|| state.save_fasttext(&path)).map_err(py_err)
+    }
+
     /// The state as checkpoint bytes (for pickling by value).
     fn to_bytes<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyBytes>> {
         let state = self.built()?;
@@ -382,6 +401,13 @@ impl Word2VecModel {
         d.set_item("alpha", decimal(c.start_alpha()))?;
         d.set_item("min_alpha", decimal(c.end_alpha()))?;
         d.set_item("seed", c.seed)?;
+        let (min_n, max_n, bucket) = match c.subwords() {
+            true => (c.minn, c.maxn, c.bucket),
+            false => (0, 0, 0),
+        };
+        d.set_item("min_n", min_n)?;
+        d.set_item("max_n", max_n)?;
+        d.set_item("bucket", bucket)?;
         Ok(d)
     }
 }

@@ -127,7 +127,8 @@ def test_facebook_model_and_wrong_loader(data):
     path = data / "fasttext" / "ft-sg.bin"
     model = wordvec.load_facebook_model(path)
     assert isinstance(model.wv, wordvec.FastTextKeyedVectors) and "kingz" in model.wv
-    with pytest.raises(NotImplementedError, match="subword trainer"):
+    assert isinstance(model, wordvec.FastText) and model.vector_size == model.wv.vector_size
+    with pytest.raises(NotImplementedError, match="training state"):
         model.train([["a", "b"]], total_examples=1, epochs=1)
     with pytest.raises(ValueError, match="load_facebook_vectors"):
         wordvec.KeyedVectors.load_word2vec_format(path, binary=True)

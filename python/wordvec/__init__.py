@@ -36,6 +36,8 @@ __all__ = [
     "HnswIndexer",
     "load_facebook_vectors",
     "load_facebook_model",
+    "save_facebook_model",
+    "FastText",
     "Classifier",
     "Word2Vec",
     "train",
@@ -1072,31 +1074,12 @@ def load_facebook_vectors(path: Union[str, os.PathLike], encoding: str = "utf-8"
     return FastTextKeyedVectors._opened(path, format="fasttext", progress=_progress(progress, f"loading {path}"))
 
 
-class FastText:
-    """A fastText model as :func:`load_facebook_model` returns it: its word vectors (``wv``)
-    and settings. Training it further needs a subword trainer, which wordvec does not have yet:
-    ``train`` and ``build_vocab`` raise ``NotImplementedError``."""
-
-    def __init__(self, wv: FastTextKeyedVectors):
-        self.wv = wv
-        self.vector_size = wv.vector_size
-
-    def build_vocab(self, *args, **kwargs):
-        raise NotImplementedError(
-            "training a fastText model further needs a subword trainer, which wordvec does not have yet: "
-            "use model.wv for queries, or gensim's FastText to train"
-        )
-
-    train = build_vocab
-
-    def __repr__(self) -> str:
-        return f"<FastText {self.wv!r}>"
-
-
-def load_facebook_model(path: Union[str, os.PathLike], encoding: str = "utf-8", progress: Any = None) -> FastText:
-    """A fastText model, as gensim's ``load_facebook_model``, for its vectors (``model.wv``):
-    training it further is not supported yet (``train`` raises ``NotImplementedError``)."""
-    return FastText(load_facebook_vectors(path, encoding, progress))
+def load_facebook_model(path: Union[str, os.PathLike], encoding: str = "utf-8", progress: Any = None) -> "FastText":
+    """A fastText model, as gensim's ``load_facebook_model``: a :class:`FastText` with the
+    file's vectors and settings (``model.wv``, ``min_n``, ``max_n``, ``bucket``). The library
+    resumes training from its own checkpoints, not from fastText's output matrix, so training
+    it further (``build_vocab(update=True)``, ``train``) raises ``NotImplementedError``."""
+    return FastText._from_vectors(load_facebook_vectors(path, encoding, progress))
 
 
 def train(
@@ -1266,3 +1249,4 @@ def _classifier_from_bytes(data: bytes) -> Classifier:
 
 
 from .word2vec import Word2Vec  # noqa: E402  (after KeyedVectors, which it uses)
+from .fasttext import FastText, save_facebook_model  # noqa: E402  (after FastTextKeyedVectors)

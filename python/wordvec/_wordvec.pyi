@@ -181,8 +181,9 @@ def train(
 ) -> Vectors: ...
 
 class Word2VecModel:
-    """The state of a ``wordvec.Word2Vec``: settings, vocabulary with counts, input and output
-    vectors (``wordvec/word2vec.py`` wraps it with gensim's API)."""
+    """The state of a ``wordvec.Word2Vec`` or ``wordvec.FastText`` (``min_n > 0``: n-gram
+    bucket rows after the words' rows): settings, vocabulary with counts, input and output
+    vectors (``wordvec/word2vec.py`` and ``wordvec/fasttext.py`` wrap it with gensim's API)."""
 
     def __init__(
         self,
@@ -201,6 +202,9 @@ class Word2VecModel:
         alpha: float,
         min_alpha: float,
         seed: int,
+        min_n: int = 0,
+        max_n: int = 0,
+        bucket: int = 0,
     ) -> None: ...
     def build_vocab(
         self,
@@ -224,6 +228,7 @@ class Word2VecModel:
     def vocab(self) -> Tuple[List[str], List[int]]: ...
     def latest_loss(self) -> float: ...
     def save(self, path: _Path) -> None: ...
+    def save_facebook(self, path: _Path) -> None: ...
     def to_bytes(self) -> bytes: ...
     @staticmethod
     def load(path: Optional[_Path] = None, data: Optional[bytes] = None) -> Word2VecModel: ...

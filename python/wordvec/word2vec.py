@@ -24,8 +24,9 @@ the work is done differs:
 - Not supported, refused with ``NotImplementedError``: ``hs=1`` (hierarchical softmax),
   ``negative=0``, ``null_word=1``, ``sorted_vocab=0``.
 
-A subword model (fastText) derives from this class: it adds its settings in
-:meth:`Word2Vec._settings` and its state in the Rust model the class creates.
+A subword model (:class:`wordvec.FastText`, in ``fasttext.py``) derives from this class: it
+adds its n-gram settings in :meth:`Word2Vec._settings`, the Rust model holds its n-gram rows,
+and ``wv`` is of the class :attr:`Word2Vec._wv_class` names.
 """
 
 from __future__ import annotations
@@ -45,6 +46,9 @@ MAX_WORDS_IN_BATCH = 10000
 
 class Word2Vec:
     """gensim 4's ``Word2Vec``: skip-gram (``sg=1``) or CBOW with negative sampling."""
+
+    #: The class of :attr:`wv`.
+    _wv_class = KeyedVectors
 
     def __init__(
         self,
@@ -240,7 +244,7 @@ class Word2Vec:
             _call(cb, "on_epoch_begin", self)
 
         def on_epoch(done: int, handle: "_wordvec.Vectors") -> None:
-            self._wv = KeyedVectors(handle)
+            self._wv = self._wv_class(handle)
             for cb in cbs:
                 _call(cb, "on_epoch_end", self)
             if done < epochs:
@@ -268,10 +272,10 @@ class Word2Vec:
     @property
     def wv(self) -> KeyedVectors:
         """The word vectors (gensim's ``KeyedVectors`` API), a copy made after each training."""
-        if self._m is None:
-            raise AttributeError("the model has no vocabulary yet: call build_vocab() or pass sentences")
         if self._wv is None:
-            self._wv = KeyedVectors(self._m.vectors())
+            if self._m is None:
+                raise AttributeError("the model has no vocabulary yet: call build_vocab() or pass sentences")
+            self._wv = self._wv_class(self._m.vectors())
         return self._wv
 
     def get_latest_training_loss(self) -> float:
@@ -288,13 +292,23 @@ class Word2Vec:
     @classmethod
     def load(cls, fname, *args, **kwargs) -> "Word2Vec":
         """Reads a model written by :meth:`save` (or by ``wordvec train --checkpoint-every-epoch``
-        / ``--update``, whose ``OUTPUT.ckpt`` is the same format); training goes on from it."""
+        / ``--update``, whose ``OUTPUT.ckpt`` is the same format); training goes on from it. A
+        subword model's checkpoint gives a :class:`wordvec.FastText`, as gensim's ``load``
+        gives the class that was saved."""
         return cls._from_model(_wordvec.Word2VecModel.load(path=os.fspath(fname)))
 
     @classmethod
     def _from_model(cls, model: "_wordvec.Word2VecModel", attrs: Optional[Dict[str, Any]] = None) -> "Word2Vec":
+        settings = model.settings()
+        ngrams = {k: settings.pop(k) for k in ("min_n", "max_n", "bucket")}
+        if ngrams["bucket"] and cls is Word2Vec:
+            from .fasttext import FastText
+
+            cls = FastText
+        if cls is not Word2Vec:
+            settings.update(ngrams)
         self = cls.__new__(cls)
-        Word2Vec.__init__(self, **model.settings())
+        cls.__init__(self, **settings)
         self._m = model
         self.__dict__.update(attrs or {})
         return self
@@ -304,17 +318,23 @@ class Word2Vec:
     def __getstate__(self) -> Dict[str, Any]:
         state = {k: v for k, v in self.__dict__.items() if k not in ("_m", "_wv")}
         state["_checkpoint"] = None if self._m is None else self._m.to_bytes()
+        # Vectors without a training state (a fastText file's) travel as they pickle.
+        state["_vectors_only"] = self._wv if self._m is None else None
         return state
 
     def __setstate__(self, state: Dict[str, Any]) -> None:
         state = dict(state)
         data = state.pop("_checkpoint")
+        wv = state.pop("_vectors_only", None)
         self.__dict__.update(state)
-        self._wv = None
+        self._wv = wv
         self._m = None if data is None else _wordvec.Word2VecModel.load(data=data)
 
     def __str__(self) -> str:
-        n = 0 if self._m is None else len(self._m.vocab()[0])
+        if self._m is not None:
+            n = len(self._m.vocab()[0])
+        else:
+            n = 0 if self._wv is None else len(self._wv)
         return f"{type(self).__name__}<vocab={n}, vector_size={self.vector_size}, alpha={self.alpha}>"
 
     __repr__ = __str__

@@ -113,6 +113,22 @@ impl TrainState {
         }
     }
 
+    /// Writes a subword model as fastText's `.bin` (what `wordvec train --minn 3 -o NAME.bin`
+    /// writes: both matrices and the counts, so fastText and gensim's `load_facebook_model`
+    /// read it), by way of [`SubwordModel`](super::SubwordModel), which takes copies of the
+    /// matrices for the time of the write. A word model has no n-grams for the format: an
+    /// error.
+    pub fn save_fasttext(&self, path: &Path) -> Result<()> {
+        if !self.config.subwords() {
+            return Err(Error::invalid(
+                "fastText's .bin holds subword models (minn > 0): this model has no n-grams",
+            ));
+        }
+        let model =
+            super::SubwordModel::new(&self.config, self.vectors.clone(), self.output.clone());
+        model.save_fasttext(&self.vocab, path)
+    }
+
     /// An online vocabulary update with the counts of a new corpus (see
     /// [`TrainVocab::extended`]): known words keep their rows, new words that pass `keep` get
     /// fresh random input rows (drawn as the first ones were, from a stream of their own) and
@@ -309,6 +325,40 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("not a wordvec training checkpoint"), "{err}");
+    }
+
+    /// A subword state written as fastText's `.bin` reads back as the vectors the state
+    /// gives, for its words and for others; a word model is refused.
+    #[test]
+    fn a_subword_state_saves_as_fasttext() {
+        let counts = [("apple", 5u64), ("banana", 3)]
+            .iter()
+            .map(|(w, c)| (Box::from(*w), *c))
+            .collect();
+        let vocab = TrainVocab::from_counts(counts, 1, None).unwrap();
+        let cfg = TrainConfig::default()
+            .dims(4)
+            .seed(9)
+            .minn(2)
+            .maxn(3)
+            .bucket(16);
+        let s = TrainState::new(cfg, vocab).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("m.bin");
+        s.save_fasttext(&path).unwrap();
+        let back = crate::formats::load(&path, &Default::default()).unwrap();
+        let ours = s.to_embeddings().unwrap();
+        assert_eq!(back.len(), 2);
+        for i in 0..2 {
+            assert_eq!(
+                (back.word(i), back.raw_row(i)),
+                (ours.word(i), ours.raw_row(i))
+            );
+        }
+        let oov = |e: &Embeddings| e.subword_vector("applet").unwrap().unwrap();
+        assert_eq!(oov(&back), oov(&ours));
+        let err = state().save_fasttext(&path).unwrap_err().to_string();
+        assert!(err.contains("no n-grams"), "{err}");
     }
 
     #[test]
