@@ -57,9 +57,15 @@ pub(crate) struct TrainArgs {
     pub seed: u64,
     /// Skip-gram: train each window's context words against shared negatives as small matrix
     /// products (pWord2Vec); faster at the same quality. `--batched false` runs the classic
-    /// per-pair updates of the C tool.
+    /// per-pair updates of the C tool. Subword CBOW (--minn > 0): read and update each word's
+    /// n-gram rows once per occurrence, not once per window; `--batched false` runs
+    /// fastText's updates.
     #[arg(long, default_value_t = true, action = clap::ArgAction::Set, value_name = "BOOL")]
     pub batched: bool,
+    /// Negatives are drawn from count^EXP: 0.75 as word2vec and gensim; fastText draws from
+    /// count^0.5.
+    #[arg(long, default_value_t = 0.75, value_name = "EXP")]
+    pub ns_exponent: f64,
     /// Where to train: cpu, or cuda[:N] for GPU N (needs a build with `--features cuda`).
     #[arg(long, default_value = "cpu", value_name = "DEVICE")]
     pub device: String,
@@ -136,6 +142,7 @@ impl TrainArgs {
             .threads(self.threads.unwrap_or(TrainConfig::default().threads))
             .seed(self.seed)
             .batched(self.batched)
+            .ns_exponent(self.ns_exponent)
             .device(self.device.parse()?)
             .minn(sw.minn.unwrap_or(minn))
             .maxn(sw.maxn.unwrap_or(maxn))

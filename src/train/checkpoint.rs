@@ -52,10 +52,10 @@ impl TrainState {
     /// large to allocate.
     pub fn new(config: TrainConfig, vocab: TrainVocab) -> Result<Self> {
         let vectors = super::subword::init_input(vocab.len(), &config)?;
-        let output = crate::limits::zeroed(
-            "the output matrix",
-            crate::limits::product("the output matrix", &[vocab.len(), config.dims, 4])? / 4,
-        )?;
+        const WHAT: &str = "the output matrix";
+        let n = crate::limits::product(WHAT, &[vocab.len(), config.dims, 4])? / 4;
+        let mut output = super::hogwild::reserve_matrix(WHAT, n)?;
+        output.resize(n, 0.0);
         Ok(TrainState {
             epochs_done: 0,
             vocab,

@@ -127,9 +127,10 @@ pub struct TrainConfig {
     /// Where to train: the CPU cores, or a CUDA GPU (needs the `cuda` cargo feature).
     #[serde(default)]
     pub device: Device,
-    /// Skip-gram only: batched windows with shared negatives (pWord2Vec; the default, as it is
+    /// Skip-gram: batched windows with shared negatives (pWord2Vec; the default, as it is
     /// faster at the same quality, see BENCHMARKS.md); `false` runs the C tool's per-pair
-    /// updates. Ignored for CBOW.
+    /// updates. Subword CBOW: each word's rows summed once and updated once per occurrence
+    /// (see [`subword`]); `false` runs fastText's update per window. Ignored for word CBOW.
     pub batched: bool,
     /// CBOW only: the context's mean (`true`, the default) or its sum is the input vector
     /// (gensim's `cbow_mean`).

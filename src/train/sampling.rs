@@ -6,6 +6,10 @@
 #[derive(Debug, Clone)]
 pub(crate) struct Lcg(u64);
 
+/// The multiplier and increment of [`Lcg`].
+const MUL: u64 = 25_214_903_917;
+const INC: u64 = 11;
+
 impl Lcg {
     /// A generator whose stream depends on `seed` and `stream` (thread, epoch).
     pub(crate) fn new(seed: u64, stream: u64) -> Self {
@@ -19,8 +23,30 @@ impl Lcg {
     /// The next raw value.
     #[inline(always)]
     pub(crate) fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_mul(25_214_903_917).wrapping_add(11);
+        self.0 = self.0.wrapping_mul(MUL).wrapping_add(INC);
         self.0
+    }
+
+    /// Moves the stream `k` values on, as `k` calls of [`Lcg::next_u64`] would, in `O(log k)`
+    /// steps: one step is the affine map `x -> MUL x + INC` (mod 2^64), and `k` steps are its
+    /// `k`-th power, composed from its squarings (Brown, "Random number generation with
+    /// arbitrary strides", 1994). Threads that each fill a part of a matrix so draw the numbers
+    /// one thread would have drawn for it.
+    pub(crate) fn skip(&mut self, mut k: u64) {
+        // (mul, add) of the map applied so far, and of the current power of two of steps.
+        let (mut acc_mul, mut acc_add) = (1u64, 0u64);
+        let (mut mul, mut add) = (MUL, INC);
+        while k > 0 {
+            if k & 1 == 1 {
+                acc_mul = acc_mul.wrapping_mul(mul);
+                acc_add = acc_add.wrapping_mul(mul).wrapping_add(add);
+            }
+            // The map composed with itself: x -> mul^2 x + (mul + 1) add.
+            add = mul.wrapping_add(1).wrapping_mul(add);
+            mul = mul.wrapping_mul(mul);
+            k >>= 1;
+        }
+        self.0 = acc_mul.wrapping_mul(self.0).wrapping_add(acc_add);
     }
 
     /// A value in `0..n` from the well-mixed high bits.
@@ -225,6 +251,24 @@ mod tests {
         }
         assert_eq!(t.grad_and_loss(7.0, 1.0).0, 0.0);
         assert_eq!(t.grad_and_loss(-7.0, 0.0).0, 0.0);
+    }
+
+    #[test]
+    fn lcg_skip_lands_where_the_calls_would() {
+        for k in [0u64, 1, 2, 3, 7, 64, 1000, 65_537] {
+            let (mut stepped, mut skipped) = (Lcg::new(9, 4), Lcg::new(9, 4));
+            for _ in 0..k {
+                stepped.next_u64();
+            }
+            skipped.skip(k);
+            assert_eq!(skipped.next_u64(), stepped.next_u64(), "k={k}");
+        }
+        // Skips add up.
+        let (mut a, mut b) = (Lcg::new(3, 3), Lcg::new(3, 3));
+        a.skip(123_456_789);
+        a.skip(987_654_321);
+        b.skip(123_456_789 + 987_654_321);
+        assert_eq!(a.next_u64(), b.next_u64());
     }
 
     #[test]

@@ -90,13 +90,19 @@ pub(super) struct Scratch {
     pub(super) sentence: Vec<u32>,
     pub(super) neu1: Vec<f32>,
     pub(super) neu1e: Vec<f32>,
-    contexts: Vec<usize>,
+    pub(super) contexts: Vec<usize>,
     pub(super) targets: Vec<(usize, f32)>,
     wi: Vec<f32>,
     pub(super) wo: Vec<f32>,
     grad: Vec<f32>,
     pub(super) loss: f64,
     pub(super) pairs: u64,
+    /// Batched subword CBOW: per position of the sentence in reach of a window (a ring of
+    /// `2 * window + 2` slots), the sum of its word's input rows, the gradient gathered for
+    /// them, and their number.
+    pub(super) ring_sum: Vec<f32>,
+    pub(super) ring_grad: Vec<f32>,
+    pub(super) ring_rows: Vec<usize>,
 }
 
 impl Scratch {
@@ -109,12 +115,16 @@ impl Scratch {
             neu1: vec![0.0; d],
             neu1e: vec![0.0; d],
             contexts: Vec::with_capacity(w2),
-            targets: Vec::with_capacity(negative + 1),
+            // Room for the targets of every pair of a window, drawn ahead (subword skip-gram).
+            targets: Vec::with_capacity(w2 * (negative + 1)),
             wi: vec![0.0; w2 * d],
             wo: vec![0.0; (negative + 1) * d],
             grad: vec![0.0; w2 * (negative + 1)],
             loss: 0.0,
             pairs: 0,
+            ring_sum: vec![0.0; (w2 + 2) * d],
+            ring_grad: vec![0.0; (w2 + 2) * d],
+            ring_rows: vec![0; w2 + 2],
         }
     }
 }
@@ -252,7 +262,25 @@ pub(super) unsafe fn train_targets<K: Kernels>(
     // The targets first (the random stream is the same: nothing else draws in between), so
     // that their rows are on their way into the cache before the first is read.
     draw_targets(sh, rng, word, targets);
-    for &(target, label) in targets.iter() {
+    // SAFETY: the CPU supports K (this function's contract).
+    unsafe { train_drawn::<K>(sh, stats, input, neu1e, out, targets, alpha) };
+}
+
+/// [`train_targets`] against targets already drawn (by [`draw_targets`]).
+///
+/// # Safety
+/// The CPU must support the instruction set of `K`.
+#[inline(always)]
+pub(super) unsafe fn train_drawn<K: Kernels>(
+    sh: &Shared,
+    stats: (&mut f64, &mut u64),
+    input: &[f32],
+    neu1e: &mut [f32],
+    out: &mut [f32],
+    targets: &[(usize, f32)],
+    alpha: f32,
+) {
+    for &(target, label) in targets {
         let l2 = sh.syn1.row(target);
         // SAFETY: the CPU supports K (this function's contract).
         unsafe {
@@ -282,13 +310,26 @@ fn prefetch_contexts(sh: &Shared, sentence: &[u32], lo: usize, hi: usize, p: usi
 #[inline(always)]
 fn draw_targets(sh: &Shared, rng: &mut Lcg, word: usize, targets: &mut Vec<(usize, f32)>) {
     targets.clear();
+    draw_more_targets(sh, rng, word, targets);
+}
+
+/// [`draw_targets`], appended to `targets` (the targets of several pairs drawn ahead of their
+/// training, in the order the pairs would draw them); the new ones prefetched.
+#[inline(always)]
+pub(super) fn draw_more_targets(
+    sh: &Shared,
+    rng: &mut Lcg,
+    word: usize,
+    targets: &mut Vec<(usize, f32)>,
+) {
+    let first = targets.len();
     targets.push((word, 1.0));
     for _ in 0..sh.negative {
         if let Some(t) = negative(sh, rng, word) {
             targets.push((t, 0.0));
         }
     }
-    for &(t, _) in targets.iter() {
+    for &(t, _) in &targets[first..] {
         sh.syn1.row(t).prefetch();
     }
 }
@@ -417,7 +458,7 @@ unsafe fn skipgram_batched<K: Kernels>(
 /// `y += alpha * x` on thread-local slices: each element is one multiply and one add, so any
 /// vector width the compiler picks gives the kernels' results.
 #[inline(always)]
-fn axpy(alpha: f32, x: &[f32], y: &mut [f32]) {
+pub(super) fn axpy(alpha: f32, x: &[f32], y: &mut [f32]) {
     for (y, &x) in y.iter_mut().zip(x) {
         *y += alpha * x;
     }

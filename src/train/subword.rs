@@ -36,8 +36,22 @@
 //! word, the pairs of its window are trained against it, and their summed gradient is written
 //! back once: the rows move by the same sum, read and written once per window instead of once
 //! per pair (as pWord2Vec does for word vectors), so the scattered n-gram rows cost a fraction
-//! of the time. `batched = false` runs fastText's per-pair updates. CBOW has one pair a window
-//! either way.
+//! of the time. `batched = false` runs fastText's per-pair updates.
+//!
+//! **Batched CBOW** (the default too): fastText sums the rows of every context word for each
+//! window and adds the window's gradient to each of them, so a word's 20-odd rows are read and
+//! written once for every window it is in (about 6 with the shrink, 10 without). Here a word's
+//! rows are summed once, when the first window that can reach its position is trained; each
+//! window adds the sums of its context words (a few vectors held in a ring of `2 * window + 2`
+//! slots, in L1) and gathers its gradient in the slot of each context word; the gathered
+//! gradient is added to the word's rows once, when no later window can reach its position
+//! (`window` positions on). The rows move by the same sum of gradients, later and at once, and
+//! a window sees its context words' rows as they were when the first window reached them
+//! (not yet moved by the windows before it in the sentence): a delay of the kind batched
+//! skip-gram and Hogwild already accept. The rows of the word entering next are prefetched a
+//! step ahead, and the targets of a window are drawn (and their output rows prefetched) before
+//! the rows of the word entering it are summed. `batched = false` runs fastText's update per
+//! window.
 
 use std::sync::Arc;
 
@@ -45,7 +59,7 @@ use rayon::prelude::*;
 
 use super::hogwild::{Kernels, SharedMatrix};
 use super::sampling::Lcg;
-use super::sgns::{train_targets, window, Scratch, Shared};
+use super::sgns::{axpy, draw_more_targets, train_drawn, train_targets, window, Scratch, Shared};
 use super::vocab::TrainVocab;
 use super::{Model, TrainConfig};
 use crate::bytes::{Backing, Slice};
@@ -113,6 +127,7 @@ pub(super) unsafe fn train_sentence<K: Kernels>(
     unsafe {
         match sh.model {
             Model::SkipGram => skipgram::<K>(sh, sw, s, rng, alpha),
+            Model::Cbow if sh.batched => cbow_batched::<K>(sh, sw, s, rng, alpha),
             Model::Cbow => cbow::<K>(sh, sw, s, rng, alpha),
         }
     }
@@ -240,13 +255,34 @@ unsafe fn skipgram<K: Kernels>(
             }
             continue;
         }
+        // The targets of every pair first, drawn in the order the pairs would draw them (the
+        // same random stream), so that their output rows load while the centre's rows are
+        // averaged; `contexts` holds where each pair's targets start.
+        s.targets.clear();
+        s.contexts.clear();
+        for c in (lo..=hi).filter(|&c| c != p) {
+            s.contexts.push(s.targets.len());
+            draw_more_targets(sh, rng, s.sentence[c] as usize, &mut s.targets);
+        }
+        s.contexts.push(s.targets.len());
         // SAFETY: the CPU supports K (this function's contract).
         unsafe { mean_of::<K>(sh.syn0, rows, &mut s.neu1) };
         s.neu1e.fill(0.0);
-        for c in (lo..=hi).filter(|&c| c != p) {
-            let target = s.sentence[c] as usize;
+        for pair in s.contexts.windows(2) {
+            let targets = &s.targets[pair[0]..pair[1]];
+            let stats = (&mut s.loss, &mut s.pairs);
             // SAFETY: the CPU supports K.
-            unsafe { train_pair::<K>(sh, s, rng, target, alpha, d) };
+            unsafe {
+                train_drawn::<K>(
+                    sh,
+                    stats,
+                    &s.neu1,
+                    &mut s.neu1e,
+                    &mut s.wo[..d],
+                    targets,
+                    alpha,
+                )
+            };
         }
         // SAFETY: the CPU supports K.
         unsafe { spread::<K>(sh.syn0, rows, &s.neu1e) };
@@ -300,17 +336,145 @@ unsafe fn cbow<K: Kernels>(
     }
 }
 
-/// The input matrix of a new subword model: `(words + bucket) x dims` floats in one fallible
-/// allocation (sizes checked first), uniform in `+-0.5 / dims` as the word trainer's rows.
+/// Batched CBOW: each position's input rows are summed once, when the first window that may
+/// reach it is trained, and the gradients of every window it is part of are gathered and
+/// added to its rows once, when no later window can reach it (see the module docs).
+///
+/// # Safety
+/// The CPU must support the instruction set of `K`.
+#[inline(always)]
+unsafe fn cbow_batched<K: Kernels>(
+    sh: &Shared,
+    sw: &SubwordRows,
+    s: &mut Scratch,
+    rng: &mut Lcg,
+    alpha: f32,
+) {
+    let (len, d, w) = (s.sentence.len(), sh.syn0.dims(), sh.window);
+    // Positions p - w ..= p + w are live at step p: 2w + 1 of the ring's 2w + 2 slots.
+    let slots = s.ring_rows.len();
+    let mut entered = 0;
+    for p in 0..len {
+        let (lo, hi) = window(rng, w, sh.shrink_windows, p, len);
+        // The targets first: their output rows load while the entering rows are summed.
+        s.targets.clear();
+        if hi > lo {
+            draw_more_targets(sh, rng, s.sentence[p] as usize, &mut s.targets);
+        }
+        while entered < len && entered <= p + w {
+            // SAFETY: the CPU supports K (this function's contract).
+            unsafe { enter::<K>(sh, sw, s, entered, entered % slots) };
+            entered += 1;
+        }
+        s.neu1.fill(0.0);
+        let mut n = 0usize;
+        for c in (lo..=hi).filter(|&c| c != p) {
+            let k = c % slots;
+            axpy(1.0, &s.ring_sum[k * d..(k + 1) * d], &mut s.neu1);
+            n += s.ring_rows[k];
+        }
+        if n > 0 {
+            if sh.cbow_mean {
+                let inv = 1.0 / n as f32;
+                s.neu1.iter_mut().for_each(|x| *x *= inv);
+            }
+            s.neu1e.fill(0.0);
+            let stats = (&mut s.loss, &mut s.pairs);
+            let (input, targets) = (&s.neu1, &s.targets);
+            // SAFETY: the CPU supports K.
+            unsafe {
+                train_drawn::<K>(
+                    sh,
+                    stats,
+                    input,
+                    &mut s.neu1e,
+                    &mut s.wo[..d],
+                    targets,
+                    alpha,
+                )
+            };
+            for c in (lo..=hi).filter(|&c| c != p) {
+                let k = c % slots;
+                axpy(1.0, &s.neu1e, &mut s.ring_grad[k * d..(k + 1) * d]);
+            }
+        }
+        // No window after this one reaches position p - w.
+        if let Some(q) = p.checked_sub(w) {
+            // SAFETY: the CPU supports K.
+            unsafe { leave::<K>(sh, sw, s, q, q % slots) };
+        }
+    }
+    for q in len.saturating_sub(w)..len {
+        // SAFETY: the CPU supports K.
+        unsafe { leave::<K>(sh, sw, s, q, q % slots) };
+    }
+}
+
+/// Batched CBOW: position `q` of the sentence enters ring slot `k`: the sum of its word's
+/// input rows, a zero gradient. The next position's rows are prefetched, a step ahead of
+/// their turn.
+///
+/// # Safety
+/// The CPU must support the instruction set of `K`.
+#[inline(always)]
+unsafe fn enter<K: Kernels>(sh: &Shared, sw: &SubwordRows, s: &mut Scratch, q: usize, k: usize) {
+    let d = sh.syn0.dims();
+    if let Some(&next) = s.sentence.get(q + 1) {
+        prefetch(sh.syn0, sw.of(next as usize));
+    }
+    let rows = sw.of(s.sentence[q] as usize);
+    let sum = &mut s.ring_sum[k * d..(k + 1) * d];
+    sum.fill(0.0);
+    for &r in rows {
+        // SAFETY: the CPU supports K (this function's contract).
+        unsafe { K::axpy_from(1.0, sh.syn0.row(r as usize), sum) };
+    }
+    s.ring_grad[k * d..(k + 1) * d].fill(0.0);
+    s.ring_rows[k] = rows.len();
+}
+
+/// Batched CBOW: position `q` (in ring slot `k`) leaves: its gathered gradient is added to
+/// each of its word's input rows.
+///
+/// # Safety
+/// The CPU must support the instruction set of `K`.
+#[inline(always)]
+unsafe fn leave<K: Kernels>(sh: &Shared, sw: &SubwordRows, s: &Scratch, q: usize, k: usize) {
+    let d = sh.syn0.dims();
+    let rows = sw.of(s.sentence[q] as usize);
+    // SAFETY: the CPU supports K (this function's contract).
+    unsafe { spread::<K>(sh.syn0, rows, &s.ring_grad[k * d..(k + 1) * d]) };
+}
+
+/// The input matrix of a new model: `(words + bucket) x dims` floats (the words' rows alone
+/// without subwords) in one fallible allocation (sizes checked first), uniform in
+/// `+-0.5 / dims` as the word trainer's rows.
+///
+/// Value `i` is drawn from the `i + 1`-th number of one seeded stream, as one thread filling
+/// the matrix in order would draw it; the parts are filled on all cores, each from the stream
+/// moved to its start ([`Lcg::skip`]), so the matrix depends on the seed alone, not on the
+/// number of threads. The matrix is written once, straight into its allocation (no zeroing
+/// first), which also faults its pages in on all cores.
 pub(super) fn init_input(words: usize, cfg: &TrainConfig) -> Result<Vec<f32>> {
-    let n = crate::limits::product(
-        "the input matrix (words + buckets) x dims",
-        &[cfg.input_rows(words), cfg.dims, 4],
-    )? / 4;
-    let mut v = crate::limits::zeroed::<f32>("the input matrix (words + buckets) x dims", n)?;
-    let mut rng = Lcg::new(cfg.seed, u64::MAX);
-    v.iter_mut()
-        .for_each(|x| *x = (rng.coin() - 0.5) / cfg.dims as f32);
+    const WHAT: &str = "the input matrix (words + buckets) x dims";
+    let n = crate::limits::product(WHAT, &[cfg.input_rows(words), cfg.dims, 4])? / 4;
+    let mut v = super::hogwild::reserve_matrix(WHAT, n)?;
+    let stream = Lcg::new(cfg.seed, u64::MAX);
+    let scale = cfg.dims as f32;
+    // Each part of the split starts with the stream skipped to its first index; `next` is the
+    // index the generator is at, so that a part skips only once.
+    let values = (0..n).into_par_iter().with_min_len(1 << 16).map_init(
+        || (stream.clone(), 0usize),
+        |(rng, next), i| {
+            if *next != i {
+                *rng = stream.clone();
+                rng.skip(i as u64);
+            }
+            *next = i + 1;
+            (rng.coin() - 0.5) / scale
+        },
+    );
+    v.par_extend(values);
     Ok(v)
 }
 
@@ -611,6 +775,121 @@ mod tests {
             assert!(close(moved, -alpha * grad(k, false)), "output dim {k}");
             assert!(want.abs() > 1e-4, "a step that moves nothing tests nothing");
         }
+    }
+
+    /// The matrix filled on all cores is the one stream of the seed drawn in order, so it does
+    /// not depend on the number of threads (nor on how the work was split).
+    #[test]
+    fn the_input_matrix_is_the_seeds_stream_in_order() {
+        let cfg = TrainConfig::default()
+            .dims(7)
+            .bucket(40_000)
+            .minn(3)
+            .maxn(6)
+            .seed(5);
+        let words = 11;
+        let mut rng = Lcg::new(5, u64::MAX);
+        let want: Vec<f32> = (0..(words + 40_000) * 7)
+            .map(|_| (rng.coin() - 0.5) / 7.0)
+            .collect();
+        let one = rayon::ThreadPoolBuilder::new()
+            .num_threads(1)
+            .build()
+            .unwrap();
+        let three = rayon::ThreadPoolBuilder::new()
+            .num_threads(3)
+            .build()
+            .unwrap();
+        for pool in [one, three] {
+            let got = pool.install(|| init_input(words, &cfg)).unwrap();
+            assert!(got == want, "the matrix differs from the stream");
+        }
+        // Word vectors alone: the words' rows, the same stream.
+        let got = init_input(words, &cfg.clone().minn(0)).unwrap();
+        assert_eq!(got, want[..words * 7]);
+    }
+
+    /// CBOW over `sentence` (word ids) of words with the input rows `rows` (word `i`'s are
+    /// `rows[i]`), batched or as fastText; returns the input and output matrices after it.
+    fn cbow_run(
+        batched: bool,
+        sentence: &[u32],
+        rows: &[&[u32]],
+        window: usize,
+        d: usize,
+    ) -> (Vec<f32>, Vec<f32>) {
+        let n_in = rows.iter().flat_map(|r| r.iter()).max().unwrap() + 1;
+        let sw = SubwordRows {
+            starts: std::iter::once(0)
+                .chain(rows.iter().scan(0, |at, r| {
+                    *at += r.len();
+                    Some(*at)
+                }))
+                .collect(),
+            rows: rows.concat(),
+        };
+        let syn0 = SharedMatrix::new(values(n_in as usize * d, 1, 0.5), d);
+        let syn1 = SharedMatrix::new(values(rows.len() * d, 2, 0.5), d);
+        let (words_done, stop) = (AtomicU64::new(0), AtomicBool::new(false));
+        let (alias, sigmoid) = (AliasTable::new(&[1.0]), SigmoidTable::default());
+        let sh = Shared {
+            syn0: &syn0,
+            syn1: &syn1,
+            keep: &[1.0],
+            alias: &alias,
+            sigmoid: &sigmoid,
+            model: Model::Cbow,
+            batched,
+            window,
+            shrink_windows: false,
+            cbow_mean: true,
+            negative: 0,
+            alpha: 0.1,
+            min_alpha: 0.1,
+            total_words: 1,
+            words_done: &words_done,
+            stop: &stop,
+            subwords: Some(&sw),
+        };
+        let mut s = Scratch::new(d, window, 0);
+        s.sentence.extend_from_slice(sentence);
+        // SAFETY: the portable kernels run on every CPU.
+        unsafe { train_sentence::<Portable>(&sh, &sw, &mut s, &mut Lcg::new(1, 1), 0.1) };
+        (syn0.snapshot(), syn1.snapshot())
+    }
+
+    /// Where no row is read after another window moved it, batched CBOW is fastText's update,
+    /// bit for bit: two words, each the other's only context.
+    #[test]
+    fn batched_cbow_is_fasttexts_update_when_no_window_sees_another_ones_update() {
+        let rows: [&[u32]; 2] = [&[0, 2, 3], &[1, 4, 4, 5]];
+        let (a, b) = (
+            cbow_run(true, &[0, 1], &rows, 1, 9),
+            cbow_run(false, &[0, 1], &rows, 1, 9),
+        );
+        assert!(a == b, "batched and per-window updates differ");
+        let (start, _) = cbow_run(false, &[], &rows, 1, 9);
+        assert!(a.0 != start, "the run moved no row");
+    }
+
+    /// In a longer sentence the words' rows move by the same gradients, gathered: apart from
+    /// the delay (a window sees its context as the first window to reach it did), the two
+    /// agree, and both move every row.
+    #[test]
+    fn batched_cbow_moves_the_rows_as_fasttext_does_up_to_the_delay() {
+        let rows: [&[u32]; 4] = [&[0, 4, 5], &[1, 6], &[2, 7, 7, 8], &[3, 4, 9]];
+        let sentence = [0, 1, 2, 3, 1, 0, 2];
+        let (start, _) = cbow_run(false, &[], &rows, 2, 6);
+        let (a, _) = cbow_run(true, &sentence, &rows, 2, 6);
+        let (b, _) = cbow_run(false, &sentence, &rows, 2, 6);
+        let moved = |x: &[f32]| -> f32 { x.iter().zip(&start).map(|(p, q)| (p - q).abs()).sum() };
+        let gap: f32 = a.iter().zip(&b).map(|(p, q)| (p - q).abs()).sum();
+        assert!(moved(&a) > 0.0 && moved(&b) > 0.0);
+        for r in 0..10 {
+            let row = |x: &[f32]| x[r * 6..(r + 1) * 6].to_vec();
+            assert_ne!(row(&a), row(&start), "row {r} did not move");
+        }
+        assert!(gap < 0.1 * moved(&b), "gap {gap}, moved {}", moved(&b));
     }
 
     fn config() -> TrainConfig {
