@@ -3,16 +3,37 @@
 //!
 //! Quantisation is per dimension: `x_j ~ lo_j + step_j * c_j` with `c_j`
 //! in `0..=255`, so each component is off by at most `step_j / 2`. For a unit query `y`, the
-//! approximate score `a_i = sum_j (lo_j + step_j c_ij) y_j` differs from the f32 scan's score by at
-//! most `M = sum_j (step_j / 2) |y_j|` plus the rounding of both sums in f32 (bounded by
-//! `(d + 4) u (1 + sum_j |lo_j y_j| + 255 sum_j |step_j y_j|)`, u = 2^-24), one constant per
-//! query.
+//! score `A_i = sum_j (lo_j + step_j c_ij) y_j` differs from the row's true cosine by at most
+//! `Q = sum_j (step_j / 2) |y_j|` (with the slack `verify` allows).
+//!
+//! The scan computes `A_i` in integers: the weights `w_j = step_j y_j` become
+//! `q_j = round(s w_j)`, small enough (`|q_j| <= 32_639`, `255 sum_j |q_j| < 2^31`) that
+//! `S_i = sum_j c_ij q_j` is an exact `i32` on every SIMD variant, and the row's score is
+//! `a_i = base + S_i / s` with `base = sum_j lo_j y_j` (each step in f32). Two errors separate
+//! `a_i` from `A_i`:
+//! - the rounding of the weights: with `e_j = w_j - q_j / s`,
+//!   `sum_j c_ij w_j = S_i / s + sum_j c_ij e_j`, and since `0 <= c_ij <= 255` the last sum lies
+//!   between `255` times the sum of the negative `e_j` and `255` times the sum of the positive
+//!   ones, so its magnitude is at most `E = 255 max(sum_{e_j > 0} e_j, -sum_{e_j < 0} e_j)`.
+//!   `E` is computed from the actual `q_j` (in f64, where `w_j`, a product of two f32, is
+//!   exact);
+//! - rounding in f32, of `base` (at most `(d - 1) u sum_j |lo_j y_j|`, u = 2^-24), of `S_i`
+//!   to f32, of `1 / s` and of the product (`3 u |S_i / s|` together), and of the final sum
+//!   (`u |a_i|`); `|S_i / s| <= 255 sum_j (|w_j| + |e_j|)`. The f32 scan's own score is off
+//!   the true cosine by at most `(d + 4) u` (the row and the query are unit vectors).
+//!
+//! So every row's integer score is within
+//! `M = Q + E + (d + 4) u (1 + sum_j |lo_j y_j| + 255 sum_j (|w_j| + |e_j|))` of its f32 scan
+//! score; `M` is evaluated in f64 and enlarged by a relative `10^-4` and `10^-7` for the
+//! evaluation's own rounding. `E` is small beside `Q`: the weights keep 15 bits, the codes 8.
 //!
 //! Exactness: let `A` be the k-th largest `a_i`. A row in the f32 scan's top k has a score of at
 //! least the k-th score, which is at least `A - M`, so its `a_i` is at least `A - 2M`. Every row
 //! with `a_i >= A - 2M` is re-scored with the very function the f32 scan uses, and the top k of
 //! those, ties broken the same way (lower row first), is the f32 scan's answer: the same words,
-//! scores and order, by construction (and tested on thousands of queries).
+//! scores and order, by construction (and tested on thousands of queries, and on rows built to
+//! strain the bound: ties, components of 1e3 beside 1e-6, constant dimensions, every
+//! dimension count off the SIMD widths).
 //!
 //! The copy is a sidecar file `VECTORS.i8` tied to its vectors by their fingerprint:
 //!
@@ -330,27 +351,11 @@ impl Int8Rows {
         k: usize,
         keep: &(dyn Fn(usize) -> bool + Sync),
     ) -> Vec<u32> {
+        let q = self.int_query(query);
+        let m = self.bound(query, &q);
+        let (base, inv, weights) = (q.base, q.inv, &q.weights);
+        let kernel = crate::simd::code_dot_fn();
         let d = self.dims;
-        let w: Vec<f32> = self.step.iter().zip(query).map(|(s, y)| s * y).collect();
-        let base: f32 = self.lo.iter().zip(query).map(|(l, y)| l * y).sum();
-        // Half a step per component, with the slack `verify` allows.
-        let quant: f64 = self
-            .step
-            .iter()
-            .zip(query)
-            .map(|(&s, &y)| (f64::from(s) * 0.5 * 1.001 + 1e-6) * f64::from(y.abs()))
-            .sum();
-        let mass: f64 = 1.0
-            + self
-                .lo
-                .iter()
-                .zip(query)
-                .map(|(&l, &y)| f64::from((l * y).abs()))
-                .sum::<f64>()
-            + 255.0 * w.iter().map(|&x| f64::from(x.abs())).sum::<f64>();
-        let rounding = (d as f64 + 4.0) * f64::from(f32::EPSILON) * mass;
-        let m = (quant + rounding) as f32 * 1.0001 + 1e-7;
-        let kernel = crate::simd::dot_u8_fn();
         let rows = rows.min(self.n);
         // The slices once, not through `Slice`'s deref per row.
         let codes: &[u8] = &self.codes;
@@ -367,7 +372,7 @@ impl Int8Rows {
                     let mut bar = top.bar().map_or(f32::NEG_INFINITY, |x| x - two_m);
                     for (j, c) in block.chunks_exact(d).enumerate() {
                         let i = first + j;
-                        let a = base + kernel(c, &w);
+                        let a = base + inv * kernel(c, weights) as f32;
                         if a >= bar && keep(i) {
                             aside.push((i as u32, a));
                             top.push(Scored { index: i, score: a });
@@ -392,22 +397,105 @@ impl Int8Rows {
     }
 }
 
-/// A unit query prepared for ranking rows by their codes with integer arithmetic, as graph
-/// traversal does: `cos(query, row) ~ base + scale * sum_j w_j c_j`, the weights
-/// `w_j ~ query_j step_j / scale` rounded to `i16`.
+/// A unit query's weights `w_j = step_j y_j` as integers `q_j = round(s w_j)`, for the integer
+/// code kernel ([`crate::simd::code_dot_fn`]), with what the bound `M` needs of them.
 ///
-/// The scale is the largest that keeps every weight within `i16` and every partial sum within
-/// `i32` (`255 * sum |w_j| < 2^31`), so the sums are exact integers and the only error besides
-/// the codes' own is the rounding of the weights (relative `2^-15` of the largest weight for
-/// word vectors of a few hundred dimensions). Traversal only ranks; what it returns is re-scored
+/// The scale `s` is the largest with `|q_j| <= 32_639` (the kernel's split form, see
+/// `simd::code`) and `255 * sum_j |q_j| <= 2^31 - 1`, so every sum of codes times weights is an
+/// exact `i32`: with rounding to nearest `sum_j |q_j| <= s sum_j |w_j| + d / 2`, so
+/// `s = min(32_639 / max_j |w_j|, ((2^31 - 1) / 255 - d / 2) / sum_j |w_j|)` suffices
+/// (`d <= 2^16` keeps the second term positive).
+#[derive(Debug, Clone)]
+struct IntQuery {
+    weights: crate::simd::CodeWeights,
+    /// `sum_j lo_j y_j`, summed in f32.
+    base: f32,
+    /// `1 / s` in f32.
+    inv: f32,
+    /// `sum_j |w_j|`.
+    abs_w: f64,
+    /// `sum_j |e_j|` and `max(sum of the positive e_j, -(sum of the negative e_j))`, where
+    /// `e_j = w_j - q_j / s` is the rounding of weight `j`.
+    abs_e: f64,
+    one_sided_e: f64,
+}
+
+impl Int8Rows {
+    /// The integer weights of a unit `query`.
+    fn int_query(&self, query: &[f32]) -> IntQuery {
+        // A product of two f32 is exact in f64.
+        let w: Vec<f64> = self
+            .step
+            .iter()
+            .zip(query)
+            .map(|(&s, &y)| f64::from(s) * f64::from(y))
+            .collect();
+        let base: f32 = self.lo.iter().zip(query).map(|(l, y)| l * y).sum();
+        let max = w.iter().fold(0f64, |m, x| m.max(x.abs()));
+        let abs_w: f64 = w.iter().map(|x| x.abs()).sum();
+        let limit = f64::from(i32::MAX) / 255.0 - w.len() as f64 / 2.0;
+        let s = if max > 0.0 && max.is_finite() {
+            (32_639.0 / max).min(limit / abs_w)
+        } else {
+            1.0
+        };
+        let weights =
+            crate::simd::CodeWeights::new(w.iter().map(|x| (x * s).round() as i16).collect());
+        let (mut pos, mut neg, mut abs_e) = (0f64, 0f64, 0f64);
+        for (&wj, &qj) in w.iter().zip(weights.weights()) {
+            let e = wj - f64::from(qj) / s;
+            abs_e += e.abs();
+            if e > 0.0 {
+                pos += e;
+            } else {
+                neg -= e;
+            }
+        }
+        IntQuery {
+            weights,
+            base,
+            inv: (1.0 / s) as f32,
+            abs_w,
+            abs_e,
+            one_sided_e: pos.max(neg),
+        }
+    }
+
+    /// The bound `M` on the distance between a row's integer score and its f32 scan score (the
+    /// derivation is in the module docs).
+    fn bound(&self, query: &[f32], q: &IntQuery) -> f32 {
+        // Half a step per component, with the slack `verify` allows.
+        let quant: f64 = self
+            .step
+            .iter()
+            .zip(query)
+            .map(|(&s, &y)| (f64::from(s) * 0.5 * 1.001 + 1e-6) * f64::from(y.abs()))
+            .sum();
+        let weights = 255.0 * q.one_sided_e;
+        let lo_y: f64 = self
+            .lo
+            .iter()
+            .zip(query)
+            .map(|(&l, &y)| f64::from((l * y).abs()))
+            .sum();
+        let mass = 1.0 + lo_y + 255.0 * (q.abs_w + q.abs_e);
+        let rounding = (self.dims as f64 + 4.0) * f64::from(f32::EPSILON) * mass;
+        (quant + weights + rounding) as f32 * 1.0001 + 1e-7
+    }
+}
+
+/// A unit query prepared for ranking rows by their codes with integer arithmetic, as graph
+/// traversal does: `cos(query, row) ~ base + sum_j q_j c_j / s`, the integer weights of
+/// `IntQuery` (exact integer sums; besides the codes' own error, only the rounding of the
+/// weights, relative `2^-15` of the largest). Traversal only ranks; what it returns is re-scored
 /// in f32.
 #[cfg(feature = "index")]
 #[derive(Debug, Clone)]
 pub(crate) struct CodeQuery {
-    w: Vec<i16>,
+    w: crate::simd::CodeWeights,
     base: f32,
     scale: f32,
-    dot: crate::simd::DotU8I16Fn,
+    dot: crate::simd::CodeDotFn,
 }
 
 #[cfg(feature = "index")]
@@ -434,28 +522,12 @@ impl Int8Rows {
     /// Prepares a unit `query` for [`CodeQuery::cosine`].
     #[cfg(feature = "index")]
     pub(crate) fn code_query(&self, query: &[f32]) -> CodeQuery {
-        let v: Vec<f64> = self
-            .step
-            .iter()
-            .zip(query)
-            .map(|(&s, &y)| f64::from(s) * f64::from(y))
-            .collect();
-        let base: f32 = self.lo.iter().zip(query).map(|(l, y)| l * y).sum();
-        let max = v.iter().fold(0f64, |m, x| m.max(x.abs()));
-        let sum: f64 = v.iter().map(|x| x.abs()).sum();
-        // Every weight within i16, every partial sum of `c_j w_j` (c_j <= 255) within i32, with
-        // room for the rounding of each weight.
-        let s = if max > 0.0 && max.is_finite() {
-            (32_767.0 / max).min(2_000_000_000.0 / (255.0 * (sum + v.len() as f64)))
-        } else {
-            1.0
-        };
-        let w = v.iter().map(|x| (x * s).round() as i16).collect();
+        let q = self.int_query(query);
         CodeQuery {
-            w,
-            base,
-            scale: (1.0 / s) as f32,
-            dot: crate::simd::dot_u8_i16_fn(),
+            w: q.weights,
+            base: q.base,
+            scale: q.inv,
+            dot: crate::simd::code_dot_fn(),
         }
     }
 }
@@ -519,5 +591,136 @@ mod tests {
         // A zero query scores every row at its base.
         let cz = q8.code_query(&vec![0.0; d]);
         assert_eq!(cz.cosine(&q8.codes()[..d]), 0.0);
+    }
+}
+
+#[cfg(test)]
+mod scan_tests {
+    use super::*;
+    use crate::embeddings::Embeddings;
+    use crate::query::Query;
+
+    /// Values in `[-0.5, 0.5)`.
+    fn stream(seed: u64) -> impl FnMut() -> f32 {
+        let mut state = seed;
+        move || {
+            state = state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            ((state >> 40) as f32 / (1u64 << 24) as f32) - 0.5
+        }
+    }
+
+    /// Rows meant to stress the bound: every `dup`-th row repeats the one before (ties); some
+    /// rows put almost all their length in one component, some have components of 1e-6 beside
+    /// ones of 1e3; dimension 0 is constant (a step of zero) and dimension 1 spans 1e-7.
+    fn adversarial(n: usize, d: usize, seed: u64) -> Vec<f32> {
+        let mut next = stream(seed);
+        let mut v = Vec::with_capacity(n * d);
+        for i in 0..n {
+            if i % 7 == 6 {
+                let prev = v[(i - 1) * d..i * d].to_vec();
+                v.extend(prev);
+                continue;
+            }
+            let row: Vec<f32> = (0..d)
+                .map(|j| match (i % 5, j) {
+                    (_, 0) => 0.25,
+                    (_, 1) => 1e-7 * (i % 2) as f32,
+                    (0, j) if j == i % d => 1e3,
+                    (1, j) if j % 3 == 0 => next() * 1e3,
+                    (1, _) => next() * 1e-6,
+                    _ => next(),
+                })
+                .collect();
+            v.extend(row);
+        }
+        v
+    }
+
+    /// The f32 scan and the scan of the int8 copy give the same answers, and every row's
+    /// integer score is within the bound `M` of its f32 score.
+    fn check(n: usize, d: usize, seed: u64) {
+        let words: Vec<String> = (0..n).map(|i| format!("w{i}")).collect();
+        let values = adversarial(n, d, seed);
+        let plain = Embeddings::from_vectors(&words, values.clone(), d).unwrap();
+        let mut fast = Embeddings::from_vectors(&words, values, d).unwrap();
+        let rows = Int8Rows::build(&plain).unwrap();
+        fast.attach_int8(rows.clone()).unwrap();
+        let (dot, code_dot) = (crate::simd::dot_fn(), crate::simd::code_dot_fn());
+        let mut next = stream(seed + 1);
+        for t in 0..40 {
+            let v: Vec<f32> = match t % 4 {
+                0 => plain.unit_row(t * 13 % n),
+                1 => (0..d).map(|j| if j == t % d { 1.0 } else { 0.0 }).collect(),
+                2 => (0..d)
+                    .map(|_| next() * 10f32.powi(t as i32 % 9 - 4))
+                    .collect(),
+                _ => (0..d).map(|_| next()).collect(),
+            };
+            for k in [1, 3, 10, 60] {
+                let q = Query::vector(&v, k);
+                let (a, b) = (plain.search_exact(&q), fast.search_exact(&q));
+                assert_eq!(a.unwrap(), b.unwrap(), "n {n} d {d} query {t} k {k}");
+            }
+            let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt();
+            if norm == 0.0 {
+                continue;
+            }
+            let y: Vec<f32> = v.iter().map(|x| x / norm).collect();
+            let iq = rows.int_query(&y);
+            let m = rows.bound(&y, &iq);
+            for i in 0..n {
+                let c = &rows.codes[i * d..(i + 1) * d];
+                let a = iq.base + iq.inv * code_dot(c, &iq.weights) as f32;
+                let s = plain.cosine_with(dot, i, &y);
+                assert!((a - s).abs() <= m, "d {d} row {i}: {a} against {s}, M {m}");
+            }
+        }
+    }
+
+    #[test]
+    fn integer_scan_answers_equal_the_f32_scan_on_adversarial_rows() {
+        // Dimensions off every vector width, and one large enough that the limit on the sum of
+        // the weights, not on the largest, sets the scale.
+        for (d, seed) in [
+            (1, 1),
+            (3, 2),
+            (33, 3),
+            (65, 4),
+            (100, 5),
+            (129, 6),
+            (300, 7),
+        ] {
+            check(700, d, seed);
+        }
+        check(120, 1500, 8);
+    }
+
+    #[test]
+    fn weights_stay_within_the_kernels_range() {
+        let (n, d) = (50, 1500);
+        let words: Vec<String> = (0..n).map(|i| format!("w{i}")).collect();
+        let mut next = stream(9);
+        let values: Vec<f32> = (0..n * d).map(|_| next()).collect();
+        let emb = Embeddings::from_vectors(&words, values, d).unwrap();
+        let rows = Int8Rows::build(&emb).unwrap();
+        // A query of equal components: the largest weight is small beside their sum, so the
+        // sum's limit sets the scale.
+        let y = vec![1.0 / (d as f32).sqrt(); d];
+        let iq = rows.int_query(&y);
+        let sum: i64 = iq
+            .weights
+            .weights()
+            .iter()
+            .map(|&q| i64::from(q).abs())
+            .sum();
+        assert!(255 * sum <= i64::from(i32::MAX), "{sum}");
+        assert!(
+            255 * sum > i64::from(i32::MAX) / 2,
+            "the scale is not the largest: {sum}"
+        );
+        let max = iq.weights.weights().iter().map(|q| q.unsigned_abs()).max();
+        assert!(max.unwrap() <= 32_639);
     }
 }
