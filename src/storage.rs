@@ -120,7 +120,7 @@ impl DenseRows {
 
     /// Rows from owned floats (`values.len()` must be `len * dims`).
     pub fn from_f32(values: Vec<f32>, dims: usize) -> Option<Self> {
-        if dims == 0 || values.len() % dims != 0 {
+        if dims == 0 || !values.len().is_multiple_of(dims) {
             return None;
         }
         let len = values.len() / dims;

@@ -401,7 +401,7 @@ impl Subwords {
                 sum.push(r);
             }
             seen += 1;
-            if seen % 4096 == 0 {
+            if seen.is_multiple_of(4096) {
                 if let Err(e) = crate::cancel::check() {
                     return ControlFlow::Break(e);
                 }

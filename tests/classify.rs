@@ -350,7 +350,12 @@ fn early_stopping_keeps_the_best_epoch() {
     let mut x: u64 = 5;
     for l in &mut data.labels {
         x = x.wrapping_mul(6364136223846793005).wrapping_add(1);
-        l[0] = if (x >> 40) % 2 == 0 { "a" } else { "b" }.into();
+        l[0] = if (x >> 40).is_multiple_of(2) {
+            "a"
+        } else {
+            "b"
+        }
+        .into();
     }
     let c = ClassifierConfig {
         patience: Some(2),

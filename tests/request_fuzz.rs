@@ -989,7 +989,7 @@ async fn client_task(ctx: Ctx, vocab: Arc<Vocab>, task: usize, n: usize) {
         vocab: &vocab,
     };
     let mut ch = connect(ctx.grpc).await;
-    let grpc_share = if task % 2 == 0 { 85 } else { 15 };
+    let grpc_share = if task.is_multiple_of(2) { 85 } else { 15 };
     for i in 0..n {
         let m = g.request();
         if g.rng.percent(grpc_share) {

@@ -80,7 +80,7 @@ mod tests {
     #[test]
     fn balancing_evens_out_a_90_10_split() {
         let rows: Vec<usize> = (0..10_000).collect();
-        let class_of = |r: usize| usize::from(r % 10 == 0);
+        let class_of = |r: usize| usize::from(r.is_multiple_of(10));
         let class: Vec<usize> = rows.iter().map(|&r| class_of(r)).collect();
         let w = balancing_weights(&class, 2);
         let mut rng = ChaCha8Rng::seed_from_u64(1);

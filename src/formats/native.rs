@@ -137,7 +137,10 @@ fn parse_header(data: &[u8], path: &Path) -> Result<Header> {
             continue;
         }
         let end = u128::from(off) + len;
-        if off as usize % ALIGN != 0 || u128::from(off) < prev_end || end > u128::from(h.file_len) {
+        if !(off as usize).is_multiple_of(ALIGN)
+            || u128::from(off) < prev_end
+            || end > u128::from(h.file_len)
+        {
             return Err(bad(
                 field,
                 format!(

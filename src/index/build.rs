@@ -469,7 +469,7 @@ impl Growing {
         (first as u32..n as u32).into_par_iter().for_each(|i| {
             b.insert(i);
             let d = done.fetch_add(1, Ordering::Relaxed) + 1;
-            if d % 4096 == 0 {
+            if d.is_multiple_of(4096) {
                 progress(d);
             }
         });

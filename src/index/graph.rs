@@ -235,7 +235,7 @@ impl Graph {
         if self.levels.len() != i.indexed
             || self.upper_start.len() != i.indexed
             || Some(self.layer0.len()) != want0
-            || self.upper.len() % (1 + i.slots) != 0
+            || !self.upper.len().is_multiple_of(1 + i.slots)
         {
             return Err(bad("section sizes disagree with the header".into()));
         }

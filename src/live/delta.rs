@@ -206,7 +206,7 @@ impl Delta {
     /// Stores a row for `word` with raw vector `raw` (its dimension already checked).
     fn push_row(&mut self, word: Arc<str>, raw: &[f32]) -> u32 {
         let norm = row_norm(crate::simd::norm_sq_fn(), bytemuck::cast_slice(raw));
-        if self.rows % CHUNK == 0 {
+        if self.rows.is_multiple_of(CHUNK) {
             self.chunks.push(Arc::new(Chunk {
                 values: Vec::with_capacity(CHUNK * self.dims),
                 norms: Vec::with_capacity(CHUNK),

@@ -100,7 +100,10 @@ impl SharedMatrix {
     /// Wraps `values` (`rows * dims` floats). The conversion reuses `values`'s allocation
     /// (`AtomicU32` and `f32` have one size and alignment), so a large matrix is not copied.
     pub(crate) fn new(values: Vec<f32>, dims: usize) -> Self {
-        assert!(dims > 0 && values.len() % dims == 0, "matrix shape");
+        assert!(
+            dims > 0 && values.len().is_multiple_of(dims),
+            "matrix shape"
+        );
         let data: Box<[AtomicU32]> = values
             .into_iter()
             .map(|v| AtomicU32::new(v.to_bits()))
