@@ -404,6 +404,32 @@ impl Embeddings {
         }
     }
 
+    /// The cosine of every row with `unit_query`, as [`cosine_with`](Self::cosine_with) computes
+    /// it (the same arithmetic, so the same bits), for scans: the rows' layout is matched once,
+    /// not looked up through the storage's virtual call per row.
+    pub(crate) fn cosine_scorer<'s>(
+        &'s self,
+        dot: simd::DotFn,
+        unit_query: &'s [f32],
+    ) -> impl Fn(usize) -> f32 + Sync + 's {
+        let rows = crate::storage::Rows::of(&*self.storage);
+        let norms: &[f32] = &self.norms;
+        let unit_rows = self.unit_rows;
+        move |idx| {
+            let d = dot(unit_query, rows.row(idx));
+            if unit_rows {
+                d
+            } else {
+                let n = norms[idx];
+                if n > 0.0 {
+                    d / n
+                } else {
+                    0.0
+                }
+            }
+        }
+    }
+
     /// The cosine of row `idx` with the unit vector `unit_query`.
     #[inline]
     pub fn cosine_with(&self, dot: simd::DotFn, idx: usize, unit_query: &[f32]) -> f32 {
