@@ -119,8 +119,9 @@ pub enum ScanError {
 }
 
 /// The `k` best rows of `0..rows` under `score`, best first, skipping the rows in `exclude`;
-/// scored on all cores. A row scored NaN fails the scan (`ScanError::NanRow`, the lowest such
-/// row); so does a raised [`crate::cancel::Cancel`] (`ScanError::Cancelled`).
+/// scored on all cores (fewer than 16,384 rows on the calling thread). A row scored NaN fails
+/// the scan (`ScanError::NanRow`, the lowest such row); so does a raised
+/// [`crate::cancel::Cancel`] (`ScanError::Cancelled`).
 pub fn top_k(
     rows: usize,
     k: usize,
