@@ -334,16 +334,28 @@ impl Embeddings {
 
     /// The unit-length vector of row `idx` (all zeros for a zero vector).
     pub fn unit_row(&self, idx: usize) -> Vec<f32> {
-        let mut v = self.storage.row(idx);
+        let mut v = Vec::with_capacity(self.dims());
+        self.unit_row_into(idx, &mut v);
+        v
+    }
+
+    /// [`unit_row`](Self::unit_row) into `out` (cleared first), for passes over many rows.
+    pub(crate) fn unit_row_into(&self, idx: usize, out: &mut Vec<f32>) {
+        out.clear();
+        out.extend(
+            self.storage
+                .row_bytes(idx)
+                .chunks_exact(4)
+                .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])),
+        );
         if !self.unit_rows {
             let n = self.norms[idx];
             if n > 0.0 {
-                v.iter_mut().for_each(|x| *x /= n);
+                out.iter_mut().for_each(|x| *x /= n);
             } else {
-                v.iter_mut().for_each(|x| *x = 0.0);
+                out.iter_mut().for_each(|x| *x = 0.0);
             }
         }
-        v
     }
 
     /// The raw vector of `word`; for a word outside the vocabulary of a model with n-grams
@@ -388,6 +400,32 @@ impl Embeddings {
                 1.0 / n
             } else {
                 0.0
+            }
+        }
+    }
+
+    /// The cosine of every row with `unit_query`, as [`cosine_with`](Self::cosine_with) computes
+    /// it (the same arithmetic, so the same bits), for scans: the rows' layout is matched once,
+    /// not looked up through the storage's virtual call per row.
+    pub(crate) fn cosine_scorer<'s>(
+        &'s self,
+        dot: simd::DotFn,
+        unit_query: &'s [f32],
+    ) -> impl Fn(usize) -> f32 + Sync + 's {
+        let rows = crate::storage::Rows::of(&*self.storage);
+        let norms: &[f32] = &self.norms;
+        let unit_rows = self.unit_rows;
+        move |idx| {
+            let d = dot(unit_query, rows.row(idx));
+            if unit_rows {
+                d
+            } else {
+                let n = norms[idx];
+                if n > 0.0 {
+                    d / n
+                } else {
+                    0.0
+                }
             }
         }
     }
@@ -472,6 +510,9 @@ impl crate::quant::UnitRows for Embeddings {
     }
     fn unit_row(&self, i: usize) -> Vec<f32> {
         Embeddings::unit_row(self, i)
+    }
+    fn unit_row_into(&self, i: usize, out: &mut Vec<f32>) {
+        Embeddings::unit_row_into(self, i, out)
     }
     fn word(&self, i: usize) -> &str {
         Embeddings::word(self, i)

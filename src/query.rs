@@ -434,8 +434,9 @@ impl Embeddings {
         let rows = self.rows_to_scan(q.restrict_vocab);
         let dot = simd::dot_fn();
         let query = (!cosmul).then(|| self.mean_query(&p.pos, &p.neg));
-        let score = |i: usize| match &query {
-            Some(v) => checked_cosine(self.cosine_with(dot, i, v)),
+        let cosine = query.as_deref().map(|v| self.cosine_scorer(dot, v));
+        let score = |i: usize| match &cosine {
+            Some(cos) => checked_cosine(cos(i)),
             None => self.cosmul_score(dot, i, &p.pos, &p.neg),
         };
         let keep = |i: usize| !excluded(&p.exclude, i) && q.filter.admits(i);
@@ -469,10 +470,9 @@ impl Embeddings {
         let exclude: Vec<usize> = pos.iter().chain(neg).filter_map(|t| t.row).collect();
         let dot = simd::dot_fn();
         let rows = self.rows_to_scan(restrict_vocab);
-        let best = top_k(rows, topn, &exclude, |i| {
-            checked_cosine(self.cosine_with(dot, i, &query))
-        })
-        .map_err(|e| self.scan_error(e))?;
+        let cosine = self.cosine_scorer(dot, &query);
+        let best = top_k(rows, topn, &exclude, |i| checked_cosine(cosine(i)))
+            .map_err(|e| self.scan_error(e))?;
         Ok(self.neighbors(best))
     }
 

@@ -119,8 +119,9 @@ pub enum ScanError {
 }
 
 /// The `k` best rows of `0..rows` under `score`, best first, skipping the rows in `exclude`;
-/// scored on all cores. A row scored NaN fails the scan (`ScanError::NanRow`, the lowest such
-/// row); so does a raised [`crate::cancel::Cancel`] (`ScanError::Cancelled`).
+/// scored on all cores (fewer than 16,384 rows on the calling thread). A row scored NaN fails
+/// the scan (`ScanError::NanRow`, the lowest such row); so does a raised
+/// [`crate::cancel::Cancel`] (`ScanError::Cancelled`).
 pub fn top_k(
     rows: usize,
     k: usize,
@@ -131,14 +132,82 @@ pub fn top_k(
 }
 
 /// [`top_k`] over the rows of `0..rows` that `keep` accepts.
+///
+/// The rows are cut into blocks of [`CANCEL_EVERY`]; each block is one tight loop that scores a
+/// row and, only when the score can enter the top k (at least the running bar, or NaN), asks
+/// `keep` and offers it: a scan of millions of rows runs the selection's comparisons on a few
+/// hundred of them. Scans of fewer than [`SEQUENTIAL_BELOW`] rows run on the calling thread:
+/// the fork and join of a parallel scan cost more than they save there (a one-query scan of
+/// a 100,000-word vocabulary is well under a millisecond of work per core).
 pub(crate) fn top_k_where(
     rows: usize,
     k: usize,
     keep: impl Fn(usize) -> bool + Sync,
     score: impl Fn(usize) -> f32 + Sync,
 ) -> Result<Vec<Scored>, ScanError> {
-    scan(k, (0..rows).into_par_iter(), keep, score)
+    if k == 0 || rows == 0 {
+        return Ok(Vec::new());
+    }
+    let cancel = crate::cancel::current();
+    let stopped = || cancel.as_ref().is_some_and(|c| c.is_cancelled());
+    let block = |top: TopK, b: usize| -> Result<TopK, ScanError> {
+        if stopped() {
+            return Err(ScanError::Cancelled);
+        }
+        let first = b * CANCEL_EVERY;
+        Ok(scan_block(
+            top,
+            first..(first + CANCEL_EVERY).min(rows),
+            &keep,
+            &score,
+        ))
+    };
+    let blocks = rows.div_ceil(CANCEL_EVERY);
+    let top = if rows < SEQUENTIAL_BELOW {
+        (0..blocks).try_fold(TopK::new(k), block)?
+    } else {
+        (0..blocks)
+            .into_par_iter()
+            .try_fold(|| TopK::new(k), block)
+            .try_reduce(|| TopK::new(k), |a, b| Ok(a.merge(b)))?
+    };
+    finish(top, stopped())
 }
+
+/// Offers the rows of `range` that `keep` accepts to `top`, scoring every row but asking `keep`
+/// only of those whose score reaches the bar (or is NaN, which `top` records).
+#[inline]
+fn scan_block(
+    mut top: TopK,
+    range: std::ops::Range<usize>,
+    keep: &impl Fn(usize) -> bool,
+    score: &impl Fn(usize) -> f32,
+) -> TopK {
+    let mut bar = top.bar().unwrap_or(f32::NEG_INFINITY);
+    for i in range {
+        let s = score(i);
+        // At the bar (a tie the lower row may win) or NaN.
+        if (s >= bar || s.is_nan()) && keep(i) {
+            top.push(Scored { index: i, score: s });
+            bar = top.bar().unwrap_or(f32::NEG_INFINITY);
+        }
+    }
+    top
+}
+
+/// The answer of a scan that kept `top`: an error if it was `cancelled` or saw a NaN score.
+fn finish(top: TopK, cancelled: bool) -> Result<Vec<Scored>, ScanError> {
+    if cancelled {
+        return Err(ScanError::Cancelled);
+    }
+    match top.nan_row() {
+        Some(r) => Err(ScanError::NanRow(r)),
+        None => Ok(top.into_sorted()),
+    }
+}
+
+/// Below this many rows, [`top_k_where`] scans on the calling thread.
+pub(crate) const SEQUENTIAL_BELOW: usize = 1 << 14;
 
 /// [`top_k`] over the listed rows that `keep` accepts (a short allow-list: only its rows are
 /// visited).
@@ -180,13 +249,7 @@ fn scan(
             },
         )
         .try_reduce(|| TopK::new(k), |a, b| Ok(a.merge(b)))?;
-    if stopped() {
-        return Err(ScanError::Cancelled);
-    }
-    match top.nan_row() {
-        Some(r) => Err(ScanError::NanRow(r)),
-        None => Ok(top.into_sorted()),
-    }
+    finish(top, stopped())
 }
 
 /// How many rows a scan scores between two looks at its cancellation flag.
@@ -209,6 +272,36 @@ mod tests {
             .collect();
         all.sort_by(|a, b| b.cmp(a));
         assert_eq!(got, all[..25].to_vec());
+    }
+
+    /// Both paths (on the calling thread below `SEQUENTIAL_BELOW` rows, in parallel blocks
+    /// above), with many ties at the bar and rows `keep` refuses: the full sort's answer.
+    #[test]
+    fn blocks_skip_rows_below_the_bar_and_keep_ties_and_nan() {
+        for rows in [5_000, SEQUENTIAL_BELOW + 1, 100_000] {
+            let scores: Vec<f32> = (0..rows).map(|i| ((i * 7919) % 613) as f32).collect();
+            let keep = |i: usize| i % 7 != 3;
+            for k in [1, 10, 1000] {
+                let got = top_k_where(rows, k, keep, |i| scores[i]).unwrap();
+                let mut all: Vec<Scored> = (0..rows)
+                    .filter(|&i| keep(i))
+                    .map(|index| Scored {
+                        index,
+                        score: scores[index],
+                    })
+                    .collect();
+                all.sort_by(|a, b| b.cmp(a));
+                assert_eq!(got, all[..k].to_vec(), "{rows} rows, k {k}");
+            }
+            // A NaN far below the bar's rows is still reported, unless `keep` refuses its row.
+            let nan_at = rows - 2;
+            let score = |i: usize| if i == nan_at { f32::NAN } else { scores[i] };
+            assert_eq!(
+                top_k_where(rows, 3, |_| true, score),
+                Err(ScanError::NanRow(nan_at))
+            );
+            assert!(top_k_where(rows, 3, |i| i != nan_at, score).is_ok());
+        }
     }
 
     #[test]

@@ -5,6 +5,7 @@ use crate::common;
 
 use std::path::Path;
 
+use wordvec::quant::record::{record_path, VERIFY_ENV};
 use wordvec::quant::{sidecar_path, Int8Rows};
 use wordvec::search::{Filter, Query};
 use wordvec::{Embeddings, Format, LoadOptions, SaveOptions, Term};
@@ -163,6 +164,57 @@ fn copies_that_do_not_belong_are_errors() {
         .unwrap();
     assert_eq!(bad.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&bad.stderr).contains("int8 copy"));
+}
+
+/// Opened beside its vectors, a copy is checked once: the check is recorded next to it
+/// (`v.wvec.i8.ok`) and later opens of the same two files skip it, unless
+/// `WORDVEC_INT8_VERIFY=always`; a copy edited in place after the record is checked again and
+/// refused.
+#[test]
+fn the_check_is_recorded_once_and_an_edited_copy_is_checked_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let emb = common::load("w2vc-sg-d32.bin");
+    pair(dir.path(), &emb);
+    let v = dir.path().join("v.wvec");
+    let side = sidecar_path(&v);
+    let record = record_path(&side);
+    // A check is recorded only for files that last changed seconds before it.
+    assert!(wordvec::open(&v, &LoadOptions::default())
+        .unwrap()
+        .int8()
+        .is_some());
+    assert!(!record.exists());
+    std::thread::sleep(std::time::Duration::from_millis(3_100));
+    assert!(wordvec::open(&v, &LoadOptions::default())
+        .unwrap()
+        .int8()
+        .is_some());
+    assert!(record.is_file());
+    let nn = |force: bool| {
+        let mut c = common::wordvec();
+        c.env("RUST_LOG", "debug")
+            .args(["nn", v.to_str().unwrap(), "king", "-k", "3"]);
+        if force {
+            c.env(VERIFY_ENV, "always");
+        }
+        let out = c.output().unwrap();
+        assert!(out.status.success(), "{out:?}");
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    assert!(nn(false).contains("check skipped"));
+    assert!(!nn(true).contains("check skipped"));
+    // One code changed in place: same file, same length, other times.
+    let original = std::fs::read(&side).unwrap();
+    let codes = u64::from_le_bytes(original[64..72].try_into().unwrap());
+    let at = codes + 32 * 17 + 3;
+    let mut f = std::fs::OpenOptions::new().write(true).open(&side).unwrap();
+    std::io::Seek::seek(&mut f, std::io::SeekFrom::Start(at)).unwrap();
+    std::io::Write::write_all(&mut f, &[original[at as usize] ^ 0x80]).unwrap();
+    drop(f);
+    let e = wordvec::open(&v, &LoadOptions::default())
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("disagrees with its row"), "{e}");
 }
 
 #[test]

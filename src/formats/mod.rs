@@ -150,7 +150,8 @@ pub fn load(path: &Path, opts: &LoadOptions) -> Result<Embeddings> {
 /// Reads embeddings from `path` as [`load`] does, then attaches the int8 copy beside them
 /// (`PATH.i8`, written by `wordvec convert --int8`) when there is one and every row was read
 /// (no `limit`): exact scans read it first. A copy that does not match the vectors is an error,
-/// never silently ignored.
+/// never silently ignored. The first open checks every code and records that beside the copy;
+/// later opens of the same two files skip the check ([`crate::quant::record`]).
 ///
 /// ```
 /// let dir = tempfile::tempdir().unwrap();
@@ -163,12 +164,23 @@ pub fn load(path: &Path, opts: &LoadOptions) -> Result<Embeddings> {
 /// # Ok::<(), wordvec::Error>(())
 /// ```
 pub fn open(path: &Path, opts: &LoadOptions) -> Result<Embeddings> {
+    use crate::quant::record::{FileStamp, VectorsFile};
+    // The file's stamp before and after reading it: equal, it is the stamp of what was read,
+    // and the int8 copy's record may vouch for it (`crate::quant::record`).
+    let before = FileStamp::of(path).ok();
     let mut emb = load(path, opts)?;
     let sidecar = crate::quant::sidecar_path(path);
     if opts.limit.is_none() && sidecar.is_file() {
         let start = Instant::now();
-        let rows = crate::quant::Int8Rows::open(&sidecar, &emb)
-            .map_err(|e| e.context(format!("opening the int8 copy {}", sidecar.display())))?;
+        let stamp = before.filter(|&b| FileStamp::of(path).is_ok_and(|a| a == b));
+        let reader = format!("{:?} {:?}", emb.metadata().format, opts.unicode_errors);
+        let rows = match stamp {
+            Some(s) => {
+                crate::quant::Int8Rows::open_recorded(&sidecar, &emb, &VectorsFile::new(s, &reader))
+            }
+            None => crate::quant::Int8Rows::open(&sidecar, &emb),
+        }
+        .map_err(|e| e.context(format!("opening the int8 copy {}", sidecar.display())))?;
         emb.attach_int8(rows)?;
         tracing::info!(path = %sidecar.display(), elapsed = ?start.elapsed(), "attached the int8 copy");
     }
