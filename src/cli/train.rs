@@ -84,9 +84,11 @@ pub(crate) struct TrainArgs {
     /// Go on training a finished model on the new corpus (gensim's online training): words
     /// of the corpus seen --min-count times are added, known words keep their rows and go on
     /// training. MODEL is a training state (OUTPUT.ckpt, written by --checkpoint-every-epoch and
-    /// by every --update, which writes the updated state beside OUTPUT). A subword model keeps
-    /// its n-gram settings and bucket rows: new words get rows of their own and share the
-    /// trained n-gram rows.
+    /// by every --update, which writes the updated state beside OUTPUT) or an unsupervised
+    /// fastText .bin (written by fastText, gensim or wordvec: its vocabulary, counts and both
+    /// matrices), e.g. `wordvec train new.txt --update cc.en.300.bin -o more.bin`. A subword
+    /// model keeps its n-gram settings and bucket rows: new words get rows of their own and
+    /// share the trained n-gram rows.
     #[arg(long, value_name = "MODEL")]
     pub update: Option<PathBuf>,
     #[command(flatten)]
@@ -150,12 +152,22 @@ impl TrainArgs {
     }
 }
 
-/// The training state of `--update MODEL`, with what to do when MODEL holds none.
+/// The training state of `--update MODEL`: a fastText `.bin` (told by its magic number) or a
+/// checkpoint, with what to do when MODEL is neither.
 fn load_state(path: &std::path::Path) -> Result<TrainState> {
+    let mut head = [0u8; 8];
+    let n = std::fs::File::open(path)
+        .and_then(|mut f| std::io::Read::read(&mut f, &mut head))
+        .with_context(|| format!("cannot read {}", path.display()))?;
+    if wordvec::formats::fasttext::is_fasttext(&head[..n]) {
+        return TrainState::from_fasttext(path)
+            .with_context(|| format!("--update reads {} as a fastText model", path.display()));
+    }
     TrainState::load(path).with_context(|| {
         format!(
-            "--update needs a model with its training state (output vectors and counts), as \
-             written to OUTPUT.ckpt by --checkpoint-every-epoch or --update; {} holds none",
+            "--update needs a model with its training state (output vectors and counts): a \
+             fastText .bin, or OUTPUT.ckpt as written by --checkpoint-every-epoch or --update; \
+             {} is neither",
             path.display()
         )
     })
