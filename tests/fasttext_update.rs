@@ -46,13 +46,14 @@ fn python(py: &Path, script: &str, args: &[&Path]) -> Vec<u8> {
     out.stdout
 }
 
-/// `wordvec train new --update model -o out`, one thread, one epoch, every occurrence trained
+/// `wordvec train new --update model -o out` (the model's objective: no `--model`), one thread,
+/// one epoch, every occurrence trained
 /// (no subsampling, which on so short a text may skip a word throughout): its success and
 /// stderr.
 fn update(new: &Path, model: &Path, out: &Path) -> (bool, String) {
     let o = wordvec()
         .args(["train", new.to_str().unwrap(), "-o", out.to_str().unwrap()])
-        .args(["--update", model.to_str().unwrap(), "--model", "skipgram"])
+        .args(["--update", model.to_str().unwrap()])
         .args(["--min-count", "1", "--threads", "1", "--epochs", "1"])
         .args(["--sample", "0"])
         .output()
@@ -204,7 +205,42 @@ fn a_model_wordvec_wrote_goes_on_training_and_a_cut_one_is_refused() {
     // A file that is neither a fastText model nor a checkpoint says what --update takes.
     let (ok, err) = update(&new, &corpus, &out2);
     assert!(
-        !ok && err.contains("fastText .bin") && err.contains("is neither"),
+        !ok && err.contains("fastText .bin") && err.contains("holds none"),
+        "{err}"
+    );
+}
+
+/// The fixtures fastText itself wrote (tests/data/fasttext/make.py): the skip-gram model goes on
+/// training with no Python at hand; the supervised one is refused at its `model` argument.
+#[test]
+fn the_fixture_fasttext_wrote_goes_on_training_and_its_classifier_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let sg = common::data("fasttext/ft-sg.bin");
+    let before = TrainState::from_fasttext(&sg).unwrap();
+    assert_eq!(
+        (before.config.minn, before.config.maxn, before.config.bucket),
+        (2, 5, 4000)
+    );
+    let known: Vec<&str> = before.vocab.words()[1..40]
+        .iter()
+        .map(|w| w.as_str())
+        .collect();
+    let new = dir.path().join("new.txt");
+    std::fs::write(&new, format!("{} kittenzz\n", known.join(" ")).repeat(20)).unwrap();
+    let out = dir.path().join("out.bin");
+    let (ok, err) = update(&new, &sg, &out);
+    assert!(ok, "{err}");
+    let after = TrainState::from_fasttext(&out).unwrap();
+    assert_eq!(after.vocab.len(), before.vocab.len() + 1);
+    assert_eq!(after.vocab.words().last().unwrap(), "kittenzz");
+    // Skip-gram, as the model (not the flag's default, CBOW).
+    assert_eq!(after.config.model, Model::SkipGram);
+    assert!(row(&after, known[0]) != row(&before, known[0]));
+
+    let (ok, err) = update(&new, &common::data("fasttext/ft-sup.bin"), &out);
+    assert!(!ok, "a classifier was trained on as word vectors");
+    assert!(
+        err.contains("ft-sup.bin") && err.contains("byte offset 36") && err.contains("supervised"),
         "{err}"
     );
 }

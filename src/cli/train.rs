@@ -19,9 +19,9 @@ pub(crate) struct TrainArgs {
     /// anything else word2vec binary).
     #[arg(short, long)]
     pub output: PathBuf,
-    /// Skip-gram or CBOW.
-    #[arg(long, value_enum, default_value_t = ModelArg::Cbow)]
-    pub model: ModelArg,
+    /// Skip-gram or CBOW [default: cbow; with --update, the model's].
+    #[arg(long, value_enum)]
+    pub model: Option<ModelArg>,
     /// Vector dimensions [default: 100; with --update, the model's].
     #[arg(long)]
     pub dim: Option<usize>,
@@ -117,8 +117,8 @@ pub(crate) struct SubwordArgs {
 }
 
 impl TrainArgs {
-    /// The settings the flags ask for; with `--update`, `model`'s dimensions and n-gram
-    /// settings unless flags give them (the trainer refuses settings that differ from the
+    /// The settings the flags ask for; with `--update`, `model`'s objective (skip-gram or
+    /// CBOW), dimensions and n-gram settings unless flags give them (the trainer refuses settings that differ from the
     /// model's).
     fn config(&self, model: Option<&TrainConfig>) -> Result<TrainConfig> {
         let sw = &self.subwords;
@@ -128,9 +128,11 @@ impl TrainArgs {
             _ => (0, 6, TrainConfig::default().bucket),
         };
         Ok(TrainConfig::default()
-            .model(match self.model {
-                ModelArg::Skipgram => Model::SkipGram,
-                ModelArg::Cbow => Model::Cbow,
+            .model(match (self.model, model) {
+                (Some(ModelArg::Skipgram), _) => Model::SkipGram,
+                (Some(ModelArg::Cbow), _) => Model::Cbow,
+                (None, Some(m)) => m.model,
+                (None, None) => Model::Cbow,
             })
             .dims(self.dim.or(model.map(|m| m.dims)).unwrap_or(100))
             .window(self.window)
@@ -167,7 +169,7 @@ fn load_state(path: &std::path::Path) -> Result<TrainState> {
         format!(
             "--update needs a model with its training state (output vectors and counts): a \
              fastText .bin, or OUTPUT.ckpt as written by --checkpoint-every-epoch or --update; \
-             {} is neither",
+             {} holds none",
             path.display()
         )
     })

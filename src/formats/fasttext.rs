@@ -314,7 +314,6 @@ pub(crate) fn read(backing: Arc<Backing>, path: &Path, opts: &LoadOptions) -> Re
 
 /// An unsupervised model read whole, to go on training it ([`read_model`]): the arguments, the
 /// vocabulary with its counts, and both matrices as the file stores them (little-endian `f32`).
-#[derive(Debug)]
 pub struct TrainableModel<'a> {
     /// The arguments of the header.
     pub args: Args,
@@ -326,6 +325,17 @@ pub struct TrainableModel<'a> {
     pub input: &'a [u8],
     /// The output matrix of negative sampling, `words x dim` floats.
     pub output: &'a [u8],
+}
+
+impl std::fmt::Debug for TrainableModel<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TrainableModel")
+            .field("args", &self.args)
+            .field("words", &self.words.len())
+            .field("input_bytes", &self.input.len())
+            .field("output_bytes", &self.output.len())
+            .finish()
+    }
 }
 
 /// Reads an unsupervised fastText model of `data` (read from `path`, named in errors) with its
