@@ -15,6 +15,7 @@ mod cuda;
 mod deploy;
 mod explorer;
 mod fasttext;
+mod fasttext_update;
 mod filters;
 mod formats;
 mod fuzz;

@@ -326,7 +326,7 @@ fn an_update_of_a_subword_model_keeps_its_buckets_and_gives_new_words_rows() {
 
 /// Loads a fastText `.bin` with fastText's Python module and with gensim, and prints each
 /// word's vector from both as JSON.
-const PY_LOAD: &str = r#"
+pub(crate) const PY_LOAD: &str = r#"
 import json, sys
 import fasttext
 from gensim.models.fasttext import load_facebook_model
@@ -344,7 +344,7 @@ print(json.dumps({
 /// The Python with `fasttext` (pip fasttext-wheel) and gensim: $WORDVEC_TEST_PYTHON, else
 /// python3; `None` when python3 cannot import them. A $WORDVEC_TEST_PYTHON that cannot (CI
 /// sets it) fails the test: there the check must run.
-fn python_with_fasttext() -> Option<PathBuf> {
+pub(crate) fn python_with_fasttext() -> Option<PathBuf> {
     let given = std::env::var_os("WORDVEC_TEST_PYTHON").map(PathBuf::from);
     let py = given.clone().unwrap_or_else(|| "python3".into());
     let out = Command::new(&py)

@@ -380,6 +380,21 @@ impl Word2VecModel {
         })
     }
 
+    /// A model from an unsupervised fastText `.bin` (fastText's, gensim's `save_facebook_model`'s
+    /// or wordvec's), with its vocabulary, counts, both matrices and settings: gensim's
+    /// `load_facebook_model`, training goes on from it.
+    #[staticmethod]
+    fn load_facebook(py: Python<'_>, path: PathBuf) -> PyResult<Self> {
+        let state = py
+            .detach(|| TrainState::from_fasttext(&path))
+            .map_err(py_err)?;
+        Ok(Word2VecModel {
+            config: state.config.clone(),
+            state: Some(state),
+            loss: 0.0,
+        })
+    }
+
     /// The settings as gensim's names: a dict for `Word2Vec.load`.
     fn settings<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
         let c = &self.config;

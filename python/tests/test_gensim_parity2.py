@@ -128,8 +128,6 @@ def test_facebook_model_and_wrong_loader(data):
     model = wordvec.load_facebook_model(path)
     assert isinstance(model.wv, wordvec.FastTextKeyedVectors) and "kingz" in model.wv
     assert isinstance(model, wordvec.FastText) and model.vector_size == model.wv.vector_size
-    with pytest.raises(NotImplementedError, match="training state"):
-        model.train([["a", "b"]], total_examples=1, epochs=1)
     with pytest.raises(ValueError, match="load_facebook_vectors"):
         wordvec.KeyedVectors.load_word2vec_format(path, binary=True)
     # Opened without saying what it is, it is a fastText model all the same.

@@ -164,8 +164,6 @@ def check_not_supported(kv, gensim_kv, tmp_path, data):
     with pytest.raises(NotImplementedError):
         wordvec.KeyedVectors.load_word2vec_format(data / "w2vc-sg-d32.bin", binary=True, encoding="latin1")
     with pytest.raises(NotImplementedError):
-        wordvec.load_facebook_model(data / "fasttext" / "ft-sg.bin").train([["a"]], total_examples=1, epochs=1)
-    with pytest.raises(NotImplementedError):
         wordvec.FastText(word_ngrams=2)
 
 

@@ -1076,10 +1076,11 @@ def load_facebook_vectors(path: Union[str, os.PathLike], encoding: str = "utf-8"
 
 def load_facebook_model(path: Union[str, os.PathLike], encoding: str = "utf-8", progress: Any = None) -> "FastText":
     """A fastText model, as gensim's ``load_facebook_model``: a :class:`FastText` with the
-    file's vectors and settings (``model.wv``, ``min_n``, ``max_n``, ``bucket``). The library
-    resumes training from its own checkpoints, not from fastText's output matrix, so training
-    it further (``build_vocab(update=True)``, ``train``) raises ``NotImplementedError``."""
-    return FastText._from_vectors(load_facebook_vectors(path, encoding, progress))
+    file's vocabulary, counts, both matrices and settings, so ``model.wv`` answers and
+    ``build_vocab(new, update=True)`` + ``train`` go on training (see :class:`FastText`)."""
+    if encoding.lower().replace("-", "") != "utf8":
+        raise NotImplementedError("only UTF-8 models are supported")
+    return FastText._from_facebook(path)
 
 
 def train(

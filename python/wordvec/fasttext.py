@@ -20,9 +20,15 @@ rows, as fastText and gensim cut and hash them), trained with negative sampling.
   vectors only, as gensim's do; a word outside the vocabulary then raises ``KeyError``.
 - :func:`save_facebook_model` writes fastText's ``.bin`` (read by fastText, by gensim's
   ``load_facebook_model`` and by :func:`wordvec.load_facebook_vectors`).
-- A model read by :func:`wordvec.load_facebook_model` has the file's vectors and n-grams but
-  not the training state wordvec resumes from (its checkpoint): it answers queries, and
-  ``build_vocab(update=True)`` / ``train`` on it raise ``NotImplementedError``.
+- A model read by :func:`wordvec.load_facebook_model` (an unsupervised ``.bin`` of fastText,
+  of gensim's ``save_facebook_model`` or of wordvec) goes on training as gensim's does: the
+  file holds the vocabulary with its counts, the input matrix (word and n-gram rows) and the
+  output matrix of negative sampling, so ``build_vocab(new, update=True)`` + ``train`` add
+  the new words and train on. The settings are the file's (``vector_size``, ``window``,
+  ``epochs``, ``min_count``, ``negative``, ``sg``, ``sample``, ``min_n``, ``max_n``,
+  ``bucket``); the learning rate and ``ns_exponent`` are not in the file and take gensim's
+  defaults. Supervised and quantised models, and losses other than negative sampling, are
+  refused with the byte offset that says so.
 
 Not supported: ``word_ngrams`` other than 1 (``NotImplementedError``, as gensim), ``min_n=0``
 with n-grams on (n-grams of no characters), and what :class:`wordvec.Word2Vec` refuses.
@@ -124,39 +130,10 @@ class FastText(Word2Vec):
             settings.update(min_n=self.min_n, max_n=self.max_n, bucket=self.bucket)
         return settings
 
-    def _refuse_without_state(self, what: str) -> None:
-        """Refuses ``what`` on a model read from a fastText file (no training state)."""
-        if self._m is None and self._wv is not None:
-            raise NotImplementedError(
-                f"{what} needs the training state of a wordvec model (FastText.save / FastText.load): "
-                "a model read from a fastText .bin has its vectors only; train a wordvec.FastText on the "
-                "text instead, or use model.wv for queries"
-            )
-
-    def build_vocab(self, corpus_iterable=None, corpus_file=None, update: bool = False, *args, **kwargs) -> None:
-        if update:
-            self._refuse_without_state("build_vocab(update=True)")
-        super().build_vocab(corpus_iterable, corpus_file, update, *args, **kwargs)
-
-    build_vocab.__doc__ = Word2Vec.build_vocab.__doc__
-
-    def train(self, *args, **kwargs):
-        self._refuse_without_state("train()")
-        return super().train(*args, **kwargs)
-
-    train.__doc__ = Word2Vec.train.__doc__
-
-    def save(self, fname_or_handle, *args, **kwargs) -> None:
-        """Writes the model as a wordvec training checkpoint (resumable with :meth:`load`)."""
-        self._refuse_without_state("save()")
-        super().save(fname_or_handle, *args, **kwargs)
-
     @classmethod
-    def _from_vectors(cls, wv: FastTextKeyedVectors) -> "FastText":
-        """A model of a fastText file's vectors (:func:`wordvec.load_facebook_model`)."""
-        self = cls(vector_size=wv.vector_size, min_n=wv.min_n, max_n=wv.max_n, bucket=wv.bucket)
-        self._wv = wv
-        return self
+    def _from_facebook(cls, path) -> "FastText":
+        """A model of a fastText ``.bin`` that goes on training (:func:`wordvec.load_facebook_model`)."""
+        return cls._from_model(_wordvec.Word2VecModel.load_facebook(os.fspath(path)))
 
 
 def save_facebook_model(model: FastText, path, encoding: str = "utf-8", lr_update_rate: int = 100, word_ngrams: int = 1) -> None:

@@ -19,9 +19,9 @@ pub(crate) struct TrainArgs {
     /// anything else word2vec binary).
     #[arg(short, long)]
     pub output: PathBuf,
-    /// Skip-gram or CBOW.
-    #[arg(long, value_enum, default_value_t = ModelArg::Cbow)]
-    pub model: ModelArg,
+    /// Skip-gram or CBOW [default: cbow; with --update, the model's].
+    #[arg(long, value_enum)]
+    pub model: Option<ModelArg>,
     /// Vector dimensions [default: 100; with --update, the model's].
     #[arg(long)]
     pub dim: Option<usize>,
@@ -84,9 +84,11 @@ pub(crate) struct TrainArgs {
     /// Go on training a finished model on the new corpus (gensim's online training): words
     /// of the corpus seen --min-count times are added, known words keep their rows and go on
     /// training. MODEL is a training state (OUTPUT.ckpt, written by --checkpoint-every-epoch and
-    /// by every --update, which writes the updated state beside OUTPUT). A subword model keeps
-    /// its n-gram settings and bucket rows: new words get rows of their own and share the
-    /// trained n-gram rows.
+    /// by every --update, which writes the updated state beside OUTPUT) or an unsupervised
+    /// fastText .bin (written by fastText, gensim or wordvec: its vocabulary, counts and both
+    /// matrices), e.g. `wordvec train new.txt --update cc.en.300.bin -o more.bin`. A subword
+    /// model keeps its n-gram settings and bucket rows: new words get rows of their own and
+    /// share the trained n-gram rows.
     #[arg(long, value_name = "MODEL")]
     pub update: Option<PathBuf>,
     #[command(flatten)]
@@ -115,8 +117,8 @@ pub(crate) struct SubwordArgs {
 }
 
 impl TrainArgs {
-    /// The settings the flags ask for; with `--update`, `model`'s dimensions and n-gram
-    /// settings unless flags give them (the trainer refuses settings that differ from the
+    /// The settings the flags ask for; with `--update`, `model`'s objective (skip-gram or
+    /// CBOW), dimensions and n-gram settings unless flags give them (the trainer refuses settings that differ from the
     /// model's).
     fn config(&self, model: Option<&TrainConfig>) -> Result<TrainConfig> {
         let sw = &self.subwords;
@@ -126,9 +128,11 @@ impl TrainArgs {
             _ => (0, 6, TrainConfig::default().bucket),
         };
         Ok(TrainConfig::default()
-            .model(match self.model {
-                ModelArg::Skipgram => Model::SkipGram,
-                ModelArg::Cbow => Model::Cbow,
+            .model(match (self.model, model) {
+                (Some(ModelArg::Skipgram), _) => Model::SkipGram,
+                (Some(ModelArg::Cbow), _) => Model::Cbow,
+                (None, Some(m)) => m.model,
+                (None, None) => Model::Cbow,
             })
             .dims(self.dim.or(model.map(|m| m.dims)).unwrap_or(100))
             .window(self.window)
@@ -150,12 +154,22 @@ impl TrainArgs {
     }
 }
 
-/// The training state of `--update MODEL`, with what to do when MODEL holds none.
+/// The training state of `--update MODEL`: a fastText `.bin` (told by its magic number) or a
+/// checkpoint, with what to do when MODEL is neither.
 fn load_state(path: &std::path::Path) -> Result<TrainState> {
+    let mut head = [0u8; 8];
+    let n = std::fs::File::open(path)
+        .and_then(|mut f| std::io::Read::read(&mut f, &mut head))
+        .with_context(|| format!("cannot read {}", path.display()))?;
+    if wordvec::formats::fasttext::is_fasttext(&head[..n]) {
+        return TrainState::from_fasttext(path)
+            .with_context(|| format!("--update reads {} as a fastText model", path.display()));
+    }
     TrainState::load(path).with_context(|| {
         format!(
-            "--update needs a model with its training state (output vectors and counts), as \
-             written to OUTPUT.ckpt by --checkpoint-every-epoch or --update; {} holds none",
+            "--update needs a model with its training state (output vectors and counts): a \
+             fastText .bin, or OUTPUT.ckpt as written by --checkpoint-every-epoch or --update; \
+             {} holds none",
             path.display()
         )
     })

@@ -12,7 +12,7 @@
 //! | args | i32 dim, ws, epoch, minCount, neg, wordNgrams, loss, model, bucket, minn, maxn, lrUpdateRate; f64 t |
 //! | dictionary | i32 size, nwords, nlabels; i64 ntokens, pruneidx_size; `size` entries (NUL-terminated word, i64 count, i8 type: 0 word, 1 label); `pruneidx_size` pairs of i32 (bucket, row) |
 //! | input | u8 quant_input; i64 rows, i64 cols; `rows * cols` f32 (rows = nwords + bucket, fewer when pruned) |
-//! | output | u8 quant_output; the output matrix (not read) |
+//! | output | u8 quant_output; i64 rows, i64 cols; `rows * cols` f32 (rows = nwords; read by [`read_model`] only) |
 //!
 //! `pruneidx_size` is -1 for a model that was not pruned, 0 for one without n-grams, else the
 //! number of (bucket, row) pairs that remap the n-gram rows kept by pruning. An n-gram's row is
@@ -25,6 +25,11 @@
 //! file is checked against the bytes that remain before anything is allocated for it, and the
 //! n-gram arguments against their ranges ([`crate::subword::check_params`]: `maxn` at most
 //! [`crate::limits::MAX_NGRAM_CHARS`], `minn <= maxn`, `bucket` not negative).
+//!
+//! [`read_model`] reads an unsupervised model whole, output matrix and counts included, to go
+//! on training it (`train::TrainState::from_fasttext`); it refuses what the trainer
+//! cannot continue (supervised, quantised or pruned models, losses other than negative
+//! sampling), each error at the offset of the field that says so.
 //!
 //! [`write()`] writes the same layout for an unsupervised model that wordvec trained
 //! ([`crate::train`] with subwords): version 12, no labels, no pruning (`pruneidx_size` -1), the
@@ -307,6 +312,151 @@ pub(crate) fn read(backing: Arc<Backing>, path: &Path, opts: &LoadOptions) -> Re
     Ok(emb)
 }
 
+/// An unsupervised model read whole, to go on training it ([`read_model`]): the arguments, the
+/// vocabulary with its counts, and both matrices as the file stores them (little-endian `f32`).
+pub struct TrainableModel<'a> {
+    /// The arguments of the header.
+    pub args: Args,
+    /// The vocabulary, in row order (fastText's: by count, most frequent first).
+    pub words: Vec<String>,
+    /// Each word's count.
+    pub counts: Vec<u64>,
+    /// The input matrix, `(words + bucket) x dim` floats: the words' rows, then the buckets'.
+    pub input: &'a [u8],
+    /// The output matrix of negative sampling, `words x dim` floats.
+    pub output: &'a [u8],
+}
+
+impl std::fmt::Debug for TrainableModel<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TrainableModel")
+            .field("args", &self.args)
+            .field("words", &self.words.len())
+            .field("input_bytes", &self.input.len())
+            .field("output_bytes", &self.output.len())
+            .finish()
+    }
+}
+
+/// Reads an unsupervised fastText model of `data` (read from `path`, named in errors) with its
+/// output matrix, what training needs to go on from it. Refused, each with the byte offset of
+/// what gives it away: supervised models (labels, or model 3), losses other than negative
+/// sampling (hierarchical softmax's and softmax's output rows mean something else), word
+/// n-grams other than 1, quantised and pruned models, an output matrix of another shape than
+/// `nwords x dim`, and values that are not finite. Every size is checked against the bytes
+/// that remain before it is trusted; nothing large is allocated here.
+pub fn read_model<'a>(data: &'a [u8], path: &'a Path) -> Result<TrainableModel<'a>> {
+    let mut c = Cursor::new(data, path);
+    let (_, args) = read_args(&mut c)?;
+    check_trainable(&c, &args)?;
+    let dict = read_dictionary(&mut c, &LoadOptions::default())?;
+    // nlabels is the third i32 of the dictionary, the pruning table's size its second i64.
+    if dict.nlabels != 0 {
+        return Err(c.err(
+            None,
+            dict.at + 8,
+            format!("the dictionary holds {} labels: a supervised model (a classifier) cannot be trained on as word vectors", dict.nlabels),
+        ));
+    }
+    if dict.prune_size != -1 {
+        return Err(c.err(
+            None,
+            dict.at + 20,
+            format!("a pruned model (pruning table of {} entries, as quantisation leaves): use the .bin model it was made from", dict.prune_size),
+        ));
+    }
+    let input = read_input_shape(&mut c, &args, &dict)?;
+    let output_at = read_output_shape(&mut c, &args, &dict)?;
+    let input_bytes = &data[input.matrix_at..input.ngrams_at + input.ngram_rows * input.row_bytes];
+    let output = &data[output_at..c.pos()];
+    for (bytes, at, what) in [
+        (input_bytes, input.matrix_at, "input"),
+        (output, output_at, "output"),
+    ] {
+        if let Some(bad) = bytes
+            .par_chunks(input.row_bytes)
+            .position_first(|r| !finite(r))
+        {
+            return Err(c.err(
+                None,
+                at + bad * input.row_bytes,
+                format!("row {bad} of the {what} matrix holds a value that is not finite"),
+            ));
+        }
+    }
+    Ok(TrainableModel {
+        args,
+        words: dict.words,
+        counts: dict.counts,
+        input: input_bytes,
+        output,
+    })
+}
+
+/// Refuses arguments wordvec cannot train with, naming the field's offset (the arguments are
+/// the i32s after the 8 bytes of magic and version, in [`Args`]' order).
+fn check_trainable(c: &Cursor, a: &Args) -> Result<()> {
+    let field = |i: usize, msg: String| Err(c.err(None, 8 + 4 * i, msg));
+    if a.model != MODEL_CBOW && a.model != MODEL_SKIPGRAM {
+        return field(
+            7,
+            format!("model {} is not CBOW (1) or skip-gram (2): a supervised model (a classifier) cannot be trained on as word vectors", a.model),
+        );
+    }
+    if a.loss != LOSS_NEGATIVE_SAMPLING {
+        let name = match a.loss {
+            1 => "hierarchical softmax",
+            3 => "softmax",
+            4 => "one-vs-all",
+            _ => "an unknown loss",
+        };
+        return field(
+            6,
+            format!("loss {} ({name}): wordvec trains with negative sampling (loss 2) only; retrain with fastText's -loss ns", a.loss),
+        );
+    }
+    if a.word_ngrams != 1 {
+        return field(
+            5,
+            format!("wordNgrams {}: unsupervised models use 1", a.word_ngrams),
+        );
+    }
+    Ok(())
+}
+
+/// Reads the output matrix's flag and shape (`nwords x dim`, unquantised) and steps over its
+/// rows; returns the offset of its first row.
+fn read_output_shape(c: &mut Cursor, args: &Args, dict: &Dictionary) -> Result<usize> {
+    let quant_at = c.pos();
+    if c.u8("the output matrix's quantisation flag")? != 0 {
+        return Err(c.err(
+            None,
+            quant_at,
+            "quantised output matrix (.ftz): cannot be trained on; use the .bin model",
+        ));
+    }
+    let shape_at = c.pos();
+    let (rows, cols) = (
+        c.i64("the output matrix's shape")?,
+        c.i64("the output matrix's shape")?,
+    );
+    if rows != i64::from(dict.nwords) || cols != i64::from(args.dim) {
+        return Err(c.err(
+            None,
+            shape_at,
+            format!(
+                "output matrix of {rows} x {cols}; the header asks for {} x {} (one row a word)",
+                dict.nwords, args.dim
+            ),
+        ));
+    }
+    let at = c.pos();
+    let bytes =
+        crate::limits::product("the output matrix", &[rows as usize, args.dim as usize, 4])?;
+    c.take(bytes, "the output matrix")?;
+    Ok(at)
+}
+
 /// The dictionary as far as it is kept: the first words (up to the load limit), as strings and
 /// as the bytes their n-grams are taken from.
 struct Dictionary {
@@ -314,10 +464,14 @@ struct Dictionary {
     at: usize,
     /// Words in the dictionary (labels follow them).
     nwords: i32,
+    /// Labels in the dictionary.
+    nlabels: i32,
     /// The pruning table's size (-1: not pruned).
     prune_size: i64,
     words: Vec<String>,
     word_bytes: Vec<Vec<u8>>,
+    /// The kept words' counts.
+    counts: Vec<u64>,
 }
 
 /// Reads the dictionary's counts and entries; keeps the first words.
@@ -357,13 +511,16 @@ fn read_dictionary(c: &mut Cursor, opts: &LoadOptions) -> Result<Dictionary> {
     let mut dict = Dictionary {
         at,
         nwords,
+        nlabels,
         prune_size,
         words: Vec::with_capacity(wanted),
         word_bytes: Vec::with_capacity(wanted),
+        counts: Vec::with_capacity(wanted),
     };
     for record in 0..size as u64 {
-        let (start, raw) = read_entry(c, record, record < nwords as u64)?;
+        let (start, raw, count) = read_entry(c, record, record < nwords as u64)?;
         if (record as usize) < wanted {
+            dict.counts.push(count);
             let w = decode_word(raw, opts.unicode_errors)
                 .map_err(|bad| Error::not_utf8(c.path(), record, start, raw, bad))?;
             dict.words.push(w.into_owned());
@@ -373,8 +530,13 @@ fn read_dictionary(c: &mut Cursor, opts: &LoadOptions) -> Result<Dictionary> {
     Ok(dict)
 }
 
-/// Reads dictionary entry `record` (a word when `is_word`, else a label): its offset and bytes.
-fn read_entry<'a>(c: &mut Cursor<'a>, record: u64, is_word: bool) -> Result<(usize, &'a [u8])> {
+/// Reads dictionary entry `record` (a word when `is_word`, else a label): its offset, bytes and
+/// count.
+fn read_entry<'a>(
+    c: &mut Cursor<'a>,
+    record: u64,
+    is_word: bool,
+) -> Result<(usize, &'a [u8], u64)> {
     let start = c.pos();
     let nul = c.rest().iter().position(|&b| b == 0).ok_or_else(|| {
         c.err(
@@ -384,7 +546,15 @@ fn read_entry<'a>(c: &mut Cursor<'a>, record: u64, is_word: bool) -> Result<(usi
         )
     })?;
     let raw = &c.take(nul + 1, "a word")?[..nul];
-    let _count = c.i64("a word's count")?;
+    let count_at = c.pos();
+    let count = c.i64("a word's count")?;
+    let count = u64::try_from(count).map_err(|_| {
+        c.err(
+            Some(record),
+            count_at,
+            format!("count {count}: corrupt file?"),
+        )
+    })?;
     let kind = c.u8("a word's type")?;
     if kind != u8::from(!is_word) {
         return Err(c.err(
@@ -396,7 +566,7 @@ fn read_entry<'a>(c: &mut Cursor<'a>, record: u64, is_word: bool) -> Result<(usi
             ),
         ));
     }
-    Ok((start, raw))
+    Ok((start, raw, count))
 }
 
 /// Reads the pruning table: `prune_size` (bucket, row) pairs that remap the kept n-gram rows.
@@ -723,6 +893,76 @@ mod tests {
         .unwrap_err()
         .to_string();
         assert!(e.contains("NUL"), "{e}");
+    }
+
+    /// The offset and message of `read_model`'s error on `data`.
+    fn model_error(data: &[u8]) -> (u64, String) {
+        match read_model(data, Path::new("t.bin")).unwrap_err() {
+            Error::Format {
+                offset, message, ..
+            } => (offset, message),
+            e => panic!("not a format error: {e}"),
+        }
+    }
+
+    #[test]
+    fn reads_a_model_to_train_and_refuses_what_cannot_be_trained() {
+        let input: Vec<f32> = (0..10).map(|i| i as f32 * 0.25 - 1.0).collect();
+        let output = [0.5f32, -0.5, 1.5, -2.0];
+        let data = tiny_unsupervised(&input, &output);
+        let m = read_model(&data, Path::new("t.bin")).unwrap();
+        assert_eq!((m.args.dim, m.args.epoch, m.args.bucket), (2, 3, 3));
+        assert_eq!(m.words, ["ab", "é"]);
+        assert_eq!(m.counts, [7, 3]);
+        assert_eq!(m.input, bytemuck::cast_slice::<f32, u8>(&input));
+        assert_eq!(m.output, bytemuck::cast_slice::<f32, u8>(&output));
+
+        // Regions of the file (module docs' table): the dictionary at 64, its two entries of
+        // 12 bytes after its 28 bytes of counts, then each matrix's flag, shape and rows.
+        let (input_flag, output_flag) = (116, 116 + 17 + 40);
+        assert_eq!(data.len(), output_flag + 17 + 16);
+        let with = |at: usize, bytes: &[u8]| {
+            let mut b = data.clone();
+            b[at..at + bytes.len()].copy_from_slice(bytes);
+            b
+        };
+        let cases: [(Vec<u8>, u64, &str); 8] = [
+            (with(32, &1i32.to_le_bytes()), 32, "hierarchical softmax"),
+            (with(32, &3i32.to_le_bytes()), 32, "softmax"),
+            (with(36, &3i32.to_le_bytes()), 36, "supervised"),
+            (with(28, &2i32.to_le_bytes()), 28, "wordNgrams 2"),
+            (with(input_flag, &[1]), input_flag as u64, ".ftz"),
+            (with(output_flag, &[1]), output_flag as u64, ".ftz"),
+            (
+                with(output_flag + 1, &3i64.to_le_bytes()),
+                output_flag as u64 + 1,
+                "output matrix of 3 x 2",
+            ),
+            (
+                with(output_flag + 17 + 12, &f32::NAN.to_le_bytes()),
+                output_flag as u64 + 17 + 8,
+                "row 1 of the output matrix",
+            ),
+        ];
+        for (bad, offset, says) in cases {
+            let (at, e) = model_error(&bad);
+            assert!(e.contains(says) && at == offset, "{says}: {e} at {at}");
+        }
+        // A classifier's labels and a pruned model's table, in the dictionary's counts.
+        let (at, e) = model_error(&tiny());
+        assert!(e.contains("1 labels") && at == 72, "{e} at {at}");
+        let (at, e) = model_error(&with(84, &0i64.to_le_bytes()));
+        assert!(e.contains("pruned") && at == 84, "{e} at {at}");
+
+        // Cut anywhere, at every region's boundary too (the output matrix's flag, shape and
+        // rows included), the file is refused, never read short.
+        for cut in 0..data.len() {
+            let (at, e) = model_error(&data[..cut]);
+            assert!(at as usize <= cut, "cut at {cut}: {e} at {at}");
+            if cut > output_flag {
+                assert!(e.contains("output matrix"), "cut at {cut}: {e}");
+            }
+        }
     }
 
     #[test]

@@ -86,6 +86,43 @@ impl TrainState {
         parse(bytes, origin)
     }
 
+    /// The training state of an unsupervised fastText `.bin` (written by fastText, by gensim's
+    /// `save_facebook_model` or by [`save_fasttext`](Self::save_fasttext)), to go on training
+    /// it: the vocabulary with its counts in the file's order, both matrices, `epochs_done` the
+    /// file's `epoch` (a finished run), and the file's arguments as the configuration (`dim`,
+    /// `ws`, `epoch`, `minCount`, `neg`, `model`, `t`, and `minn`, `maxn`, `bucket`: a model
+    /// with `maxn` 0 trains word vectors only, as fastText's does). The file does not hold the
+    /// learning rate, the negative-sampling exponent (fastText draws from `count^0.5`), the
+    /// seed or the threads: they are [`TrainConfig::default`]'s; `lrUpdateRate` is not used
+    /// (wordvec decays the learning rate with the words done). What cannot be trained on (supervised, quantised or pruned
+    /// models, a loss other than negative sampling) is refused by
+    /// [`read_model`](crate::formats::fasttext::read_model), errors naming the file and the
+    /// byte offset.
+    pub fn from_fasttext(path: &Path) -> Result<Self> {
+        let backing = crate::io::map_file(path)?;
+        let m = crate::formats::fasttext::read_model((*backing).as_ref(), path)?;
+        let config = fasttext_config(&m.args)
+            .map_err(|e| Error::format(path, None, 8, format!("the model's arguments: {e}")))?;
+        let d = config.dims;
+        // A model without n-grams keeps only its words' rows (its bucket rows are never used).
+        let in_rows = config.input_rows(m.words.len());
+        let vectors = floats("the input matrix", &m.input[..in_rows * d * 4])?;
+        let output = floats("the output matrix", m.output)?;
+        // The dictionary follows the 64 bytes of magic, version and arguments.
+        let vocab = TrainVocab::from_sorted(m.words.into_iter().zip(m.counts))
+            .map_err(|e| Error::format(path, None, 64, e.to_string()))?;
+        if vocab.is_empty() {
+            return Err(Error::format(path, None, 64, "the model has no words"));
+        }
+        Ok(TrainState {
+            epochs_done: config.epochs,
+            config,
+            vocab,
+            vectors,
+            output,
+        })
+    }
+
     /// Writes the state as a checkpoint, atomically.
     pub fn save(&self, path: &Path) -> Result<()> {
         save(
@@ -162,6 +199,60 @@ impl TrainState {
         self.epochs_done = 0;
         Ok(added)
     }
+}
+
+/// The configuration of a fastText model's arguments: `dim`, `ws`, `epoch`, `minCount`, `neg`,
+/// `model` (CBOW or skip-gram), `t` (the sampling threshold) and the n-grams (`minn`, `maxn`,
+/// `bucket`; a model with `maxn` 0 or no buckets trains word vectors only, as fastText's
+/// does). Not in the file, so wordvec's defaults: the learning rate (fastText's `lr` is not
+/// saved; the model's default applies), the negative-sampling exponent (0.75, gensim's;
+/// fastText draws from `count^0.5`), the seed and the threads. `lrUpdateRate` is not used:
+/// wordvec decays the learning rate with the words done, without that step. `wordNgrams` and
+/// `loss` are checked by the reader. An error names the argument that does not fit.
+fn fasttext_config(a: &crate::formats::fasttext::Args) -> Result<TrainConfig> {
+    use crate::formats::fasttext::MODEL_SKIPGRAM;
+    let count = |name: &str, v: i32| {
+        usize::try_from(v).map_err(|_| Error::invalid(format!("{name} {v} is negative")))
+    };
+    let ngrams = a.maxn > 0 && a.bucket > 0;
+    if ngrams && a.minn < 1 {
+        return Err(Error::invalid(format!(
+            "minn {} with maxn {}: n-grams of no characters are not supported",
+            a.minn, a.maxn
+        )));
+    }
+    let config = TrainConfig::default()
+        .model(if a.model == MODEL_SKIPGRAM {
+            crate::train::Model::SkipGram
+        } else {
+            crate::train::Model::Cbow
+        })
+        .dims(count("dim", a.dim)?)
+        .window(count("ws", a.ws)?)
+        .epochs(count("epoch", a.epoch)?)
+        .min_count(count("minCount", a.min_count)? as u64)
+        .negative(count("neg", a.neg)?)
+        .sample(a.t)
+        .minn(if ngrams { count("minn", a.minn)? } else { 0 })
+        .maxn(if ngrams { count("maxn", a.maxn)? } else { 0 })
+        .bucket(if ngrams {
+            count("bucket", a.bucket)?
+        } else {
+            TrainConfig::default().bucket
+        });
+    config.validate()?;
+    Ok(config)
+}
+
+/// `bytes` (little-endian `f32`, a whole number of them) as floats, in a fallible allocation.
+fn floats(what: &str, bytes: &[u8]) -> Result<Vec<f32>> {
+    let mut v = super::hogwild::reserve_matrix(what, bytes.len() / 4)?;
+    v.extend(
+        bytes
+            .chunks_exact(4)
+            .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])),
+    );
+    Ok(v)
 }
 
 /// `n` floats uniform in `+-0.5 / dims`.
@@ -359,6 +450,83 @@ mod tests {
         assert_eq!(oov(&back), oov(&ours));
         let err = state().save_fasttext(&path).unwrap_err().to_string();
         assert!(err.contains("no n-grams"), "{err}");
+    }
+
+    /// A subword model trained on a small corpus, written as fastText's `.bin` and read back
+    /// for training: the same vocabulary and counts in the same order, both matrices bit for
+    /// bit, the configuration the file stores, and the epochs done.
+    #[test]
+    fn a_trained_subword_model_reads_back_from_fasttext_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let corpus = dir.path().join("c.txt");
+        let mut text = String::new();
+        for i in 0..200 {
+            text += &format!(
+                "the cat sat on mat{} while dogs barked at {}\n",
+                i % 7,
+                i % 3
+            );
+        }
+        std::fs::write(&corpus, text).unwrap();
+        let cfg = TrainConfig::default()
+            .model(crate::train::Model::SkipGram)
+            .dims(8)
+            .window(3)
+            .negative(4)
+            .min_count(2)
+            .epochs(2)
+            .sample(1e-4)
+            .threads(1)
+            .minn(2)
+            .maxn(4)
+            .bucket(64);
+        let s = crate::train::Trainer::new(cfg.clone())
+            .unwrap()
+            .train(&[corpus])
+            .unwrap()
+            .into_state();
+        let path = dir.path().join("m.bin");
+        s.save_fasttext(&path).unwrap();
+        let back = TrainState::from_fasttext(&path).unwrap();
+        assert_eq!(back.vocab.words(), s.vocab.words());
+        assert_eq!(back.vocab.counts(), s.vocab.counts());
+        assert!(back.vectors == s.vectors, "input matrices differ");
+        assert!(back.output == s.output, "output matrices differ");
+        assert_eq!(back.epochs_done, 2);
+        // What the file stores is the run's; the rest is the defaults'.
+        let stored = |c: &TrainConfig| {
+            (
+                c.model,
+                c.dims,
+                c.window,
+                c.negative,
+                c.min_count,
+                c.epochs,
+                c.sample,
+                c.minn,
+                c.maxn,
+                c.bucket,
+            )
+        };
+        assert_eq!(stored(&back.config), stored(&cfg));
+        assert_eq!(back.config.alpha, None);
+        // Training goes on from it: a new corpus adds its words.
+        let mut more = back.clone();
+        let new = [("zebra", 3u64)]
+            .iter()
+            .map(|(w, c)| (Box::from(*w), *c))
+            .collect();
+        assert_eq!(more.update_vocab(new, |_, c| c >= 2, None).unwrap(), 1);
+        assert_eq!(more.vectors.len(), (s.vocab.len() + 1 + 64) * 8);
+
+        // A checkpoint is not a fastText model: an error naming the file.
+        let ck = dir.path().join("m.ckpt");
+        s.save(&ck).unwrap();
+        let e = TrainState::from_fasttext(&ck).unwrap_err().to_string();
+        assert!(
+            e.contains("m.ckpt") && e.contains("not a fastText model"),
+            "{e}"
+        );
     }
 
     #[test]
