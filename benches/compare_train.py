@@ -2,7 +2,7 @@
 """Training speed and quality: wordvec beside the word2vec C tool and gensim, same data, same run.
 
 Trains skip-gram and CBOW with the same hyperparameters for every tool (dim 100, window 5,
-negative 5, sample 1e-4, min-count 5, epochs 5, threads 2; each tool's default learning rate:
+negative 5, sample 1e-4, min-count 5, epochs 5 (--epochs), threads 2; each tool's default learning rate:
 0.025 skip-gram, 0.05 CBOW for the C tool and wordvec, 0.025 for gensim), then evaluates every
 output with `wordvec eval` (analogies on questions-words.txt with restrict_vocab 30000, and
 wordsim353 Spearman). words/s = corpus words x epochs / wall time of the whole run (vocabulary
@@ -12,7 +12,8 @@ output.
 Corpus: benches/make-corpus.sh OUT_DIR  (OUT_DIR/corpus.txt, questions-words.txt,
 wordsim353.tsv). Peers: pip install word2vec gensim  (the first builds Mikolov's C tool).
 
-Usage: python3 benches/compare_train.py CORPUS_DIR [--threads 2] [--only wordvec]
+Usage: python3 benches/compare_train.py CORPUS_DIR [--threads 2] [--epochs 5] [--only wordvec,gensim]
+                                           [--models skip-gram,CBOW]
 """
 import argparse
 import json
@@ -29,9 +30,9 @@ COMMON = dict(dim=100, window=5, negative=5, sample="1e-4", min_count=5, epochs=
 GENSIM = r"""
 import sys, logging
 from gensim.models import Word2Vec
-corpus, out, sg, threads = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+corpus, out, sg, threads, epochs = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
 m = Word2Vec(corpus_file=corpus, vector_size=100, window=5, negative=5, hs=0, sample=1e-4,
-             min_count=5, epochs=5, workers=threads, sg=sg)
+             min_count=5, epochs=epochs, workers=threads, sg=sg)
 m.wv.save_word2vec_format(out, binary=True)
 """
 
@@ -61,41 +62,45 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("data")
     ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--only", default=None, help="run only tools whose name contains this")
+    ap.add_argument("--epochs", type=int, default=5)
+    ap.add_argument("--only", default=None, help="run only tools whose name contains one of these (comma-separated)")
+    ap.add_argument("--models", default="skip-gram,CBOW", help="which models to train (comma-separated)")
     a = ap.parse_args()
     subprocess.run(["cargo", "build", "--release", "--quiet", "--bin", "wordvec"], cwd=ROOT, check=True)
     corpus = os.path.join(a.data, "corpus.txt")
     words = sum(len(l.split()) for l in open(corpus))
     out = tempfile.mkdtemp(prefix="wordvec-train-")
-    t = str(a.threads)
+    t, e = str(a.threads), str(a.epochs)
     c = COMMON
     runs = []
     for model, sg in (("skip-gram", 1), ("CBOW", 0)):
+        if model not in a.models.split(","):
+            continue
         tools = [
             ("word2vec C", ["word2vec", "-train", corpus, "-output", "{out}", "-binary", "1", "-cbow", str(1 - sg),
                             "-size", "100", "-window", "5", "-negative", "5", "-hs", "0", "-sample", c["sample"],
-                            "-min-count", "5", "-iter", "5", "-threads", t]),
-            ("gensim", [sys.executable, "-c", GENSIM, corpus, "{out}", str(sg), t]),
+                            "-min-count", "5", "-iter", e, "-threads", t]),
+            ("gensim", [sys.executable, "-c", GENSIM, corpus, "{out}", str(sg), t, e]),
         ]
         wv = [WORDVEC, "train", corpus, "-o", "{out}", "--model", "skipgram" if sg else "cbow", "--dim", "100",
-              "--window", "5", "--negative", "5", "--sample", c["sample"], "--min-count", "5", "--epochs", "5",
+              "--window", "5", "--negative", "5", "--sample", c["sample"], "--min-count", "5", "--epochs", e,
               "--threads", t]
         if sg:
             tools += [("wordvec classic", wv + ["--batched", "false"]), ("wordvec batched", wv + ["--batched", "true"])]
         else:
             tools += [("wordvec", wv)]
         for name, cmd in tools:
-            if a.only and a.only not in name:
+            if a.only and not any(o in name for o in a.only.split(",")):
                 continue
             path = os.path.join(out, f"{model}-{name}.bin".replace(" ", "_"))
             secs = timed([x.replace("{out}", path) for x in cmd])
             acc, rho = evaluate(path, a.data)
-            runs.append((model, name, secs, words * 5 / secs, acc, rho, path))
-            print(f"  {model:9} {name:16} {secs:7.1f} s  {words * 5 / secs / 1e3:7.0f}k words/s  "
+            runs.append((model, name, secs, words * a.epochs / secs, acc, rho, path))
+            print(f"  {model:9} {name:16} {secs:7.1f} s  {words * a.epochs / secs / 1e3:7.0f}k words/s  "
                   f"analogy {acc * 100:5.2f}%  wordsim rho {rho:.3f}", file=sys.stderr)
 
     cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
-    print(f"corpus: {corpus} ({words} words); {a.threads} threads; machine: {os.cpu_count()} cores, {cpu}\n")
+    print(f"corpus: {corpus} ({words} words); {a.epochs} epochs; {a.threads} threads; machine: {os.cpu_count()} cores, {cpu}\n")
     print("| model | tool | wall s | words/s | vs faster peer | analogy acc. | wordsim353 rho |")
     print("|---|---|---|---|---|---|---|")
     for model in ("skip-gram", "CBOW"):
