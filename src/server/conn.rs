@@ -376,12 +376,12 @@ impl Drop for Guarded {
         if self.done {
             return;
         }
-        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
-            return;
-        };
         // A second descriptor of the socket keeps it open once `inner` closes its own.
         #[cfg(unix)]
-        if let Ok(fd) = std::os::fd::AsFd::as_fd(&self.inner).try_clone_to_owned() {
+        if let (Ok(runtime), Ok(fd)) = (
+            tokio::runtime::Handle::try_current(),
+            std::os::fd::AsFd::as_fd(&self.inner).try_clone_to_owned(),
+        ) {
             let (slot, each) = (self.slot.take(), self.read);
             runtime.spawn(async move {
                 if let Ok(stream) = TcpStream::from_std(std::net::TcpStream::from(fd)) {
@@ -478,6 +478,41 @@ mod tests {
         assert!(!t.at_boundary());
         t.feed(&[7]);
         assert!(t.at_boundary());
+    }
+
+    /// A dropped connection whose client is still sending lets it finish and then closes; one
+    /// whose client had stalled past its timeout is closed at once.
+    #[tokio::test]
+    async fn a_dropped_connection_lingers_only_while_its_client_sends() {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (each, body) = (Duration::from_secs(5), vec![b'x'; 4 << 20]);
+        let mut client = TcpStream::connect(addr).await.unwrap();
+        let (server, _) = listener.accept().await.unwrap();
+        let mut conn = Guarded::new(server, Framing::Sniff, each, each);
+        client.write_all(b"POST / HTTP/1.1\r\n").await.unwrap();
+        let mut head = [0u8; 4];
+        conn.read_exact(&mut head).await.unwrap();
+        conn.write_all(b"HTTP/1.1 415\r\n\r\n").await.unwrap();
+        drop(conn);
+        // 4 MiB is more than the socket buffers hold: the server must read it.
+        client.write_all(&body).await.unwrap();
+        let mut answer = Vec::new();
+        client.read_to_end(&mut answer).await.unwrap();
+        assert_eq!(answer, b"HTTP/1.1 415\r\n\r\n");
+
+        let mut client = TcpStream::connect(addr).await.unwrap();
+        let (server, _) = listener.accept().await.unwrap();
+        let short = Duration::from_millis(50);
+        let mut conn = Guarded::new(server, Framing::Sniff, short, short);
+        let mut byte = [0u8; 1];
+        let e = conn.read(&mut byte).await.unwrap_err();
+        assert_eq!(e.kind(), io::ErrorKind::TimedOut);
+        drop(conn);
+        // Closed, not lingering: the client's read ends although it never closes its side.
+        let n = tokio::time::timeout(Duration::from_secs(20), client.read(&mut byte)).await;
+        assert!(matches!(n, Ok(Ok(0)) | Ok(Err(_))), "{n:?}");
     }
 
     #[test]
