@@ -827,9 +827,8 @@ async fn send_in_pieces(
 
 /// An answer given before the request's body was read (415 before reading it, 408 when it came
 /// too slowly) was followed by closing the socket with the client's bytes unread: the kernel
-/// then resets the connection under the client's writes, and discards what of the answer it
-/// had not sent yet. Here the answer was sent in time, but the body's writes failed; under CPU
-/// contention the request fuzzer's storm lost whole answers (429s, 408s) that way.
+/// then resets the connection under the client's writes, and drops what of the answer it had
+/// not sent yet. Here the answer got out in time, but the body's writes were reset.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn answers_given_before_the_body_is_read_reach_the_client() {
     let s = both(|l| {

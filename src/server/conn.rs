@@ -26,11 +26,11 @@
 //!
 //! **Lingering close.** A server that answers before it has read the whole request (415 before
 //! the body, 408 or 429 while it is still coming, 413, a header timeout) and then closes its
-//! socket with the client's bytes unread makes the kernel reset the connection at once
-//! (RFC 9112, section 9.6: a server "might" do this and lose its answer; RFC 1122, 4.2.2.13):
-//! the reset discards what of the answer is not yet sent, and the client, still writing, reads
-//! nothing. On an idle machine the answer is usually out before the reset; when the CPUs are
-//! busy it often is not. So a dropped [`Guarded`] whose client had neither closed its side nor
+//! socket with the client's bytes unread makes the kernel reset the connection at once (RFC
+//! 1122, 4.2.2.13): the reset drops what of the answer the server has not sent yet, and may
+//! erase what the client has received but not read (RFC 9112, section 9.6, which asks servers
+//! for this staged close), so the client, still writing, may read nothing; in any case its
+//! writes fail. So a dropped [`Guarded`] whose client had neither closed its side nor
 //! stalled past a timeout lingers, as nginx's `lingering_close` does: its side is shut down
 //! (the answer is followed by a FIN), and what the client still sends is read and discarded
 //! while it keeps arriving, each read within `read_timeout`, at most [`LINGER_TIME`] in all,
