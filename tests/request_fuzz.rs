@@ -811,11 +811,14 @@ async fn connect(addr: SocketAddr) -> Channel {
 /// One gRPC call of `m` (its bytes mutated when `mutate`), checked.
 async fn grpc_one(ctx: &Ctx, ch: Channel, g: &mut Gen<'_>, task: usize, i: usize, m: &Msg) {
     let mutated = g.rng.percent(10);
-    let bytes = if mutated {
-        g.mutate(m.encode())
-    } else {
-        m.encode()
-    };
+    // Building a message is heavy: off the async workers, whose connections are mid-frame.
+    let bytes = tokio::task::block_in_place(|| {
+        if mutated {
+            g.mutate(m.encode())
+        } else {
+            m.encode()
+        }
+    });
     let n = bytes.len();
     let deadline = g.deadline();
     let cancel_after = g
@@ -867,39 +870,41 @@ async fn grpc_one(ctx: &Ctx, ch: Channel, g: &mut Gen<'_>, task: usize, i: usize
 
 /// One HTTP/JSON exchange for `m` (its JSON mutated, or an odd request instead), checked.
 async fn http_one(ctx: &Ctx, g: &mut Gen<'_>, task: usize, i: usize, m: &Msg) {
-    let (path, ctype, body, check): (String, &str, Vec<u8>, Option<&Msg>) = match g.rng.below(20) {
-        0..=2 => (
-            m.http_path().into(),
-            "application/json",
-            g.mutate_json(m.json()),
-            None,
-        ),
-        3 => (
-            g.rng
-                .pick(&[
-                    "/v1/Embeddings/Nope",
-                    "/v1/Nope/GetVectors",
-                    "/v2/x",
-                    "/v1/Embeddings",
-                ])
-                .to_string(),
-            "application/json",
-            b"{}".to_vec(),
-            None,
-        ),
-        4 => (
-            m.http_path().into(),
-            "text/plain",
-            m.json().into_bytes(),
-            None,
-        ),
-        _ => (
-            m.http_path().into(),
-            "application/json",
-            m.json().into_bytes(),
-            Some(m),
-        ),
-    };
+    // Building a body is heavy: off the async workers, whose connections are mid-request.
+    let (path, ctype, body, check): (String, &str, Vec<u8>, Option<&Msg>) =
+        tokio::task::block_in_place(|| match g.rng.below(20) {
+            0..=2 => (
+                m.http_path().into(),
+                "application/json",
+                g.mutate_json(m.json()),
+                None,
+            ),
+            3 => (
+                g.rng
+                    .pick(&[
+                        "/v1/Embeddings/Nope",
+                        "/v1/Nope/GetVectors",
+                        "/v2/x",
+                        "/v1/Embeddings",
+                    ])
+                    .to_string(),
+                "application/json",
+                b"{}".to_vec(),
+                None,
+            ),
+            4 => (
+                m.http_path().into(),
+                "text/plain",
+                m.json().into_bytes(),
+                None,
+            ),
+            _ => (
+                m.http_path().into(),
+                "application/json",
+                m.json().into_bytes(),
+                Some(m),
+            ),
+        });
     let timeout = match g.deadline() {
         Some(d) => format!("grpc-timeout: {}m\r\n", d.as_millis()),
         None => String::new(),
@@ -991,7 +996,8 @@ async fn client_task(ctx: Ctx, vocab: Arc<Vocab>, task: usize, n: usize) {
     let mut ch = connect(ctx.grpc).await;
     let grpc_share = if task.is_multiple_of(2) { 85 } else { 15 };
     for i in 0..n {
-        let m = g.request();
+        // Generating is heavy: off the async workers (see `storm`).
+        let m = tokio::task::block_in_place(|| g.request());
         if g.rng.percent(grpc_share) {
             if g.rng.percent(2) {
                 // Now and then a fresh connection, as a restarted client would open.
@@ -1155,12 +1161,31 @@ impl Shape {
 /// work outliving its answer shows in the CPU check): near-limit messages of tiny words over
 /// both ports, and long texts of distinct unknown tokens (the word2vec model: a fastText model
 /// knows every token) with a 1 s deadline.
+///
+/// Every message and request is built before the first connection opens, and off the async
+/// workers: building one takes a thread for a while on a busy machine, and a connection
+/// opened and then left silent past `--read-timeout` meanwhile (its task waiting for a worker)
+/// is rightly closed unanswered by the daemon.
 async fn storm(ctx: &Ctx, shape: Shape) {
+    let built: Vec<_> = tokio::task::block_in_place(|| {
+        (0..3 * MAX_CONCURRENT)
+            .map(|k| {
+                let (m, deadline) = storm_message(shape, k);
+                let wire = if k % 2 == 1 {
+                    Ok(storm_http_request(&m, deadline))
+                } else {
+                    Err(m.encode())
+                };
+                (k, m, deadline, wire)
+            })
+            .collect()
+    });
     let ch = connect(ctx.grpc).await;
-    let calls: Vec<_> = (0..3 * MAX_CONCURRENT)
-        .map(|k| {
+    let calls: Vec<_> = built
+        .into_iter()
+        .map(|(k, m, deadline, wire)| {
             let (ctx, ch) = (ctx.clone(), ch.clone());
-            tokio::spawn(async move { storm_one(&ctx, ch, shape, k).await })
+            tokio::spawn(async move { storm_one(&ctx, ch, shape, k, m, deadline, wire).await })
         })
         .collect();
     for c in calls {
@@ -1168,8 +1193,9 @@ async fn storm(ctx: &Ctx, shape: Shape) {
     }
 }
 
-async fn storm_one(ctx: &Ctx, ch: Channel, shape: Shape, k: usize) {
-    let (m, deadline) = match (shape, k % 3) {
+/// The `k`th message of a storm of `shape`, and its deadline.
+fn storm_message(shape: Shape, k: usize) -> (Msg, Option<Duration>) {
+    match (shape, k % 3) {
         (Shape::BigWords, _) => {
             let words = vec!["z".repeat(MAX_MESSAGE - 4096 - k)];
             let m = proto::GetVectorsRequest {
@@ -1206,30 +1232,52 @@ async fn storm_one(ctx: &Ctx, ch: Channel, shape: Shape, k: usize) {
                 None,
             )
         }
-    };
-    let kind = format!("storm ({shape:?}) {}", m.kind());
-    if k % 2 == 1 {
-        let json = m.json();
-        let timeout = deadline.map_or(String::new(), |d| {
-            format!("grpc-timeout: {}m\r\n", d.as_millis())
-        });
-        let req = format!(
-            "POST {} HTTP/1.1\r\nhost: fuzz\r\nconnection: close\r\ncontent-type: application/json\r\n{timeout}content-length: {}\r\n\r\n{json}",
-            m.http_path(),
-            json.len()
-        );
-        let request = excerpt(&req, 300);
-        match http_exchange(ctx.http, req.as_bytes(), ANSWER_LIMIT).await {
-            Err(e) => ctx.failed(99, k, "HTTP", &kind, &e, &request),
-            Ok((status, text)) => match http_problem(Some(&m), status, &text) {
-                None => ctx.answered(format!("{kind} HTTP {status}")),
-                Some(p) => ctx.failed(99, k, "HTTP", &kind, &p, &request),
-            },
-        }
-        return;
     }
-    let bytes = m.encode();
+}
+
+/// Sends the storm's HTTP request `req` of `m` and checks its answer.
+async fn storm_http(ctx: &Ctx, k: usize, kind: &str, m: &Msg, req: &str) {
+    let request = excerpt(req, 300);
+    match http_exchange(ctx.http, req.as_bytes(), ANSWER_LIMIT).await {
+        Err(e) => ctx.failed(99, k, "HTTP", kind, &e, &request),
+        Ok((status, text)) => match http_problem(Some(m), status, &text) {
+            None => ctx.answered(format!("{kind} HTTP {status}")),
+            Some(p) => ctx.failed(99, k, "HTTP", kind, &p, &request),
+        },
+    }
+}
+
+/// `m` as an HTTP/1.1 request on a connection of its own, with `deadline` as `grpc-timeout`.
+fn storm_http_request(m: &Msg, deadline: Option<Duration>) -> String {
+    let json = m.json();
+    let timeout = deadline.map_or(String::new(), |d| {
+        format!("grpc-timeout: {}m\r\n", d.as_millis())
+    });
+    format!(
+        "POST {} HTTP/1.1\r\nhost: fuzz\r\nconnection: close\r\ncontent-type: application/json\r\n{timeout}content-length: {}\r\n\r\n{json}",
+        m.http_path(),
+        json.len()
+    )
+}
+
+/// Sends one storm message, `m`, as `wire` holds it (an HTTP request, or the gRPC message
+/// encoded), and checks its answer.
+async fn storm_one(
+    ctx: &Ctx,
+    ch: Channel,
+    shape: Shape,
+    k: usize,
+    m: Msg,
+    deadline: Option<Duration>,
+    wire: Result<String, Vec<u8>>,
+) {
+    let kind = format!("storm ({shape:?}) {}", m.kind());
+    let bytes = match wire {
+        Ok(req) => return storm_http(ctx, k, &kind, &m, &req).await,
+        Err(bytes) => bytes,
+    };
     let n = bytes.len();
+
     let request = || {
         format!(
             "deadline {deadline:?}, {n} bytes, {}",

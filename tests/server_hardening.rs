@@ -790,3 +790,70 @@ async fn concurrent_big_grpc_messages_stay_within_the_budget() {
         baseline >> 20
     );
 }
+
+/// Sends `head` and then `body` in pieces of 64 KiB, `pause` apart, on a fresh connection, and
+/// returns what the server answered, whether every byte could be written, and how the writes
+/// and the read ended (for failure messages).
+async fn send_in_pieces(
+    addr: std::net::SocketAddr,
+    head: String,
+    body: Vec<u8>,
+    pause: Duration,
+) -> (String, bool, String) {
+    tokio::task::spawn_blocking(move || {
+        use std::io::{Read, Write};
+        let mut t = std::net::TcpStream::connect(addr).unwrap();
+        t.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+        let mut write = t.write_all(head.as_bytes());
+        for piece in body.chunks(64 << 10) {
+            if write.is_err() {
+                break;
+            }
+            std::thread::sleep(pause);
+            write = t.write_all(piece);
+        }
+        let mut out = Vec::new();
+        let read = t.read_to_end(&mut out);
+        let answer = String::from_utf8_lossy(&out[..out.len().min(400)]).into_owned();
+        (
+            answer,
+            write.is_ok(),
+            format!("write: {write:?}, read: {read:?}"),
+        )
+    })
+    .await
+    .unwrap()
+}
+
+/// An answer given before the request's body was read (415 before reading it, 408 when it came
+/// too slowly) was followed by closing the socket with the client's bytes unread: the kernel
+/// then resets the connection under the client's writes, and drops what of the answer it had
+/// not sent yet. Here the answer got out in time, but the body's writes were reset.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn answers_given_before_the_body_is_read_reach_the_client() {
+    let s = both(|l| {
+        l.read_timeout_secs = 0.5;
+        l.max_message_bytes = 4 << 20;
+    })
+    .await;
+    let post = |content_type: &str, len: usize| {
+        format!(
+            "POST /v1/Embeddings/GetVectors HTTP/1.1\r\nhost: 127.0.0.1\r\nconnection: close\r\ncontent-type: {content_type}\r\ncontent-length: {len}\r\n\r\n"
+        )
+    };
+    let words = vec!["\"w\""; 600_000].join(",");
+    let body = format!("{{\"model\": \"w2v\", \"words\": [{words}]}}").into_bytes();
+    // Answered at once, the body never read: 2.4 MB arriving piece by piece.
+    let head = post("text/plain", body.len());
+    let (answer, sent, how) =
+        send_in_pieces(s.http, head, body.clone(), Duration::from_millis(5)).await;
+    assert!(answer.starts_with("HTTP/1.1 415"), "{how}: {answer:?}");
+    assert!(sent, "the connection was reset under the body: {how}");
+    // Each piece well within the read timeout, the whole body not: 408 while it still comes.
+    let body = body[..1 << 20].to_vec();
+    let head = post("application/json", body.len());
+    let (answer, sent, how) = send_in_pieces(s.http, head, body, Duration::from_millis(100)).await;
+    assert!(answer.starts_with("HTTP/1.1 408"), "{how}: {answer:?}");
+    assert!(sent, "the connection was reset under the body: {how}");
+    s.shutdown().await.unwrap();
+}

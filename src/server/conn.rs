@@ -24,6 +24,19 @@
 //! longer than `idle_timeout` without the client sending a byte is cut off with its connection,
 //! so `idle_timeout` should stay above the request timeout (its default is ten times it).
 //!
+//! **Lingering close.** A server that answers before it has read the whole request (415 before
+//! the body, 408 or 429 while it is still coming, 413, a header timeout) and then closes its
+//! socket with the client's bytes unread makes the kernel reset the connection at once (RFC
+//! 1122, 4.2.2.13): the reset drops what of the answer the server has not sent yet, and may
+//! erase what the client has received but not read (RFC 9112, section 9.6, which asks servers
+//! for this staged close), so the client, still writing, may read nothing; in any case its
+//! writes fail. So a dropped [`Guarded`] whose client had neither closed its side nor
+//! stalled past a timeout lingers, as nginx's `lingering_close` does: its side is shut down
+//! (the answer is followed by a FIN), and what the client still sends is read and discarded
+//! while it keeps arriving, each read within `read_timeout`, at most [`LINGER_TIME`] in all,
+//! into one small buffer, still holding its place under the cap. The client then reads the
+//! answer and closes, which ends the lingering at once.
+//!
 //! [`Acceptor`] is both ports' accept loop. It caps the connections open at once on its port
 //! (`--max-connections`; one over is closed at once), and when accepting fails for want of
 //! resources (EMFILE, ENFILE, ENOBUFS, ENOMEM: the pending connection stays in the kernel's
@@ -180,9 +193,15 @@ pub(crate) struct Guarded {
     idle: Duration,
     read: Duration,
     timer: Pin<Box<Sleep>>,
-    /// The connection's place under its port's cap, free again when it is dropped.
-    _slot: Option<OwnedSemaphorePermit>,
+    /// Whether a read ended the client's side (EOF), failed or timed out: no lingering then.
+    done: bool,
+    /// The connection's place under its port's cap, free again when it is dropped (or, when
+    /// it lingers, after that).
+    slot: Option<OwnedSemaphorePermit>,
 }
+
+/// The longest a closed connection lingers (see the module documentation).
+pub(crate) const LINGER_TIME: Duration = Duration::from_secs(30);
 
 impl Guarded {
     /// Wraps an accepted stream.
@@ -194,7 +213,8 @@ impl Guarded {
             idle,
             read,
             timer: Box::pin(tokio::time::sleep(read)),
-            _slot: None,
+            done: false,
+            slot: None,
         }
     }
 
@@ -262,7 +282,7 @@ impl Acceptor {
             let _ = stream.set_nodelay(true);
             let l = self.limits;
             let mut conn = Guarded::new(stream, l.framing, l.idle, l.read);
-            conn._slot = Some(slot);
+            conn.slot = Some(slot);
             return conn;
         }
     }
@@ -319,16 +339,22 @@ impl AsyncRead for Guarded {
         match Pin::new(&mut this.inner).poll_read(cx, buf) {
             Poll::Ready(Ok(())) => {
                 let got = &buf.filled()[before..];
-                if !got.is_empty() {
+                if got.is_empty() && buf.remaining() > 0 {
+                    this.done = true;
+                } else if !got.is_empty() {
                     this.frames.feed(got);
                     let limit = this.limit();
                     this.timer.as_mut().reset(Instant::now() + limit);
                 }
                 Poll::Ready(Ok(()))
             }
-            Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
+            Poll::Ready(Err(e)) => {
+                this.done = true;
+                Poll::Ready(Err(e))
+            }
             Poll::Pending => {
                 ready!(this.timer.as_mut().poll(cx));
+                this.done = true;
                 let what = if this.frames.at_boundary() {
                     "idle"
                 } else {
@@ -342,6 +368,47 @@ impl AsyncRead for Guarded {
             }
         }
     }
+}
+
+impl Drop for Guarded {
+    /// Lingers when the client may still be sending (see the module documentation).
+    fn drop(&mut self) {
+        if self.done {
+            return;
+        }
+        // A second descriptor of the socket keeps it open once `inner` closes its own.
+        #[cfg(unix)]
+        if let (Ok(runtime), Ok(fd)) = (
+            tokio::runtime::Handle::try_current(),
+            std::os::fd::AsFd::as_fd(&self.inner).try_clone_to_owned(),
+        ) {
+            let (slot, each) = (self.slot.take(), self.read);
+            runtime.spawn(async move {
+                if let Ok(stream) = TcpStream::from_std(std::net::TcpStream::from(fd)) {
+                    linger(stream, each).await;
+                }
+                drop(slot);
+            });
+        }
+    }
+}
+
+/// Shuts down our side of `stream` and discards what the client still sends, while each read
+/// comes within `each`, for at most [`LINGER_TIME`].
+async fn linger(mut stream: TcpStream, each: Duration) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let _ = stream.shutdown().await;
+    let end = Instant::now() + LINGER_TIME;
+    let mut buf = vec![0u8; 16 << 10];
+    let mut discarded = 0usize;
+    loop {
+        let until = (Instant::now() + each).min(end);
+        match tokio::time::timeout_at(until, stream.read(&mut buf)).await {
+            Ok(Ok(n)) if n > 0 => discarded += n,
+            _ => break,
+        }
+    }
+    tracing::debug!(peer = ?stream.peer_addr().ok(), discarded, "closed after lingering");
 }
 
 impl AsyncWrite for Guarded {
@@ -411,6 +478,41 @@ mod tests {
         assert!(!t.at_boundary());
         t.feed(&[7]);
         assert!(t.at_boundary());
+    }
+
+    /// A dropped connection whose client is still sending lets it finish and then closes; one
+    /// whose client had stalled past its timeout is closed at once.
+    #[tokio::test]
+    async fn a_dropped_connection_lingers_only_while_its_client_sends() {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (each, body) = (Duration::from_secs(5), vec![b'x'; 4 << 20]);
+        let mut client = TcpStream::connect(addr).await.unwrap();
+        let (server, _) = listener.accept().await.unwrap();
+        let mut conn = Guarded::new(server, Framing::Sniff, each, each);
+        client.write_all(b"POST / HTTP/1.1\r\n").await.unwrap();
+        let mut head = [0u8; 4];
+        conn.read_exact(&mut head).await.unwrap();
+        conn.write_all(b"HTTP/1.1 415\r\n\r\n").await.unwrap();
+        drop(conn);
+        // 4 MiB is more than the socket buffers hold: the server must read it.
+        client.write_all(&body).await.unwrap();
+        let mut answer = Vec::new();
+        client.read_to_end(&mut answer).await.unwrap();
+        assert_eq!(answer, b"HTTP/1.1 415\r\n\r\n");
+
+        let mut client = TcpStream::connect(addr).await.unwrap();
+        let (server, _) = listener.accept().await.unwrap();
+        let short = Duration::from_millis(50);
+        let mut conn = Guarded::new(server, Framing::Sniff, short, short);
+        let mut byte = [0u8; 1];
+        let e = conn.read(&mut byte).await.unwrap_err();
+        assert_eq!(e.kind(), io::ErrorKind::TimedOut);
+        drop(conn);
+        // Closed, not lingering: the client's read ends although it never closes its side.
+        let n = tokio::time::timeout(Duration::from_secs(20), client.read(&mut byte)).await;
+        assert!(matches!(n, Ok(Ok(0)) | Ok(Err(_))), "{n:?}");
     }
 
     #[test]

@@ -8,7 +8,7 @@
 #![allow(dead_code)]
 
 use std::collections::VecDeque;
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Write as _};
 use std::net::SocketAddr;
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -91,9 +91,16 @@ impl Daemon {
         // What it said before serving (a log replayed, a torn tail cut) stays in its log.
         let log = Arc::new(Mutex::new(VecDeque::from(seen)));
         let sink = log.clone();
-        // Keep draining stderr so the daemon never blocks on a full pipe.
+        // Keep draining stderr so the daemon never blocks on a full pipe; with WORDVEC_FUZZ_LOG
+        // set (and RUST_LOG for the daemon's level), every line also goes to that file.
+        let mut file = std::env::var_os("WORDVEC_FUZZ_LOG")
+            .and_then(|p| std::fs::File::create(p).ok())
+            .map(std::io::LineWriter::new);
         std::thread::spawn(move || {
             for l in lines.map_while(Result::ok) {
+                if let Some(f) = file.as_mut() {
+                    let _ = writeln!(f, "{l}");
+                }
                 let mut q = sink.lock().unwrap();
                 if q.len() == 200 {
                     q.pop_front();
