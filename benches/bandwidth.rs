@@ -70,9 +70,23 @@ fn main() {
         .skip(1)
         .filter(|a| a != "--bench")
         .collect();
-    let path = std::path::PathBuf::from(args.first().expect("usage: bandwidth FILE [QUERIES]"));
-    let queries: usize = args.get(1).map_or(5, |s| s.parse().expect("QUERIES"));
-    let emb = wordvec::load(&path, &LoadOptions::default()).unwrap();
+    const USAGE: &str = "usage: cargo bench --bench bandwidth -- FILE.wvec [QUERIES]\n\
+        example: cargo bench --bench bandwidth -- sg100.wvec 5";
+    let fail = |msg: &str| -> ! {
+        eprintln!("{msg}\n{USAGE}");
+        std::process::exit(2)
+    };
+    if args.iter().any(|a| a == "-h" || a == "--help") {
+        println!("{USAGE}");
+        return;
+    }
+    let path = std::path::PathBuf::from(args.first().unwrap_or_else(|| fail("no FILE given")));
+    let queries: usize = args.get(1).map_or(5, |s| {
+        s.parse()
+            .unwrap_or_else(|_| fail(&format!("QUERIES must be a count, not {s:?}")))
+    });
+    let emb =
+        wordvec::load(&path, &LoadOptions::default()).unwrap_or_else(|e| fail(&e.to_string()));
     let bytes = match Rows::of(emb.storage()) {
         Rows::Dense { bytes, .. } => bytes,
         _ => panic!(
