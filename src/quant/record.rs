@@ -238,7 +238,7 @@ impl Int8Rows {
         };
         let at = record_path(path);
         if stable && rows.n == emb.len() && rows.dims == emb.dims() && !forced() {
-            match std::fs::read(&at).map(|b| Record::parse(&b, &at)) {
+            match read_small(&at, HEADER.len).map(|b| Record::parse(&b, &at)) {
                 Ok(Ok(found)) if found == record => {
                     tracing::debug!(path = %path.display(), "the int8 copy's record matches: check skipped");
                     return Ok(rows);
@@ -275,6 +275,17 @@ impl Int8Rows {
         h.update(bytemuck::cast_slice(&self.step));
         h.digest()
     }
+}
+
+/// The first `limit + 1` bytes of `path` at most: enough to parse a record and to see that a
+/// longer file is not one, without reading whatever a larger file (or a device) holds.
+fn read_small(path: &Path, limit: usize) -> std::io::Result<Vec<u8>> {
+    use std::io::Read as _;
+    let mut out = Vec::with_capacity(limit + 1);
+    std::fs::File::open(path)?
+        .take(limit as u64 + 1)
+        .read_to_end(&mut out)?;
+    Ok(out)
 }
 
 #[cfg(all(test, feature = "index"))]
@@ -354,6 +365,25 @@ mod tests {
         let before = std::fs::read(record_path(&copy)).unwrap();
         Int8Rows::open_settled(&copy, &e, &other, Duration::ZERO).unwrap();
         assert_ne!(std::fs::read(record_path(&copy)).unwrap(), before);
+    }
+
+    #[test]
+    fn a_record_file_of_any_size_is_read_only_as_far_as_a_record_goes() {
+        let dir = tempfile::tempdir().unwrap();
+        let (vec_path, copy) = (dir.path().join("v.wvec"), dir.path().join("v.wvec.i8"));
+        std::fs::write(&vec_path, b"stand-in").unwrap();
+        let e = emb();
+        Int8Rows::build(&e).unwrap().save(&copy).unwrap();
+        let vectors = VectorsFile::new(FileStamp::of(&vec_path).unwrap(), "native");
+        // A sparse 64 GiB file where the record goes: reading it whole would need 64 GiB.
+        std::fs::File::create(record_path(&copy))
+            .unwrap()
+            .set_len(64 << 30)
+            .unwrap();
+        assert_eq!(read_small(&record_path(&copy), 192).unwrap().len(), 193);
+        // Not a record: the copy is checked, and a record of 192 bytes replaces the file.
+        Int8Rows::open_settled(&copy, &e, &vectors, Duration::ZERO).unwrap();
+        assert_eq!(std::fs::metadata(record_path(&copy)).unwrap().len(), 192);
     }
 
     #[test]
