@@ -361,6 +361,96 @@ fn update_adds_new_words_keeps_known_rows_and_sums_counts() {
 }
 
 #[test]
+fn update_takes_the_models_settings_unless_flags_give_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let corpus = planted_corpus(dir.path());
+    let new = update_corpus(dir.path());
+    let run = |corpus: &std::path::Path, out: &str, extra: &[&str]| {
+        common::wordvec()
+            .arg("train")
+            .arg(corpus)
+            .args([
+                "-o",
+                dir.path().join(out).to_str().unwrap(),
+                "--threads",
+                "1",
+            ])
+            .args(extra)
+            .assert()
+            .success()
+    };
+    let settings = [
+        "--model",
+        "skipgram",
+        "--dim",
+        "8",
+        "--window",
+        "3",
+        "--negative",
+        "4",
+        "--sample",
+        "1e-4",
+        "--min-count",
+        "3",
+        "--epochs",
+        "2",
+        "--alpha",
+        "0.03",
+        "--min-alpha",
+        "0.001",
+        "--ns-exponent",
+        "0.5",
+        "--checkpoint-every-epoch",
+    ];
+    run(&corpus, "base.txt", &settings);
+    let base = dir.path().join("base.txt.ckpt");
+    let base = base.to_str().unwrap();
+    // No flag: every setting is the model's (the log counts the epochs run).
+    run(&new, "same.txt", &["--update", base]).stderr(predicates::str::contains("over 2 epochs"));
+    // Flags win over the model's settings.
+    run(
+        &new,
+        "flags.txt",
+        &[
+            "--update",
+            base,
+            "--epochs",
+            "1",
+            "--window",
+            "2",
+            "--negative",
+            "6",
+        ],
+    )
+    .stderr(predicates::str::contains("over 1 epochs"));
+
+    let old = TrainState::load(&dir.path().join("base.txt.ckpt"))
+        .unwrap()
+        .config;
+    let same = TrainState::load(&dir.path().join("same.txt.ckpt"))
+        .unwrap()
+        .config;
+    let flags = TrainState::load(&dir.path().join("flags.txt.ckpt"))
+        .unwrap()
+        .config;
+    let kept = |c: &wordvec::train::TrainConfig| {
+        (
+            c.model,
+            c.dims,
+            c.sample,
+            c.min_count,
+            c.alpha,
+            c.min_alpha,
+            c.ns_exponent,
+        )
+    };
+    assert_eq!(kept(&same), kept(&old));
+    assert_eq!((same.window, same.negative, same.epochs), (3, 4, 2));
+    assert_eq!(kept(&flags), kept(&old));
+    assert_eq!((flags.window, flags.negative, flags.epochs), (2, 6, 1));
+}
+
+#[test]
 fn update_of_a_model_without_training_state_or_of_other_dimensions_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let corpus = planted_corpus(dir.path());

@@ -25,25 +25,27 @@ pub(crate) struct TrainArgs {
     /// Vector dimensions [default: 100; with --update, the model's].
     #[arg(long)]
     pub dim: Option<usize>,
-    /// Maximum context window on each side.
-    #[arg(long, default_value_t = 5)]
-    pub window: usize,
-    /// Negative samples per positive pair.
-    #[arg(long, default_value_t = 5)]
-    pub negative: usize,
-    /// Subsampling threshold for frequent words (0 disables).
-    #[arg(long, default_value_t = 1e-3)]
-    pub sample: f64,
-    /// Drop words seen fewer times.
-    #[arg(long, default_value_t = 5)]
-    pub min_count: u64,
+    /// Maximum context window on each side [default: 5; with --update, the model's].
+    #[arg(long)]
+    pub window: Option<usize>,
+    /// Negative samples per positive pair [default: 5; with --update, the model's].
+    #[arg(long)]
+    pub negative: Option<usize>,
+    /// Subsampling threshold for frequent words, 0 disables [default: 1e-3; with --update, the
+    /// model's].
+    #[arg(long)]
+    pub sample: Option<f64>,
+    /// Drop words seen fewer times [default: 5; with --update, the model's].
+    #[arg(long)]
+    pub min_count: Option<u64>,
     /// Keep at most N of the most frequent words.
     #[arg(long, value_name = "N")]
     pub max_vocab: Option<usize>,
-    /// Passes over the corpus.
-    #[arg(long, default_value_t = 5)]
-    pub epochs: usize,
-    /// Starting learning rate [default: 0.025 skip-gram, 0.05 CBOW].
+    /// Passes over the corpus [default: 5; with --update, the model's].
+    #[arg(long)]
+    pub epochs: Option<usize>,
+    /// Starting learning rate [default: 0.025 skip-gram, 0.05 CBOW; with --update, a
+    /// checkpoint's].
     #[arg(long)]
     pub alpha: Option<f32>,
     /// Final learning rate [default: alpha * 1e-4].
@@ -63,9 +65,9 @@ pub(crate) struct TrainArgs {
     #[arg(long, default_value_t = true, action = clap::ArgAction::Set, value_name = "BOOL")]
     pub batched: bool,
     /// Negatives are drawn from count^EXP: 0.75 as word2vec and gensim; fastText draws from
-    /// count^0.5.
-    #[arg(long, default_value_t = 0.75, value_name = "EXP")]
-    pub ns_exponent: f64,
+    /// count^0.5 [default: 0.75; with --update, a checkpoint's].
+    #[arg(long, value_name = "EXP")]
+    pub ns_exponent: Option<f64>,
     /// Where to train: cpu, or cuda[:N] for GPU N (needs a build with `--features cuda`).
     #[arg(long, default_value = "cpu", value_name = "DEVICE")]
     pub device: String,
@@ -117,11 +119,15 @@ pub(crate) struct SubwordArgs {
 }
 
 impl TrainArgs {
-    /// The settings the flags ask for; with `--update`, `model`'s objective (skip-gram or
-    /// CBOW), dimensions and n-gram settings unless flags give them (the trainer refuses settings that differ from the
-    /// model's).
+    /// The settings the flags ask for. With `--update`, each setting a flag does not give is
+    /// `model`'s, as gensim's `train` after `build_vocab(update=True)` takes the model's own:
+    /// objective, dimensions and n-grams (the trainer refuses others), window, negatives,
+    /// subsampling, min-count and epochs (from a fastText `.bin`'s arguments too), and the
+    /// learning rates and negative-sampling exponent (a checkpoint's; a fastText `.bin` does
+    /// not store them, so they are the defaults).
     fn config(&self, model: Option<&TrainConfig>) -> Result<TrainConfig> {
         let sw = &self.subwords;
+        let base = model.cloned().unwrap_or_default();
         // An updated model's n-grams, or none (minn 0) with fastText's other defaults.
         let (minn, maxn, bucket) = match model {
             Some(m) if m.subwords() => (m.minn, m.maxn, m.bucket),
@@ -135,18 +141,18 @@ impl TrainArgs {
                 (None, None) => Model::Cbow,
             })
             .dims(self.dim.or(model.map(|m| m.dims)).unwrap_or(100))
-            .window(self.window)
-            .negative(self.negative)
-            .sample(self.sample)
-            .min_count(self.min_count)
+            .window(self.window.unwrap_or(base.window))
+            .negative(self.negative.unwrap_or(base.negative))
+            .sample(self.sample.unwrap_or(base.sample))
+            .min_count(self.min_count.unwrap_or(base.min_count))
             .max_vocab(self.max_vocab)
-            .epochs(self.epochs)
-            .alpha(self.alpha)
-            .min_alpha(self.min_alpha)
+            .epochs(self.epochs.unwrap_or(base.epochs))
+            .alpha(self.alpha.or(base.alpha))
+            .min_alpha(self.min_alpha.or(base.min_alpha))
             .threads(self.threads.unwrap_or(TrainConfig::default().threads))
             .seed(self.seed)
             .batched(self.batched)
-            .ns_exponent(self.ns_exponent)
+            .ns_exponent(self.ns_exponent.unwrap_or(base.ns_exponent))
             .device(self.device.parse()?)
             .minn(sw.minn.unwrap_or(minn))
             .maxn(sw.maxn.unwrap_or(maxn))
