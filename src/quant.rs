@@ -124,24 +124,39 @@ fn align64(x: usize) -> usize {
 }
 
 impl Int8Rows {
-    /// Quantises the unit rows of `emb`.
+    /// Quantises the unit rows of `emb`; an error when a row holds a non-finite value (the
+    /// lowest such row), which no code can stand for.
     pub fn build<R: UnitRows + ?Sized>(emb: &R) -> Result<Int8Rows> {
         let (n, d) = (emb.len(), emb.dims());
         let codes_len = crate::limits::product("the int8 copy", &[n, d])?;
         let (mut lo, mut hi) = (vec![f32::INFINITY; d], vec![f32::NEG_INFINITY; d]);
         let ranges = (0..n)
             .into_par_iter()
-            .fold(
+            .try_fold(
                 || (vec![f32::INFINITY; d], vec![f32::NEG_INFINITY; d]),
                 |(mut l, mut h), i| {
-                    for (j, x) in unit_row(emb, i).into_iter().enumerate() {
+                    let row = unit_row(emb, i);
+                    if row.iter().any(|x| !x.is_finite()) {
+                        return Err(i);
+                    }
+                    for (j, x) in row.into_iter().enumerate() {
                         l[j] = l[j].min(x);
                         h[j] = h[j].max(x);
                     }
-                    (l, h)
+                    Ok((l, h))
                 },
             )
-            .collect::<Vec<_>>();
+            .collect::<std::result::Result<Vec<_>, usize>>()
+            .map_err(|_| {
+                // The lowest such row, for the message (the parallel pass stops at any).
+                let i = (0..n)
+                    .find(|&i| unit_row(emb, i).iter().any(|x| !x.is_finite()))
+                    .unwrap_or(0);
+                Error::invalid(format!(
+                    "the vector of {:?} (row {i}) holds a non-finite value: no int8 copy can stand for it",
+                    emb.word(i)
+                ))
+            })?;
         for (l, h) in ranges {
             for j in 0..d {
                 lo[j] = lo[j].min(l[j]);
@@ -676,6 +691,48 @@ mod scan_tests {
             v.extend(row);
         }
         v
+    }
+
+    /// Rows given as they are, non-finite values allowed (the readers refuse them).
+    struct Given(Vec<Vec<f32>>);
+
+    impl UnitRows for Given {
+        fn len(&self) -> usize {
+            self.0.len()
+        }
+        fn dims(&self) -> usize {
+            self.0[0].len()
+        }
+        fn fingerprint(&self) -> String {
+            "given".into()
+        }
+        fn unit_row(&self, i: usize) -> Vec<f32> {
+            self.0[i].clone()
+        }
+        fn word(&self, i: usize) -> &str {
+            ["zero", "one", "two", "three", "four", "five"][i]
+        }
+    }
+
+    #[test]
+    fn a_non_finite_value_is_an_error_naming_the_lowest_such_row() {
+        let ok = vec![0.6, 0.8];
+        for bad in [f32::NAN, f32::INFINITY, f32::NEG_INFINITY] {
+            let rows = Given(vec![
+                ok.clone(),
+                ok.clone(),
+                vec![0.0, bad],
+                ok.clone(),
+                vec![bad, 0.0],
+                ok.clone(),
+            ]);
+            let e = Int8Rows::build(&rows).unwrap_err().to_string();
+            assert!(
+                e.contains("\"two\" (row 2)") && e.contains("non-finite"),
+                "{e}"
+            );
+        }
+        assert!(Int8Rows::build(&Given(vec![ok; 6])).is_ok());
     }
 
     /// The f32 scan and the scan of the int8 copy give the same answers, and every row's
