@@ -4,13 +4,17 @@
 //! of their time; here they are type slots and methods of the class itself. They handle the
 //! common case (a `str` key, float32 vectors) and hand everything else to the Python class
 //! (`_getitem`, `_get_index`, `_get_vecattr`), which decides as gensim does. A key is read where Python stores it (the `str`'s own UTF-8), not copied.
+//!
+//! `get_index` is the one method not made by pyo3: see [`install_get_index`].
 
+use std::sync::atomic::{AtomicPtr, AtomicUsize, Ordering};
 use std::sync::{Mutex, OnceLock, PoisonError};
 
 use pyo3::exceptions::PyRuntimeError;
+use pyo3::ffi;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
-use pyo3::types::{PyBytes, PyDict, PySequence, PyString, PyTuple};
+use pyo3::types::{PyBytes, PyDict, PySequence, PyString, PyTuple, PyType};
 
 use crate::vectors::Vectors;
 
@@ -20,8 +24,9 @@ enum Raw {
     Unknown,
     /// The raw rows as a NumPy array over the stored floats: `kv[word]` is a view of a row.
     Matrix(Py<PyAny>),
-    /// Rows not stored raw and back to back: `kv[word]` copies the row's bytes into an array.
-    Copy,
+    /// Rows not stored raw and back to back: `kv[word]` copies the row's bytes into an array
+    /// (rows of this many dimensions).
+    Copy(usize),
     /// Not float32 vectors (`datatype=`): the Python class answers.
     Python,
 }
@@ -33,6 +38,12 @@ pub struct KeyedBase {
     raw: Mutex<Raw>,
     /// The Python class's per-key attributes (`_attrs`: name to an array by row), shared.
     attrs: OnceLock<Py<PyDict>>,
+    /// gensim's `key_to_index` once made (by its first read, or by `get_index` after as many
+    /// look-ups as there are words): `get_index` answers from it. Forgotten by `_reset`.
+    index_dict: IndexDict,
+    /// `get_index` calls answered from the vocabulary since the last `_reset` (counted
+    /// without an atomic read-modify-write: a lost count only delays the dict).
+    lookups: AtomicUsize,
 }
 
 /// `numpy.frombuffer` and the little-endian float32 dtype, looked up once.
@@ -52,7 +63,7 @@ impl KeyedBase {
         let this = slf.get();
         let known = match &*this.raw.lock().unwrap_or_else(PoisonError::into_inner) {
             Raw::Matrix(m) => Some(Read::View(m.clone_ref(py))),
-            Raw::Copy => Some(Read::Copy),
+            Raw::Copy(dims) => Some(Read::Copy(*dims)),
             Raw::Python => Some(Read::Python),
             Raw::Unknown => None,
         };
@@ -61,7 +72,8 @@ impl KeyedBase {
         }
         let m = slf.call_method1("_raw_rows", ())?;
         let (raw, read) = if m.is_instance_of::<pyo3::types::PyBool>() {
-            (Raw::Copy, Read::Copy)
+            let dims = this.handle()?.get().dims_now(py);
+            (Raw::Copy(dims), Read::Copy(dims))
         } else {
             (Raw::Matrix(m.clone().unbind()), Read::View(m.unbind()))
         };
@@ -86,8 +98,8 @@ fn item<'py>(array: &Bound<'py, PyAny>, i: usize) -> PyResult<Bound<'py, PyAny>>
 enum Read {
     /// A view of the row in this array.
     View(Py<PyAny>),
-    /// An array of a copy of the row's bytes.
-    Copy,
+    /// An array of a copy of the row's bytes (rows of this many dimensions).
+    Copy(usize),
     /// The Python class's `_getitem`.
     Python,
 }
@@ -101,24 +113,58 @@ impl KeyedBase {
             v: OnceLock::new(),
             raw: Mutex::new(Raw::Unknown),
             attrs: OnceLock::new(),
+            index_dict: IndexDict(AtomicPtr::new(std::ptr::null_mut())),
+            lookups: AtomicUsize::new(0),
         }
     }
 
     /// Binds the vectors and the per-key attributes' dict (once, from `KeyedVectors.__init__`);
     /// `fast` is false for vectors read with another `datatype` than float32, whose rows the
     /// Python class converts.
-    fn _bind(&self, handle: Py<Vectors>, fast: bool, attrs: Py<PyDict>) -> PyResult<()> {
+    fn _bind(
+        &self,
+        py: Python<'_>,
+        handle: Py<Vectors>,
+        fast: bool,
+        attrs: Py<PyDict>,
+    ) -> PyResult<()> {
         let once = || PyRuntimeError::new_err("KeyedVectors are bound once");
         self.v.set(handle).map_err(|_| once())?;
         self.attrs.set(attrs).map_err(|_| once())?;
-        self._reset(fast);
+        self._reset(py, fast);
         Ok(())
     }
 
-    /// Forgets how rows are read (after a write, or a change of `datatype`).
-    fn _reset(&self, fast: bool) {
+    /// Gives every Python subclass (`KeyedVectors`, `FastTextKeyedVectors`, a user's) a
+    /// `get_index` of its own, unless it defines one: see [`install_get_index`].
+    #[classmethod]
+    #[pyo3(signature = (**_kwargs))]
+    fn __init_subclass__(
+        cls: &Bound<'_, PyType>,
+        _kwargs: Option<&Bound<'_, PyDict>>,
+    ) -> PyResult<()> {
+        if !cls
+            .getattr(pyo3::intern!(cls.py(), "__dict__"))?
+            .contains(pyo3::intern!(cls.py(), "get_index"))?
+        {
+            install_get_index(cls)?;
+        }
+        Ok(())
+    }
+
+    /// Forgets how rows are read and the `key_to_index` dict (after a write, or a change of
+    /// `datatype`).
+    fn _reset(&self, py: Python<'_>, fast: bool) {
         *self.raw.lock().unwrap_or_else(PoisonError::into_inner) =
             if fast { Raw::Unknown } else { Raw::Python };
+        self.index_dict.set(py, None);
+        self.lookups.store(0, Ordering::Relaxed);
+    }
+
+    /// `get_index` answers from `key_to_index` (gensim's dict, just made by the Python class)
+    /// from now until the next `_reset`.
+    fn _use_index(&self, py: Python<'_>, key_to_index: Py<PyDict>) {
+        self.index_dict.set(py, Some(key_to_index));
     }
 
     fn __len__(&self, py: Python<'_>) -> PyResult<usize> {
@@ -148,39 +194,27 @@ impl KeyedBase {
                         return item(m.bind(py), i);
                     }
                 }
-                Read::Copy => {
-                    if let Some(bytes) = v.row_bytes_now(word, false) {
+                Read::Copy(dims) => {
+                    // The row goes straight into the bytes object (no buffer between); making
+                    // a bytes object runs no Python code, so the lock may be held meanwhile.
+                    let mut found = false;
+                    let bytes = PyBytes::new_with(py, 4 * dims, |buf| {
+                        found = v.row_into_now(word, false, buf);
+                        Ok(())
+                    })?;
+                    if found {
                         let (frombuffer, dtype) = FROMBUFFER.get_or_try_init(py, || {
                             let np = py.import("numpy")?;
                             let dtype = np.getattr("dtype")?.call1(("<f4",))?;
                             PyResult::Ok((np.getattr("frombuffer")?.unbind(), dtype.unbind()))
                         })?;
-                        return frombuffer
-                            .bind(py)
-                            .call1((PyBytes::new(py, &bytes), dtype.bind(py)));
+                        return frombuffer.bind(py).call1((bytes, dtype.bind(py)));
                     }
                 }
                 Read::Python => {}
             }
         }
         slf.call_method1("_getitem", (key,))
-    }
-
-    /// The row of `key`; `KeyError` when absent (unless `default` is given). A word in the
-    /// vocabulary is answered here, everything else by the Python class's `_get_index`.
-    #[pyo3(signature = (key, default=None))]
-    fn get_index<'py>(
-        slf: &Bound<'py, Self>,
-        key: &Bound<'py, PyAny>,
-        default: Option<&Bound<'py, PyAny>>,
-    ) -> PyResult<Bound<'py, PyAny>> {
-        let py = slf.py();
-        if let Ok(s) = key.cast::<PyString>() {
-            if let Some(i) = slf.get().handle()?.get().index_now(py, s.to_str()?) {
-                return Ok(i.into_pyobject(py)?.into_any());
-            }
-        }
-        slf.call_method1("_get_index", (key, default))
     }
 
     /// `get_vecattr(key, attr)`: a word of the vocabulary whose attribute array is made is
@@ -204,5 +238,216 @@ impl KeyedBase {
             }
         }
         slf.call_method1("_get_vecattr", (key, attr))
+    }
+}
+
+/// Installs `get_index(key, default=None)` on `ty` (`KeyedBase` or a subclass): the row of
+/// `key`, `KeyError` when absent (unless `default` is given). A `str` of the vocabulary is answered here; every other call
+/// (other keys, a `default`, words outside the vocabulary) goes to the Python class's
+/// `_get_index`, which decides as gensim does.
+///
+/// Why by hand: the method is a C function of CPython's own fast-call convention, installed as
+/// a method descriptor of the class, not a pyo3 method. gensim's `get_index` is a Python
+/// function and a dict look-up (0.107 us a call on the benchmark machine); a pyo3 method pays
+/// for its argument parser, its panic guard and its thread-state bookkeeping (two
+/// thread-local look-ups) on every call, and took 0.163 us, most of it that machinery. The
+/// call itself here costs what a built-in method's does. Each class gets its own descriptor
+/// (`KeyedBase.__init_subclass__`): CPython's specialised call of a method descriptor applies
+/// only to instances of the descriptor's very class, and checks the type of a subclass's
+/// instance the slow way otherwise.
+pub(crate) fn install_get_index(ty: &Bound<'_, PyType>) -> PyResult<()> {
+    if !ty.is_subclass_of::<KeyedBase>()? {
+        // The function's safety rests on every `self` being a `KeyedBase`.
+        return Err(PyRuntimeError::new_err(
+            "get_index belongs to KeyedBase's classes",
+        ));
+    }
+    let def: &'static mut ffi::PyMethodDef = Box::leak(Box::new(ffi::PyMethodDef {
+        ml_name: c"get_index".as_ptr(),
+        ml_meth: ffi::PyMethodDefPointer {
+            PyCFunctionFastWithKeywords: get_index,
+        },
+        ml_flags: ffi::METH_FASTCALL | ffi::METH_KEYWORDS,
+        ml_doc: c"get_index($self, key, default=None)\n--\n\nThe row of `key`; `KeyError` when absent, unless `default` is given (an int row passes through).".as_ptr(),
+    }));
+    // SAFETY: `ty` is a live type object (the GIL is held: `ty` is a `Bound`) and `def` a method
+    // definition that lives as long as the process (leaked), as CPython requires of one.
+    let descr = unsafe { ffi::PyDescr_NewMethod(ty.as_type_ptr(), def) };
+    // SAFETY: `PyDescr_NewMethod` returns a new reference, or null with an exception set.
+    let descr = unsafe { Bound::from_owned_ptr_or_err(ty.py(), descr) }?;
+    ty.setattr("get_index", descr)
+}
+
+/// The C function of [`install_get_index`]'s method.
+///
+/// # Safety
+/// Called by CPython only, as a `METH_FASTCALL | METH_KEYWORDS` method of `KeyedBase` or of a
+/// subclass ([`install_get_index`] checks): with the thread attached, `slf` an instance of
+/// that class (the method descriptor checks it before every call, and refuses other objects
+/// with a `TypeError`), so a `KeyedBase`, `args` holding `nargs`
+/// positional arguments followed by one value per name in the tuple `kwnames` (or null),
+/// each a borrowed reference valid for the call.
+unsafe extern "C" fn get_index(
+    slf: *mut ffi::PyObject,
+    args: *const *mut ffi::PyObject,
+    nargs: ffi::Py_ssize_t,
+    kwnames: *mut ffi::PyObject,
+) -> *mut ffi::PyObject {
+    // SAFETY: the thread is attached (this function's contract). pyo3's own count of attached
+    // frames is not raised: nothing below drops a `Py` (only `Bound`s, which release their
+    // references at once) before the slow path, which attaches through pyo3.
+    let py = unsafe { Python::assume_attached() };
+    if nargs == 1 && kwnames.is_null() {
+        // SAFETY: one positional argument, a borrowed reference (the contract).
+        let key = unsafe { *args };
+        // SAFETY: `key` is a live object; the check reads its type pointer.
+        if unsafe { ffi::PyUnicode_CheckExact(key) } != 0 {
+            // SAFETY: `slf` is a live `KeyedBase` (the contract: the descriptor checked its
+            // type), borrowed for the call; `key` a live `str` (checked just above).
+            let (this, key) = unsafe {
+                (
+                    Bound::from_borrowed_ptr(py, slf),
+                    Bound::from_borrowed_ptr(py, key),
+                )
+            };
+            // SAFETY: see above: `this` is a `KeyedBase`, `key` a `str`.
+            let (this, key) = unsafe {
+                (
+                    this.cast_unchecked::<KeyedBase>(),
+                    key.cast_unchecked::<PyString>(),
+                )
+            };
+            if let Some(found) = this.get().index_from_dict(key) {
+                return found;
+            }
+            if let (Ok(v), Ok(word)) = (this.get().handle(), key.to_str()) {
+                if let Some(i) = v.get().index_now(py, word) {
+                    this.get().counted_lookup(this, v.get());
+                    // SAFETY: the thread is attached; a new reference, or null with an error.
+                    return unsafe { ffi::PyLong_FromSize_t(i) };
+                }
+            }
+        }
+    }
+    Python::attach(|py| {
+        // SAFETY: as above, `slf` and the `nargs` positional arguments and the values of the
+        // names in `kwnames` are live borrowed references for the call.
+        let (this, positional, names) = unsafe {
+            let names = (!kwnames.is_null())
+                .then(|| Bound::from_borrowed_ptr(py, kwnames).cast_into_unchecked::<PyTuple>());
+            let total = nargs as usize + names.as_ref().map_or(0, |n| n.len());
+            let all: Vec<Bound<'_, PyAny>> = (0..total)
+                .map(|i| Bound::from_borrowed_ptr(py, *args.add(i)))
+                .collect();
+            (Bound::from_borrowed_ptr(py, slf), all, names)
+        };
+        let (pos, kw) = positional.split_at(nargs as usize);
+        let kwargs = PyDict::new(py);
+        if let Some(names) = names {
+            for (name, value) in names.iter().zip(kw) {
+                kwargs.set_item(name, value)?;
+            }
+        }
+        this.call_method("_get_index", PyTuple::new(py, pos)?, Some(&kwargs))
+            .map(Bound::into_ptr)
+    })
+    .unwrap_or_else(|e| {
+        Python::attach(|py| e.restore(py));
+        std::ptr::null_mut()
+    })
+}
+
+impl KeyedBase {
+    /// `key`'s row from the `key_to_index` dict when there is one and it holds `key` (a new
+    /// reference to the dict's own int); `None` otherwise.
+    fn index_from_dict(&self, key: &Bound<'_, PyString>) -> Option<*mut ffi::PyObject> {
+        self.index_dict.get(key)
+    }
+
+    /// Counts a `get_index` answered from the vocabulary; once there have been as many as the
+    /// vocabulary has words, makes gensim's `key_to_index` (the Python class's property) and
+    /// answers from it from then on. So a program that looks words up only now and then never
+    /// pays for the dict (some 130 bytes a word, 0.4 GB at 3M words), and one that looks up
+    /// as many words as the vocabulary holds pays for it once, at about what those look-ups
+    /// cost (the ski-rental bound: at most twice the cheaper of the two ways).
+    fn counted_lookup(&self, this: &Bound<'_, KeyedBase>, v: &Vectors) {
+        let n = self.lookups.load(Ordering::Relaxed).saturating_add(1);
+        self.lookups.store(n, Ordering::Relaxed);
+        if n % 1024 != 0 || n < v.len_now(this.py()) {
+            return;
+        }
+        Python::attach(|py| {
+            match this
+                .getattr(pyo3::intern!(py, "key_to_index"))
+                .and_then(|d| Ok(d.cast_into::<PyDict>()?.unbind()))
+            {
+                Ok(d) => self._use_index(py, d),
+                // No memory for the dict, say: go on from the vocabulary, try again later.
+                Err(_) => self.lookups.store(0, Ordering::Relaxed),
+            }
+        });
+    }
+}
+
+/// `KeyedBase`'s `key_to_index` dict for `get_index`: a strong reference, or null.
+///
+/// Not a `Mutex<Option<Py<PyDict>>>`: `get_index` reads it on every call, and a lock's two
+/// atomic read-modify-writes were a tenth of the call. It is read and replaced only with the
+/// GIL held: by `get_index` (a method, so called attached), and by `_reset`, `_use_index` and
+/// [`KeyedBase::counted_lookup`] (all attached). The extension is built for the stable ABI
+/// (abi3), which CPython's free-threaded builds do not load, so the GIL serialises every one
+/// of those accesses.
+struct IndexDict(AtomicPtr<ffi::PyObject>);
+
+impl IndexDict {
+    /// Replaces the dict (`None`: forgets it), releasing the one it held.
+    fn set(&self, py: Python<'_>, dict: Option<Py<PyDict>>) {
+        let new = dict.map_or(std::ptr::null_mut(), Py::into_ptr);
+        let old = self.0.swap(new, Ordering::AcqRel);
+        if !old.is_null() {
+            // SAFETY: `old` was a strong reference this cell owned (from `Py::into_ptr`), and
+            // the swap took it out: it is released once, here, attached.
+            drop(unsafe { Bound::from_owned_ptr(py, old) });
+        }
+    }
+
+    /// The dict's value for the exact `str` `key`, as a new reference; `None` when there is no
+    /// dict or it lacks `key`.
+    fn get(&self, key: &Bound<'_, PyString>) -> Option<*mut ffi::PyObject> {
+        let dict = self.0.load(Ordering::Acquire);
+        if dict.is_null() {
+            return None;
+        }
+        let py = key.py();
+        // SAFETY: `dict` is a live dict: this cell holds a strong reference to it, and only
+        // `set` releases one, which needs the GIL this thread holds (see the type's docs).
+        // The look-up is done under a reference of its own, so even a key of the user's whose
+        // `__eq__` ran Python code that reset the cell could not free the dict under the
+        // look-up. `key` is a live `str`. `PyDict_GetItemWithError` returns a borrowed
+        // reference (taken at once) or null, with an error set only on failure.
+        unsafe {
+            let dict = Bound::from_borrowed_ptr(py, dict);
+            let value = ffi::PyDict_GetItemWithError(dict.as_ptr(), key.as_ptr());
+            if value.is_null() {
+                if !ffi::PyErr_Occurred().is_null() {
+                    // A dict its user broke (a key that cannot be compared): the vocabulary
+                    // or the Python class decides.
+                    ffi::PyErr_Clear();
+                }
+                return None;
+            }
+            ffi::Py_IncRef(value);
+            Some(value)
+        }
+    }
+}
+
+impl Drop for IndexDict {
+    fn drop(&mut self) {
+        let p = *self.0.get_mut();
+        if !p.is_null() {
+            // SAFETY: the strong reference the cell owned, released once.
+            Python::attach(|py| drop(unsafe { Bound::from_owned_ptr(py, p) }));
+        }
     }
 }

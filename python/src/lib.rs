@@ -39,6 +39,7 @@ fn _wordvec(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<vectors::Vectors>()?;
     m.add_class::<keys::Keys>()?;
     m.add_class::<keyed::KeyedBase>()?;
+    keyed::install_get_index(&m.py().get_type::<keyed::KeyedBase>())?;
     m.add_class::<array::Array>()?;
     m.add_class::<classifier::Classifier>()?;
     m.add_function(wrap_pyfunction!(training::train, m)?)?;

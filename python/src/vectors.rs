@@ -8,6 +8,7 @@
 //! GIL that a lock holder's progress callback needs.
 
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, PoisonError, RwLock, RwLockWriteGuard};
 
 use pyo3::exceptions::{PyIndexError, PyValueError};
@@ -29,7 +30,14 @@ use crate::state::{Current, State};
 #[pyclass(frozen, module = "wordvec._wordvec")]
 pub struct Vectors {
     state: Arc<RwLock<State>>,
+    /// Whether [`Vectors::int8_for_scans`] ran: it builds at most once.
+    int8_tried: AtomicBool,
 }
+
+/// Rows times dimensions from which the first exact scan makes an int8 copy in memory
+/// ([`Vectors::int8_for_scans`]): 8 MiB of f32, where a scan starts to read from memory
+/// rather than from the caches of this machine class.
+const INT8_FROM: usize = 2 << 20;
 
 impl Vectors {
     pub(crate) fn new(emb: Embeddings, index: Option<HnswIndex>) -> Vectors {
@@ -37,7 +45,45 @@ impl Vectors {
         searcher.index = index;
         Vectors {
             state: Arc::new(RwLock::new(State::Frozen(searcher))),
+            int8_tried: AtomicBool::new(false),
         }
+    }
+
+    /// Before the first exact scan: vectors of 8 MiB and more without an int8 copy get one in
+    /// memory (the library's [`wordvec::quant`]: a quarter of the f32 rows' bytes, scanned
+    /// first, the rows that can still be in the answer re-scored in f32, so answers are the
+    /// f32 scan's, word for word and score for score). gensim's first query makes a full
+    /// f32 copy of the unit rows (`fill_norms`); this one costs a quarter of that, and the
+    /// scans read a quarter of the bytes. Vectors that hold a non-finite value get no copy:
+    /// the f32 scan reports the corrupt row. Written vectors (a live model) are left as they
+    /// are.
+    fn int8_for_scans(&self, py: Python<'_>) {
+        if self.int8_tried.swap(true, Ordering::Relaxed) {
+            return;
+        }
+        py.detach(|| {
+            let built = {
+                let state = self.state.read().unwrap_or_else(PoisonError::into_inner);
+                match &*state {
+                    State::Frozen(s)
+                        if s.embeddings.int8().is_none()
+                            && s.embeddings.len().saturating_mul(s.embeddings.dims())
+                                >= INT8_FROM =>
+                    {
+                        wordvec::quant::Int8Rows::build(&s.embeddings).ok()
+                    }
+                    _ => None,
+                }
+            };
+            if let Some(rows) = built {
+                if let State::Frozen(s) = &mut *self.write() {
+                    if s.embeddings.int8().is_none() {
+                        // Made from these very rows: the sizes agree.
+                        let _ = s.embeddings.attach_int8(rows);
+                    }
+                }
+            }
+        });
     }
 
     /// Runs `f` on what a call reads now (the vectors as opened, or the live model's merged
@@ -82,30 +128,47 @@ impl Vectors {
     }
 
     /// The float32 bytes of `word`'s row (unit length with `norm`) when the lock is free and the
-    /// word is in the vocabulary, straight from the stored row: `kv[word]`'s path, one copy.
-    /// The lock is let go before the bytes become a Python object (whose allocation may run
-    /// Python code). The values are [`Embeddings::raw_row`]'s and [`Embeddings::unit_row`]'s.
+    /// word is in the vocabulary (see [`Vectors::row_into_now`]).
     pub(crate) fn row_bytes_now(&self, word: &str, norm: bool) -> Option<Vec<u8>> {
-        let state = self.state.try_read().ok()?;
+        let dims = self.state.try_read().ok()?.current().embeddings().dims();
+        let mut out = vec![0u8; 4 * dims];
+        self.row_into_now(word, norm, &mut out).then_some(out)
+    }
+
+    /// Writes `word`'s row (unit length with `norm`) into `out` as little-endian float32 bytes,
+    /// straight from the stored row, when the lock is free, the word is in the vocabulary and
+    /// `out` holds exactly one row; false (and `out` untouched) otherwise: `kv[word]`'s path.
+    /// The values are [`Embeddings::raw_row`]'s and [`Embeddings::unit_row`]'s.
+    pub(crate) fn row_into_now(&self, word: &str, norm: bool, out: &mut [u8]) -> bool {
+        let Ok(state) = self.state.try_read() else {
+            return false;
+        };
         let current = state.current();
         let e = current.embeddings();
-        let i = e.index(word)?;
+        let Some(i) = e.index(word) else {
+            return false;
+        };
         let row = e.storage().row_bytes(i);
-        if e.unit_rows() == norm {
-            return Some(row.to_vec());
+        if row.len() != out.len() {
+            return false;
         }
-        let n = e.norms()[i];
-        let mut out = row.to_vec();
-        for c in out.chunks_exact_mut(4) {
-            let x = f32::from_le_bytes([c[0], c[1], c[2], c[3]]);
-            let y = match (norm, n > 0.0) {
-                (false, _) => x * n,
-                (true, true) => x / n,
-                (true, false) => 0.0,
+        out.copy_from_slice(row);
+        if e.unit_rows() != norm {
+            let n = e.norms()[i];
+            // One operation for the whole row, chosen once (a loop LLVM vectorises).
+            let rescale = |f: &dyn Fn(f32) -> f32, out: &mut [u8]| {
+                for c in out.chunks_exact_mut(4) {
+                    let x = f32::from_le_bytes([c[0], c[1], c[2], c[3]]);
+                    c.copy_from_slice(&f(x).to_le_bytes());
+                }
             };
-            c.copy_from_slice(&y.to_le_bytes());
+            match (norm, n > 0.0) {
+                (false, _) => rescale(&|x| x * n, out),
+                (true, true) => rescale(&|x| x / n, out),
+                (true, false) => out.fill(0),
+            }
         }
-        Some(out)
+        true
     }
 
     /// Runs `f` on the embeddings (the merged rows after a write) with the GIL released.
@@ -115,6 +178,11 @@ impl Vectors {
         f: impl FnOnce(&Embeddings) -> R + Send,
     ) -> R {
         self.with(py, |c| f(c.embeddings()))
+    }
+
+    /// Dimensions (the GIL held when the lock is free).
+    pub(crate) fn dims_now(&self, py: Python<'_>) -> usize {
+        self.peek(py, |c| c.embeddings().dims())
     }
 
     /// Rows now.
@@ -366,6 +434,13 @@ impl Vectors {
     /// Whether `word` is in the vocabulary.
     fn contains(&self, py: Python<'_>, word: &str) -> bool {
         self.peek(py, |c| c.contains(word))
+    }
+
+    /// Whether exact scans read an int8 copy first (a `PATH.i8` beside the file, or the one the
+    /// first exact scan of large vectors makes in memory).
+    #[getter]
+    fn int8(&self, py: Python<'_>) -> bool {
+        self.peek(py, |c| c.embeddings().int8().is_some())
     }
 
     /// Dimensions.
@@ -662,6 +737,9 @@ impl Vectors {
         allow: Option<Vec<String>>,
         deny: Option<Vec<String>>,
     ) -> PyResult<Vec<(String, f32)>> {
+        if !cosmul && mode != "index" {
+            self.int8_for_scans(py);
+        }
         let q = crate::search::Request {
             positive: crate::errors::terms(&positive)?,
             negative: crate::errors::terms(&negative)?,

@@ -469,9 +469,17 @@ class KeyedVectors(_wordvec.KeyedBase):
 
     @property
     def key_to_index(self) -> Dict[str, int]:
-        """Word to row (built on first use; lookups by ``in`` and ``[]`` do not need it)."""
+        """Word to row, gensim's dict: made on first use (``in``, ``[]`` and the other calls
+        look words up in the vocabulary without it); ``get_index`` answers from it once it is
+        made, and makes it after as many calls as there are words."""
         if self._key_to_index is None:
-            self._key_to_index = {w: i for i, w in enumerate(self._keys)}
+            # Keyed by the very strings of ``index_to_key``, as gensim's: they are stored once,
+            # and a word taken from the list is found by identity, without comparing text.
+            words = self.index_to_key
+            if isinstance(words, _WordList):
+                words = words._list()
+            self._key_to_index = {w: i for i, w in enumerate(words)}
+            self._use_index(self._key_to_index)
         return self._key_to_index
 
     def _get_index(self, key: Any, default: Optional[int] = None) -> int:
