@@ -20,7 +20,8 @@ fastText does):
 Peers: pip install fasttext-wheel "gensim>=4.4,<4.5" scipy
 
 Usage: python3 benches/compare_fasttext_train.py CORPUS_DIR --out DIR [--epochs 5]
-       [--threads 2] [--models skipgram,cbow] [--only wordvec] [--fifo]
+       [--threads 2] [--models skipgram,cbow] [--only wordvec] [--fifo] [--seed 1]
+       [--wordvec-flags '--ns-exponent 0.5']
 """
 import argparse
 import json
@@ -36,11 +37,12 @@ SET = dict(dim=100, ws=5, neg=5, minn=3, maxn=6, bucket=2_000_000, min_count=5, 
 
 FASTTEXT = r"""
 import sys, fasttext
-corpus, out, model, epochs, threads = sys.argv[1:6]
+corpus, out, model, epochs, threads, seed = sys.argv[1:7]
 s = {s}
 m = fasttext.train_unsupervised(corpus, model=model, dim=s["dim"], ws=s["ws"], neg=s["neg"],
     minn=s["minn"], maxn=s["maxn"], bucket=s["bucket"], minCount=s["min_count"], t=s["t"],
     lr=s["lr"], epoch=int(epochs), thread=int(threads), loss="ns", verbose=0)
+# fasttext-wheel 0.9.2's train_unsupervised takes no seed: its runs on 2 threads vary anyway.
 m.save_model(out)
 """
 
@@ -48,12 +50,12 @@ GENSIM = r"""
 import sys
 from gensim.models import FastText
 from gensim.models.fasttext import save_facebook_model
-corpus, out, model, epochs, threads = sys.argv[1:6]
+corpus, out, model, epochs, threads, seed = sys.argv[1:7]
 s = {s}
 m = FastText(corpus_file=corpus, sg=int(model == "skipgram"), vector_size=s["dim"],
     window=s["ws"], negative=s["neg"], hs=0, min_n=s["minn"], max_n=s["maxn"], bucket=s["bucket"],
     min_count=s["min_count"], sample=s["t"], alpha=s["lr"], epochs=int(epochs),
-    workers=int(threads))
+    workers=int(threads), seed=int(seed))
 save_facebook_model(m, out)
 """
 
@@ -125,14 +127,14 @@ def run(cmd, fifo):
     return secs, usage.ru_maxrss / 1024
 
 
-def tools(model, corpus, out_bin, epochs, threads):
+def tools(model, corpus, out_bin, epochs, threads, seed, flags):
     s = json.dumps(SET)
     wv = [WORDVEC, "train", corpus, "-o", out_bin, "--model", model, "--dim", str(SET["dim"]),
           "--window", str(SET["ws"]), "--negative", str(SET["neg"]), "--minn", str(SET["minn"]),
           "--maxn", str(SET["maxn"]), "--buckets", str(SET["bucket"]), "--min-count",
           str(SET["min_count"]), "--sample", str(SET["t"]), "--alpha", str(SET["lr"]),
-          "--epochs", str(epochs), "--threads", str(threads)]
-    args = [corpus, out_bin, model, str(epochs), str(threads)]
+          "--epochs", str(epochs), "--threads", str(threads), "--seed", str(seed)] + flags
+    args = [corpus, out_bin, model, str(epochs), str(threads), str(seed)]
     runs = [
         ("fastText", [sys.executable, "-c", FASTTEXT.replace("{s}", s)] + args),
         ("gensim FastText", [sys.executable, "-c", GENSIM.replace("{s}", s)] + args),
@@ -159,10 +161,16 @@ def main():
     ap.add_argument("--epochs", type=int, default=5)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--models", default="skipgram", help="skipgram, cbow or both, comma-separated")
-    ap.add_argument("--only", default=None, help="run only tools whose name contains this")
+    ap.add_argument("--only", default=None, help="run only these tools, comma-separated names as "
+                    "the table prints them: fastText, gensim FastText, wordvec, wordvec per-pair")
     ap.add_argument("--fifo", action="store_true", help="run each training under chrt -f 50")
     ap.add_argument("--keep", action="store_true", help="keep the models (800 MB each) after their evaluation")
     ap.add_argument("--buckets", type=int, default=SET["bucket"], help="n-gram buckets (a quick check)")
+    ap.add_argument("--seed", type=int, default=1, help="wordvec's and gensim's random seed "
+                    "(fastText's Python module takes none; its and gensim's runs on 2 threads vary "
+                    "from run to run anyway)")
+    ap.add_argument("--wordvec-flags", default="", help="more flags for wordvec train, e.g. "
+                    "'--ns-exponent 0.5' (fastText's negative distribution)")
     a = ap.parse_args()
     SET["bucket"] = a.buckets
     os.makedirs(a.out, exist_ok=True)
@@ -170,8 +178,8 @@ def main():
     print(f"held out {len(held)} WordSim353 words: {' '.join(held)}", file=sys.stderr)
     rows = []
     for model in a.models.split(","):
-        for name, cmd in tools(model, corpus, "{out}", a.epochs, a.threads):
-            if a.only and a.only not in name:
+        for name, cmd in tools(model, corpus, "{out}", a.epochs, a.threads, a.seed, a.wordvec_flags.split()):
+            if a.only and name not in a.only.split(","):
                 continue
             path = os.path.join(a.out, f"{model}-{name.replace(' ', '_')}.bin")
             secs, rss = run([x.replace("{out}", path) for x in cmd], a.fifo)
