@@ -133,19 +133,20 @@ impl Int8Rows {
         let ranges = (0..n)
             .into_par_iter()
             .try_fold(
-                || (vec![f32::INFINITY; d], vec![f32::NEG_INFINITY; d]),
-                |(mut l, mut h), i| {
-                    let row = unit_row(emb, i);
+                || (vec![f32::INFINITY; d], vec![f32::NEG_INFINITY; d], Vec::new()),
+                |(mut l, mut h, mut row), i| {
+                    emb.unit_row_into(i, &mut row);
                     if row.iter().any(|x| !x.is_finite()) {
                         return Err(i);
                     }
-                    for (j, x) in row.into_iter().enumerate() {
+                    for (j, &x) in row.iter().enumerate() {
                         l[j] = l[j].min(x);
                         h[j] = h[j].max(x);
                     }
-                    Ok((l, h))
+                    Ok((l, h, row))
                 },
             )
+            .map(|r| r.map(|(l, h, _)| (l, h)))
             .collect::<std::result::Result<Vec<_>, usize>>()
             .map_err(|_| {
                 // The lowest such row, for the message (the parallel pass stops at any).
@@ -177,8 +178,9 @@ impl Int8Rows {
         codes
             .par_chunks_mut(d.max(1))
             .enumerate()
-            .for_each(|(i, c)| {
-                for (j, x) in unit_row(emb, i).into_iter().enumerate() {
+            .for_each_init(Vec::new, |row, (i, c)| {
+                emb.unit_row_into(i, row);
+                for (j, &x) in row.iter().enumerate() {
                     c[j] = if step[j] > 0.0 {
                         ((x - lo[j]) / step[j]).round().clamp(0.0, 255.0) as u8
                     } else {
@@ -194,6 +196,20 @@ impl Int8Rows {
             step: step.into(),
             codes: codes.into(),
         })
+    }
+
+    /// [`Int8Rows::build`] on one thread, in a pool of its own rather than the global one: for
+    /// a copy made in the background while the global pool's threads answer queries (a query's
+    /// scan would otherwise wait behind the build's tasks).
+    pub fn build_in_background<R: UnitRows + ?Sized>(emb: &R) -> Result<Int8Rows> {
+        match rayon::ThreadPoolBuilder::new()
+            .num_threads(1)
+            .thread_name(|_| "wordvec-int8".into())
+            .build()
+        {
+            Ok(pool) => pool.install(|| Self::build(emb)),
+            Err(e) => Err(Error::invalid(format!("no thread for the int8 copy: {e}"))),
+        }
     }
 
     /// Rows.

@@ -49,41 +49,52 @@ impl Vectors {
         }
     }
 
-    /// Before the first exact scan: vectors of 8 MiB and more without an int8 copy get one in
+    /// At the first exact scan: vectors of 8 MiB and more without an int8 copy get one in
     /// memory (the library's [`wordvec::quant`]: a quarter of the f32 rows' bytes, scanned
     /// first, the rows that can still be in the answer re-scored in f32, so answers are the
-    /// f32 scan's, word for word and score for score). gensim's first query makes a full
-    /// f32 copy of the unit rows (`fill_norms`); this one costs a quarter of that, and the
-    /// scans read a quarter of the bytes. Vectors that hold a non-finite value get no copy:
-    /// the f32 scan reports the corrupt row. Written vectors (a live model) are left as they
-    /// are.
+    /// f32 scan's, word for word and score for score). gensim's first query makes a full f32
+    /// copy of the unit rows (`fill_norms`); this one costs a quarter of that, and the scans
+    /// read a quarter of the bytes. It is made on one thread of its own, started once the
+    /// first scan has answered (a few seconds for 3,000,000 x 300), so neither that answer
+    /// nor the scans meanwhile wait for it: they read the f32 rows until it is attached. Vectors that hold a non-finite value get no copy (the f32 scan
+    /// reports the corrupt row); written vectors (a live model) are left as they are.
     fn int8_for_scans(&self, py: Python<'_>) {
         if self.int8_tried.swap(true, Ordering::Relaxed) {
             return;
         }
-        py.detach(|| {
-            let built = {
-                let state = self.state.read().unwrap_or_else(PoisonError::into_inner);
-                match &*state {
-                    State::Frozen(s)
-                        if s.embeddings.int8().is_none()
-                            && s.embeddings.len().saturating_mul(s.embeddings.dims())
-                                >= INT8_FROM =>
-                    {
-                        wordvec::quant::Int8Rows::build(&s.embeddings).ok()
-                    }
-                    _ => None,
+        let wanted = self.peek(py, |c| match c {
+            Current::Base(s) => {
+                let e = &s.embeddings;
+                e.int8().is_none() && e.len().saturating_mul(e.dims()) >= INT8_FROM
+            }
+            Current::View(_) => false,
+        });
+        if !wanted {
+            return;
+        }
+        let state = Arc::clone(&self.state);
+        let build = move || {
+            let built = match &*state.read().unwrap_or_else(PoisonError::into_inner) {
+                State::Frozen(s) if s.embeddings.int8().is_none() => {
+                    wordvec::quant::Int8Rows::build_in_background(&s.embeddings).ok()
                 }
+                _ => None,
             };
             if let Some(rows) = built {
-                if let State::Frozen(s) = &mut *self.write() {
+                if let State::Frozen(s) =
+                    &mut *state.write().unwrap_or_else(PoisonError::into_inner)
+                {
                     if s.embeddings.int8().is_none() {
                         // Made from these very rows: the sizes agree.
                         let _ = s.embeddings.attach_int8(rows);
                     }
                 }
             }
-        });
+        };
+        // Without a thread (the system refused one), the scans stay on the f32 rows.
+        let _ = std::thread::Builder::new()
+            .name("wordvec-int8".into())
+            .spawn(build);
     }
 
     /// Runs `f` on what a call reads now (the vectors as opened, or the live model's merged
@@ -737,9 +748,7 @@ impl Vectors {
         allow: Option<Vec<String>>,
         deny: Option<Vec<String>>,
     ) -> PyResult<Vec<(String, f32)>> {
-        if !cosmul && mode != "index" {
-            self.int8_for_scans(py);
-        }
+        let scan = !cosmul && mode != "index";
         let q = crate::search::Request {
             positive: crate::errors::terms(&positive)?,
             negative: crate::errors::terms(&negative)?,
@@ -751,7 +760,11 @@ impl Vectors {
             allow,
             deny,
         };
-        self.with(py, |c| q.answer(c)).map_err(py_err)
+        let answer = self.with(py, |c| q.answer(c)).map_err(py_err);
+        if scan && answer.is_ok() {
+            self.int8_for_scans(py);
+        }
+        answer
     }
 
     /// The vector of a text (the mean of its words' vectors, tokenised as the classifier

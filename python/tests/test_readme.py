@@ -7,6 +7,7 @@ import json
 import pickle
 import re
 import shutil
+import time
 from pathlib import Path
 
 import numpy as np
@@ -76,6 +77,37 @@ def check_index_to_key(kv, gensim_kv, tmp_path, data):
     assert held == gensim_kv.index_to_key and list(held) == k.index_to_key and k.index_to_key is k.index_to_key
     k.add_vector("zz-new", np.ones(k.vector_size, np.float32))
     assert k.index_to_key[-1] == "zz-new" and len(k.index_to_key) == len(gensim_kv.index_to_key) + 1
+
+
+def check_key_to_index(kv, gensim_kv, tmp_path, data):
+    k = wordvec.KeyedVectors.load_word2vec_format(str(data / "w2vc-sg-d32.bin"), binary=True)
+    assert isinstance(gensim_kv.key_to_index, dict)  # made by the load
+    assert k._key_to_index is None  # not made by the load ...
+    for w in list(k.index_to_key) * 2:  # ... made by as many get_index calls as there are words
+        k.get_index(w)
+    assert k._key_to_index == gensim_kv.key_to_index
+    assert all(a is b for a, b in zip(k.key_to_index, k.index_to_key))  # the list's strings
+    fresh = wordvec.KeyedVectors.load_word2vec_format(str(data / "w2vc-sg-d32.bin"), binary=True)
+    assert fresh.key_to_index == gensim_kv.key_to_index and fresh.key_to_index is fresh.key_to_index
+
+
+def check_first_exact_scan(kv, gensim_kv, tmp_path, data):
+    n, d = 21_000, 100  # 8.4 MB of float32
+    rows = np.random.default_rng(5).normal(size=(n, d)).astype(np.float32)
+    g = gensim.models.KeyedVectors(d)
+    g.add_vectors([f"w{i}" for i in range(n)], rows)
+    path = tmp_path / "big.bin"
+    g.save_word2vec_format(str(path), binary=True)
+    g = gensim.models.KeyedVectors.load_word2vec_format(str(path), binary=True)
+    k = wordvec.KeyedVectors.load_word2vec_format(str(path), binary=True)
+    assert g.norms is None and not k._v.int8
+    first = k.most_similar("w7")
+    assert g.most_similar("w7") and g.norms is not None  # gensim's copy
+    deadline = time.monotonic() + 60
+    while not k._v.int8 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert k._v.int8  # wordvec's, made on its own thread
+    assert k.most_similar("w7") == first == [(w, pytest.approx(s, abs=1e-6)) for w, s in g.most_similar("w7")]
 
 
 def check_search_with_an_index(kv, gensim_kv, tmp_path, data):
@@ -179,6 +211,8 @@ CHECKS = {
     "native `.wvec` files": check_native,
     "`kv[word]`": check_kv_word,
     "`index_to_key`": check_index_to_key,
+    "`key_to_index`": check_key_to_index,
+    "the first exact scan": check_first_exact_scan,
     "search with an index": check_search_with_an_index,
     "`save()` / `load()`": check_save_load,
     "pickling vectors read from a file": check_pickling,
