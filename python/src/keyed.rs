@@ -44,6 +44,8 @@ pub struct KeyedBase {
     /// `get_index` calls answered from the vocabulary since the last `_reset` (counted
     /// without an atomic read-modify-write: a lost count only delays the dict).
     lookups: AtomicUsize,
+    /// `_reset`s so far: a `key_to_index` made before the latest one is stale.
+    generation: AtomicUsize,
 }
 
 /// `numpy.frombuffer` and the little-endian float32 dtype, looked up once.
@@ -115,6 +117,7 @@ impl KeyedBase {
             attrs: OnceLock::new(),
             index_dict: IndexDict(AtomicPtr::new(std::ptr::null_mut())),
             lookups: AtomicUsize::new(0),
+            generation: AtomicUsize::new(0),
         }
     }
 
@@ -143,9 +146,14 @@ impl KeyedBase {
         cls: &Bound<'_, PyType>,
         _kwargs: Option<&Bound<'_, PyDict>>,
     ) -> PyResult<()> {
-        if !cls
-            .getattr(pyo3::intern!(cls.py(), "__dict__"))?
-            .contains(pyo3::intern!(cls.py(), "get_index"))?
+        let py = cls.py();
+        let name = pyo3::intern!(py, "get_index");
+        // Only where the class would otherwise inherit a fast-call `get_index` (this class's or
+        // an ancestor's): a `get_index` of its own, or one a Python ancestor defines, is kept.
+        let inherited = cls.getattr(name)?;
+        let ours = py.get_type::<KeyedBase>().getattr(name)?;
+        if !cls.getattr(pyo3::intern!(py, "__dict__"))?.contains(name)?
+            && inherited.get_type().is(&ours.get_type())
         {
             install_get_index(cls)?;
         }
@@ -157,14 +165,34 @@ impl KeyedBase {
     fn _reset(&self, py: Python<'_>, fast: bool) {
         *self.raw.lock().unwrap_or_else(PoisonError::into_inner) =
             if fast { Raw::Unknown } else { Raw::Python };
+        self.generation.fetch_add(1, Ordering::AcqRel);
         self.index_dict.set(py, None);
         self.lookups.store(0, Ordering::Relaxed);
     }
 
-    /// `get_index` answers from `key_to_index` (gensim's dict, just made by the Python class)
-    /// from now until the next `_reset`.
-    fn _use_index(&self, py: Python<'_>, key_to_index: Py<PyDict>) {
-        self.index_dict.set(py, Some(key_to_index));
+    /// The count of `_reset`s so far, for [`KeyedBase::_use_index`].
+    fn _generation(&self) -> usize {
+        self.generation.load(Ordering::Acquire)
+    }
+
+    /// Keeps `key_to_index` (gensim's dict, just made by the Python class from the rows as they
+    /// were at `generation`) as the class's `_key_to_index`, and `get_index` answers from it,
+    /// until the next `_reset`; unless a `_reset` came since `generation` (a write in another
+    /// thread while the dict was made), when it is stale and neither is done. One step under
+    /// the GIL: no Python code runs between the check and the stores.
+    fn _use_index(
+        slf: &Bound<'_, Self>,
+        key_to_index: Py<PyDict>,
+        generation: usize,
+    ) -> PyResult<bool> {
+        let this = slf.get();
+        if this.generation.load(Ordering::Acquire) != generation {
+            return Ok(false);
+        }
+        // An instance attribute: stored in the instance's dict, no Python code runs.
+        slf.setattr(pyo3::intern!(slf.py(), "_key_to_index"), &key_to_index)?;
+        this.index_dict.set(slf.py(), Some(key_to_index));
+        Ok(true)
     }
 
     fn __len__(&self, py: Python<'_>) -> PyResult<usize> {
@@ -172,9 +200,10 @@ impl KeyedBase {
     }
 
     fn __contains__(&self, py: Python<'_>, key: &Bound<'_, PyAny>) -> PyResult<bool> {
-        match key.cast::<PyString>() {
-            Ok(s) => Ok(self.handle()?.get().contains_now(py, s.to_str()?)),
-            Err(_) => Ok(false),
+        match key.cast::<PyString>().map(|s| s.to_str()) {
+            Ok(Ok(word)) => Ok(self.handle()?.get().contains_now(py, word)),
+            // Not a `str`, or one no UTF-8 file can hold (a lone surrogate): not a word.
+            Ok(Err(_)) | Err(_) => Ok(false),
         }
     }
 
@@ -185,9 +214,13 @@ impl KeyedBase {
         key: &Bound<'py, PyAny>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let py = slf.py();
-        if let Ok(s) = key.cast_exact::<PyString>() {
+        // A `str` no UTF-8 file can hold (a lone surrogate) is the Python class's to refuse.
+        if let Some(word) = key
+            .cast_exact::<PyString>()
+            .ok()
+            .and_then(|s| s.to_str().ok())
+        {
             let v = slf.get().handle()?.get();
-            let word = s.to_str()?;
             match Self::read(slf)? {
                 Read::View(m) => {
                     if let Some(i) = v.index_now(py, word) {
@@ -377,13 +410,10 @@ impl KeyedBase {
             return;
         }
         Python::attach(|py| {
-            match this
-                .getattr(pyo3::intern!(py, "key_to_index"))
-                .and_then(|d| Ok(d.cast_into::<PyDict>()?.unbind()))
-            {
-                Ok(d) => self._use_index(py, d),
+            // The property makes the dict and hands it to `_use_index`.
+            if this.getattr(pyo3::intern!(py, "key_to_index")).is_err() {
                 // No memory for the dict, say: go on from the vocabulary, try again later.
-                Err(_) => self.lookups.store(0, Ordering::Relaxed),
+                self.lookups.store(0, Ordering::Relaxed);
             }
         });
     }

@@ -117,3 +117,46 @@ def test_get_index_answers_the_same_before_and_after_it_makes_key_to_index(tmp_p
     assert "get_index" in wordvec.KeyedVectors.__dict__
     assert "get_index" in wordvec.FastTextKeyedVectors.__dict__
     assert Mine(8).get_index("x") == "mine"
+
+
+def test_get_index_keys_as_gensim_takes_them(tmp_path):
+    """Keys gensim's dict look-up answers or refuses: row numbers come back as given, an
+    unhashable key is a TypeError, a str no UTF-8 file holds is simply absent."""
+    words = [f"w{i}" for i in range(50)]
+    g = gensim.models.KeyedVectors(4)
+    g.add_vectors(words, np.random.default_rng(2).normal(size=(50, 4)).astype(np.float32))
+    path = tmp_path / "v.bin"
+    g.save_word2vec_format(str(path), binary=True)
+    g = gensim.models.KeyedVectors.load_word2vec_format(str(path), binary=True)
+    kv = wordvec.KeyedVectors.load_word2vec_format(str(path), binary=True)
+    for key in [np.int64(3), True, 7]:
+        ours, theirs = kv.get_index(key), g.get_index(key)
+        assert ours == theirs and type(ours) is type(theirs)
+    for key in [[1], {"a": 1}]:
+        with pytest.raises(TypeError):
+            g.get_index(key, 5)
+        with pytest.raises(TypeError):
+            kv.get_index(key, 5)
+    lone = "\ud800"
+    assert kv.get_index(lone, 1) == g.get_index(lone, 1) == 1
+    assert (lone in kv) is (lone in g) is False
+    with pytest.raises(KeyError):
+        kv[lone]
+    same(kv.most_similar("w1", restrict_vocab=0), g.most_similar("w1", restrict_vocab=0))  # 0: no restriction
+
+
+def test_a_subclass_keeps_an_ancestors_own_get_index():
+    class B(wordvec.KeyedVectors):
+        def get_index(self, key, default=None):
+            return ("B", super().get_index(key, default))
+
+    class C(B):
+        pass
+
+    class D(wordvec.KeyedVectors):
+        pass
+
+    for cls, want in [(B, ("B", 0)), (C, ("B", 0)), (D, 0)]:
+        kv = cls(4)
+        kv.add_vectors(["a"], np.ones((1, 4), np.float32))
+        assert kv.get_index("a") == want, cls

@@ -472,28 +472,43 @@ class KeyedVectors(_wordvec.KeyedBase):
         """Word to row, gensim's dict: made on first use (``in``, ``[]`` and the other calls
         look words up in the vocabulary without it); ``get_index`` answers from it once it is
         made, and makes it after as many calls as there are words."""
-        if self._key_to_index is None:
+        d = self._key_to_index
+        if d is None:
+            # A write in another thread while the dict is made must not leave it stale: it is
+            # kept (and answered from by get_index) only if no write came meanwhile, which
+            # _use_index checks and does in one step.
+            generation = self._generation()
             # Keyed by the very strings of ``index_to_key``, as gensim's: they are stored once,
             # and a word taken from the list is found by identity, without comparing text.
             words = self.index_to_key
             if isinstance(words, _WordList):
                 words = words._list()
-            self._key_to_index = {w: i for i, w in enumerate(words)}
-            self._use_index(self._key_to_index)
-        return self._key_to_index
+            d = {w: i for i, w in enumerate(words)}
+            self._use_index(d, generation)
+        return d
 
     def _get_index(self, key: Any, default: Optional[int] = None) -> int:
         """``get_index`` for what the base class does not answer: the row of ``key`` (an int
         row passes through); ``KeyError`` when absent, unless ``default`` is given."""
         if isinstance(key, str):
-            i = self._v.index_of(key)
+            i = self._index_of(key)
             if i is not None:
                 return i
-        elif isinstance(key, (int, np.integer)) and 0 <= key < len(self):
-            return int(key)
+        else:
+            hash(key)  # gensim looks the key up in a dict: an unhashable key is a TypeError
+            if isinstance(key, (int, np.integer)) and 0 <= key < len(self):
+                return key  # as given, as gensim returns it
         if default is not None:
             return default
         raise KeyError(f"Key '{key}' not present")
+
+    def _index_of(self, word: str) -> Optional[int]:
+        """The row of ``word``, or ``None``; a ``str`` no UTF-8 file can hold (a lone
+        surrogate) is not a word of the vocabulary."""
+        try:
+            return self._v.index_of(word)
+        except UnicodeEncodeError:
+            return None
 
     # ---- vectors ------------------------------------------------------------------------
 
@@ -603,12 +618,12 @@ class KeyedVectors(_wordvec.KeyedBase):
             if not norm:
                 raw = self._raw if self._raw is not None else self._raw_rows()
                 if raw is not False:
-                    i = self._v.index_of(key)
+                    i = self._index_of(key)
                     if i is not None:
                         return raw[i]
             try:
                 v = _frombuffer(self._v.vector(key, norm), _F32)
-            except KeyError:
+            except (KeyError, UnicodeEncodeError):
                 raise KeyError(f"Key '{key}' not present") from None
         elif isinstance(key, (int, np.integer)) and not isinstance(key, bool):
             v = np.asarray(self._v.rows([self.get_index(key)], norm))[0]
@@ -713,6 +728,7 @@ class KeyedVectors(_wordvec.KeyedBase):
         """
         if isinstance(topn, Integral) and topn < 1:
             return []
+        restrict_vocab = restrict_vocab or None  # gensim: 0 restricts nothing
         positive = _ensure_list(positive)
         negative = _ensure_list(negative)
         items = positive + negative
