@@ -153,7 +153,7 @@ impl KeyedBase {
         let inherited = cls.getattr(name)?;
         let ours = py.get_type::<KeyedBase>().getattr(name)?;
         if !cls.getattr(pyo3::intern!(py, "__dict__"))?.contains(name)?
-            && inherited.get_type().is(&ours.get_type())
+            && inherited.get_type().is(ours.get_type())
         {
             install_get_index(cls)?;
         }
