@@ -55,9 +55,10 @@ impl Vectors {
     /// f32 scan's, word for word and score for score). gensim's first query makes a full f32
     /// copy of the unit rows (`fill_norms`); this one costs a quarter of that, and the scans
     /// read a quarter of the bytes. It is made on one thread of its own, started once the
-    /// first scan has answered (a few seconds for 3,000,000 x 300), so neither that answer
-    /// nor the scans meanwhile wait for it: they read the f32 rows until it is attached. Vectors that hold a non-finite value get no copy (the f32 scan
-    /// reports the corrupt row); written vectors (a live model) are left as they are.
+    /// first scan has answered (7-8 s for 3,000,000 x 300), so neither that answer nor the
+    /// scans meanwhile wait for it: they read the f32 rows until it is attached. Vectors that
+    /// hold a non-finite value get no copy (the f32 scan reports the corrupt row); written
+    /// vectors (a live model) are left as they are.
     fn int8_for_scans(&self, py: Python<'_>) {
         if self.int8_tried.swap(true, Ordering::Relaxed) {
             return;
@@ -165,17 +166,17 @@ impl Vectors {
         }
         out.copy_from_slice(row);
         if e.unit_rows() != norm {
-            let n = e.norms()[i];
-            // One operation for the whole row, chosen once (a loop LLVM vectorises).
-            let rescale = |f: &dyn Fn(f32) -> f32, out: &mut [u8]| {
+            /// One operation for the whole row, chosen once per row, not per component.
+            fn rescale(out: &mut [u8], f: impl Fn(f32) -> f32) {
                 for c in out.chunks_exact_mut(4) {
                     let x = f32::from_le_bytes([c[0], c[1], c[2], c[3]]);
                     c.copy_from_slice(&f(x).to_le_bytes());
                 }
-            };
+            }
+            let n = e.norms()[i];
             match (norm, n > 0.0) {
-                (false, _) => rescale(&|x| x * n, out),
-                (true, true) => rescale(&|x| x / n, out),
+                (false, _) => rescale(out, |x| x * n),
+                (true, true) => rescale(out, |x| x / n),
                 (true, false) => out.fill(0),
             }
         }
