@@ -295,16 +295,21 @@ pub(crate) fn install_get_index(ty: &Bound<'_, PyType>) -> PyResult<()> {
             "get_index belongs to KeyedBase's classes",
         ));
     }
-    let def: &'static mut ffi::PyMethodDef = Box::leak(Box::new(ffi::PyMethodDef {
-        ml_name: c"get_index".as_ptr(),
-        ml_meth: ffi::PyMethodDefPointer {
-            PyCFunctionFastWithKeywords: get_index,
-        },
-        ml_flags: ffi::METH_FASTCALL | ffi::METH_KEYWORDS,
-        ml_doc: c"get_index($self, key, default=None)\n--\n\nThe row of `key`; `KeyError` when absent, unless `default` is given (an int row passes through).".as_ptr(),
-    }));
+    // One definition for every class's descriptor, made once and kept for the process (as a
+    // number: a raw pointer is not `Sync`); CPython only reads it.
+    static DEF: OnceLock<usize> = OnceLock::new();
+    let def = *DEF.get_or_init(|| {
+        Box::leak(Box::new(ffi::PyMethodDef {
+            ml_name: c"get_index".as_ptr(),
+            ml_meth: ffi::PyMethodDefPointer {
+                PyCFunctionFastWithKeywords: get_index,
+            },
+            ml_flags: ffi::METH_FASTCALL | ffi::METH_KEYWORDS,
+            ml_doc: c"get_index($self, key, default=None)\n--\n\nThe row of `key`; `KeyError` when absent, unless `default` is given (an int row passes through).".as_ptr(),
+        })) as *mut ffi::PyMethodDef as usize
+    }) as *mut ffi::PyMethodDef;
     // SAFETY: `ty` is a live type object (the GIL is held: `ty` is a `Bound`) and `def` a method
-    // definition that lives as long as the process (leaked), as CPython requires of one.
+    // definition that lives as long as the process (leaked once), as CPython requires of one.
     let descr = unsafe { ffi::PyDescr_NewMethod(ty.as_type_ptr(), def) };
     // SAFETY: `PyDescr_NewMethod` returns a new reference, or null with an exception set.
     let descr = unsafe { Bound::from_owned_ptr_or_err(ty.py(), descr) }?;
