@@ -386,6 +386,7 @@ unsafe extern "C" fn get_index(
                 kwargs.set_item(name, value)?;
             }
         }
+        check_get_index_arguments(pos.len(), &kwargs)?;
         this.call_method("_get_index", PyTuple::new(py, pos)?, Some(&kwargs))
             .map(Bound::into_ptr)
     })
@@ -393,6 +394,43 @@ unsafe extern "C" fn get_index(
         Python::attach(|py| e.restore(py));
         std::ptr::null_mut()
     })
+}
+
+/// The arguments of `get_index(key, default=None)`, refused as CPython refuses those of gensim's
+/// (a Python method), with its messages: the call goes on to `_get_index`, whose name the
+/// caller should not see.
+fn check_get_index_arguments(positional: usize, kwargs: &Bound<'_, PyDict>) -> PyResult<()> {
+    use pyo3::exceptions::PyTypeError;
+    const NAME: &str = "KeyedVectors.get_index()";
+    for name in kwargs.keys() {
+        let name = name.str()?.to_string();
+        let at = match name.as_str() {
+            "key" => 0,
+            "default" => 1,
+            _ => {
+                return Err(PyTypeError::new_err(format!(
+                    "{NAME} got an unexpected keyword argument '{name}'"
+                )))
+            }
+        };
+        if positional > at && positional <= 2 {
+            return Err(PyTypeError::new_err(format!(
+                "{NAME} got multiple values for argument '{name}'"
+            )));
+        }
+    }
+    if positional > 2 {
+        return Err(PyTypeError::new_err(format!(
+            "{NAME} takes from 2 to 3 positional arguments but {} were given",
+            positional + 1
+        )));
+    }
+    if positional == 0 && !kwargs.contains("key")? {
+        return Err(PyTypeError::new_err(format!(
+            "{NAME} missing 1 required positional argument: 'key'"
+        )));
+    }
+    Ok(())
 }
 
 impl KeyedBase {

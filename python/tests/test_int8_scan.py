@@ -160,3 +160,24 @@ def test_a_subclass_keeps_an_ancestors_own_get_index():
         kv = cls(4)
         kv.add_vectors(["a"], np.ones((1, 4), np.float32))
         assert kv.get_index("a") == want, cls
+
+
+def test_get_index_argument_errors_are_gensims(kv, gensim_kv):
+    """Wrong arguments are refused with gensim's TypeError messages (the method's own name)."""
+    w = kv.index_to_key[3]
+    calls = [
+        lambda k: k.get_index(),
+        lambda k: k.get_index(w, -1, 3),
+        lambda k: k.get_index(w, nope=1),
+        lambda k: k.get_index(w, key=w),
+        lambda k: k.get_index(w, 5, default=5),
+        lambda k: k.get_index(default=5),
+    ]
+    for call in calls:
+        with pytest.raises(TypeError) as theirs:
+            call(gensim_kv)
+        with pytest.raises(TypeError) as ours:
+            call(kv)
+        assert str(ours.value) == str(theirs.value)
+    assert kv.get_index(key=w) == gensim_kv.get_index(key=w) == 3
+    assert kv.get_index(key="nope", default=-1) == gensim_kv.get_index(key="nope", default=-1) == -1
