@@ -125,9 +125,13 @@ fn align64(x: usize) -> usize {
 
 impl Int8Rows {
     /// Quantises the unit rows of `emb`; an error when a row holds a non-finite value (the
-    /// lowest such row), which no code can stand for.
+    /// lowest such row), which no code can stand for, or when the current
+    /// [`crate::cancel::Cancel`] is raised (looked at every 4,096 rows).
     pub fn build<R: UnitRows + ?Sized>(emb: &R) -> Result<Int8Rows> {
         let (n, d) = (emb.len(), emb.dims());
+        let cancel = crate::cancel::current();
+        let stopped =
+            |i: usize| i.is_multiple_of(4096) && cancel.as_ref().is_some_and(|c| c.is_cancelled());
         let codes_len = crate::limits::product("the int8 copy", &[n, d])?;
         let (mut lo, mut hi) = (vec![f32::INFINITY; d], vec![f32::NEG_INFINITY; d]);
         let ranges = (0..n)
@@ -135,9 +139,12 @@ impl Int8Rows {
             .try_fold(
                 || (vec![f32::INFINITY; d], vec![f32::NEG_INFINITY; d], Vec::new()),
                 |(mut l, mut h, mut row), i| {
+                    if stopped(i) {
+                        return Err(None);
+                    }
                     emb.unit_row_into(i, &mut row);
                     if row.iter().any(|x| !x.is_finite()) {
-                        return Err(i);
+                        return Err(Some(i));
                     }
                     for (j, &x) in row.iter().enumerate() {
                         l[j] = l[j].min(x);
@@ -147,8 +154,11 @@ impl Int8Rows {
                 },
             )
             .map(|r| r.map(|(l, h, _)| (l, h)))
-            .collect::<std::result::Result<Vec<_>, usize>>()
-            .map_err(|_| {
+            .collect::<std::result::Result<Vec<_>, Option<usize>>>()
+            .map_err(|e| {
+                if e.is_none() {
+                    return crate::cancel::cancelled();
+                }
                 // The lowest such row, for the message (the parallel pass stops at any).
                 let i = (0..n)
                     .find(|&i| unit_row(emb, i).iter().any(|x| !x.is_finite()))
@@ -178,7 +188,10 @@ impl Int8Rows {
         codes
             .par_chunks_mut(d.max(1))
             .enumerate()
-            .for_each_init(Vec::new, |row, (i, c)| {
+            .try_for_each_init(Vec::new, |row, (i, c)| {
+                if stopped(i) {
+                    return Err(crate::cancel::cancelled());
+                }
                 emb.unit_row_into(i, row);
                 for (j, &x) in row.iter().enumerate() {
                     c[j] = if step[j] > 0.0 {
@@ -187,7 +200,8 @@ impl Int8Rows {
                         0
                     };
                 }
-            });
+                Ok(())
+            })?;
         Ok(Int8Rows {
             n,
             dims: d,
@@ -200,14 +214,19 @@ impl Int8Rows {
 
     /// [`Int8Rows::build`] on one thread, in a pool of its own rather than the global one: for
     /// a copy made in the background while the global pool's threads answer queries (a query's
-    /// scan would otherwise wait behind the build's tasks).
+    /// scan would otherwise wait behind the build's tasks). The caller's current
+    /// [`crate::cancel::Cancel`] goes with it, so a writer that wants the rows can stop it.
     pub fn build_in_background<R: UnitRows + ?Sized>(emb: &R) -> Result<Int8Rows> {
+        let cancel = crate::cancel::current();
         match rayon::ThreadPoolBuilder::new()
             .num_threads(1)
             .thread_name(|_| "wordvec-int8".into())
             .build()
         {
-            Ok(pool) => pool.install(|| Self::build(emb)),
+            Ok(pool) => pool.install(|| match &cancel {
+                Some(c) => c.scope(|| Self::build(emb)),
+                None => Self::build(emb),
+            }),
             Err(e) => Err(Error::invalid(format!("no thread for the int8 copy: {e}"))),
         }
     }
@@ -728,6 +747,18 @@ mod scan_tests {
         fn word(&self, i: usize) -> &str {
             ["zero", "one", "two", "three", "four", "five"][i]
         }
+    }
+
+    #[test]
+    fn a_raised_cancel_stops_the_build() {
+        let rows = Given(vec![vec![0.6, 0.8]; 6]);
+        let cancel = crate::cancel::Cancel::new();
+        cancel.cancel();
+        let e = cancel
+            .scope(|| Int8Rows::build_in_background(&rows))
+            .unwrap_err();
+        assert!(matches!(e, Error::Cancelled(_)), "{e}");
+        assert!(Int8Rows::build_in_background(&rows).is_ok());
     }
 
     #[test]

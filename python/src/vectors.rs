@@ -32,6 +32,9 @@ pub struct Vectors {
     state: Arc<RwLock<State>>,
     /// Whether [`Vectors::int8_for_scans`] ran: it builds at most once.
     int8_tried: AtomicBool,
+    /// Stops that build: a write raises it rather than wait for the build's read lock (the
+    /// copy would be of rows the write replaces).
+    int8_cancel: wordvec::cancel::Cancel,
 }
 
 /// Rows times dimensions from which the first exact scan makes an int8 copy in memory
@@ -46,6 +49,7 @@ impl Vectors {
         Vectors {
             state: Arc::new(RwLock::new(State::Frozen(searcher))),
             int8_tried: AtomicBool::new(false),
+            int8_cancel: wordvec::cancel::Cancel::new(),
         }
     }
 
@@ -58,7 +62,7 @@ impl Vectors {
     /// first scan has answered (7-8 s for 3,000,000 x 300), so neither that answer nor the
     /// scans meanwhile wait for it: they read the f32 rows until it is attached. Vectors that
     /// hold a non-finite value get no copy (the f32 scan reports the corrupt row); written
-    /// vectors (a live model) are left as they are.
+    /// vectors (a live model) are left as they are, and a write stops a build under way.
     fn int8_for_scans(&self, py: Python<'_>) {
         if self.int8_tried.swap(true, Ordering::Relaxed) {
             return;
@@ -74,10 +78,13 @@ impl Vectors {
             return;
         }
         let state = Arc::clone(&self.state);
+        let cancel = self.int8_cancel.clone();
         let build = move || {
             let built = match &*state.read().unwrap_or_else(PoisonError::into_inner) {
-                State::Frozen(s) if s.embeddings.int8().is_none() => {
-                    wordvec::quant::Int8Rows::build_in_background(&s.embeddings).ok()
+                State::Frozen(s) if s.embeddings.int8().is_none() && !cancel.is_cancelled() => {
+                    cancel
+                        .scope(|| wordvec::quant::Int8Rows::build_in_background(&s.embeddings))
+                        .ok()
                 }
                 _ => None,
             };
@@ -263,6 +270,9 @@ impl Vectors {
     /// nothing. Words already there are replaced with `replace`, left as they are without.
     fn add_items(&self, items: Vec<(String, Vec<f32>)>, replace: bool) -> wordvec::Result<usize> {
         check_words(&items)?;
+        // A write makes the vectors live, which keep no int8 copy: a build under way stops
+        // (within 4,096 rows) rather than hold the write up for seconds.
+        self.int8_cancel.cancel();
         let mut state = self.write();
         let model = state.live();
         let items: Vec<_> = if replace {
